@@ -1,0 +1,5 @@
+import sys
+
+from polylip.cli import main
+
+sys.exit(main())

@@ -1,0 +1,10 @@
+"""polylip: sparse polynomial optimization with certified Lipschitz bounds for neural networks."""
+
+from polylip.errors import (MissingDependencyError, ModelError, PolylipError, RelaxationError,
+                            SolverError)
+from polylip.poly import Polynomial, from_sympy, to_sympy, variables
+
+__version__ = "0.1.0"
+
+__all__ = ["PolylipError", "ModelError", "RelaxationError", "SolverError", "MissingDependencyError",
+           "Polynomial", "variables", "from_sympy", "to_sympy"]

@@ -3,8 +3,10 @@
 from polylip.errors import (MissingDependencyError, ModelError, PolylipError, RelaxationError,
                             SolverError)
 from polylip.poly import Polynomial, from_sympy, to_sympy, variables
+from polylip.modeling import POP
+from polylip.result import Result
 
 __version__ = "0.1.0"
 
 __all__ = ["PolylipError", "ModelError", "RelaxationError", "SolverError", "MissingDependencyError",
-           "Polynomial", "variables", "from_sympy", "to_sympy"]
+           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result"]

@@ -74,7 +74,8 @@ def from_sympy(expr, variables: Sequence | None = None) -> Polynomial:
         expr = sympy.sympify(expr)
     except (sympy.SympifyError, SyntaxError, TypeError) as exc:
         raise ModelError(f"cannot interpret {expr!r} as an expression") from None
-    if isinstance(expr, (sympy.logic.boolalg.Boolean, sympy.core.relational.Relational)):
+    if isinstance(expr, (sympy.logic.boolalg.BooleanFunction, sympy.logic.boolalg.BooleanAtom,
+                         sympy.core.relational.Relational)):
         raise ModelError(f"expected a polynomial expression, got the relation {expr}")
     if not isinstance(expr, sympy.Expr):
         raise ModelError(f"expected a polynomial expression, got {expr!r}")

@@ -1,0 +1,98 @@
+"""Solve LMI problems and LPs through PICOS (CVXOPT by default, or any PICOS solver).
+
+Each LMI is passed as one matrix-valued affine expression ``(G @ x).reshaped((k, k)) + H``
+built from a sparse matrix: never entry by entry. Statuses are mapped explicitly from PICOS's
+solution states (see :data:`_PRIMAL_STATUS`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from polylip.backends.base import BackendSolution
+from polylip.errors import SolverError
+from polylip.relax.conic import LMIProblem, independent_rows
+
+log = logging.getLogger(__name__)
+
+
+def available_solvers() -> list[str]:
+    import picos
+
+    return list(picos.available_solvers())
+
+
+def _check_solver(name: str) -> None:
+    avail = available_solvers()
+    if name not in avail:
+        raise SolverError(f"PICOS solver {name!r} is not available; installed PICOS solvers: "
+                          f"{', '.join(avail) or 'none'} (plus polylip's own 'clarabel' and 'highs')")
+
+
+def _options(solver: str, tol: float | None, max_iters: int | None, verbose: bool) -> dict:
+    opts = dict(solver=solver, primals=None, duals=None, verbosity=1 if verbose else 0)
+    if tol is not None:
+        opts.update(abs_prim_fsb_tol=tol, abs_dual_fsb_tol=tol, rel_ipm_opt_tol=tol)
+    if max_iters is not None:
+        opts["max_iterations"] = int(max_iters)
+    return opts
+
+
+def _map_status(sol) -> tuple[str, str]:
+    """Translate a PICOS solution into (status, raw description)."""
+    from picos.modeling import solution as s
+
+    raw = f"claimed={sol.claimedStatus} primal={sol.primalStatus} dual={sol.dualStatus} problem={sol.problemStatus}"
+    if sol.problemStatus == s.PS_INFEASIBLE:
+        return "infeasible", raw
+    if sol.problemStatus == s.PS_UNBOUNDED:
+        return "unbounded", raw
+    if sol.primalStatus == s.SS_OPTIMAL and sol.dualStatus == s.SS_OPTIMAL:
+        return "optimal", raw
+    if sol.primalStatus in (s.SS_FEASIBLE, s.SS_PREMATURE, s.SS_UNKNOWN, s.SS_OPTIMAL):
+        return "inaccurate", raw
+    return "failed", raw
+
+
+def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = None,
+              max_iters: int | None = None, verbose: bool = False) -> BackendSolution:
+    """Solve ``minimize c @ x + offset s.t. mat(G_j x + h_j) PSD, A x = b`` with PICOS."""
+    import picos
+
+    _check_solver(solver)
+    t0 = time.perf_counter()
+    A, b, consistent = independent_rows(problem.A, problem.b)
+    if not consistent:
+        return BackendSolution("infeasible", solver, time.perf_counter() - t0,
+                               raw_status="inconsistent equality rows (detected before solving)")
+    n = problem.nvars
+    P = picos.Problem()
+    x = picos.RealVariable("x", n)
+    lmis = []
+    for G, h, k in zip(problem.G, problem.h, problem.sizes):
+        expr = (picos.Constant(G) * x).reshaped((k, k)) + picos.Constant(h.reshape(k, k))
+        lmis.append(P.add_constraint(expr >> 0))
+    eq = None
+    if A.shape[0]:
+        eq = P.add_constraint(picos.Constant(A) * x == picos.Constant(b))
+    P.set_objective("min", picos.Constant(problem.c).T * x)
+    build = time.perf_counter() - t0
+    try:
+        sol = P.solve(**_options(solver, tol, max_iters, verbose))
+    except (ArithmeticError, ValueError, picos.SolutionFailure) as exc:  # solver breakdown
+        return BackendSolution("failed", solver, time.perf_counter() - t0, raw_status=type(exc).__name__,
+                               message=str(exc))
+    status, raw = _map_status(sol)
+    seconds = time.perf_counter() - t0
+    xval = np.array(x.value, dtype=float).ravel() if x.value is not None else None
+    value = float(problem.c @ xval + problem.offset) if xval is not None else None
+    duals = None
+    if all(c.dual is not None for c in lmis):
+        duals = [np.array(c.dual, dtype=float) for c in lmis]
+    eq_duals = np.array(eq.dual, dtype=float).ravel() if eq is not None and eq.dual is not None else None
+    log.info("PICOS/%s: %s in %.3f s (build %.3f s)", solver, raw, seconds, build)
+    return BackendSolution(status, solver, seconds, raw_status=raw, value=value, x=xval,
+                           lmi_duals=duals, eq_duals=eq_duals, extra=dict(build_seconds=build))

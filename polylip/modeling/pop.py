@@ -1,0 +1,275 @@
+"""The polynomial optimization problem (POP) a user writes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import sympy
+
+from polylip.errors import ModelError
+from polylip.poly import Polynomial, from_sympy
+
+log = logging.getLogger(__name__)
+
+SENSES = ("min", "max")
+
+
+def _as_list(items) -> list:
+    if items is None:
+        return []
+    if isinstance(items, (str, Polynomial, sympy.Basic)) or not isinstance(items, Iterable):
+        return [items]
+    return list(items)
+
+
+def _names(items) -> list[str]:
+    return [s.name if isinstance(s, sympy.Symbol) else str(s) for s in _as_list(items)]
+
+
+def _free_names(item) -> set[str]:
+    if isinstance(item, Polynomial):
+        return set(item.used_variables)
+    if isinstance(item, str):
+        try:
+            item = sympy.sympify(item)
+        except (sympy.SympifyError, SyntaxError, TypeError):
+            raise ModelError(f"cannot parse {item!r} as an expression") from None
+    if isinstance(item, sympy.Basic):
+        return {s.name for s in item.free_symbols}
+    return set()
+
+
+def _split_relation(item, where: str):
+    """Turn a sympy relation into ('ineq', g) with g >= 0 or ('eq', h) with h == 0."""
+    if isinstance(item, str):
+        text = item
+        try:
+            if "==" in text:
+                left, right = text.split("==", 1)
+                return "eq", sympy.sympify(left) - sympy.sympify(right)
+            item = sympy.sympify(text)
+        except (sympy.SympifyError, SyntaxError, TypeError, ValueError) as exc:
+            raise ModelError(f"cannot parse the constraint {text!r} in {where}: {exc}") from None
+    if isinstance(item, sympy.core.relational.Equality):
+        return "eq", item.lhs - item.rhs
+    if isinstance(item, (sympy.GreaterThan, sympy.StrictGreaterThan)):
+        if isinstance(item, sympy.StrictGreaterThan):
+            log.info("strict inequality %s is relaxed to a non-strict one", item)
+        return "ineq", item.lhs - item.rhs
+    if isinstance(item, (sympy.LessThan, sympy.StrictLessThan)):
+        if isinstance(item, sympy.StrictLessThan):
+            log.info("strict inequality %s is relaxed to a non-strict one", item)
+        return "ineq", item.rhs - item.lhs
+    if isinstance(item, sympy.core.relational.Relational):
+        raise ModelError(f"unsupported relation {item} in {where} (use >=, <= or Eq)")
+    if isinstance(item, (bool, sympy.logic.boolalg.BooleanAtom)):
+        raise ModelError(f"the constraint in {where} evaluated to the constant {item}; "
+                         "write constraints as expressions or relations in the variables")
+    return None, item
+
+
+@dataclass(frozen=True)
+class POP:
+    """A polynomial optimization problem: minimize or maximize a polynomial over a basic
+    semialgebraic set.
+
+    ``minimize f(x)  subject to  g_i(x) >= 0,  h_j(x) == 0,  x_k in {0, 1} (binary),
+    x_l in {-1, 1} (spin)``.
+
+    Parameters
+    ----------
+    objective : sympy expression, Polynomial, number or string
+    ineqs : iterable
+        Expressions ``g`` meaning ``g >= 0``, or sympy relations ``g >= h``, ``g <= h``
+        (strict ones are relaxed to non-strict), or ``Eq(g, h)`` (moved to the equalities).
+    eqs : iterable
+        Expressions ``h`` meaning ``h == 0``, or ``Eq(g, h)``.
+    sense : {"min", "max"}
+    variables : sequence of symbols or names, optional
+        The decision variables and their order; default: every symbol that occurs, sorted by
+        name. An expression using a symbol outside this list is an error.
+    binary, spin : sequence of symbols or names
+        Variables with x^2 = x, respectively x^2 = 1. Exponents are reduced modulo these
+        relations before any relaxation is built.
+
+    Examples
+    --------
+    >>> x, y = sympy.symbols("x y")
+    >>> pop = POP(x**2 + y**2 - x*y, ineqs=[1 - x**2 - y**2], sense="min")
+    >>> pop.nvars, pop.degree
+    (2, 2)
+    """
+
+    objective: Polynomial
+    ineqs: tuple[Polynomial, ...] = ()
+    eqs: tuple[Polynomial, ...] = ()
+    sense: str = "min"
+    variables: tuple[str, ...] = ()
+    binary: tuple[str, ...] = ()
+    spin: tuple[str, ...] = ()
+    symbols: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __init__(self, objective, ineqs=(), eqs=(), sense: str = "min", variables=None,
+                 binary=(), spin=()):
+        if sense not in SENSES:
+            raise ModelError(f"sense must be 'min' or 'max', not {sense!r}")
+        raw_ineqs, raw_eqs = [], []
+        for i, item in enumerate(_as_list(ineqs)):
+            kind, expr = _split_relation(item, f"ineqs[{i}]")
+            (raw_eqs if kind == "eq" else raw_ineqs).append(expr)
+        for i, item in enumerate(_as_list(eqs)):
+            kind, expr = _split_relation(item, f"eqs[{i}]")
+            if kind == "ineq":
+                raise ModelError(f"eqs[{i}] is an inequality ({item}); put it in ineqs")
+            raw_eqs.append(expr)
+        if isinstance(objective, str):
+            objective = _split_relation(objective, "objective")[1]
+        if isinstance(objective, (sympy.core.relational.Relational, bool)):
+            raise ModelError("the objective must be an expression, not a relation")
+
+        symbols = {}
+        for item in [objective, *raw_ineqs, *raw_eqs]:
+            if isinstance(item, sympy.Basic):
+                symbols.update({s.name: s for s in item.free_symbols})
+        if variables is None:
+            names = set()
+            for item in [objective, *raw_ineqs, *raw_eqs]:
+                names |= _free_names(item)
+            names |= set(_names(binary)) | set(_names(spin))
+            order = sorted(names, key=lambda n: (sympy.Symbol(n).sort_key(), n))
+        else:
+            order = _names(variables)
+            if len(set(order)) != len(order):
+                raise ModelError(f"duplicate names in variables: {order}")
+            for v in _as_list(variables):
+                if isinstance(v, sympy.Symbol):
+                    symbols[v.name] = v
+        known = set(order)
+        for what, names in (("binary", _names(binary)), ("spin", _names(spin))):
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ModelError(f"{what} variables {unknown} are not among the problem variables")
+        if set(_names(binary)) & set(_names(spin)):
+            raise ModelError(f"variables {sorted(set(_names(binary)) & set(_names(spin)))} "
+                             "cannot be both binary and spin")
+
+        def convert(item, where):
+            try:
+                poly = from_sympy(item, order)
+            except ModelError as exc:
+                raise ModelError(f"{where}: {exc}") from None
+            return poly.reduce_boolean(_names(binary), _names(spin))
+
+        obj = convert(objective, "objective")
+        gs = tuple(convert(g, f"inequality {i}") for i, g in enumerate(raw_ineqs))
+        hs = tuple(convert(h, f"equality {i}") for i, h in enumerate(raw_eqs))
+        for i, h in enumerate(hs):
+            if h.is_constant() and not h.is_zero():
+                log.warning("equality %d is the non-zero constant %g: the problem is infeasible", i,
+                            h.constant_term())
+        object.__setattr__(self, "objective", obj)
+        object.__setattr__(self, "ineqs", gs)
+        object.__setattr__(self, "eqs", tuple(h for h in hs if not h.is_zero()))
+        object.__setattr__(self, "sense", sense)
+        object.__setattr__(self, "variables", tuple(order))
+        object.__setattr__(self, "binary", tuple(_names(binary)))
+        object.__setattr__(self, "spin", tuple(_names(spin)))
+        object.__setattr__(self, "symbols", symbols)
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def nvars(self) -> int:
+        return len(self.variables)
+
+    @property
+    def degree(self) -> int:
+        """Largest degree among the objective and the constraints."""
+        return max([self.objective.degree] + [p.degree for p in self.ineqs + self.eqs])
+
+    @property
+    def binary_mask(self) -> np.ndarray:
+        return np.array([v in self.binary for v in self.variables], dtype=bool)
+
+    @property
+    def spin_mask(self) -> np.ndarray:
+        return np.array([v in self.spin for v in self.variables], dtype=bool)
+
+    def min_order(self) -> int:
+        """Smallest valid relaxation order: half the largest degree, rounded up (at least 1)."""
+        degs = [self.objective.degree] + [p.degree for p in self.ineqs + self.eqs]
+        return max(1, *[(d + 1) // 2 for d in degs])
+
+    def evaluate(self, point) -> float | np.ndarray:
+        """Objective value at a point (mapping or array in variable order)."""
+        return self.objective.evaluate(point)
+
+    def is_feasible(self, point, tol: float = 1e-6) -> bool | np.ndarray:
+        """Whether a point (or each of many) satisfies every constraint up to ``tol``."""
+        pts = np.atleast_2d(np.asarray(point, dtype=float))
+        ok = np.ones(pts.shape[0], dtype=bool)
+        for g in self.ineqs:
+            ok &= np.atleast_1d(g.evaluate(pts)) >= -tol
+        for h in self.eqs:
+            ok &= np.abs(np.atleast_1d(h.evaluate(pts))) <= tol
+        mask_b, mask_s = self.binary_mask, self.spin_mask
+        if mask_b.any():
+            ok &= np.all(np.abs(pts[:, mask_b] * (pts[:, mask_b] - 1)) <= tol, axis=1)
+        if mask_s.any():
+            ok &= np.all(np.abs(pts[:, mask_s] ** 2 - 1) <= tol, axis=1)
+        return bool(ok[0]) if np.ndim(point) == 1 else ok
+
+    # ------------------------------------------------------------------ relax and solve
+    def relax(self, order: int | None = None, sparsity="dense"):
+        """Build the moment-SOS relaxation of the given order (default: the smallest valid).
+
+        Returns a :class:`~polylip.relax.relaxation.Relaxation` to inspect and solve.
+        """
+        from polylip.relax.relaxation import Relaxation
+
+        return Relaxation.build(self, order=order, sparsity=sparsity)
+
+    def solve(self, order: int | None = None, sparsity="dense", solver: str = "auto",
+              method: str = "sos", degree: int | None = None, **solver_options):
+        """Relax and solve; returns a :class:`~polylip.result.Result`.
+
+        Parameters
+        ----------
+        order : int, optional
+            Order of the moment-SOS relaxation (``method="sos"``); default the smallest valid.
+        sparsity : str or pattern
+            "dense", "cs", "ts", "cs+ts" or a pattern from :mod:`polylip.sparsity`.
+        solver : str
+            "auto", "clarabel", "highs" (LPs) or any PICOS solver name ("cvxopt", ...).
+        method : {"sos", "lp"}
+            The moment-SOS (Lasserre) hierarchy, or the Krivine/Handelman LP hierarchy
+            (polytopes only) of certificate ``degree``.
+        solver_options
+            Passed to the backend (``side="auto"|"moment"|"sos"``, ``tol``, ``max_iters``,
+            ``verbose``).
+        """
+        if method == "sos":
+            if degree is not None:
+                raise ModelError("degree= is for method='lp'; the SOS hierarchy takes order=")
+            return self.relax(order=order, sparsity=sparsity).solve(solver=solver, **solver_options)
+        if method == "lp":
+            if order is not None:
+                raise ModelError("order= is for method='sos'; the LP hierarchy takes degree=")
+            from polylip.relax.lp import LPRelaxation
+
+            return LPRelaxation.build(self, degree=degree, sparsity=sparsity).solve(
+                solver=solver, **solver_options)
+        raise ModelError(f"method must be 'sos' or 'lp', not {method!r}")
+
+    def __str__(self) -> str:
+        lines = [f"{'minimize' if self.sense == 'min' else 'maximize'} {self.objective}"]
+        lines += [f"  s.t. {g} >= 0" for g in self.ineqs]
+        lines += [f"  s.t. {h} == 0" for h in self.eqs]
+        if self.binary:
+            lines.append(f"  binary: {' '.join(self.binary)}")
+        if self.spin:
+            lines.append(f"  spin: {' '.join(self.spin)}")
+        lines.append(f"  variables: {' '.join(self.variables)}")
+        return "\n".join(lines)

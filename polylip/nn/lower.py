@@ -1,0 +1,424 @@
+"""Lower bounds on the Lipschitz constant: the largest local constant found at inputs.
+
+Every value returned is the exact local Lipschitz constant (``||grad f(x)||_q``, or the operator
+norm of the Jacobian) at an input ``x`` of the region, so it is a true lower bound, with ``x``
+returned as the witness. The search is deterministic for a given seed:
+
+1. **Sampling**: random inputs in the region (for the global region, Gaussian inputs at several
+   radii spread around the distances of the first-layer hyperplanes from the origin).
+2. **Local search across activation regions** (piecewise-linear networks): at an input with
+   dual vector ``t`` (the ``t`` with ``||t||_p <= 1`` and ``t . grad = ||grad||_q``), the
+   objective ``t^T W_1^T D_1 ... W_L^T u`` is multilinear in the activation derivatives, so
+   flipping neuron ``j`` of layer ``k`` changes it by ``(s' - s) a_kj b_kj`` (forward vector
+   ``a``, backward vector ``b``). Among flips with a positive gain, the closest hyperplanes
+   ``z_kj = 0`` are crossed by a short step; a step is kept if the true local constant grows.
+3. **Ascent** (smooth networks): steps along the finite-difference Hessian-vector product
+   ``H t``, the gradient of ``x -> t . grad f(x)``, with a few step sizes.
+
+Examples
+--------
+>>> import numpy as np
+>>> from polylip.nn.network import Network
+>>> net = Network.from_weights([np.array([[1.0, 2.0], [-1.0, 1.0]]), np.array([[1.0, 1.0]])])
+>>> lb = lower_bound(net, "inf")
+>>> round(lb.value, 6)
+3.0
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from polylip.errors import ModelError
+from polylip.nn.network import _matmul_left, _matmul_right
+from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_norm
+from polylip.nn.regions import GlobalRegion, as_region
+
+__all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LowerOptions:
+    """Options of the lower-bound search.
+
+    Attributes
+    ----------
+    samples : int
+        Random inputs drawn in the region.
+    restarts : int
+        Best samples improved by local search.
+    steps : int
+        Local-search iterations.
+    candidates : int
+        Moves tried per point and iteration.
+    polish_points : int
+        Best points improved by LP moves (piecewise-linear networks): for the flips with the
+        largest gains, an LP (the realizability LP of :mod:`polylip.nn.exact`) finds an input
+        with exactly the flipped pattern, which reaches thin activation regions that sampling
+        misses.
+    polish_lps : int
+        Budget of LPs for that phase.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+    time_limit : float or None
+        Seconds after which the search stops early (None: no limit).
+    """
+
+    samples: int = 2000
+    restarts: int = 64
+    steps: int = 60
+    candidates: int = 6
+    polish_points: int = 4
+    polish_lps: int = 200
+    seed: int = 0
+    time_limit: float | None = None
+
+    def __post_init__(self):
+        for name in ("samples", "restarts", "steps", "candidates", "polish_points",
+                     "polish_lps"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or v < 0:
+                raise ModelError(f"lower-bound option {name} must be an int >= 0, got {v!r}")
+        if self.samples < 1:
+            raise ModelError("lower-bound option samples must be >= 1")
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """A lower bound ``value`` attained at the input ``witness`` (``evaluations`` inputs tried)."""
+
+    value: float
+    witness: np.ndarray
+    evaluations: int = 0
+    details: dict = field(default_factory=dict)
+
+
+def _pairs(net, X, p):
+    """Local constants at X and, per point, the pair (u, t) attaining them (or a lower bound
+    of them, for operator norms without closed form)."""
+    u = net.functional()
+    if u is not None:
+        G = net.gradient(X)
+        U = np.broadcast_to(u, (X.shape[0], u.size))
+        return vec_norm(G, dual(p)), U, dual_vector(G, p)
+    r = net.output.norm
+    J = net.jacobian(X)  # (N, m, n)
+    rows = vec_norm(J, dual(p), axis=-1)  # (N, m)
+    U = np.zeros(J.shape[:2])
+    U[np.arange(J.shape[0]), rows.argmax(axis=1)] = 1.0
+    for _ in range(10):  # alternating maximization of u^T J t
+        T = dual_vector(np.einsum("nm,nmk->nk", U, J), p)
+        U = dual_vector(np.einsum("nmk,nk->nm", J, T), dual(r))
+    T = dual_vector(np.einsum("nm,nmk->nk", U, J), p)
+    vals = np.einsum("nm,nmk,nk->n", U, J, T)
+    try:
+        vals = np.maximum(vals, operator_norm(J, p, r))
+    except ModelError:
+        pass
+    return vals, U, T
+
+
+def local_constants(net, X, norm="inf"):
+    """Local Lipschitz constants at the rows of ``X`` (exact, or a lower bound on the operator
+    norm when it has no closed form): shape (N,)."""
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    return _pairs(net, X, parse_norm(norm))[0]
+
+
+def _batched(fn, X, chunk):
+    outs = [fn(X[i:i + chunk]) for i in range(0, X.shape[0], chunk)]
+    return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
+
+
+def _chunk(net):
+    return max(16, int(4e6 // max(1, max(net.layer_sizes) * net.input_dim)))
+
+
+def _global_scales(net):
+    W, b = net.affine_layers[0]
+    sq = W.multiply(W) if hasattr(W, "multiply") else W * W
+    rn = np.sqrt(np.asarray(sq.sum(axis=1)).ravel())
+    d = np.abs(b)[rn > 0] / rn[rn > 0]
+    d = d[d > 0]
+    if d.size == 0:
+        return np.array([1.0])
+    # from inside the closest hyperplanes out to where biases no longer matter (at large
+    # radii the patterns are those of the cones of the central arrangement)
+    lo, hi = max(d.min() * 0.3, 1e-6), d.max() * 300.0
+    return np.geomspace(lo, max(hi, lo * 1.01), 12)
+
+
+def _sample(net, region, n, rng):
+    if isinstance(region, GlobalRegion):
+        scales = _global_scales(net)
+        g = rng.standard_normal((n, net.input_dim))
+        g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-300)
+        rho = scales[rng.integers(0, scales.size, n)] * rng.uniform(0.0, 1.0, n) ** (
+            1.0 / net.input_dim)
+        return g * rho[:, None]
+    return region.sample(n, rng)
+
+
+def _analyse(net, X, U, T):
+    """Pre-activations, derivatives, forward vectors a_k = M_k t, Jacobians M_k of the
+    pre-activations, and backward vectors b_k, per hidden layer."""
+    N = X.shape[0]
+    layers, acts = net.affine_layers, net.activations
+    zs, ss, As, Ms = [], [], [], []
+    h, a, M = X, T, None
+    for k, act in enumerate(acts):
+        W, b = layers[k]
+        z = _matmul_right(h, W) + b
+        a = _matmul_right(a, W)
+        Wd = W.toarray() if hasattr(W, "toarray") else W
+        if M is None:
+            M = np.broadcast_to(Wd, (N,) + Wd.shape)
+        else:
+            M = np.einsum("ij,njk->nik", Wd, M)
+        s = act.derivative(z)
+        zs.append(z)
+        ss.append(s)
+        As.append(a)
+        Ms.append(M)
+        h = act(z)
+        a = a * s
+        M = M * s[:, :, None]
+    G = _matmul_left(U, layers[-1][0])
+    Bs = [None] * len(acts)
+    for k in range(len(acts) - 1, -1, -1):
+        Bs[k] = G
+        G = _matmul_left(G * ss[k], layers[k][0])
+    return zs, ss, As, Ms, Bs
+
+
+def _crossing_moves(net, X, U, T, k_best):
+    """Candidate inputs crossing the k_best most promising hyperplanes for each row of X."""
+    N = X.shape[0]
+    acts = net.activations
+    zs, ss, As, Ms, Bs = _analyse(net, X, U, T)
+    gains, dists = [], []
+    for k, act in enumerate(acts):
+        vals = act.derivative_values
+        if vals is None or len(vals) < 2:
+            continue
+        lo_v, hi_v = vals
+        other = np.where(ss[k] == hi_v, lo_v, hi_v)
+        gain = (other - ss[k]) * As[k] * Bs[k]
+        gn = np.linalg.norm(Ms[k], axis=2)
+        dist = np.abs(zs[k]) / np.maximum(gn, 1e-300)
+        dist[gn <= 1e-14] = np.inf
+        gains.append(gain)
+        dists.append(dist)
+    if not gains:
+        return None
+    gain = np.hstack(gains)
+    dist = np.hstack(dists)
+    score = np.where(gain > 1e-15, gain / (dist + 1e-12), -np.inf)
+    kk = min(k_best, score.shape[1])
+    top = np.argsort(-score, axis=1)[:, :kk]
+    cands = []
+    offsets = np.cumsum([0] + [g.shape[1] for g in gains])
+    layer_ids = [k for k, act in enumerate(acts)
+                 if act.derivative_values is not None and len(act.derivative_values) >= 2]
+    rows = np.arange(N)
+    for c in range(kk):
+        idx = top[:, c]
+        ok = np.isfinite(score[rows, idx])
+        li = np.searchsorted(offsets, idx, side="right") - 1
+        newX = X.copy()
+        for pos, k in enumerate(layer_ids):
+            sel = ok & (li == pos)
+            if not sel.any():
+                continue
+            j = idx[sel] - offsets[pos]
+            r = rows[sel]
+            m = Ms[k][r, j, :]
+            z = zs[k][r, j]
+            nrm2 = np.maximum(np.sum(m * m, axis=1), 1e-300)
+            # land just across z = 0 (z = 0 itself counts as the left piece)
+            margin = 1e-6 * np.abs(z) + 1e-10 * np.sqrt(nrm2) * (1.0 + np.abs(X[r]).max(axis=1))
+            target = np.where(z > 0, -margin, margin)
+            newX[r] = X[r] + ((target - z) / nrm2)[:, None] * m
+        cands.append((newX, ok))
+    return cands
+
+
+def _polish(net, region, p, X, V, U, T, options, t0):
+    """LP moves in pattern space from the best distinct points (see LowerOptions)."""
+    from polylip.nn.exact import MARGIN_TOL, realizable
+
+    bounds = region.propagate(net)
+    unstable = [np.flatnonzero(h > lo) for lo, h in zip(bounds.deriv_lo, bounds.deriv_hi)]
+    budget = options.polish_lps
+    order = np.argsort(-V, kind="stable")
+    seen, starts = set(), []
+    for i in order:
+        key = tuple(np.concatenate([z[0] > 0 for z in net.pre_activations(X[i][None, :])]))
+        if key not in seen:
+            seen.add(key)
+            starts.append(i)
+        if len(starts) >= options.polish_points:
+            break
+    best_v, best_x, lps = -np.inf, None, 0
+    for i in starts:
+        x, v, u, t = X[i].copy(), V[i], U[i], T[i]
+        tried = set()
+        while budget > 0:
+            if options.time_limit is not None and time.perf_counter() - t0 > options.time_limit:
+                budget = 0
+                break
+            zs, ss, As, Ms, Bs = _analyse(net, x[None, :], u[None, :], t[None, :])
+            cands = []
+            for k, act in enumerate(net.activations):
+                lo_v, hi_v = act.derivative_values
+                for j in unstable[k]:
+                    other = lo_v if ss[k][0, j] == hi_v else hi_v
+                    g = (other - ss[k][0, j]) * As[k][0, j] * Bs[k][0, j]
+                    if g > 1e-15:
+                        cands.append((g, k, j))
+            cands.sort(reverse=True)
+            moved = False
+            for g, k, j in cands:
+                S = [sk[0].copy() for sk in ss]
+                lo_v, hi_v = net.activations[k].derivative_values
+                S[k][j] = lo_v if S[k][j] == hi_v else hi_v
+                key = tuple(np.concatenate(S).round(12))
+                if key in tried:
+                    continue
+                tried.add(key)
+                if budget <= 0:
+                    break
+                budget -= 1
+                lps += 1
+                signs = [np.where(sk == act.right, 1.0, -1.0)
+                         for sk, act in zip(S, net.activations)]
+                eps, xn = realizable(net, S, region, unstable=unstable, signs=signs)
+                if eps <= MARGIN_TOL or xn is None:
+                    continue
+                xn = region.project(xn[None, :])
+                vn, un, tn = _pairs(net, xn, p)
+                if vn[0] > v * (1 + 1e-12) + 1e-15:
+                    x, v, u, t = xn[0], vn[0], un[0], tn[0]
+                    moved = True
+                    break
+            if not moved:
+                break
+        if v > best_v:
+            best_v, best_x = v, x
+    return best_v, best_x, lps
+
+
+def _hvp_moves(net, X, U, T, p):
+    """Ascent candidates for smooth networks: x + step * H t / ||H t||."""
+    h = 1e-5 * (1.0 + np.linalg.norm(X, axis=1, keepdims=True))
+
+    if net.functional() is not None:
+        Gp = net.gradient(X + h * T)
+        Gm = net.gradient(X - h * T)
+        Ht = (Gp - Gm) / (2 * h)
+    else:
+        Jp, Jm = net.jacobian(X + h * T), net.jacobian(X - h * T)
+        Ht = np.einsum("nm,nmk->nk", U, (Jp - Jm)) / (2 * h)
+    nrm = np.linalg.norm(Ht, axis=1, keepdims=True)
+    D = np.divide(Ht, nrm, out=np.zeros_like(Ht), where=nrm > 0)
+    scale = 1.0 + np.linalg.norm(X, axis=1, keepdims=True) / np.sqrt(X.shape[1])
+    return [(X + st * scale * D, nrm[:, 0] > 0) for st in (0.3, 0.1, 0.03, 0.01, 0.003)]
+
+
+def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
+    """Largest local Lipschitz constant found at inputs of the region, with its witness.
+
+    Parameters
+    ----------
+    net : Network
+    norm : {"inf", "2", "1", np.inf, 2, 1}
+        Input norm ``p``; the local constant is ``||grad f(x)||_q`` (``q`` dual to ``p``) or
+        ``||J(x)||_{p->r}`` for a vector output with output norm ``r``.
+    region : Region, optional
+        Default: the global region.
+    options : LowerOptions or dict, optional
+
+    Returns
+    -------
+    LowerBound
+        ``value``, ``witness`` (an input in the region) and the number of evaluations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> net = Network.from_weights([np.eye(2), np.array([[3.0, -1.0]])])
+    >>> bool(np.isclose(lower_bound(net, 2).value, np.sqrt(10.0)))
+    True
+    """
+    p = parse_norm(norm)
+    region = as_region(region)
+    region.check(net)
+    if options is None:
+        options = LowerOptions()
+    elif isinstance(options, dict):
+        options = LowerOptions(**options)
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(options.seed)
+    chunk = _chunk(net)
+
+    def evaluate(Y):
+        return _batched(lambda Z: _pairs(net, Z, p), Y, chunk)
+
+    X = _sample(net, region, options.samples, rng)
+    if region.center is not None:
+        X = np.vstack([region.center[None, :], X])
+    vals, U, T = evaluate(X)
+    nevals = X.shape[0]
+    order = np.argsort(-vals, kind="stable")[:max(1, options.restarts)]
+    P, PV, PU, PT = X[order], vals[order], U[order], T[order]
+    active = np.ones(P.shape[0], dtype=bool)
+    steps_done = 0
+    for step in range(options.steps):
+        if not active.any():
+            break
+        if options.time_limit is not None and time.perf_counter() - t0 > options.time_limit:
+            break
+        idx = np.flatnonzero(active)
+        if net.piecewise_linear:
+            cands = _crossing_moves(net, P[idx], PU[idx], PT[idx], options.candidates)
+        else:
+            cands = _hvp_moves(net, P[idx], PU[idx], PT[idx], p)
+        if not cands:
+            break
+        best_v, best_x = PV[idx].copy(), P[idx].copy()
+        best_u, best_t = PU[idx].copy(), PT[idx].copy()
+        improved = np.zeros(idx.size, dtype=bool)
+        for Y, ok in cands:
+            Y = region.project(Y)
+            v, u_, t_ = evaluate(Y)
+            nevals += Y.shape[0]
+            better = ok & (v > best_v * (1 + 1e-12) + 1e-15)
+            best_v[better], best_x[better] = v[better], Y[better]
+            best_u[better], best_t[better] = u_[better], t_[better]
+            improved |= better
+        P[idx], PV[idx], PU[idx], PT[idx] = best_x, best_v, best_u, best_t
+        active[idx[~improved]] = False
+        steps_done = step + 1
+    i = int(np.argmax(PV))
+    value, witness = float(PV[i]), P[i].copy()
+    lps = 0
+    if net.piecewise_linear and net.num_hidden and options.polish_points and options.polish_lps:
+        pv, px, lps = _polish(net, region, p, P, PV, PU, PT, options, t0)
+        nevals += lps
+        if pv > value:
+            value, witness = float(pv), px.copy()
+    if vals.max() > value:  # cannot happen (restarts start from the best samples); be safe
+        j = int(np.argmax(vals))
+        value, witness = float(vals[j]), X[j].copy()
+    seconds = time.perf_counter() - t0
+    log.info("lower bound %.6g after %d evaluations, %d local-search steps (%.2fs)", value,
+             nevals, steps_done, seconds)
+    return LowerBound(value, witness, nevals, {"sampled": float(vals.max()), "steps": steps_done, "lps": lps,
+                                               "seconds": seconds})

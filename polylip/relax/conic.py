@@ -1,0 +1,209 @@
+"""Linear matrix inequality (LMI) problems: the form every SDP backend receives.
+
+An :class:`LMIProblem` is ``minimize c @ x + offset  s.t.  mat(G_j @ x + h_j) PSD  for each
+block j,  A @ x = b``, where ``mat`` reshapes a vector of length ``k*k`` into a symmetric
+``k x k`` matrix (both triangles are stored; the data is symmetric by construction).
+
+A moment relaxation (:class:`~polylip.relax.moment.MomentData`) can be handed to a solver from
+either side:
+
+* **moment side** (:func:`moment_side`): the free variables are the moments ``y`` (less
+  ``y_0 = 1``). Few moments, many repeated entries: the usual dense relaxation.
+* **SOS side** (:func:`sos_side`): the Gram matrices ``X_j`` are the primal variables of a
+  standard-form SDP whose equality rows say "entries that stand for the same moment are equal"
+  (plus localizing rows, ``y_0 = 1`` and the equalities); what the solver gets is the dual of
+  that, an LMI in one multiplier per row. Any feasible point of it is a Putinar (SOS)
+  certificate, and its objective is a valid bound. Worth it when almost every matrix entry is
+  its own moment (binary/spin problems at order 1): few rows, many moments.
+
+CVXOPT's cost grows with the cube of the number of free variables, so :func:`choose_side`
+picks the side with fewer. Both sides give the same optimal value (strong duality holds for
+these relaxations whenever the solver reports optimality).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from polylip.relax.moment import MomentData
+
+
+@dataclass(frozen=True)
+class LMIProblem:
+    """``minimize c @ x + offset  s.t.  mat(G_j @ x + h_j) PSD,  A @ x = b``."""
+
+    c: np.ndarray
+    offset: float
+    G: tuple[sp.csr_matrix, ...]
+    h: tuple[np.ndarray, ...]
+    sizes: tuple[int, ...]
+    A: sp.csr_matrix
+    b: np.ndarray
+    side: str = "moment"
+    meta: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def nvars(self) -> int:
+        return int(self.c.size)
+
+    @property
+    def neq(self) -> int:
+        return int(self.A.shape[0])
+
+
+def upper_to_full(k: int, halve: bool) -> sp.csr_matrix:
+    """Map upper-triangle coordinates (``np.triu_indices(k)`` order) to a full ``k*k`` vector.
+
+    With ``halve`` the off-diagonal coordinates are split in halves over both triangles (the
+    adjoint of reading the upper triangle of a symmetric matrix under the trace inner product).
+    """
+    iu, ju = np.triu_indices(k)
+    e = np.arange(iu.size)
+    off = iu != ju
+    val = np.where(off, 0.5 if halve else 1.0, 1.0)
+    rows = np.concatenate([iu * k + ju, (ju * k + iu)[off]])
+    cols = np.concatenate([e, e[off]])
+    vals = np.concatenate([val, val[off]])
+    return sp.csr_matrix((vals, (rows, cols)), shape=(k * k, iu.size))
+
+
+def moment_side(data: MomentData) -> LMIProblem:
+    """The relaxation with the moments (less ``y_0``) as free variables."""
+    G, h = [], []
+    for A, k in zip(data.blocks, data.sizes):
+        full = (upper_to_full(k, halve=False) @ A).tocsc()
+        G.append(full[:, 1:].tocsr())
+        h.append(full[:, 0].toarray().ravel())
+    E = data.E.tocsc()
+    return LMIProblem(c=data.c[1:].copy(), offset=float(data.c[0] + data.c0), G=tuple(G),
+                      h=tuple(h), sizes=data.sizes, A=E[:, 1:].tocsr(),
+                      b=-E[:, 0].toarray().ravel(), side="moment")
+
+
+def _representatives(stacked: sp.csr_matrix, m: int) -> np.ndarray:
+    """For each moment, the first entry that equals exactly that moment (or -1)."""
+    nnz_per_row = np.diff(stacked.indptr)
+    single = np.nonzero(nnz_per_row == 1)[0]
+    single = single[stacked.data[stacked.indptr[single]] == 1.0]
+    moment_of = stacked.indices[stacked.indptr[single]]
+    rep = np.full(m, -1, dtype=np.int64)
+    # first occurrence wins: assign in reverse so earlier entries overwrite later ones
+    rep[moment_of[::-1]] = single[::-1]
+    return rep
+
+
+def sos_side(data: MomentData) -> LMIProblem:
+    """The relaxation as an LMI in the multipliers of the Gram-form equality rows.
+
+    See the module docstring. ``meta`` keeps what :func:`moments_from_sos` needs to recover the
+    moments from the dual matrices.
+    """
+    m = data.nmoments
+    stacked = sp.vstack(data.blocks, format="csr") if data.blocks else sp.csr_matrix((0, m))
+    T = stacked.shape[0]
+    rep = _representatives(stacked, m)
+    represented = rep >= 0
+    free = np.nonzero(~represented)[0]
+    nf = free.size
+    S = sp.csr_matrix((np.ones(represented.sum()), (np.nonzero(represented)[0], rep[represented])),
+                      shape=(m, T))
+    P = sp.csr_matrix((np.ones(nf), (free, np.arange(nf))), shape=(m, nf))
+    is_rep = np.zeros(T, dtype=bool)
+    is_rep[rep[represented]] = True
+    nonrep = np.nonzero(~is_rep)[0]
+    A_nr = stacked[nonrep]
+    J = sp.csr_matrix((np.ones(nonrep.size), (np.arange(nonrep.size), nonrep)), shape=(nonrep.size, T))
+    e0 = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, m))
+    B = sp.vstack([J - A_nr @ S, e0 @ S, data.E @ S], format="csr")
+    D = sp.vstack([-(A_nr @ P), e0 @ P, data.E @ P], format="csr")
+    rhs = np.zeros(B.shape[0])
+    rhs[nonrep.size] = 1.0
+    obj_x = S.T @ data.c
+    c_f = P.T @ data.c
+
+    # the LMI in w: mat_j(obj_x - B^T w) PSD on each block's coordinates
+    Bt = B.T.tocsr()
+    G, h = [], []
+    start = 0
+    for k in data.sizes:
+        ntri = k * (k + 1) // 2
+        U = upper_to_full(k, halve=True)
+        G.append((-(U @ Bt[start:start + ntri])).tocsr())
+        h.append(U @ obj_x[start:start + ntri])
+        start += ntri
+    meta = dict(B=B, D=D, rhs=rhs, S=S, P=P, free=free, m=m)
+    return LMIProblem(c=-rhs, offset=-data.c0, G=tuple(G), h=tuple(h), sizes=data.sizes,
+                      A=D.T.tocsr(), b=np.asarray(c_f, dtype=float), side="sos", meta=meta)
+
+
+def sos_side_nvars(data: MomentData) -> int:
+    """Number of free variables of :func:`sos_side` without building it."""
+    m = data.nmoments
+    stacked = sp.vstack(data.blocks, format="csr") if data.blocks else sp.csr_matrix((0, m))
+    rep = _representatives(stacked, m)
+    return int(stacked.shape[0] - (rep >= 0).sum() + 1 + data.E.shape[0])
+
+
+def choose_side(data: MomentData, side: str = "auto") -> str:
+    """"moment" or "sos": the given side, or for "auto" the one with fewer free variables."""
+    if side in ("moment", "sos"):
+        return side
+    if side != "auto":
+        from polylip.errors import SolverError
+
+        raise SolverError(f"side must be 'auto', 'moment' or 'sos', not {side!r}")
+    return "sos" if sos_side_nvars(data) < data.nmoments - 1 else "moment"
+
+
+def moments_from_sos(problem: LMIProblem, duals: list[np.ndarray]) -> np.ndarray:
+    """Recover the moment vector from the dual matrices of an SOS-side problem."""
+    meta = problem.meta
+    x = np.concatenate([mat[np.triu_indices(k)] for mat, k in zip(duals, problem.sizes)])
+    y = meta["S"] @ x
+    if meta["free"].size:
+        resid = meta["rhs"] - meta["B"] @ x
+        yf = spla.lsqr(meta["D"], resid, atol=1e-12, btol=1e-12)[0]
+        y = y + meta["P"] @ yf
+    return np.asarray(y).ravel()
+
+
+def independent_rows(A: sp.csr_matrix, b: np.ndarray, tol: float = 1e-9):
+    """Drop redundant rows of ``A x = b``.
+
+    Returns ``(A', b', consistent)``: a full-row-rank subsystem with the same solutions, and
+    whether the dropped rows agree with the kept ones (False means ``A x = b`` has no solution).
+    Zero and duplicate rows are removed exactly; further dependence is found with a pivoted QR
+    when the system is small enough to densify (under 2e7 entries), else left to the solver.
+    """
+    import scipy.linalg as la
+
+    A = sp.csr_matrix(A)
+    b = np.asarray(b, dtype=float)
+    if A.shape[0] == 0:
+        return A, b, True
+    nnz = np.diff(A.indptr)
+    zero = nnz == 0
+    if np.any(np.abs(b[zero]) > tol):
+        return A, b, False
+    keep = np.nonzero(~zero)[0]
+    A, b = A[keep], b[keep]
+    if A.shape[0] * A.shape[1] > 2e7:
+        return A, b, True
+    dense = A.toarray()
+    _, R, piv = la.qr(dense.T, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    if diag.size == 0:
+        return A, b, True
+    rank = int((diag > tol * max(1.0, diag[0])).sum())
+    if rank == A.shape[0]:
+        return A, b, True
+    sel = np.sort(piv[:rank])
+    As, bs = dense[sel], b[sel]
+    # consistency: b must lie in the range spanned by the kept rows
+    coef, *_ = la.lstsq(As.T, dense.T)
+    consistent = bool(np.allclose(coef.T @ bs, b, atol=1e-7 * max(1.0, np.abs(b).max())))
+    return sp.csr_matrix(As), bs, consistent

@@ -1,0 +1,200 @@
+"""A built moment-SOS relaxation: inspect its size, then solve it with a backend."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from polylip.backends.base import BackendSolution
+from polylip.errors import SolverError
+from polylip.poly import monomials as mono
+from polylip.relax import conic
+from polylip.relax.blocks import MOMENT, BlockStructure, dense_structure
+from polylip.relax.moment import MomentData, assemble
+from polylip.result import Result
+
+log = logging.getLogger(__name__)
+
+#: Tolerances for reading a solution: a candidate point is feasible when every constraint
+#: holds to FEAS_TOL, and the bound is called global when the candidate's value matches it to
+#: GAP_TOL (relative to max(1, |bound|)). A moment matrix has rank one when its second largest
+#: eigenvalue is below RANK_TOL times its largest.
+FEAS_TOL = 1e-6
+GAP_TOL = 1e-6
+RANK_TOL = 1e-6
+
+#: solver="auto" sends a relaxation to Clarabel when the side handed to the solver has more
+#: free variables than this (CVXOPT's dense Schur complement is cubic in them), else to
+#: PICOS/CVXOPT. Measured in benchmarks/RESULTS.md ("auto solver crossover").
+AUTO_CLARABEL_MIN_VARS = 400
+
+
+def resolve_structure(pop, order, sparsity) -> BlockStructure:
+    """Build the block structure for a sparsity choice ("dense", "cs", "ts", "cs+ts" or a
+    pattern object from :mod:`polylip.sparsity`)."""
+    if sparsity is None or (isinstance(sparsity, str) and sparsity == "dense"):
+        return dense_structure(pop, order)
+    from polylip.sparsity import build_structure
+
+    return build_structure(pop, order, sparsity)
+
+
+class Relaxation:
+    """The moment-SOS relaxation of a POP at one order with one sparsity pattern.
+
+    Build it with :meth:`POP.relax`; inspect :attr:`sizes`, :attr:`blocks` (the block
+    structure) and :attr:`structure` (a readable report) before solving; call :meth:`solve`.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> x = sympy.Symbol("x")
+    >>> relaxation = POP(x**4 - 3*x**2 + x).relax(order=2)
+    >>> relaxation.sizes["psd_sizes"]
+    [3]
+    >>> round(relaxation.solve().bound, 4)
+    -3.5139
+    """
+
+    def __init__(self, pop, blocks: BlockStructure, data: MomentData, build_seconds: float):
+        self.pop = pop
+        self.blocks = blocks
+        self.data = data
+        self.build_seconds = build_seconds
+
+    @classmethod
+    def build(cls, pop, order=None, sparsity="dense") -> "Relaxation":
+        t0 = time.perf_counter()
+        blocks = resolve_structure(pop, order, sparsity)
+        data = assemble(pop, blocks)
+        seconds = time.perf_counter() - t0
+        log.info("built %s relaxation of order %d: %d moments, %d PSD blocks, %d equality rows in %.3f s",
+                 blocks.kind, blocks.order, data.nmoments, len(data.sizes), data.E.shape[0], seconds)
+        return cls(pop, blocks, data, seconds)
+
+    @property
+    def structure(self):
+        """A readable report of the relaxation's structure (cliques, blocks, sizes, compared
+        with the dense relaxation), computed before and without solving."""
+        from polylip.sparsity.report import structure_report
+
+        return structure_report(self)
+
+    @property
+    def order(self) -> int:
+        return self.blocks.order
+
+    @property
+    def sizes(self) -> dict:
+        """Counts that decide the cost: moments, PSD block sizes, equality rows, non-zeros and
+        the number of free variables on each side."""
+        return dict(
+            nmoments=self.data.nmoments,
+            psd_sizes=list(self.data.sizes),
+            equality_rows=int(self.data.E.shape[0]),
+            nnz=self.data.nnz,
+            moment_side_vars=self.data.nmoments - 1,
+            sos_side_vars=conic.sos_side_nvars(self.data),
+            cliques=len(self.blocks.cliques),
+        )
+
+    # ------------------------------------------------------------------ solving
+    def to_lmi(self, side: str = "auto") -> conic.LMIProblem:
+        """The LMI problem handed to a solver, from the moment or the SOS side."""
+        side = conic.choose_side(self.data, side)
+        return conic.moment_side(self.data) if side == "moment" else conic.sos_side(self.data)
+
+    def choose_solver(self, solver: str, lmi: conic.LMIProblem) -> str:
+        if solver != "auto":
+            return solver
+        return "clarabel" if lmi.nvars > AUTO_CLARABEL_MIN_VARS else "cvxopt"
+
+    def solve(self, solver: str = "auto", side: str = "auto", tol: float | None = None,
+              max_iters: int | None = None, verbose: bool = False) -> Result:
+        """Solve the relaxation.
+
+        Parameters
+        ----------
+        solver : str
+            "auto" (Clarabel for large relaxations, PICOS/CVXOPT otherwise), "clarabel", or a
+            PICOS solver name such as "cvxopt" or "mosek".
+        side : {"auto", "moment", "sos"}
+            Which form the solver receives (see :mod:`polylip.relax.conic`); "auto" takes the
+            one with fewer free variables.
+        tol, max_iters, verbose : solver settings, translated by each backend.
+        """
+        if not isinstance(solver, str):
+            raise SolverError(f"solver must be a name such as 'auto', 'cvxopt' or 'clarabel', not {solver!r}")
+        t0 = time.perf_counter()
+        lmi = self.to_lmi(side)
+        convert = time.perf_counter() - t0
+        name = self.choose_solver(solver.lower(), lmi)
+        if name == "clarabel":
+            from polylip.backends import clarabel_backend
+
+            raw = clarabel_backend.solve_lmi(lmi, tol=tol, max_iters=max_iters, verbose=verbose)
+        else:
+            from polylip.backends import picos_backend
+
+            raw = picos_backend.solve_lmi(lmi, solver=name, tol=tol, max_iters=max_iters, verbose=verbose)
+        return self._result(lmi, raw, convert)
+
+    def _result(self, lmi: conic.LMIProblem, raw: BackendSolution, convert_seconds: float) -> Result:
+        status = raw.status
+        if lmi.side == "sos":  # the SOS problem is the dual: swap what the statuses mean
+            status = {"infeasible": "unbounded", "unbounded": "infeasible"}.get(status, status)
+        pop = self.pop
+        common = dict(order=self.order, solver=raw.solver if raw.solver != "cvxopt" else "cvxopt",
+                      sense=pop.sense, side=lmi.side, sparsity=self.blocks.kind,
+                      build_seconds=self.build_seconds + convert_seconds, solve_seconds=raw.seconds,
+                      sizes=self.sizes)
+        message = raw.message or raw.raw_status
+        if status != "optimal" or raw.value is None:
+            if status == "optimal":
+                status, message = "failed", "the solver claimed optimality but returned no value"
+            return Result(status=status, bound=None, message=message, **common)
+        relax_value = raw.value if lmi.side == "moment" else -raw.value
+        bound = relax_value if pop.sense == "min" else -relax_value
+        y = self._moments(lmi, raw)
+        candidate = cand_value = None
+        rank_one = False
+        if y is not None:
+            point = self._first_order(y)
+            rank_one = self._rank_one(y)
+            candidate = dict(zip(pop.variables, point.tolist()))
+            if pop.is_feasible(point, tol=FEAS_TOL):
+                cand_value = float(pop.evaluate(point))
+        is_global = cand_value is not None and (
+            abs(cand_value - bound) <= GAP_TOL * max(1.0, abs(bound)) or rank_one)
+        return Result(status="optimal", bound=float(bound), candidate=candidate,
+                      candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
+                      message=message, **common)
+
+    def _moments(self, lmi, raw) -> np.ndarray | None:
+        if lmi.side == "moment":
+            return None if raw.x is None else np.concatenate([[1.0], raw.x])
+        if raw.lmi_duals is None:
+            return None
+        return conic.moments_from_sos(lmi, raw.lmi_duals)
+
+    def _first_order(self, y: np.ndarray) -> np.ndarray:
+        """First-order moments as a point (0 for a variable whose moment is absent)."""
+        moments = self.data.moments
+        deg = mono.degrees(moments)
+        point = np.zeros(self.pop.nvars)
+        first = np.nonzero(deg == 1)[0]
+        point[moments[first, 0]] = y[first]
+        return point
+
+    def _rank_one(self, y: np.ndarray) -> bool:
+        for block, A, k in zip(self.blocks.psd, self.data.blocks, self.data.sizes):
+            if block.constraint != MOMENT or k < 2:
+                continue
+            M = (conic.upper_to_full(k, halve=False) @ (A @ y)).reshape(k, k)
+            w = np.linalg.eigvalsh(M)
+            if w[-1] <= 0 or w[-2] > RANK_TOL * w[-1]:
+                return False
+        return True

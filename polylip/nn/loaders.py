@@ -290,7 +290,13 @@ def from_onnx(model, output=None) -> Network:
     current = inputs[0].name
 
     def attrs(node):
-        return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        out = {}
+        for a in node.attribute:
+            v = onnx.helper.get_attribute_value(a)
+            if a.type == onnx.AttributeProto.FLOAT:  # stored as float32: shortest decimal
+                v = float(np.format_float_positional(np.float32(v), unique=True))
+            out[a.name] = v
+        return out
 
     for node in g.node:
         op, where = node.op_type, f"ONNX node {node.name or node.op_type}"

@@ -1,0 +1,194 @@
+"""Exact / product / lower bound against brute-force enumeration done by the test itself."""
+
+import numpy as np
+import pytest
+
+from polylip.nn import (BallRegion, BoxRegion, ExactTooLargeError, GlobalRegion, MarginOutput,
+                        Network, VectorOutput, exact_values, lipschitz, lower_bound,
+                        product_bound)
+from test_nn_helpers import brute_force, dual_norm, grad_for_pattern, patterns, random_net
+
+CASES = [(seed, sizes) for seed in range(3)
+         for sizes in ([2, 3, 1], [3, 4, 1], [2, 3, 3, 1], [2, 2, 2, 2, 1])]
+
+
+def net_of(Ws, bs, act="relu"):
+    return Network.from_weights(Ws, bs, activation=act)
+
+
+@pytest.mark.parametrize("seed,sizes", CASES)
+@pytest.mark.parametrize("norm", ["inf", 2])
+def test_exact_matches_enumeration_global(seed, sizes, norm):
+    Ws, bs = random_net(seed, sizes)
+    net = net_of(Ws, bs)
+    p = np.inf if norm == "inf" else 2.0
+    formal, true = brute_force(Ws, bs, p)
+    res = lipschitz(net, norm=norm, method="exact")
+    assert res.details["formal"] == pytest.approx(formal, rel=1e-9)
+    assert res.upper == pytest.approx(true, rel=1e-9)
+    assert res.lower == pytest.approx(true, rel=1e-9)
+    assert res.status == "optimal"
+    # product bound >= formal >= true >= lower-bound search (which reaches it on tiny nets)
+    prod = lipschitz(net, norm=norm, method="product", lower=False).upper
+    assert prod >= formal * (1 - 1e-12)
+    lb = lower_bound(net, norm)
+    assert lb.value <= true * (1 + 1e-9)
+    if sum(sizes[1:-1]) <= 4:
+        assert lb.value == pytest.approx(true, rel=1e-9)
+    # the witness attains the lower bound
+    assert net.local_lipschitz(lb.witness[None, :], norm)[0] == pytest.approx(lb.value)
+
+
+def test_formal_exceeds_true_on_known_network():
+    # neuron 1 is on iff x > 1, neuron 2 iff x < -1: never both; the formal value allows it
+    Ws = [np.array([[1.0], [-1.0]]), np.array([[1.0, -1.0]])]
+    bs = [np.array([-1.0, -1.0]), np.zeros(1)]
+    net = net_of(Ws, bs)
+    ev = exact_values(net, "inf")
+    assert ev.formal == pytest.approx(2.0) and ev.true == pytest.approx(1.0)
+    res = lipschitz(net, method="exact")
+    assert res.upper == pytest.approx(1.0) and res.details["formal"] == pytest.approx(2.0)
+    assert lipschitz(net, method="product").upper >= 2.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("sizes", [[2, 3, 1], [2, 3, 2, 1]])
+def test_local_box(seed, sizes):
+    Ws, bs = random_net(seed, sizes)
+    net = net_of(Ws, bs)
+    rng = np.random.default_rng(100 + seed)
+    x0 = rng.standard_normal(sizes[0]) * 0.5
+    r = 0.4
+    region = BoxRegion(x0, r)
+    formal_ref, true_ref = brute_force(Ws, bs, np.inf, box=(x0 - r, x0 + r))
+    res = lipschitz(net, method="exact", region=region)
+    glob = lipschitz(net, method="exact")
+    assert res.upper == pytest.approx(true_ref, rel=1e-9, abs=1e-12)
+    assert res.details["formal"] <= formal_ref * (1 + 1e-12)  # IBP fixes stable neurons
+    assert res.upper <= glob.upper * (1 + 1e-12)
+    assert res.details["formal"] <= glob.details["formal"] * (1 + 1e-12)
+    # lower bound at least the local constants at independently sampled points of the box
+    X = x0 + r * rng.uniform(-1, 1, (400, sizes[0]))
+    sampled = net.local_lipschitz(X, "inf").max()
+    lb = lower_bound(net, "inf", region)
+    assert lb.value >= sampled * (1 - 1e-9)
+    assert lb.value <= res.upper * (1 + 1e-9)
+    assert np.max(np.abs(lb.witness - x0)) <= r + 1e-12
+    # local product <= global product, and >= the local formal value
+    pl = product_bound(net, "inf", region)
+    assert res.details["formal"] <= pl * (1 + 1e-12) <= product_bound(net, "inf") * (1 + 1e-12)
+
+
+def test_local_ball_l2():
+    Ws, bs = random_net(7, [3, 4, 1])
+    net = net_of(Ws, bs)
+    x0 = np.array([0.2, -0.1, 0.3])
+    region = BallRegion(x0, 0.5)
+    res = lipschitz(net, norm=2, method="exact", region=region)
+    glob = lipschitz(net, norm=2, method="exact")
+    rng = np.random.default_rng(3)
+    X = region.sample(2000, rng)
+    assert np.all(np.linalg.norm(X - x0, axis=1) <= 0.5 + 1e-12)
+    sampled = net.local_lipschitz(X, 2).max()
+    assert sampled <= res.upper * (1 + 1e-9)
+    assert res.upper <= glob.upper * (1 + 1e-12)
+    assert res.lower == pytest.approx(res.upper)
+    assert np.linalg.norm(res.witness - x0) <= 0.5 + 1e-7
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_leaky_relu_exact(seed):
+    alpha = 0.2
+    Ws, bs = random_net(seed, [2, 3, 2, 1])
+    net = net_of(Ws, bs, f"leaky_relu:{alpha}")
+    formal, true = brute_force(Ws, bs, np.inf, values=(alpha, 1.0))
+    res = lipschitz(net, method="exact")
+    assert res.details["formal"] == pytest.approx(formal, rel=1e-9)
+    assert res.upper == pytest.approx(true, rel=1e-9)
+    assert lipschitz(net, method="product").upper >= formal * (1 - 1e-12)
+
+
+def test_tanh_exact_is_formal_upper_bound():
+    Ws, bs = random_net(1, [2, 3, 2, 1])
+    net = net_of(Ws, bs, "tanh")
+    formal, _ = brute_force(Ws, bs, np.inf, values=(0.0, 1.0))
+    res = lipschitz(net, method="exact")
+    assert res.details["true"] is None
+    assert res.upper == pytest.approx(formal, rel=1e-9)
+    assert res.lower <= res.upper
+    # the sampled lower bound beats the constants at random points
+    X = np.random.default_rng(0).standard_normal((500, 2)) * 2
+    assert res.lower >= net.local_lipschitz(X).max() * (1 - 1e-9)
+
+
+def test_vector_and_margin_outputs():
+    Ws, bs = random_net(4, [3, 4, 3])
+    u_rows = np.eye(3)
+    for outnorm in ("inf", 2):
+        net = Network.from_weights(Ws, bs, output=VectorOutput(outnorm))
+        ref = 0.0
+        for pat in patterns([4]):
+            J = np.stack([grad_for_pattern(Ws, pat, u) for u in u_rows])
+            ref = max(ref, np.abs(J).sum(axis=1).max() if outnorm == "inf"
+                      else np.linalg.norm(J, 2))
+        p = "inf" if outnorm == "inf" else "2"
+        res = lipschitz(net, norm=p, method="exact")
+        assert res.details["formal"] == pytest.approx(ref, rel=1e-9)
+        assert lipschitz(net, norm=p, method="product").upper >= ref * (1 - 1e-12)
+        assert res.lower <= res.upper * (1 + 1e-9)
+    net = Network.from_weights(Ws, bs, output=MarginOutput(0, 2))
+    u = np.array([1.0, 0.0, -1.0])
+    formal, true = brute_force(Ws, bs, np.inf, u=u)
+    res = lipschitz(net, method="exact")
+    assert res.details["formal"] == pytest.approx(formal)
+    assert res.upper == pytest.approx(true)
+
+
+def test_exact_refuses_large_networks():
+    Ws, bs = random_net(0, [4, 30, 1])
+    net = net_of(Ws, bs)
+    with pytest.raises(ExactTooLargeError, match="at most K = 22"):
+        lipschitz(net, method="exact")
+    with pytest.raises(ExactTooLargeError):
+        lipschitz(net, method="exact", options={"max_unstable": 10})
+
+
+def test_result_fields_and_registry():
+    from polylip.nn.estimate import METHODS, MethodOutput, register_method
+    Ws, bs = random_net(0, [2, 3, 1])
+    net = net_of(Ws, bs)
+    for norm in ("inf", "2", "1", np.inf, 2, 1):
+        res = lipschitz(net, norm=norm)
+        assert res.method == "product" and res.upper >= res.lower > 0
+        assert res.gap == pytest.approx(res.upper - res.lower)
+        assert res.seconds >= 0 and res.status in ("ok", "optimal")
+    res = lipschitz(net, lower=False)
+    assert res.lower is None and res.gap is None and res.upper > 0
+    d = res.to_dict()
+    assert d["method"] == "product" and d["norm"] == "inf"
+
+    @register_method("test-constant", replace=True)
+    def _const(problem, value=5.0):
+        return MethodOutput(upper=value, details={"dual": problem.dual_norm})
+
+    try:
+        res = lipschitz(net, norm=2, method="test-constant", options={"value": 7.0})
+        assert res.upper == 7.0 and res.details["dual"] == 2.0
+    finally:
+        del METHODS["test-constant"]
+
+
+def test_global_region_explicit_equals_default():
+    Ws, bs = random_net(2, [2, 3, 1])
+    net = net_of(Ws, bs)
+    a = lipschitz(net, method="exact", region=GlobalRegion())
+    b = lipschitz(net, method="exact")
+    assert a.upper == b.upper and a.lower == b.lower
+
+
+def test_lower_bound_deterministic():
+    Ws, bs = random_net(5, [6, 8, 6, 1])
+    net = net_of(Ws, bs)
+    a, b = lower_bound(net, "inf"), lower_bound(net, "inf")
+    assert a.value == b.value and np.array_equal(a.witness, b.witness)
+    assert dual_norm(net.gradient(a.witness), np.inf) == pytest.approx(a.value)

@@ -91,7 +91,7 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
     value = float(problem.c @ xval + problem.offset) if xval is not None else None
     duals = None
     if all(c.dual is not None for c in lmis):
-        duals = [np.array(c.dual, dtype=float) for c in lmis]
+        duals = [np.array(c.dual, dtype=float).reshape(k, k) for c, k in zip(lmis, problem.sizes)]
     eq_duals = np.array(eq.dual, dtype=float).ravel() if eq is not None and eq.dual is not None else None
     log.info("PICOS/%s: %s in %.3f s (build %.3f s)", solver, raw, seconds, build)
     return BackendSolution(status, solver, seconds, raw_status=raw, value=value, x=xval,

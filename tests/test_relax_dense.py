@@ -1,0 +1,145 @@
+"""Dense moment-SOS relaxations against independently known values."""
+
+import itertools
+
+import numpy as np
+import pytest
+import sympy
+
+from polylip import POP, Polynomial, RelaxationError
+from polylip.poly import monomials as mono
+
+x, y, z = sympy.symbols("x y z")
+
+
+def univariate_minimum(coeffs):
+    """Global minimum of a univariate polynomial from the real roots of its derivative."""
+    p = np.polynomial.Polynomial(coeffs)
+    crit = p.deriv().roots()
+    crit = crit[np.abs(crit.imag) < 1e-9].real
+    return min(p(crit))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("solver", ["cvxopt", "clarabel"])
+def test_univariate_global_minimum(seed, solver):
+    rng = np.random.default_rng(seed)
+    deg = 4 + 2 * (seed % 2)
+    coeffs = list(rng.standard_normal(deg)) + [1.0 + rng.random()]  # positive leading coefficient
+    f = sum(c * x ** k for k, c in enumerate(coeffs))
+    res = POP(f).solve(solver=solver)
+    assert res.status == "optimal"
+    expected = univariate_minimum(coeffs)
+    assert res.bound == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    # univariate SOS is exact: the bound is certified global
+    assert res.is_global
+    assert res.candidate_value == pytest.approx(expected, rel=1e-5, abs=1e-5)
+
+
+def vertex_minimum(f, syms):
+    return min(float(f.subs(dict(zip(syms, v)))) for v in itertools.product([-1, 1], repeat=len(syms)))
+
+
+@pytest.mark.parametrize("n, seed", [(4, 0), (5, 1), (6, 2)])
+def test_box_concave_quadratic_is_exact(n, seed):
+    """A concave quadratic over a box attains its minimum at a vertex: brute force."""
+    rng = np.random.default_rng(seed)
+    X = sympy.symbols(f"x0:{n}")
+    A = rng.standard_normal((n, n))
+    Q = -(A @ A.T) - 0.1 * np.eye(n)
+    q = rng.standard_normal(n)
+    f = sum(Q[i, j] * X[i] * X[j] for i in range(n) for j in range(n)) + sum(q[i] * X[i] for i in range(n))
+    expected = vertex_minimum(f, X)
+    pop = POP(f, ineqs=[1 - v ** 2 for v in X])
+    bounds = [pop.solve(order=d).bound for d in (1, 2)]
+    assert bounds[0] <= bounds[1] + 1e-7  # non-decreasing in the order
+    assert bounds[1] <= expected + 1e-7
+    assert bounds[1] == pytest.approx(expected, rel=1e-6)
+
+
+def test_maxcut_spin_exact_at_high_order():
+    rng = np.random.default_rng(3)
+    n = 5
+    W = np.triu(rng.integers(0, 4, (n, n)), 1)
+    s = sympy.symbols(f"s0:{n}")
+    cut = sum(W[i, j] * (1 - s[i] * s[j]) / 2 for i in range(n) for j in range(i + 1, n))
+    best = max(float(cut.subs(dict(zip(s, v)))) for v in itertools.product([-1, 1], repeat=n))
+    pop = POP(cut, sense="max", spin=s)
+    previous = np.inf
+    for d in (1, 2, 3):
+        res = pop.solve(order=d)
+        assert res.status == "optimal"
+        assert res.bound >= best - 1e-6  # an upper bound on the maximum
+        assert res.bound <= previous + 1e-6  # non-increasing for max
+        previous = res.bound
+    assert previous == pytest.approx(best, rel=1e-6)
+
+
+def test_equality_constraint_circle():
+    res = POP(x + y, eqs=[x ** 2 + y ** 2 - 1]).solve()
+    assert res.status == "optimal"
+    assert res.bound == pytest.approx(-np.sqrt(2), rel=1e-6)
+    assert res.is_global
+    assert res.minimizer["x"] == pytest.approx(-np.sqrt(0.5), abs=1e-5)
+
+
+def test_maximize_and_constraints_as_relations():
+    res = POP(x * y, ineqs=[x ** 2 + y ** 2 <= 2], sense="max").solve()
+    assert res.bound == pytest.approx(1.0, rel=1e-6)
+
+
+def test_infeasible_relaxation_has_no_bound():
+    for pop in (POP(x + y, ineqs=[x - 2, 1 - x ** 2]), POP(x + y, eqs=[x ** 2 + 1])):
+        for side in ("moment", "sos"):
+            res = pop.solve(side=side)
+            assert res.status == "infeasible"
+            assert res.bound is None
+
+
+def test_unbounded_relaxation_has_no_bound():
+    for pop, order in ((POP(x ** 3), 2), (POP(x + y ** 2), 1)):
+        for side in ("moment", "sos"):
+            res = pop.solve(order=order, side=side)
+            assert res.status == "unbounded"
+            assert res.bound is None
+
+
+def random_quartic_on_box(n, seed):
+    rng = np.random.default_rng(seed)
+    names = [f"x{i}" for i in range(n)]
+    rows = mono.basis(range(n), 4)
+    f = Polynomial(names, rows, rng.standard_normal(rows.shape[0]))
+    X = sympy.symbols(names)
+    return POP(f.to_sympy(), ineqs=[1 - v ** 2 for v in X], variables=X), rng
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bound_below_objective_at_feasible_points(seed):
+    pop, rng = random_quartic_on_box(4, seed)
+    res = pop.solve(order=2)
+    assert res.status == "optimal"
+    pts = rng.uniform(-1, 1, size=(2000, 4))
+    assert res.bound <= pop.evaluate(pts).min() + 1e-7
+
+
+def test_sides_and_solvers_agree():
+    pop, _ = random_quartic_on_box(4, 7)
+    relaxation = pop.relax(2)
+    bounds = [relaxation.solve(solver=s, side=side).bound
+              for s in ("cvxopt", "clarabel") for side in ("moment", "sos")]
+    assert np.ptp(bounds) < 1e-5 * max(1, abs(bounds[0]))
+
+
+def test_sizes_are_reported_before_solving():
+    pop = POP(x ** 4 + y ** 4 + z ** 2, ineqs=[1 - x ** 2 - y ** 2])
+    sizes = pop.relax(2).sizes
+    assert sizes["nmoments"] == 35  # binom(3 + 4, 4)
+    assert sizes["psd_sizes"] == [10, 4]
+    assert sizes["equality_rows"] == 0
+
+
+def test_order_validation():
+    with pytest.raises(RelaxationError, match="smallest valid order is 2"):
+        POP(x ** 4).relax(1)
+    with pytest.raises(RelaxationError, match="positive integer"):
+        POP(x ** 2).relax(0)

@@ -1,0 +1,35 @@
+"""Every ```python block in docs/*.md runs (blocks of one page share a namespace, in order),
+and every bundled example runs, so neither rots. A block whose first line is
+``# doc-test: skip`` is not run (use it only for snippets that need optional extras or minutes)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+
+
+@pytest.mark.parametrize("page", DOCS, ids=[p.name for p in DOCS])
+def test_doc_snippets_run(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {"__name__": f"doc_{page.stem}"}
+    for i, code in enumerate(BLOCK.findall(page.read_text())):
+        if code.lstrip().startswith("# doc-test: skip"):
+            continue
+        try:
+            exec(compile(code, f"{page.name}[block {i}]", "exec"), namespace)
+        except Exception as exc:  # pragma: no cover - the failure message is the point
+            pytest.fail(f"{page.name}, python block {i} failed: {type(exc).__name__}: {exc}\n{code}")
+
+
+@pytest.mark.parametrize("problem", sorted((ROOT / "examples").glob("*.pop")), ids=lambda p: p.name)
+def test_example_problems_solve(problem):
+    out = subprocess.run([sys.executable, "-m", "polylip", "solve", str(problem), "--json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert '"status": "optimal"' in out.stdout

@@ -262,6 +262,9 @@ def lipschitz(net, norm="inf", method="product", region=None, lower=True, option
     if lb is not None and (lo_val is None or lb.value > lo_val):
         lo_val, witness = lb.value, lb.witness
     lo_val = None if lo_val is None else float(lo_val)
+    if upper is not None and lo_val is not None and upper < lo_val <= upper + 1e-9 * max(
+            1.0, abs(upper)):
+        lo_val = upper  # rounding between two evaluations of the same value
     gap = None if upper is None or lo_val is None else upper - lo_val
     status = out.status
     if gap is not None and gap < -1e-7 * max(1.0, abs(upper)):

@@ -1,0 +1,177 @@
+"""Graph stages shared by correlative and term sparsity: chordal extension, maximal cliques and
+the running intersection property.
+
+Graphs are given as an edge array (``(E, 2)`` ints) over nodes ``0..n-1``; no networkx object
+is needed on the hot path (networkx graphs are built only for reports and plots).
+
+Examples
+--------
+>>> edges = np.array([[0, 1], [1, 2], [2, 3], [3, 0]])   # a 4-cycle: not chordal
+>>> chordal_cliques(4, edges)
+((0, 1, 3), (1, 2, 3))
+>>> running_intersection(((0, 1, 3), (1, 2, 3))).holds
+True
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from polylip.errors import RelaxationError
+
+
+def _adjacency(n: int, edges: np.ndarray) -> list[set]:
+    adj = [set() for _ in range(n)]
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    for a, b in edges[edges[:, 0] != edges[:, 1]].tolist():
+        adj[a].add(b)
+        adj[b].add(a)
+    return adj
+
+
+def _fill(adj: list[set], v: int) -> int:
+    nb = list(adj[v])
+    k = len(nb)
+    if k < 2:
+        return 0
+    present = sum(len(adj[u] & adj[v]) for u in nb) // 2
+    return k * (k - 1) // 2 - present
+
+
+def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree"):
+    """Greedy elimination game: returns ``(order, candidates)``.
+
+    ``order`` is the elimination order; ``candidates[v]`` is ``{v} | higher neighbours of v``
+    in the filled (chordal) graph, a clique of it. Ties are broken by the smallest index, so
+    the result is deterministic.
+    """
+    if ordering not in ("min-degree", "min-fill"):
+        raise RelaxationError(f"unknown ordering {ordering!r}; choose 'min-degree' or 'min-fill'")
+    adj = _adjacency(n, edges)
+    key = (lambda v: len(adj[v])) if ordering == "min-degree" else (lambda v: _fill(adj, v))
+    current = [key(v) for v in range(n)]
+    heap = [(current[v], v) for v in range(n)]
+    heapq.heapify(heap)
+    done = np.zeros(n, dtype=bool)
+    order, candidates = [], [None] * n
+    while heap:
+        k, v = heapq.heappop(heap)
+        if done[v] or k != current[v]:
+            continue
+        done[v] = True
+        order.append(v)
+        nb = adj[v]
+        candidates[v] = (v, *sorted(nb))
+        for u in nb:
+            adj[u].discard(v)
+            adj[u] |= nb - {u}
+        adj[v] = set()
+        touched = set(nb)
+        if ordering == "min-fill":
+            for u in nb:
+                touched |= adj[u]
+        for u in touched:
+            if not done[u]:
+                kk = key(u)
+                if kk != current[u]:
+                    current[u] = kk
+                    heapq.heappush(heap, (kk, u))
+    return order, candidates
+
+
+def maximal_from_elimination(order, candidates) -> tuple[tuple[int, ...], ...]:
+    """Maximal cliques of the filled graph from an elimination (Blair-Peyton rule).
+
+    The candidate clique of ``v`` is not maximal exactly when some ``u`` eliminated before ``v``
+    has ``v`` as its first higher neighbour and one more higher neighbour than ``v``.
+    """
+    n = len(order)
+    pos = np.empty(n, dtype=np.int64)
+    pos[np.asarray(order, dtype=np.int64)] = np.arange(n)
+    nhigh = np.array([len(candidates[v]) - 1 for v in range(n)])
+    absorbed = np.zeros(n, dtype=bool)
+    for u in order:
+        higher = candidates[u][1:]
+        if higher:
+            parent = min(higher, key=lambda w: pos[w])
+            if nhigh[u] == nhigh[parent] + 1:
+                absorbed[parent] = True
+    cliques = [tuple(sorted(candidates[v])) for v in range(n) if not absorbed[v]]
+    return tuple(sorted(cliques))
+
+
+def chordal_cliques(n: int, edges: np.ndarray, ordering: str = "min-degree"):
+    """Maximal cliques (sorted tuples, sorted) of a chordal extension of the graph."""
+    order, candidates = elimination(n, edges, ordering)
+    return maximal_from_elimination(order, candidates)
+
+
+def incidence(cliques, n: int | None = None) -> sp.csr_matrix:
+    """Clique-by-node 0/1 incidence matrix."""
+    lens = np.array([len(c) for c in cliques], dtype=np.int64)
+    cols = np.fromiter((v for c in cliques for v in c), dtype=np.int64, count=int(lens.sum()))
+    rows = np.repeat(np.arange(len(cliques)), lens)
+    n = int(cols.max(initial=-1)) + 1 if n is None else n
+    return sp.csr_matrix((np.ones(cols.size), (rows, cols)), shape=(len(cliques), n))
+
+
+@dataclass(frozen=True)
+class RIPReport:
+    """Running intersection property of a family of cliques.
+
+    ``holds``: some ordering of the cliques has every clique meet the union of the earlier ones
+    inside a single earlier clique (``parent``). ``order`` is such an ordering (a traversal of a
+    maximum-weight spanning forest of the clique intersection graph), ``parent[i]`` the parent
+    of clique ``i`` in it (-1 for roots) and ``separator_sizes[i]`` the size of the intersection.
+    """
+
+    holds: bool
+    order: tuple[int, ...]
+    parent: tuple[int, ...]
+    separator_sizes: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        return dict(holds=self.holds, max_separator=max(self.separator_sizes, default=0))
+
+
+def running_intersection(cliques) -> RIPReport:
+    """Check the running intersection property (Bernstein-Goodman criterion: a maximum-weight
+    spanning forest of the clique intersection graph has weight sum_v (#cliques containing v - 1)).
+    """
+    p = len(cliques)
+    if p == 0:
+        return RIPReport(True, (), (), ())
+    M = incidence(cliques)
+    W = (M @ M.T).tocoo()
+    off = W.row < W.col
+    r, c, w = W.row[off], W.col[off], W.data[off]
+    big = float(w.max(initial=0.0)) + 1.0
+    G = sp.csr_matrix((big - w, (r, c)), shape=(p, p))
+    T = csgraph.minimum_spanning_tree(G)
+    T = T.tocoo()
+    weight = float((big - T.data).sum())
+    counts = np.asarray(M.sum(axis=0)).ravel()
+    needed = float((counts[counts > 0] - 1).sum())
+    holds = abs(weight - needed) < 0.5
+    sym = T + T.T
+    ncomp, labels = csgraph.connected_components(sym, directed=False)
+    parent = np.full(p, -1, dtype=np.int64)
+    order = []
+    seen = np.zeros(p, dtype=bool)
+    for root in range(p):
+        if seen[root]:
+            continue
+        nodes, preds = csgraph.breadth_first_order(sym, root, directed=False, return_predecessors=True)
+        seen[nodes] = True
+        order.extend(nodes.tolist())
+        parent[nodes[1:]] = preds[nodes[1:]]
+    sep = np.zeros(p, dtype=np.int64)
+    has = parent >= 0
+    if has.any():
+        sep[has] = np.asarray(M[np.nonzero(has)[0]].multiply(M[parent[has]]).sum(axis=1)).ravel()
+    return RIPReport(bool(holds), tuple(order), tuple(parent.tolist()), tuple(sep.tolist()))

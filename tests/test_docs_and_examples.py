@@ -33,3 +33,14 @@ def test_example_problems_solve(problem):
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     assert '"status": "optimal"' in out.stdout
+
+
+def test_maxcut_example_bounds_are_valid_and_tighten():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import maxcut
+    finally:
+        sys.path.pop(0)
+    best, bounds = maxcut.main(["--nodes", "7", "--seed", "1"])
+    assert bounds[0] >= bounds[1] - 1e-6 >= best - 2e-6  # upper bounds, non-increasing in the order
+    assert bounds[1] == pytest.approx(best, rel=1e-6)  # exact at order 2 on this graph

@@ -54,15 +54,32 @@ class Polynomial:
         if rows.size and (rows.max() >= len(variables) or rows.min() < mono.PAD):
             raise ModelError("index rows refer to variables that do not exist")
         rows = mono.normalize(rows)
-        uniq, inv = mono.unique_rows(rows)
-        merged = np.bincount(inv, weights=coeffs, minlength=uniq.shape[0]) if coeffs.size else coeffs
+        if rows.shape[0] <= 1:
+            uniq, merged = rows, coeffs.copy()
+        else:
+            uniq, inv = mono.unique_rows(rows)
+            merged = np.bincount(inv, weights=coeffs, minlength=uniq.shape[0])
         keep = merged != 0.0
-        uniq = uniq[keep]
+        if not keep.all():
+            uniq = uniq[keep]
+            merged = merged[keep]
+            width = int((uniq != mono.PAD).sum(axis=1).max(initial=0))
+            uniq = uniq[:, :width]
+        self._set(variables, np.ascontiguousarray(uniq), merged)
+
+    def _set(self, variables, rows, coeffs):
         self._variables = variables
-        self._rows = mono.normalize(uniq) if uniq.size else uniq.reshape(uniq.shape[0], 0)
-        self._coeffs = merged[keep]
+        self._rows = rows
+        self._coeffs = coeffs
         self._rows.setflags(write=False)
         self._coeffs.setflags(write=False)
+
+    @classmethod
+    def _canonical(cls, variables, rows, coeffs) -> "Polynomial":
+        """Wrap data already known to be canonical (internal fast path, no checks)."""
+        obj = cls.__new__(cls)
+        obj._set(variables, rows, coeffs)
+        return obj
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -94,6 +111,36 @@ class Polynomial:
         if np.any(exponents < 0) or np.any(exponents != np.round(exponents)):
             raise ModelError("exponents must be non-negative integers")
         return cls(variables, mono.from_exponents(exponents.astype(np.int64)), coeffs)
+
+    @classmethod
+    def sum(cls, polys: Iterable["Polynomial"], variables: Sequence[str] | None = None) -> "Polynomial":
+        """Sum of many polynomials in one merge (``p1 + p2 + ...`` merges once per ``+``).
+
+        Examples
+        --------
+        >>> xs = [Polynomial.variable(f"x{i}") for i in range(3)]
+        >>> str(Polynomial.sum(x**2 for x in xs))
+        'x0**2 + x1**2 + x2**2'
+        """
+        polys = list(polys)
+        names: list[str] = list(variables or ())
+        seen = set(names)
+        for p in polys:
+            for v in p.variables:
+                if v not in seen:
+                    seen.add(v)
+                    names.append(v)
+        if not polys:
+            return cls.zero(names)
+        pos = {v: i for i, v in enumerate(names)}
+        width = max(p.rows.shape[1] for p in polys)
+        mapped = []
+        for p in polys:
+            mapping = np.array([pos[v] for v in p.variables] + [mono.PAD], dtype=mono.INDEX_DTYPE)
+            mapped.append(mono.pad_to(mapping[p.rows], width))
+        rows = np.vstack(mapped)
+        aligned = polys
+        return cls(names, rows, np.concatenate([p.coeffs for p in aligned]))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -199,7 +246,7 @@ class Polynomial:
     __radd__ = __add__
 
     def __neg__(self):
-        return Polynomial(self._variables, self._rows, -self._coeffs)
+        return Polynomial._canonical(self._variables, self._rows, -self._coeffs)
 
     def __pos__(self):
         return self
@@ -218,7 +265,10 @@ class Polynomial:
 
     def __mul__(self, other):
         if isinstance(other, numbers.Real) or (isinstance(other, np.ndarray) and other.ndim == 0):
-            return Polynomial(self._variables, self._rows, self._coeffs * float(other))
+            factor = float(other)
+            if factor == 0.0 or not np.isfinite(factor):
+                return Polynomial(self._variables, self._rows, self._coeffs * factor)
+            return Polynomial._canonical(self._variables, self._rows, self._coeffs * factor)
         other = self._coerce(other)
         if other is NotImplemented:
             return NotImplemented

@@ -23,13 +23,15 @@ these relaxations whenever the solver reports optimality).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from polylip.relax.moment import MomentData
+from polylip.relax.moment import MomentData, stacked_blocks
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ class LMIProblem:
 
     c: np.ndarray
     offset: float
-    G: tuple[sp.csr_matrix, ...]
-    h: tuple[np.ndarray, ...]
+    G: Sequence  # of sp.csr_matrix (k*k, n): a tuple, or a TriBlocks computed on access
+    h: Sequence  # of ndarray (k*k,)
     sizes: tuple[int, ...]
     A: sp.csr_matrix
     b: np.ndarray
@@ -55,12 +57,8 @@ class LMIProblem:
         return int(self.A.shape[0])
 
 
-def upper_to_full(k: int, halve: bool) -> sp.csr_matrix:
-    """Map upper-triangle coordinates (``np.triu_indices(k)`` order) to a full ``k*k`` vector.
-
-    With ``halve`` the off-diagonal coordinates are split in halves over both triangles (the
-    adjoint of reading the upper triangle of a symmetric matrix under the trace inner product).
-    """
+@lru_cache(maxsize=256)
+def _upper_to_full_cached(k: int, halve: bool) -> sp.csr_matrix:
     iu, ju = np.triu_indices(k)
     e = np.arange(iu.size)
     off = iu != ju
@@ -71,17 +69,87 @@ def upper_to_full(k: int, halve: bool) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, cols)), shape=(k * k, iu.size))
 
 
+def upper_to_full(k: int, halve: bool) -> sp.csr_matrix:
+    """Map upper-triangle coordinates (``np.triu_indices(k)`` order) to a full ``k*k`` vector.
+
+    With ``halve`` the off-diagonal coordinates are split in halves over both triangles (the
+    adjoint of reading the upper triangle of a symmetric matrix under the trace inner product).
+    The matrix is cached and shared: treat it as read-only.
+    """
+    return _upper_to_full_cached(int(k), bool(halve))
+
+
+def offdiag_mask(sizes) -> np.ndarray:
+    """For the stacked upper triangles of blocks of these sizes, which entries are off-diagonal."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    ntri = sizes * (sizes + 1) // 2
+    out = np.empty(int(ntri.sum()), dtype=bool)
+    start = np.concatenate([[0], np.cumsum(ntri)[:-1]]).astype(np.int64)
+    for k in np.unique(sizes):
+        js = np.nonzero(sizes == k)[0]
+        iu, ju = np.triu_indices(int(k))
+        pos = (start[js][:, None] + np.arange(iu.size)[None, :]).ravel()
+        out[pos] = np.tile(iu != ju, js.size)
+    return out
+
+
+class TriBlocks(Sequence):
+    """Per-block LMI data ``G_j`` (``k*k`` rows, sparse) or ``h_j`` (dense), computed on access
+    from the stacked upper triangles ``tri`` (block ``j`` at rows ``offsets[j]:offsets[j+1]``).
+
+    Backends that can take the triangles directly (Clarabel) read ``tri`` and skip the
+    per-block expansion altogether.
+    """
+
+    def __init__(self, tri, offsets, sizes, dense: bool):
+        self.tri = tri
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.sizes = tuple(int(k) for k in sizes)
+        self.dense = dense
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return tuple(self[i] for i in range(*j.indices(len(self))))
+        if j < 0:
+            j += len(self)
+        if not 0 <= j < len(self):
+            raise IndexError(j)
+        U = _upper_to_full_cached(self.sizes[j], False)
+        part = self.tri[int(self.offsets[j]):int(self.offsets[j + 1])]
+        return U @ part if self.dense else (U @ part).tocsr()
+
+
+def triangles(problem: "LMIProblem"):
+    """``(Gt, ht, offsets)``: the upper triangles (``np.triu_indices`` order) of every block,
+    stacked: block ``j``'s triangle is ``Gt[o_j:o_j+1] @ x + ht[o_j:o_j+1]``."""
+    if isinstance(problem.G, TriBlocks) and isinstance(problem.h, TriBlocks):
+        return problem.G.tri, problem.h.tri, problem.G.offsets
+    Gs, hs = [], []
+    for G, h, k in zip(problem.G, problem.h, problem.sizes):
+        iu, ju = np.triu_indices(k)
+        sel = iu * k + ju
+        Gs.append(sp.csr_matrix(G)[sel])
+        hs.append(np.asarray(h).ravel()[sel])
+    ntri = np.array([k * (k + 1) // 2 for k in problem.sizes], dtype=np.int64)
+    Gt = sp.vstack(Gs, format="csr") if Gs else sp.csr_matrix((0, problem.nvars))
+    ht = np.concatenate(hs) if hs else np.zeros(0)
+    return Gt, ht, np.concatenate([[0], np.cumsum(ntri)])
+
+
 def moment_side(data: MomentData) -> LMIProblem:
     """The relaxation with the moments (less ``y_0``) as free variables."""
-    G, h = [], []
-    for A, k in zip(data.blocks, data.sizes):
-        full = (upper_to_full(k, halve=False) @ A).tocsc()
-        G.append(full[:, 1:].tocsr())
-        h.append(full[:, 0].toarray().ravel())
+    stacked, offsets = stacked_blocks(data.blocks, data.nmoments)
+    stacked = stacked.tocsc()
+    Gt = stacked[:, 1:].tocsr()
+    ht = stacked[:, 0].toarray().ravel()
     E = data.E.tocsc()
-    return LMIProblem(c=data.c[1:].copy(), offset=float(data.c[0] + data.c0), G=tuple(G),
-                      h=tuple(h), sizes=data.sizes, A=E[:, 1:].tocsr(),
-                      b=-E[:, 0].toarray().ravel(), side="moment")
+    return LMIProblem(c=data.c[1:].copy(), offset=float(data.c[0] + data.c0),
+                      G=TriBlocks(Gt, offsets, data.sizes, dense=False),
+                      h=TriBlocks(ht, offsets, data.sizes, dense=True), sizes=data.sizes,
+                      A=E[:, 1:].tocsr(), b=-E[:, 0].toarray().ravel(), side="moment")
 
 
 def _representatives(stacked: sp.csr_matrix, m: int) -> np.ndarray:
@@ -103,7 +171,7 @@ def sos_side(data: MomentData) -> LMIProblem:
     moments from the dual matrices.
     """
     m = data.nmoments
-    stacked = sp.vstack(data.blocks, format="csr") if data.blocks else sp.csr_matrix((0, m))
+    stacked, offsets = stacked_blocks(data.blocks, m)
     T = stacked.shape[0]
     rep = _representatives(stacked, m)
     represented = rep >= 0
@@ -125,25 +193,21 @@ def sos_side(data: MomentData) -> LMIProblem:
     obj_x = S.T @ data.c
     c_f = P.T @ data.c
 
-    # the LMI in w: mat_j(obj_x - B^T w) PSD on each block's coordinates
-    Bt = B.T.tocsr()
-    G, h = [], []
-    start = 0
-    for k in data.sizes:
-        ntri = k * (k + 1) // 2
-        U = upper_to_full(k, halve=True)
-        G.append((-(U @ Bt[start:start + ntri])).tocsr())
-        h.append(U @ obj_x[start:start + ntri])
-        start += ntri
+    # the LMI in w: mat_j(obj_x - B^T w) PSD, off-diagonal coordinates halved over both
+    # triangles; as upper triangles: scale * (obj_x - B^T w) with scale 1/2 off the diagonal
+    scale = np.where(offdiag_mask(data.sizes), 0.5, 1.0)
+    Gt = (-(sp.diags(scale) @ B.T)).tocsr()
+    ht = scale * np.asarray(obj_x).ravel()
     meta = dict(B=B, D=D, rhs=rhs, S=S, P=P, free=free, m=m)
-    return LMIProblem(c=-rhs, offset=-data.c0, G=tuple(G), h=tuple(h), sizes=data.sizes,
+    return LMIProblem(c=-rhs, offset=-data.c0, G=TriBlocks(Gt, offsets, data.sizes, dense=False),
+                      h=TriBlocks(ht, offsets, data.sizes, dense=True), sizes=data.sizes,
                       A=D.T.tocsr(), b=np.asarray(c_f, dtype=float), side="sos", meta=meta)
 
 
 def sos_side_nvars(data: MomentData) -> int:
     """Number of free variables of :func:`sos_side` without building it."""
     m = data.nmoments
-    stacked = sp.vstack(data.blocks, format="csr") if data.blocks else sp.csr_matrix((0, m))
+    stacked, _ = stacked_blocks(data.blocks, m)
     rep = _representatives(stacked, m)
     return int(stacked.shape[0] - (rep >= 0).sum() + 1 + data.E.shape[0])
 

@@ -20,8 +20,10 @@ import numpy as np
 
 from polylip.nn import Network, exact_values, lower_bound
 
-#: The CSV holds 10 significant digits: "at least as high" up to that rounding.
-TOL = 1e-8
+#: "At least as high" up to float32 rounding: on three w10 networks the published LBS exceeds
+#: the exact maximum (formal = true, computed in float64) by 3e-8 to 5e-8 relative, which no
+#: lower bound can beat; the published values were computed in float32.
+TOL = 1e-7
 
 
 def main():

@@ -106,7 +106,7 @@ def _constraint_sets(pop):
     return [p.variable_indices() for p in pop.ineqs] + [p.variable_indices() for p in pop.eqs]
 
 
-def _assign(cliques, nvars: int, varsets, what: str):
+def _assign(cliques, nvars: int, varsets, what, names=None):
     """Index of the smallest clique containing each variable set (first on ties)."""
     M = chordal.incidence(cliques, nvars).tocsc()
     sizes = np.array([len(c) for c in cliques], dtype=np.int64)
@@ -136,7 +136,8 @@ def _assign(cliques, nvars: int, varsets, what: str):
     if bad.size:
         i = int(bad[0])
         raise RelaxationError(
-            f"{what[i]} uses variables {varsets[i].tolist()} that fit in no given clique; add a "
+            f"{what[i]} uses variables {[names[v] if names else v for v in varsets[i].tolist()]} "
+            "that fit in no given clique; add a "
             "clique containing them (polylip does not merge user-given cliques)")
     return out
 
@@ -191,7 +192,7 @@ def decompose(pop, ordering: str = "min-degree", cliques=None) -> CliqueDecompos
         _check_objective_fits(pop, cl)
     what = [f"inequality {i}" for i in range(len(pop.ineqs))] + \
            [f"equality {j}" for j in range(len(pop.eqs))]
-    assign = _assign(cl, pop.nvars, _constraint_sets(pop), what)
+    assign = _assign(cl, pop.nvars, _constraint_sets(pop), what, pop.variables)
     ni = len(pop.ineqs)
     rip = chordal.running_intersection(cl)
     if not rip.holds:

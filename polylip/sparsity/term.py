@@ -186,10 +186,11 @@ def term_blocks(pop, matrices, completion: str = "block", steps: int = 1, boolea
         history.append(dict(step=step, blocks=len(groups), max_block=max(gsizes, default=0),
                             pairs=npairs))
         log.debug("TS step %d: %d blocks, largest %d", step, len(groups), max(gsizes, default=0))
-        result = groups
         if npairs == prev_pairs:
             converged = True
+            history.pop()  # identical to the previous step
             break
+        result = groups
         prev_pairs = npairs
         if step < steps:
             support = _grow_support(support, groups, allb, off, mult, table, boolean)
@@ -205,6 +206,8 @@ def term_blocks(pop, matrices, completion: str = "block", steps: int = 1, boolea
         blocks.append((allb[g], matrices[j][1], matrices[j][2]))
     info = dict(completion=completion, steps=steps, steps_done=len(history), converged=converged,
                 history=history)
+    # steps_done: the step whose blocks are returned; converged: one more step would not
+    # change them (so the bound is the one of the CS / dense relaxation with block closure)
     return blocks, info
 
 

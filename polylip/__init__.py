@@ -4,9 +4,12 @@ from polylip.errors import (MissingDependencyError, ModelError, PolylipError, Re
                             SolverError)
 from polylip.poly import Polynomial, from_sympy, to_sympy, variables
 from polylip.modeling import POP
+from polylip.nn import (BallRegion, BoxRegion, GlobalRegion, LipschitzResult, Network,
+                        lipschitz)
 from polylip.result import Result
 
 __version__ = "0.1.0"
 
 __all__ = ["PolylipError", "ModelError", "RelaxationError", "SolverError", "MissingDependencyError",
-           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result"]
+           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result",
+           "Network", "lipschitz", "LipschitzResult", "GlobalRegion", "BoxRegion", "BallRegion"]

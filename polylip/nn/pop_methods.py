@@ -1,0 +1,330 @@
+"""Lipschitz upper bounds by polynomial optimization: the methods "shor", "sdp", "lp", "lipsdp"
+and "auto", registered into :data:`polylip.nn.estimate.METHODS`.
+
+Every method builds the gradient-norm POP (:func:`polylip.nn.gradient_pop.gradient_pop`) over
+the problem's region (IBP derivative ranges, stable neurons fixed) and relaxes it:
+
+* ``"shor"``: the order-1 moment relaxation (Shor's SDP) of a degree-2 formulation (the expanded
+  POP of a one-hidden-layer network, the lifted POP otherwise), dense by default. Handed to the
+  solver on the side with fewer free variables (for binary/spin problems the SOS side).
+* ``"sdp"``: the moment-SOS relaxation at ``order`` with ``sparsity`` = "network" (correlative
+  sparsity with the network's cliques, the default), "network+ts" (plus term sparsity inside
+  each clique), "dense", or the generic analyzers "cs", "ts", "cs+ts" of
+  :mod:`polylip.sparsity` (or a pattern object).
+* ``"lp"``: the Krivine/Handelman LP of ``degree`` (LiPopt-k) over the box of ``t`` and ``sigma``,
+  products within the network's cliques (``sparsity="network"``, default), "cs" or "dense".
+  l_inf input norm only (the l_2 ball is not a polytope).
+* ``"lipsdp"``: LipSDP-Neuron (see :mod:`polylip.nn.lipsdp`), l_2 only.
+* ``"auto"``: the product bound, then the methods above in order of cost while their predicted
+  size fits the time ``budget`` (seconds), keeping the smallest certified bound.
+
+``upper`` is a bound only when the solver reports an optimal solution; otherwise it is None and
+``status`` says why. For vector outputs with output norm inf or 1 the bound is the maximum over
+the extreme functionals (one relaxation each).
+
+In the l_2 case with network cliques, the ball ``||t||_2 <= 1`` (which couples every input)
+is replaced by one ball per clique over the inputs in it, an implied constraint: the bound stays
+valid, and the local balls keep the relaxation sparse.
+
+Examples
+--------
+>>> import numpy as np
+>>> from polylip.nn import Network, lipschitz
+>>> net = Network.from_weights([np.array([[1.0, -1.0], [2.0, 1.0]]), np.array([[1.0, 1.0]])])
+>>> res = lipschitz(net, norm="inf", method="sdp", options={"order": 2}, lower=False)
+>>> round(res.upper, 6)
+4.0
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+
+from polylip.errors import ModelError, PolylipError, RelaxationError
+from polylip.modeling.pop import POP
+from polylip.nn.estimate import LipschitzProblem, MethodOutput, register_method
+from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop
+from polylip.poly import Polynomial
+from polylip.poly import monomials as mono
+
+__all__ = ["relax_gradient_pop", "solve_gradient_pop", "network_pattern", "DEFAULT_BUDGET"]
+
+log = logging.getLogger(__name__)
+
+#: Default time budget (seconds) of method "auto".
+DEFAULT_BUDGET = 60.0
+#: "auto" skips an SDP whose largest PSD block exceeds this size, or whose side handed to the
+#: solver has more free variables than AUTO_MAX_VARS (the cost grows like their cube).
+AUTO_MAX_BLOCK = 400
+AUTO_MAX_VARS = 6000
+
+
+# ---------------------------------------------------------------------------------------------
+# building relaxations
+# ---------------------------------------------------------------------------------------------
+def _is_ball(g: Polynomial) -> bool:
+    """``1 - sum x_i^2`` over two or more variables."""
+    rows = g.rows
+    if rows.shape[1] != 2 or g.nterms < 3:
+        return False
+    deg = mono.degrees(rows)
+    return (deg[0] == 0 and g.coeffs[0] == 1.0 and np.all(deg[1:] == 2)
+            and np.all(rows[1:, 0] == rows[1:, 1]) and np.all(g.coeffs[1:] == -1.0))
+
+
+def _local_balls(pop: POP, cliques) -> POP:
+    """Replace each ball constraint that fits no clique by one ball per clique (implied)."""
+    sets = [set(c) for c in cliques]
+    ineqs = []
+    changed = False
+    for g in pop.ineqs:
+        vars_g = set(int(v) for v in g.variable_indices())
+        if any(vars_g <= s for s in sets) or not _is_ball(g):
+            ineqs.append(g)
+            continue
+        changed = True
+        seen = set()
+        for s in sets:
+            part = tuple(sorted(vars_g & s))
+            if len(part) == 0 or part in seen:
+                continue
+            seen.add(part)
+            idx = np.asarray(part, dtype=mono.INDEX_DTYPE)
+            rows = np.vstack([np.full((1, 2), mono.PAD, mono.INDEX_DTYPE), np.column_stack([idx, idx])])
+            ineqs.append(Polynomial(pop.variables, rows, np.concatenate([[1.0], -np.ones(idx.size)])))
+    if not changed:
+        return pop
+    return POP(pop.objective, ineqs=ineqs, eqs=list(pop.eqs), sense=pop.sense,
+               variables=pop.variables, binary=pop.binary, spin=pop.spin)
+
+
+def network_pattern(gp: GradientPOP, term: bool = False, steps: int = 1):
+    """The correlative (optionally + term) sparsity pattern with the network's cliques."""
+    from polylip.sparsity import Correlative, CorrelativeTerm, Term
+
+    cliques = tuple(tuple(gp.pop.variables[i] for i in c) for c in gp.cliques)
+    cs = Correlative(cliques=cliques)
+    return CorrelativeTerm(cs, Term(steps=steps)) if term else cs
+
+
+def relax_gradient_pop(gp: GradientPOP, order: int | None = None, sparsity="network",
+                       ts_steps: int = 1):
+    """The moment-SOS relaxation of a gradient POP (a :class:`~polylip.relax.Relaxation`).
+
+    ``sparsity``: "network", "network+ts", "dense", "cs", "ts", "cs+ts" or a pattern.
+    """
+    pop = gp.pop
+    if isinstance(sparsity, str) and sparsity in ("network", "network+ts"):
+        pattern = network_pattern(gp, term=sparsity.endswith("+ts"), steps=ts_steps)
+        pop = _local_balls(pop, gp.cliques)
+    elif isinstance(sparsity, str) and sparsity in ("ts", "cs+ts"):
+        from polylip.sparsity import Correlative, CorrelativeTerm, Term
+
+        pattern = Term(steps=ts_steps) if sparsity == "ts" else CorrelativeTerm(Correlative(), Term(steps=ts_steps))
+    else:
+        pattern = sparsity
+    return pop.relax(order=order, sparsity=pattern)
+
+
+def _lp_pop(gp: GradientPOP) -> POP:
+    if gp.norm != math.inf:
+        raise ModelError("method 'lp' needs the l_inf input norm (the l_2 ball is not a polytope); "
+                         "use 'sdp', 'shor' or 'lipsdp'")
+    if gp.u or gp.pop.eqs:
+        raise ModelError("method 'lp' needs the expanded formulation with a fixed output "
+                         "functional (no l_2 vector output, no lifted formulation)")
+    return gp.pop
+
+
+def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degree=None,
+                       sparsity="network", ts_steps: int = 1, solver: str = "auto",
+                       side: str = "auto", tol=None):
+    """Relax and solve one gradient POP; returns ``(Result, info)``.
+
+    ``method``: "sdp" (moment-SOS at ``order``) or "lp" (Krivine LP at ``degree``).
+    """
+    t0 = time.perf_counter()
+    if method == "lp":
+        pop = _lp_pop(gp)
+        if isinstance(sparsity, str) and sparsity == "network":
+            spars = [list(c) for c in gp.cliques]
+        else:
+            spars = sparsity
+        from polylip.relax.lp import LPRelaxation
+
+        relaxation = LPRelaxation.build(pop, degree=degree, sparsity=spars)
+        info = {"structure": relaxation.sizes}
+        res = relaxation.solve(solver=solver, tol=tol)
+    else:
+        relaxation = relax_gradient_pop(gp, order=order, sparsity=sparsity, ts_steps=ts_steps)
+        info = {"structure": relaxation.sizes}
+        res = relaxation.solve(solver=solver, side=side, tol=tol)
+    info["seconds"] = time.perf_counter() - t0
+    return res, info
+
+
+# ---------------------------------------------------------------------------------------------
+# the registered methods
+# ---------------------------------------------------------------------------------------------
+def _gradient_pops(problem: LipschitzProblem, formulation="auto", max_terms=None):
+    """One gradient POP per output functional of the network."""
+    kw = {} if max_terms is None else {"max_terms": max_terms}
+    db = problem.bounds.derivative_bounds
+    return [gradient_pop(problem.net, problem.norm, problem.region, functional=u,
+                         formulation=formulation, derivative_bounds=db, **kw)
+            for u in functionals(problem.net)]
+
+
+def _run(problem: LipschitzProblem, pops, method, label, **kw) -> MethodOutput:
+    best, status, parts = -math.inf, "ok", []
+    for i, gp in enumerate(pops):
+        problem.report(label, i, len(pops))
+        res, info = solve_gradient_pop(gp, method, **kw)
+        part = {"status": res.status, "bound": res.bound, "seconds": info["seconds"],
+                "solver": res.solver, "side": res.side, "structure": info["structure"],
+                "pop": gp.summary()}
+        parts.append(part)
+        if res.status != "optimal" or res.bound is None:
+            status = res.status if res.status != "optimal" else "failed"
+            log.warning("%s: relaxation %d of %d ended with status %s (%s)", label, i + 1,
+                        len(pops), res.status, res.message)
+            best = None
+            break
+        best = max(best, float(res.bound))
+    details = {"relaxations": parts, "formulation": pops[0].formulation}
+    details.update({k: v for k, v in kw.items() if k in ("order", "degree", "sparsity", "solver")
+                    and not hasattr(v, "kind")})
+    if best is None:
+        return MethodOutput(upper=None, status=status, details=details)
+    return MethodOutput(upper=best, status="ok", details=details)
+
+
+@register_method("shor", description="order-1 SDP (Shor) of the gradient POP (lifted when deep)")
+def _shor(problem: LipschitzProblem, sparsity="dense", solver="auto", side="auto",
+          formulation="auto", tol=None) -> MethodOutput:
+    """Shor's relaxation: order 1 of a degree-2 formulation of the gradient POP."""
+    pops = _gradient_pops(problem, formulation="expanded" if formulation == "auto" else formulation)
+    if formulation == "auto" and any(gp.pop.degree > 2 for gp in pops):
+        pops = _gradient_pops(problem, formulation="lifted")
+    if any(gp.pop.degree > 2 for gp in pops):
+        raise ModelError("the Shor relaxation needs a degree-2 formulation: use "
+                         "formulation='lifted' or method 'sdp'")
+    return _run(problem, pops, "sdp", "shor", order=1, sparsity=sparsity, solver=solver,
+                side=side, tol=tol)
+
+
+@register_method("sdp", description="moment-SOS relaxation of the gradient POP (order, sparsity)")
+def _sdp(problem: LipschitzProblem, order=None, sparsity="network", ts_steps=1, solver="auto",
+         side="auto", formulation="auto", max_terms=None, tol=None) -> MethodOutput:
+    """Moment-SOS relaxation at ``order`` (default: the smallest valid, at least 2)."""
+    pops = _gradient_pops(problem, formulation, max_terms)
+    if order is None:
+        order = max(2, max(gp.pop.min_order() for gp in pops))
+    return _run(problem, pops, "sdp", "sdp", order=int(order), sparsity=sparsity,
+                ts_steps=int(ts_steps), solver=solver, side=side, tol=tol)
+
+
+@register_method("lp", description="Krivine/Handelman LP of degree k (LiPopt-k), l_inf")
+def _lp(problem: LipschitzProblem, degree=None, sparsity="network", solver="auto",
+        tol=None) -> MethodOutput:
+    """LiPopt-k: the LP hierarchy of ``degree`` (default: the objective's degree + 1)."""
+    pops = _gradient_pops(problem, formulation="expanded", max_terms=10 ** 9)
+    if degree is None:
+        degree = max(gp.pop.objective.degree for gp in pops) + 1
+    try:
+        return _run(problem, pops, "lp", "lp", degree=int(degree), sparsity=sparsity,
+                    solver=solver, tol=tol)
+    except RelaxationError as exc:
+        return MethodOutput(upper=None, status="unreachable", details={"message": str(exc),
+                                                                       "degree": int(degree)})
+
+
+@register_method("lipsdp", description="LipSDP-Neuron (Fazlyab et al. 2019), l_2 input norm")
+def _lipsdp_method(problem: LipschitzProblem, solver="cvxopt", tol=None) -> MethodOutput:
+    """LipSDP-Neuron over the region's slope bounds (see :mod:`polylip.nn.lipsdp`)."""
+    from polylip.nn.lipsdp import lipsdp_neuron
+
+    if problem.norm != 2.0:
+        raise ModelError("method 'lipsdp' bounds the l_2 constant: use norm=2")
+    out = lipsdp_neuron(problem.net, problem.bounds.derivative_bounds, solver=solver, tol=tol)
+    return MethodOutput(upper=out["bound"], status="ok" if out["bound"] is not None else out["status"],
+                        details=out)
+
+
+def _predict(gp_list, order, sparsity):
+    """Largest PSD block and free variables of the relaxation (built, not solved)."""
+    from polylip.relax import conic
+
+    rel = relax_gradient_pop(gp_list[0], order=order, sparsity=sparsity)
+    side = conic.choose_side(rel.data, "auto")
+    nvars = rel.data.nmoments - 1 if side == "moment" else conic.sos_side_nvars(rel.data)
+    return max(rel.data.sizes, default=0), nvars
+
+
+@register_method("auto", description="best certified bound within a time budget (default)")
+def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> MethodOutput:
+    """Try methods from cheap to expensive while the budget lasts; keep the smallest bound.
+
+    Order: "product"; "lipsdp" (l_2); "shor"; "lp" at degrees 3 then 4 with the network's
+    cliques (l_inf); "sdp" of order 2 with the network's cliques (when its largest block and
+    free variables stay under :data:`AUTO_MAX_BLOCK` / :data:`AUTO_MAX_VARS`). A method is not
+    started once the budget is spent, and a method that fails only costs its time.
+    """
+    from polylip.nn.baselines import layer_norms
+
+    t0 = time.perf_counter()
+    tried = []
+    best, best_method = float(np.prod(layer_norms(problem.net, problem.norm, problem.region))), "product"
+    tried.append({"method": "product", "upper": best, "seconds": time.perf_counter() - t0})
+
+    def attempt(name, fn, **kw):
+        nonlocal best, best_method
+        if time.perf_counter() - t0 > budget:
+            tried.append({"method": name, "skipped": "budget spent", **kw})
+            return None
+        t1 = time.perf_counter()
+        try:
+            out = fn(problem, **kw)
+        except (PolylipError, MemoryError) as exc:
+            tried.append({"method": name, "error": str(exc), "seconds": time.perf_counter() - t1, **kw})
+            return None
+        tried.append({"method": name, "upper": out.upper, "status": out.status,
+                      "seconds": time.perf_counter() - t1, **kw})
+        if out.upper is not None and out.upper < best:
+            best, best_method = out.upper, name
+        return out
+
+    net = problem.net
+    if problem.norm == 2.0:
+        attempt("lipsdp", _lipsdp_method)
+    attempt("shor", _shor, solver=solver)
+    deep = net.num_hidden > 1
+    if problem.norm == math.inf:
+        pops = None
+        try:
+            pops = _gradient_pops(problem, formulation="auto")
+        except PolylipError:
+            pass
+        if pops is not None and pops[0].formulation == "expanded" and not pops[0].u:
+            for k in (pops[0].pop.objective.degree + 1, pops[0].pop.objective.degree + 2):
+                out = attempt("lp", _lp, degree=k)
+                if out is None or out.upper is None:
+                    break
+    try:
+        pops = _gradient_pops(problem, formulation="auto")
+        order = max(2, max(gp.pop.min_order() for gp in pops))
+        block, nvars = _predict(pops, order, "network")
+        if block <= AUTO_MAX_BLOCK and nvars <= AUTO_MAX_VARS:
+            attempt("sdp", _sdp, order=order, solver=solver)
+        else:
+            tried.append({"method": "sdp", "order": order, "skipped":
+                          f"too large (block {block}, {nvars} free variables)"})
+    except PolylipError as exc:
+        tried.append({"method": "sdp", "error": str(exc)})
+    del deep
+    return MethodOutput(upper=best, status="ok", details={"best_method": best_method,
+                                                          "tried": tried, "budget": budget})

@@ -108,10 +108,15 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
     # vec(Q_j) for all j at once: vec(x y^T) = kron(y, x) in column-major; M is symmetric.
     Ac = A.tocoo()
     j, p, v = Ac.row, Ac.col, Ac.data
+    jall, pall, vall = j, p, v
+    # the a_j a_j^T terms only for neurons with alpha_j * beta_j != 0 (none for ReLU, whose
+    # alpha is 0: this keeps wide first layers cheap)
+    quad = (alpha * beta != 0.0)[j]
+    j, p, v = j[quad], p[quad], v[quad]
     # a_j a_j^T entries: pairs of non-zeros within row j
     order = np.argsort(j, kind="stable")
     j, p, v = j[order], p[order], v[order]
-    counts = np.bincount(j, minlength=nh)
+    counts = np.bincount(j, minlength=nh).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rep = np.repeat(np.arange(j.size), counts[j])
     offs = np.arange(rep.size) - np.repeat(np.cumsum(counts[j]) - counts[j], counts[j])
@@ -120,6 +125,7 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
     val1 = (-2.0 * alpha * beta)[j[rep]] * v[rep] * v[partner]
     lam1 = j[rep]
     e = n0 + np.arange(nh)
+    j, p, v = jall, pall, vall
     r2 = np.concatenate([p, e[j]])
     c2 = np.concatenate([e[j], p])
     val2 = np.concatenate([((alpha + beta)[j] * v), ((alpha + beta)[j] * v)])

@@ -120,3 +120,12 @@ def test_boolean_reduction():
     x, s = variables("x s")
     p = (x ** 3 * s ** 3 + x ** 2 + s ** 2).reduce_boolean(binary=["x"], spin=["s"])
     assert p == x * s + x + 1
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(poly_terms, st.tuples(*[st.integers(-2, 2)] * 3))
+def test_shift_matches_evaluation(p, center):
+    P = to_poly(p)
+    c = np.array(center, dtype=float)
+    pts = np.random.default_rng(1).standard_normal((4, 3))
+    assert np.allclose(P.shift(c).evaluate(pts), P.evaluate(pts + c))

@@ -16,8 +16,10 @@ class BackendSolution:
     LP), in the problem's own minimization form.
 
     ``status`` is one of :data:`STATUSES`, mapped explicitly from the solver's own codes
-    (kept verbatim in ``raw_status``). ``value`` (objective including the offset), ``x`` and the
-    duals are None unless the solver returned them.
+    (kept verbatim in ``raw_status``). ``value`` is the primal objective including the offset,
+    ``dual_value`` the objective of the solver's dual (when it reports one), ``tolerance`` the
+    relative tolerance the solver ran with; ``x`` and the duals are None unless the solver
+    returned them.
     """
 
     status: str
@@ -25,6 +27,8 @@ class BackendSolution:
     seconds: float
     raw_status: str = ""
     value: float | None = None
+    dual_value: float | None = None
+    tolerance: float = 1e-8
     x: np.ndarray | None = None
     lmi_duals: list | None = None
     eq_duals: np.ndarray | None = None

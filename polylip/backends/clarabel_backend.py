@@ -158,20 +158,20 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
     raw = str(sol.status)
     x = np.array(sol.x, dtype=float)
     z = np.array(sol.z, dtype=float)
-    value = None
+    value = dual_value = None
     if status in ("optimal", "inaccurate"):
-        # The primal value of a minimization is only an upper estimate of the optimum; the dual
-        # objective is the certified side. Clarabel's gap test is relative to |q @ x|, which
-        # omits the offset (large for sparse relaxations: it grows with n), so the two can
-        # differ by far more than the tolerance suggests: report the smaller.
+        # Clarabel's gap test is relative to |q @ x|, which omits the offset (large for sparse
+        # relaxations: it grows with n); both objectives are returned and the relaxation
+        # reports the conservative one with an accuracy estimate (see Relaxation._result).
         value = float(problem.c @ x + problem.offset)
         dual = getattr(sol, "obj_val_dual", None)
         if dual is not None and np.isfinite(dual):
-            value = min(value, float(dual) + problem.offset)
+            dual_value = float(dual) + problem.offset
     duals = _duals(z[problem.neq:], sizes, new_off)
     log.info("Clarabel: %s in %.3f s (build %.3f s, %d iterations)", raw, seconds, build,
              sol.iterations)
     return BackendSolution(status, "clarabel", seconds, raw_status=raw, value=value,
+                           dual_value=dual_value, tolerance=float(settings.tol_gap_rel),
                            x=x if status in ("optimal", "inaccurate") else None,
                            lmi_duals=duals, eq_duals=z[:problem.neq],
                            extra=dict(build_seconds=build, iterations=sol.iterations))

@@ -95,4 +95,5 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
     eq_duals = np.array(eq.dual, dtype=float).ravel() if eq is not None and eq.dual is not None else None
     log.info("PICOS/%s: %s in %.3f s (build %.3f s)", solver, raw, seconds, build)
     return BackendSolution(status, solver, seconds, raw_status=raw, value=value, x=xval,
+                           tolerance=tol if tol is not None else 1e-8,
                            lmi_duals=duals, eq_duals=eq_duals, extra=dict(build_seconds=build))

@@ -379,6 +379,40 @@ class Polynomial:
         mapping = np.array([pos.get(v, mono.PAD) for v in self._variables] + [mono.PAD], dtype=mono.INDEX_DTYPE)
         return Polynomial(keep_vars, mapping[self._rows], self._coeffs * factor)
 
+    def shift(self, center) -> "Polynomial":
+        """The polynomial ``q(z) = p(z + center)`` in the same variables.
+
+        ``center`` is an array (one value per variable) or a mapping ``{name: value}``
+        (missing names: 0). Each term of degree k expands into at most 2^k terms, all at once.
+
+        Examples
+        --------
+        >>> x, = variables("x")
+        >>> str((x**2).shift([1.0]))
+        '1 + 2*x + x**2'
+        """
+        if isinstance(center, Mapping):
+            unknown = [v for v in center if v not in self._variables]
+            if unknown:
+                raise ModelError(f"cannot shift unknown variables {unknown}")
+            center = [float(center.get(v, 0.0)) for v in self._variables]
+        c = np.asarray(center, dtype=float).ravel()
+        if c.size != self.nvars or not np.all(np.isfinite(c)):
+            raise ModelError(f"the center needs {self.nvars} finite values")
+        w = self._rows.shape[1]
+        if w == 0:
+            return self
+        cext = np.append(c, 1.0)
+        masks = ((np.arange(2 ** w)[:, None] >> np.arange(w)[None, :]) & 1).astype(bool)  # keep?
+        real = self._rows != mono.PAD
+        rows = np.where(masks[:, None, :], self._rows[None, :, :], mono.PAD)
+        # a dropped real factor contributes its center value; dropped padding contributes 1
+        factor = np.where(~masks[:, None, :] & real[None, :, :], cext[self._rows][None, :, :], 1.0)
+        coeffs = factor.prod(axis=2) * self._coeffs[None, :]
+        # a padding position kept or dropped gives the same monomial: count each once
+        valid = ~np.any(masks[:, None, :] & ~real[None, :, :], axis=2)
+        return Polynomial(self._variables, rows[valid], coeffs[valid])
+
     def reduce_boolean(self, binary: Iterable[str] = (), spin: Iterable[str] = ()) -> "Polynomial":
         """Reduce modulo x^2 = x for ``binary`` and x^2 = 1 for ``spin`` variables."""
         bmask = np.array([v in set(binary) for v in self._variables])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -128,10 +129,25 @@ class Relaxation:
         """
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'cvxopt' or 'clarabel', not {solver!r}")
+        result = self._solve_side(solver.lower(), side, tol, max_iters, verbose)
+        if side == "auto" and result.status in ("inaccurate", "failed"):
+            # Interior-point solvers can stall on one side and converge on the other (e.g.
+            # Clarabel on generalized Rosenbrock: moment side inaccurate, SOS side optimal).
+            other = "sos" if result.side == "moment" else "moment"
+            log.info("%s side ended %s; trying the %s side", result.side, result.status, other)
+            retry = self._solve_side(solver.lower(), other, tol, max_iters, verbose)
+            if retry.status == "optimal":
+                return replace(retry, build_seconds=retry.build_seconds,
+                               solve_seconds=retry.solve_seconds + result.solve_seconds,
+                               message=f"{retry.message} (after the {result.side} side ended "
+                                       f"{result.status})")
+        return result
+
+    def _solve_side(self, solver, side, tol, max_iters, verbose) -> Result:
         t0 = time.perf_counter()
         lmi = self.to_lmi(side)
         convert = time.perf_counter() - t0
-        name = self.choose_solver(solver.lower(), lmi)
+        name = self.choose_solver(solver, lmi)
         if name == "clarabel":
             from polylip.backends import clarabel_backend
 
@@ -147,7 +163,7 @@ class Relaxation:
         if lmi.side == "sos":  # the SOS problem is the dual: swap what the statuses mean
             status = {"infeasible": "unbounded", "unbounded": "infeasible"}.get(status, status)
         pop = self.pop
-        common = dict(order=self.order, solver=raw.solver if raw.solver != "cvxopt" else "cvxopt",
+        common = dict(order=self.order, solver=raw.solver,
                       sense=pop.sense, side=lmi.side, sparsity=self.blocks.kind,
                       build_seconds=self.build_seconds + convert_seconds, solve_seconds=raw.seconds,
                       sizes=self.sizes)
@@ -156,7 +172,14 @@ class Relaxation:
             if status == "optimal":
                 status, message = "failed", "the solver claimed optimality but returned no value"
             return Result(status=status, bound=None, message=message, **common)
-        relax_value = raw.value if lmi.side == "moment" else -raw.value
+        # The relaxation minimizes; of the primal and dual objectives the solver reports, keep
+        # the smaller relaxation value (the conservative bound). The SOS side is the dual form,
+        # so its objective is the negated relaxation value.
+        values = [v for v in (raw.value, raw.dual_value) if v is not None and np.isfinite(v)]
+        sign = 1.0 if lmi.side == "moment" else -1.0
+        relax_value = min(sign * v for v in values)
+        gap = max(values) - min(values)
+        accuracy = max(gap, raw.tolerance * max(1.0, abs(relax_value), float(np.abs(self.data.c).sum())))
         bound = relax_value if pop.sense == "min" else -relax_value
         y = self._moments(lmi, raw)
         candidate = cand_value = None
@@ -171,7 +194,7 @@ class Relaxation:
             abs(cand_value - bound) <= GAP_TOL * max(1.0, abs(bound)) or rank_one)
         return Result(status="optimal", bound=float(bound), candidate=candidate,
                       candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
-                      message=message, **common)
+                      accuracy=float(accuracy), message=message, **common)
 
     def _moments(self, lmi, raw) -> np.ndarray | None:
         if lmi.side == "moment":
@@ -190,11 +213,22 @@ class Relaxation:
         return point
 
     def _rank_one(self, y: np.ndarray) -> bool:
-        for block, A, k in zip(self.blocks.psd, self.data.blocks, self.data.sizes):
-            if block.constraint != MOMENT or k < 2:
-                continue
-            M = (conic.upper_to_full(k, halve=False) @ (A @ y)).reshape(k, k)
+        """Whether every moment matrix has numerical rank one (batched by block size)."""
+        from polylip.relax.moment import stacked_blocks
+
+        stacked, offsets = stacked_blocks(self.data.blocks, self.data.nmoments)
+        tri = stacked @ y
+        sizes = np.asarray(self.data.sizes)
+        is_moment = np.array([b.constraint == MOMENT for b in self.blocks.psd], dtype=bool)
+        for k in np.unique(sizes[is_moment & (sizes > 1)]):
+            k = int(k)
+            js = np.nonzero(is_moment & (sizes == k))[0]
+            iu, ju = np.triu_indices(k)
+            vals = tri[offsets[js][:, None] + np.arange(iu.size)[None, :]]
+            M = np.zeros((js.size, k, k))
+            M[:, iu, ju] = vals
+            M[:, ju, iu] = vals
             w = np.linalg.eigvalsh(M)
-            if w[-1] <= 0 or w[-2] > RANK_TOL * w[-1]:
+            if np.any(w[:, -1] <= 0) or np.any(w[:, -2] > RANK_TOL * w[:, -1]):
                 return False
         return True

@@ -7,9 +7,10 @@ from polylip.modeling import POP
 from polylip.nn import (BallRegion, BoxRegion, GlobalRegion, LipschitzResult, Network,
                         lipschitz)
 from polylip.result import Result
+from polylip.sparsity import Correlative, CorrelativeTerm, Dense, Term
 
 __version__ = "0.1.0"
 
 __all__ = ["PolylipError", "ModelError", "RelaxationError", "SolverError", "MissingDependencyError",
-           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result",
+           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result", "Dense", "Correlative", "Term", "CorrelativeTerm",
            "Network", "lipschitz", "LipschitzResult", "GlobalRegion", "BoxRegion", "BallRegion"]

@@ -461,6 +461,41 @@ def _expand(products: np.ndarray, gv: np.ndarray, gc: np.ndarray, nvars: int, bi
     return pid, keys, coef
 
 
+def _expand_box(products: np.ndarray, gv: np.ndarray, gc: np.ndarray, nvars: int):
+    """:func:`_expand` for products of single-variable factors (a box): each generator is
+    ``slope * x_v + const``, so a product of k generators expands into the 2^k subsets of its
+    factors; a subset's monomial key is computed directly from the (already sorted) variables,
+    without building index rows. Boolean variables never repeat in a product, so no reduction
+    is needed."""
+    nprod, k = products.shape
+    const_gen = gv.shape[0] - 1
+    base = np.int64(nvars + 1)
+    P = np.where(products < 0, const_gen, products)
+    var = gv[P, 0].astype(np.int64)  # (nprod, k), PAD for the constant generator
+    slope = gc[P, 0]
+    const = gc[P, 1]
+    pid_parts, key_parts, coef_parts = [], [], []
+    ids = np.arange(nprod)
+    for mask in range(1 << k):
+        bits = [(mask >> (k - 1 - p)) & 1 for p in range(k)]
+        key = np.zeros(nprod, dtype=np.int64)
+        coef = np.ones(nprod)
+        deg = np.zeros(nprod, dtype=np.int64)
+        for p, bit in enumerate(bits):
+            if bit:
+                key = key * base + (var[:, p] + 1)
+                coef = coef * slope[:, p]
+                deg += 1
+            else:
+                coef = coef * const[:, p]
+        key = key * base ** (k - deg)
+        nz = coef != 0.0
+        pid_parts.append(ids[nz])
+        key_parts.append(key[nz])
+        coef_parts.append(coef[nz])
+    return np.concatenate(pid_parts), np.concatenate(key_parts), np.concatenate(coef_parts)
+
+
 def _keys(rows: np.ndarray, base: np.int64) -> np.ndarray:
     """Integer key of each normalized index row (padding to a common width first)."""
     key = np.zeros(rows.shape[0], dtype=np.int64)
@@ -627,8 +662,11 @@ class LPRelaxation:
             P = mono.pad_to(P, degree)
         gv, gc = polytope.generators()
         binary, spin = pop.binary_mask, pop.spin_mask
-        pid, keys, coef = _expand(P, gv, gc, pop.nvars, binary if binary.any() else None,
-                                  spin if spin.any() else None)
+        if polytope.kind == "box":
+            pid, keys, coef = _expand_box(P, gv, gc, pop.nvars)
+        else:
+            pid, keys, coef = _expand(P, gv, gc, pop.nvars, binary if binary.any() else None,
+                                      spin if spin.any() else None)
         # rows: every monomial produced, plus the objective's and the constant
         f = pop.objective if pop.sense == "min" else -pop.objective
         width = max(degree, f.rows.shape[1])
@@ -734,13 +772,16 @@ class LPRelaxation:
             raise SolverError(f"solver must be a name such as 'auto', 'highs' or 'cvxopt', not {solver!r}")
         lp = self.to_lp()
         name = self.choose_solver(solver.lower())
-        if name == "highs":
+        if name in ("highs", "highs-ds", "highs-ipm"):
             from polylip.backends import highs_backend
 
             raw = highs_backend.solve_lp(lp, tol=tol, max_iters=max_iters, verbose=verbose,
                                          time_limit=time_limit)
         elif name == "clarabel":
-            raise SolverError("Clarabel is not wired for LPs; use solver='highs' or 'cvxopt'")
+            from polylip.backends import clarabel_lp
+
+            raw = clarabel_lp.solve_lp(lp, tol=tol, max_iters=max_iters, verbose=verbose,
+                                       time_limit=time_limit)
         else:
             from polylip.backends import picos_lp
 

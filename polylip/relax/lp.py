@@ -702,7 +702,9 @@ class LPRelaxation:
         parts = []
         for r in rows[:10]:
             idx = r[r != mono.PAD]
-            mon = "*".join(names[i] for i in idx)
+            from polylip.poly import Polynomial
+
+            mon = str(Polynomial(names, r[None, :], [1.0]))
             vars_ = set(int(i) for i in idx)
             if not any(vars_ <= set(c) for c in spars.cliques):
                 parts.append(f"{mon} (its variables lie in no common clique: no degree reaches it "

@@ -1,0 +1,211 @@
+"""The Krivine/Handelman LP hierarchy against values known independently (by hand or by vertex
+enumeration), and the guarantees the theory gives (monotone in the degree, valid bounds)."""
+
+import itertools
+
+import numpy as np
+import pytest
+import sympy
+
+from polylip import POP, Polynomial, RelaxationError
+from polylip.relax.lp import LPRelaxation, LPSparsity, polytope_of
+
+x, y, z, w = sympy.symbols("x y z w")
+
+
+def box(vars_, lo=-1.0, hi=1.0):
+    return [v - lo for v in vars_] + [hi - v for v in vars_]
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_univariate_interior_optimum_known_rate(k):
+    # max x - x^2 on [0, 1] is 1/4 (inside). By hand: the degree-k Handelman bound is
+    # k / (4 (k - 1)) for even k (k = 2: 1/2 from theta - x + x^2 = a x^2 + b x(1-x) + c(1-x)^2).
+    res = POP(x - x**2, ineqs=[x, 1 - x], sense="max").solve(method="lp", degree=k, solver="highs")
+    assert res.status == "optimal"
+    assert res.bound == pytest.approx(k / (4 * (k - 1)), abs=1e-7)
+    assert res.method == "lp" and res.degree == k and res.order is None
+
+
+def vertex_min(f, vars_, lo, hi):
+    best = np.inf
+    for v in itertools.product(*[(a, b) for a, b in zip(lo, hi)]):
+        best = min(best, float(f.subs(dict(zip(vars_, v)))))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_multilinear_on_box_exact_at_full_degree(seed):
+    # A multilinear polynomial attains its minimum over a box at a vertex; at degree n the
+    # products include the indicator of every vertex, so the LP bound is exact.
+    rng = np.random.default_rng(seed)
+    vs = [x, y, z]
+    lo = rng.uniform(-2, 0, 3)
+    hi = lo + rng.uniform(0.5, 2, 3)
+    f = sum(rng.normal() * sympy.Mul(*S) for r in range(4) for S in itertools.combinations(vs, r))
+    ineqs = [v - a for v, a in zip(vs, lo)] + [b - v for v, b in zip(vs, hi)]
+    res = POP(f, ineqs=ineqs).solve(method="lp", degree=3, solver="highs")
+    assert res.bound == pytest.approx(vertex_min(f, vs, lo, hi), abs=1e-6)
+    assert res.is_global
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_binary_and_spin_multilinear_exact(seed):
+    rng = np.random.default_rng(seed)
+    f = sum(rng.normal() * sympy.Mul(*S) for r in range(3) for S in itertools.combinations([x, y, z, w], r))
+    pop = POP(f, sense="max", binary=[x, y], spin=[z, w])
+    best = max(float(f.subs({x: a, y: b, z: c, w: d}))
+               for a, b in itertools.product((0, 1), repeat=2) for c, d in itertools.product((-1, 1), repeat=2))
+    res = pop.solve(method="lp", degree=4)
+    assert res.bound == pytest.approx(best, abs=1e-6)
+    # lower degrees: valid and monotone
+    bounds = [pop.solve(method="lp", degree=k).bound for k in (2, 3, 4)]
+    assert all(b >= best - 1e-7 for b in bounds)
+    assert bounds[0] >= bounds[1] - 1e-7 >= bounds[2] - 2e-7
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_monotone_in_degree_and_valid_at_random_points(seed):
+    rng = np.random.default_rng(seed)
+    f = sum(rng.normal() * x**i * y**j for i in range(3) for j in range(3) if i + j <= 3)
+    pop = POP(f, ineqs=box([x, y], -1, 2))
+    bounds = [pop.solve(method="lp", degree=k, solver="highs").bound for k in range(3, 7)]
+    assert all(b2 >= b1 - 1e-7 for b1, b2 in zip(bounds, bounds[1:]))
+    pts = rng.uniform(-1, 2, size=(2000, 2))
+    assert bounds[-1] <= float(pop.objective.evaluate(pts).min()) + 1e-7
+
+
+def test_general_polytope_simplex():
+    # min x - 2y over the triangle x, y >= 0, x + y <= 1: -2 at the vertex (0, 1), exact at degree 1
+    pop = POP(x - 2 * y, ineqs=[x, y, 1 - x - y])
+    P = polytope_of(pop)
+    assert P.kind == "polytope" and P.nfactors == 3
+    res = pop.solve(method="lp", degree=1)
+    assert res.bound == pytest.approx(-2.0, abs=1e-7)
+    # a quadratic on the triangle: bound valid and monotone
+    pop2 = POP((x - 0.3)**2 + (y - 0.2)**2 - x * y, ineqs=[x, y, 1 - x - y])
+    pts = np.random.default_rng(0).dirichlet([1, 1, 1], size=3000)[:, :2]
+    true_min = float(pop2.objective.evaluate(pts).min())
+    b = [pop2.solve(method="lp", degree=k).bound for k in (2, 3, 4)]
+    assert b[0] <= b[1] + 1e-7 <= b[2] + 2e-7 and b[2] <= true_min + 1e-7
+
+
+def test_unreachable_monomial_is_reported_before_solving():
+    pop = POP(x**3 - x, ineqs=[x + 1, 1 - x])
+    with pytest.raises(RelaxationError, match=r"x\*\*3.*degree >= 3"):
+        LPRelaxation.build(pop, degree=2)
+    # sparse: x*y lies in no clique, whatever the degree
+    pop2 = POP(x * y, ineqs=box([x, y]))
+    with pytest.raises(RelaxationError, match="no common clique"):
+        LPRelaxation.build(pop2, degree=4, sparsity=[["x"], ["y"]])
+
+
+@pytest.mark.parametrize("ineqs, eqs, match", [
+    ([1 - x**2], [], "degree 2"),                 # not linear
+    ([x, y, 1 - x], [], "not a bounded polytope"),  # y unbounded above
+    ([x, 1 - x, y, 1 - y], [x - y], "equality"),
+    ([x - 1, -x], [], "empty"),
+])
+def test_non_polytope_inputs_are_refused(ineqs, eqs, match):
+    with pytest.raises(RelaxationError, match=match):
+        POP(x * y, ineqs=ineqs, eqs=eqs).solve(method="lp", degree=2)
+
+
+def test_unbounded_general_polytope_is_refused():
+    with pytest.raises(RelaxationError, match="not a bounded polytope"):
+        POP(x * y, ineqs=[x, y, 1 - x + y]).solve(method="lp", degree=2)
+
+
+def chain(n, rng):
+    vs = sympy.symbols(f"v0:{n}")
+    f = sum(rng.normal() * vs[i] * vs[i + 1] + rng.normal() * vs[i] for i in range(n - 1))
+    return vs, POP(f, ineqs=box(vs))
+
+
+def test_sparse_cliques_valid_and_smaller():
+    rng = np.random.default_rng(1)
+    vs, pop = chain(6, rng)
+    cliques = [[vs[i], vs[i + 1]] for i in range(5)]
+    dense = LPRelaxation.build(pop, degree=2)
+    sparse = LPRelaxation.build(pop, degree=2, sparsity=cliques)
+    assert sparse.sizes["products"] < dense.sizes["products"]
+    assert sparse.structure.sparsity == "cliques" and dense.structure.sparsity == "dense"
+    rd, rs = dense.solve(), sparse.solve()
+    pts = rng.uniform(-1, 1, size=(3000, 6))
+    fmin = float(pop.objective.evaluate(pts).min())
+    # both are lower bounds; with cliques = every variable the sparse LP is the dense one
+    assert rd.bound <= fmin + 1e-7 and rs.bound <= fmin + 1e-7
+    full = LPRelaxation.build(pop, degree=2, sparsity=[list(range(6))]).solve()
+    assert full.bound == pytest.approx(rd.bound, abs=1e-8)
+
+
+def test_sparsity_value_object():
+    pop = POP(x * y + y * z, ineqs=box([x, y, z]))
+    a = LPSparsity.of(pop, [["x", "y"], [y, z]])
+    b = LPSparsity.of(pop, [[0, 1], [2, 1]])
+    assert a.cliques == b.cliques == ((0, 1), (1, 2))
+    assert LPSparsity.of(pop, "dense").cliques == ((0, 1, 2),)
+    assert LPSparsity.of(pop, a) is a
+    with pytest.raises(RelaxationError):
+        LPSparsity.of(pop, [["x", "nope"]])
+    with pytest.raises(RelaxationError):
+        LPSparsity.of(pop, "ts")
+
+
+@pytest.mark.parametrize("solver", ["cvxopt", "clarabel"])
+def test_backends_agree_with_highs(solver):
+    rng = np.random.default_rng(3)
+    f = sum(rng.normal() * x**i * y**j * z**l for i in range(3) for j in range(3) for l in range(2)
+            if i + j + l <= 3)
+    pop = POP(f, ineqs=box([x, y, z], -1, 1), sense="max")
+    relaxation = LPRelaxation.build(pop, degree=4)
+    ref = relaxation.solve(solver="highs")
+    other = relaxation.solve(solver=solver)
+    assert ref.status == other.status == "optimal"
+    assert other.bound == pytest.approx(ref.bound, abs=1e-6)
+    assert other.solver == solver
+
+
+def test_structure_report_and_sizes():
+    pop = POP(x * y - z, ineqs=box([x, y, z]))
+    relaxation = LPRelaxation.build(pop, degree=3)
+    s = relaxation.structure
+    d = s.to_dict()
+    assert d["products"] == relaxation.sizes["products"] == relaxation.matrix.shape[1]
+    assert d["rows"] == relaxation.matrix.shape[0]
+    assert d["nonzeros"] == relaxation.matrix.nnz
+    assert sum(d["rows_by_degree"].values()) == d["rows"]
+    text = str(s)
+    assert "products" in text and "non-zeros" in text and "degree 3" in text
+
+
+def test_inaccurate_solution_gives_no_bound():
+    from polylip.backends.base import BackendSolution
+
+    pop = POP(x * y, ineqs=box([x, y]))
+    relaxation = LPRelaxation.build(pop, degree=2)
+    lp = relaxation.to_lp()
+    good = relaxation.solve(solver="highs")
+    assert good.ok
+    zbad = np.zeros(lp.nvars)
+    zbad[0] = 5.0  # theta = 5 with no multipliers: the certificate does not hold
+    raw = BackendSolution("optimal", "highs", 0.0, value=-5.0, x=zbad)
+    res = relaxation._result(lp, raw)
+    assert res.status == "inaccurate" and res.bound is None
+
+
+def test_certdnn_w10_s4_matches_published_lipopt3():
+    # seed 0 of the CertDNN width-10, sparsity-4 networks; published LiPopt-3 bound 0.6098883923
+    data = np.load("/work/shared/reference/certdnn_nets/w10_s4.npz") if \
+        __import__("os").path.exists("/work/shared/reference/certdnn_nets/w10_s4.npz") else None
+    if data is None:
+        pytest.skip("reference networks not available")
+    W, c = data["W"][0], data["c"][0]
+    n = W.shape[1]
+    names = [f"t{i}" for i in range(n)] + [f"s{j}" for j in range(n)]
+    J, I = np.nonzero(W)
+    f = Polynomial(names, np.stack([I, n + J], 1), W[J, I] * c[J])
+    pop = POP(f, sense="max", variables=names, spin=names[:n], binary=names[n:])
+    cliques = [[n + j] + np.flatnonzero(W[j]).tolist() for j in range(n)]
+    res = pop.solve(method="lp", degree=3, sparsity=cliques)
+    assert res.ok and abs(res.bound - 0.6098883923) <= 1e-4

@@ -45,6 +45,16 @@ def register(subparsers) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option (repeatable), e.g. --option max_unstable=20")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    # polynomial-optimization methods (issue 6): shorthands for --option KEY=VALUE
+    p.add_argument("--order", type=int, metavar="D",
+                   help="relaxation order of method sdp (default: smallest valid, at least 2)")
+    p.add_argument("--degree", type=int, metavar="K",
+                   help="certificate degree of method lp (LiPopt-K; default: objective degree + 1)")
+    p.add_argument("--sparsity", metavar="S",
+                   help="sparsity of sdp/shor/lp: neuron, network, network+ts, dense, cs, ts, "
+                        "cs+ts (lp: network, cs, dense)")
+    p.add_argument("--budget", type=float, metavar="SECONDS",
+                   help="time budget of method auto (default 60)")
     p.set_defaults(func=run)
 
 
@@ -125,8 +135,12 @@ def run(args) -> int:
     region = _region(args, net)
     lower = False if args.no_lower else LowerOptions(seed=args.seed)
     print(f"polylip: {net!r}, method {args.method}", file=sys.stderr, flush=True)
+    options = _options(args.option)
+    for key in ("order", "degree", "sparsity", "budget"):
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
     res = lipschitz(net, norm=args.norm, method=args.method, region=region, lower=lower,
-                    options=_options(args.option), progress=_progress())
+                    options=options, progress=_progress())
     if args.json:
         out = res.to_dict()
         out["network"] = {"sizes": net.layer_sizes, "output": net.output.spec(),

@@ -111,13 +111,65 @@ def network_pattern(gp: GradientPOP, term: bool = False, steps: int = 1):
     return CorrelativeTerm(cs, Term(steps=steps)) if term else cs
 
 
+def neuron_structure(gp: GradientPOP, pop: POP | None = None):
+    """The "neuron" block structure: per clique ``C`` of the network (one per neuron ``j`` of the
+    last hidden layer), one PSD block over the basis ``{1} u C u {sigma_j * v : v in C}``.
+
+    It holds every moment ``t_i sigma_j`` and ``t_i t_k sigma_j`` the neuron's part of the
+    objective touches, and nothing that couples far-apart inputs: between Shor (order 1) and the
+    order-2 clique relaxation in strength, with blocks of size ``2 |C|`` instead of
+    ``|C|^2 / 2``. Inequalities get a localizing block over ``{1, sigma_j}`` in a clique that
+    contains them. Valid for the expanded formulation with at most two hidden layers (every
+    objective monomial is then a product of two basis elements of its clique's block).
+    """
+    from polylip.relax.blocks import MOMENT, BlockStructure, PSDBlock
+
+    pop = gp.pop if pop is None else pop
+    H = len(gp.s)
+    if gp.formulation != "expanded" or H > 2 or (H == 2 and gp.u) or H == 0:
+        raise ModelError("sparsity 'neuron' needs the expanded formulation of a network with one "
+                         "or two hidden layers (and a fixed output functional when two); use "
+                         "'network'")
+    last = set(int(v) for v in gp.s[-1] if v >= 0)
+    P = mono.PAD
+    psd, sets = [], []
+    for ci, c in enumerate(gp.cliques):
+        lead = [v for v in c if v in last]
+        others = np.array([v for v in c if v not in last], dtype=np.int64)
+        rows = [np.full((1, 2), P), np.column_stack([np.asarray(c), np.full(len(c), P)])]
+        for sj in lead:
+            rows.append(np.column_stack([np.full(others.size, sj), others]))
+        psd.append(PSDBlock(mono.normalize(np.vstack(rows)), MOMENT, ci))
+        sets.append((set(c), lead))
+    for i, g in enumerate(pop.ineqs):
+        vars_g = set(int(v) for v in g.variable_indices())
+        home = next((k for k, (s, _) in enumerate(sets) if vars_g <= s), None)
+        if home is None:
+            raise RelaxationError(f"inequality {i} fits no clique of the network")
+        lead = sets[home][1]
+        rows = np.full((1 + len(lead), 1), P)
+        rows[1:, 0] = lead
+        psd.append(PSDBlock(mono.normalize(rows), i, home))
+    return BlockStructure(2, tuple(psd), (), tuple(gp.cliques), "neuron", {"pattern": "neuron"})
+
+
 def relax_gradient_pop(gp: GradientPOP, order: int | None = None, sparsity="network",
                        ts_steps: int = 1):
     """The moment-SOS relaxation of a gradient POP (a :class:`~polylip.relax.Relaxation`).
 
-    ``sparsity``: "network", "network+ts", "dense", "cs", "ts", "cs+ts" or a pattern.
+    ``sparsity``: "neuron" (see :func:`neuron_structure`; ``order`` is ignored), "network",
+    "network+ts", "dense", "cs", "ts", "cs+ts" or a pattern.
     """
     pop = gp.pop
+    if isinstance(sparsity, str) and sparsity == "neuron":
+        from polylip.relax.moment import assemble
+        from polylip.relax.relaxation import Relaxation
+
+        t0 = time.perf_counter()
+        pop = _local_balls(pop, gp.cliques)
+        blocks = neuron_structure(gp, pop)
+        data = assemble(pop, blocks)
+        return Relaxation(pop, blocks, data, time.perf_counter() - t0)
     if isinstance(sparsity, str) and sparsity in ("network", "network+ts"):
         pattern = network_pattern(gp, term=sparsity.endswith("+ts"), steps=ts_steps)
         pop = _local_balls(pop, gp.cliques)

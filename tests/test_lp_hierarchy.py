@@ -209,3 +209,26 @@ def test_certdnn_w10_s4_matches_published_lipopt3():
     cliques = [[n + j] + np.flatnonzero(W[j]).tolist() for j in range(n)]
     res = pop.solve(method="lp", degree=3, sparsity=cliques)
     assert res.ok and abs(res.bound - 0.6098883923) <= 1e-4
+
+
+def test_cs_cliques_from_the_analyzer():
+    pytest.importorskip("polylip.sparsity.correlative")
+    rng = np.random.default_rng(2)
+    vs, pop = chain(5, rng)
+    relaxation = LPRelaxation.build(pop, degree=2, sparsity="cs")
+    assert relaxation.sparsity.kind == "cs" and relaxation.sparsity.max_clique <= 2
+    res = relaxation.solve()
+    pts = rng.uniform(-1, 1, size=(2000, 5))
+    assert res.ok and res.bound <= float(pop.objective.evaluate(pts).min()) + 1e-7
+
+
+def test_anchored_cliques_lipopt_family():
+    # f = s * (t0 - t1) with s binary, t spin: max 2. Anchor s: products s or (1 - s) times
+    # degree-(k-1) products of the t's.
+    pop = POP(y * (x - z), sense="max", binary=[y], spin=[x, z])
+    sp_ = LPSparsity.of(pop, [["x", "y", "z"]], anchors=["y"])
+    relaxation = LPRelaxation.build(pop, degree=3, sparsity=sp_)
+    assert (relaxation.products >= 0).sum(axis=1).min() == 3
+    assert relaxation.solve().bound == pytest.approx(2.0, abs=1e-7)
+    with pytest.raises(RelaxationError):
+        LPSparsity.of(pop, [["x", "z"]], anchors=["y"])

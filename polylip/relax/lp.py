@@ -73,12 +73,14 @@ NEG_TOL = 1e-7
 FEAS_TOL = 1e-6
 GAP_TOL = 1e-6
 
-#: solver="auto": PICOS/CVXOPT for LPs with at most this many non-zeros in the coefficient
-#: matrix, HiGHS above. Measured in benchmarks/RESULTS.md ("LP auto solver crossover"): HiGHS
-#: (scipy's linprog) is faster than PICOS/CVXOPT at every size we measured, from 30 non-zeros
-#: up, mostly because PICOS's model building costs more than HiGHS's whole solve; CVXOPT is
-#: kept for explicit use (solver="cvxopt") and as an independent cross-check.
-AUTO_CVXOPT_MAX_NNZ = 0
+#: solver="auto": HiGHS (scipy's linprog) for LPs with at most this many non-zeros in the
+#: coefficient matrix, Clarabel (interior point, sparse LDL) above. Measured on the LiPopt LPs of
+#: the CertDNN networks (benchmarks/RESULTS.md, "LP auto solver crossover", 2 cores): at 1,760
+#: non-zeros HiGHS 0.010 s, Clarabel 0.009 s; at 12,128: 0.049 s vs 0.019 s; at 31,808: 0.27 s
+#: vs 0.04 s; at 0.53 M: 134 s vs 3.6 s. PICOS/CVXOPT is never chosen automatically (0.21 s at
+#: 1,760 non-zeros, 12.9 s at 12,128: it forms dense normal equations); it stays available with
+#: solver="cvxopt" as an independent cross-check, like any other PICOS LP solver.
+AUTO_HIGHS_MAX_NNZ = 2_000
 
 #: Rows of the term tables expanded per numpy chunk (bounds the memory of one expansion step).
 _CHUNK = 200_000
@@ -334,11 +336,44 @@ class LPSparsity:
 
     kind: str
     cliques: tuple
+    anchors: tuple = ()
 
     @classmethod
-    def of(cls, pop, sparsity="dense") -> "LPSparsity":
+    def of(cls, pop, sparsity="dense", anchors=None) -> "LPSparsity":
+        """Resolve ``sparsity`` ("dense", "cs", a list of cliques, or an LPSparsity).
+
+        ``anchors`` (explicit cliques only): one variable per clique (name, index or None).
+        A clique with an anchor only gets the products that contain the anchor's factor
+        exactly once (``l_a`` or ``1 - l_a``) times a product of degree ``k - 1`` of its other
+        factors: LiPopt's product family for networks, where the activation variable ``s_j``
+        of a hidden unit anchors its receptive field ``{s_j} + {t_i : W_ji != 0}``. Fewer
+        products than the whole clique (no products without the anchor), so a weaker or equal
+        bound, and a much smaller LP.
+        """
         if isinstance(sparsity, LPSparsity):
             return sparsity
+        if anchors is not None:
+            base = cls.of(pop, sparsity)
+            if base.kind != "cliques":
+                raise RelaxationError("anchors are for explicit cliques only")
+            if len(anchors) != len(sparsity):
+                raise RelaxationError(f"{len(anchors)} anchors for {len(sparsity)} cliques")
+            pos = {v: i for i, v in enumerate(pop.variables)}
+            out = []
+            for clique, a in zip(sparsity, anchors):
+                if a is None:
+                    out.append(-1)
+                    continue
+                name = getattr(a, "name", a)
+                idx = int(name) if isinstance(name, (int, np.integer)) else pos.get(str(name))
+                if idx is None:
+                    raise RelaxationError(f"anchor {a!r} is not a variable of the problem")
+                out.append(idx)
+            cl = [tuple(sorted(set(LPSparsity.of(pop, [c]).cliques[0]))) for c in sparsity]
+            for c, a in zip(cl, out):
+                if a >= 0 and a not in c:
+                    raise RelaxationError(f"anchor {pop.variables[a]} is not in its clique")
+            return cls("cliques", tuple(cl), tuple(out))
         if sparsity is None or (isinstance(sparsity, str) and sparsity == "dense"):
             return cls("dense", (tuple(range(pop.nvars)),))
         if isinstance(sparsity, str):
@@ -394,6 +429,20 @@ def _local_multisets(ngen: int, k: int) -> np.ndarray:
     rows = rows.reshape(-1, k)
     rows.setflags(write=False)
     return rows
+
+
+def _anchored_products(factors: np.ndarray, boolean: np.ndarray, anchor: int, k: int) -> np.ndarray:
+    """Products of one clique with the anchor factor exactly once: ``l_a`` or ``1 - l_a`` times
+    a product of degree ``k - 1`` of the other factors (see :meth:`LPSparsity.of`)."""
+    keep = factors != anchor
+    rest = _clique_products(factors[keep], boolean[keep], k - 1) if k > 1 else np.zeros((1, 0), np.int32)
+    if rest.shape[0] == 0:
+        rest = np.zeros((1, max(k - 1, 0)), np.int32) - 1
+    out = []
+    for g in (2 * anchor, 2 * anchor + 1):
+        out.append(np.hstack([np.full((rest.shape[0], 1), g, np.int32), rest]))
+    rows = np.vstack(out)
+    return mono.pad_to(mono.normalize(rows), k).astype(np.int32)
 
 
 def _clique_products(factors: np.ndarray, boolean: np.ndarray, k: int) -> np.ndarray:
@@ -647,11 +696,17 @@ class LPRelaxation:
         spars = LPSparsity.of(pop, sparsity)
         fsets = polytope.factor_variable_sets()
         products = []
-        for clique in spars.cliques:
+        box_factor = {next(iter(s)): j for j, s in enumerate(fsets)
+                      if len(s) == 1 and j < len(fsets)}
+        for c, clique in enumerate(spars.cliques):
             cs = set(clique)
             fac = np.array([j for j, s in enumerate(fsets) if s and s <= cs], dtype=np.int64)
-            products.append(_clique_products(fac, polytope.factor_boolean[fac] if fac.size else
-                                             np.zeros(0, bool), degree))
+            fbool = polytope.factor_boolean[fac] if fac.size else np.zeros(0, bool)
+            anchor = spars.anchors[c] if spars.anchors else -1
+            if anchor >= 0 and anchor in box_factor:
+                products.append(_anchored_products(fac, fbool, box_factor[anchor], degree))
+            else:
+                products.append(_clique_products(fac, fbool, degree))
         unfit = [polytope.labels[j] for j, s in enumerate(fsets)
                  if not any(s <= set(c) for c in spars.cliques)]
         if unfit:
@@ -757,7 +812,7 @@ class LPRelaxation:
     def choose_solver(self, solver: str) -> str:
         if solver != "auto":
             return solver
-        return "cvxopt" if self.matrix.nnz <= AUTO_CVXOPT_MAX_NNZ else "highs"
+        return "highs" if self.matrix.nnz <= AUTO_HIGHS_MAX_NNZ else "clarabel"
 
     def solve(self, solver: str = "auto", tol: float | None = None, max_iters: int | None = None,
               verbose: bool = False, time_limit: float | None = None) -> Result:
@@ -766,8 +821,9 @@ class LPRelaxation:
         Parameters
         ----------
         solver : str
-            "auto", "highs" (``scipy.optimize.linprog``), or a PICOS LP solver name ("cvxopt",
-            "glpk", "gurobi", "mosek", ...).
+            "auto" (HiGHS for small LPs, Clarabel for large ones: :data:`AUTO_HIGHS_MAX_NNZ`),
+            "highs" (``scipy.optimize.linprog``; "highs-ds", "highs-ipm" pick its method),
+            "clarabel", or a PICOS LP solver name ("cvxopt", "glpk", "gurobi", "mosek", ...).
         tol, max_iters, verbose, time_limit : solver settings, translated by each backend.
         """
         if not isinstance(solver, str):

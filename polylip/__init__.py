@@ -6,11 +6,12 @@ from polylip.poly import Polynomial, from_sympy, to_sympy, variables
 from polylip.modeling import POP
 from polylip.nn import (BallRegion, BoxRegion, GlobalRegion, LipschitzResult, Network,
                         lipschitz)
+from polylip.relax.lp import LPRelaxation, LPSparsity
 from polylip.result import Result
 from polylip.sparsity import Correlative, CorrelativeTerm, Dense, Term
 
 __version__ = "0.1.0"
 
 __all__ = ["PolylipError", "ModelError", "RelaxationError", "SolverError", "MissingDependencyError",
-           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result", "Dense", "Correlative", "Term", "CorrelativeTerm",
+           "Polynomial", "variables", "from_sympy", "to_sympy", "POP", "Result", "LPRelaxation", "LPSparsity", "Dense", "Correlative", "Term", "CorrelativeTerm",
            "Network", "lipschitz", "LipschitzResult", "GlobalRegion", "BoxRegion", "BallRegion"]

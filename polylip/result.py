@@ -112,7 +112,8 @@ class Result:
         if self.candidate_value is not None:
             lines.append(f"candidate: value {self.candidate_value:.8g} at a feasible point"
                          + (f", gap {self.gap:.3g}" if self.gap is not None else ""))
-        lines.append(f"method:    {self.method}, order {self.order}, sparsity {self.sparsity}, "
+        level = f"degree {self.degree}" if self.method == "lp" else f"order {self.order}"
+        lines.append(f"method:    {self.method}, {level}, sparsity {self.sparsity}, "
                      f"solver {self.solver}" + (f" ({self.side} side)" if self.side else ""))
         lines.append(f"time:      {self.seconds:.3f} s (build {self.build_seconds:.3f} s, "
                      f"solve {self.solve_seconds:.3f} s)")

@@ -29,7 +29,11 @@ def test_doc_snippets_run(page, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("problem", sorted((ROOT / "examples").glob("*.pop")), ids=lambda p: p.name)
 def test_example_problems_solve(problem):
-    out = subprocess.run([sys.executable, "-m", "polylip", "solve", str(problem), "--json"],
+    extra = []
+    for line in problem.read_text().splitlines():  # "# polylip-args: ..." gives the CLI options
+        if line.startswith("# polylip-args:"):
+            extra = line.split(":", 1)[1].split()
+    out = subprocess.run([sys.executable, "-m", "polylip", "solve", str(problem), "--json", *extra],
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     assert '"status": "optimal"' in out.stdout

@@ -242,7 +242,8 @@ class POP:
         sparsity : str or pattern
             "dense", "cs", "ts", "cs+ts" or a pattern from :mod:`polylip.sparsity`.
         solver : str
-            "auto", "clarabel", "highs" (LPs) or any PICOS solver name ("cvxopt", ...).
+            "auto", "clarabel", or any PICOS solver name ("cvxopt", ...); for ``method="lp"``
+            also "highs" (scipy's HiGHS). "auto" picks by size (see the backends' docs).
         method : {"sos", "lp"}
             The moment-SOS (Lasserre) hierarchy, or the Krivine/Handelman LP hierarchy
             (polytopes only) of certificate ``degree``.

@@ -322,7 +322,7 @@ def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> Me
     """Try methods from cheap to expensive while the budget lasts; keep the smallest bound.
 
     Order: "product"; "lipsdp" (l_2); "shor"; "lp" at degrees 3 then 4 with the network's
-    cliques (l_inf); "sdp" of order 2 with the network's cliques (when its largest block and
+    cliques (l_inf); "sdp" with the "neuron" blocks (one hidden layer); "sdp" of order 2 with the network's cliques (when its largest block and
     free variables stay under :data:`AUTO_MAX_BLOCK` / :data:`AUTO_MAX_VARS`). A method is not
     started once the budget is spent, and a method that fails only costs its time.
     """
@@ -368,6 +368,10 @@ def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> Me
                     break
     try:
         pops = _gradient_pops(problem, formulation="auto")
+        if pops[0].formulation == "expanded" and net.num_hidden == 1 and not pops[0].u:
+            block, nvars = _predict(pops, None, "neuron")
+            if block <= AUTO_MAX_BLOCK and nvars <= 4 * AUTO_MAX_VARS:
+                attempt("sdp", _sdp, sparsity="neuron", solver="clarabel", side="sos")
         order = max(2, max(gp.pop.min_order() for gp in pops))
         block, nvars = _predict(pops, order, "network")
         if block <= AUTO_MAX_BLOCK and nvars <= AUTO_MAX_VARS:

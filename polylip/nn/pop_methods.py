@@ -51,7 +51,8 @@ from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 
-__all__ = ["relax_gradient_pop", "solve_gradient_pop", "network_pattern", "DEFAULT_BUDGET"]
+__all__ = ["relax_gradient_pop", "solve_gradient_pop", "network_pattern", "soundness_margin",
+           "DEFAULT_BUDGET"]
 
 log = logging.getLogger(__name__)
 
@@ -231,14 +232,40 @@ def _gradient_pops(problem: LipschitzProblem, formulation="auto", max_terms=None
             for u in functionals(problem.net)]
 
 
+#: Floor of the soundness margin, relative to the bound: covers the round-off of evaluating
+#: the returned bound itself when the solver reports no accuracy.
+MARGIN_REL_FLOOR = 1e-9
+
+
+def soundness_margin(res) -> float:
+    """What is added to a solver's bound to make it a conservative upper bound.
+
+    A floating-point solver meets its optimality conditions only to a tolerance, so the value
+    it returns can lie slightly below the relaxation's true optimum (hence, when the relaxation
+    is tight, below the Lipschitz constant: it happened, by 1e-6, on a CertDNN network). The
+    margin is the relaxation's :attr:`~polylip.result.Result.accuracy` (the larger of the
+    solver's primal-dual gap and its relative tolerance times the scale of the objective,
+    ``tol * max(1, |bound|, sum_a |f_a|)``) with a floor of ``MARGIN_REL_FLOOR * max(1, |bound|)``.
+    It is an a-posteriori estimate of the solver error, not an interval-arithmetic proof.
+    """
+    if res.bound is None:
+        return 0.0
+    floor = MARGIN_REL_FLOOR * max(1.0, abs(float(res.bound)))
+    acc = getattr(res, "accuracy", None)
+    if acc is None or not np.isfinite(acc):
+        return floor
+    return max(float(acc), floor)
+
+
 def _run(problem: LipschitzProblem, pops, method, label, **kw) -> MethodOutput:
     best, status, parts = -math.inf, "ok", []
     for i, gp in enumerate(pops):
         problem.report(label, i, len(pops))
         res, info = solve_gradient_pop(gp, method, **kw)
+        margin = soundness_margin(res)
         part = {"status": res.status, "bound": res.bound, "seconds": info["seconds"],
                 "solver": res.solver, "side": res.side, "structure": info["structure"],
-                "pop": gp.summary()}
+                "pop": gp.summary(), "accuracy": res.accuracy, "margin": margin}
         parts.append(part)
         if res.status != "optimal" or res.bound is None:
             status = res.status if res.status != "optimal" else "failed"
@@ -246,8 +273,10 @@ def _run(problem: LipschitzProblem, pops, method, label, **kw) -> MethodOutput:
                         len(pops), res.status, res.message)
             best = None
             break
-        best = max(best, float(res.bound))
-    details = {"relaxations": parts, "formulation": pops[0].formulation}
+        part["upper"] = float(res.bound) + margin
+        best = max(best, part["upper"])
+    details = {"relaxations": parts, "formulation": pops[0].formulation,
+               "margin": max((p.get("margin", 0.0) for p in parts), default=0.0)}
     details.update({k: v for k, v in kw.items() if k in ("order", "degree", "sparsity", "solver")
                     and not hasattr(v, "kind")})
     if best is None:

@@ -1,0 +1,51 @@
+"""The soundness margin of the SDP-based Lipschitz upper bounds (issue 6).
+
+A floating-point solver meets its optimality conditions only to a tolerance: the returned value
+can lie slightly below the relaxation's optimum. Every SDP-based upper bound therefore carries a
+margin (recorded in ``details``) and must stay at or above the true constant and the lower bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from polylip.nn import Network, lipschitz
+from polylip.nn.exact import exact_values
+
+
+def random_net(sizes, seed):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
+    bs = [rng.standard_normal(sizes[i + 1]) * 0.5 for i in range(len(sizes) - 1)]
+    return Network.from_weights(Ws, bs)
+
+
+CASES = [("shor", {}), ("sdp", {"order": 2}),
+         ("sdp", {"sparsity": "neuron", "side": "sos"}),
+         ("sdp", {"order": 2, "side": "moment"})]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("method,options", CASES)
+def test_margin_keeps_the_bound_above_the_true_value_and_the_lower_bound(seed, method, options):
+    net = random_net([4, 5, 1], seed)
+    res = lipschitz(net, norm="inf", method=method, options=options)
+    assert res.upper is not None, res.details
+    true = exact_values(net, "inf").true
+    assert res.upper >= true, (res.upper, true)
+    assert res.upper >= res.lower
+    assert res.status != "inconsistent"
+    rel = res.details["relaxations"][0]
+    assert rel["margin"] > 0
+    assert res.details["margin"] >= rel["margin"]
+    assert res.upper == pytest.approx(rel["bound"] + rel["margin"], rel=0, abs=1e-15)
+    assert rel["margin"] < 1e-4 * max(1.0, res.upper)
+
+
+def test_margin_l2():
+    net = random_net([3, 4, 1], 3)
+    res = lipschitz(net, norm=2, method="sdp", options={"order": 2})
+    assert res.upper is not None
+    assert res.upper >= exact_values(net, 2).true
+    assert res.details["relaxations"][0]["margin"] > 0

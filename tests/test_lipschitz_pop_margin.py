@@ -41,6 +41,30 @@ def test_margin_keeps_the_bound_above_the_true_value_and_the_lower_bound(seed, m
     assert res.details["margin"] >= rel["margin"]
     assert res.upper == pytest.approx(rel["bound"] + rel["margin"], rel=0, abs=1e-15)
     assert rel["margin"] < 1e-4 * max(1.0, res.upper)
+    assert rel["margin_kind"] == "certificate"  # the expanded POP lives in [-1, 1]^n
+
+
+@pytest.mark.parametrize("side", ["sos", "moment"])
+def test_certificate_is_sound_with_a_loose_solver_tolerance(side):
+    """With tol = 1e-3 the solver's own value may undershoot; the certified bound may not."""
+    net = random_net([4, 5, 1], 4)
+    true = exact_values(net, "inf").true
+    res = lipschitz(net, norm="inf", method="sdp", lower=False,
+                    options={"order": 2, "sparsity": "dense", "side": side, "tol": 1e-3})
+    assert res.upper is not None
+    rel = res.details["relaxations"][0]
+    assert rel["margin_kind"] == "certificate"
+    assert res.upper >= true
+    assert res.upper - true < 1e-1
+
+
+def test_lifted_formulation_falls_back_to_the_accuracy_margin():
+    net = random_net([3, 4, 4, 1], 5)
+    res = lipschitz(net, norm="inf", method="shor", lower=False, options={"formulation": "lifted"})
+    rel = res.details["relaxations"][0]
+    assert rel["margin_kind"] == "accuracy"
+    assert rel["margin"] >= rel["accuracy"] > 0
+    assert res.upper >= exact_values(net, "inf").true
 
 
 def test_margin_l2():
@@ -49,3 +73,15 @@ def test_margin_l2():
     assert res.upper is not None
     assert res.upper >= exact_values(net, 2).true
     assert res.details["relaxations"][0]["margin"] > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_lipsdp_rho_is_certified_by_the_schur_complement(seed):
+    rng = np.random.default_rng(seed)
+    net = Network.from_weights([rng.standard_normal((6, 3)), rng.standard_normal((5, 6)),
+                                rng.standard_normal((1, 5))])
+    res = lipschitz(net, norm=2, method="lipsdp")
+    assert res.upper is not None and res.status != "inconsistent"
+    assert res.details["margin_kind"] == "schur"
+    assert res.upper >= res.lower
+    assert abs(res.details["margin"]) < 1e-5 * res.upper

@@ -163,18 +163,45 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
         return dict(bound=None, status="inaccurate", message=str(sol.claimedStatus),
                     seconds=seconds, lmi_size=N, nvars=nh + 1)
     rho_v = float(rho.value)
-    # check the certificate with the returned multipliers (clipped at 0): the LMI must hold up
-    # to a small tolerance relative to the size of the matrix, else no bound is reported
+    # Certify with the returned multipliers (clipped at 0), whatever the solver's accuracy:
+    # M(lambda) - rho R <= 0 with R the identity on the input block. Where the hidden block M22
+    # is negative definite, this holds iff rho >= lambda_max(M11 - M12 M22^{-1} M21) (Schur
+    # complement), so that value (plus a relative 1e-12 for round-off) is a sound rho. Rows and
+    # columns that are exactly zero are dropped (they do not affect semidefiniteness).
     lam_v = np.maximum(np.array(lam.value, dtype=float).ravel(), 0.0)
-    M = (G @ lam_v).reshape(N, N) + C.toarray() - rho_v * R.toarray()
-    M = 0.5 * (M + M.T)
-    lmax = float(np.linalg.eigvalsh(M)[-1])
-    scale = max(1.0, float(np.abs(M).max()))
-    if lmax > 1e-6 * scale:
+    M0 = (G @ lam_v).reshape(N, N) + C.toarray()
+    M0 = 0.5 * (M0 + M0.T)
+    rho_cert, how = _certify_rho(M0, n0)
+    if rho_cert is None:
         return dict(bound=None, status="inaccurate", rho=rho_v, seconds=seconds, lmi_size=N,
-                    nvars=nh + 1, message=f"LMI violated by {lmax:.3g} at the solver's solution")
-    rho_cert = rho_v
+                    nvars=nh + 1, message=how)
     log.info("LipSDP-Neuron: rho %.8g (certified %.8g), LMI %d, %d multipliers, %.2f s (build %.2f s)",
              rho_v, rho_cert, N, nh + 1, seconds, build)
     return dict(bound=float(np.sqrt(rho_cert)), status="optimal", rho=rho_cert, seconds=seconds,
-                lmi_size=N, nvars=nh + 1, build_seconds=build)
+                lmi_size=N, nvars=nh + 1, build_seconds=build, rho_solver=rho_v,
+                margin=float(np.sqrt(rho_cert) - np.sqrt(max(rho_v, 0.0))), margin_kind=how)
+
+
+def _certify_rho(M0: np.ndarray, n0: int):
+    """Smallest ``rho`` with ``M0 - rho * blkdiag(I_n0, 0) <= 0``, computed a posteriori.
+
+    Returns ``(rho, "schur")``, or ``(None, reason)`` when the hidden block is not negative
+    definite (then no ``rho`` certifies these multipliers).
+    """
+    keep = np.nonzero(np.any(M0 != 0.0, axis=1))[0]
+    hid = keep[keep >= n0]
+    inp = np.arange(n0)
+    M11 = M0[np.ix_(inp, inp)]
+    if hid.size:
+        M22 = M0[np.ix_(hid, hid)]
+        M12 = M0[np.ix_(inp, hid)]
+        scale = max(1.0, float(np.abs(M22).max()))
+        if float(np.linalg.eigvalsh(M22)[-1]) >= -1e-12 * scale:
+            return None, "hidden block of the LMI not negative definite at the solver's multipliers"
+        S = M11 - M12 @ np.linalg.solve(M22, M12.T)
+    else:
+        S = M11
+    S = 0.5 * (S + S.T)
+    top = float(np.linalg.eigvalsh(S)[-1])
+    rho = max(top, 0.0) + 1e-12 * max(1.0, float(np.abs(S).max()))
+    return rho, "schur"

@@ -82,6 +82,15 @@ GAP_TOL = 1e-6
 #: solver="cvxopt" as an independent cross-check, like any other PICOS LP solver.
 AUTO_HIGHS_MAX_NNZ = 2_000
 
+#: strategy="auto": solve by delayed column generation (:mod:`polylip.relax.lp_colgen`) when the
+#: LP has more than this many products (columns), the whole LP at once otherwise; None: never.
+#: Measured (benchmarks/RESULTS.md, "LP column generation"): on the LiPopt-4 LPs column
+#: generation is SLOWER than the direct Clarabel solve (width 20 sparsity 16: 66 s vs 22 s;
+#: width 40 sparsity 20: not converged in 600 s vs 283-488 s), because the cost of an
+#: interior-point solve is the fill of its factorization, which comes from the rows (monomials)
+#: coupled by the columns, and an optimal basis touches almost every row. So "auto" stays direct.
+COLGEN_MIN_PRODUCTS = None
+
 #: Rows of the term tables expanded per numpy chunk (bounds the memory of one expansion step).
 _CHUNK = 200_000
 
@@ -814,8 +823,18 @@ class LPRelaxation:
             return solver
         return "highs" if self.matrix.nnz <= AUTO_HIGHS_MAX_NNZ else "clarabel"
 
+    def choose_strategy(self, strategy: str) -> str:
+        if strategy not in ("auto", "direct", "colgen"):
+            raise SolverError(f"strategy must be 'auto', 'direct' or 'colgen', not {strategy!r}")
+        if strategy != "auto":
+            return strategy
+        if COLGEN_MIN_PRODUCTS is not None and self.nproducts > COLGEN_MIN_PRODUCTS:
+            return "colgen"
+        return "direct"
+
     def solve(self, solver: str = "auto", tol: float | None = None, max_iters: int | None = None,
-              verbose: bool = False, time_limit: float | None = None) -> Result:
+              verbose: bool = False, time_limit: float | None = None,
+              strategy: str = "auto") -> Result:
         """Solve the LP and return a :class:`~polylip.result.Result` (``method="lp"``).
 
         Parameters
@@ -825,9 +844,22 @@ class LPRelaxation:
             "highs" (``scipy.optimize.linprog``; "highs-ds", "highs-ipm" pick its method),
             "clarabel", or a PICOS LP solver name ("cvxopt", "glpk", "gurobi", "mosek", ...).
         tol, max_iters, verbose, time_limit : solver settings, translated by each backend.
+        strategy : str
+            "auto" (column generation above :data:`COLGEN_MIN_PRODUCTS` products, the whole LP
+            below; currently always direct, see there), "direct" (the whole LP at once) or "colgen" (delayed column generation,
+            :mod:`polylip.relax.lp_colgen`: same LP, same bound up to the pricing tolerance;
+            "solver" then names the solver of the restricted master LPs, "auto" choosing by
+            their size; max_iters caps the column-generation rounds).
         """
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'highs' or 'cvxopt', not {solver!r}")
+        if self.choose_strategy(strategy) == "colgen":
+            from polylip.relax import lp_colgen
+
+            raw = lp_colgen.solve_colgen(self, solver=solver.lower(), tol=tol, verbose=verbose,
+                                         time_limit=time_limit,
+                                         max_iterations=max_iters or lp_colgen.MAX_ITERATIONS)
+            return self._result(None, raw)
         lp = self.to_lp()
         name = self.choose_solver(solver.lower())
         if name in ("highs", "highs-ds", "highs-ipm"):

@@ -32,6 +32,17 @@ How the pieces fit (each one a plain value, inspectable before solving):
   ``lambda`` clipped at 0) is bounded on the polytope's bounding box and subtracted from
   ``theta``, so the reported bound holds even with solver round-off; a residual above the
   tolerance makes the status "inaccurate" and no bound is reported.
+- Large LPs. ``solve(strategy="colgen")`` solves the same LP by delayed column generation
+  (:mod:`polylip.relax.lp_colgen`: restricted master, pricing of every product with one sparse
+  product ``M^T y``, a bound only when no column prices out); ``strategy="direct"`` solves the
+  whole LP. Decision, from measurements (benchmarks/RESULTS.md, "LP column generation"): "auto"
+  stays direct. On the LiPopt-4 LPs the restricted masters cost as much as the whole LP
+  (width 20 sparsity 16: 66 s vs 22 s), because an interior-point solve costs the fill of its
+  factorization, i.e. of ``M D M^T``, whose pattern comes from the rows (monomials) that the
+  columns couple: an optimal basis touches nearly every row (37,714 of 85,120 columns but 8,117
+  of 8,118 rows), so the master has the same dense per-clique blocks (about 2,700 rows per
+  clique of 20 factors at degree 4, 9,000 at 30) as the full LP. Column generation removes
+  columns, not fill; degree 4 at width 80 sparsity 20/30 in seconds is not reached this way.
 
 Examples
 --------

@@ -16,6 +16,16 @@ direct LP (up to the pricing tolerance), which the tests check. The full coeffic
 matrix is still assembled (vectorized; 3.6 s and about 1 GB for width 80 sparsity 20 degree 4)
 because pricing all candidates is then one sparse matrix-vector product ``M^T y``.
 
+Measured outcome (benchmarks/RESULTS.md, "LP column generation"): correct (same bounds as the
+direct LP to 1e-7) but not faster on the LiPopt-4 LPs, so it is opt-in (``strategy="colgen"``),
+not the default: the masters are solved by an interior-point method whose cost is the fill of
+``M_J D M_J^T``, and an optimal basis touches almost every row, so the master's per-clique
+blocks are as dense as the full LP's. A smaller *equivalent* reformulation was looked for and
+not found: with the anchored products of LiPopt the certificate splits per hidden unit j into
+``B_j`` and ``B_j - g_j`` both in the cone of sums of non-negative (k-1)-juntas of the receptive
+field (``theta = sum_j B_j``), and that cone has no known compact description (its dual is the
+Sherali-Adams local-consistency polytope).
+
 The LP, in the backends' form: ``minimize -theta  s.t.  theta e_0 + M lambda = f, lambda >= 0``.
 
 Algorithm

@@ -9,7 +9,9 @@ out, see the reference README), polylip's bounds per method, the lower bound, an
 
 Methods: ``shor`` (method "shor"), ``neuron`` (method "sdp", sparsity "neuron"), ``cs2``
 (method "sdp", order 2, network cliques), ``lp3`` / ``lp4`` (method "lp", degree 3 / 4, network
-cliques). Prints one markdown row per network and a summary per configuration.
+cliques), ``shor-rlt`` (method "shor" with the McCormick products, Clarabel), ``shor-clarabel``,
+``auto`` (default budget). Prints one markdown row per network (every published figure, each
+method's bound and seconds, the lower bound and its seconds) and a summary per configuration.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ METHODS = {
     "lp3": ("lp", {"degree": 3}),
     "lp4": ("lp", {"degree": 4}),
     "shor-clarabel": ("shor", {"solver": "clarabel"}),
+    "shor-rlt": ("shor", {"rlt": True, "solver": "clarabel"}),
+    "auto": ("auto", {}),
 }
 
 

@@ -85,3 +85,16 @@ def test_lipsdp_rho_is_certified_by_the_schur_complement(seed):
     assert res.details["margin_kind"] == "schur"
     assert res.upper >= res.lower
     assert abs(res.details["margin"]) < 1e-5 * res.upper
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_shor_with_mccormick_products_is_valid_and_at_most_shor(seed):
+    net = random_net([5, 6, 1], seed)
+    true = exact_values(net, "inf").true
+    plain = lipschitz(net, norm="inf", method="shor", lower=False).upper
+    res = lipschitz(net, norm="inf", method="shor", lower=False, options={"rlt": True})
+    assert res.details["rlt"] is True
+    assert res.details["relaxations"][0]["margin_kind"] == "certificate"
+    assert true <= res.upper <= plain + 1e-6
+    every = lipschitz(net, norm="inf", method="shor", lower=False, options={"rlt": "all"}).upper
+    assert true <= every <= res.upper + 1e-6

@@ -25,6 +25,12 @@ def available_solvers() -> list[str]:
     return list(picos.available_solvers())
 
 
+#: Tolerance handed to CVXOPT when the caller gives none: CVXOPT's own default feasibility
+#: tolerance. PICOS's default (1e-8) makes CVXOPT iterate past the point its KKT systems stay
+#: well conditioned and end "unknown" on problems it has solved to 1e-7.
+CVXOPT_TOL = 1e-7
+
+
 def _check_solver(name: str) -> None:
     avail = available_solvers()
     if name not in avail:
@@ -34,8 +40,17 @@ def _check_solver(name: str) -> None:
 
 def _options(solver: str, tol: float | None, max_iters: int | None, verbose: bool) -> dict:
     opts = dict(solver=solver, primals=None, duals=None, verbosity=1 if verbose else 0)
+    if solver == "cvxopt" and tol is None:
+        tol = CVXOPT_TOL
+    if solver == "cvxopt":
+        # "chol" reduces CVXOPT's KKT system to a Schur complement over the free variables;
+        # PICOS's default ("ldl" on the full KKT matrix) factors a dense matrix as large as the
+        # PSD cones: 40x slower on a Shor relaxation with a 113 x 113 block (measured, see
+        # benchmarks/RESULTS.md). solve_lmi falls back to "ldl" if "chol" breaks down.
+        opts["cvxopt_kktsolver"] = "chol"
     if tol is not None:
-        opts.update(abs_prim_fsb_tol=tol, abs_dual_fsb_tol=tol, rel_ipm_opt_tol=tol)
+        opts.update(abs_prim_fsb_tol=tol, abs_dual_fsb_tol=tol, rel_prim_fsb_tol=tol,
+                    rel_dual_fsb_tol=tol, abs_ipm_opt_tol=tol, rel_ipm_opt_tol=tol)
     if max_iters is not None:
         opts["max_iterations"] = int(max_iters)
     return opts
@@ -55,6 +70,18 @@ def _map_status(sol) -> tuple[str, str]:
     if sol.primalStatus in (s.SS_FEASIBLE, s.SS_PREMATURE, s.SS_UNKNOWN, s.SS_OPTIMAL):
         return "inaccurate", raw
     return "failed", raw
+
+
+def _solve_once(P, options):
+    """One PICOS solve: (solution or None, status, raw status, error message)."""
+    import picos
+
+    try:
+        sol = P.solve(**options)
+    except (ArithmeticError, ValueError, picos.SolutionFailure) as exc:  # solver breakdown
+        return None, "failed", type(exc).__name__, str(exc)
+    status, raw = _map_status(sol)
+    return sol, status, raw, ""
 
 
 def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = None,
@@ -80,12 +107,14 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
         eq = P.add_constraint(picos.Constant(A) * x == picos.Constant(b))
     P.set_objective("min", picos.Constant(problem.c).T * x)
     build = time.perf_counter() - t0
-    try:
-        sol = P.solve(**_options(solver, tol, max_iters, verbose))
-    except (ArithmeticError, ValueError, picos.SolutionFailure) as exc:  # solver breakdown
-        return BackendSolution("failed", solver, time.perf_counter() - t0, raw_status=type(exc).__name__,
-                               message=str(exc))
-    status, raw = _map_status(sol)
+    options = _options(solver, tol, max_iters, verbose)
+    sol, status, raw, error = _solve_once(P, options)
+    if status not in ("optimal", "infeasible", "unbounded") and options.get("cvxopt_kktsolver") == "chol":
+        log.info("CVXOPT with the 'chol' KKT solver ended %s; retrying with 'ldl'", error or raw)
+        options["cvxopt_kktsolver"] = "ldl"
+        sol, status, raw, error = _solve_once(P, options)
+    if sol is None:
+        return BackendSolution("failed", solver, time.perf_counter() - t0, raw_status=raw, message=error)
     seconds = time.perf_counter() - t0
     xval = np.array(x.value, dtype=float).ravel() if x.value is not None else None
     value = float(problem.c @ xval + problem.offset) if xval is not None else None
@@ -95,5 +124,5 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
     eq_duals = np.array(eq.dual, dtype=float).ravel() if eq is not None and eq.dual is not None else None
     log.info("PICOS/%s: %s in %.3f s (build %.3f s)", solver, raw, seconds, build)
     return BackendSolution(status, solver, seconds, raw_status=raw, value=value, x=xval,
-                           tolerance=tol if tol is not None else 1e-8,
+                           tolerance=options.get("abs_prim_fsb_tol", 1e-8),
                            lmi_duals=duals, eq_duals=eq_duals, extra=dict(build_seconds=build))

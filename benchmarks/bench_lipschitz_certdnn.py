@@ -10,7 +10,8 @@ out, see the reference README), polylip's bounds per method, the lower bound, an
 Methods: ``shor`` (method "shor"), ``neuron`` (method "sdp", sparsity "neuron"), ``cs2``
 (method "sdp", order 2, network cliques), ``lp3`` / ``lp4`` (method "lp", degree 3 / 4, network
 cliques), ``shor-rlt`` (method "shor" with the McCormick products, Clarabel), ``shor-clarabel``,
-``auto`` (default budget). Prints one markdown row per network (every published figure, each
+``cuts1`` / ``cuts3`` (method "shor", ``rlt="cuts"``: Shor plus the most violated McCormick
+products, ``width`` per round, 1 / 3 rounds), ``auto`` (default budget). Prints one markdown row per network (every published figure, each
 method's bound and seconds, the lower bound and its seconds) and a summary per configuration.
 """
 
@@ -36,6 +37,8 @@ METHODS = {
     "lp4": ("lp", {"degree": 4}),
     "shor-clarabel": ("shor", {"solver": "clarabel"}),
     "shor-rlt": ("shor", {"rlt": True, "solver": "clarabel"}),
+    "cuts1": ("shor", {"rlt": "cuts", "rounds": 1}),
+    "cuts3": ("shor", {"rlt": "cuts", "rounds": 3}),
     "auto": ("auto", {}),
 }
 

@@ -98,3 +98,16 @@ def test_shor_with_mccormick_products_is_valid_and_at_most_shor(seed):
     assert true <= res.upper <= plain + 1e-6
     every = lipschitz(net, norm="inf", method="shor", lower=False, options={"rlt": "all"}).upper
     assert true <= every <= res.upper + 1e-6
+
+
+def test_shor_with_mccormick_cuts_improves_on_shor_and_stays_valid():
+    net = random_net([6, 6, 1], 2)
+    true = exact_values(net, "inf").true
+    plain = lipschitz(net, norm="inf", method="shor", lower=False).upper
+    res = lipschitz(net, norm="inf", method="shor", lower=False,
+                    options={"rlt": "cuts", "rounds": 2, "cuts": 4})
+    rel = res.details["relaxations"][0]
+    assert [c["round"] for c in rel["cuts"]][0] == 0
+    assert rel["cuts"][0]["products"] == 0
+    assert true <= res.upper <= plain + 1e-6
+    assert res.upper == pytest.approx(min(c["upper"] for c in rel["cuts"]))

@@ -68,10 +68,10 @@ AUTO_MAX_VARS = 6000
 #: 24, degree 3) 0.6 s; 6.8e5 (width 20, sparsity 16, degree 4) about 35 s; 8.7e5 (width 80,
 #: sparsity 20, degree 3) 290 s.
 AUTO_MAX_LP_PRODUCTS = 3e5
-#: "auto" runs Shor with the McCormick products (``rlt=True``) when it adds at most this many
-#: scalar constraints (2 per objective term): CertDNN width 20, sparsity 24 (about 900) 3 s;
-#: width 40, sparsity 80 (3200) 70 s on 2 loaded cores.
-AUTO_MAX_RLT = 2000
+#: Rounds of McCormick cuts after Shor in "auto" (each adds ``width`` products; on CertDNN
+#: width 80 a round costs about as much as Shor itself, and one round already beats HR-2 on
+#: the dense networks).
+AUTO_CUT_ROUNDS = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -645,9 +645,10 @@ def _predict(gp_list, order, sparsity):
 def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> MethodOutput:
     """Try methods from cheap to expensive while the budget lasts; keep the smallest bound.
 
-    Order: "product"; "lipsdp" (l_2); "shor"; "lp" at degrees 3 then 4 with the network's
-    cliques (l_inf, while :func:`_lp_size` stays under :data:`AUTO_MAX_LP_PRODUCTS`); "shor"
-    with the McCormick products (degree-2 POP, at most :data:`AUTO_MAX_RLT` products); "sdp"
+    Order: "product"; "lipsdp" (l_2); "shor", with :data:`AUTO_CUT_ROUNDS` rounds of McCormick
+    cuts when the POP has degree 2 (one hidden layer; ``rlt="cuts"``, at most a quarter of the
+    budget); "lp" at degrees 3 then 4 with the network's cliques (l_inf, while
+    :func:`_lp_size` stays under :data:`AUTO_MAX_LP_PRODUCTS`); "sdp"
     with the "neuron" blocks (one hidden layer); "sdp" of order 2 with the network's cliques
     (when its largest block and free variables stay under :data:`AUTO_MAX_BLOCK` /
     :data:`AUTO_MAX_VARS`). A method is not
@@ -680,7 +681,17 @@ def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> Me
     net = problem.net
     if problem.norm == 2.0:
         attempt("lipsdp", _lipsdp_method)
-    attempt("shor", _shor, solver=solver)
+    try:
+        first = _gradient_pops(problem, formulation="expanded")
+        cuts_ok = first[0].pop.degree == 2 and not first[0].u
+    except PolylipError:
+        cuts_ok = False
+    if cuts_ok:
+        # Shor (round 0) plus McCormick cutting planes while a quarter of the budget lasts
+        attempt("shor", _shor, solver=solver, rlt="cuts", rounds=AUTO_CUT_ROUNDS,
+                seconds=budget / 4)
+    else:
+        attempt("shor", _shor, solver=solver)
     deep = net.num_hidden > 1
     if problem.norm == math.inf:
         pops = None
@@ -700,9 +711,6 @@ def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> Me
                     break
     try:
         pops = _gradient_pops(problem, formulation="auto")
-        if (pops[0].formulation == "expanded" and pops[0].pop.degree == 2
-                and 2 * pops[0].pop.objective.nterms <= AUTO_MAX_RLT):
-            attempt("shor", _shor, solver="clarabel", rlt=True)
         if pops[0].formulation == "expanded" and net.num_hidden == 1 and not pops[0].u:
             block, nvars = _predict(pops, None, "neuron")
             if block <= AUTO_MAX_BLOCK and nvars <= 4 * AUTO_MAX_VARS:

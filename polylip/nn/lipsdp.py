@@ -56,7 +56,8 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
     derivative_bounds : list of (lo, hi), optional
         Slope bounds per hidden layer (default: the global derivative ranges).
     solver : str
-        A PICOS SDP solver name.
+        A PICOS SDP solver name, or "clarabel" (polylip's Clarabel backend, no PICOS model:
+        much faster on wide inputs such as MNIST).
 
     Returns
     -------
@@ -139,6 +140,8 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
     C[N - nlast:, N - nlast:] = Q_last
     C = C.tocsr()
     R = sp.csr_matrix((np.ones(n0), (np.arange(n0), np.arange(n0))), shape=(N, N))
+    if solver == "clarabel":
+        return _solve_clarabel(G, C, R, N, n0, nh, tol, t0)
     P = picos.Problem()
     lam = picos.RealVariable("lambda", nh, lower=0)
     rho = picos.RealVariable("rho", 1, lower=0)
@@ -179,6 +182,40 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
              rho_v, rho_cert, N, nh + 1, seconds, build)
     return dict(bound=float(np.sqrt(rho_cert)), status="optimal", rho=rho_cert, seconds=seconds,
                 lmi_size=N, nvars=nh + 1, build_seconds=build, rho_solver=rho_v,
+                margin=float(np.sqrt(rho_cert) - np.sqrt(max(rho_v, 0.0))), margin_kind=how)
+
+
+def _solve_clarabel(G, C, R, N, n0, nh, tol, t0) -> dict:
+    """The same SDP through polylip's Clarabel backend (no PICOS model): variables
+    ``(lambda, rho)``, one N x N block ``-(G lambda + C - rho R) PSD`` and 1 x 1 blocks for
+    ``lambda >= 0``, ``rho >= 0``."""
+    from polylip.backends import clarabel_backend
+    from polylip.relax.conic import LMIProblem
+
+    n = nh + 1
+    Gbig = sp.hstack([-G, sp.csr_matrix(R.reshape(N * N, 1))], format="csr")
+    hbig = -np.asarray(C.toarray()).ravel()
+    ones = [sp.csr_matrix(([1.0], ([0], [j])), shape=(1, n)) for j in range(n)]
+    lmi = LMIProblem(c=np.concatenate([np.zeros(nh), [1.0]]), offset=0.0,
+                     G=tuple([Gbig] + ones), h=tuple([hbig] + [np.zeros(1)] * n),
+                     sizes=tuple([N] + [1] * n), A=sp.csr_matrix((0, n)), b=np.zeros(0))
+    build = time.perf_counter() - t0
+    raw = clarabel_backend.solve_lmi(lmi, tol=tol)
+    seconds = time.perf_counter() - t0
+    if raw.x is None or raw.status not in ("optimal", "inaccurate"):
+        return dict(bound=None, status=raw.status, message=raw.message or raw.raw_status,
+                    seconds=seconds, lmi_size=N, nvars=n)
+    lam_v = np.maximum(raw.x[:nh], 0.0)
+    rho_v = float(raw.x[nh])
+    M0 = (G @ lam_v).reshape(N, N) + C.toarray()
+    M0 = 0.5 * (M0 + M0.T)
+    rho_cert, how = _certify_rho(M0, n0)
+    if rho_cert is None:
+        return dict(bound=None, status="inaccurate", rho=rho_v, seconds=seconds, lmi_size=N,
+                    nvars=n, message=how)
+    return dict(bound=float(np.sqrt(rho_cert)), status="optimal", rho=rho_cert, seconds=seconds,
+                lmi_size=N, nvars=n, build_seconds=build, rho_solver=rho_v, solver="clarabel",
+                solver_status=raw.raw_status,
                 margin=float(np.sqrt(rho_cert) - np.sqrt(max(rho_v, 0.0))), margin_kind=how)
 
 

@@ -1,0 +1,73 @@
+"""Lipschitz bounds of the digits networks in examples/ (margin output 0 - 1) per method.
+
+    python benchmarks/bench_lipschitz_digits.py [--nets digits_mlp digits_cnn] [--budget 30]
+
+For each network, input norm (inf, 2) and region (global; the box of radius 0.05 around
+examples/digits_x0.npy): every applicable method's certified upper bound and seconds, and the
+lower bound. A method that fails or does not apply prints "-" and the reason as a comment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from polylip.nn import BoxRegion, lipschitz, lower_bound
+from polylip.nn.loaders import load_npz
+
+EX = os.path.join(os.path.dirname(__file__), "..", "examples")
+METHODS = {
+    "product": ("product", {}),
+    "shor": ("shor", {}),
+    "shor-cuts": ("shor", {"rlt": "cuts", "rounds": 2}),
+    "lp3": ("lp", {"degree": 3}),
+    "lipsdp": ("lipsdp", {"solver": "clarabel"}),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nets", nargs="+", default=["digits_mlp", "digits_mlp_pruned", "digits_cnn"])
+    ap.add_argument("--methods", nargs="+", default=list(METHODS))
+    ap.add_argument("--budget", type=float, default=30.0)
+    args = ap.parse_args()
+    x0 = np.load(os.path.join(EX, "digits_x0.npy")).ravel()
+    print(f"<!-- load: {os.getloadavg()} -->")
+    print("| network | norm | region | " + " | ".join(f"{m} (s)" for m in args.methods)
+          + f" | auto {args.budget:g} s (best) | lower (s) |")
+    print("|---|---|---|" + "---|" * len(args.methods) + "---|---|")
+    for name in args.nets:
+        net = load_npz(os.path.join(EX, f"{name}.npz"))
+        net = net.with_output("margin:0,1")
+        for norm in ("inf", 2):
+            for label, region in (("global", None), ("box 0.05", BoxRegion(x0, 0.05))):
+                cells = []
+                for m in args.methods:
+                    meth, opt = METHODS[m]
+                    t0 = time.perf_counter()
+                    try:
+                        r = lipschitz(net, norm, method=meth, region=region, options=opt, lower=False)
+                        up = r.upper
+                    except Exception as exc:  # noqa: BLE001 - a benchmark records failures
+                        up = None
+                        print(f"<!-- {name} {norm} {label} {m}: {str(exc)[:120]} -->")
+                    dt = time.perf_counter() - t0
+                    cells.append(f"{up:.5g} ({dt:.1f})" if up is not None else f"- ({dt:.1f})")
+                t0 = time.perf_counter()
+                a = lipschitz(net, norm, method="auto", region=region,
+                              options={"budget": args.budget}, lower=False)
+                dta = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                lb = lower_bound(net, norm, region).value
+                dtl = time.perf_counter() - t0
+                print(f"| {name} {net.layer_sizes} | {norm} | {label} | "
+                      + " | ".join(cells)
+                      + f" | {a.upper:.5g} ({dta:.1f}, {a.details.get('best_method')}) | {lb:.5g} ({dtl:.1f}) |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -172,3 +172,14 @@ def test_side_fallback_when_one_side_stalls():
     assert stalled.status in ("optimal", "inaccurate")
     if stalled.status != "optimal":
         assert stalled.bound is None
+
+
+def test_clarabel_refuses_relaxations_too_large_for_memory(monkeypatch):
+    """Clarabel aborts the process when an allocation fails; polylip refuses beforehand."""
+    from polylip import SolverError
+    from polylip.backends import clarabel_backend
+
+    monkeypatch.setattr(clarabel_backend, "_memory_limit", lambda: 1000)
+    with pytest.raises(SolverError, match="GiB for its KKT system"):
+        POP(x ** 4 + y ** 4 - x * y).solve(solver="clarabel")
+    assert clarabel_backend.kkt_bytes([3, 1]) == 8 * 36

@@ -32,7 +32,7 @@ class Result:
         optimum.
     is_global : bool
         True when the bound is certified to be the global optimum: the candidate is feasible
-        and its value matches the bound to 1e-6 (relative), or every moment matrix has rank one.
+        and its value matches the bound to 1e-6 (relative).
     rank_one : bool
         Whether every moment matrix has numerical rank one.
     accuracy : float or None

@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except PolylipError as exc:
         print(f"polylip: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a command that stopped reading (e.g. head)
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

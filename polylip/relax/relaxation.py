@@ -200,8 +200,10 @@ class Relaxation:
             candidate = dict(zip(pop.variables, point.tolist()))
             if pop.is_feasible(point, tol=FEAS_TOL):
                 cand_value = float(pop.evaluate(point))
-        is_global = cand_value is not None and (
-            abs(cand_value - bound) <= GAP_TOL * max(1.0, abs(bound)) or rank_one)
+        # Global optimality is certified by a feasible point whose value meets the bound. Rank
+        # one alone is not used: under term sparsity the blocks do not form one moment matrix,
+        # and a rank-one block says nothing about the point.
+        is_global = cand_value is not None and abs(cand_value - bound) <= GAP_TOL * max(1.0, abs(bound))
         return Result(status="optimal", bound=float(bound), candidate=candidate,
                       candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
                       accuracy=float(accuracy), message=message, **common)

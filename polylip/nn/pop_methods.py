@@ -272,6 +272,7 @@ def shor_cuts(gp: GradientPOP, *, cuts=None, rounds: int = 3, solver="auto", sid
         cuts = max(8, len(gp.t))
     added = np.zeros(len(cands), dtype=bool)
     best = best_info = None
+    best_value = float("inf")
     history = []
     P = mono.PAD
     for rnd in range(int(rounds) + 1):
@@ -294,7 +295,7 @@ def shor_cuts(gp: GradientPOP, *, cuts=None, rounds: int = 3, solver="auto", sid
         if not improved or rnd == rounds or (seconds is not None
                                              and time.perf_counter() - t_start > seconds):
             break
-        y = relaxation._moments(lmi, raw)
+        y = relaxation.moment_vector(lmi, raw)
         if y is None or len(cands) == 0:
             break
         mom = relaxation.data.moments
@@ -364,30 +365,8 @@ def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degr
 
 def _solve_certified(relaxation, solver, side, tol, keep=False):
     """Solve (as :meth:`Relaxation.solve`, other side on failure) and check the certificate."""
-    from dataclasses import replace
-
-    def one(sd):
-        t0 = time.perf_counter()
-        lmi = relaxation.to_lmi(sd)
-        convert = time.perf_counter() - t0
-        name = relaxation.choose_solver(solver.lower(), lmi)
-        if name == "clarabel":
-            from polylip.backends import clarabel_backend
-
-            raw = clarabel_backend.solve_lmi(lmi, tol=tol)
-        else:
-            from polylip.backends import picos_backend
-
-            raw = picos_backend.solve_lmi(lmi, solver=name, tol=tol)
-        return relaxation._result(lmi, raw, convert), lmi, raw
-
-    res, lmi, raw = one(side)
-    if side == "auto" and res.status in ("inaccurate", "failed"):
-        other = "sos" if res.side == "moment" else "moment"
-        retry, lmi2, raw2 = one(other)
-        if retry.status == "optimal":
-            res = replace(retry, solve_seconds=retry.solve_seconds + res.solve_seconds)
-            lmi, raw = lmi2, raw2
+    outcome = relaxation.solve_detailed(solver=solver, side=side, tol=tol)
+    res, lmi, raw = outcome.result, outcome.lmi, outcome.raw
     if res.status != "optimal":
         return (res, None, lmi, raw) if keep else (res, None)
     t0 = time.perf_counter()

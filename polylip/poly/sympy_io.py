@@ -72,7 +72,7 @@ def from_sympy(expr, variables: Sequence | None = None) -> Polynomial:
             raise ModelError(f"cannot parse {expr!r} as an expression: {exc}") from None
     try:
         expr = sympy.sympify(expr)
-    except (sympy.SympifyError, SyntaxError, TypeError) as exc:
+    except (sympy.SympifyError, SyntaxError, TypeError):
         raise ModelError(f"cannot interpret {expr!r} as an expression") from None
     if isinstance(expr, (sympy.logic.boolalg.BooleanFunction, sympy.logic.boolalg.BooleanAtom,
                          sympy.core.relational.Relational)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +37,16 @@ AUTO_CLARABEL_MIN_VARS = 1500
 AUTO_SPARSE_MIN_BLOCKS = 10
 AUTO_SPARSE_MAX_BLOCK = 30
 AUTO_SPARSE_MIN_VARS = 200
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What :meth:`Relaxation.solve_detailed` returns: the result, the LMI problem the solver
+    received, and the backend's raw solution."""
+
+    result: Result
+    lmi: conic.LMIProblem
+    raw: BackendSolution
 
 
 def resolve_structure(pop, order, sparsity) -> BlockStructure:
@@ -137,23 +147,32 @@ class Relaxation:
             one with fewer free variables.
         tol, max_iters, verbose : solver settings, translated by each backend.
         """
+        return self.solve_detailed(solver, side, tol, max_iters, verbose).result
+
+    def solve_detailed(self, solver: str = "auto", side: str = "auto", tol: float | None = None,
+                       max_iters: int | None = None, verbose: bool = False) -> "SolveOutcome":
+        """Like :meth:`solve`, but also return the LMI problem handed to the solver and the
+        backend's raw solution (for a caller that post-processes the certificate, such as the
+        Lipschitz methods' a-posteriori margin)."""
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'cvxopt' or 'clarabel', not {solver!r}")
-        result = self._solve_side(solver.lower(), side, tol, max_iters, verbose)
-        if side == "auto" and result.status in ("inaccurate", "failed"):
+        outcome = self._solve_side(solver.lower(), side, tol, max_iters, verbose)
+        first = outcome.result
+        if side == "auto" and first.status in ("inaccurate", "failed"):
             # Interior-point solvers can stall on one side and converge on the other (e.g.
             # Clarabel on generalized Rosenbrock: moment side inaccurate, SOS side optimal).
-            other = "sos" if result.side == "moment" else "moment"
-            log.info("%s side ended %s; trying the %s side", result.side, result.status, other)
+            other = "sos" if first.side == "moment" else "moment"
+            log.info("%s side ended %s; trying the %s side", first.side, first.status, other)
             retry = self._solve_side(solver.lower(), other, tol, max_iters, verbose)
-            if retry.status == "optimal":
-                return replace(retry, build_seconds=retry.build_seconds,
-                               solve_seconds=retry.solve_seconds + result.solve_seconds,
-                               message=f"{retry.message} (after the {result.side} side ended "
-                                       f"{result.status})")
-        return result
+            if retry.result.status == "optimal":
+                result = replace(retry.result,
+                                 solve_seconds=retry.result.solve_seconds + first.solve_seconds,
+                                 message=f"{retry.result.message} (after the {first.side} side "
+                                         f"ended {first.status})")
+                return SolveOutcome(result, retry.lmi, retry.raw)
+        return outcome
 
-    def _solve_side(self, solver, side, tol, max_iters, verbose) -> Result:
+    def _solve_side(self, solver, side, tol, max_iters, verbose) -> "SolveOutcome":
         t0 = time.perf_counter()
         lmi = self.to_lmi(side)
         convert = time.perf_counter() - t0
@@ -166,7 +185,7 @@ class Relaxation:
             from polylip.backends import picos_backend
 
             raw = picos_backend.solve_lmi(lmi, solver=name, tol=tol, max_iters=max_iters, verbose=verbose)
-        return self._result(lmi, raw, convert)
+        return SolveOutcome(self._result(lmi, raw, convert), lmi, raw)
 
     def _result(self, lmi: conic.LMIProblem, raw: BackendSolution, convert_seconds: float) -> Result:
         status = raw.status
@@ -191,7 +210,7 @@ class Relaxation:
         gap = max(values) - min(values)
         accuracy = max(gap, raw.tolerance * max(1.0, abs(relax_value), float(np.abs(self.data.c).sum())))
         bound = relax_value if pop.sense == "min" else -relax_value
-        y = self._moments(lmi, raw)
+        y = self.moment_vector(lmi, raw)
         candidate = cand_value = None
         rank_one = False
         if y is not None:
@@ -208,7 +227,9 @@ class Relaxation:
                       candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
                       accuracy=float(accuracy), message=message, **common)
 
-    def _moments(self, lmi, raw) -> np.ndarray | None:
+    def moment_vector(self, lmi: conic.LMIProblem, raw: BackendSolution) -> np.ndarray | None:
+        """The moment vector y (aligned with ``self.data.moments``) of a solution, from either
+        side; None when the solver returned no point."""
         if lmi.side == "moment":
             return None if raw.x is None else np.concatenate([[1.0], raw.x])
         if raw.lmi_duals is None:

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from polylip.relax.moment import MomentData, stacked_blocks
+from polylip.relax.moment import MomentData, block_index, stacked_blocks
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,7 @@ class TriBlocks(Sequence):
     def __getitem__(self, j):
         if isinstance(j, slice):
             return tuple(self[i] for i in range(*j.indices(len(self))))
-        if j < 0:
-            j += len(self)
-        if not 0 <= j < len(self):
-            raise IndexError(j)
+        j = block_index(j, len(self))
         U = _upper_to_full_cached(self.sizes[j], False)
         part = self.tri[int(self.offsets[j]):int(self.offsets[j + 1])]
         return U @ part if self.dense else (U @ part).tocsr()

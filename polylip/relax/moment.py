@@ -28,6 +28,16 @@ from polylip.poly import monomials as mono
 from polylip.relax.blocks import MOMENT, BlockStructure
 
 
+def block_index(j, n: int) -> int:
+    """Normalize a (possibly negative) block index, or raise IndexError."""
+    j = int(j)
+    if j < 0:
+        j += n
+    if not 0 <= j < n:
+        raise IndexError(j)
+    return j
+
+
 class BlockRows(Sequence):
     """The PSD blocks of a relaxation as row ranges of one stacked sparse matrix.
 
@@ -46,10 +56,7 @@ class BlockRows(Sequence):
     def __getitem__(self, j):
         if isinstance(j, slice):
             return tuple(self[i] for i in range(*j.indices(len(self))))
-        if j < 0:
-            j += len(self)
-        if not 0 <= j < len(self):
-            raise IndexError(j)
+        j = block_index(j, len(self))
         return self.stacked[int(self.offsets[j]):int(self.offsets[j + 1])]
 
     def __repr__(self) -> str:

@@ -175,12 +175,8 @@ def term_blocks(pop, matrices, completion: str = "block", steps: int = 1, boolea
     converged = False
     N = int(off[-1])
     for step in range(1, steps + 1):
-        hit = member(prod_rows, support)
-        edge = np.zeros(owner_s.size, dtype=bool)
-        np.logical_or.at(edge, prod_rep, hit)
-        u = off[owner_s[edge]] + p_s[edge]
-        v = off[owner_s[edge]] + q_s[edge]
-        groups = _complete(N, off, sizes, u, v, completion)
+        groups = _blocks_for_support(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N,
+                                     support, completion)
         npairs = int(sum(g.size * (g.size + 1) // 2 for g in groups))
         gsizes = [g.size for g in groups]
         history.append(dict(step=step, blocks=len(groups), max_block=max(gsizes, default=0),
@@ -211,13 +207,19 @@ def term_blocks(pop, matrices, completion: str = "block", steps: int = 1, boolea
     return blocks, info
 
 
-def _same_graph(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N, support, completion, pairs):
+def _blocks_for_support(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N, support, completion):
+    """The TS blocks: join basis pairs whose products meet ``support``, then complete."""
     hit = member(prod_rows, support)
     edge = np.zeros(owner_s.size, dtype=bool)
     np.logical_or.at(edge, prod_rep, hit)
     u = off[owner_s[edge]] + p_s[edge]
     v = off[owner_s[edge]] + q_s[edge]
-    groups = _complete(N, off, sizes, u, v, completion)
+    return _complete(N, off, sizes, u, v, completion)
+
+
+def _same_graph(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N, support, completion, pairs):
+    groups = _blocks_for_support(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N, support,
+                                 completion)
     return int(sum(g.size * (g.size + 1) // 2 for g in groups)) == pairs
 
 

@@ -41,7 +41,6 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from polylip.errors import PolylipError, SolverError
-from polylip.nn.network import _matmul_right
 from polylip.nn.norms import dual, operator_norm, parse_norm, vec_norm
 from polylip.nn.regions import BallRegion, BoxRegion, as_region
 

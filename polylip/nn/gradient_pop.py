@@ -63,7 +63,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -290,7 +289,6 @@ def gradient_pop(net, norm="inf", region=None, *, functional="auto", formulation
                          "constant is max_i |grad_i|: use method 'exact' or 'product')")
     if formulation not in ("auto", "expanded", "lifted"):
         raise ModelError(f"formulation must be 'auto', 'expanded' or 'lifted', not {formulation!r}")
-    layers = net.affine_layers
     H = net.num_hidden
     n0 = net.input_dim
     m = net.output_dim

@@ -104,7 +104,6 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
                                  sp.csr_matrix((W.shape[0], N - col - W.shape[1]))]))
         col += W.shape[1]
     A = sp.vstack(blocks).tocsr()
-    B = sp.hstack([sp.csr_matrix((nh, n0)), sp.identity(nh, format="csr")]).tocsr()
     # M(lambda) = sum_j lambda_j Q_j with Q_j = -2 a b a_j a_j^T + (a + b)(a_j e_j^T + e_j a_j^T) - 2 e_j e_j^T
     # vec(Q_j) for all j at once: vec(x y^T) = kron(y, x) in column-major; M is symmetric.
     Ac = A.tocoo()

@@ -58,10 +58,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations_with_replacement
-from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp

@@ -1,4 +1,4 @@
-"""Every ```python block in docs/*.md runs (blocks of one page share a namespace, in order),
+"""Every ```python block in docs/*.md and README.md runs (blocks of one page share a namespace, in order),
 and every bundled example runs, so neither rots. A block whose first line is
 ``# doc-test: skip`` is not run (use it only for snippets that need optional extras or minutes)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted((ROOT / "docs").glob("*.md"))
+DOCS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 

@@ -150,6 +150,17 @@ class _PiecewiseLinear(Activation):
         return (self.left, self.right)
 
 
+def _check_alpha(name: str, alpha) -> float:
+    """The slope parameter of an activation: a finite number >= 0."""
+    try:
+        alpha = float(alpha)
+    except (TypeError, ValueError):
+        raise ModelError(f"{name} needs a number alpha, got {alpha!r}") from None
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ModelError(f"{name} needs a finite alpha >= 0, got {alpha}")
+    return alpha
+
+
 class ReLU(_PiecewiseLinear):
     """``max(z, 0)``; derivative in {0, 1}."""
 
@@ -162,11 +173,8 @@ class LeakyReLU(_PiecewiseLinear):
     name = "leaky_relu"
 
     def __init__(self, alpha: float = 0.01):
-        alpha = float(alpha)
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ModelError(f"leaky_relu needs a finite alpha >= 0, got {alpha}")
-        self.alpha = alpha
-        self.left = alpha
+        self.alpha = _check_alpha("leaky_relu", alpha)
+        self.left = self.alpha
 
     def spec(self) -> str:
         return f"leaky_relu:{self.alpha!r}"
@@ -196,10 +204,7 @@ class ELU(Activation):
     name = "elu"
 
     def __init__(self, alpha: float = 1.0):
-        alpha = float(alpha)
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ModelError(f"elu needs a finite alpha >= 0, got {alpha}")
-        self.alpha = alpha
+        self.alpha = _check_alpha("elu", alpha)
 
     def __call__(self, z):
         z = _arr(z)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class Relaxation:
     def order(self) -> int:
         return self.blocks.order
 
-    @property
+    @cached_property
     def sizes(self) -> dict:
         """Counts that decide the cost: moments, PSD block sizes, equality rows, non-zeros and
         the number of free variables on each side."""
@@ -195,7 +196,7 @@ class Relaxation:
         common = dict(order=self.order, solver=raw.solver,
                       sense=pop.sense, side=lmi.side, sparsity=self.blocks.kind,
                       build_seconds=self.build_seconds + convert_seconds, solve_seconds=raw.seconds,
-                      sizes=self.sizes)
+                      sizes=dict(self.sizes))
         message = raw.message or raw.raw_status
         if status != "optimal" or raw.value is None:
             if status == "optimal":

@@ -1,0 +1,153 @@
+"""Lipschitz method "dp" (exact formal constant by variable elimination, polylip.nn.dp_method)."""
+
+import csv
+import doctest
+import os
+
+import numpy as np
+import pytest
+
+from polylip.errors import ModelError
+from polylip.nn import BoxRegion, Network, exact_values, gradient_pop, lipschitz, method_names
+from polylip.nn import dp_method
+
+REF = os.environ.get("POLYLIP_REFERENCE", "/work/shared/reference")
+NETS = os.path.join(REF, "certdnn_nets")
+
+
+def random_net(sizes, seed, activation="relu", output=None, density=1.0):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.normal(size=(b, a)) * (rng.uniform(size=(b, a)) < density)
+          for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.normal(size=b) * 0.5 for b in sizes[1:]]
+    return Network.from_weights(Ws, bs, activation=activation, output=output)
+
+
+def dp(net, norm, region=None, **options):
+    return lipschitz(net, norm, method="dp", region=region, lower=False, options=options)
+
+
+def test_registered():
+    assert "dp" in method_names()
+
+
+CASES = [([3, 4, 1], 0), ([4, 5, 1], 1), ([3, 3, 3, 1], 2), ([2, 4, 3, 1], 3)]
+
+
+@pytest.mark.parametrize("sizes,seed", CASES)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu:0.1"])
+@pytest.mark.parametrize("norm", ["inf", 2])
+def test_equals_exact_formal_global(sizes, seed, activation, norm):
+    net = random_net(sizes, seed, activation)
+    res = dp(net, norm)
+    formal = exact_values(net, norm).formal
+    assert res.status == "ok"
+    assert res.details["formal"] == pytest.approx(formal, rel=1e-10, abs=1e-12)
+    assert formal <= res.upper <= formal * (1 + 1e-12) + 1e-14
+
+
+@pytest.mark.parametrize("sizes,seed", CASES)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu:0.1"])
+@pytest.mark.parametrize("norm", ["inf", 2])
+def test_equals_exact_formal_local(sizes, seed, activation, norm):
+    net = random_net(sizes, seed, activation)
+    region = BoxRegion(np.random.default_rng(seed).normal(size=sizes[0]), 0.3)
+    res = dp(net, norm, region)
+    formal = exact_values(net, norm, region).formal
+    assert res.status == "ok"
+    assert res.details["formal"] == pytest.approx(formal, rel=1e-10, abs=1e-12)
+    assert res.upper >= formal
+
+
+def test_local_region_with_every_neuron_stable():
+    net = random_net([3, 4, 1], 7)
+    region = BoxRegion(np.zeros(3), 0.0)  # radius 0: every neuron stable
+    for norm in ("inf", 2):
+        assert dp(net, norm, region).details["formal"] == pytest.approx(
+            exact_values(net, norm, region).formal, rel=1e-12)
+
+
+@pytest.mark.parametrize("norm", ["inf", 2])
+def test_vector_output_takes_the_max_over_functionals(norm):
+    net = random_net([3, 4, 2], 8, output="vector:inf")
+    res = dp(net, norm)
+    assert res.details["functionals"] == 2
+    assert res.details["formal"] == pytest.approx(exact_values(net, norm).formal, rel=1e-10)
+
+
+def test_unsupported_cases_refused():
+    with pytest.raises(ModelError, match="fixed output functional"):
+        dp(random_net([2, 3, 2], 9, output="vector:2"), 2)
+    with pytest.raises(ModelError, match="norms inf and 2"):
+        dp(random_net([2, 3, 1], 9), 1)
+
+
+def test_too_large_is_a_status_not_a_bound():
+    net = random_net([8, 8, 1], 10)  # dense: every t meets every sigma
+    res = dp(net, "inf", budget=2 ** 6)
+    assert res.upper is None and res.status == "too_large"
+    assert "budget" in res.details["message"] and res.details["width"] > 6
+    assert dp(net, "inf").status == "ok"
+    res = dp(random_net([3, 3, 3, 1], 11), "inf", max_terms=2)
+    assert res.upper is None and res.status == "too_large" and "terms" in res.details["message"]
+
+
+def test_pattern_attains_the_value():
+    net = random_net([4, 5, 1], 12)
+    res = dp(net, "inf")
+    (s,) = res.details["pattern"]
+    grad = net.affine_layers[0][0].T @ (s * net.affine_layers[1][0].ravel())
+    assert np.abs(grad).sum() == pytest.approx(res.details["formal"], rel=1e-12)
+
+
+def test_squared_gradient_norm_matches_evaluation():
+    net = random_net([3, 4, 1], 13)
+    gp = gradient_pop(net, 2)
+    sq = dp_method.squared_gradient_norm(gp)
+    rng = np.random.default_rng(0)
+    W1, w2 = net.affine_layers[0][0], net.affine_layers[1][0].ravel()
+    for _ in range(5):
+        sig = rng.integers(0, 2, size=4).astype(float)
+        g = W1.T @ (sig * w2)
+        pt = {n: 0.0 for n in sq.variables}
+        pt.update({f"s1_{j}": sig[j] for j in range(4)})
+        assert sq.evaluate(pt) == pytest.approx(g @ g, rel=1e-12)
+
+
+def _published(width, sparsity, method):
+    out = {}
+    with open(os.path.join(REF, "certdnn_1hidden_runs.csv")) as fh:
+        for row in csv.DictReader(fh):
+            if (row["scope"], row["width"], row["sparsity"], row["method"]) == \
+                    ("global", str(width), str(sparsity), method):
+                out[int(row["seed"])] = float(row["bound"])
+    return out
+
+
+def _certdnn(width, sparsity, seed):
+    d = np.load(os.path.join(NETS, f"w{width}_s{sparsity}.npz"))
+    return Network.from_weights([d["W"][seed], d["c"][seed][None, :]], [d["b"][seed], None])
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(NETS, "w10_s4.npz")),
+                    reason="reference networks not available")
+def test_certdnn_w10_s4_equals_published_lipopt3():
+    pub = _published(10, 4, "LiPopt-3")
+    assert sorted(pub) == list(range(10))
+    for seed, bound in pub.items():
+        res = dp(_certdnn(10, 4, seed), "inf")
+        assert res.status == "ok" and res.details["width"] == 3
+        assert res.upper == pytest.approx(bound, rel=1e-6)
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(NETS, "w40_s20.npz")),
+                    reason="reference networks not available")
+def test_certdnn_w40_s20_below_published_lipopt4():
+    res = dp(_certdnn(40, 20, 0), "inf")
+    assert res.status == "ok" and res.details["width"] <= 20
+    assert res.upper <= _published(40, 20, "LiPopt-4")[0] * (1 + 1e-7)
+
+
+def test_module_doctests():
+    result = doctest.testmod(dp_method)
+    assert result.failed == 0 and result.attempted > 0

@@ -11,7 +11,8 @@ Methods: ``shor`` (method "shor"), ``neuron`` (method "sdp", sparsity "neuron"),
 (method "sdp", order 2, network cliques), ``lp3`` / ``lp4`` (method "lp", degree 3 / 4, network
 cliques), ``shor-rlt`` (method "shor" with the McCormick products, Clarabel), ``shor-clarabel``,
 ``cuts1`` / ``cuts3`` (method "shor", ``rlt="cuts"``: Shor plus the most violated McCormick
-products, ``width`` per round, 1 / 3 rounds), ``auto`` (default budget). Prints one markdown row per network (every published figure, each
+products, ``width`` per round, 1 / 3 rounds), ``auto`` (default budget), ``dp`` (exact formal
+constant by variable elimination; "too_large" when the elimination width exceeds its budget). Prints one markdown row per network (every published figure, each
 method's bound and seconds, the lower bound and its seconds) and a summary per configuration.
 """
 
@@ -40,6 +41,7 @@ METHODS = {
     "cuts1": ("shor", {"rlt": "cuts", "rounds": 1}),
     "cuts3": ("shor", {"rlt": "cuts", "rounds": 3}),
     "auto": ("auto", {}),
+    "dp": ("dp", {}),
 }
 
 
@@ -94,15 +96,16 @@ def main():
             for m in args.methods:
                 name, opt = METHODS[m]
                 t0 = time.perf_counter()
+                status = "-"
                 try:
                     r = lipschitz(net, "inf", method=name, options=opt, lower=False)
-                    up = r.upper
+                    up, status = r.upper, r.status
                 except Exception as exc:  # noqa: BLE001 - a benchmark records failures
                     up = None
                     print(f"<!-- {m} failed on w{width} s{sparsity} seed {seed}: {exc} -->")
                 dt = time.perf_counter() - t0
                 t_all += dt
-                cells.append(f"{up:.6f} ({dt:.1f})" if up is not None else f"- ({dt:.1f})")
+                cells.append(f"{up:.6f} ({dt:.1f})" if up is not None else f"{status} ({dt:.1f})")
                 if up is not None:
                     best = min(best, up)
             t0 = time.perf_counter()
@@ -111,7 +114,9 @@ def main():
             # "yes": at most the best published bound (relative 1e-6, the published solvers'
             # own accuracy); "exact": polylip's certified bound equals the lower bound (to
             # 1e-6), so any published figure below it is not a valid bound
-            if best <= best_pub * (1 + 1e-6):
+            if not np.isfinite(best):
+                verdict, ok = "no bound (refused or failed)", False
+            elif best <= best_pub * (1 + 1e-6):
                 verdict, ok = "yes", True
             elif best <= lb * (1 + 1e-6):
                 verdict, ok = f"exact ({best_pub_m} below the lower bound)", True

@@ -19,8 +19,8 @@ under a second).
   affine in each ``sigma`` separately, so ``||g||_2^2`` is convex in each and its maximum over
   the box of derivative ranges is at a vertex; ``||g||_2^2`` is expanded, reduced modulo
   ``sigma^2 = sigma`` (binary) and maximized by elimination; the bound is its square root. The
-  square couples every two neurons that share an input, so the width is larger than for l_inf
-  (about ``4h + 1`` for the banded example).
+  square couples two neurons that share an input (``|j - k| <= 2h`` in the banded example: a
+  band graph over the ``sigma`` alone, of width ``2h + 1`` again).
 * **Regions**: global or local; over a local region the derivative ranges come from interval
   bound propagation and stable neurons are constants (as in every gradient-POP method).
 * **Vector outputs**: with output norm inf or 1, one elimination per extreme functional and

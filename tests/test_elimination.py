@@ -235,6 +235,9 @@ def test_pop_with_other_constraints_refused():
         eliminate(POP(x * y, eqs=[x - y], sense="max", spin=[x, y]))
     with pytest.raises(ModelError, match="no two-valued domain"):
         eliminate(POP(x * y, ineqs=[x + 1], sense="max", spin=[y]))
+    with pytest.raises(ModelError, match="exclude one of its values"):
+        eliminate(POP(x * y, ineqs=[sympy.Rational(1, 2) - x], sense="max", binary=[x, y]))
+    assert eliminate(POP(x * y, ineqs=[1 - x ** 2], sense="max", spin=[x, y])).value == 1.0
     with pytest.raises(ModelError, match="domains only with a polynomial"):
         eliminate(POP(x * y, sense="max", spin=[x, y]), {"x": "spin"})
 

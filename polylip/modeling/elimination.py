@@ -218,6 +218,11 @@ def pop_domains(pop) -> dict:
     lo = np.full(len(names), -np.inf)
     hi = np.full(len(names), np.inf)
     for k, g in enumerate(pop.ineqs):
+        if g.is_zero() or g.is_constant():
+            if g.constant_term() < 0:
+                raise ModelError(f"inequality {k} is the negative constant {g.constant_term()}: "
+                                 "the problem is infeasible")
+            continue  # always satisfied (e.g. 1 - x^2 for a spin x, after reduction)
         single = _single_variable(g)
         if single is None:
             raise ModelError(f"elimination needs a product of two-valued domains; inequality {k} "
@@ -240,10 +245,13 @@ def pop_domains(pop) -> dict:
     out = {}
     binary, spin = set(pop.binary), set(pop.spin)
     for i, n in enumerate(names):
-        if n in binary:
-            out[n] = "binary"
-        elif n in spin:
-            out[n] = "spin"
+        if n in binary or n in spin:
+            kind = "binary" if n in binary else "spin"
+            values = (0.0, 1.0) if kind == "binary" else (-1.0, 1.0)
+            if any(v < lo[i] or v > hi[i] for v in values):
+                raise ModelError(f"the bounds [{lo[i]}, {hi[i]}] on the {kind} variable {n!r} "
+                                 "exclude one of its values; substitute the fixed value instead")
+            out[n] = kind
         elif np.isfinite(lo[i]) and np.isfinite(hi[i]):
             if lo[i] > hi[i]:
                 raise ModelError(f"the bounds of {n} are empty: [{lo[i]}, {hi[i]}]")
@@ -370,7 +378,6 @@ def _simulate(order: Sequence[int], scopes) -> int:
 
 
 def _plan(poly: Polynomial, heuristic="auto", order=None) -> tuple[EliminationPlan, list]:
-    import networkx as nx
     from networkx.algorithms.approximation import treewidth_min_degree, treewidth_min_fill_in
 
     scopes = _scopes(poly.rows)
@@ -410,7 +417,6 @@ def _plan(poly: Polynomial, heuristic="auto", order=None) -> tuple[EliminationPl
         if best is None or width < best[0].width:
             best = (EliminationPlan(tuple(names[v] for v in idx), width, 2 ** width, label, tw),
                     idx)
-    del nx
     return best[0], scopes
 
 

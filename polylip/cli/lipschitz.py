@@ -4,6 +4,9 @@ MODEL is a ``.npz`` file (see :mod:`polylip.nn.loaders`), an ``.onnx`` file (ext
 a ``.pt``/``.pth`` file holding a whole pickled ``torch.nn.Sequential`` (extra ``torch``; only
 load files you trust). ``--center x0.npy --radius R`` bounds the constant over the l_inf box
 (``--region box``, default) or l_2 ball (``--region ball``) of radius R around x0.
+
+The default method is "auto": the smallest certified bound reached within ``--budget`` seconds
+(default 60); ``--method product`` answers at once.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ PROGRESS_EVERY = 2.0
 
 
 def register(subparsers) -> None:
-    from polylip.nn.estimate import method_names
+    from polylip.nn.estimate import DEFAULT_METHOD, method_names
+    from polylip.nn.pop_methods import DEFAULT_BUDGET
 
     methods = method_names()
     p = subparsers.add_parser(
@@ -30,9 +34,9 @@ def register(subparsers) -> None:
                     "method, lower bound from a search for large local constants).")
     p.add_argument("model", help="network file: .npz, .onnx, or .pt/.pth (pickled torch module)")
     p.add_argument("--norm", default="inf", choices=["inf", "2", "1"], help="input norm")
-    p.add_argument("--method", default="product",
+    p.add_argument("--method", default=DEFAULT_METHOD,
                    help="method: " + ", ".join(f"{k} ({v})" for k, v in sorted(methods.items()))
-                   + " (default: product)")
+                   + f" (default: {DEFAULT_METHOD}; product answers at once)")
     p.add_argument("--center", metavar="FILE.npy", help="center of a local region (.npy vector)")
     p.add_argument("--radius", type=float, help="radius of the local region")
     p.add_argument("--region", choices=["box", "ball"], default="box",
@@ -54,7 +58,9 @@ def register(subparsers) -> None:
                    help="sparsity of sdp/shor/lp: neuron, network, network+ts, dense, cs, ts, "
                         "cs+ts (lp: network, cs, dense)")
     p.add_argument("--budget", type=float, metavar="SECONDS",
-                   help="time budget of method auto (default 60)")
+                   help=f"time budget of method auto, counted from the start (default "
+                        f"{DEFAULT_BUDGET:g}); auto stops any step still running then and "
+                        "keeps the best bound found")
     p.set_defaults(func=run)
 
 
@@ -136,6 +142,8 @@ def run(args) -> int:
     lower = False if args.no_lower else LowerOptions(seed=args.seed)
     print(f"polylip: {net!r}, method {args.method}", file=sys.stderr, flush=True)
     options = _options(args.option)
+    if args.budget is not None and args.method != "auto":
+        raise ModelError("--budget applies to --method auto only")
     for key in ("order", "degree", "sparsity", "budget"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
@@ -151,7 +159,9 @@ def run(args) -> int:
         f = (lambda v: "-" if v is None else f"{v:.6g}")
         print(f"network: {net!r}")
         print(f"region:  {'global' if region is None else region!r}, input norm l_{args.norm}")
-        print(f"method:  {res.method} ({res.status})")
+        best = res.details.get("best_method")
+        print(f"method:  {res.method}" + (f" (bound from {best})" if best else "")
+              + f" ({res.status})")
         print(f"upper:   {f(res.upper)}")
         print(f"lower:   {f(res.lower)}")
         rel = res.relative_gap

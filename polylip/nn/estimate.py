@@ -14,7 +14,9 @@ touching this module::
         return MethodOutput(upper=bound, details={"order": order})
 
 Built-in methods: ``"product"`` (product of layer norms, local version over a region) and
-``"exact"`` (formal and true constants by enumeration, small networks only).
+``"exact"`` (formal and true constants by enumeration, small networks only). The default,
+``"auto"``, and the polynomial-optimization methods are registered by
+:mod:`polylip.nn.pop_methods`.
 
 Examples
 --------
@@ -46,7 +48,7 @@ from polylip.nn.norms import dual, parse_norm
 from polylip.nn.regions import Region, RegionBounds, as_region
 
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
-           "register_method", "method_names"]
+           "DEFAULT_METHOD", "register_method", "method_names"]
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,21 @@ log = logging.getLogger(__name__)
 class LipschitzProblem:
     """What a method receives: the network, the input norm ``p`` (a float in {1, 2, inf}),
     the region, lazily computed interval bounds, and the lower bound found before the method
-    ran (None when switched off)."""
+    ran (None when switched off).
+
+    ``started`` is the :func:`time.perf_counter` reading when the :func:`lipschitz` call began
+    (a method with a time budget, such as "auto", counts from it); ``cache`` is a scratch
+    dictionary methods may use to share values they build from the problem (e.g. the gradient
+    POPs), never part of the result.
+    """
 
     net: Network
     norm: float
     region: Region
     lower: LowerBound | None = None
     progress: Callable | None = None
+    started: float | None = None
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def dual_norm(self) -> float:
@@ -197,7 +207,11 @@ def _lower_options(lower):
     raise ModelError(f"lower must be True, False, a dict or LowerOptions, got {lower!r}")
 
 
-def lipschitz(net, norm="inf", method="product", region=None, lower=True, options=None,
+#: Method of :func:`lipschitz` when none is given.
+DEFAULT_METHOD = "auto"
+
+
+def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, options=None,
               progress=None) -> LipschitzResult:
     """Bound the Lipschitz constant of a network, globally or over a region.
 
@@ -209,14 +223,19 @@ def lipschitz(net, norm="inf", method="product", region=None, lower=True, option
         with ``q`` dual to ``p``; a vector output's is ``sup ||J(x)||_{p->r}`` (``r`` its
         output norm).
     method : str
-        A registered method (:data:`METHODS`): "product", "exact", and those added by other
-        modules.
+        A registered method (:data:`METHODS`). The default, "auto", returns the smallest
+        certified bound its methods reach within ``options["budget"]`` seconds (default 60,
+        counted from the start of this call, the lower-bound search included; see
+        :func:`polylip.nn.pop_methods.auto_method`), and at least the "product" bound.
+        "product" answers at once; "exact", "shor", "sdp", "lp", "lipsdp" are described in
+        the Lipschitz guide.
     region : Region, optional
         :class:`~polylip.nn.regions.GlobalRegion` (default), ``BoxRegion`` or ``BallRegion``.
     lower : bool, dict or LowerOptions
         Run the lower-bound search (default) with these options, or not (False).
     options : dict, optional
-        Options of the method, e.g. ``{"max_unstable": 20}`` for "exact".
+        Options of the method, e.g. ``{"budget": 10}`` for "auto", ``{"max_unstable": 20}``
+        for "exact".
     progress : callable, optional
         ``progress(stage, done, total)`` for long runs.
 
@@ -232,6 +251,9 @@ def lipschitz(net, norm="inf", method="product", region=None, lower=True, option
     >>> res = lipschitz(net, norm=2, method="product")
     >>> round(res.upper, 6), round(res.lower, 6)
     (2.828427, 2.236068)
+    >>> best = lipschitz(net, norm=2, options={"budget": 10})   # method "auto"
+    >>> best.upper <= res.upper, best.details["best_method"] != "product"
+    (True, True)
     """
     t0 = time.perf_counter()
     if not isinstance(net, Network):
@@ -249,7 +271,7 @@ def lipschitz(net, norm="inf", method="product", region=None, lower=True, option
         t1 = time.perf_counter()
         lb = lower_bound(net, p, region, opts)
         lower_seconds = time.perf_counter() - t1
-    problem = LipschitzProblem(net, p, region, lb, progress)
+    problem = LipschitzProblem(net, p, region, lb, progress, started=t0)
     options = dict(options or {})
     try:
         out = METHODS[method](problem, **options)

@@ -15,8 +15,9 @@ the problem's region (IBP derivative ranges, stable neurons fixed) and relaxes i
   products within the network's cliques (``sparsity="network"``, default), "cs" or "dense".
   l_inf input norm only (the l_2 ball is not a polytope).
 * ``"lipsdp"``: LipSDP-Neuron (see :mod:`polylip.nn.lipsdp`), l_2 only.
-* ``"auto"``: the product bound, then the methods above in order of cost while their predicted
-  size fits the time ``budget`` (seconds), keeping the smallest certified bound.
+* ``"auto"`` (the default method of :func:`~polylip.nn.lipschitz`): the product bound, then the
+  methods above in order of cost, each in a worker process stopped when the time ``budget``
+  (seconds) is spent, keeping the smallest certified bound (see :func:`auto_method`).
 
 ``upper`` is a bound only when the solver reports an optimal solution; otherwise it is None and
 ``status`` says why. For vector outputs with output norm inf or 1 the bound is the maximum over
@@ -52,12 +53,17 @@ from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 
 __all__ = ["relax_gradient_pop", "solve_gradient_pop", "network_pattern", "soundness_margin",
-           "DEFAULT_BUDGET"]
+           "auto_method", "DEFAULT_BUDGET"]
 
 log = logging.getLogger(__name__)
 
-#: Default time budget (seconds) of method "auto".
+#: Default time budget (seconds) of method "auto" (the default method of
+#: :func:`polylip.nn.lipschitz` and ``polylip lipschitz``). Measured on the digits networks
+#: (benchmarks/RESULTS.md, "auto with a budget that holds"): 60 s reaches the best bound of
+#: the budgets tried on most rows; tiny networks finish all steps in about a second.
 DEFAULT_BUDGET = 60.0
+#: Fraction of the physical memory a step of "auto" may address (its worker's RLIMIT_AS).
+AUTO_MEMORY_FRACTION = 0.5
 #: "auto" skips an SDP whose largest PSD block exceeds this size, or whose side handed to the
 #: solver has more free variables than AUTO_MAX_VARS (the cost grows like their cube).
 AUTO_MAX_BLOCK = 400
@@ -335,12 +341,21 @@ def _lp_pop(gp: GradientPOP) -> POP:
     return gp.pop
 
 
+def _hit_time_limit(message) -> bool:
+    """Whether a solver's message says it stopped at its time limit (HiGHS: "Time limit
+    reached", Clarabel: "MaxTime", column generation: "time limit")."""
+    text = str(message or "").lower()
+    return "time limit" in text or "maxtime" in text
+
+
 def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degree=None,
                        sparsity="network", ts_steps: int = 1, solver: str = "auto",
-                       side: str = "auto", tol=None):
+                       side: str = "auto", tol=None, time_limit=None):
     """Relax and solve one gradient POP; returns ``(Result, info)``.
 
     ``method``: "sdp" (moment-SOS at ``order``) or "lp" (Krivine LP at ``degree``).
+    ``time_limit`` (seconds, "lp" only) is handed to the LP solver; a stopped solve is not
+    optimal, so it carries no bound.
     """
     t0 = time.perf_counter()
     if method == "lp":
@@ -353,8 +368,11 @@ def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degr
 
         relaxation = LPRelaxation.build(pop, degree=degree, sparsity=spars)
         info = {"structure": relaxation.sizes}
-        res = relaxation.solve(solver=solver, tol=tol)
+        res = relaxation.solve(solver=solver, tol=tol, time_limit=time_limit)
     else:
+        if time_limit is not None:
+            raise ModelError("time_limit applies to method 'lp' only (the SDP backends are "
+                             "stopped by method 'auto' from outside)")
         relaxation = relax_gradient_pop(gp, order=order, sparsity=sparsity, ts_steps=ts_steps)
         info = {"structure": relaxation.sizes}
         res, cert = _solve_certified(relaxation, solver, side, tol)
@@ -385,12 +403,17 @@ def _solve_certified(relaxation, solver, side, tol, keep=False):
 # the registered methods
 # ---------------------------------------------------------------------------------------------
 def _gradient_pops(problem: LipschitzProblem, formulation="auto", max_terms=None):
-    """One gradient POP per output functional of the network."""
+    """One gradient POP per output functional of the network (kept in ``problem.cache``)."""
+    key = ("gradient_pops", formulation, max_terms)
+    if key in problem.cache:
+        return problem.cache[key]
     kw = {} if max_terms is None else {"max_terms": max_terms}
     db = problem.bounds.derivative_bounds
-    return [gradient_pop(problem.net, problem.norm, problem.region, functional=u,
+    pops = [gradient_pop(problem.net, problem.norm, problem.region, functional=u,
                          formulation=formulation, derivative_bounds=db, **kw)
             for u in functionals(problem.net)]
+    problem.cache[key] = pops
+    return pops
 
 
 #: Floor of the soundness margin, relative to the bound: covers the round-off of evaluating
@@ -496,12 +519,22 @@ def soundness_margin(res) -> float:
     return max(float(acc), floor)
 
 
-def _run(problem: LipschitzProblem, pops, method, label, **kw) -> MethodOutput:
+def _run(problem: LipschitzProblem, pops, method, label, time_limit=None, **kw) -> MethodOutput:
     best, status, parts = -math.inf, "ok", []
+    t_start = time.perf_counter()
     for i, gp in enumerate(pops):
         problem.report(label, i, len(pops))
         if method == "shor-cuts":
             res, info = shor_cuts(gp, **kw)
+        elif time_limit is not None:
+            left = time_limit - (time.perf_counter() - t_start)
+            if left <= 0:
+                status = "time_limit"
+                log.warning("%s: time limit reached before relaxation %d of %d", label, i + 1,
+                            len(pops))
+                best = None
+                break
+            res, info = solve_gradient_pop(gp, method, time_limit=left, **kw)
         else:
             res, info = solve_gradient_pop(gp, method, **kw)
         margin = soundness_margin(res)
@@ -519,6 +552,8 @@ def _run(problem: LipschitzProblem, pops, method, label, **kw) -> MethodOutput:
         parts.append(part)
         if res.status != "optimal" or res.bound is None:
             status = res.status if res.status != "optimal" else "failed"
+            if time_limit is not None and _hit_time_limit(res.message):
+                status = "time_limit"
             log.warning("%s: relaxation %d of %d ended with status %s (%s)", label, i + 1,
                         len(pops), res.status, res.message)
             best = None
@@ -579,14 +614,18 @@ def _sdp(problem: LipschitzProblem, order=None, sparsity="network", ts_steps=1, 
 
 @register_method("lp", description="Krivine/Handelman LP of degree k (LiPopt-k), l_inf")
 def _lp(problem: LipschitzProblem, degree=None, sparsity="network", solver="auto",
-        tol=None) -> MethodOutput:
-    """LiPopt-k: the LP hierarchy of ``degree`` (default: the objective's degree + 1)."""
+        tol=None, time_limit=None) -> MethodOutput:
+    """LiPopt-k: the LP hierarchy of ``degree`` (default: the objective's degree + 1).
+
+    ``time_limit``: seconds for the LP solves together (HiGHS and Clarabel; PICOS solvers
+    ignore it); an LP stopped by it gives no bound and ``status="time_limit"``.
+    """
     pops = _gradient_pops(problem, formulation="expanded", max_terms=10 ** 9)
     if degree is None:
         degree = max(gp.pop.objective.degree for gp in pops) + 1
     try:
         return _run(problem, pops, "lp", "lp", degree=int(degree), sparsity=sparsity,
-                    solver=solver, tol=tol)
+                    solver=solver, tol=tol, time_limit=time_limit)
     except RelaxationError as exc:
         return MethodOutput(upper=None, status="unreachable", details={"message": str(exc),
                                                                        "degree": int(degree)})
@@ -620,89 +659,216 @@ def _predict(gp_list, order, sparsity):
     return max(rel.data.sizes, default=0), nvars
 
 
-@register_method("auto", description="best certified bound within a time budget (default)")
-def _auto(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto") -> MethodOutput:
-    """Try methods from cheap to expensive while the budget lasts; keep the smallest bound.
+def _clique_block(gp: GradientPOP, order: int) -> int:
+    """Size of the largest moment matrix of the "network" relaxation at ``order``, counted
+    without building it: monomials of degree at most ``order`` in a clique's variables,
+    square-free in the binary and spin ones (their squares are reduced away)."""
+    pop = gp.pop
+    names = list(pop.variables)
+    boolean = set(pop.binary) | set(pop.spin)
+    best = 0
+    for c in gp.cliques:
+        nb = sum(1 for v in c if names[v] in boolean)
+        nc = len(c) - nb
+        size = sum(math.comb(nb, j) * math.comb(nc + order - j, order - j)
+                   for j in range(min(nb, order) + 1))
+        best = max(best, size)
+    return best
 
-    Order: "product"; "lipsdp" (l_2); "shor", with :data:`AUTO_CUT_ROUNDS` rounds of McCormick
-    cuts when the POP has degree 2 (one hidden layer; ``rlt="cuts"``, at most a quarter of the
-    budget); "lp" at degrees 3 then 4 with the network's cliques (l_inf, while
-    :func:`_lp_size` stays under :data:`AUTO_MAX_LP_PRODUCTS`); "sdp"
-    with the "neuron" blocks (one hidden layer); "sdp" of order 2 with the network's cliques
-    (when its largest block and free variables stay under :data:`AUTO_MAX_BLOCK` /
-    :data:`AUTO_MAX_VARS`). A method is not
-    started once the budget is spent, and a method that fails only costs its time.
+
+def _physical_memory() -> int | None:
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return None
+
+
+def _skipped(reason: str) -> MethodOutput:
+    return MethodOutput(upper=None, status="skipped", details={"skipped": reason})
+
+
+@register_method("auto", description="best certified bound within a time budget (default)")
+def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
+                isolate=True) -> MethodOutput:
+    """The smallest certified bound the methods reach within ``budget`` seconds.
+
+    Steps, cheap to expensive: "product" (always, at once); "lipsdp" (l_2); "lp" of degree 3
+    (l_inf, expanded formulation, while :func:`_lp_size` stays under
+    :data:`AUTO_MAX_LP_PRODUCTS`); "shor", with :data:`AUTO_CUT_ROUNDS` rounds of McCormick
+    cuts when the POP has degree 2 (``rlt="cuts"``, the rounds capped at a quarter of the time
+    left); "lp" of degree 4 (same size test); "sdp" with the "neuron" blocks (one hidden
+    layer); "sdp" of order 2 with the network's cliques (when its largest block and free
+    variables stay under :data:`AUTO_MAX_BLOCK` / :data:`AUTO_MAX_VARS`; the block is counted
+    from the cliques before anything is built). It stops early when the bound meets the lower
+    bound.
+
+    The budget holds: it is counted from the start of the :func:`~polylip.nn.lipschitz` call
+    (lower-bound search included), and every step after "product" runs in a forked worker
+    process (:func:`polylip.nn.deadline.call_with_deadline`) that is terminated when the
+    budget is spent. A stopped step gives no bound (``status="time_limit"`` in
+    ``details["tried"]``); LP steps also get the time left as the LP solver's own time limit.
+    The worker's address space is capped at :data:`AUTO_MEMORY_FRACTION` of the physical
+    memory, so a step too large for the machine fails alone. Measured overshoot: under a
+    second past the budget (see ``benchmarks/RESULTS.md``). ``isolate=False`` (or a platform
+    without ``fork``) runs the steps in this process: the budget is then only checked
+    between steps.
+
+    Parameters
+    ----------
+    budget : float
+        Seconds (default :data:`DEFAULT_BUDGET`).
+    solver : str
+        Solver of the "shor", "sdp" and "lp" steps ("auto": chosen by size).
+    isolate : bool
+        Run the steps in forked workers (default) so the budget is a hard limit.
+
+    Returns
+    -------
+    MethodOutput
+        ``upper`` is the smallest certified bound (at least as good as "product", which
+        always succeeds); ``details``: ``best_method``, ``best_options``, ``best_details``
+        (the winning method's own details, e.g. its relaxations), ``tried`` (one record per
+        step: ``method``, its options, ``status``, ``upper``, ``seconds``, or ``skipped`` /
+        ``error``), ``budget``, ``isolated``.
     """
     from polylip.nn.baselines import layer_norms
+    from polylip.nn.deadline import call_with_deadline, fork_available
 
+    try:
+        budget = float(budget)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"budget must be a number of seconds, got {budget!r}") from exc
+    if not budget > 0:
+        raise ModelError(f"budget must be positive, got {budget!r}")
+    t_start = problem.started if problem.started is not None else time.perf_counter()
+    deadline = t_start + budget
+    isolated = bool(isolate) and fork_available()
+    phys = _physical_memory()
+    memory = None if phys is None else int(AUTO_MEMORY_FRACTION * phys)
     t0 = time.perf_counter()
-    tried = []
-    best, best_method = float(np.prod(layer_norms(problem.net, problem.norm, problem.region))), "product"
-    tried.append({"method": "product", "upper": best, "seconds": time.perf_counter() - t0})
+    best = float(np.prod(layer_norms(problem.net, problem.norm, problem.region)))
+    best_method, best_options, best_details = "product", {}, {}
+    tried = [{"method": "product", "status": "ok", "upper": best,
+              "seconds": time.perf_counter() - t0}]
+    lower = problem.lower.value if problem.lower is not None else None
 
-    def attempt(name, fn, **kw):
-        nonlocal best, best_method
-        if time.perf_counter() - t0 > budget:
-            tried.append({"method": name, "skipped": "budget spent", **kw})
+    def closed() -> bool:
+        return lower is not None and best <= lower + 1e-9 * max(1.0, abs(lower))
+
+    def attempt(name, fn, show=None, **kw):
+        """Run ``fn(problem, **kw)`` in a worker until the deadline; keep its bound if smaller.
+        ``show``: the options recorded (default ``kw``)."""
+        nonlocal best, best_method, best_options, best_details
+        shown = {("cut_seconds" if k == "seconds" else k): v
+                 for k, v in (kw if show is None else show).items() if k != "time_limit"}
+        record = {"method": name, **shown}
+        if closed():
+            tried.append({**record, "skipped": "the bound meets the lower bound"})
             return None
-        t1 = time.perf_counter()
-        try:
-            out = fn(problem, **kw)
-        except (PolylipError, MemoryError) as exc:
-            tried.append({"method": name, "error": str(exc), "seconds": time.perf_counter() - t1, **kw})
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            tried.append({**record, "skipped": "budget spent"})
             return None
-        tried.append({"method": name, "upper": out.upper, "status": out.status,
-                      "seconds": time.perf_counter() - t1, **kw})
+        if "time_limit" in kw:
+            kw["time_limit"] = left
+        problem.report("auto", len(tried), len(tried) + 1)
+        step = call_with_deadline(lambda: fn(problem, **kw), left, memory=memory,
+                                  isolate=isolated)
+        if step.status == "time_limit":
+            tried.append({**record, "status": "time_limit", "upper": None,
+                          "seconds": step.seconds})
+            log.info("auto: %s stopped at the budget after %.2f s", name, step.seconds)
+            return None
+        if step.status == "died":
+            tried.append({**record, "error": step.message, "seconds": step.seconds})
+            log.warning("auto: %s: %s", name, step.message)
+            return None
+        if step.status == "error":
+            if not isinstance(step.error, (PolylipError, MemoryError)):
+                raise step.error
+            tried.append({**record, "error": str(step.error), "seconds": step.seconds})
+            return None
+        out = step.value
+        if out.status == "skipped":
+            tried.append({**record, "skipped": out.details.get("skipped", "")})
+            return out
+        tried.append({**record, "status": out.status, "upper": out.upper,
+                      "seconds": step.seconds})
         if out.upper is not None and out.upper < best:
-            best, best_method = out.upper, name
+            best, best_method, best_options, best_details = out.upper, name, shown, out.details
         return out
 
-    net = problem.net
-    if problem.norm == 2.0:
-        attempt("lipsdp", _lipsdp_method)
-    try:
-        first = _gradient_pops(problem, formulation="expanded")
-        cuts_ok = first[0].pop.degree == 2 and not first[0].u
-    except PolylipError:
-        cuts_ok = False
-    if cuts_ok:
-        # Shor (round 0) plus McCormick cutting planes while a quarter of the budget lasts
-        attempt("shor", _shor, solver=solver, rlt="cuts", rounds=AUTO_CUT_ROUNDS,
-                seconds=budget / 4)
-    else:
-        attempt("shor", _shor, solver=solver)
-    deep = net.num_hidden > 1
-    if problem.norm == math.inf:
-        pops = None
-        try:
-            pops = _gradient_pops(problem, formulation="auto")
-        except PolylipError:
-            pass
-        if pops is not None and pops[0].formulation == "expanded" and not pops[0].u:
-            for k in (pops[0].pop.objective.degree + 1, pops[0].pop.objective.degree + 2):
-                size = _lp_size(pops[0], k)
-                if size > AUTO_MAX_LP_PRODUCTS:
-                    tried.append({"method": "lp", "degree": k, "skipped":
-                                  f"too large ({size:.3g} box products in the cliques)"})
-                    break
-                out = attempt("lp", _lp, degree=k)
-                if out is None or out.upper is None:
-                    break
+    # Built here, before any worker is forked: the workers share them (copy-on-write), and
+    # the interval bounds and POPs are not rebuilt per step.
+    problem.bounds
     try:
         pops = _gradient_pops(problem, formulation="auto")
-        if pops[0].formulation == "expanded" and net.num_hidden == 1 and not pops[0].u:
-            block, nvars = _predict(pops, None, "neuron")
-            if block <= AUTO_MAX_BLOCK and nvars <= 4 * AUTO_MAX_VARS:
-                attempt("sdp", _sdp, sparsity="neuron", solver="clarabel", side="sos")
-        order = max(2, max(gp.pop.min_order() for gp in pops))
-        block, nvars = _predict(pops, order, "network")
-        if block <= AUTO_MAX_BLOCK and nvars <= AUTO_MAX_VARS:
-            attempt("sdp", _sdp, order=order, solver=solver)
-        else:
-            tried.append({"method": "sdp", "order": order, "skipped":
-                          f"too large (block {block}, {nvars} free variables)"})
     except PolylipError as exc:
-        tried.append({"method": "sdp", "error": str(exc)})
-    del deep
-    return MethodOutput(upper=best, status="ok", details={"best_method": best_method,
-                                                          "tried": tried, "budget": budget})
+        pops = None
+        tried.append({"method": "shor, lp, sdp", "skipped": str(exc)})
+    expanded = pops is not None and pops[0].formulation == "expanded" and not pops[0].u
+    if expanded:  # what "lp" and "shor" would rebuild: the same POPs
+        for key in (("expanded", None), ("expanded", 10 ** 9)):
+            problem.cache.setdefault(("gradient_pops",) + key, pops)
+
+    if problem.norm == 2.0:
+        attempt("lipsdp", _lipsdp_method, **({} if solver == "auto" else {"solver": solver}))
+
+    lp_ok = problem.norm == math.inf and expanded
+    lp_degrees = []
+    if lp_ok:
+        d = pops[0].pop.objective.degree
+        lp_degrees = [d + 1, d + 2]
+
+    def lp_step(k):
+        size = _lp_size(pops[0], k)
+        if size > AUTO_MAX_LP_PRODUCTS:
+            tried.append({"method": "lp", "degree": k, "skipped":
+                          f"too large ({size:.3g} box products in the cliques)"})
+            return None
+        return attempt("lp", _lp, degree=k, solver=solver, time_limit=None)
+
+    lp_first = lp_step(lp_degrees[0]) if lp_degrees else None
+
+    if pops is not None:
+        if expanded and pops[0].pop.degree == 2:
+            # Shor (round 0) plus McCormick cutting planes while a quarter of the time lasts
+            share = 0.25 * max(0.0, deadline - time.perf_counter()) / len(pops)
+            attempt("shor", _shor, solver=solver, rlt="cuts", rounds=AUTO_CUT_ROUNDS,
+                    seconds=share)
+        else:
+            attempt("shor", _shor, solver=solver)
+
+    if lp_first is not None and lp_first.upper is not None:
+        lp_step(lp_degrees[1])
+
+    if pops is not None:
+        if expanded and problem.net.num_hidden == 1:
+            def neuron(problem):
+                block, nvars = _predict(pops, None, "neuron")
+                if block > AUTO_MAX_BLOCK or nvars > 4 * AUTO_MAX_VARS:
+                    return _skipped(f"too large (block {block}, {nvars} free variables)")
+                return _sdp(problem, sparsity="neuron", solver="clarabel", side="sos")
+            attempt("sdp", neuron, show=dict(sparsity="neuron", solver="clarabel", side="sos"))
+        try:
+            order = max(2, max(gp.pop.min_order() for gp in pops))
+            block = max(_clique_block(gp, order) for gp in pops)
+        except PolylipError as exc:
+            tried.append({"method": "sdp", "error": str(exc)})
+        else:
+            if block > AUTO_MAX_BLOCK:
+                tried.append({"method": "sdp", "order": order, "skipped":
+                              f"too large (a clique's moment matrix has size {block})"})
+            else:
+                def network(problem):
+                    blk, nvars = _predict(pops, order, "network")
+                    if blk > AUTO_MAX_BLOCK or nvars > AUTO_MAX_VARS:
+                        return _skipped(f"too large (block {blk}, {nvars} free variables)")
+                    return _sdp(problem, order=order, solver=solver)
+                attempt("sdp", network, show=dict(order=order, solver=solver))
+
+    return MethodOutput(upper=best, status="ok", details={
+        "best_method": best_method, "best_options": best_options, "best_details": best_details,
+        "tried": tried, "budget": budget, "isolated": isolated})

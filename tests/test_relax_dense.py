@@ -200,3 +200,33 @@ def test_global_claim_needs_a_feasible_point_at_the_bound():
             assert abs(res.candidate_value - res.bound) <= 1e-6 * max(1.0, abs(res.bound))
         else:
             assert res.minimizer is None
+
+
+def test_looser_tolerance_retry_when_every_side_stalls(monkeypatch):
+    """When both sides end "inaccurate" at the default tolerance, the closer side is solved once
+    more at LOOSER_TOL_FACTOR times it; the bound stays valid and its accuracy reflects the
+    looser tolerance. With a tolerance given by the caller there is no retry and no bound."""
+    from dataclasses import replace as dc_replace
+
+    from polylip.backends import clarabel_backend
+    from polylip.relax import relaxation
+
+    real = clarabel_backend.solve_lmi
+    calls = []
+
+    def stalls_at_default(lmi, tol=None, **kw):
+        sol = real(lmi, tol=tol, **kw)
+        calls.append((lmi.side, tol))
+        return dc_replace(sol, status="inaccurate") if tol is None or tol < 1e-8 else sol
+
+    monkeypatch.setattr(clarabel_backend, "solve_lmi", stalls_at_default)
+    pop = POP(x ** 4 + y ** 4 - x * y + 1)          # minimum 7/8, at x = y = +-1/2
+    res = pop.solve(solver="clarabel")
+    assert [c[1] for c in calls] == [None, None, relaxation.LOOSER_TOL_FACTOR * 1e-8]
+    assert res.status == "optimal" and "tolerance 1e-07" in res.message
+    assert res.bound == pytest.approx(0.875, abs=1e-5) and res.bound <= 0.875 + res.accuracy
+    assert res.accuracy >= 1e-7
+
+    calls.clear()
+    stuck = pop.solve(solver="clarabel", tol=1e-9)
+    assert len(calls) == 2 and stuck.status == "inaccurate" and stuck.bound is None

@@ -2,7 +2,9 @@
 
 A pattern is chosen per call (``pop.relax(order, sparsity=...)``) and never threaded through
 other options. The strings ``"dense"``, ``"cs"``, ``"ts"`` and ``"cs+ts"`` are shorthands for
-the default patterns; patterns combine with ``+``::
+the default patterns, and ``"ts:chordal"``, ``"cs+ts:chordal"`` for term sparsity with the
+chordal-extension completion (smaller blocks than the default block closure; on the standard
+sparse problems it is the faster choice, see docs/sparsity.md); patterns combine with ``+``::
 
     Correlative() + Term(steps=2)   ==   CorrelativeTerm(Correlative(), Term(steps=2))
 
@@ -10,6 +12,8 @@ Examples
 --------
 >>> as_pattern("cs+ts")
 CorrelativeTerm(correlative=Correlative(ordering='min-degree', cliques=None), term=Term(completion='block', steps=1))
+>>> as_pattern("cs+ts:chordal").term
+Term(completion='chordal', steps=1)
 >>> Correlative(ordering="min-fill") + Term(completion="chordal")
 CorrelativeTerm(correlative=Correlative(ordering='min-fill', cliques=None), term=Term(completion='chordal', steps=1))
 """
@@ -22,7 +26,7 @@ from polylip.errors import RelaxationError
 
 ORDERINGS = ("min-degree", "min-fill")
 COMPLETIONS = ("block", "chordal")
-SHORTHANDS = ("dense", "cs", "ts", "cs+ts")
+SHORTHANDS = ("dense", "cs", "ts", "cs+ts", "ts:chordal", "cs+ts:chordal")
 
 
 class _Pattern:
@@ -135,7 +139,9 @@ def as_pattern(sparsity):
     if isinstance(sparsity, str):
         key = sparsity.strip().lower().replace(" ", "")
         table = {"dense": Dense(), "cs": Correlative(), "ts": Term(),
-                 "cs+ts": CorrelativeTerm(), "ts+cs": CorrelativeTerm()}
+                 "cs+ts": CorrelativeTerm(), "ts+cs": CorrelativeTerm(),
+                 "ts:chordal": Term(completion="chordal"),
+                 "cs+ts:chordal": CorrelativeTerm(term=Term(completion="chordal"))}
         if key in table:
             return table[key]
     raise RelaxationError(

@@ -1,0 +1,187 @@
+"""Method "auto": the default of lipschitz() and the CLI, and a budget that holds.
+
+No test asserts a wall-clock time; the tests check that a step still running at the deadline
+is stopped, and that nothing it computed (or would have computed) becomes a bound.
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from polylip.cli import main
+from polylip.errors import ModelError, SolverError
+from polylip.nn import Network, lipschitz
+from polylip.nn import pop_methods
+from polylip.nn.deadline import call_with_deadline, fork_available
+from polylip.nn.estimate import MethodOutput
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+needs_fork = pytest.mark.skipif(not fork_available(), reason="steps run in a forked worker")
+
+
+def small_net(seed=8, sizes=(3, 4, 1)):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
+    return Network.from_weights(Ws)
+
+
+def product(net, norm="inf"):
+    return lipschitz(net, norm, method="product", lower=False).upper
+
+
+def uncertified_uppers(res):
+    """Every number a step recorded as an upper bound, except the product's."""
+    return [t["upper"] for t in res.details["tried"]
+            if t.get("upper") is not None and t["method"] != "product"]
+
+
+# ------------------------------------------------------------------ the worker with a deadline
+@needs_fork
+def test_call_with_deadline_stops_returns_and_reports():
+    assert call_with_deadline(lambda: 6 * 7, 30.0).value == 42
+    out = call_with_deadline(lambda: time.sleep(30) or 1.0, 0.3)
+    assert out.status == "time_limit" and out.value is None and out.isolated
+
+    def bad():
+        raise SolverError("broken solver")
+    out = call_with_deadline(bad, 30.0)
+    assert out.status == "error" and isinstance(out.error, SolverError)
+    assert "broken solver" in str(out.error)
+    out = call_with_deadline(lambda: os._exit(3), 30.0)  # a solver aborting the process
+    assert out.status == "died" and "exit code 3" in out.message
+    assert call_with_deadline(lambda: 1, 0.0).status == "time_limit"  # nothing left: not started
+
+
+def test_call_with_deadline_in_process():
+    out = call_with_deadline(lambda: 5, 30.0, isolate=False)
+    assert out.status == "done" and out.value == 5 and not out.isolated
+
+
+# ------------------------------------------------------------------ the default
+def test_auto_is_the_default_and_at_most_product():
+    net = small_net()
+    res = lipschitz(net, "inf", lower=False, options={"budget": 30})
+    assert res.method == "auto"
+    assert res.upper <= product(net) + 1e-12
+    assert res.details["best_method"] != "product"
+    ups = [t["upper"] for t in res.details["tried"] if t.get("upper") is not None]
+    assert res.upper == pytest.approx(min(ups))
+    assert res.details["best_details"]  # the winning method's own details (relaxations, ...)
+    assert all(t.get("status") in (None, "ok") for t in res.details["tried"])
+
+
+def test_cli_default_method_is_auto(tmp_path, capsys):
+    path = tmp_path / "net.npz"
+    small_net().save(path)
+    assert main(["lipschitz", str(path), "--json", "--no-lower", "--budget", "30"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "auto" and out["details"]["budget"] == 30.0
+    assert main(["lipschitz", str(path), "--method", "product", "--budget", "5"]) == 2
+    assert "--budget" in capsys.readouterr().err
+
+
+def test_bad_budget_is_a_model_error():
+    for budget in (0, -1, "soon"):
+        with pytest.raises(ModelError, match="budget"):
+            lipschitz(small_net(), lower=False, options={"budget": budget})
+
+
+# ------------------------------------------------------------------ the budget holds
+def _slow_shor(value, seconds):
+    def fake(problem, **kw):
+        time.sleep(seconds)
+        return MethodOutput(upper=value, status="ok")  # never certified: must not leak
+    return fake
+
+
+@needs_fork
+def test_a_step_running_at_the_deadline_is_stopped_and_gives_no_bound(monkeypatch):
+    # a "shor" step that would return a (bogus, tiny) number after 30 s; budget 1 s
+    monkeypatch.setattr(pop_methods, "_shor", _slow_shor(1e-6, 30.0))
+    net = small_net()
+    res = lipschitz(net, "inf", lower=False, options={"budget": 1.0})
+    shor = [t for t in res.details["tried"] if t["method"] == "shor"]
+    assert shor and shor[0]["status"] == "time_limit" and shor[0]["upper"] is None
+    assert res.upper > 1e-3 and res.upper <= product(net) + 1e-12
+    assert 1e-6 not in [t.get("upper") for t in res.details["tried"]]
+    # what followed was skipped (budget spent) or still gave certified bounds of its own
+    after = res.details["tried"][res.details["tried"].index(shor[0]) + 1:]
+    assert all(t.get("skipped") == "budget spent" for t in after)
+
+
+@needs_fork
+def test_small_budget_on_a_network_whose_next_step_exceeds_it():
+    # digits MLP, ten classes: one Shor SDP per class (seconds each); 0.5 s leaves product only
+    net = Network.load(EXAMPLES / "digits_mlp.npz")
+    res = lipschitz(net, "inf", lower=False, options={"budget": 0.5})
+    assert res.details["best_method"] == "product"
+    assert res.upper == pytest.approx(product(net), rel=1e-12)
+    assert uncertified_uppers(res) == []
+    stopped = [t for t in res.details["tried"]
+               if t.get("status") == "time_limit" or t.get("skipped") == "budget spent"]
+    assert stopped, res.details["tried"]
+
+
+@needs_fork
+def test_failing_and_dying_steps_cost_only_their_time(monkeypatch):
+    net = small_net()
+
+    def failing(problem, **kw):
+        raise SolverError("no solver today")
+    monkeypatch.setattr(pop_methods, "_shor", failing)
+    res = lipschitz(net, "inf", lower=False, options={"budget": 30})
+    shor = next(t for t in res.details["tried"] if t["method"] == "shor")
+    assert "no solver today" in shor["error"] and res.details["best_method"] != "shor"
+
+    monkeypatch.setattr(pop_methods, "_shor", lambda problem, **kw: os._exit(1))
+    res = lipschitz(net, "inf", lower=False, options={"budget": 30})
+    shor = next(t for t in res.details["tried"] if t["method"] == "shor")
+    assert "without an answer" in shor["error"] and res.upper <= product(net)
+
+    def buggy(problem, **kw):
+        raise KeyError("a bug")
+    monkeypatch.setattr(pop_methods, "_shor", buggy)
+    with pytest.raises(KeyError):  # a bug is not hidden behind the product bound
+        lipschitz(net, "inf", lower=False, options={"budget": 30})
+
+
+def test_in_process_steps_give_the_same_bound():
+    net = small_net()
+    a = lipschitz(net, 2, lower=False, options={"budget": 30})
+    b = lipschitz(net, 2, lower=False, options={"budget": 30, "isolate": False})
+    assert not b.details["isolated"]
+    assert b.upper == pytest.approx(a.upper, rel=1e-6)
+
+
+def test_lp_time_limit_gives_no_bound():
+    net = Network.load(EXAMPLES / "digits_cnn.npz").with_output("margin:3,8")
+    res = lipschitz(net, "inf", method="lp", lower=False,
+                    options={"degree": 3, "solver": "highs", "time_limit": 1e-6})
+    assert res.upper is None and res.status == "time_limit"
+
+
+def test_stops_once_the_bound_meets_the_lower_bound():
+    # one hidden neuron: every method is exact and the search finds the constant
+    net = Network.from_weights([np.array([[1.0, -2.0]]), np.array([[3.0]])])
+    res = lipschitz(net, "inf", options={"budget": 30})
+    assert res.status == "optimal" and res.upper == pytest.approx(9.0)
+    assert res.details["best_method"] == "product"  # 3 * 3, already the constant
+    assert all(t.get("skipped") == "the bound meets the lower bound"
+               for t in res.details["tried"][1:])
+
+
+@pytest.mark.parametrize("norm", ["inf", 2])
+def test_clique_block_counts_the_built_relaxation(norm):
+    from polylip.nn.estimate import LipschitzProblem
+    from polylip.nn.regions import as_region
+
+    net = small_net(3, (4, 5, 3, 1))
+    problem = LipschitzProblem(net, float("inf") if norm == "inf" else 2.0, as_region(None))
+    pops = pop_methods._gradient_pops(problem, "expanded")
+    order = max(2, pops[0].pop.min_order())
+    block, _ = pop_methods._predict(pops, order, "network")
+    assert pop_methods._clique_block(pops[0], order) == block

@@ -54,6 +54,8 @@ def test_call_with_deadline_stops_returns_and_reports():
     out = call_with_deadline(lambda: os._exit(3), 30.0)  # a solver aborting the process
     assert out.status == "died" and "exit code 3" in out.message
     assert call_with_deadline(lambda: 1, 0.0).status == "time_limit"  # nothing left: not started
+    out = call_with_deadline(lambda: np.ones(10 ** 9).sum(), 30.0, memory=1 << 30)  # 8 GB
+    assert out.status == "error" and isinstance(out.error, MemoryError)
 
 
 def test_call_with_deadline_in_process():

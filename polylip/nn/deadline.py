@@ -15,8 +15,8 @@ process with numpy, scipy and PICOS loaded; the child shares the parent's memory
 so the network and the gradient POPs built before the fork are not copied or pickled). It also
 isolates the caller from a solver that aborts the process (Clarabel does on a failed
 allocation) and, with ``memory`` set, from one that would exhaust the machine's memory: the
-child's address space is capped, so it fails with a ``MemoryError`` instead of waking the
-kernel's out-of-memory killer.
+child's address space is capped (``memory`` bytes beyond what it inherits), so it fails with a
+``MemoryError`` instead of waking the kernel's out-of-memory killer.
 
 A stopped step gives no value at all: whatever the child computed is discarded, so no partial,
 uncertified number can leak out. Where ``fork`` is not available (Windows; macOS, where forking a
@@ -65,14 +65,29 @@ def fork_available() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
+def _mapped_bytes() -> int:
+    """Address space this process has mapped (Linux ``/proc/self/statm``), 0 if unknown."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[0])
+        import resource
+
+        return pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError, ImportError):  # pragma: no cover - non-Linux
+        return 0
+
+
 def _limit_memory(memory: int | None) -> None:
+    """Let this (worker) process map at most ``memory`` bytes beyond what it has mapped."""
     if memory is None:
         return
     try:
         import resource
 
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = int(memory) if hard == resource.RLIM_INFINITY else min(int(memory), hard)
+        cap = _mapped_bytes() + int(memory)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     except (ImportError, ValueError, OSError):  # pragma: no cover - platform dependent
         pass
@@ -138,7 +153,9 @@ def call_with_deadline(fn: Callable[[], Any], seconds: float, *, memory: int | N
     seconds : float
         Time allowed; at most zero stops at once (the step is not started).
     memory : int, optional
-        Cap of the worker's address space in bytes (``RLIMIT_AS``).
+        Bytes the worker may map beyond what this process has mapped when it forks (its
+        ``RLIMIT_AS`` is set to their sum): an allocation past it raises ``MemoryError`` in
+        the worker (reported as ``status="error"``).
     isolate : bool
         False runs ``fn`` in this process (no hard deadline), as on platforms without fork.
 

@@ -62,7 +62,8 @@ log = logging.getLogger(__name__)
 #: (benchmarks/RESULTS.md, "auto with a budget that holds"): 60 s reaches the best bound of
 #: the budgets tried on most rows; tiny networks finish all steps in about a second.
 DEFAULT_BUDGET = 60.0
-#: Fraction of the physical memory a step of "auto" may address (its worker's RLIMIT_AS).
+#: Fraction of the physical memory a step of "auto" may map beyond what the caller has mapped
+#: (its worker's RLIMIT_AS).
 AUTO_MEMORY_FRACTION = 0.5
 #: "auto" skips an SDP whose largest PSD block exceeds this size, or whose side handed to the
 #: solver has more free variables than AUTO_MAX_VARS (the cost grows like their cube).
@@ -709,8 +710,8 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     process (:func:`polylip.nn.deadline.call_with_deadline`) that is terminated when the
     budget is spent. A stopped step gives no bound (``status="time_limit"`` in
     ``details["tried"]``); LP steps also get the time left as the LP solver's own time limit.
-    The worker's address space is capped at :data:`AUTO_MEMORY_FRACTION` of the physical
-    memory, so a step too large for the machine fails alone. Measured overshoot: under a
+    A worker may map :data:`AUTO_MEMORY_FRACTION` of the physical memory beyond what the
+    caller has mapped, so a step too large for the machine fails alone. Measured overshoot: under a
     second past the budget (see ``benchmarks/RESULTS.md``). ``isolate=False`` (or a platform
     without ``fork``) runs the steps in this process: the budget is then only checked
     between steps.

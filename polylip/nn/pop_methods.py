@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 #: (benchmarks/RESULTS.md, "auto with a budget that holds"): 60 s reaches the best bound of
 #: the budgets tried on most rows; tiny networks finish all steps in about a second.
 DEFAULT_BUDGET = 60.0
+#: "auto" stops once its upper bound is within this relative gap of the lower bound (the
+#: certified margins on the bounds are 1e-9 to 1e-7, so a closed gap rarely reaches 1e-9).
+AUTO_REL_GAP = 1e-6
 #: Fraction of the physical memory a step of "auto" may map beyond what the caller has mapped
 #: (its worker's RLIMIT_AS).
 AUTO_MEMORY_FRACTION = 0.5
@@ -692,7 +695,7 @@ def _skipped(reason: str) -> MethodOutput:
 
 @register_method("auto", description="best certified bound within a time budget (default)")
 def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
-                isolate=True) -> MethodOutput:
+                isolate=True, rel_gap=AUTO_REL_GAP) -> MethodOutput:
     """The smallest certified bound the methods reach within ``budget`` seconds.
 
     Steps, cheap to expensive: "product" (always, at once); "lipsdp" (l_2; after "shor" when
@@ -703,8 +706,8 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     left); "lp" of degree 4 (same size test); "sdp" with the "neuron" blocks (one hidden
     layer); "sdp" of order 2 with the network's cliques (when its largest block and free
     variables stay under :data:`AUTO_MAX_BLOCK` / :data:`AUTO_MAX_VARS`; the block is counted
-    from the cliques before anything is built). It stops early when the bound meets the lower
-    bound.
+    from the cliques before anything is built). It stops early when the bound is within
+    ``rel_gap`` of the lower bound.
 
     The budget holds: it is counted from the start of the :func:`~polylip.nn.lipschitz` call
     (lower-bound search included), and every step after "product" runs in a forked worker
@@ -725,6 +728,9 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
         Solver of the "shor", "sdp" and "lp" steps ("auto": chosen by size).
     isolate : bool
         Run the steps in forked workers (default) so the budget is a hard limit.
+    rel_gap : float
+        Stop once ``upper - lower <= rel_gap * max(1, upper)`` (default
+        :data:`AUTO_REL_GAP`); 0 runs every step the budget allows.
 
     Returns
     -------
@@ -757,7 +763,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     lower = problem.lower.value if problem.lower is not None else None
 
     def closed() -> bool:
-        return lower is not None and best <= lower + 1e-9 * max(1.0, abs(lower))
+        return lower is not None and best - lower <= rel_gap * max(1.0, abs(best))
 
     def attempt(name, fn, show=None, **kw):
         """Run ``fn(problem, **kw)`` in a worker until the deadline; keep its bound if smaller.
@@ -767,7 +773,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                  for k, v in (kw if show is None else show).items() if k != "time_limit"}
         record = {"method": name, **shown}
         if closed():
-            tried.append({**record, "skipped": "the bound meets the lower bound"})
+            tried.append({**record, "skipped": "the bound meets the lower bound"})  # rel_gap
             return None
         left = deadline - time.perf_counter()
         if left <= 0:

@@ -231,13 +231,31 @@ def _complete(N, off, sizes, u, v, completion):
         order = np.argsort(labels, kind="stable")
         cuts = np.nonzero(np.diff(labels[order]))[0] + 1
         return np.split(order, cuts)
+    # One chordal extension per distinct local graph: the matrices of a chained problem share
+    # a handful of graphs (measured: 20,000 matrices, 2 graphs on chained Wood n = 10,000), and
+    # the extension of a graph depends only on its edge set.
+    owner = np.searchsorted(off, u, side="right") - 1
+    lo, hi = np.minimum(u, v) - off[owner], np.maximum(u, v) - off[owner]
+    keep = lo != hi
+    owner, lo, hi = owner[keep], lo[keep], hi[keep]
+    order = np.lexsort((hi, lo, owner))
+    owner, lo, hi = owner[order], lo[order], hi[order]
+    if owner.size:
+        new = np.ones(owner.size, dtype=bool)
+        new[1:] = (np.diff(owner) != 0) | (np.diff(lo) != 0) | (np.diff(hi) != 0)
+        owner, lo, hi = owner[new], lo[new], hi[new]
+    starts = np.searchsorted(owner, np.arange(sizes.size + 1))
+    local = np.stack([lo, hi], axis=1)
+    cache: dict = {}
     groups = []
-    owner_edge = np.searchsorted(off, u, side="right") - 1
     for j in range(sizes.size):
-        sel = owner_edge == j
-        local = np.stack([u[sel] - off[j], v[sel] - off[j]], axis=1)
-        for c in chordal.chordal_cliques(int(sizes[j]), local, "min-degree"):
-            groups.append(off[j] + np.asarray(c, dtype=np.int64))
+        e = local[starts[j]:starts[j + 1]]
+        key = (int(sizes[j]), e.tobytes())
+        cliques = cache.get(key)
+        if cliques is None:
+            cliques = cache[key] = [np.asarray(c, dtype=np.int64)
+                                    for c in chordal.chordal_cliques(int(sizes[j]), e, "min-degree")]
+        groups.extend(off[j] + c for c in cliques)
     return groups
 
 

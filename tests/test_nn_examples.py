@@ -44,6 +44,6 @@ def test_bundled_networks(name, sizes):
 
 def test_readme_command(capsys):
     path = os.path.join(EXAMPLES, "digits_mlp.npz")
-    assert main(["lipschitz", path, "--json"]) == 0
+    assert main(["lipschitz", path, "--json", "--budget", "1"]) == 0  # method auto, 1 s
     out = json.loads(capsys.readouterr().out)
-    assert out["upper"] >= out["lower"] > 0
+    assert out["upper"] >= out["lower"] > 0 and out["method"] == "auto"

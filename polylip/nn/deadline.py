@@ -31,6 +31,7 @@ import multiprocessing
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -186,7 +187,12 @@ def call_with_deadline(fn: Callable[[], Any], seconds: float, *, memory: int | N
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_worker, args=(send, fn, memory), daemon=True)
     try:
-        proc.start()
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns when a process with threads (BLAS pools) forks: the child
+            # runs only numerical code and polylip's own, with logging's locks re-created at
+            # fork; a child that hung would be stopped at the deadline, giving no value.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            proc.start()
         send.close()
         remaining = seconds - (time.perf_counter() - t0)
         if not recv.poll(max(0.0, remaining)):

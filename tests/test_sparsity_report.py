@@ -85,3 +85,21 @@ def test_plot_structure(tmp_path, capsys):
     out2 = tmp_path / "t.png"
     broyden_tridiagonal(10).relax(2, "ts").structure.plot(out2)
     assert out2.exists()
+
+
+def test_chordal_shorthand_keeps_its_completion(tmp_path, capsys):
+    """"cs+ts:chordal" is CS + TS with chordal completion, in Python and in the CLI (also with
+    --steps given), and gives the smaller blocks the docs promise on Broyden tridiagonal."""
+    from polylip.sparsity import CorrelativeTerm, Term, as_pattern
+
+    assert as_pattern("cs+ts:chordal") == CorrelativeTerm(term=Term(completion="chordal"))
+    assert as_pattern("ts:chordal") == Term(completion="chordal")
+    block = broyden_tridiagonal(20).relax(2, "cs+ts").sizes
+    chordal = broyden_tridiagonal(20).relax(2, "cs+ts:chordal").sizes
+    assert max(chordal["psd_sizes"]) == 6 < max(block["psd_sizes"]) == 10
+    assert chordal["nmoments"] < block["nmoments"]
+    f = tmp_path / "chain.pop"
+    f.write_text(PROBLEM)
+    assert main(["structure", str(f), "--sparsity", "cs+ts:chordal", "--steps", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ts"]["completion"] == "chordal" and d["ts"]["steps"] == 2

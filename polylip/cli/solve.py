@@ -21,7 +21,7 @@ def register(subparsers) -> None:
                    help="relaxation order for --method sos (default: smallest valid)")
     p.add_argument("--degree", type=int, default=None, help="certificate degree for --method lp")
     p.add_argument("--sparsity", default="dense",
-                   help="dense (default), cs, ts or cs+ts")
+                   help="dense (default), cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
     p.add_argument("--solver", default="auto",
                    help="auto (default), clarabel, highs (LP), or a PICOS solver such as cvxopt")
     p.add_argument("--side", choices=("auto", "moment", "sos"), default="auto",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from polylip.errors import PolylipError
 from polylip.modeling.textformat import load_problem
@@ -20,7 +21,8 @@ def register(subparsers) -> None:
     p.add_argument("file", help="problem file")
     p.add_argument("--order", type=int, default=None,
                    help="relaxation order (default: smallest valid)")
-    p.add_argument("--sparsity", default="dense", help="dense (default), cs, ts or cs+ts")
+    p.add_argument("--sparsity", default="dense",
+                   help="dense (default), cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
     p.add_argument("--ordering", choices=ORDERINGS, default=None,
                    help="chordal extension heuristic for cs (default min-degree)")
     p.add_argument("--completion", choices=COMPLETIONS, default=None,
@@ -46,9 +48,10 @@ def pattern_from_args(args):
     if isinstance(pattern, Term):
         if cs_opts:
             raise PolylipError("--ordering needs --sparsity cs or cs+ts")
-        return Term(**ts_opts) if ts_opts else pattern
+        return replace(pattern, **ts_opts)
     if isinstance(pattern, CorrelativeTerm):
-        return CorrelativeTerm(Correlative(**cs_opts), Term(**ts_opts))
+        # options refine the shorthand's parts (e.g. "cs+ts:chordal" keeps its completion)
+        return CorrelativeTerm(replace(pattern.correlative, **cs_opts), replace(pattern.term, **ts_opts))
     if cs_opts or ts_opts:
         raise PolylipError("--ordering/--completion/--steps need a sparse --sparsity")
     return pattern

@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 
 #: Default time budget (seconds) of method "auto" (the default method of
 #: :func:`polylip.nn.lipschitz` and ``polylip lipschitz``). Measured on the digits networks
-#: (benchmarks/RESULTS.md, "auto with a budget that holds"): 60 s reaches the best bound of
-#: the budgets tried on most rows; tiny networks finish all steps in about a second.
+#: (benchmarks/RESULTS.md, "Method auto with a budget that holds"): 10, 30 and 60 s give the
+#: same bound on 14 of 16 configurations, 60 s was needed on one (Shor, 53.5 s); CertDNN width
+#: 80 needs 8-20 s for Shor with cuts. Calls whose steps all finish return earlier.
 DEFAULT_BUDGET = 60.0
 #: "auto" stops once its upper bound is within this relative gap of the lower bound (the
 #: certified margins on the bounds are 1e-9 to 1e-7, so a closed gap rarely reaches 1e-9).
@@ -715,10 +716,10 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     budget is spent. A stopped step gives no bound (``status="time_limit"`` in
     ``details["tried"]``); LP steps also get the time left as the LP solver's own time limit.
     A worker may map :data:`AUTO_MEMORY_FRACTION` of the physical memory beyond what the
-    caller has mapped, so a step too large for the machine fails alone. Measured overshoot: under a
-    second past the budget (see ``benchmarks/RESULTS.md``). ``isolate=False`` (or a platform
-    without ``fork``) runs the steps in this process: the budget is then only checked
-    between steps.
+    caller has mapped, so a step too large for the machine fails alone. Measured overshoot:
+    at most 0.1 s past the budget on the digits networks (``benchmarks/RESULTS.md``).
+    ``isolate=False`` (or a platform without ``fork``) runs the steps in this process: the
+    budget is then only checked between steps.
 
     Parameters
     ----------

@@ -21,17 +21,21 @@ Methods (column -> ``lipschitz`` method and options):
   cannot produce the degree-4 monomials of a 3-hidden-layer objective); l_inf only;
 * ``lipsdp``: "lipsdp" (l_2 only); ``exact``: "exact" (enumeration; refuses above 22 unstable
   neurons); ``auto``: "auto" with its default budget (60 s) and the lower-bound search, as a
-  user calls it (its run gets a cap of budget + 30 s: "auto" stops itself at the budget);
+  user calls it (it stops itself at the budget, see below);
 * ``lower``: ``lower_bound(net, norm, region)`` (default options).
 
 Every (network, norm, region, method) runs in a forked worker (``call_with_deadline`` of
 ``polylip.nn.deadline``) with a hard cap (``--cap``, seconds) and a memory cap (``--memory`` GB
 beyond the parent's mapping); a run over the cap prints ``timeout (cap s)`` and no number. Other
-statuses: ``too_large`` / ``unreachable`` / ... (the method's own status, no bound), ``error:
-...`` (an exception; the message is printed as an HTML comment), ``n/a`` (norm not supported,
-reason printed once). In ``--table`` mode a method that timed out at some width is not run on
-larger widths of the same depth, norm and region (``skip (timeout at w)``; ``--no-skip``
-runs them). Cells are "bound (seconds)"; seconds are the worker's wall time (fork included).
+statuses: ``too_large`` / ``unreachable`` / ``failed`` / ... (the method's own status, or its
+``ExactTooLargeError``; no bound), ``refused (memory)`` (the solver backend's own memory
+estimate exceeds what it allows), ``out of memory`` (``MemoryError`` under the worker's memory
+cap), ``error`` (another exception); the message is printed as an HTML comment; ``n/a`` (norm
+not supported, reason printed once). In ``--table`` mode a method that timed out or ran out of
+memory at some width is not run on larger widths of the same depth, norm and region
+(``skip (timeout at w)``; ``--no-skip`` runs them). Method "auto" runs in this process (it
+forks its own workers, stopped at its budget, and a daemonic worker may not fork): its time is
+the whole call's, and a call longer than budget + 30 s would count as a timeout. Cells are "bound (seconds)"; seconds are the worker's wall time (fork included).
 An upper bound below the lower bound (beyond 1e-7 relative) is marked ``!!`` and listed at the
 end: it must never happen.
 
@@ -64,6 +68,10 @@ METHODS = {
     "auto": ("auto", {}, ("inf", "2"), ""),
 }
 AUTO_GRACE = 30.0
+T0 = time.perf_counter()
+#: statuses after which --table does not run the method on larger widths (same depth/norm/region)
+STOPPERS = {"timeout": "timeout", "out of memory": "out of memory",
+            "refused (memory)": "refused"}
 RADIUS = 0.1
 
 
@@ -114,13 +122,36 @@ def run_one(net, norm, region, col, depth, cap, memory):
             msg = r.details.get("message", r.details.get("skipped", ""))
             return (r.status, r.upper, f"{extra}|{msg}")
     run_cap = cap + AUTO_GRACE if col == "auto" else cap
+    if col == "auto":
+        # "auto" forks its own workers and stops them at its budget: it runs in this process
+        # (a daemonic worker may not fork), and a run past budget + grace counts as a timeout.
+        t0 = time.perf_counter()
+        try:
+            status, upper, msg = fn()
+        except Exception as exc:  # noqa: BLE001 - a benchmark records failures
+            return {"status": "error", "upper": None, "seconds": time.perf_counter() - t0,
+                    "message": f"{type(exc).__name__}: {exc}"[:200]}
+        dt = time.perf_counter() - t0
+        if dt > run_cap:
+            return {"status": "timeout", "upper": None, "seconds": dt, "message": msg,
+                    "cap": run_cap}
+        return {"status": status, "upper": upper, "seconds": dt, "message": msg}
     out = call_with_deadline(fn, run_cap, memory=memory)
     if out.status == "time_limit":
         return {"status": "timeout", "upper": None, "seconds": out.seconds, "message": "",
                 "cap": run_cap}
     if out.status in ("error", "died"):
-        return {"status": "error", "upper": None, "seconds": out.seconds,
-                "message": out.message.replace("\n", " ")[:200]}
+        text = out.message.replace("\n", " ")
+        kind = "error"
+        if "ExactTooLargeError" in text:
+            kind = "too_large"
+        elif "would need about" in text:
+            kind = "refused (memory)"
+        elif "MemoryError" in text or "ArrayMemoryError" in text:
+            kind = "out of memory"
+        elif out.status == "died":
+            kind = "died"
+        return {"status": kind, "upper": None, "seconds": out.seconds, "message": text[:200]}
     status, upper, msg = out.value
     return {"status": status, "upper": upper, "seconds": out.seconds, "message": msg}
 
@@ -130,8 +161,6 @@ def cell(res) -> str:
         return f"timeout ({res['cap']:g} s)"
     if res["upper"] is not None:
         return f"{res['upper']:.5g} ({res['seconds']:.1f})"
-    if res["status"] == "error":
-        return f"error ({res['seconds']:.1f})"
     return f"{res['status']} ({res['seconds']:.1f})"
 
 
@@ -171,11 +200,11 @@ def table(args, memory):
                             continue
                         key = (c, norm, label)
                         if key in timed_out and not args.no_skip:
-                            cells.append(f"skip (timeout at {timed_out[key]})")
+                            cells.append(f"skip ({timed_out[key]})")
                             continue
                         res = run_one(net, norm, region, c, depth, args.cap, memory)
-                        if res["status"] == "timeout":
-                            timed_out[key] = width
+                        if res["status"] in STOPPERS:
+                            timed_out[key] = f"{STOPPERS[res['status']]} at {width}"
                         txt = cell(res)
                         if (res["upper"] is not None and lo["upper"] is not None
                                 and res["upper"] < lo["upper"] - 1e-7 * max(1.0, lo["upper"])):
@@ -212,6 +241,9 @@ def ladder(args, memory):
             for depth in args.depths:
                 runs, best = [], None
                 for width in args.widths:
+                    if args.total and time.perf_counter() - T0 > args.total:
+                        runs.append(f"{width}: not run (--total {args.total:g} s spent)")
+                        break
                     net, _ = deep_net(depth, width)
                     res = run_one(net, norm, None, col, depth, args.cap, memory)
                     runs.append(f"{width}: {cell(res)}")
@@ -242,6 +274,8 @@ def main():
     ap.add_argument("--regions", nargs="+", default=["global", "box"], choices=["global", "box"])
     ap.add_argument("--cap", type=float, help="seconds per run (default 60, ladder 600)")
     ap.add_argument("--memory", type=float, default=6.0, help="GB per worker (default 6)")
+    ap.add_argument("--total", type=float, default=0.0,
+                    help="ladder: start no run after this many seconds in all (0: no limit)")
     ap.add_argument("--no-skip", action="store_true",
                     help="table: run a method on larger widths after it timed out")
     args = ap.parse_args()
@@ -257,7 +291,7 @@ def main():
     print(f"<!-- cap {args.cap:g} s per run (auto: + {AUTO_GRACE:g} s), memory "
           f"{args.memory:g} GB per worker, started {time.strftime('%Y-%m-%d %H:%M:%S')} -->")
     memory = int(args.memory * 2 ** 30)
-    t0 = time.perf_counter()
+    t0 = T0
     if args.table:
         table(args, memory)
     else:

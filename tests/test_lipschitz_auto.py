@@ -33,6 +33,14 @@ def product(net, norm="inf"):
     return lipschitz(net, norm, method="product", lower=False).upper
 
 
+def without_dp(monkeypatch):
+    """Auto ends at a certified "dp" (exact on these small networks): tests of the later steps
+    take it out of the registry."""
+    from polylip.nn.estimate import METHODS
+
+    monkeypatch.delitem(METHODS, "dp")
+
+
 def uncertified_uppers(res):
     """Every number a step recorded as an upper bound, except the product's."""
     return [t["upper"] for t in res.details["tried"]
@@ -104,6 +112,7 @@ def _slow_shor(value, seconds):
 def test_a_step_running_at_the_deadline_is_stopped_and_gives_no_bound(monkeypatch):
     # a "shor" step that would return a (bogus, tiny) number after 30 s; budget 1 s
     monkeypatch.setattr(pop_methods, "_shor", _slow_shor(1e-6, 30.0))
+    without_dp(monkeypatch)
     net = small_net()
     res = lipschitz(net, "inf", lower=False, options={"budget": 1.0})
     shor = [t for t in res.details["tried"] if t["method"] == "shor"]
@@ -130,6 +139,7 @@ def test_small_budget_on_a_network_whose_next_step_exceeds_it():
 
 @needs_fork
 def test_failing_and_dying_steps_cost_only_their_time(monkeypatch):
+    without_dp(monkeypatch)
     net = small_net()
 
     def failing(problem, **kw):
@@ -187,3 +197,24 @@ def test_clique_block_counts_the_built_relaxation(norm):
     order = max(2, pops[0].pop.min_order())
     block, _ = pop_methods._predict(pops, order, "network")
     assert pop_methods._clique_block(pops[0], order) == block
+
+
+@needs_fork
+def test_auto_ends_at_an_exact_dp_and_goes_on_when_dp_is_too_large(monkeypatch):
+    """"dp" is tried first; its exact formal value ends the search (no relaxation of the POP
+    can be smaller). When its width exceeds its budget ("too_large", no number), auto goes on."""
+    from polylip.nn.estimate import METHODS
+
+    net = small_net(seed=3, sizes=(4, 5, 1))
+    formal = lipschitz(net, "inf", method="exact", lower=False).details["formal"]
+    res = lipschitz(net, "inf", lower=False)
+    assert res.details["best_method"] == "dp" and res.details["exact_formal"]
+    assert [t["method"] for t in res.details["tried"]] == ["product", "dp"]
+    assert formal <= res.upper <= formal + 1e-9
+    real = METHODS["dp"]
+    monkeypatch.setitem(METHODS, "dp", lambda problem, **kw: real(problem, budget=2, **kw))
+    res = lipschitz(net, "inf", lower=False)
+    dp = [t for t in res.details["tried"] if t["method"] == "dp"]
+    assert dp[0]["status"] == "too_large" and dp[0]["upper"] is None
+    assert not res.details["exact_formal"] and len(res.details["tried"]) > 2
+    assert res.upper >= formal - 1e-7

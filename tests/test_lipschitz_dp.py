@@ -151,3 +151,15 @@ def test_certdnn_w40_s20_below_published_lipopt4():
 def test_module_doctests():
     result = doctest.testmod(dp_method)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_dp_on_a_margin_output_matches_exact():
+    """Regression: a margin output's functional is an array (comparing the list of functionals
+    to [None] raised); dp and exact agree on it, l_inf and l_2."""
+    rng = np.random.default_rng(5)
+    net = Network.from_weights([rng.standard_normal((5, 4)), rng.standard_normal((3, 5))],
+                               output="margin:0,2")
+    for norm in ("inf", 2):
+        dp = lipschitz(net, norm, method="dp", lower=False)
+        formal = lipschitz(net, norm, method="exact", lower=False).details["formal"]
+        assert dp.status == "ok" and formal <= dp.upper <= formal * (1 + 1e-9) + 1e-12

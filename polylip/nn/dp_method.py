@@ -176,7 +176,7 @@ def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str 
     parts = []
     best = -math.inf
     fs = functionals(problem.net)
-    if fs == [None]:
+    if any(u is None for u in fs):
         raise ModelError("method 'dp' needs a fixed output functional: an l_2 vector output is "
                          "not supported (use 'sdp' or 'lipsdp')")
     for k, u in enumerate(fs):
@@ -207,7 +207,7 @@ def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str 
 
 
 def _too_large(message, parts, budget, t0, width=None, max_table=None) -> MethodOutput:
-    log.warning("dp: %s", message)
+    log.info("dp: %s", message)
     return MethodOutput(upper=None, status="too_large",
                         details={"message": message, "width": width, "max_table": max_table,
                                  "budget": int(budget), "functionals_done": len(parts),

@@ -47,7 +47,7 @@ import numpy as np
 
 from polylip.errors import ModelError, PolylipError, RelaxationError
 from polylip.modeling.pop import POP
-from polylip.nn.estimate import LipschitzProblem, MethodOutput, register_method
+from polylip.nn.estimate import METHODS, LipschitzProblem, MethodOutput, register_method
 from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
@@ -699,7 +699,9 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                 isolate=True, rel_gap=AUTO_REL_GAP) -> MethodOutput:
     """The smallest certified bound the methods reach within ``budget`` seconds.
 
-    Steps, cheap to expensive: "product" (always, at once); "lipsdp" (l_2; after "shor" when
+    Steps, cheap to expensive: "product" (always, at once); "dp" (l_inf and l_2, when the
+    gradient POP's elimination width fits its budget: the exact formal constant, which ends the
+    search, ``details["exact_formal"]``); "lipsdp" (l_2; after "shor" when
     the POP is the expanded one of degree 2, one hidden layer); "lp" of degree 3
     (l_inf, expanded formulation, while :func:`_lp_size` stays under
     :data:`AUTO_MAX_LP_PRODUCTS`); "shor", with :data:`AUTO_CUT_ROUNDS` rounds of McCormick
@@ -833,6 +835,19 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
         else:
             attempt("shor", _shor, solver=solver)
 
+    # "dp" first: when the POP's elimination width fits (banded or small networks) it gives the
+    # exact formal constant, the optimum of the POP every relaxation below bounds from above;
+    # LipSDP cannot go below it either (every fixed activation pattern is slope-restricted in
+    # the derivative ranges). So a certified "dp" ends the search. Planning is cheap; a width
+    # above its budget returns status "too_large" at once.
+    dp = METHODS.get("dp")
+    fixed_output = all(u is not None for u in functionals(problem.net))
+    if dp is not None and problem.norm in (math.inf, 2.0) and fixed_output:
+        out = attempt("dp", dp)
+        if out is not None and out.status == "ok" and out.upper is not None:
+            return _auto_output(best, best_method, best_options, best_details, tried, budget,
+                                isolated, exact_formal=True)
+
     # l_2: LipSDP first, except on one hidden layer where Shor's POP is the small expanded one
     # (digits CNN, box of radius 0.05: Shor 1.2 s at the lower bound, LipSDP over 30 s)
     shor_first = problem.norm == 2.0 and expanded and pops[0].pop.degree == 2
@@ -888,6 +903,11 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                     return _sdp(problem, order=order, solver=solver)
                 attempt("sdp", network, show=dict(order=order, solver=solver))
 
+    return _auto_output(best, best_method, best_options, best_details, tried, budget, isolated)
+
+
+def _auto_output(best, best_method, best_options, best_details, tried, budget, isolated,
+                 exact_formal=False) -> MethodOutput:
     return MethodOutput(upper=best, status="ok", details={
         "best_method": best_method, "best_options": best_options, "best_details": best_details,
-        "tried": tried, "budget": budget, "isolated": isolated})
+        "tried": tried, "budget": budget, "isolated": isolated, "exact_formal": exact_formal})

@@ -637,13 +637,30 @@ def _lp(problem: LipschitzProblem, degree=None, sparsity="network", solver="auto
 
 
 @register_method("lipsdp", description="LipSDP-Neuron (Fazlyab et al. 2019), l_2 input norm")
-def _lipsdp_method(problem: LipschitzProblem, solver="cvxopt", tol=None) -> MethodOutput:
-    """LipSDP-Neuron over the region's slope bounds (see :mod:`polylip.nn.lipsdp`)."""
+def _lipsdp_method(problem: LipschitzProblem, solver="auto", tol=None) -> MethodOutput:
+    """LipSDP-Neuron over the region's slope bounds (see :mod:`polylip.nn.lipsdp`).
+
+    ``solver="auto"``: CVXOPT, then Clarabel if CVXOPT gives no bound; Clarabel alone when a
+    slope range is a single value (a stable neuron of a local region). CVXOPT fails ("domain
+    error", "float division by zero", after 3-49 s on two neurons) on such ranges, where
+    Clarabel solves the same LMI (tests/test_lipschitz_deep_regressions.py).
+    """
     from polylip.nn.lipsdp import lipsdp_neuron
 
     if problem.norm != 2.0:
         raise ModelError("method 'lipsdp' bounds the l_2 constant: use norm=2")
-    out = lipsdp_neuron(problem.net, problem.bounds.derivative_bounds, solver=solver, tol=tol)
+    db = problem.bounds.derivative_bounds
+    degenerate = any(np.any(np.asarray(hi, float) - np.asarray(lo, float) <= 1e-12) for lo, hi in db)
+    first_solver = solver
+    if solver == "auto":
+        # measured on the 2-neuron regressions: CVXOPT takes 3-49 s to fail there
+        first_solver = "clarabel" if degenerate else "cvxopt"
+    out = lipsdp_neuron(problem.net, db, solver=first_solver, tol=tol)
+    if solver == "auto" and first_solver == "cvxopt" and out["bound"] is None:
+        log.info("lipsdp: CVXOPT ended %s (%s); trying Clarabel", out["status"], out.get("message"))
+        first = out
+        out = lipsdp_neuron(problem.net, db, solver="clarabel", tol=tol)
+        out["cvxopt"] = {k: first.get(k) for k in ("status", "message", "seconds")}
     return MethodOutput(upper=out["bound"], status="ok" if out["bound"] is not None else out["status"],
                         details=out)
 

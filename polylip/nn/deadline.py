@@ -62,8 +62,10 @@ class StepOutcome:
 
 
 def fork_available() -> bool:
-    """Whether steps can run in a forked worker on this platform."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    """Whether steps can run in a forked worker here (not in a daemonic process, which may not
+    have children)."""
+    return (sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
 
 
 def _mapped_bytes() -> int:

@@ -12,7 +12,9 @@ Methods: ``shor`` (method "shor"), ``neuron`` (method "sdp", sparsity "neuron"),
 cliques), ``shor-rlt`` (method "shor" with the McCormick products, Clarabel), ``shor-clarabel``,
 ``cuts1`` / ``cuts3`` (method "shor", ``rlt="cuts"``: Shor plus the most violated McCormick
 products, ``width`` per round, 1 / 3 rounds), ``auto`` (default budget), ``dp`` (exact formal
-constant by variable elimination; "too_large" when the elimination width exceeds its budget). Prints one markdown row per network (every published figure, each
+constant by variable elimination; "too_large" when the elimination width exceeds its budget),
+``dp30`` (the same with a budget of 2^30 table entries: sparsity 30 fits, using about 6-13 GB
+of memory). Prints one markdown row per network (every published figure, each
 method's bound and seconds, the lower bound and its seconds) and a summary per configuration.
 """
 
@@ -42,6 +44,7 @@ METHODS = {
     "cuts3": ("shor", {"rlt": "cuts", "rounds": 3}),
     "auto": ("auto", {}),
     "dp": ("dp", {}),
+    "dp30": ("dp", {"budget": 2 ** 30}),
 }
 
 

@@ -31,8 +31,9 @@ statuses: ``too_large`` / ``unreachable`` / ``failed`` / ... (the method's own s
 ``ExactTooLargeError``; no bound), ``refused (memory)`` (the solver backend's own memory
 estimate exceeds what it allows), ``out of memory`` (``MemoryError`` under the worker's memory
 cap), ``error`` (another exception); the message is printed as an HTML comment; ``n/a`` (norm
-not supported, reason printed once). In ``--table`` mode a method that timed out or ran out of
-memory at some width is not run on larger widths of the same depth, norm and region
+not supported, reason printed once), ``died`` (the worker ended without an answer, e.g. a
+solver aborting the process). In ``--table`` mode a method that timed out, ran out of memory,
+was refused or died at some width is not run on larger widths of the same depth, norm and region
 (``skip (timeout at w)``; ``--no-skip`` runs them). Method "auto" runs in this process (it
 forks its own workers, stopped at its budget, and a daemonic worker may not fork): its time is
 the whole call's, and a call longer than budget + 30 s would count as a timeout. Cells are "bound (seconds)"; seconds are the worker's wall time (fork included).
@@ -71,7 +72,7 @@ AUTO_GRACE = 30.0
 T0 = time.perf_counter()
 #: statuses after which --table does not run the method on larger widths (same depth/norm/region)
 STOPPERS = {"timeout": "timeout", "out of memory": "out of memory",
-            "refused (memory)": "refused"}
+            "refused (memory)": "refused", "died": "died"}
 RADIUS = 0.1
 
 

@@ -1,6 +1,6 @@
 """Lipschitz bounds of the digits networks in examples/ (margin output 0 - 1) per method.
 
-    python benchmarks/bench_lipschitz_digits.py [--nets digits_mlp digits_cnn] [--budget 30]
+    python benchmarks/bench_lipschitz_digits.py [--nets digits_mlp digits_cnn] [--budget 30] [--cap 60]
     python benchmarks/bench_lipschitz_digits.py --auto 10 30 60 [--outputs margin:3,8 vector]
 
 For each network, input norm (inf, 2) and region (global; the box of radius 0.05 around
@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from polylip.nn import BoxRegion, lipschitz, lower_bound
+from polylip.nn.deadline import call_with_deadline
 from polylip.nn.loaders import load_npz
 
 EX = os.path.join(os.path.dirname(__file__), "..", "examples")
@@ -30,6 +31,7 @@ METHODS = {
     "shor-cuts": ("shor", {"rlt": "cuts", "rounds": 2}),
     "lp3": ("lp", {"degree": 3}),
     "lipsdp": ("lipsdp", {"solver": "clarabel"}),
+    "dp": ("dp", {}),
 }
 
 
@@ -63,6 +65,9 @@ def main():
     ap.add_argument("--nets", nargs="+", default=["digits_mlp", "digits_mlp_pruned", "digits_cnn"])
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--budget", type=float, default=30.0)
+    ap.add_argument("--cap", type=float, default=None,
+                    help="stop each method run after this many seconds (a forked worker): "
+                         "the cell then reads 'cap'")
     ap.add_argument("--auto", type=float, nargs="+", metavar="BUDGET",
                     help="only method auto, with these budgets (seconds)")
     ap.add_argument("--outputs", nargs="+", default=["margin:3,8", "vector"],
@@ -85,14 +90,28 @@ def main():
                 for m in args.methods:
                     meth, opt = METHODS[m]
                     t0 = time.perf_counter()
+                    capped = False
                     try:
-                        r = lipschitz(net, norm, method=meth, region=region, options=opt, lower=False)
-                        up = r.upper
+                        def run(meth=meth, opt=opt, region=region, norm=norm):
+                            return lipschitz(net, norm, method=meth, region=region, options=opt,
+                                             lower=False)
+                        if args.cap:
+                            step = call_with_deadline(run, args.cap)
+                            if step.status == "error":
+                                raise step.error
+                            capped = step.status != "done"
+                            r = step.value if step.status == "done" else None
+                        else:
+                            r = run()
+                        up = None if r is None else r.upper
+                        if r is not None and up is None:
+                            print(f"<!-- {name} {norm} {label} {m}: {r.status} -->")
                     except Exception as exc:  # noqa: BLE001 - a benchmark records failures
                         up = None
                         print(f"<!-- {name} {norm} {label} {m}: {str(exc)[:120]} -->")
                     dt = time.perf_counter() - t0
-                    cells.append(f"{up:.5g} ({dt:.1f})" if up is not None else f"- ({dt:.1f})")
+                    cells.append(f"{up:.5g} ({dt:.1f})" if up is not None
+                                 else f"cap ({dt:.1f})" if capped else f"- ({dt:.1f})")
                 t0 = time.perf_counter()
                 a = lipschitz(net, norm, method="auto", region=region,
                               options={"budget": args.budget}, lower=False)

@@ -96,3 +96,30 @@ def test_sdp_order2_local_3x10_does_not_kill_the_process():
         from polylip.errors import PolylipError
 
         assert isinstance(out.error, (PolylipError, MemoryError)), out.message
+
+
+def _deep_2x40_dp_l2():
+    rng = np.random.default_rng(2040)
+    weights, biases = [], []
+    for _ in range(2):
+        weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (40, 40)))
+        biases.append(rng.normal(0.0, 0.5, 40))
+    weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (1, 40)))
+    biases.append(None)
+    net = Network.from_weights(weights, biases)
+    res = lipschitz(net, norm=2, method="dp", lower=False)
+    return res.status, res.upper
+
+
+# Method "dp", l_2, global, on the benchmark's dense 2x40 network (64,000 paths, under
+# max_terms): instead of refusing with status "too_large" (as it does at 2x20 and 2x30, where the
+# elimination width is 40 and 60), it runs out of memory while forming the squared gradient norm
+# ("Unable to allocate 1.53 GiB for an array with shape (102400000, 4)" under a 6 GB cap, after
+# about 20 s; 2x50: 2.33 GiB). Expected: status "too_large" before the allocation.
+@pytest.mark.xfail(strict=True, reason="dp l_2 forms the squared gradient norm before any size "
+                                       "check: MemoryError (bug report from the deep benchmark)")
+@pytest.mark.skipif(not fork_available(), reason="needs fork")
+def test_dp_l2_dense_2x40_refuses_instead_of_exhausting_memory():
+    out = call_with_deadline(_deep_2x40_dp_l2, 300.0, memory=3 << 30)
+    assert out.status == "done", out.message
+    assert out.value == ("too_large", None)

@@ -36,8 +36,9 @@ solver aborting the process). In ``--table`` mode a method that timed out, ran o
 was refused or died at some width is not run on larger widths of the same depth, norm and region
 (``skip (timeout at w)``; ``--no-skip`` runs them). Method "auto" runs in this process (it
 forks its own workers, stopped at its budget, and a daemonic worker may not fork): its time is
-the whole call's, and a call longer than budget + 30 s would count as a timeout. Cells are "bound (seconds)"; seconds are the worker's wall time (fork included).
-An upper bound below the lower bound (beyond 1e-7 relative) is marked ``!!`` and listed at the
+the whole call's (lower-bound search included), and a call longer than budget + 30 s would
+count as a timeout; its cell also names the step that gave the bound. Cells are
+"bound (seconds)"; seconds are the worker's wall time (fork included). An upper bound below the lower bound (beyond 1e-7 relative) is marked ``!!`` and listed at the
 end: it must never happen.
 
 ``--ladder``: per method, depth and norm (global region), widths upward until the first run

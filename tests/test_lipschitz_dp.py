@@ -78,8 +78,23 @@ def test_vector_output_takes_the_max_over_functionals(norm):
 def test_unsupported_cases_refused():
     with pytest.raises(ModelError, match="fixed output functional"):
         dp(random_net([2, 3, 2], 9, output="vector:2"), 2)
-    with pytest.raises(ModelError, match="norms inf and 2"):
-        dp(random_net([2, 3, 1], 9), 1)
+    with pytest.raises(ModelError, match="unknown norm"):
+        dp(random_net([2, 3, 1], 9), 3)
+
+
+@pytest.mark.parametrize("sizes, seed", [([4, 5, 1], 1), ([3, 4, 3, 1], 2), ([5, 6, 1], 3)])
+def test_l1_equals_the_exact_formal_value(sizes, seed):
+    """l_1 input norm (dual l_inf): max over the vertices of max_i |g_i|, two eliminations per
+    input; equal to method "exact"'s formal value, globally and over a box; local <= global."""
+    net = random_net(sizes, seed)
+    for region in (None, BoxRegion(np.full(sizes[0], 0.2), 0.3)):
+        res = lipschitz(net, 1, method="dp", region=region, lower=False)
+        formal = lipschitz(net, 1, method="exact", region=region, lower=False).details["formal"]
+        assert res.status == "ok"
+        assert formal <= res.upper <= formal * (1 + 1e-12) + 1e-12
+    glob = lipschitz(net, 1, method="dp", lower=False).upper
+    assert lipschitz(net, 1, method="dp", region=BoxRegion(np.zeros(sizes[0]), 0.1),
+                     lower=False).upper <= glob
 
 
 def test_too_large_is_a_status_not_a_bound():

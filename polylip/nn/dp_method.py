@@ -21,11 +21,15 @@ under a second).
   ``sigma^2 = sigma`` (binary) and maximized by elimination; the bound is its square root. The
   square couples two neurons that share an input (``|j - k| <= 2h`` in the banded example: a
   band graph over the ``sigma`` alone, of width ``2h + 1`` again).
+* **l_1** (``norm=1``): the dual norm is l_inf, so the formal constant is
+  ``max_sigma max_i |g_i(sigma)|``: each coordinate ``g_i`` (the coefficient of ``t_i`` in the
+  l_inf objective) is maximized and minimized by elimination, two small eliminations per input
+  (``g_i`` involves only the neurons input ``i`` reaches).
 * **Regions**: global or local; over a local region the derivative ranges come from interval
   bound propagation and stable neurons are constants (as in every gradient-POP method).
 * **Vector outputs**: with output norm inf or 1, one elimination per extreme functional and
-  the maximum (as the other POP methods); an l_2 vector output (a variable functional) and the
-  l_1 input norm are refused (:class:`~polylip.errors.ModelError`).
+  the maximum (as the other POP methods); an l_2 vector output (a variable functional) is
+  refused (:class:`~polylip.errors.ModelError`).
 
 When the width exceeds the budget, or the expanded objective would exceed ``max_terms`` terms,
 the method returns ``upper=None`` with ``status="too_large"`` and a message in
@@ -70,6 +74,47 @@ log = logging.getLogger(__name__)
 DP_MAX_TERMS = 2_000_000
 
 
+def _by_input(gp: GradientPOP):
+    """The objective ``t . g(sigma)`` split by input: ``(tcol, rest, coef, starts)`` with the
+    terms sorted by their ``t`` variable, ``rest`` the term without it, and ``starts`` the first
+    term of each input's group."""
+    if gp.formulation != "expanded" or gp.u:
+        raise ModelError("the gradient's coordinates need the expanded formulation with a fixed "
+                         "output functional")
+    obj = gp.pop.objective
+    rows = obj.rows.astype(np.int64)
+    coef = obj.coeffs
+    is_t = np.zeros(len(gp.pop.variables) + 1, dtype=bool)
+    is_t[list(gp.t)] = True
+    mark = is_t[rows]  # PAD (-1) maps to the extra False
+    if rows.shape[0] and not np.all(mark.sum(axis=1) == 1):
+        raise ModelError("every term of the gradient objective should hold exactly one t")
+    tcol = rows[mark]
+    rest = mono.normalize(np.where(mark, mono.PAD, rows).astype(mono.INDEX_DTYPE))
+    order = np.argsort(tcol, kind="stable")
+    tcol, rest, coef = tcol[order], rest[order], coef[order]
+    starts = np.flatnonzero(np.r_[True, tcol[1:] != tcol[:-1]]) if tcol.size else np.zeros(0, int)
+    return tcol, rest, coef, starts
+
+
+def gradient_coordinates(gp: GradientPOP) -> list:
+    """The coordinates ``g_i(sigma)`` of the gradient, as ``[(t variable index, Polynomial)]``
+    (inputs with no path to the output are left out: their coordinate is 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn import Network, gradient_pop
+    >>> net = Network.from_weights([np.array([[1.0, -1.0], [2.0, 1.0]]), np.array([[1.0, 1.0]])])
+    >>> [(i, str(g)) for i, g in gradient_coordinates(gradient_pop(net, norm="inf"))]
+    [(0, 's1_0 + 2*s1_1'), (1, '-s1_0 + s1_1')]
+    """
+    tcol, rest, coef, starts = _by_input(gp)
+    names = gp.pop.variables
+    ends = np.r_[starts[1:], tcol.size]
+    return [(int(tcol[a]), Polynomial(names, rest[a:b], coef[a:b])) for a, b in zip(starts, ends)]
+
+
 def squared_gradient_norm(gp: GradientPOP) -> Polynomial:
     """``||g(sigma)||_2^2`` for an expanded gradient POP whose objective is ``t . g(sigma)``.
 
@@ -85,25 +130,10 @@ def squared_gradient_norm(gp: GradientPOP) -> Polynomial:
     >>> str(squared_gradient_norm(gradient_pop(net, norm=2)))
     '2*s1_0 + 5*s1_1 + 2*s1_0*s1_1'
     """
-    if gp.formulation != "expanded" or gp.u:
-        raise ModelError("the squared gradient norm needs the expanded formulation with a fixed "
-                         "output functional")
-    obj = gp.pop.objective
-    rows = obj.rows.astype(np.int64)
-    coef = obj.coeffs
+    tcol, rest, coef, starts = _by_input(gp)
     names = gp.pop.variables
-    is_t = np.zeros(len(names) + 1, dtype=bool)
-    is_t[list(gp.t)] = True
-    mark = is_t[rows]  # PAD (-1) maps to the extra False
-    if rows.shape[0] and not np.all(mark.sum(axis=1) == 1):
-        raise ModelError("every term of the gradient objective should hold exactly one t")
-    if rows.shape[0] == 0:
+    if tcol.size == 0:
         return Polynomial.zero(names)
-    tcol = rows[mark]
-    rest = mono.normalize(np.where(mark, mono.PAD, rows).astype(mono.INDEX_DTYPE))
-    order = np.argsort(tcol, kind="stable")
-    tcol, rest, coef = tcol[order], rest[order], coef[order]
-    starts = np.flatnonzero(np.r_[True, tcol[1:] != tcol[:-1]])
     sizes = np.diff(np.r_[starts, tcol.size])
     size_of = np.repeat(sizes, sizes)  # group size of each term
     start_of = np.repeat(starts, sizes)
@@ -114,7 +144,27 @@ def squared_gradient_norm(gp: GradientPOP) -> Polynomial:
     return sq.reduce_boolean(gp.pop.binary, gp.pop.spin)
 
 
-def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str = "auto") -> dict:
+def _l1_formal(gp: GradientPOP, budget, heuristic):
+    """``max_sigma max_i |g_i(sigma)|`` (the formal constant for the l_1 input norm, whose dual
+    is l_inf): two eliminations per input, the maximum and the minimum of ``g_i``. Returns
+    ``(formal, upper, result of the best one, its width)``."""
+    domains = {n: "binary" for n in gp.pop.binary}
+    best = (-math.inf, -math.inf, None)
+    width = max_table = 0
+    for _, g in gradient_coordinates(gp):
+        for sense in ("max", "min"):
+            res = eliminate(g, domains, sense=sense, budget=budget, heuristic=heuristic)
+            sign = 1.0 if sense == "max" else -1.0
+            width, max_table = max(width, res.width), max(max_table, res.max_table)
+            if sign * res.value > best[0]:
+                best = (sign * res.value, sign * res.bound, res)
+    if best[2] is None:  # no input reaches the output: the gradient is 0
+        return 0.0, 0.0, None, 0, 1
+    return best[0], best[1], best[2], width, max_table
+
+
+def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str = "auto",
+              input_norm=None) -> dict:
     """The exact formal constant of one gradient POP by elimination.
 
     Returns a dict with ``formal`` (the optimum), ``upper`` (with the rounding margin),
@@ -126,7 +176,8 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
     EliminationTooLargeError
         Above ``budget`` (before any table is allocated).
     ModelError
-        Lifted formulation, variable output functional, or an input norm other than inf / 2.
+        Lifted formulation, variable output functional, or an input norm other than inf, 2, 1
+        (``input_norm``: 1 reads the l_1 constant from an l_inf POP; default ``gp.norm``).
     """
     if gp.formulation != "expanded":
         raise ModelError("'dp' needs the expanded gradient POP")
@@ -134,17 +185,33 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
         raise ModelError("'dp' needs a fixed output functional (an l_2 vector output makes it a "
                          "variable); use 'sdp' or 'lipsdp'")
     names = gp.pop.variables
-    if gp.norm == math.inf:
+    norm = gp.norm if input_norm is None else float(input_norm)
+    if norm == 1.0:
+        if gp.norm != math.inf:
+            raise ModelError("the l_1 formal constant is read from the l_inf gradient POP "
+                             "(build it with norm='inf')")
+        formal, upper, res, width, max_table = _l1_formal(gp, budget, heuristic)
+        point = {} if res is None else res.point
+        pattern = []
+        for idx, lo, hi, fx in zip(gp.s, gp.s_lo, gp.s_hi, gp.fixed):
+            sig = np.array([point.get(names[v], 0.0) if v >= 0 else 0.0 for v in idx])
+            pattern.append(np.where(fx, (lo + hi) / 2, lo + (hi - lo) * sig))
+        return {"formal": float(formal), "upper": float(upper), "margin": float(upper - formal),
+                "width": width, "max_table": max_table,
+                "seconds": 0.0 if res is None else res.seconds,
+                "heuristic": "" if res is None else res.details["heuristic"],
+                "nterms": int(gp.pop.objective.nterms), "pattern": pattern}
+    if norm == math.inf:
         res = eliminate(gp.pop, budget=budget, heuristic=heuristic)
         formal, upper = res.value, res.bound
-    elif gp.norm == 2.0:
+    elif norm == 2.0:
         sq = squared_gradient_norm(gp)
         res = eliminate(sq, {n: "binary" for n in gp.pop.binary}, sense="max", budget=budget,
                         heuristic=heuristic)
         formal = math.sqrt(max(res.value, 0.0))
         upper = float(np.nextafter(math.sqrt(max(res.bound, 0.0)), math.inf))
     else:
-        raise ModelError("'dp' supports the input norms inf and 2")
+        raise ModelError("'dp' supports the input norms inf, 2 and 1")
     pattern = []
     for idx, lo, hi, fx in zip(gp.s, gp.s_lo, gp.s_hi, gp.fixed):
         sig = np.array([res.point.get(names[v], 0.0) if v >= 0 else 0.0 for v in idx])
@@ -154,13 +221,13 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
            "width": res.width, "max_table": res.max_table, "seconds": res.seconds,
            "heuristic": res.details["heuristic"], "nterms": res.details["nterms"],
            "pattern": pattern}
-    if gp.norm == math.inf:
+    if norm == math.inf:
         out["t"] = np.array([res.point.get(names[i], 1.0) for i in gp.t])
     return out
 
 
 @register_method("dp", description="exact formal constant by variable elimination (small "
-                                   "elimination width; l_inf, l_2)")
+                                   "elimination width; l_inf, l_2, l_1)")
 def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str = "auto",
         max_terms: int = DP_MAX_TERMS) -> MethodOutput:
     """The exact optimum of the gradient POP (formal constant) by variable elimination.
@@ -169,9 +236,10 @@ def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str 
     ``max_terms``: largest expanded objective built. Above either: ``status="too_large"``.
     """
     t0 = time.perf_counter()
-    if problem.norm not in (math.inf, 2.0):
-        raise ModelError("method 'dp' supports the input norms inf and 2 (for norm 1 use "
-                         "'exact' or 'product')")
+    if problem.norm not in (math.inf, 2.0, 1.0):
+        raise ModelError("method 'dp' supports the input norms inf, 2 and 1")
+    # l_1: the gradient's coordinates are read from the l_inf POP (t spin, g_i its coefficients)
+    pop_norm = "inf" if problem.norm == 1.0 else problem.norm
     db = problem.bounds.derivative_bounds
     parts = []
     best = -math.inf
@@ -181,14 +249,14 @@ def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str 
                          "not supported (use 'sdp' or 'lipsdp')")
     for k, u in enumerate(fs):
         problem.report("dp", k, len(fs))
-        gp = gradient_pop(problem.net, problem.norm, problem.region, functional=u,
+        gp = gradient_pop(problem.net, pop_norm, problem.region, functional=u,
                           formulation="auto", max_terms=int(max_terms), derivative_bounds=db)
         if gp.formulation != "expanded":
             msg = (f"the expanded gradient POP would have more than {int(max_terms):,} terms "
                    f"({gp.npaths:.3g} paths); raise max_terms= or use another method")
             return _too_large(msg, parts, budget, t0)
         try:
-            part = dp_formal(gp, budget=budget, heuristic=heuristic)
+            part = dp_formal(gp, budget=budget, heuristic=heuristic, input_norm=problem.norm)
         except EliminationTooLargeError as exc:
             return _too_large(str(exc), parts, budget, t0, width=exc.plan.width,
                               max_table=exc.plan.max_table)

@@ -716,7 +716,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                 isolate=True, rel_gap=AUTO_REL_GAP) -> MethodOutput:
     """The smallest certified bound the methods reach within ``budget`` seconds.
 
-    Steps, cheap to expensive: "product" (always, at once); "dp" (l_inf and l_2, when the
+    Steps, cheap to expensive: "product" (always, at once); "dp" (l_inf, l_2, l_1, when the
     gradient POP's elimination width fits its budget: the exact formal constant, which ends the
     search, ``details["exact_formal"]``); "lipsdp" (l_2; after "shor" when
     the POP is the expanded one of degree 2, one hidden layer); "lp" of degree 3
@@ -859,7 +859,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     # above its budget returns status "too_large" at once.
     dp = METHODS.get("dp")
     fixed_output = all(u is not None for u in functionals(problem.net))
-    if dp is not None and problem.norm in (math.inf, 2.0) and fixed_output:
+    if dp is not None and problem.norm in (math.inf, 2.0, 1.0) and fixed_output:
         out = attempt("dp", dp)
         if out is not None and out.status == "ok" and out.upper is not None:
             return _auto_output(best, best_method, best_options, best_details, tried, budget,

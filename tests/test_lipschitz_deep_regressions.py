@@ -116,10 +116,9 @@ def _deep_2x40_dp_l2():
 # elimination width is 40 and 60), it runs out of memory while forming the squared gradient norm
 # ("Unable to allocate 1.53 GiB for an array with shape (102400000, 4)" under a 6 GB cap, after
 # about 20 s; 2x50: 2.33 GiB). Expected: status "too_large" before the allocation.
-@pytest.mark.xfail(strict=True, reason="dp l_2 forms the squared gradient norm before any size "
-                                       "check: MemoryError (bug report from the deep benchmark)")
 @pytest.mark.skipif(not fork_available(), reason="needs fork")
 def test_dp_l2_dense_2x40_refuses_instead_of_exhausting_memory():
+    # fixed: dp_method._check_square plans the width from one clique per input before squaring
     out = call_with_deadline(_deep_2x40_dp_l2, 300.0, memory=3 << 30)
     assert out.status == "done", out.message
     assert out.value == ("too_large", None)

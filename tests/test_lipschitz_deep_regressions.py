@@ -122,3 +122,29 @@ def test_dp_l2_dense_2x40_refuses_instead_of_exhausting_memory():
     out = call_with_deadline(_deep_2x40_dp_l2, 300.0, memory=3 << 30)
     assert out.status == "done", out.message
     assert out.value == ("too_large", None)
+
+
+def _deep_2x40():
+    rng = np.random.default_rng(2040)
+    weights, biases = [], []
+    for _ in range(2):
+        weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (40, 40)))
+        biases.append(rng.normal(0.0, 0.5, 40))
+    weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (1, 40)))
+    biases.append(None)
+    return Network.from_weights(weights, biases)
+
+
+# Method "auto" (the default) on the dense 2x40 network, l_2, global: "lipsdp" alone gives 3.7405
+# in about 1 s (lower bound 3.506), but "auto" (which now tries "dp" first) returned the
+# "product" bound 10.274 after its whole 60 s budget in the deep benchmark: its "dp" step spends
+# the budget forming the squared gradient norm (the dp l_2 bug above) before "lipsdp" runs.
+# Expected: auto's bound at most lipsdp's whenever lipsdp finishes well within the budget.
+@pytest.mark.xfail(strict=True, reason="auto's dp step eats the budget on dense l_2 networks "
+                                       "(bug report from the deep benchmark)")
+def test_auto_l2_dense_2x40_not_worse_than_lipsdp():
+    net = _deep_2x40()
+    ref = lipschitz(net, norm=2, method="lipsdp", lower=False)
+    assert ref.upper is not None and ref.seconds < 15  # 1 s idle, 9 s on the loaded machine
+    res = lipschitz(net, norm=2, options={"budget": 20}, lower=False)
+    assert res.upper <= ref.upper * (1 + 1e-6), res.details["tried"]

@@ -140,9 +140,8 @@ def _deep_2x40():
 # "product" bound 10.274 after its whole 60 s budget in the deep benchmark: its "dp" step spends
 # the budget forming the squared gradient norm (the dp l_2 bug above) before "lipsdp" runs.
 # Expected: auto's bound at most lipsdp's whenever lipsdp finishes well within the budget.
-@pytest.mark.xfail(strict=True, reason="auto's dp step eats the budget on dense l_2 networks "
-                                       "(bug report from the deep benchmark)")
 def test_auto_l2_dense_2x40_not_worse_than_lipsdp():
+    # fixed with the dp l_2 bug above: dp refuses at once, lipsdp runs
     net = _deep_2x40()
     ref = lipschitz(net, norm=2, method="lipsdp", lower=False)
     assert ref.upper is not None and ref.seconds < 15  # 1 s idle, 9 s on the loaded machine

@@ -57,17 +57,22 @@ def test_fork_available_false_in_daemonic_process():
     assert out.status == "done" and out.value is False
 
 
-def _deep_3x10():
-    """The benchmark's depth-3, width-10 network and its local center (same recipe as
-    benchmarks/bench_lipschitz_deep.py: rng seed 3010, He-scaled weights, N(0, 0.25) biases)."""
-    rng = np.random.default_rng(3010)
+def _deep(depth, width):
+    """The benchmark's network of this depth and width, and its local center (same recipe as
+    benchmarks/bench_lipschitz_deep.py: rng seed 1000 * depth + width, He-scaled weights,
+    N(0, 0.25) biases)."""
+    rng = np.random.default_rng(1000 * depth + width)
     weights, biases = [], []
-    for _ in range(3):
-        weights.append(rng.normal(0.0, np.sqrt(2.0 / 10), (10, 10)))
-        biases.append(rng.normal(0.0, 0.5, 10))
-    weights.append(rng.normal(0.0, np.sqrt(2.0 / 10), (1, 10)))
+    for _ in range(depth):
+        weights.append(rng.normal(0.0, np.sqrt(2.0 / width), (width, width)))
+        biases.append(rng.normal(0.0, 0.5, width))
+    weights.append(rng.normal(0.0, np.sqrt(2.0 / width), (1, width)))
     biases.append(None)
-    return Network.from_weights(weights, biases), rng.normal(0.0, 1.0, 10)
+    return Network.from_weights(weights, biases), rng.normal(0.0, 1.0, width)
+
+
+def _deep_3x10():
+    return _deep(3, 10)
 
 
 def _sdp2_local_3x10():
@@ -98,16 +103,12 @@ def test_sdp_order2_local_3x10_does_not_kill_the_process():
         assert isinstance(out.error, (PolylipError, MemoryError)), out.message
 
 
+def _deep_2x40():
+    return _deep(2, 40)[0]
+
+
 def _deep_2x40_dp_l2():
-    rng = np.random.default_rng(2040)
-    weights, biases = [], []
-    for _ in range(2):
-        weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (40, 40)))
-        biases.append(rng.normal(0.0, 0.5, 40))
-    weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (1, 40)))
-    biases.append(None)
-    net = Network.from_weights(weights, biases)
-    res = lipschitz(net, norm=2, method="dp", lower=False)
+    res = lipschitz(_deep_2x40(), norm=2, method="dp", lower=False)
     return res.status, res.upper
 
 
@@ -124,17 +125,6 @@ def test_dp_l2_dense_2x40_refuses_instead_of_exhausting_memory():
     assert out.value == ("too_large", None)
 
 
-def _deep_2x40():
-    rng = np.random.default_rng(2040)
-    weights, biases = [], []
-    for _ in range(2):
-        weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (40, 40)))
-        biases.append(rng.normal(0.0, 0.5, 40))
-    weights.append(rng.normal(0.0, np.sqrt(2.0 / 40), (1, 40)))
-    biases.append(None)
-    return Network.from_weights(weights, biases)
-
-
 # Method "auto" (the default) on the dense 2x40 network, l_2, global: "lipsdp" alone gives 3.7405
 # in about 1 s (lower bound 3.506), but "auto" (which now tries "dp" first) returned the
 # "product" bound 10.274 after its whole 60 s budget in the deep benchmark: its "dp" step spends
@@ -144,6 +134,6 @@ def test_auto_l2_dense_2x40_not_worse_than_lipsdp():
     # fixed with the dp l_2 bug above: dp refuses at once, lipsdp runs
     net = _deep_2x40()
     ref = lipschitz(net, norm=2, method="lipsdp", lower=False)
-    assert ref.upper is not None and ref.seconds < 15  # 1 s idle, 9 s on the loaded machine
+    assert ref.upper is not None  # about 1 s idle: well within the budget below
     res = lipschitz(net, norm=2, options={"budget": 20}, lower=False)
     assert res.upper <= ref.upper * (1 + 1e-6), res.details["tried"]

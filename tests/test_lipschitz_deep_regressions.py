@@ -91,10 +91,9 @@ def _sdp2_local_3x10():
 # MemoryError raised before the allocation (as "Clarabel would need about N GiB ..." does for
 # the global region), never a dead process. Run in a capped worker so the test cannot take the
 # machine down.
-@pytest.mark.xfail(strict=True, reason="Clarabel memory guard underestimates: process aborted "
-                                       "(bug report from the deep benchmark)")
 @pytest.mark.skipif(not fork_available(), reason="needs fork")
 def test_sdp_order2_local_3x10_does_not_kill_the_process():
+    # fixed: Clarabel solves above ISOLATE_KKT_BYTES run in a capped child (polylip.isolate)
     out = call_with_deadline(_sdp2_local_3x10, 300.0, memory=4 << 30)
     assert out.status != "died", out.message
     if out.status == "error":

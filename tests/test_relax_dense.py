@@ -230,3 +230,24 @@ def test_looser_tolerance_retry_when_every_side_stalls(monkeypatch):
     calls.clear()
     stuck = pop.solve(solver="clarabel", tol=1e-9)
     assert len(calls) == 2 and stuck.status == "inaccurate" and stuck.bound is None
+
+
+def test_large_clarabel_solves_run_in_a_capped_child(monkeypatch):
+    """Above ISOLATE_KKT_BYTES the solve runs in a forked child (polylip.isolate): same bound;
+    a child that dies (Clarabel aborting on a failed allocation) gives a SolverError, never a
+    dead caller."""
+    from polylip import SolverError
+    from polylip.backends import clarabel_backend
+    from polylip.isolate import fork_supported, run_forked
+
+    if not fork_supported():
+        pytest.skip("needs fork")
+    pop = POP(x ** 4 + y ** 4 - x * y + 1)
+    inproc = pop.solve(solver="clarabel")
+    monkeypatch.setattr(clarabel_backend, "ISOLATE_KKT_BYTES", 0)
+    child = pop.solve(solver="clarabel")
+    assert child.status == inproc.status == "optimal" and child.bound == inproc.bound
+    assert run_forked(lambda: __import__("os").abort())[0] == "died"
+    monkeypatch.setattr(clarabel_backend, "run_forked", lambda fn, memory=None: ("died", "killed by signal 6"))
+    with pytest.raises(SolverError, match="most likely out of memory"):
+        pop.solve(solver="clarabel")

@@ -1,0 +1,93 @@
+"""Run a function in a forked child process whose address space is capped.
+
+Used by the Clarabel backend for large solves: Clarabel aborts the whole process when an
+allocation fails (a Rust abort, not a Python ``MemoryError``), so a relaxation whose
+factorization needs more memory than the machine has would take the caller down with it.
+Run in a child with ``RLIMIT_AS`` set, the same failure kills only the child, and the caller
+gets a clear error instead.
+
+A raw ``os.fork`` is used (not :mod:`multiprocessing`) so that it also works inside a daemonic
+worker, such as the steps of Lipschitz method "auto" (:mod:`polylip.nn.deadline`). Linux only;
+elsewhere :func:`fork_supported` is False and callers run the function in-process.
+
+Examples
+--------
+>>> if fork_supported():
+...     assert run_forked(lambda: 6 * 7) == ("done", 42)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from typing import Any, Callable
+
+__all__ = ["fork_supported", "run_forked", "mapped_bytes"]
+
+
+def fork_supported() -> bool:
+    """Whether :func:`run_forked` can fork here (Linux)."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def mapped_bytes() -> int:
+    """Address space this process has mapped (Linux ``/proc/self/statm``), 0 if unknown."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[0])
+        return pages * resource.getpagesize()
+    except (OSError, ValueError, IndexError, ImportError):  # pragma: no cover - non-Linux
+        return 0
+
+
+def run_forked(fn: Callable[[], Any], memory: int | None = None) -> tuple[str, Any]:
+    """``fn()`` in a forked child that may map ``memory`` bytes beyond what it inherits (and no
+    more than an address-space limit this process already has).
+
+    Returns ``("done", value)``, ``("error", exception)`` (``fn`` raised; re-raised as a
+    ``RuntimeError`` with its message if the exception does not pickle) or ``("died", message)``
+    (the child ended without an answer: killed by a signal, or aborted by native code).
+    The value must pickle.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child (coverage does not follow forks)
+        code = 0
+        try:
+            os.close(read_fd)
+            if memory is not None:
+                import resource
+
+                soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+                cap = mapped_bytes() + int(memory)
+                for limit in (soft, hard):  # never above a cap this process already has
+                    if limit != resource.RLIM_INFINITY:
+                        cap = min(cap, limit)
+                resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+            try:
+                payload = ("done", fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent
+                payload = ("error", exc)
+            try:
+                data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an unpicklable value or exception
+                data = pickle.dumps(("error", RuntimeError(f"{type(payload[1]).__name__}: "
+                                                           f"{payload[1]}")))
+            with os.fdopen(write_fd, "wb") as fh:
+                fh.write(data)
+        except BaseException:  # noqa: BLE001 - never return into the parent's code
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if data:
+        return pickle.loads(data)
+    if os.WIFSIGNALED(status):
+        return "died", f"killed by signal {os.WTERMSIG(status)}"
+    return "died", f"exit code {os.WEXITSTATUS(status)}"

@@ -35,6 +35,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from polylip.isolate import mapped_bytes
+
 __all__ = ["StepOutcome", "call_with_deadline", "fork_available"]
 
 log = logging.getLogger(__name__)
@@ -68,18 +70,6 @@ def fork_available() -> bool:
             and not multiprocessing.current_process().daemon)
 
 
-def _mapped_bytes() -> int:
-    """Address space this process has mapped (Linux ``/proc/self/statm``), 0 if unknown."""
-    try:
-        with open("/proc/self/statm") as fh:
-            pages = int(fh.read().split()[0])
-        import resource
-
-        return pages * resource.getpagesize()
-    except (OSError, ValueError, IndexError, ImportError):  # pragma: no cover - non-Linux
-        return 0
-
-
 def _limit_memory(memory: int | None) -> None:
     """Let this (worker) process map at most ``memory`` bytes beyond what it has mapped."""
     if memory is None:
@@ -88,7 +78,7 @@ def _limit_memory(memory: int | None) -> None:
         import resource
 
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = _mapped_bytes() + int(memory)
+        cap = mapped_bytes() + int(memory)
         if hard != resource.RLIM_INFINITY:
             cap = min(cap, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))

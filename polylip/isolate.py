@@ -23,7 +23,7 @@ import pickle
 import sys
 from typing import Any, Callable
 
-__all__ = ["fork_supported", "run_forked", "mapped_bytes"]
+__all__ = ["fork_supported", "run_forked", "mapped_bytes", "limit_memory"]
 
 
 def fork_supported() -> bool:
@@ -43,6 +43,25 @@ def mapped_bytes() -> int:
         return 0
 
 
+def limit_memory(memory: int | None) -> None:
+    """Let this process map at most ``memory`` bytes beyond what it has mapped now, and never
+    more than an address-space limit it already has (``RLIMIT_AS``; Linux). Meant for a forked
+    child just after the fork."""
+    if memory is None:
+        return
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = mapped_bytes() + int(memory)
+        for limit in (soft, hard):
+            if limit != resource.RLIM_INFINITY:
+                cap = min(cap, limit)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - platform dependent
+        pass
+
+
 def run_forked(fn: Callable[[], Any], memory: int | None = None) -> tuple[str, Any]:
     """``fn()`` in a forked child that may map ``memory`` bytes beyond what it inherits (and no
     more than an address-space limit this process already has).
@@ -58,15 +77,7 @@ def run_forked(fn: Callable[[], Any], memory: int | None = None) -> tuple[str, A
         code = 0
         try:
             os.close(read_fd)
-            if memory is not None:
-                import resource
-
-                soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-                cap = mapped_bytes() + int(memory)
-                for limit in (soft, hard):  # never above a cap this process already has
-                    if limit != resource.RLIM_INFINITY:
-                        cap = min(cap, limit)
-                resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+            limit_memory(memory)
             try:
                 payload = ("done", fn())
             except BaseException as exc:  # noqa: BLE001 - handed to the parent

@@ -486,7 +486,7 @@ def _runs_add(a, a_mask, b, b_mask, out=None):
     20-30 axes of length 2 the plain broadcast is several times slower.
     """
     key = [(bool(x), bool(y)) for x, y in zip(a_mask, b_mask)]
-    a_dims, b_dims, = [], []
+    a_dims, b_dims = [], []
     i = 0
     while i < len(key):
         j = i
@@ -534,9 +534,7 @@ def _combine(factors):
                 acc = _runs_add(acc, mask, t, t_mask)
                 mask = [m or tm for m, tm in zip(mask, t_mask)]
                 owned = True
-    if not all(mask):
-        acc = _runs_add(acc, mask, np.zeros(1), [False] * len(mask))
-        acc = np.broadcast_to(acc, (2,) * len(union)).copy() if acc.shape != (2,) * len(union) else acc
+    # every variable of the union is in some factor's scope, so every axis has length 2 now
     return union, acc
 
 

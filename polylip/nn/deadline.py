@@ -35,7 +35,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from polylip.isolate import mapped_bytes
+from polylip.isolate import limit_memory
 
 __all__ = ["StepOutcome", "call_with_deadline", "fork_available"]
 
@@ -70,22 +70,6 @@ def fork_available() -> bool:
             and not multiprocessing.current_process().daemon)
 
 
-def _limit_memory(memory: int | None) -> None:
-    """Let this (worker) process map at most ``memory`` bytes beyond what it has mapped."""
-    if memory is None:
-        return
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = mapped_bytes() + int(memory)
-        if hard != resource.RLIM_INFINITY:
-            cap = min(cap, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ImportError, ValueError, OSError):  # pragma: no cover - platform dependent
-        pass
-
-
 def _rebuild_error(kind: str, text: str, trace: str, exc_type: type | None):
     """The child's exception as an exception of this process (same class when possible)."""
     for cls in (exc_type.__mro__ if exc_type is not None else ()):
@@ -105,7 +89,7 @@ def _rebuild_error(kind: str, text: str, trace: str, exc_type: type | None):
 
 
 def _worker(conn, fn, memory):
-    _limit_memory(memory)
+    limit_memory(memory)
     try:
         value = fn()
     except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent

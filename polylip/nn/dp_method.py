@@ -189,8 +189,11 @@ def _l1_formal(gp: GradientPOP, budget, heuristic):
     best = (-math.inf, -math.inf, None)
     width = max_table = 0
     for _, g in gradient_coordinates(gp):
-        for sense in ("max", "min"):
-            res = eliminate(g, domains, sense=sense, budget=budget, heuristic=heuristic)
+        order = None
+        for sense in ("max", "min"):  # same polynomial: the min reuses the max's order
+            res = eliminate(g, domains, sense=sense, budget=budget, heuristic=heuristic,
+                            order=order)
+            order = res.order
             sign = 1.0 if sense == "max" else -1.0
             width, max_table = max(width, res.width), max(max_table, res.max_table)
             if sign * res.value > best[0]:

@@ -232,8 +232,9 @@ def _complete(N, off, sizes, u, v, completion):
         cuts = np.nonzero(np.diff(labels[order]))[0] + 1
         return np.split(order, cuts)
     # One chordal extension per distinct local graph: the matrices of a chained problem share
-    # a handful of graphs (measured: 20,000 matrices, 2 graphs on chained Wood n = 10,000), and
-    # the extension of a graph depends only on its edge set.
+    # a handful of graphs (measured on chained Wood n = 10,000: 19,999 matrices per call, 5
+    # distinct graphs over the build's two calls; build 1.47 s -> 0.52 s), and the extension of
+    # a graph depends only on its edge set.
     owner = np.searchsorted(off, u, side="right") - 1
     lo, hi = np.minimum(u, v) - off[owner], np.maximum(u, v) - off[owner]
     keep = lo != hi

@@ -35,6 +35,7 @@ __all__ = [
 # (issue 6) into METHODS; kept last so that the registry exists when it runs.
 from polylip.nn import pop_methods as _pop_methods  # noqa: E402,F401
 from polylip.nn import dp_method as _dp_method  # noqa: E402,F401  (method "dp")
+from polylip.nn import milp_method as _milp_method  # noqa: E402,F401  (method "milp")
 from polylip.nn.gradient_pop import GradientPOP, gradient_pop  # noqa: E402
 
 __all__ += ["gradient_pop", "GradientPOP"]

@@ -83,6 +83,12 @@ AUTO_MAX_LP_PRODUCTS = 3e5
 #: width 80 a round costs about as much as Shor itself, and one round already beats HR-2 on
 #: the dense networks).
 AUTO_CUT_ROUNDS = 2
+#: Share of the time left that "auto" gives method "milp" (l_inf and l_1, after "dp" did not
+#: fit). Measured at 60 s (benchmarks/RESULTS.md, "Formal constant by mixed-integer LP"): on
+#: the deep random networks its dual bound beats every other step (2x20 global l_inf: 22.95
+#: against LP-3's 28.46 and Shor's 51.38), while on the one-hidden-layer CertDNN networks that
+#: Shor with cuts handles in seconds it does not close, so it gets a share, not all.
+AUTO_MILP_SHARE = 1.0 / 3.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,7 +724,10 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
 
     Steps, cheap to expensive: "product" (always, at once); "dp" (l_inf, l_2, l_1, when the
     gradient POP's elimination width fits its budget: the exact formal constant, which ends the
-    search, ``details["exact_formal"]``); "lipsdp" (l_2; after "shor" when
+    search, ``details["exact_formal"]``); "milp" (l_inf, l_1: the formal constant by branch
+    and bound with :data:`AUTO_MILP_SHARE` of the time left; closed, it ends the search too,
+    otherwise its dual bound counts like any other bound, and it runs again at the end with
+    all the time left when that is over 1.5 times its share); "lipsdp" (l_2; after "shor" when
     the POP is the expanded one of degree 2, one hidden layer); "lp" of degree 3
     (l_inf, expanded formulation, while :func:`_lp_size` stays under
     :data:`AUTO_MAX_LP_PRODUCTS`); "shor", with :data:`AUTO_CUT_ROUNDS` rounds of McCormick
@@ -800,7 +809,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
             tried.append({**record, "skipped": "budget spent"})
             return None
         if "time_limit" in kw:
-            kw["time_limit"] = left
+            kw["time_limit"] = left if kw["time_limit"] is None else min(kw["time_limit"], left)
         problem.report("auto", len(tried), len(tried) + 1)
         step = call_with_deadline(lambda: fn(problem, **kw), left, memory=memory,
                                   isolate=isolated)
@@ -865,6 +874,20 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
             return _auto_output(best, best_method, best_options, best_details, tried, budget,
                                 isolated, exact_formal=True)
 
+    # "milp" (l_inf, l_1): the same formal constant by branch and bound, for networks whose
+    # elimination width is too large for "dp". Closed to its gap it ends the search like "dp";
+    # stopped at its share of the time, its dual bound is still a certified upper bound.
+    milp = METHODS.get("milp")
+    milp_share = None  # seconds of a "milp" run stopped by its time limit
+    if milp is not None and problem.norm in (math.inf, 1.0) and fixed_output:
+        share = AUTO_MILP_SHARE * max(0.0, deadline - time.perf_counter())
+        out = attempt("milp", milp, time_limit=share)
+        if out is not None and out.status == "time_limit":
+            milp_share = share
+        if out is not None and out.status == "ok" and out.upper is not None:
+            return _auto_output(best, best_method, best_options, best_details, tried, budget,
+                                isolated, formal_within=out.details["gap"])
+
     # l_2: LipSDP first, except on one hidden layer where Shor's POP is the small expanded one
     # (digits CNN, box of radius 0.05: Shor 1.2 s at the lower bound, LipSDP over 30 s)
     shor_first = problem.norm == 2.0 and expanded and pops[0].pop.degree == 2
@@ -920,11 +943,19 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                     return _sdp(problem, order=order, solver=solver)
                 attempt("sdp", network, show=dict(order=order, solver=solver))
 
+    # Time left after every step: "milp" again with all of it, when that is clearly more than
+    # its share (HiGHS is deterministic, so the longer run gets at least as far).
+    if milp_share is not None and deadline - time.perf_counter() > 1.5 * milp_share:
+        attempt("milp", milp, time_limit=None)
+
     return _auto_output(best, best_method, best_options, best_details, tried, budget, isolated)
 
 
 def _auto_output(best, best_method, best_options, best_details, tried, budget, isolated,
-                 exact_formal=False) -> MethodOutput:
+                 exact_formal=False, formal_within=None) -> MethodOutput:
+    """``exact_formal``: "dp" gave the formal constant; ``formal_within``: "milp" bounded it
+    within this relative gap (either ends the search: no relaxation of the POP goes lower)."""
     return MethodOutput(upper=best, status="ok", details={
         "best_method": best_method, "best_options": best_options, "best_details": best_details,
-        "tried": tried, "budget": budget, "isolated": isolated, "exact_formal": exact_formal})
+        "tried": tried, "budget": budget, "isolated": isolated, "exact_formal": exact_formal,
+        "formal_within": formal_within})

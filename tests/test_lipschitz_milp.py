@@ -1,0 +1,179 @@
+"""Lipschitz method "milp" (formal constant by mixed-integer LP, polylip.nn.milp_method)."""
+
+import doctest
+import itertools
+import math
+import os
+
+import numpy as np
+import pytest
+
+from polylip.errors import ModelError
+from polylip.nn import BoxRegion, Network, exact_values, lipschitz, method_names
+from polylip.nn import milp_method
+
+REF = os.environ.get("POLYLIP_REFERENCE", "/work/shared/reference")
+NETS = os.path.join(REF, "certdnn_nets")
+
+
+def random_net(sizes, seed, activation="relu", output=None):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.normal(size=(b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.normal(size=b) * 0.5 for b in sizes[1:]]
+    return Network.from_weights(Ws, bs, activation=activation, output=output)
+
+
+def milp(net, norm, region=None, **options):
+    return lipschitz(net, norm, method="milp", region=region, lower=False, options=options)
+
+
+def brute_formal(net, norm, region=None):
+    """Formal constant by enumerating every vertex of the derivative box (test's own code)."""
+    from polylip.nn.regions import as_region
+
+    bounds = as_region(region).propagate(net)
+    ranges = [(np.asarray(lo), np.asarray(hi)) for lo, hi in bounds.derivative_bounds]
+    sizes = [lo.size for lo, _ in ranges]
+    Ws = [np.asarray(W.todense() if hasattr(W, "todense") else W) for W, _ in net.affine_layers]
+    u = net.functional()
+    best = -math.inf
+    for bits in itertools.product([0, 1], repeat=sum(sizes)):
+        bits = np.array(bits)
+        J = Ws[0]
+        start = 0
+        for (lo, hi), W, m in zip(ranges, Ws[1:], sizes):
+            s = lo + (hi - lo) * bits[start:start + m]
+            start += m
+            J = W @ (s[:, None] * J)
+        g = u @ J
+        best = max(best, np.abs(g).sum() if norm == "inf" else np.abs(g).max())
+    return best
+
+
+def test_registered():
+    assert "milp" in method_names()
+
+
+CASES = [([3, 4, 1], 0), ([4, 5, 1], 1), ([3, 3, 3, 1], 2), ([2, 4, 3, 1], 3), ([3, 2, 2, 2, 1], 4)]
+
+
+@pytest.mark.parametrize("sizes,seed", CASES)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu:0.1"])
+@pytest.mark.parametrize("norm", ["inf", 1])
+def test_equals_exact_formal_global(sizes, seed, activation, norm):
+    net = random_net(sizes, seed, activation)
+    res = milp(net, norm, gap=0.0)
+    formal = exact_values(net, norm).formal
+    assert res.status == "ok"
+    assert res.upper >= formal  # a valid bound of the formal constant (hence of the true one)
+    assert res.upper == pytest.approx(formal, rel=1e-5, abs=2e-6)  # closes: margin 1e-6
+    assert res.details["formal_lower"] == pytest.approx(formal, rel=1e-9)
+
+
+@pytest.mark.parametrize("sizes,seed", CASES)
+@pytest.mark.parametrize("norm", ["inf", 1])
+def test_equals_exact_formal_local(sizes, seed, norm):
+    net = random_net(sizes, seed)
+    region = BoxRegion(np.random.default_rng(seed).normal(size=sizes[0]), 0.3)
+    res = milp(net, norm, region, gap=0.0)
+    formal = exact_values(net, norm, region).formal
+    assert res.status == "ok"
+    assert formal <= res.upper <= formal * (1 + 1e-5) + 2e-6
+    glob = milp(net, norm, gap=0.0)
+    assert res.details["formal_lower"] <= glob.upper  # local at most global
+
+
+@pytest.mark.parametrize("norm", ["inf", 1])
+def test_tanh_matches_vertex_enumeration(norm):
+    net = random_net([3, 3, 2, 1], 7, "tanh")
+    region = BoxRegion(np.array([0.2, -0.1, 0.4]), 0.5)
+    for reg in (None, region):
+        res = milp(net, norm, reg, gap=0.0)
+        formal = brute_formal(net, norm, reg)
+        assert res.status == "ok"
+        assert formal <= res.upper <= formal * (1 + 1e-5) + 2e-6
+
+
+def test_upper_never_below_the_lower_bound():
+    net = random_net([4, 6, 5, 1], 11)
+    res = lipschitz(net, "inf", method="milp", options={"gap": 0.0})
+    assert res.lower is not None and res.upper >= res.lower
+    assert res.status in ("ok", "optimal")
+
+
+@pytest.mark.parametrize("norm", ["inf", 1])
+def test_vector_output_takes_the_max_over_functionals(norm):
+    net = random_net([3, 4, 3], 5, output="vector:inf")
+    res = milp(net, norm, gap=0.0)
+    formal = exact_values(net, norm).formal
+    assert res.details["functionals"] > 1
+    assert formal <= res.upper <= formal * (1 + 1e-5) + 2e-6
+
+
+def test_margin_output_matches_exact():
+    net = random_net([3, 5, 4], 6, output="margin:1,3")
+    res = milp(net, "inf", gap=0.0)
+    formal = exact_values(net, "inf").formal
+    assert formal <= res.upper <= formal * (1 + 1e-5) + 2e-6
+
+
+def test_witness_pattern_attains_formal_lower():
+    net = random_net([3, 4, 3, 1], 9)
+    res = milp(net, "inf", gap=0.0)
+    t, pattern = res.details["t"], res.details["pattern"]
+    assert set(np.unique(t)) <= {-1.0, 1.0}
+    Ws = [np.asarray(W) for W, _ in net.affine_layers]
+    g = Ws[0]
+    for W, s in zip(Ws[1:], pattern):
+        g = W @ (s[:, None] * g)
+    assert float(net.functional() @ g @ t) == pytest.approx(res.details["formal_lower"])
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(NETS, "w80_s20.npz")),
+                    reason="reference networks not available")
+def test_time_limit_gives_a_valid_dual_bound_or_none():
+    """CertDNN width 80 does not close in a fraction of a second: the dual bound at the time
+    limit must still lie above the exact formal constant ("dp")."""
+    d = np.load(os.path.join(NETS, "w80_s20.npz"))
+    net = Network.from_weights([d["W"][0], d["c"][0][None, :]], [d["b"][0], None])
+    exact = lipschitz(net, "inf", method="dp", lower=False)
+    res = milp(net, "inf", time_limit=0.5)
+    assert res.status == "time_limit"
+    assert res.upper is None or res.upper >= exact.details["formal"]
+    assert "time limit" in res.details["message"]
+
+
+def test_bad_options_and_norms_are_refused():
+    net = random_net([3, 4, 1], 0)
+    with pytest.raises(ModelError, match="input norms inf and 1"):
+        milp(net, 2)
+    with pytest.raises(ModelError, match="gap"):
+        milp(net, "inf", gap=2.0)
+    with pytest.raises(ModelError, match="time_limit"):
+        milp(net, "inf", time_limit=-1)
+    with pytest.raises(ModelError, match="fixed output functional"):
+        milp(random_net([3, 4, 2], 0, output="vector:2"), "inf")
+
+
+def test_auto_uses_milp_when_dp_does_not_fit(monkeypatch):
+    """"dp" made too small (its budget forced to 2^4): "auto" goes on to "milp", which closes
+    and ends the search within its gap of the formal constant (computed by the real "dp")."""
+    from polylip.nn.estimate import METHODS
+
+    net = random_net([8, 12, 12, 1], 12)
+    exact = lipschitz(net, "inf", method="dp", lower=False)
+    real_dp = METHODS["dp"]
+    monkeypatch.setitem(METHODS, "dp", lambda problem, **kw: real_dp(problem, budget=16))
+    res = lipschitz(net, "inf", options={"budget": 60, "isolate": False})
+    tried = {t["method"]: t for t in res.details["tried"]}
+    assert tried["dp"]["status"] == "too_large"
+    assert tried["milp"]["status"] == "ok"
+    assert res.details["best_method"] == "milp"
+    assert res.details["formal_within"] == pytest.approx(1e-4)
+    formal = exact.details["formal"]
+    assert formal <= res.upper <= formal * (1 + 2e-4)
+    assert "shor" not in tried  # the search ended at the closed MILP
+
+
+def test_module_doctests():
+    assert doctest.testmod(milp_method).failed == 0

@@ -11,8 +11,7 @@ from polylip.errors import ModelError
 from polylip.nn import BoxRegion, Network, exact_values, gradient_pop, lipschitz, method_names
 from polylip.nn import dp_method
 
-REF = os.environ.get("POLYLIP_REFERENCE", "/work/shared/reference")
-NETS = os.path.join(REF, "certdnn_nets")
+from reference_data import NETS, REF
 
 
 def random_net(sizes, seed, activation="relu", output=None, density=1.0):

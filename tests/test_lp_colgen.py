@@ -12,7 +12,7 @@ from polylip.relax import lp_colgen
 from polylip.relax.lp import LPRelaxation, LPSparsity
 
 x, y, z, w = sympy.symbols("x y z w")
-NETS = os.path.join(os.environ.get("POLYLIP_REFERENCE", "/work/shared/reference"), "certdnn_nets")
+from reference_data import NETS
 
 
 def lipopt_relaxation(width, sparsity, seed, degree):

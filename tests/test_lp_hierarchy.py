@@ -2,6 +2,7 @@
 enumeration), and the guarantees the theory gives (monotone in the degree, valid bounds)."""
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import sympy
 
 from polylip import POP, Polynomial, RelaxationError
 from polylip.relax.lp import LPRelaxation, LPSparsity, polytope_of
+from reference_data import NETS
 
 x, y, z, w = sympy.symbols("x y z w")
 
@@ -196,8 +198,8 @@ def test_inaccurate_solution_gives_no_bound():
 
 def test_certdnn_w10_s4_matches_published_lipopt3():
     # seed 0 of the CertDNN width-10, sparsity-4 networks; published LiPopt-3 bound 0.6098883923
-    data = np.load("/work/shared/reference/certdnn_nets/w10_s4.npz") if \
-        __import__("os").path.exists("/work/shared/reference/certdnn_nets/w10_s4.npz") else None
+    data = np.load(os.path.join(NETS, "w10_s4.npz")) if \
+        os.path.exists(os.path.join(NETS, "w10_s4.npz")) else None
     if data is None:
         pytest.skip("reference networks not available")
     W, c = data["W"][0], data["c"][0]

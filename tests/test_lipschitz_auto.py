@@ -219,3 +219,26 @@ def test_auto_ends_at_an_exact_dp_and_goes_on_when_dp_is_too_large(monkeypatch):
     assert dp[0]["status"] == "too_large" and dp[0]["upper"] is None
     assert not res.details["exact_formal"] and len(res.details["tried"]) > 2
     assert res.upper >= formal - 1e-7
+
+
+@needs_fork
+def test_a_solver_time_limit_ends_before_the_deadline(monkeypatch):
+    """A step with a solver time limit (here a stand-in for "milp" that overshoots its limit by
+    0.5 s, as a branch and bound may) is given the time left minus a reserve, so it returns its
+    bound at the limit instead of being stopped with nothing at the deadline."""
+    from polylip.nn.estimate import METHODS
+
+    net = small_net()
+    prod = product(net)
+
+    def overshooting_milp(problem, time_limit=60.0, **kw):
+        time.sleep(time_limit + 0.5)
+        return MethodOutput(upper=0.5 * prod, status="time_limit")
+
+    monkeypatch.delitem(METHODS, "dp")
+    monkeypatch.setitem(METHODS, "milp", overshooting_milp)
+    monkeypatch.setattr(pop_methods, "AUTO_MILP_SHARE", 1.0)  # all the time left
+    res = lipschitz(net, "inf", lower=False, options={"budget": 4.0})
+    milp = next(t for t in res.details["tried"] if t["method"] == "milp")
+    assert milp["status"] == "time_limit" and milp["upper"] == 0.5 * prod
+    assert res.upper == 0.5 * prod and res.details["best_method"] == "milp"

@@ -89,6 +89,12 @@ AUTO_CUT_ROUNDS = 2
 #: against LP-3's 28.46 and Shor's 51.38), while on the one-hidden-layer CertDNN networks that
 #: Shor with cuts handles in seconds it does not close, so it gets a share, not all.
 AUTO_MILP_SHARE = 1.0 / 3.0
+#: A step that takes a solver time limit gets the time left minus this reserve (seconds; at most
+#: a fifth of the time left), so that the solver stops, and the worker hands back what it found
+#: (a MILP's dual bound at its time limit is a certified bound), before the worker itself is
+#: stopped at the deadline. Without it HiGHS overshot by a fraction of a second and the step
+#: was killed with no bound (digits MLP, margin 3-8, budget 20: the final "milp" run).
+AUTO_SOLVER_RESERVE = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -809,7 +815,8 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
             tried.append({**record, "skipped": "budget spent"})
             return None
         if "time_limit" in kw:
-            kw["time_limit"] = left if kw["time_limit"] is None else min(kw["time_limit"], left)
+            limit = max(0.8 * left, left - AUTO_SOLVER_RESERVE)
+            kw["time_limit"] = limit if kw["time_limit"] is None else min(kw["time_limit"], limit)
         problem.report("auto", len(tried), len(tried) + 1)
         step = call_with_deadline(lambda: fn(problem, **kw), left, memory=memory,
                                   isolate=isolated)

@@ -20,7 +20,8 @@ Methods (column -> ``lipschitz`` method and options):
 * ``lp``: "lp" (LiPopt-k) of degree k = max(3, depth + 1): 3 at depth 2, 4 at depth 3 (degree 3
   cannot produce the degree-4 monomials of a 3-hidden-layer objective); l_inf only;
 * ``lipsdp``: "lipsdp" (l_2 only); ``exact``: "exact" (enumeration; refuses above 22 unstable
-  neurons); ``auto``: "auto" with its default budget (60 s) and the lower-bound search, as a
+  neurons); ``milp``: "milp" (formal constant by branch and bound, l_inf; its own time limit
+  is 0.9 times the cap, after which HiGHS's dual bound is the bound); ``auto``: "auto" with its default budget (60 s) and the lower-bound search, as a
   user calls it (it stops itself at the budget, see below);
 * ``lower``: ``lower_bound(net, norm, region)`` (default options).
 
@@ -67,6 +68,7 @@ METHODS = {
     "lp": ("lp", {}, ("inf",), "the Krivine/Handelman LP (LiPopt) is an l_inf method"),
     "lipsdp": ("lipsdp", {}, ("2",), "LipSDP-Neuron bounds the l_2 constant only"),
     "exact": ("exact", {}, ("inf", "2"), ""),
+    "milp": ("milp", {}, ("inf",), "a MILP covers the l_inf and l_1 input norms only"),
     "auto": ("auto", {}, ("inf", "2"), ""),
 }
 AUTO_GRACE = 30.0
@@ -96,11 +98,13 @@ def lp_degree(depth: int) -> int:
     return max(3, depth + 1)
 
 
-def method_options(col: str, depth: int) -> tuple[str, dict]:
+def method_options(col: str, depth: int, cap: float) -> tuple[str, dict]:
     meth, opt = METHODS[col][:2]
     opt = dict(opt)
     if col == "lp":
         opt["degree"] = lp_degree(depth)
+    if col == "milp":
+        opt["time_limit"] = 0.9 * cap  # stop before the cap: the dual bound is returned
     return meth, opt
 
 
@@ -113,7 +117,7 @@ def run_one(net, norm, region, col, depth, cap, memory):
     if col == "lower":
         fn = (lambda: ("ok", float(lower_bound(net, norm, region).value), ""))
     else:
-        meth, opt = method_options(col, depth)
+        meth, opt = method_options(col, depth, cap)
 
         def fn():
             r = lipschitz(net, norm, method=meth, region=region, options=opt,

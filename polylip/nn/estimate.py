@@ -13,8 +13,8 @@ touching this module::
         bound = ...  # uses problem.net, problem.norm, problem.bounds
         return MethodOutput(upper=bound, details={"order": order})
 
-Built-in methods: ``"product"`` (product of layer norms, local version over a region) and
-``"exact"`` (formal and true constants by enumeration, small networks only). The default,
+Built-in methods: ``"product"`` (product of layer norms, local version over a region),
+``"interval"`` (interval bounds on the Jacobian, Fast-Lip style) and ``"exact"`` (formal and true constants by enumeration, small networks only). The default,
 ``"auto"``, and the polynomial-optimization methods are registered by
 :mod:`polylip.nn.pop_methods`.
 
@@ -40,7 +40,7 @@ from typing import Callable
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.nn.baselines import layer_norms
+from polylip.nn.baselines import interval_bound, layer_norms
 from polylip.nn.exact import MAX_LPS, MAX_UNSTABLE, exact_values
 from polylip.nn.lower import LowerBound, LowerOptions, lower_bound
 from polylip.nn.network import Network
@@ -311,6 +311,14 @@ def _product(problem: LipschitzProblem) -> MethodOutput:
     from interval bound propagation (stable-off neurons removed)."""
     factors = layer_norms(problem.net, problem.norm, problem.region)
     return MethodOutput(upper=float(np.prod(factors)), details={"factors": factors})
+
+
+@register_method("interval", description="interval bounds on the Jacobian over the derivative "
+                                         "ranges (Fast-Lip style; local: IBP ranges)")
+def _interval(problem: LipschitzProblem) -> MethodOutput:
+    """Norm of the entrywise largest magnitudes of the interval Jacobian
+    (:func:`polylip.nn.baselines.interval_bound`); answers at once."""
+    return MethodOutput(upper=interval_bound(problem.net, problem.norm, problem.region))
 
 
 @register_method("exact", description="exact formal and true constants by enumeration (small "

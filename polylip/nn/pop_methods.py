@@ -728,7 +728,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                 isolate=True, rel_gap=AUTO_REL_GAP) -> MethodOutput:
     """The smallest certified bound the methods reach within ``budget`` seconds.
 
-    Steps, cheap to expensive: "product" (always, at once); "dp" (l_inf, l_2, l_1, when the
+    Steps, cheap to expensive: "product" and "interval" (always, at once); "dp" (l_inf, l_2, l_1, when the
     gradient POP's elimination width fits its budget: the exact formal constant, which ends the
     search, ``details["exact_formal"]``); "milp" (l_inf, l_1: the formal constant by branch
     and bound with :data:`AUTO_MILP_SHARE` of the time left; closed, it ends the search too,
@@ -776,7 +776,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
         step: ``method``, its options, ``status``, ``upper``, ``seconds``, or ``skipped`` /
         ``error``), ``budget``, ``isolated``.
     """
-    from polylip.nn.baselines import layer_norms
+    from polylip.nn.baselines import interval_bound, layer_norms
     from polylip.nn.deadline import call_with_deadline, fork_available
 
     try:
@@ -795,6 +795,12 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     best_method, best_options, best_details = "product", {}, {}
     tried = [{"method": "product", "status": "ok", "upper": best,
               "seconds": time.perf_counter() - t0}]
+    t0 = time.perf_counter()
+    interval = interval_bound(problem.net, problem.norm, problem.region)
+    tried.append({"method": "interval", "status": "ok", "upper": interval,
+                  "seconds": time.perf_counter() - t0})
+    if interval < best:
+        best, best_method = interval, "interval"
     lower = problem.lower.value if problem.lower is not None else None
 
     def closed() -> bool:

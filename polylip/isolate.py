@@ -77,6 +77,11 @@ def run_forked(fn: Callable[[], Any], memory: int | None = None) -> tuple[str, A
         code = 0
         try:
             os.close(read_fd)
+            # an abort in native code is reported to the parent as "died"; the inherited
+            # faulthandler (pytest enables it) would only print the child's stack as noise
+            import faulthandler
+
+            faulthandler.disable()
             limit_memory(memory)
             try:
                 payload = ("done", fn())

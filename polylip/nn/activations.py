@@ -102,6 +102,42 @@ class Activation:
         """The finite set of derivative values (piecewise-linear activations), else None."""
         return None
 
+    #: Convex on the whole line (then the chord over an interval lies above the function).
+    convex = False
+
+    def linear_bounds(self, lo, hi):
+        """Lines enclosing the activation on each interval ``[lo, hi]`` (finite ends).
+
+        Returns ``(sl, bl, su, bu)`` with ``sl z + bl <= a(z) <= su z + bu`` on the interval.
+        From the derivative range ``[dl, dh]`` (valid for any activation): ``a(z) - dl z`` is
+        non-decreasing and ``a(z) - dh z`` non-increasing, so the line of slope ``dh``
+        through ``(hi, a(hi))`` and the line of slope ``dl`` through ``(lo, a(lo))`` lie below
+        ``a``, and the other two pairings above. Intervals mostly right of zero take the lines
+        through ``hi``, the others those through ``lo`` (for ReLU: CROWN's choice of lower
+        slope 1 or 0). Convex activations use the chord as the upper line.
+
+        Examples
+        --------
+        >>> sl, bl, su, bu = ReLU().linear_bounds(np.array([-1.0]), np.array([3.0]))
+        >>> sl.tolist(), bl.tolist(), su.tolist(), bu.tolist()
+        ([1.0], [0.0], [0.75], [0.75])
+        """
+        lo, hi = _arr(lo).astype(float), _arr(hi).astype(float)
+        dl, dh = self.derivative_range(lo, hi)
+        al, ah = self(lo), self(hi)
+        right = (lo + hi) > 0
+        sl = np.where(right, dh, dl)
+        bl = np.where(right, ah - dh * hi, al - dl * lo)
+        su = np.where(right, dl, dh)
+        bu = np.where(right, ah - dl * hi, al - dh * lo)
+        if self.convex:
+            width = hi - lo
+            chord = width > 1e-9 * (1.0 + np.abs(lo) + np.abs(hi))
+            slope = np.where(chord, (ah - al) / np.where(chord, width, 1.0), su)
+            su = np.where(chord, slope, su)
+            bu = np.where(chord, al - slope * lo, bu)
+        return sl, bl, su, bu
+
     def spec(self) -> str:
         """Round-trippable text form, e.g. ``"leaky_relu:0.1"`` (see :func:`get_activation`)."""
         return self.name
@@ -148,6 +184,10 @@ class _PiecewiseLinear(Activation):
     @property
     def derivative_values(self):
         return (self.left, self.right)
+
+    @property
+    def convex(self):
+        return self.left <= self.right
 
 
 def _check_alpha(name: str, alpha) -> float:
@@ -229,6 +269,10 @@ class ELU(Activation):
         lo = _arr(lo)
         return lo >= 0, np.zeros(lo.shape, dtype=bool)
 
+    @property
+    def convex(self):
+        return self.alpha <= 1.0
+
     def spec(self) -> str:
         return f"elu:{self.alpha!r}"
 
@@ -283,6 +327,7 @@ class Softplus(Activation):
     """``log(1 + exp(z))``; derivative ``sigmoid(z)`` in (0, 1), increasing."""
 
     name = "softplus"
+    convex = True
 
     def __call__(self, z):
         z = _arr(z)

@@ -108,24 +108,41 @@ class Region:
         """(lo, hi) of the smallest box containing the region (None for global)."""
         return None
 
+    #: How pre-activations are bounded: "ibp" (interval arithmetic) or, for the box and the
+    #: ball, "crown" (linear bound propagation intersected with IBP, the default there).
+    bounds = "ibp"
+
+    def _ibp_step(self, net, k, zl_prev, zh_prev):
+        """IBP bounds of layer ``k``'s pre-activations from those of layer ``k - 1``."""
+        W, b = net.affine_layers[k]
+        if k == 0:
+            return self.first_layer_bounds(W, b)
+        act = net.activations[k - 1]
+        return interval_affine(W, b, act(zl_prev), act(zh_prev))
+
     def propagate(self, net) -> RegionBounds:
-        """Interval bound propagation through ``net`` (see module docstring)."""
+        """Bounds on every hidden layer through ``net`` (see module docstring)."""
         self.check(net)
-        layers, acts = net.affine_layers, net.activations
+        acts = net.activations
+        if self.bounds == "crown":
+            from polylip.nn.linear_bounds import crown_layer_bounds
+
+            los, his = crown_layer_bounds(
+                self, net, lambda k, lo, hi: self._ibp_step(net, k, lo, hi))
+        else:
+            los, his = [], []
+            for k in range(len(acts)):
+                zl, zh = self._ibp_step(net, k, los[-1] if los else None,
+                                        his[-1] if his else None)
+                los.append(zl)
+                his.append(zh)
         res = {k: [] for k in ("pre_lo", "pre_hi", "deriv_lo", "deriv_hi", "stable_on",
                                "stable_off")}
-        lo = hi = None
-        for k, act in enumerate(acts):
-            W, b = layers[k]
-            if k == 0:
-                zl, zh = self.first_layer_bounds(W, b)
-            else:
-                zl, zh = interval_affine(W, b, lo, hi)
+        for act, zl, zh in zip(acts, los, his):
             dl, dh = act.derivative_range(zl, zh)
             on, off = act.stable_masks(zl, zh)
             for key, val in zip(res, (zl, zh, dl, dh, on, off)):
                 res[key].append(np.asarray(val))
-            lo, hi = act(zl), act(zh)
         return RegionBounds(**res)
 
     def derivative_bounds(self, net) -> list:
@@ -192,6 +209,12 @@ class GlobalRegion(Region):
         return {"kind": "global", "tighten": self.tighten}
 
 
+def _bounds_kind(bounds, what):
+    if bounds not in ("crown", "ibp"):
+        raise ModelError(f"{what}: bounds must be 'crown' or 'ibp', got {bounds!r}")
+    return bounds
+
+
 def _center_radius(center, radius, what):
     try:
         c = np.asarray(center, dtype=float).reshape(-1)
@@ -208,14 +231,20 @@ def _center_radius(center, radius, what):
 class BoxRegion(Region):
     """The l_inf ball ``{x : ||x - center||_inf <= radius}``.
 
+    ``bounds``: how pre-activations are bounded, ``"crown"`` (default: linear bound
+    propagation, :mod:`polylip.nn.linear_bounds`, intersected with IBP) or ``"ibp"``.
+
     Examples
     --------
     >>> BoxRegion([0.0, 1.0], 0.1).input_box()[1].tolist()
     [0.1, 1.1]
     """
 
-    def __init__(self, center, radius):
+    kind = "box"
+
+    def __init__(self, center, radius, bounds="crown"):
         self.center, self.radius = _center_radius(center, radius, "box region")
+        self.bounds = _bounds_kind(bounds, "box region")
 
     def input_box(self):
         return self.center - self.radius, self.center + self.radius
@@ -240,14 +269,18 @@ class BoxRegion(Region):
         return f"BoxRegion(dim={self.dim}, radius={self.radius:g})"
 
     def spec(self):
-        return {"kind": "box", "radius": self.radius, "dim": self.dim}
+        return {"kind": "box", "radius": self.radius, "dim": self.dim, "bounds": self.bounds}
 
 
 class BallRegion(Region):
-    """The l_2 ball ``{x : ||x - center||_2 <= radius}``."""
+    """The l_2 ball ``{x : ||x - center||_2 <= radius}`` (``bounds`` as for
+    :class:`BoxRegion`)."""
 
-    def __init__(self, center, radius):
+    kind = "ball"
+
+    def __init__(self, center, radius, bounds="crown"):
         self.center, self.radius = _center_radius(center, radius, "ball region")
+        self.bounds = _bounds_kind(bounds, "ball region")
 
     def input_box(self):
         return self.center - self.radius, self.center + self.radius
@@ -279,7 +312,7 @@ class BallRegion(Region):
         return f"BallRegion(dim={self.dim}, radius={self.radius:g})"
 
     def spec(self):
-        return {"kind": "ball", "radius": self.radius, "dim": self.dim}
+        return {"kind": "ball", "radius": self.radius, "dim": self.dim, "bounds": self.bounds}
 
 
 def as_region(region) -> Region:

@@ -86,8 +86,16 @@ def product_bound(net, norm="inf", region=None) -> float:
     net : Network
     norm : input norm ("inf", "2", "1" or the numbers)
     region : Region, optional
-        Global by default; a local region uses interval bound propagation, so stable-off
-        neurons are removed and derivative bounds tighten.
+        Global by default; over a local region the derivative bounds come from the region's
+        pre-activation bounds (:meth:`Region.propagate`), so stable-off neurons are removed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> net = Network.from_weights([np.eye(2), np.ones((1, 2))])
+    >>> product_bound(net, "inf"), product_bound(net, 2)
+    (2.0, 1.4142135623730951)
     """
     return float(np.prod(layer_norms(net, norm, region)))
 
@@ -139,8 +147,16 @@ def interval_bound(net, norm="inf", region=None) -> float:
     net : Network
     norm : input norm ("inf", "2", "1" or the numbers)
     region : Region, optional
-        Global by default; over a local region the derivative ranges come from interval bound
-        propagation.
+        Global by default; over a local region the derivative ranges come from the region's
+        pre-activation bounds (:meth:`Region.propagate`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> net = Network.from_weights([np.array([[1.0, 1.0], [1.0, -1.0]]), np.ones((1, 2))])
+    >>> interval_bound(net, "inf"), product_bound(net, "inf")    # the formal constant is 2
+    (3.0, 4.0)
     """
     p = parse_norm(norm)
     u = net.functional()

@@ -298,8 +298,10 @@ def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
     dual = None if dual is None or not np.isfinite(dual) else -float(dual) + model.offset
     value = None if res.x is None else float(model.c @ res.x) + model.offset
     status = {0: "optimal", 1: "time_limit"}.get(res.status, "failed")
-    if status == "optimal" and dual is None:
-        dual = value  # HiGHS closed the gap (e.g. solved in presolve)
+    if status == "optimal" and dual is None and value is not None:
+        # no dual bound reported (e.g. solved in presolve): "optimal" means within the
+        # relative gap of the best vertex, so the maximum is at most this
+        dual = value + float(gap) * max(abs(value), 1.0)
     if status == "failed":
         dual = None
     mgap = getattr(res, "mip_gap", None)

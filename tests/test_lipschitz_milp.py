@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from polylip.errors import ModelError
-from polylip.nn import BoxRegion, Network, exact_values, lipschitz, method_names
+from polylip.nn import BallRegion, BoxRegion, Network, exact_values, lipschitz, method_names
 from polylip.nn import milp_method
 
 from reference_data import NETS, REF
@@ -74,7 +74,7 @@ def test_equals_exact_formal_global(sizes, seed, activation, norm):
 def test_equals_exact_formal_local(sizes, seed, norm):
     net = random_net(sizes, seed)
     region = BoxRegion(np.random.default_rng(seed).normal(size=sizes[0]), 0.3)
-    res = milp(net, norm, region, gap=0.0)
+    res = milp(net, norm, region, gap=0.0, constant="formal")
     formal = exact_values(net, norm, region).formal
     assert res.status == "ok"
     assert formal <= res.upper <= formal * (1 + 1e-5) + 2e-6
@@ -87,7 +87,8 @@ def test_tanh_matches_vertex_enumeration(norm):
     net = random_net([3, 3, 2, 1], 7, "tanh")
     region = BoxRegion(np.array([0.2, -0.1, 0.4]), 0.5)
     for reg in (None, region):
-        res = milp(net, norm, reg, gap=0.0)
+        res = milp(net, norm, reg, gap=0.0)  # tanh: the formal constant even on a box
+        assert res.details["constant"] == "formal"
         formal = brute_formal(net, norm, reg)
         assert res.status == "ok"
         assert formal <= res.upper <= formal * (1 + 1e-5) + 2e-6
@@ -176,3 +177,86 @@ def test_auto_uses_milp_when_dp_does_not_fit(monkeypatch):
 
 def test_module_doctests():
     assert doctest.testmod(milp_method).failed == 0
+
+
+# ------------------------------------------------------------- the true local constant (box)
+TRUE_CASES = [([3, 5, 1], 20, "relu"), ([4, 6, 5, 1], 21, "relu"), ([3, 4, 4, 4, 1], 22, "relu"),
+              ([4, 5, 5, 1], 23, "leaky_relu:0.1"), ([3, 6, 2], 24, "relu")]
+
+
+@pytest.mark.parametrize("sizes,seed,activation", TRUE_CASES)
+@pytest.mark.parametrize("norm", ["inf", 1])
+def test_true_local_constant_matches_enumeration(sizes, seed, activation, norm):
+    """Over a box, the pattern is tied to an input: the MILP closes at the *true* local
+    constant that "exact" finds by enumerating realizable patterns (LPs)."""
+    out = "vector:inf" if sizes[-1] > 1 else None
+    net = random_net(sizes, seed, activation, output=out)
+    region = BoxRegion(np.random.default_rng(seed).normal(size=sizes[0]), 0.6)
+    ev = exact_values(net, norm, region)
+    res = lipschitz(net, norm, method="milp", region=region, options={"gap": 0.0})
+    assert res.details["constant"] == "true"
+    assert ev.true - 1e-9 <= res.upper <= ev.true * (1 + 1e-5) + 2e-6
+    assert res.lower is not None and res.lower <= ev.true + 1e-9  # attained at an input
+    assert res.upper <= ev.formal * (1 + 1e-5) + 2e-6
+
+
+def test_true_constant_is_below_the_formal_one_where_patterns_are_unrealizable():
+    """A 3x10 He-scaled random network (drawn like the deep benchmark's) on a box of radius 0.1,
+    where many patterns in the derivative ranges are not realizable: the realizable MILP
+    reaches the true value, which "exact" confirms, well below the formal one."""
+    rng = np.random.default_rng(3010)
+    Ws = [rng.normal(0, np.sqrt(0.2), (10, 10)) for _ in range(3)] + [
+        rng.normal(0, np.sqrt(0.2), (1, 10))]
+    bs = [rng.normal(0, 0.5, 10) for _ in range(3)] + [None]
+    net = Network.from_weights(Ws, bs)
+    region = BoxRegion(rng.normal(size=10), 0.1)
+    ev = exact_values(net, "inf", region)
+    formal = milp(net, "inf", region, gap=0.0, constant="formal")
+    true = lipschitz(net, "inf", method="milp", region=region, options={"gap": 0.0})
+    assert ev.true < 0.9 * ev.formal  # unrealizable patterns matter here
+    assert true.upper == pytest.approx(ev.true, rel=1e-5, abs=2e-6) and true.upper >= ev.true
+    assert formal.upper >= ev.formal
+    assert true.lower == pytest.approx(ev.true, rel=1e-6)  # attained at the MILP's input
+
+
+def test_true_constant_on_a_ball_is_a_valid_bound():
+    net = random_net([3, 6, 4, 1], 25)
+    region = BallRegion(np.random.default_rng(25).normal(size=3), 0.5)
+    ev = exact_values(net, "inf", region)
+    res = lipschitz(net, "inf", method="milp", region=region, options={"gap": 0.0})
+    assert res.details["constant"] == "true"
+    assert res.upper >= ev.true - 1e-9 and res.upper <= ev.formal * (1 + 1e-5) + 2e-6
+    assert res.lower <= ev.true + 1e-9
+
+
+def test_true_constant_refusals():
+    net = random_net([3, 4, 1], 0)
+    with pytest.raises(ModelError, match="bounded region"):
+        milp(net, "inf", constant="true")
+    tanh = random_net([3, 4, 1], 0, "tanh")
+    with pytest.raises(ModelError, match="ReLU-type"):
+        milp(tanh, "inf", BoxRegion(np.zeros(3), 0.1), constant="true")
+    with pytest.raises(ModelError, match="constant must be"):
+        milp(net, "inf", constant="exact")
+    assert milp(net, "inf", BoxRegion(np.zeros(3), 0.1)).details["constant"] == "true"
+    assert milp(net, "inf").details["constant"] == "formal"
+
+
+def test_auto_on_a_box_goes_past_the_exact_formal_constant_to_the_true_one():
+    """Over a box with ReLU, "dp" gives the formal constant, but "milp" ties the pattern to an
+    input: auto runs it after "dp" and ends at the true local constant, with the lower bound
+    attained at the MILP's input."""
+    rng = np.random.default_rng(3010)
+    Ws = [rng.normal(0, np.sqrt(0.2), (10, 10)) for _ in range(3)] + [
+        rng.normal(0, np.sqrt(0.2), (1, 10))]
+    bs = [rng.normal(0, 0.5, 10) for _ in range(3)] + [None]
+    net = Network.from_weights(Ws, bs)
+    region = BoxRegion(rng.normal(size=10), 0.1)
+    ev = exact_values(net, "inf", region)
+    res = lipschitz(net, "inf", region=region, options={"budget": 60})
+    methods = [t["method"] for t in res.details["tried"]]
+    assert methods.index("dp") < methods.index("milp")
+    assert res.details["exact_formal"] and res.details["true_within"] == pytest.approx(1e-4)
+    assert ev.true - 1e-9 <= res.upper <= ev.true * (1 + 2e-4)
+    assert ev.true * (1 - 1e-9) <= res.upper and res.lower <= ev.true * (1 + 1e-9)
+    assert res.upper - res.lower <= 2e-4 * res.upper  # the gap is closed to milp's gap

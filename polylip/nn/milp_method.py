@@ -90,7 +90,8 @@ class FormalMILP:
     ``integrality`` (1 = binary) describe the MILP. ``t_cols`` are the binaries of the input
     direction (``t = 2 tau - 1`` for l_inf; for l_1 ``t = tau_plus - tau_minus`` with the plus
     columns first), ``z_cols[k]`` / ``z_index[k]`` the binaries of layer ``k`` and the neurons
-    they belong to.
+    they belong to. ``x_cols``: the input's columns when the activation pattern is tied to an
+    input of the region (:func:`formal_milp` with ``forward``), else None.
     """
 
     c: np.ndarray
@@ -106,6 +107,7 @@ class FormalMILP:
     t_cols: np.ndarray
     z_cols: list
     z_index: list
+    x_cols: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple:
@@ -114,7 +116,9 @@ class FormalMILP:
 
     def __repr__(self) -> str:
         rows, cols, nbin = self.shape
-        return f"FormalMILP(norm={self.norm}, rows={rows}, columns={cols}, binaries={nbin})"
+        kind = "true" if self.x_cols is not None else "formal"
+        return (f"FormalMILP(norm={self.norm}, constant={kind}, rows={rows}, columns={cols}, "
+                f"binaries={nbin})")
 
 
 class _Builder:
@@ -159,8 +163,13 @@ def _coo(vals, rows, cols, shape):
                          shape=shape)
 
 
-def formal_milp(net, norm: float, derivative_bounds, functional) -> FormalMILP:
+def formal_milp(net, norm: float, derivative_bounds, functional, forward=None) -> FormalMILP:
     """Build the MILP whose optimum is the formal constant for one output functional.
+
+    With ``forward = (x_lo, x_hi, pre_lo, pre_hi)`` (an input box and pre-activation bounds
+    valid on it) the activation pattern is tied to an input ``x`` of that box by the exact
+    big-M encoding of each unstable neuron (see :func:`_add_forward`), so the optimum bounds
+    the *true* local constant instead of the formal one.
 
     Parameters
     ----------
@@ -179,7 +188,7 @@ def formal_milp(net, norm: float, derivative_bounds, functional) -> FormalMILP:
     >>> from polylip.nn import Network
     >>> net = Network.from_weights([np.eye(2), np.ones((1, 2))])
     >>> formal_milp(net, math.inf, [(np.zeros(2), np.ones(2))], np.ones(1))
-    FormalMILP(norm=inf, rows=10, columns=8, binaries=4)
+    FormalMILP(norm=inf, constant=formal, rows=10, columns=8, binaries=4)
     """
     if norm not in (math.inf, 1.0):
         raise ModelError("method 'milp' supports the input norms inf and 1 (the l_2 constant "
@@ -238,6 +247,7 @@ def formal_milp(net, norm: float, derivative_bounds, functional) -> FormalMILP:
         corners = np.stack([dlo * a_lo, dlo * a_hi, dhi * a_lo, dhi * a_hi])
         h_lo, h_hi = corners.min(axis=0), corners.max(axis=0)
     weights = np.asarray(_csr(layers[-1][0]).T @ np.asarray(functional, float)).ravel()
+    x_cols = None if forward is None else _add_forward(bld, net, forward, z_cols, z_index)
     c = np.zeros(bld.n)
     c[:H.shape[1]] = H.T @ weights
     A_eq, b_eq = bld.matrix("eq")
@@ -245,7 +255,60 @@ def formal_milp(net, norm: float, derivative_bounds, functional) -> FormalMILP:
     return FormalMILP(c=c, offset=float(weights @ h), A_eq=A_eq, b_eq=b_eq, A_ub=A_ub, b_ub=b_ub,
                       lb=np.concatenate(bld.lb), ub=np.concatenate(bld.ub),
                       integrality=np.concatenate(bld.integ), norm=norm, t_cols=tau,
-                      z_cols=z_cols, z_index=z_index)
+                      z_cols=z_cols, z_index=z_index, x_cols=x_cols)
+
+
+def realizable_activations(net) -> bool:
+    """True when every activation is piecewise linear, convex, with its kink at 0 (ReLU, leaky
+    ReLU with ``alpha <= 1``, identity): what :func:`_add_forward` encodes exactly."""
+    from polylip.nn.activations import _PiecewiseLinear
+
+    return all(isinstance(a, _PiecewiseLinear) and a.left <= a.right for a in net.activations)
+
+
+def _add_forward(bld: _Builder, net, forward, z_cols, z_index) -> np.ndarray:
+    """Columns and rows tying the derivative binaries to an input ``x`` of the box.
+
+    Per hidden layer: pre-activations ``z = W y_prev + b`` (columns bounded by ``pre_lo``,
+    ``pre_hi``; ``y_0 = x``), and for each unstable neuron a column ``r = relu(z)`` encoded
+    with the neuron's own derivative binary ``d`` (``s = left + (right - left) d``)::
+
+        r >= z,   r >= 0,   r <= z - L (1 - d),   r <= U d
+
+    so ``d = 1`` forces ``z >= 0`` and ``r = z``, ``d = 0`` forces ``z <= 0`` and ``r = 0`` (both
+    allowed at ``z = 0``). The activation is ``y = left z + (right - left) r``; a stable neuron
+    is ``y = s z`` with its single slope ``s``. Returns the input's columns.
+    """
+    x_lo, x_hi, pre_lo, pre_hi = forward
+    layers = net.affine_layers
+    x = bld.columns(x_lo, x_hi, False)
+    n0 = x.size
+    Y = _coo(np.ones(n0), np.arange(n0), x, (n0, bld.n)).tocsr()  # y_0 = x
+    for k, act in enumerate(net.activations):
+        W, b = _csr(layers[k][0]), layers[k][1]
+        b = np.zeros(W.shape[0]) if b is None else np.asarray(b, float)
+        m = W.shape[0]
+        L, U = np.asarray(pre_lo[k], float), np.asarray(pre_hi[k], float)
+        z = bld.columns(L, U, False)
+        WY = sp.coo_matrix(W @ Y)
+        bld.constrain("eq", _coo(np.r_[-WY.data, np.ones(m)], np.r_[WY.row, np.arange(m)],
+                                 np.r_[WY.col, z], (m, bld.n)), b)
+        free, d = z_index[k], z_cols[k]
+        f = free.size
+        Lf, Uf = L[free], U[free]
+        r = bld.columns(np.zeros(f), np.maximum(Uf, 0.0), False)
+        i, one = np.arange(f), np.ones(f)
+        #   z - r <= 0,   r - z - L d <= -L,   r - U d <= 0
+        bld.constrain("ub", _coo(
+            np.r_[one, -one, one, -one, -Lf, one, -Uf],
+            np.r_[i, i, i + f, i + f, i + f, i + 2 * f, i + 2 * f],
+            np.r_[z[free], r, r, z[free], d, r, d], (3 * f, bld.n)),
+            np.r_[np.zeros(f), -Lf, np.zeros(f)])
+        slope = np.where(U <= 0, act.left, act.right).astype(float)  # stable neurons
+        fixed = np.setdiff1d(np.arange(m), free)
+        Y = _coo(np.r_[slope[fixed], np.full(f, act.left), np.full(f, act.right - act.left)],
+                 np.r_[fixed, free, free], np.r_[z[fixed], z[free], r], (m, bld.n)).tocsr()
+    return x
 
 
 @dataclass
@@ -339,14 +402,19 @@ def _vertex_value(net, functional, t, pattern) -> float:
 @register_method("milp", description="formal constant by mixed-integer LP (HiGHS branch and "
                                      "bound; l_inf, l_1)")
 def _milp(problem: LipschitzProblem, time_limit: float | None = 60.0,
-          gap: float = 1e-4) -> MethodOutput:
-    """The formal constant (the gradient POP's optimum) by branch and bound.
+          gap: float = 1e-4, constant: str = "auto") -> MethodOutput:
+    """The formal constant (the gradient POP's optimum), or over a box or a ball the true
+    local constant, by branch and bound.
 
     ``time_limit``: seconds for all functionals together (None: no limit); at the limit the
     dual bound so far is returned with ``status="time_limit"``. ``gap``: relative gap at which
-    HiGHS stops (the bound is then within ``gap`` of the formal constant).
+    HiGHS stops (the bound is then within ``gap`` of the constant). ``constant``: ``"formal"``
+    (every pattern in the derivative ranges), ``"true"`` (the pattern tied to an input of the
+    region: a box or a ball, ReLU-type activations; see :func:`_add_forward`), or ``"auto"``
+    (``"true"`` where it applies, else ``"formal"``).
     """
     t0 = time.perf_counter()
+    constant = _which_constant(problem, constant)
     if problem.norm not in (math.inf, 1.0):
         raise ModelError("method 'milp' supports the input norms inf and 1 (the l_2 constant "
                          "maximizes a convex quadratic: use 'dp', 'lipsdp' or 'sdp')")
@@ -360,6 +428,11 @@ def _milp(problem: LipschitzProblem, time_limit: float | None = 60.0,
         raise ModelError("method 'milp' needs a fixed output functional: an l_2 vector output "
                          "is not supported (use 'sdp' or 'lipsdp')")
     db = problem.bounds.derivative_bounds
+    forward = None
+    if constant == "true":
+        x_lo, x_hi = problem.region.input_box()
+        forward = (x_lo, x_hi, problem.bounds.pre_lo, problem.bounds.pre_hi)
+    attained = None  # largest local constant at an input the MILP found (a lower bound)
     parts, statuses = [], []
     best_vertex = (-math.inf, None, None)
     upper = -math.inf
@@ -370,7 +443,7 @@ def _milp(problem: LipschitzProblem, time_limit: float | None = 60.0,
             statuses.append("time_limit")
             upper = None
             break
-        model = formal_milp(problem.net, problem.norm, db, u)
+        model = formal_milp(problem.net, problem.norm, db, u, forward=forward)
         sol = solve_formal_milp(model, time_limit=left, gap=gap)
         part = {"status": sol.status, "dual_bound": sol.dual_bound, "gap": sol.gap,
                 "nodes": sol.nodes, "seconds": sol.seconds, "shape": model.shape,
@@ -381,6 +454,11 @@ def _milp(problem: LipschitzProblem, time_limit: float | None = 60.0,
             part["vertex_value"] = value
             if value > best_vertex[0]:
                 best_vertex = (value, t, pattern)
+            if model.x_cols is not None:
+                x = problem.region.project(sol.x[model.x_cols][None, :])[0]
+                here = float(problem.net.local_lipschitz(x[None, :], problem.norm)[0])
+                if attained is None or here > attained[0]:
+                    attained = (here, x)
         parts.append(part)
         statuses.append(sol.status)
         if sol.dual_bound is None or upper is None:
@@ -399,7 +477,8 @@ def _milp(problem: LipschitzProblem, time_limit: float | None = 60.0,
     if status == "failed":
         upper = None
     formal_lower = best_vertex[0] if best_vertex[1] is not None else None
-    details = {"formal_lower": formal_lower, "gap": gap, "time_limit": time_limit,
+    details = {"constant": constant, "formal_lower": formal_lower if constant == "formal"
+               else None, "vertex_value": formal_lower, "gap": gap, "time_limit": time_limit,
                "milp_seconds": time.perf_counter() - t0, "functionals": len(fs),
                "parts": parts}
     if best_vertex[1] is not None:
@@ -410,5 +489,25 @@ def _milp(problem: LipschitzProblem, time_limit: float | None = 60.0,
     elif status == "time_limit":
         details["message"] = (f"time limit {time_limit} s reached: the bound is HiGHS's dual "
                               f"bound, {upper - (formal_lower or 0):.3g} above the best vertex")
-    return MethodOutput(upper=None if upper is None else float(upper), status=status,
-                        details=details)
+    lower, witness = (None, None) if attained is None else attained
+    return MethodOutput(upper=None if upper is None else float(upper), lower=lower,
+                        witness=witness, status=status, details=details)
+
+
+def _which_constant(problem: LipschitzProblem, constant: str) -> str:
+    """Resolve the ``constant`` option of method "milp" (see :func:`_milp`)."""
+    if constant not in ("auto", "formal", "true"):
+        raise ModelError(f"method 'milp': constant must be 'auto', 'formal' or 'true', "
+                         f"got {constant!r}")
+    local = problem.region.input_box() is not None
+    if constant == "auto":
+        return "true" if local and realizable_activations(problem.net) else "formal"
+    if constant == "true":
+        if not local:
+            raise ModelError("method 'milp' with constant='true' needs a bounded region (a box "
+                             "or a ball): globally every activation pattern is realizable")
+        if not realizable_activations(problem.net):
+            raise ModelError("method 'milp' with constant='true' needs ReLU-type activations "
+                             "(relu, leaky_relu with alpha <= 1): "
+                             f"{[a.spec() for a in problem.net.activations]}")
+    return constant

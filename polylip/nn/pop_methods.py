@@ -777,6 +777,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
         ``error``), ``budget``, ``isolated``.
     """
     from polylip.nn.baselines import interval_bound, layer_norms
+    from polylip.nn.milp_method import realizable_activations
     from polylip.nn.deadline import call_with_deadline, fork_available
 
     try:
@@ -802,6 +803,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     if interval < best:
         best, best_method = interval, "interval"
     lower = problem.lower.value if problem.lower is not None else None
+    found = {"lower": None, "witness": None}  # a larger lower bound attained by a step
 
     def closed() -> bool:
         return lower is not None and best - lower <= rel_gap * max(1.0, abs(best))
@@ -809,7 +811,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     def attempt(name, fn, show=None, **kw):
         """Run ``fn(problem, **kw)`` in a worker until the deadline; keep its bound if smaller.
         ``show``: the options recorded (default ``kw``)."""
-        nonlocal best, best_method, best_options, best_details
+        nonlocal best, best_method, best_options, best_details, lower
         shown = {("cut_seconds" if k == "seconds" else k): v
                  for k, v in (kw if show is None else show).items() if k != "time_limit"}
         record = {"method": name, **shown}
@@ -848,6 +850,9 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
                       "seconds": step.seconds})
         if out.upper is not None and out.upper < best:
             best, best_method, best_options, best_details = out.upper, name, shown, out.details
+        if out.lower is not None and (lower is None or out.lower > lower):
+            lower = found["lower"] = out.lower  # attained at out.witness (e.g. milp's input)
+            found["witness"] = out.witness
         return out
 
     # Built here, before any worker is forked: the workers share them (copy-on-write), and
@@ -879,27 +884,42 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     # LipSDP cannot go below it either (every fixed activation pattern is slope-restricted in
     # the derivative ranges). So a certified "dp" ends the search. Planning is cheap; a width
     # above its budget returns status "too_large" at once.
+    # Exception: over a box or a ball with ReLU-type activations "milp" bounds the *true* local
+    # constant (the pattern tied to an input), which can lie below the formal one, so the
+    # search goes on to it.
     dp = METHODS.get("dp")
+    milp = METHODS.get("milp")
     fixed_output = all(u is not None for u in functionals(problem.net))
+    milp_true = (milp is not None and problem.norm in (math.inf, 1.0) and fixed_output
+                 and problem.region.input_box() is not None
+                 and realizable_activations(problem.net))
+    exact_formal = False
     if dp is not None and problem.norm in (math.inf, 2.0, 1.0) and fixed_output:
         out = attempt("dp", dp)
-        if out is not None and out.status == "ok" and out.upper is not None:
+        exact_formal = out is not None and out.status == "ok" and out.upper is not None
+        if exact_formal and (not milp_true or closed()):
             return _auto_output(best, best_method, best_options, best_details, tried, budget,
-                                isolated, exact_formal=True)
+                                isolated, exact_formal=True, found=found)
 
     # "milp" (l_inf, l_1): the same formal constant by branch and bound, for networks whose
     # elimination width is too large for "dp". Closed to its gap it ends the search like "dp";
     # stopped at its share of the time, its dual bound is still a certified upper bound.
-    milp = METHODS.get("milp")
+    # After an exact "dp" (milp_true) it gets all the time left: only it can go lower.
     milp_share = None  # seconds of a "milp" run stopped by its time limit
     if milp is not None and problem.norm in (math.inf, 1.0) and fixed_output:
-        share = AUTO_MILP_SHARE * max(0.0, deadline - time.perf_counter())
+        share = (1.0 if exact_formal else AUTO_MILP_SHARE) * max(0.0,
+                                                                deadline - time.perf_counter())
         out = attempt("milp", milp, time_limit=share)
         if out is not None and out.status == "time_limit":
             milp_share = share
-        if out is not None and out.status == "ok" and out.upper is not None:
+        closed_milp = out is not None and out.status == "ok" and out.upper is not None
+        if closed_milp or exact_formal:
+            true = closed_milp and out.details.get("constant") == "true"
             return _auto_output(best, best_method, best_options, best_details, tried, budget,
-                                isolated, formal_within=out.details["gap"])
+                                isolated, exact_formal=exact_formal, found=found,
+                                formal_within=out.details["gap"] if closed_milp and not true
+                                else None,
+                                true_within=out.details["gap"] if true else None)
 
     # l_2: LipSDP first, except on one hidden layer where Shor's POP is the small expanded one
     # (digits CNN, box of radius 0.05: Shor 1.2 s at the lower bound, LipSDP over 30 s)
@@ -961,14 +981,20 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     if milp_share is not None and deadline - time.perf_counter() > 1.5 * milp_share:
         attempt("milp", milp, time_limit=None)
 
-    return _auto_output(best, best_method, best_options, best_details, tried, budget, isolated)
+    return _auto_output(best, best_method, best_options, best_details, tried, budget, isolated,
+                        found=found)
 
 
 def _auto_output(best, best_method, best_options, best_details, tried, budget, isolated,
-                 exact_formal=False, formal_within=None) -> MethodOutput:
+                 exact_formal=False, formal_within=None, true_within=None,
+                 found=None) -> MethodOutput:
     """``exact_formal``: "dp" gave the formal constant; ``formal_within``: "milp" bounded it
-    within this relative gap (either ends the search: no relaxation of the POP goes lower)."""
-    return MethodOutput(upper=best, status="ok", details={
+    within this relative gap (either ends the search: no relaxation of the POP goes lower);
+    ``true_within``: "milp" bounded the true local constant within this gap. ``found``: a
+    lower bound attained by a step, with its witness input."""
+    found = found or {}
+    return MethodOutput(upper=best, lower=found.get("lower"), witness=found.get("witness"),
+                        status="ok", details={
         "best_method": best_method, "best_options": best_options, "best_details": best_details,
         "tried": tried, "budget": budget, "isolated": isolated, "exact_formal": exact_formal,
-        "formal_within": formal_within})
+        "formal_within": formal_within, "true_within": true_within})

@@ -730,8 +730,10 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
 
     Steps, cheap to expensive: "product" and "interval" (always, at once); "dp" (l_inf, l_2, l_1, when the
     gradient POP's elimination width fits its budget: the exact formal constant, which ends the
-    search, ``details["exact_formal"]``); "milp" (l_inf, l_1: the formal constant by branch
-    and bound with :data:`AUTO_MILP_SHARE` of the time left; closed, it ends the search too,
+    search, ``details["exact_formal"]``, except over a box or a ball with ReLU-type
+    activations, where "milp" bounds the true local constant and runs next with all the time
+    left); "milp" (l_inf, l_1: the formal constant, or over such a region the true one, by
+    branch and bound with :data:`AUTO_MILP_SHARE` of the time left; closed, it ends the search too,
     otherwise its dual bound counts like any other bound, and it runs again at the end with
     all the time left when that is over 1.5 times its share); "lipsdp" (l_2; after "shor" when
     the POP is the expanded one of degree 2, one hidden layer); "lp" of degree 3

@@ -84,10 +84,12 @@ AUTO_MAX_LP_PRODUCTS = 3e5
 #: the dense networks).
 AUTO_CUT_ROUNDS = 2
 #: Share of the time left that "auto" gives method "milp" (l_inf and l_1, after "dp" did not
-#: fit). Measured at 60 s (benchmarks/RESULTS.md, "Formal constant by mixed-integer LP"): on
-#: the deep random networks its dual bound beats every other step (2x20 global l_inf: 22.95
-#: against LP-3's 28.46 and Shor's 51.38), while on the one-hidden-layer CertDNN networks that
-#: Shor with cuts handles in seconds it does not close, so it gets a share, not all.
+#: fit). Measured with a 54-s limit (benchmarks/RESULTS.md, "Formal constant by mixed-integer
+#: LP"): on the deep random networks its dual bound is the best step on most l_inf rows (2x20
+#: global: 23.00 against LP-3's 28.46 and Shor's 51.38; 3x30 global: 675 where nothing else
+#: finishes), while on one-hidden-layer CertDNN networks of width 80 that Shor with cuts
+#: handles in seconds it does not close (80x30: 2.50 after 600 s against Shor's 1.97), so it
+#: gets a share, not all.
 AUTO_MILP_SHARE = 1.0 / 3.0
 #: A step that takes a solver time limit gets the time left minus this reserve (seconds; at most
 #: a fifth of the time left), so that the solver stops, and the worker hands back what it found

@@ -14,7 +14,7 @@ no output bias. The local region is the box (``BoxRegion``) of radius 0.1 around
 
 Methods (column -> ``lipschitz`` method and options):
 
-* ``product``: "product"; ``dp``: "dp" (exact formal constant by elimination, refuses above its
+* ``product``: "product"; ``interval``: "interval" (interval Jacobian); ``dp``: "dp" (exact formal constant by elimination, refuses above its
   table budget: ``too_large``); ``shor``: "shor" (order-1 SDP; lifted formulation when deep);
 * ``sdp2``: "sdp" at order 2 with the network's cliques (``sparsity="network"``);
 * ``lp``: "lp" (LiPopt-k) of degree k = max(3, depth + 1): 3 at depth 2, 4 at depth 3 (degree 3
@@ -62,6 +62,7 @@ from polylip.nn.estimate import method_names
 #: column -> (lipschitz method, options, input norms it supports, why not the others)
 METHODS = {
     "product": ("product", {}, ("inf", "2"), ""),
+    "interval": ("interval", {}, ("inf", "2"), ""),
     "dp": ("dp", {}, ("inf", "2"), ""),
     "shor": ("shor", {}, ("inf", "2"), ""),
     "sdp2": ("sdp", {"order": 2, "sparsity": "network"}, ("inf", "2"), ""),

@@ -103,7 +103,7 @@ class Polynomial:
         Examples
         --------
         >>> Polynomial.from_exponents(["x", "y"], [[2, 0], [0, 1]], [1.0, -3.0])
-        Polynomial(x**2 - 3*y)
+        Polynomial(1.0*x**2 - 3.0*y)
         """
         exponents = np.asarray(exponents)
         if exponents.ndim != 2 or exponents.shape[1] != len(variables):

@@ -91,6 +91,11 @@ AUTO_CUT_ROUNDS = 2
 #: handles in seconds it does not close (80x30: 2.50 after 600 s against Shor's 1.97), so it
 #: gets a share, not all.
 AUTO_MILP_SHARE = 1.0 / 3.0
+#: The same over a box or a ball with ReLU-type activations, where "milp" bounds the *true*
+#: local constant and is the step that works there (deep random networks, box of radius 0.1,
+#: l_inf, benchmarks/RESULTS.md "The true local constant by milp": 2x40 21.79 with 54 s alone,
+#: against 33.46 from a third of auto's 60 s; Shor and the LP time out from 2x40 on).
+AUTO_MILP_TRUE_SHARE = 2.0 / 3.0
 #: A step that takes a solver time limit gets the time left minus this reserve (seconds; at most
 #: a fifth of the time left), so that the solver stops, and the worker hands back what it found
 #: (a MILP's dual bound at its time limit is a certified bound), before the worker itself is
@@ -735,7 +740,8 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     search, ``details["exact_formal"]``, except over a box or a ball with ReLU-type
     activations, where "milp" bounds the true local constant and runs next with all the time
     left); "milp" (l_inf, l_1: the formal constant, or over such a region the true one, by
-    branch and bound with :data:`AUTO_MILP_SHARE` of the time left; closed, it ends the search too,
+    branch and bound with :data:`AUTO_MILP_SHARE` of the time left, or
+    :data:`AUTO_MILP_TRUE_SHARE` for the true one; closed, it ends the search too,
     otherwise its dual bound counts like any other bound, and it runs again at the end with
     all the time left when that is over 1.5 times its share); "lipsdp" (l_2; after "shor" when
     the POP is the expanded one of degree 2, one hidden layer); "lp" of degree 3
@@ -924,8 +930,9 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     # After an exact "dp" (milp_true) it gets all the time left: only it can go lower.
     milp_share = None  # seconds of a "milp" run stopped by its time limit
     if milp is not None and problem.norm in (math.inf, 1.0) and fixed_output:
-        share = (1.0 if exact_formal else AUTO_MILP_SHARE) * max(0.0,
-                                                                deadline - time.perf_counter())
+        fraction = (1.0 if exact_formal else AUTO_MILP_TRUE_SHARE if milp_true
+                    else AUTO_MILP_SHARE)
+        share = fraction * max(0.0, deadline - time.perf_counter())
         out = attempt("milp", milp, time_limit=share)
         if out is not None and out.status == "time_limit":
             milp_share = share

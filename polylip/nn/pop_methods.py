@@ -96,6 +96,10 @@ AUTO_MILP_SHARE = 1.0 / 3.0
 #: l_inf, benchmarks/RESULTS.md "The true local constant by milp": 2x40 21.79 with 54 s alone,
 #: against 33.46 from a third of auto's 60 s; Shor and the LP time out from 2x40 on).
 AUTO_MILP_TRUE_SHARE = 2.0 / 3.0
+#: Relative gap at which "milp" stops inside "auto" (its own default is 1e-4): closing
+#: further is cheap where it closes at all (digits MLP, margin 3-8, box of radius 0.05: the
+#: true constant 188.545 within 1e-4 in 1 s), and where it does not the time limit decides.
+AUTO_MILP_GAP = 1e-6
 #: A step that takes a solver time limit gets the time left minus this reserve (seconds; at most
 #: a fifth of the time left), so that the solver stops, and the worker hands back what it found
 #: (a MILP's dual bound at its time limit is a certified bound), before the worker itself is
@@ -918,7 +922,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
         """Run "milp" with ``fraction`` of the time left; True when it closed its gap."""
         nonlocal milp_share
         share = fraction * max(0.0, deadline - time.perf_counter())
-        out = attempt("milp", milp, time_limit=share)
+        out = attempt("milp", milp, time_limit=share, gap=AUTO_MILP_GAP)
         if out is not None and out.status == "time_limit":
             milp_share = share
         return out if out is not None and out.status == "ok" and out.upper is not None else None
@@ -1007,7 +1011,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     # Time left after every step: "milp" again with all of it, when that is clearly more than
     # its share (HiGHS is deterministic, so the longer run gets at least as far).
     if milp_share is not None and deadline - time.perf_counter() > 1.5 * milp_share:
-        attempt("milp", milp, time_limit=None)
+        attempt("milp", milp, time_limit=None, gap=AUTO_MILP_GAP)
 
     return _auto_output(best, best_method, best_options, best_details, tried, budget, isolated,
                         found=found)

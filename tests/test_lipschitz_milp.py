@@ -200,16 +200,20 @@ def test_true_local_constant_matches_enumeration(sizes, seed, activation, norm):
     assert res.upper <= ev.formal * (1 + 1e-5) + 2e-6
 
 
-def test_true_constant_is_below_the_formal_one_where_patterns_are_unrealizable():
-    """A 3x10 He-scaled random network (drawn like the deep benchmark's) on a box of radius 0.1,
-    where many patterns in the derivative ranges are not realizable: the realizable MILP
-    reaches the true value, which "exact" confirms, well below the formal one."""
+def he_net_3x10():
+    """A 3x10 He-scaled ReLU network and a box of radius 0.1 around a random point."""
     rng = np.random.default_rng(3010)
     Ws = [rng.normal(0, np.sqrt(0.2), (10, 10)) for _ in range(3)] + [
         rng.normal(0, np.sqrt(0.2), (1, 10))]
     bs = [rng.normal(0, 0.5, 10) for _ in range(3)] + [None]
-    net = Network.from_weights(Ws, bs)
-    region = BoxRegion(rng.normal(size=10), 0.1)
+    return Network.from_weights(Ws, bs), BoxRegion(rng.normal(size=10), 0.1)
+
+
+def test_true_constant_is_below_the_formal_one_where_patterns_are_unrealizable():
+    """A 3x10 He-scaled random network (drawn like the deep benchmark's) on a box of radius 0.1,
+    where many patterns in the derivative ranges are not realizable: the realizable MILP
+    reaches the true value, which "exact" confirms, well below the formal one."""
+    net, region = he_net_3x10()
     ev = exact_values(net, "inf", region)
     formal = milp(net, "inf", region, gap=0.0, constant="formal")
     true = lipschitz(net, "inf", method="milp", region=region, options={"gap": 0.0})
@@ -246,12 +250,7 @@ def test_auto_on_a_box_ends_at_the_true_constant():
     """Over a box with ReLU, "milp" ties the pattern to an input: auto runs it first (before
     "dp", which stops at the formal constant) and ends at the true local constant, with the
     lower bound attained at the MILP's input."""
-    rng = np.random.default_rng(3010)
-    Ws = [rng.normal(0, np.sqrt(0.2), (10, 10)) for _ in range(3)] + [
-        rng.normal(0, np.sqrt(0.2), (1, 10))]
-    bs = [rng.normal(0, 0.5, 10) for _ in range(3)] + [None]
-    net = Network.from_weights(Ws, bs)
-    region = BoxRegion(rng.normal(size=10), 0.1)
+    net, region = he_net_3x10()
     ev = exact_values(net, "inf", region)
     res = lipschitz(net, "inf", region=region, options={"budget": 60})
     methods = [t["method"] for t in res.details["tried"]]

@@ -248,3 +248,39 @@ def test_a_solver_time_limit_ends_before_the_deadline(monkeypatch):
     milp = next(t for t in res.details["tried"] if t["method"] == "milp")
     assert milp["status"] == "time_limit" and milp["upper"] == 0.5 * prod
     assert res.upper == 0.5 * prod and res.details["best_method"] == "milp"
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for a reaper)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            state = next(line for line in fh if line.startswith("State:"))
+        return "Z" not in state.split()[1]
+    except (FileNotFoundError, StopIteration, ProcessLookupError):
+        return False
+
+
+@needs_fork
+def test_a_stopped_step_takes_its_own_children_with_it(tmp_path):
+    """A step stopped at the deadline while a forked child of its own runs (a large Clarabel
+    solve goes through polylip.isolate) must not leave that child running."""
+    from polylip.isolate import fork_supported, run_forked
+
+    if not fork_supported() or not os.path.isdir("/proc"):
+        pytest.skip("needs Linux")
+    pid_file = tmp_path / "grandchild.pid"
+
+    def step():
+        def grandchild():
+            pid_file.write_text(str(os.getpid()))
+            time.sleep(30)
+        return run_forked(grandchild)
+
+    out = call_with_deadline(step, 1.0)
+    assert out.status == "time_limit"
+    pid = int(pid_file.read_text())
+    for _ in range(50):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid)

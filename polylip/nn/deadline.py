@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import time
 import traceback
@@ -35,7 +36,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from polylip.isolate import limit_memory
+from polylip.isolate import die_with_parent, limit_memory
 
 __all__ = ["StepOutcome", "call_with_deadline", "fork_available"]
 
@@ -88,7 +89,8 @@ def _rebuild_error(kind: str, text: str, trace: str, exc_type: type | None):
     return err
 
 
-def _worker(conn, fn, memory):
+def _worker(conn, fn, memory, parent):
+    die_with_parent(parent)  # a caller killed mid-step takes its worker with it
     limit_memory(memory)
     try:
         value = fn()
@@ -161,7 +163,7 @@ def call_with_deadline(fn: Callable[[], Any], seconds: float, *, memory: int | N
         return StepOutcome("done", value=value, seconds=dt, isolated=False)
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker, args=(send, fn, memory), daemon=True)
+    proc = ctx.Process(target=_worker, args=(send, fn, memory, os.getpid()), daemon=True)
     try:
         with warnings.catch_warnings():
             # Python >= 3.12 warns when a process with threads (BLAS pools) forks: the child

@@ -33,6 +33,14 @@ tested on agree with "dp" to within 1e-9 relative). ``details["formal_lower"]`` 
 value (recomputed with numpy) of the best vertex found: a lower bound on the formal constant,
 not on the Lipschitz constant, so no ``lower`` is returned.
 
+**The true local constant** (``constant="true"``, the default over a box or a ball when every
+activation is ReLU-type): the derivative binaries are tied to an input ``x`` of the region by
+the exact big-M encoding of each unstable neuron (:func:`_add_forward`), so only patterns some
+input realizes count. Every gradient at a point of the region is feasible, so the optimum is at
+least the true local constant; a pattern is admitted at ``z = 0`` on either side, which can only
+add value. The MILP's input ``x`` is returned as ``witness`` with ``lower``, the local constant
+measured there.
+
 When to use it: the formal constant of networks whose elimination width is too large for "dp"
 (dense or wide layers), when branch and bound can close the gap. Cost grows with the number of
 unstable neurons; beyond a few hundred, expect ``status="time_limit"`` and a loose dual bound.

@@ -113,7 +113,7 @@ def _times_point_matrix(lo, hi, W):
     return mid - rad, mid + rad
 
 
-def interval_jacobian(net, region=None, start=None):
+def interval_jacobian(net, region=None, start=None, bounds=None):
     """Entrywise bounds ``(lo, hi)`` of ``start @ J(x)`` over the region (every activation
     pattern in the derivative ranges), with ``start`` the rows applied to the output (default:
     the identity, the whole Jacobian).
@@ -127,7 +127,7 @@ def interval_jacobian(net, region=None, start=None):
     >>> lo.tolist(), hi.tolist()
     ([[0.0, -2.0]], [[1.5, 0.5]])
     """
-    bounds = as_region(region).propagate(net)
+    bounds = as_region(region).propagate(net) if bounds is None else bounds
     layers = net.affine_layers
     W = layers[-1][0]
     start = np.eye(W.shape[0]) if start is None else np.atleast_2d(np.asarray(start, float))
@@ -139,7 +139,7 @@ def interval_jacobian(net, region=None, start=None):
     return lo, hi
 
 
-def interval_bound(net, norm="inf", region=None) -> float:
+def interval_bound(net, norm="inf", region=None, bounds=None) -> float:
     """Upper bound on the Lipschitz constant from the interval Jacobian (see the module text).
 
     Parameters
@@ -149,6 +149,8 @@ def interval_bound(net, norm="inf", region=None) -> float:
     region : Region, optional
         Global by default; over a local region the derivative ranges come from the region's
         pre-activation bounds (:meth:`Region.propagate`).
+    bounds : RegionBounds, optional
+        The region's bounds when the caller already has them (not propagated again).
 
     Examples
     --------
@@ -161,7 +163,7 @@ def interval_bound(net, norm="inf", region=None) -> float:
     p = parse_norm(norm)
     u = net.functional()
     if u is not None:
-        lo, hi = interval_jacobian(net, region, start=u)
+        lo, hi = interval_jacobian(net, region, start=u, bounds=bounds)
         return float(vec_norm(np.maximum(np.abs(lo), np.abs(hi)).ravel(), dual(p)))
-    lo, hi = interval_jacobian(net, region)
+    lo, hi = interval_jacobian(net, region, bounds=bounds)
     return float(operator_norm_upper(np.maximum(np.abs(lo), np.abs(hi)), p, net.output.norm))

@@ -318,7 +318,8 @@ def _product(problem: LipschitzProblem) -> MethodOutput:
 def _interval(problem: LipschitzProblem) -> MethodOutput:
     """Norm of the entrywise largest magnitudes of the interval Jacobian
     (:func:`polylip.nn.baselines.interval_bound`); answers at once."""
-    return MethodOutput(upper=interval_bound(problem.net, problem.norm, problem.region))
+    return MethodOutput(upper=interval_bound(problem.net, problem.norm, problem.region,
+                                                bounds=problem.bounds))
 
 
 @register_method("exact", description="exact formal and true constants by enumeration (small "

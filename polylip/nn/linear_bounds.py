@@ -81,8 +81,8 @@ def _bound_layer(region, layers, relax, k):
     ``relax[j] = (sl, bl, su, bu)`` of the layers below. Returns ``(lo, hi)``."""
     W, b = layers[k]
     n = W.shape[0]
-    eye = np.eye(n)
-    up = _right_multiply(eye, W)  # coefficients on a_{k-1} (or x) for the upper bound
+    # coefficients on a_{k-1} (or x) for the upper bound
+    up = W.toarray() if sp.issparse(W) else np.array(W, dtype=float)
     lo_coef = up.copy()
     bias = np.zeros(n) if b is None else np.asarray(b, dtype=float)
     const_up, const_lo = bias.copy(), bias.copy()

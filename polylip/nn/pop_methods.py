@@ -824,7 +824,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     tried = [{"method": "product", "status": "ok", "upper": best,
               "seconds": time.perf_counter() - t0}]
     t0 = time.perf_counter()
-    interval = interval_bound(problem.net, problem.norm, problem.region)
+    interval = interval_bound(problem.net, problem.norm, problem.region, bounds=problem.bounds)
     tried.append({"method": "interval", "status": "ok", "upper": interval,
                   "seconds": time.perf_counter() - t0})
     if interval < best:

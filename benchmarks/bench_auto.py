@@ -19,7 +19,7 @@ from bench_dense import random_box_quartic  # noqa: E402
 
 from polylip import POP  # noqa: E402
 from polylip.relax import conic  # noqa: E402
-from polylip.sparsity.problems import broyden_tridiagonal, chained_wood  # noqa: E402
+from polylip.model.problems import broyden_tridiagonal, chained_wood  # noqa: E402
 
 
 def cases():

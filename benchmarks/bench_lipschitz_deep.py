@@ -26,7 +26,7 @@ Methods (column -> ``lipschitz`` method and options):
 * ``lower``: ``lower_bound(net, norm, region)`` (default options).
 
 Every (network, norm, region, method) runs in a forked worker (``call_with_deadline`` of
-``polylip.nn.deadline``) with a hard cap (``--cap``, seconds) and a memory cap (``--memory`` GB
+``polylip.runtime``) with a hard cap (``--cap``, seconds) and a memory cap (``--memory`` GB
 beyond the parent's mapping); a run over the cap prints ``timeout (cap s)`` and no number. Other
 statuses: ``too_large`` / ``unreachable`` / ``failed`` / ... (the method's own status, or its
 ``ExactTooLargeError``; no bound), ``refused (memory)`` (the solver backend's own memory
@@ -56,7 +56,7 @@ import time
 import numpy as np
 
 from polylip.nn import BoxRegion, Network, lipschitz, lower_bound
-from polylip.nn.deadline import call_with_deadline
+from polylip.runtime import call_with_deadline
 from polylip.nn.estimate import method_names
 
 #: column -> (lipschitz method, options, input norms it supports, why not the others)

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from polylip.nn import BoxRegion, lipschitz, lower_bound
-from polylip.nn.deadline import call_with_deadline
+from polylip.runtime import call_with_deadline
 from polylip.nn.loaders import load_npz
 
 EX = os.path.join(os.path.dirname(__file__), "..", "examples")

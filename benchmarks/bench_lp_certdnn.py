@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from polylip import POP, Polynomial
-from polylip.relax.lp import LPRelaxation, LPSparsity
+from polylip.solve.lp import LPRelaxation, LPSparsity
 
 REF = os.environ.get("POLYLIP_REFERENCE", "/work/shared/reference")
 

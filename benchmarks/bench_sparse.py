@@ -17,7 +17,7 @@ import argparse
 import os
 import time
 
-from polylip.sparsity.problems import STANDARD, broyden_tridiagonal
+from polylip.model.problems import STANDARD, broyden_tridiagonal
 from polylip.sparsity.report import dense_counts
 
 

@@ -3,11 +3,11 @@
 from polylip.errors import (MissingDependencyError, ModelError, PolylipError, RelaxationError,
                             SolverError)
 from polylip.poly import Polynomial, from_sympy, to_sympy, variables
-from polylip.modeling import POP
+from polylip.model import POP
 from polylip.nn import (BallRegion, BoxRegion, GlobalRegion, LipschitzResult, Network,
                         lipschitz)
-from polylip.relax.lp import LPRelaxation, LPSparsity
-from polylip.result import Result
+from polylip.solve.lp import LPRelaxation, LPSparsity
+from polylip.solve.result import Result
 from polylip.sparsity import Correlative, CorrelativeTerm, Dense, Term
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Exact optimization by variable elimination (polylip.modeling.elimination) against brute force."""
+"""Exact optimization by variable elimination (polylip.exact.elimination) against brute force."""
 
 import doctest
 import itertools
@@ -8,9 +8,9 @@ import pytest
 import sympy
 
 from polylip.errors import ModelError, PolylipError
-from polylip.modeling import POP
-from polylip.modeling import elimination as elim
-from polylip.modeling.elimination import (EliminationTooLargeError, eliminate, plan_elimination,
+from polylip.model import POP
+from polylip.exact import elimination as elim
+from polylip.exact.elimination import (EliminationTooLargeError, eliminate, plan_elimination,
                                           pop_domains)
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono

@@ -16,7 +16,7 @@ from polylip.cli import main
 from polylip.errors import ModelError, SolverError
 from polylip.nn import Network, lipschitz
 from polylip.nn import pop_methods
-from polylip.nn.deadline import call_with_deadline, fork_available
+from polylip.runtime import call_with_deadline, fork_available
 from polylip.nn.estimate import MethodOutput
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -263,8 +263,8 @@ def _alive(pid: int) -> bool:
 @needs_fork
 def test_a_stopped_step_takes_its_own_children_with_it(tmp_path):
     """A step stopped at the deadline while a forked child of its own runs (a large Clarabel
-    solve goes through polylip.isolate) must not leave that child running."""
-    from polylip.isolate import fork_supported, run_forked
+    solve goes through polylip.runtime) must not leave that child running."""
+    from polylip.runtime import fork_supported, run_forked
 
     if not fork_supported() or not os.path.isdir("/proc"):
         pytest.skip("needs Linux")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from polylip.nn import BoxRegion, Network, lipschitz
-from polylip.nn.deadline import call_with_deadline, fork_available
+from polylip.runtime import call_with_deadline, fork_available
 
 
 def _two_neurons(b):
@@ -93,7 +93,7 @@ def _sdp2_local_3x10():
 # machine down.
 @pytest.mark.skipif(not fork_available(), reason="needs fork")
 def test_sdp_order2_local_3x10_does_not_kill_the_process():
-    # fixed: Clarabel solves above ISOLATE_KKT_BYTES run in a capped child (polylip.isolate)
+    # fixed: Clarabel solves above ISOLATE_KKT_BYTES run in a capped child (polylip.runtime)
     out = call_with_deadline(_sdp2_local_3x10, 300.0, memory=4 << 30)
     assert out.status != "died", out.message
     if out.status == "error":

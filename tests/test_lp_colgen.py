@@ -1,4 +1,4 @@
-"""Delayed column generation (polylip.relax.lp_colgen) gives the bound of the direct LP."""
+"""Delayed column generation (polylip.solve.lp_colgen) gives the bound of the direct LP."""
 
 import itertools
 import os
@@ -8,8 +8,8 @@ import pytest
 import sympy
 
 from polylip import POP, Polynomial, SolverError
-from polylip.relax import lp_colgen
-from polylip.relax.lp import LPRelaxation, LPSparsity
+from polylip.solve import lp_colgen
+from polylip.solve.lp import LPRelaxation, LPSparsity
 
 x, y, z, w = sympy.symbols("x y z w")
 from reference_data import NETS

@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from polylip import POP, Polynomial, RelaxationError
-from polylip.relax.lp import LPRelaxation, LPSparsity, polytope_of
+from polylip.solve.lp import LPRelaxation, LPSparsity, polytope_of
 from reference_data import NETS
 
 x, y, z, w = sympy.symbols("x y z w")

@@ -8,7 +8,7 @@ import sympy
 
 from polylip import POP, ModelError, PolylipError, variables
 from polylip.cli import main
-from polylip.modeling.textformat import load_problem, parse_problem
+from polylip.model.textformat import load_problem, parse_problem
 
 x, y, z = sympy.symbols("x y z")
 

@@ -149,7 +149,7 @@ def test_order_validation():
 def test_accuracy_brackets_the_optimum_on_an_exact_sparse_relaxation():
     """Chained Wood (optimum 1) is solved exactly by CS at order 2: the bound lies within its
     reported accuracy of the optimum, on every solver and side."""
-    from polylip.sparsity.problems import chained_wood
+    from polylip.model.problems import chained_wood
 
     pop = chained_wood(16)
     for solver, side in (("cvxopt", "moment"), ("cvxopt", "sos"), ("clarabel", "moment"), ("clarabel", "sos")):
@@ -163,7 +163,7 @@ def test_accuracy_brackets_the_optimum_on_an_exact_sparse_relaxation():
 def test_side_fallback_when_one_side_stalls():
     """Clarabel stalls on the moment side of generalized Rosenbrock; side="auto" retries the SOS
     side and certifies the bound."""
-    from polylip.sparsity.problems import generalized_rosenbrock
+    from polylip.model.problems import generalized_rosenbrock
 
     res = generalized_rosenbrock(40).solve(order=2, sparsity="cs", solver="clarabel")
     assert res.status == "optimal"
@@ -189,7 +189,7 @@ def test_global_claim_needs_a_feasible_point_at_the_bound():
     """Under term sparsity a rank-one block certifies nothing: is_global only when a feasible
     candidate's value meets the bound (regression: box quartic with cs+ts was called global with
     a gap of 4)."""
-    from polylip.modeling.textformat import load_problem
+    from polylip.model.textformat import load_problem
     from pathlib import Path
 
     pop = load_problem(Path(__file__).resolve().parents[1] / "examples" / "box_quartic.pop")
@@ -209,7 +209,7 @@ def test_looser_tolerance_retry_when_every_side_stalls(monkeypatch):
     from dataclasses import replace as dc_replace
 
     from polylip.backends import clarabel_backend
-    from polylip.relax import relaxation
+    from polylip.solve import relaxation
 
     real = clarabel_backend.solve_lmi
     calls = []
@@ -233,12 +233,12 @@ def test_looser_tolerance_retry_when_every_side_stalls(monkeypatch):
 
 
 def test_large_clarabel_solves_run_in_a_capped_child(monkeypatch):
-    """Above ISOLATE_KKT_BYTES the solve runs in a forked child (polylip.isolate): same bound;
+    """Above ISOLATE_KKT_BYTES the solve runs in a forked child (polylip.runtime): same bound;
     a child that dies (Clarabel aborting on a failed allocation) gives a SolverError, never a
     dead caller."""
     from polylip import SolverError
     from polylip.backends import clarabel_backend
-    from polylip.isolate import fork_supported, run_forked
+    from polylip.runtime import fork_supported, run_forked
 
     if not fork_supported():
         pytest.skip("needs fork")

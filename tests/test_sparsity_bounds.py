@@ -8,7 +8,7 @@ import sympy
 
 from polylip import POP
 from polylip.sparsity import Correlative, CorrelativeTerm, Term
-from polylip.sparsity.problems import (broyden_tridiagonal, chained_wood,
+from polylip.model.problems import (broyden_tridiagonal, chained_wood,
                                        generalized_rosenbrock)
 
 

@@ -10,13 +10,13 @@ import sympy
 
 from polylip import POP, PolylipError, RelaxationError
 from polylip.poly import monomials as mono
-from polylip.relax.blocks import MOMENT
+from polylip.sparsity.blocks import MOMENT
 from polylip.relax.moment import assemble
 from polylip.relax.conic import upper_to_full
 from polylip.sparsity import (Correlative, CorrelativeTerm, Dense, Term, as_pattern,
                               build_structure, cliques_of)
 from polylip.sparsity import chordal, correlative
-from polylip.sparsity.problems import broyden_tridiagonal
+from polylip.model.problems import broyden_tridiagonal
 
 
 # ---------------------------------------------------------------- patterns

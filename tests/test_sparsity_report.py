@@ -7,7 +7,7 @@ import sympy
 
 from polylip import POP
 from polylip.cli import main
-from polylip.sparsity.problems import broyden_tridiagonal
+from polylip.model.problems import broyden_tridiagonal
 from polylip.sparsity.report import count_monomials, dense_counts
 
 PROBLEM = """# chain of coupled quartics

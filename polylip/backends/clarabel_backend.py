@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError, require
-from polylip.isolate import fork_supported, run_forked
+from polylip.runtime import fork_supported, run_forked
 from polylip.relax.conic import LMIProblem, triangles
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _duals(z: np.ndarray, sizes: np.ndarray, new_off: np.ndarray) -> list:
 
 
 #: Solves whose KKT estimate (:func:`kkt_bytes`) exceeds this run in a forked child whose
-#: address space is capped at half the memory (:mod:`polylip.isolate`): Clarabel aborts the
+#: address space is capped at half the memory (:mod:`polylip.runtime`): Clarabel aborts the
 #: whole process when an allocation fails. Below it the fork (about 10-30 ms) is not worth it.
 ISOLATE_KKT_BYTES = 256 << 20
 

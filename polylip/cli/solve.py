@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from polylip.modeling.textformat import load_problem
+from polylip.model.textformat import load_problem
 
 
 def register(subparsers) -> None:

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 from polylip.errors import PolylipError
-from polylip.modeling.textformat import load_problem
+from polylip.model.textformat import load_problem
 from polylip.sparsity.patterns import (COMPLETIONS, ORDERINGS, Correlative, CorrelativeTerm,
                                        Term, as_pattern)
 

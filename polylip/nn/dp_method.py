@@ -4,11 +4,11 @@ The gradient-norm POP of a network (:func:`polylip.nn.gradient_pop.gradient_pop`
 l_inf input norm, a multilinear polynomial in spin ``t`` and binary ``sigma`` variables; its
 maximum over those vertices is the *formal* Lipschitz constant (the optimum of LiPopt's
 problem, which every LiPopt-k / moment relaxation bounds from above). ``"dp"`` computes that
-maximum exactly with :func:`polylip.modeling.elimination.eliminate` (max-sum dynamic
+maximum exactly with :func:`polylip.exact.elimination.eliminate` (max-sum dynamic
 programming along an elimination order of the POP's interaction graph), so its bound is the
 best any relaxation of that POP can give. It applies when the *elimination width* ``w`` of the
 interaction graph is small: the largest table has ``2^w`` entries and is refused above
-``budget`` (default :data:`~polylip.modeling.elimination.DEFAULT_BUDGET` = 2^24). Banded
+``budget`` (default :data:`~polylip.exact.elimination.DEFAULT_BUDGET` = 2^24). Banded
 (sparsely connected) networks qualify: a one-hidden-layer network whose neuron ``j`` sees the
 inputs ``|i - j| <= h`` has ``w`` about ``2h + 1`` (CertDNN width 80, sparsity 20: ``w = 19``,
 under a second).
@@ -36,7 +36,7 @@ the method returns ``upper=None`` with ``status="too_large"`` and a message in
 ``details["message"]``: never a number that looks like a bound.
 
 ``upper`` is the computed optimum plus a floating-point margin (see
-:mod:`polylip.modeling.elimination`); ``details["formal"]`` is the optimum itself, and
+:mod:`polylip.exact.elimination`); ``details["formal"]`` is the optimum itself, and
 ``details["pattern"]`` the maximizing derivative values per hidden layer. The formal constant
 is an upper bound of the true one (equal to it when every pattern is realizable), not a lower
 bound, so no ``lower`` is returned.
@@ -60,7 +60,7 @@ import time
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.modeling.elimination import (DEFAULT_BUDGET, EliminationTooLargeError, eliminate,
+from polylip.exact.elimination import (DEFAULT_BUDGET, EliminationTooLargeError, eliminate,
                                           plan_elimination)
 from polylip.nn.estimate import LipschitzProblem, MethodOutput, register_method
 from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop

@@ -69,7 +69,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
-from polylip.modeling.pop import POP
+from polylip.model.pop import POP
 from polylip.nn.norms import parse_norm
 from polylip.nn.regions import as_region
 from polylip.poly import Polynomial

@@ -46,7 +46,7 @@ import time
 import numpy as np
 
 from polylip.errors import ModelError, PolylipError, RelaxationError
-from polylip.modeling.pop import POP
+from polylip.model.pop import POP
 from polylip.nn.estimate import METHODS, LipschitzProblem, MethodOutput, register_method
 from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop
 from polylip.poly import Polynomial
@@ -167,7 +167,7 @@ def neuron_structure(gp: GradientPOP, pop: POP | None = None):
     contains them. Valid for the expanded formulation with at most two hidden layers (every
     objective monomial is then a product of two basis elements of its clique's block).
     """
-    from polylip.relax.blocks import MOMENT, BlockStructure, PSDBlock
+    from polylip.sparsity.blocks import MOMENT, BlockStructure, PSDBlock
 
     pop = gp.pop if pop is None else pop
     H = len(gp.s)
@@ -208,7 +208,7 @@ def relax_gradient_pop(gp: GradientPOP, order: int | None = None, sparsity="netw
     pop = gp.pop
     if isinstance(sparsity, str) and sparsity == "neuron":
         from polylip.relax.moment import assemble
-        from polylip.relax.relaxation import Relaxation
+        from polylip.solve.relaxation import Relaxation
 
         t0 = time.perf_counter()
         pop = _local_balls(pop, gp.cliques)
@@ -392,7 +392,7 @@ def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degr
             spars = [list(c) for c in gp.cliques]
         else:
             spars = sparsity
-        from polylip.relax.lp import LPRelaxation
+        from polylip.solve.lp import LPRelaxation
 
         relaxation = LPRelaxation.build(pop, degree=degree, sparsity=spars)
         info = {"structure": relaxation.sizes}
@@ -533,7 +533,7 @@ def soundness_margin(res) -> float:
     A floating-point solver meets its optimality conditions only to a tolerance, so the value
     it returns can lie slightly below the relaxation's true optimum (hence, when the relaxation
     is tight, below the Lipschitz constant: it happened, by 1e-6, on a CertDNN network). The
-    margin is the relaxation's :attr:`~polylip.result.Result.accuracy` (the larger of the
+    margin is the relaxation's :attr:`~polylip.solve.result.Result.accuracy` (the larger of the
     solver's primal-dual gap and its relative tolerance times the scale of the objective,
     ``tol * max(1, |bound|, sum_a |f_a|)``) with a floor of ``MARGIN_REL_FLOOR * max(1, |bound|)``.
     It is an a-posteriori estimate of the solver error, not an interval-arithmetic proof.
@@ -760,7 +760,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
 
     The budget holds: it is counted from the start of the :func:`~polylip.nn.lipschitz` call
     (lower-bound search included), and every step after "product" runs in a forked worker
-    process (:func:`polylip.nn.deadline.call_with_deadline`) that is terminated when the
+    process (:func:`polylip.runtime.call_with_deadline`) that is terminated when the
     budget is spent. A stopped step gives no bound (``status="time_limit"`` in
     ``details["tried"]``); LP steps also get the time left as the LP solver's own time limit.
     A worker may map :data:`AUTO_MEMORY_FRACTION` of the physical memory beyond what the
@@ -805,7 +805,7 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     """
     from polylip.nn.baselines import interval_bound, layer_norms
     from polylip.nn.milp_method import realizable_activations
-    from polylip.nn.deadline import call_with_deadline, fork_available
+    from polylip.runtime import call_with_deadline, fork_available
 
     try:
         budget = float(budget)

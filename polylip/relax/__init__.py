@@ -1,6 +1,7 @@
-"""Relaxations: block structures, moment data, conic forms, and the :class:`Relaxation` object."""
+"""Relaxations as conic data, no solver calls: the moment data of the moment-SOS hierarchy
+(:mod:`polylip.relax.moment`) and its two conic forms (:mod:`polylip.relax.conic`)."""
 
-from polylip.relax.blocks import BlockStructure, EqualityBlock, PSDBlock, dense_structure
-from polylip.relax.relaxation import Relaxation
+from polylip.relax.conic import LMIProblem
+from polylip.relax.moment import MomentData, assemble
 
-__all__ = ["BlockStructure", "PSDBlock", "EqualityBlock", "dense_structure", "Relaxation"]
+__all__ = ["LMIProblem", "MomentData", "assemble"]

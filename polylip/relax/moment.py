@@ -1,6 +1,6 @@
 """Moment data of a relaxation: every PSD block and equality as a sparse matrix over moments.
 
-Given a POP and a :class:`~polylip.relax.blocks.BlockStructure`, :func:`assemble` lists every
+Given a POP and a :class:`~polylip.sparsity.blocks.BlockStructure`, :func:`assemble` lists every
 monomial the relaxation touches (the *moments*), and writes
 
 * the objective as a vector ``c`` over moments (for ``sense="max"`` the negated objective:
@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.poly import monomials as mono
-from polylip.relax.blocks import MOMENT, BlockStructure
+from polylip.sparsity.blocks import MOMENT, BlockStructure
 
 
 def block_index(j, n: int) -> int:

@@ -1,6 +1,6 @@
 """``build_structure``: a sparsity pattern turned into the blocks of a relaxation.
 
-The result is a :class:`~polylip.relax.blocks.BlockStructure` of exactly the shape the dense
+The result is a :class:`~polylip.sparsity.blocks.BlockStructure` of exactly the shape the dense
 relaxation has (PSD blocks and equality blocks over monomial bases), so
 :func:`polylip.relax.moment.assemble` turns it into conic data unchanged; moments are numbered
 globally, hence shared between cliques automatically.
@@ -22,7 +22,7 @@ import logging
 
 import numpy as np
 
-from polylip.relax.blocks import (MOMENT, BlockStructure, EqualityBlock, PSDBlock, check_order,
+from polylip.sparsity.blocks import (MOMENT, BlockStructure, EqualityBlock, PSDBlock, check_order,
                                   dense_structure, equality_degree, localizing_degree)
 from polylip.sparsity import correlative, term
 from polylip.sparsity.patterns import Correlative, CorrelativeTerm, Dense, Term, as_pattern

@@ -8,7 +8,7 @@ so the comparison is free even when the dense relaxation would not fit in memory
 
 Examples
 --------
->>> from polylip.sparsity.problems import broyden_tridiagonal
+>>> from polylip.model.problems import broyden_tridiagonal
 >>> report = broyden_tridiagonal(1000).relax(2, "cs").structure
 >>> report.counts["moments"], report.dense["moments"]
 (19975, 42084793751)
@@ -26,7 +26,7 @@ from math import comb
 import numpy as np
 
 from polylip.errors import require
-from polylip.relax.blocks import MOMENT
+from polylip.sparsity.blocks import MOMENT
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def _table(header, rows, indent="") -> list[str]:
 
 
 def structure_report(relaxation) -> StructureReport:
-    """Report on a built :class:`~polylip.relax.relaxation.Relaxation` (no solving)."""
+    """Report on a built :class:`~polylip.solve.relaxation.Relaxation` (no solving)."""
     pop = relaxation.pop
     blocks = relaxation.blocks
     sizes = relaxation.sizes

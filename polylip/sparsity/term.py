@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from polylip.poly import monomials as mono
-from polylip.relax.blocks import MOMENT
+from polylip.sparsity.blocks import MOMENT
 from polylip.sparsity import chordal
 
 log = logging.getLogger(__name__)

@@ -206,7 +206,7 @@ def pop_domains(pop) -> dict:
     Examples
     --------
     >>> import sympy
-    >>> from polylip.modeling import POP
+    >>> from polylip.model import POP
     >>> x, y = sympy.symbols("x y")
     >>> pop_domains(POP(x * y, ineqs=[x + 1, 2 - x, 4 - y**2], sense="max"))
     {'x': (-1.0, 2.0), 'y': (-2.0, 2.0)}
@@ -264,7 +264,7 @@ def pop_domains(pop) -> dict:
 
 def _prepare(obj, domains, sense):
     """Objective polynomial, per-variable (lo, hi) arrays, kinds, and the sense."""
-    from polylip.modeling.pop import POP
+    from polylip.model.pop import POP
 
     if isinstance(obj, POP):
         if domains is not None:
@@ -545,7 +545,7 @@ def eliminate(obj, domains=None, *, sense: str | None = None, budget: int = DEFA
     Parameters
     ----------
     obj : Polynomial or POP
-        The objective. A :class:`~polylip.modeling.POP` brings its sense, its binary and spin
+        The objective. A :class:`~polylip.model.POP` brings its sense, its binary and spin
         variables and its box constraints (see :func:`pop_domains`); it may have no other
         constraint.
     domains : mapping, optional

@@ -1,5 +1,5 @@
 """Modeling: the :class:`POP` a user writes, and the plain-text problem format."""
 
-from polylip.modeling.pop import POP
+from polylip.model.pop import POP
 
 __all__ = ["POP"]

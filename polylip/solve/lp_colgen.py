@@ -1,4 +1,4 @@
-"""Delayed column generation for large Krivine/Handelman LPs (used by :mod:`polylip.relax.lp`).
+"""Delayed column generation for large Krivine/Handelman LPs (used by :mod:`polylip.solve.lp`).
 
 Why
 ---
@@ -9,7 +9,7 @@ over a small, growing subset of the columns and prove at the end that the rest c
 
 Decision (and why not a smaller equivalent reformulation)
 --------------------------------------------------------
-We use delayed column generation over the *same* LP that :class:`~polylip.relax.lp.LPRelaxation`
+We use delayed column generation over the *same* LP that :class:`~polylip.solve.lp.LPRelaxation`
 builds (same products, same rows, same matrix), rather than a reformulation: it works for every
 polytope, sparsity and anchor choice, and the bound it certifies is exactly the bound of the
 direct LP (up to the pricing tolerance), which the tests check. The full coefficient-matching
@@ -53,7 +53,7 @@ A bound is reported only when the last master is "optimal", no column prices out
 tolerance and the artificials are zero; in any other case (iteration or time limit, solver
 failure, duals missing) the result has status "inaccurate" (or the solver's status) and no
 bound. Independently of optimality, the reported bound goes through the same certificate check
-as the direct path (:meth:`~polylip.relax.lp.LPRelaxation._result`): the residual of the
+as the direct path (:meth:`~polylip.solve.lp.LPRelaxation._result`): the residual of the
 coefficient matching with the multipliers clipped at 0 is bounded on the polytope and
 subtracted, so the bound is valid even when the pricing tolerance lets it be slightly weaker
 than the direct LP's.
@@ -85,7 +85,7 @@ PENALTY = 4.0
 
 
 def _solve_master(lp, solver, tol, verbose, time_limit):
-    from polylip.relax.lp import AUTO_HIGHS_MAX_NNZ
+    from polylip.solve.lp import AUTO_HIGHS_MAX_NNZ
 
     name = solver
     if name == "auto":
@@ -113,7 +113,7 @@ def solve_colgen(relaxation, solver: str = "auto", tol: float | None = None,
     caller's certificate check applies unchanged. ``extra`` records the iterations, the final
     master size and the most negative reduced cost.
     """
-    from polylip.relax.lp import LPProblem
+    from polylip.solve.lp import LPProblem
 
     t0 = time.perf_counter()
     M = relaxation.matrix

@@ -32,7 +32,7 @@ import sympy
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
 from polylip.errors import ModelError
-from polylip.modeling.pop import POP
+from polylip.model.pop import POP
 
 _KEYS = {"minimize": "min", "maximize": "max", "subject to": "st", "s.t.": "st", "st": "st",
          "variables": "vars", "binary": "binary", "spin": "spin"}

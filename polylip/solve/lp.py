@@ -33,7 +33,7 @@ How the pieces fit (each one a plain value, inspectable before solving):
   ``theta``, so the reported bound holds even with solver round-off; a residual above the
   tolerance makes the status "inaccurate" and no bound is reported.
 - Large LPs. ``solve(strategy="colgen")`` solves the same LP by delayed column generation
-  (:mod:`polylip.relax.lp_colgen`: restricted master, pricing of every product with one sparse
+  (:mod:`polylip.solve.lp_colgen`: restricted master, pricing of every product with one sparse
   product ``M^T y``, a bound only when no column prices out); ``strategy="direct"`` solves the
   whole LP. Decision, from measurements (benchmarks/RESULTS.md, "LP column generation"): "auto"
   stays direct. On the LiPopt-4 LPs the restricted masters cost as much as the whole LP
@@ -67,7 +67,7 @@ import scipy.sparse as sp
 
 from polylip.errors import RelaxationError, SolverError
 from polylip.poly import monomials as mono
-from polylip.result import Result
+from polylip.solve.result import Result
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ GAP_TOL = 1e-6
 #: solver="cvxopt" as an independent cross-check, like any other PICOS LP solver.
 AUTO_HIGHS_MAX_NNZ = 2_000
 
-#: strategy="auto": solve by delayed column generation (:mod:`polylip.relax.lp_colgen`) when the
+#: strategy="auto": solve by delayed column generation (:mod:`polylip.solve.lp_colgen`) when the
 #: LP has more than this many products (columns), the whole LP at once otherwise; None: never.
 #: Measured (benchmarks/RESULTS.md, "LP column generation"): on the LiPopt-4 LPs column
 #: generation is SLOWER than the direct Clarabel solve (width 20 sparsity 16: 66 s vs 22 s;
@@ -845,7 +845,7 @@ class LPRelaxation:
     def solve(self, solver: str = "auto", tol: float | None = None, max_iters: int | None = None,
               verbose: bool = False, time_limit: float | None = None,
               strategy: str = "auto") -> Result:
-        """Solve the LP and return a :class:`~polylip.result.Result` (``method="lp"``).
+        """Solve the LP and return a :class:`~polylip.solve.result.Result` (``method="lp"``).
 
         Parameters
         ----------
@@ -857,14 +857,14 @@ class LPRelaxation:
         strategy : str
             "auto" (column generation above :data:`COLGEN_MIN_PRODUCTS` products, the whole LP
             below; currently always direct, see there), "direct" (the whole LP at once) or "colgen" (delayed column generation,
-            :mod:`polylip.relax.lp_colgen`: same LP, same bound up to the pricing tolerance;
+            :mod:`polylip.solve.lp_colgen`: same LP, same bound up to the pricing tolerance;
             "solver" then names the solver of the restricted master LPs, "auto" choosing by
             their size; max_iters caps the column-generation rounds).
         """
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'highs' or 'cvxopt', not {solver!r}")
         if self.choose_strategy(strategy) == "colgen":
-            from polylip.relax import lp_colgen
+            from polylip.solve import lp_colgen
 
             raw = lp_colgen.solve_colgen(self, solver=solver.lower(), tol=tol, verbose=verbose,
                                          time_limit=time_limit,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from polylip.modeling import POP
+from polylip.model import POP
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 

@@ -13,9 +13,9 @@ from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError
 from polylip.poly import monomials as mono
 from polylip.relax import conic
-from polylip.relax.blocks import MOMENT, BlockStructure, dense_structure
+from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
 from polylip.relax.moment import MomentData, assemble
-from polylip.result import Result
+from polylip.solve.result import Result
 
 log = logging.getLogger(__name__)
 

@@ -225,15 +225,15 @@ class POP:
     def relax(self, order: int | None = None, sparsity="dense"):
         """Build the moment-SOS relaxation of the given order (default: the smallest valid).
 
-        Returns a :class:`~polylip.relax.relaxation.Relaxation` to inspect and solve.
+        Returns a :class:`~polylip.solve.relaxation.Relaxation` to inspect and solve.
         """
-        from polylip.relax.relaxation import Relaxation
+        from polylip.solve.relaxation import Relaxation
 
         return Relaxation.build(self, order=order, sparsity=sparsity)
 
     def solve(self, order: int | None = None, sparsity="dense", solver: str = "auto",
               method: str = "sos", degree: int | None = None, **solver_options):
-        """Relax and solve; returns a :class:`~polylip.result.Result`.
+        """Relax and solve; returns a :class:`~polylip.solve.result.Result`.
 
         Parameters
         ----------
@@ -258,7 +258,7 @@ class POP:
         if method == "lp":
             if order is not None:
                 raise ModelError("order= is for method='sos'; the LP hierarchy takes degree=")
-            from polylip.relax.lp import LPRelaxation
+            from polylip.solve.lp import LPRelaxation
 
             return LPRelaxation.build(self, degree=degree, sparsity=sparsity).solve(
                 solver=solver, **solver_options)

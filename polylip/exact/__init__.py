@@ -1,0 +1,1 @@
+"""Exact optimization by variable elimination (dynamic programming over a tree decomposition)."""

@@ -11,7 +11,7 @@ from polylip.errors import ModelError
 from polylip.nn import BoxRegion, Network, exact_values, gradient_pop, lipschitz, method_names
 from polylip.nn import dp_method
 
-from reference_data import NETS, REF
+from support.reference import NETS, REF
 
 
 def random_net(sizes, seed, activation="relu", output=None, density=1.0):

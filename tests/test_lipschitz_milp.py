@@ -12,7 +12,7 @@ from polylip.errors import ModelError
 from polylip.nn import BallRegion, BoxRegion, Network, exact_values, lipschitz, method_names
 from polylip.nn import milp_method, pop_methods
 
-from reference_data import NETS, REF
+from support.reference import NETS, REF
 
 
 def random_net(sizes, seed, activation="relu", output=None):

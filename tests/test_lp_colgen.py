@@ -12,7 +12,7 @@ from polylip.solve import lp_colgen
 from polylip.solve.lp import LPRelaxation, LPSparsity
 
 x, y, z, w = sympy.symbols("x y z w")
-from reference_data import NETS
+from support.reference import NETS
 
 
 def lipopt_relaxation(width, sparsity, seed, degree):

@@ -10,7 +10,7 @@ import sympy
 
 from polylip import POP, Polynomial, RelaxationError
 from polylip.solve.lp import LPRelaxation, LPSparsity, polytope_of
-from reference_data import NETS
+from support.reference import NETS
 
 x, y, z, w = sympy.symbols("x y z w")
 

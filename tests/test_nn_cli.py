@@ -7,7 +7,7 @@ import pytest
 
 from polylip.cli import main
 from polylip.nn import Network
-from test_nn_helpers import brute_force, random_net
+from support.nn import brute_force, random_net
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from polylip.errors import ModelError, PolylipError
 from polylip.nn import (BallRegion, BoxRegion, Conv2d, Dense, GlobalRegion, MarginOutput,
                         Network, VectorOutput, conv2d_matrix, get_activation, lipschitz)
-from test_nn_helpers import numeric_grad_norms, random_net
+from support.nn import numeric_grad_norms, random_net
 
 ACTS = ["relu", "leaky_relu:0.1", "elu:0.5", "elu:2.0", "tanh", "sigmoid", "softplus",
         "identity"]

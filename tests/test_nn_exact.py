@@ -6,7 +6,7 @@ import pytest
 from polylip.nn import (BallRegion, BoxRegion, ExactTooLargeError, GlobalRegion, MarginOutput,
                         Network, VectorOutput, exact_values, lipschitz, lower_bound,
                         product_bound)
-from test_nn_helpers import brute_force, dual_norm, grad_for_pattern, patterns, random_net
+from support.nn import brute_force, dual_norm, grad_for_pattern, patterns, random_net
 
 CASES = [(seed, sizes) for seed in range(3)
          for sizes in ([2, 3, 1], [3, 4, 1], [2, 3, 3, 1], [2, 2, 2, 2, 1])]

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from polylip.errors import MissingDependencyError, ModelError
 from polylip.nn import Network, lipschitz
-from test_nn_helpers import random_net
+from support.nn import random_net
 
 
 def _same(a, b, X):

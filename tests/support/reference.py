@@ -9,7 +9,7 @@ import os
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _CANDIDATES = [os.environ.get("POLYLIP_REFERENCE"),
-               os.path.join(_HERE, "..", "..", "shared", "reference"),
+               os.path.join(_HERE, "..", "..", "..", "shared", "reference"),
                "/work/shared/reference"]
 
 REF = next((os.path.normpath(p) for p in _CANDIDATES if p and os.path.isdir(p)),

@@ -51,8 +51,8 @@ _TOKEN = r"""
   | (?P<bad>.)"""
 _FLAGS = re.VERBOSE | re.ASCII | re.DOTALL
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "u+": 3, "u-": 3, "^": 4}
-_HINT = {"=": "use '==' for an equality (or '<=', '>=')", "<": "strict '<' is not supported: use '<='",
-         ">": "strict '>' is not supported: use '>='", "!=": "'!=' is not supported: use '==', '<=' or '>='"}
+_HINT = {"=": "a single '=' is not a comparison", "<": "strict inequalities are not supported",
+         ">": "strict inequalities are not supported", "!=": "'!=' is not supported"}
 _ALLOWED = "only +, -, *, / by a constant, ^ or ** with integer exponents"
 
 
@@ -112,7 +112,8 @@ class _Sum:
 
 
 def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    return [(m.lastgroup, m.group(), m.start()) for m in re.finditer(_TOKEN, text, _FLAGS) if m.lastgroup != "ws"]
+    matches = re.finditer(_TOKEN, text, _FLAGS)
+    return [(m.lastgroup, m.group(), m.start()) for m in matches if m.lastgroup != "ws"]
 
 
 def _bad_char(ch: str) -> str:
@@ -168,7 +169,7 @@ class _Parser:
             if kind == "bad":
                 raise self.error(pos, _bad_char(tok))
             if kind == "badrel":
-                raise self.error(pos, f"unexpected {tok!r}: {_HINT[tok]}")
+                raise self.error(pos, f"unexpected {tok!r}: {_HINT[tok]}; use '>=', '<=' or '=='")
             if kind == "rel":
                 raise self.error(pos, f"unexpected {tok!r}: a relation is not allowed here")
             if expect:
@@ -215,7 +216,8 @@ class _Parser:
 
     def push(self, ops: list, op: str, pos: int):
         if len(ops) >= self.limits.max_depth:
-            raise self.error(pos, f"the expression is nested deeper than max_depth={self.limits.max_depth}")
+            raise self.error(pos, f"the expression is nested deeper than "
+                                  f"max_depth={self.limits.max_depth:,}")
         ops.append((op, pos))
 
     def reduce(self, vals: list, ops: list):
@@ -238,7 +240,7 @@ class _Parser:
     def number(self, tok: str, pos: int) -> _Term:
         value = float(tok)
         if not math.isfinite(value):
-            raise self.error(pos, f"the number {self.snippet(pos, pos + len(tok))} is too large for a float")
+            raise self.error(pos, f"the number {self.snippet(pos, pos + len(tok))} is too large")
         exact = None
         if tok.isdigit():
             digits = tok.lstrip("0") or "0"
@@ -253,15 +255,11 @@ class _Parser:
         return _Term(1.0, (i,))
 
     # ------------------------------------------------------------------ arithmetic
-    def finite(self, c: float, pos: int) -> float:
-        if not math.isfinite(c):
+    def finite(self, v, pos: int):
+        """``v`` (a float or a Polynomial) if every coefficient is finite, else an error."""
+        if not (math.isfinite(v) if isinstance(v, float) else np.all(np.isfinite(v.coeffs))):
             raise self.error(pos, "a coefficient is too large for a float")
-        return c
-
-    def checked(self, p: Polynomial, pos: int) -> Polynomial:
-        if not np.all(np.isfinite(p.coeffs)):
-            raise self.error(pos, "a coefficient is too large for a float")
-        return p
+        return v
 
     def charge(self, entries: int, pos: int, what: str):
         self.work += entries
@@ -290,7 +288,8 @@ class _Parser:
         coeffs = [np.fromiter((t.coeff for t in v.terms), float, len(v.terms))]
         all_rows = np.vstack([rows] + [mono.pad_to(p.rows, width) for p in v.polys])
         self.charge(all_rows.size, pos, "this sum")
-        out = self.checked(Polynomial(self.vars, all_rows, np.concatenate(coeffs + [p.coeffs for p in v.polys])), pos)
+        coeffs = np.concatenate(coeffs + [p.coeffs for p in v.polys])
+        out = self.finite(Polynomial(self.vars, all_rows, coeffs), pos)
         v.terms, v.polys = [], [out]
         return out
 
@@ -313,7 +312,7 @@ class _Parser:
             return v
         p = self.poly(v, pos)
         self.charge(p.nterms, pos, "this product")
-        return _Sum([], [self.checked(p * c, pos)])
+        return _Sum([], [self.finite(p * c, pos)])
 
     def mul(self, a, b, pos: int):
         if isinstance(a, _Term) and isinstance(b, _Term):
@@ -338,7 +337,7 @@ class _Parser:
                                       f"max_terms={self.limits.max_terms:,}")
         self.charge(rows * max(degree, 1), pos, what)
         try:
-            return self.checked(a * b, pos)
+            return self.finite(a * b, pos)
         except ModelError:
             raise self.error(pos, "a coefficient is too large for a float") from None
 
@@ -361,7 +360,7 @@ class _Parser:
         self.charge(p.rows.size + p.nterms, pos, "this division")
         with np.errstate(all="ignore"):
             q = p.coeffs / c
-        return _Sum([], [self.checked(Polynomial(self.vars, p.rows, q), pos)])
+        return _Sum([], [self.finite(Polynomial(self.vars, p.rows, q), pos)])
 
     def power(self, a, e, pos: int, epos: int, shown: str, eshown: str):
         k = e.exact if isinstance(e, _Term) and not e.idx else None
@@ -378,7 +377,8 @@ class _Parser:
                 return _Term(1.0)
             if p.nterms > 1:
                 return _Sum([], [self.poly_power(p, k, pos, shown)])
-            a = _Term(0.0) if p.is_zero() else _Term(float(p.coeffs[0]), tuple(int(i) for i in p.rows[0] if i != mono.PAD))
+            row = p.rows[0] if p.nterms else ()
+            a = _Term(float(p.coeffs[0]) if p.nterms else 0.0, tuple(int(i) for i in row if i != mono.PAD))
         if isinstance(a.exact, int) and (a.exact < 2 or a.exact.bit_length() * k <= 64):
             return _Term(float(a.exact ** k), (), a.exact ** k)   # an integer tower stays exact
         self.check_degree(len(a.idx) * k, pos, shown)
@@ -423,21 +423,13 @@ def parse_expression(text: str, variables: Sequence[str] | None = None, *,
     ----------
     text : str
     variables : sequence of str, optional
-        The allowed names and their order (a string is split at spaces and commas). Default:
-        the names used in ``text``, sorted with plain ``sorted`` (the order sympy gave).
+        The allowed names and their order (a string is split at spaces and commas); the result
+        is over exactly these. Default: the names used in ``text`` in plain ``sorted`` order
+        (the order sympy gave), kept even if their terms cancel.
     limits : ParseLimits
     where : str, optional
-        Prefix of error messages, e.g. ``"bad.pop, line 3"``.
-
-    Returns
-    -------
-    Polynomial
-        Over ``variables`` (or the sorted names used; a name whose terms cancel stays a variable).
-
-    Raises
-    ------
-    ModelError
-        With the column and the offending token.
+        Prefix of error messages, e.g. ``"bad.pop, line 3"``. Errors are ModelError naming
+        the column (``line L, column C`` if the text has several lines) and the token.
 
     Examples
     --------
@@ -486,9 +478,8 @@ def parse_relation(text: str, variables: Sequence[str] | None = None, *,
         _, op, pos = parser.toks[i]
         lhs = parser.expression(0, i, (pos, f"nothing before {op!r}"))
         rhs = parser.expression(i + 1, n, (pos, f"nothing after {op!r}"))
-        if op == "==":
-            return "eq", lhs - rhs
-        return "ineq", (lhs - rhs) if op in (">=", "=>") else (rhs - lhs)
+        diff = parser.finite(rhs - lhs if op in ("<=", "=<") else lhs - rhs, pos)
+        return ("eq" if op == "==" else "ineq"), diff
 
 
 def names_in(text: str, *, limits: ParseLimits = ParseLimits(), where: str | None = None) -> list[str]:

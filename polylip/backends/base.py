@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: The statuses a solve can end with. Only "optimal" carries a bound.
-STATUSES = ("optimal", "infeasible", "unbounded", "inaccurate", "failed")
+#: The statuses a solve can end with. Only "optimal" carries a bound. "time_limit": the solver
+#: was stopped at the caller's time limit.
+STATUSES = ("optimal", "infeasible", "unbounded", "inaccurate", "failed", "time_limit")
 
 
 @dataclass(frozen=True)

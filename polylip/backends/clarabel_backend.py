@@ -145,7 +145,7 @@ def _memory_limit() -> int:
 
 
 def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | None = None,
-              verbose: bool = False) -> BackendSolution:
+              verbose: bool = False, time_limit: float | None = None) -> BackendSolution:
     """Solve an :class:`~polylip.relax.conic.LMIProblem` with Clarabel.
 
     The PSD blocks are read as stacked upper triangles (:func:`polylip.relax.conic.triangles`),
@@ -186,6 +186,8 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
         settings.tol_feas = tol
     if max_iters is not None:
         settings.max_iter = int(max_iters)
+    if time_limit is not None:
+        settings.time_limit = max(0.0, float(time_limit) - (time.perf_counter() - t0))
     build = time.perf_counter() - t0
     c = np.asarray(problem.c, dtype=float)
 

@@ -1,6 +1,6 @@
 """Solve LPs with Clarabel (interior point, sparse LDL): the fast path for large LP relaxations.
 
-The LP form is :class:`polylip.solve.lp.LPProblem`: ``minimize c @ z s.t. A z = b`` with
+The LP form is :class:`polylip.relax.krivine.LPProblem`: ``minimize c @ z s.t. A z = b`` with
 ``z[0]`` free and ``z[1:] >= 0``, given to Clarabel as one zero cone (the equalities) and one
 non-negative cone (``-z[1:] <= 0``). Statuses are mapped by
 :func:`polylip.backends.clarabel_backend._status_map`. Equality duals are returned in linprog's
@@ -32,7 +32,7 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
 
     Examples
     --------
-    >>> from polylip.solve.lp import LPProblem
+    >>> from polylip.relax.krivine import LPProblem
     >>> lp = LPProblem(sp.csr_matrix([[1.0, 1.0]]), np.array([2.0]), np.array([-1.0, 0.0]))
     >>> round(solve_lp(lp).value, 6)
     -2.0

@@ -1,6 +1,6 @@
 """Solve LPs with HiGHS through ``scipy.optimize.linprog`` (no extra dependency).
 
-The LP form is :class:`polylip.solve.lp.LPProblem`: ``minimize c @ z s.t. A z = b`` with
+The LP form is :class:`polylip.relax.krivine.LPProblem`: ``minimize c @ z s.t. A z = b`` with
 ``z[0]`` free and ``z[1:] >= 0``. Statuses are mapped explicitly from linprog's status codes
 (:data:`STATUS_MAP`); the equality duals (``res.eqlin.marginals``, the sensitivities of the
 optimal value to ``b``) are returned as ``eq_duals``.
@@ -37,7 +37,7 @@ def solve_lp(problem, solver: str = "highs", tol: float | None = None, max_iters
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from polylip.solve.lp import LPProblem
+    >>> from polylip.relax.krivine import LPProblem
     >>> lp = LPProblem(sp.csr_matrix([[1.0, 1.0]]), np.array([2.0]), np.array([-1.0, 0.0]))
     >>> solve_lp(lp).value
     -2.0

@@ -32,7 +32,7 @@ def solve_lp(problem, solver: str = "cvxopt", tol: float | None = None, max_iter
     Examples
     --------
     >>> import scipy.sparse as sp
-    >>> from polylip.solve.lp import LPProblem
+    >>> from polylip.relax.krivine import LPProblem
     >>> lp = LPProblem(sp.csr_matrix([[1.0, 1.0]]), np.array([2.0]), np.array([-1.0, 0.0]))
     >>> round(solve_lp(lp).value, 6)
     -2.0

@@ -67,7 +67,9 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from polylip.backends import registry
 from polylip.backends.base import BackendSolution
+from polylip.relax.krivine import LPProblem
 
 log = logging.getLogger(__name__)
 
@@ -85,22 +87,7 @@ PENALTY = 4.0
 
 
 def _solve_master(lp, solver, tol, verbose, time_limit):
-    from polylip.solve.lp import AUTO_HIGHS_MAX_NNZ
-
-    name = solver
-    if name == "auto":
-        name = "highs" if lp.A.nnz <= AUTO_HIGHS_MAX_NNZ else "clarabel"
-    if name in ("highs", "highs-ds", "highs-ipm"):
-        from polylip.backends import highs_backend
-
-        return highs_backend.solve_lp(lp, solver=name, tol=tol, verbose=verbose, time_limit=time_limit)
-    if name == "clarabel":
-        from polylip.backends import clarabel_lp
-
-        return clarabel_lp.solve_lp(lp, tol=tol, verbose=verbose, time_limit=time_limit)
-    from polylip.backends import picos_lp
-
-    return picos_lp.solve_lp(lp, solver=name, tol=tol, verbose=verbose)
+    return registry.solve_lp(lp, solver, tol=tol, verbose=verbose, time_limit=time_limit)
 
 
 def solve_colgen(relaxation, solver: str = "auto", tol: float | None = None,
@@ -113,8 +100,6 @@ def solve_colgen(relaxation, solver: str = "auto", tol: float | None = None,
     caller's certificate check applies unchanged. ``extra`` records the iterations, the final
     master size and the most negative reduced cost.
     """
-    from polylip.solve.lp import LPProblem
-
     t0 = time.perf_counter()
     M = relaxation.matrix
     Mc = M.tocsc()

@@ -9,6 +9,7 @@ from functools import cached_property
 
 import numpy as np
 
+from polylip.backends import registry
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError
 from polylip.poly import monomials as mono
@@ -26,18 +27,6 @@ log = logging.getLogger(__name__)
 FEAS_TOL = 1e-6
 GAP_TOL = 1e-6
 RANK_TOL = 1e-6
-
-#: solver="auto" picks Clarabel when the side handed to the solver has more than
-#: AUTO_CLARABEL_MIN_VARS free variables (CVXOPT's dense Schur complement is cubic in them), or
-#: when the relaxation is sparse-shaped: at least AUTO_SPARSE_MIN_BLOCKS PSD blocks, none larger
-#: than AUTO_SPARSE_MAX_BLOCK, and more than AUTO_SPARSE_MIN_VARS free variables. Otherwise
-#: PICOS/CVXOPT. Measured in benchmarks/RESULTS.md ("solver='auto' crossover"): dense quartics
-#: with 494-1000 moments solve 3-4x faster in CVXOPT; Broyden with CS (blocks of 10) is 30-400x
-#: faster in Clarabel from 374 free variables on.
-AUTO_CLARABEL_MIN_VARS = 1500
-AUTO_SPARSE_MIN_BLOCKS = 10
-AUTO_SPARSE_MAX_BLOCK = 30
-AUTO_SPARSE_MIN_VARS = 200
 
 #: When every side tried ends "inaccurate" and the caller gave no tolerance, the side that
 #: came closest is solved once more at this factor times the backend's tolerance (see
@@ -132,12 +121,8 @@ class Relaxation:
         return conic.moment_side(self.data) if side == "moment" else conic.sos_side(self.data)
 
     def choose_solver(self, solver: str, lmi: conic.LMIProblem) -> str:
-        if solver != "auto":
-            return solver
-        sizes = lmi.sizes
-        sparse_shaped = (len(sizes) >= AUTO_SPARSE_MIN_BLOCKS and max(sizes, default=0) <= AUTO_SPARSE_MAX_BLOCK
-                         and lmi.nvars > AUTO_SPARSE_MIN_VARS)
-        return "clarabel" if lmi.nvars > AUTO_CLARABEL_MIN_VARS or sparse_shaped else "cvxopt"
+        """The backend ``solver`` names for this LMI problem (see :mod:`polylip.backends.registry`)."""
+        return registry.choose_sdp_solver(lmi.nvars, lmi.sizes, solver)
 
     def solve(self, solver: str = "auto", side: str = "auto", tol: float | None = None,
               max_iters: int | None = None, verbose: bool = False) -> Result:
@@ -223,15 +208,7 @@ class Relaxation:
         t0 = time.perf_counter()
         lmi = self.to_lmi(side)
         convert = time.perf_counter() - t0
-        name = self.choose_solver(solver, lmi)
-        if name == "clarabel":
-            from polylip.backends import clarabel_backend
-
-            raw = clarabel_backend.solve_lmi(lmi, tol=tol, max_iters=max_iters, verbose=verbose)
-        else:
-            from polylip.backends import picos_backend
-
-            raw = picos_backend.solve_lmi(lmi, solver=name, tol=tol, max_iters=max_iters, verbose=verbose)
+        raw = registry.solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, verbose=verbose)
         return SolveOutcome(self._result(lmi, raw, convert), lmi, raw)
 
     def _result(self, lmi: conic.LMIProblem, raw: BackendSolution, convert_seconds: float) -> Result:

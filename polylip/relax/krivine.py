@@ -1,0 +1,625 @@
+"""The Krivine / Handelman LP hierarchy (what LiPopt calls LiPopt-k) as conic data: the LP,
+built and inspectable, with no solver call (solving is :class:`polylip.solve.lp.LPRelaxation`).
+
+On a polytope ``P`` whose describing constraints are scaled to affine *factors*
+``0 <= l_j(x) <= 1``, the degree-``k`` relaxation of ``min f`` is the LP
+
+    maximize theta  s.t.  f - theta = sum_p lambda_p * p,   lambda >= 0,
+
+over the *products* ``p = prod_j l_j^{a_j} (1 - l_j)^{b_j}`` with ``|a| + |b| <= k``, by matching
+coefficients. Every product is non-negative on ``P``, so every feasible ``theta`` is a lower
+bound on the minimum (``max`` is handled by negation). Bounds are non-decreasing in ``k``.
+
+How the pieces fit (each one a plain value, inspectable before solving; solving, and the certificate check, are in
+:mod:`polylip.solve.lp`):
+
+- :func:`polytope_of` turns the POP's inequalities into :class:`Polytope` (factors as affine
+  term tables). Boxes come from pairs of bounds on single variables; any other linear
+  inequality ``g >= 0`` is scaled to ``[0, 1]`` by its range over the polytope, computed with
+  HiGHS (``scipy.optimize.linprog``), and the ranges of the variables are added as box factors
+  (redundant for the set, useful for the certificate). Non-linear inequalities, equalities and
+  unbounded polytopes are refused with :class:`~polylip.errors.RelaxationError`.
+- Binary (``x^2 = x``) and spin (``x^2 = 1``) variables get the box ``[0, 1]`` / ``[-1, 1]`` and
+  the *multilinear* products: each such variable enters a product at most once, because
+  ``l (1 - l) = 0`` and ``l^2 = l`` on ``{0, 1}``. This is LiPopt's LP after the reduction modulo
+  the boolean ideal, hence never weaker than the unreduced one at the same degree.
+- :class:`LPSparsity` says over which variable sets products are formed: one clique with every
+  variable ("dense"), the correlative-sparsity cliques ("cs"), or cliques given by the caller.
+- :class:`LPRelaxation` enumerates the products (only those of degree exactly ``k``: a lower
+  product is a non-negative combination of them, ``l + (1 - l) = 1``), expands them all at once
+  with numpy, assembles one sparse coefficient-matching matrix and checks, *before* solving,
+  that every monomial of ``f`` is produced by some product (else the LP is infeasible: a
+  :class:`~polylip.errors.RelaxationError` names the monomial and the degree that reaches it).
+- After solving, the certificate is checked: the residual ``f - theta - sum lambda p`` (with
+  ``lambda`` clipped at 0) is bounded on the polytope's bounding box and subtracted from
+  ``theta``, so the reported bound holds even with solver round-off; a residual above the
+  tolerance makes the status "inaccurate" and no bound is reported.
+- Large LPs. ``solve(strategy="colgen")`` solves the same LP by delayed column generation
+  (:mod:`polylip.solve.lp_colgen`: restricted master, pricing of every product with one sparse
+  product ``M^T y``, a bound only when no column prices out); ``strategy="direct"`` solves the
+  whole LP. Decision, from measurements (benchmarks/RESULTS.md, "LP column generation"): "auto"
+  stays direct. On the LiPopt-4 LPs the restricted masters cost as much as the whole LP
+  (width 20 sparsity 16: 66 s vs 22 s), because an interior-point solve costs the fill of its
+  factorization, i.e. of ``M D M^T``, whose pattern comes from the rows (monomials) that the
+  columns couple: an optimal basis touches nearly every row (37,714 of 85,120 columns but 8,117
+  of 8,118 rows), so the master has the same dense per-clique blocks (about 2,700 rows per
+  clique of 20 factors at degree 4, 9,000 at 30) as the full LP. Column generation removes
+  columns, not fill; degree 4 at width 80 sparsity 20/30 in seconds is not reached this way.
+
+Examples
+--------
+>>> import sympy
+>>> from polylip import POP
+>>> x, y = sympy.symbols("x y")
+>>> pop = POP(x * y, ineqs=[x + 1, 1 - x, y + 1, 1 - y])
+>>> KrivineLP.build(pop, degree=2).sizes["products"]
+10
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations_with_replacement
+
+import numpy as np
+import scipy.sparse as sp
+
+from polylip.errors import RelaxationError
+from polylip.poly import Polynomial
+from polylip.poly import monomials as mono
+from polylip.sparsity.krivine import LPSparsity, LPStructure
+
+log = logging.getLogger(__name__)
+
+#: Rows of the term tables expanded per numpy chunk (bounds the memory of one expansion step).
+_CHUNK = 200_000
+
+
+# ---------------------------------------------------------------------------------------------
+# the polytope
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Polytope:
+    """The feasible set as affine factors ``0 <= l_j(x) <= 1``.
+
+    Attributes
+    ----------
+    kind : {"box", "polytope"}
+        "box" when every constraint bounds a single variable.
+    lower, upper : ndarray, shape (nvars,)
+        Bounds of each variable over the set (NaN for variables that occur nowhere).
+    factor_vars : ndarray of int, shape (nfactors, T)
+        Variables of each factor's linear terms, padded with ``PAD``.
+    factor_coeffs : ndarray, shape (nfactors, T)
+        Coefficients of those terms (0 on padding).
+    factor_const : ndarray, shape (nfactors,)
+        Constant term of each factor.
+    factor_boolean : ndarray of bool, shape (nfactors,)
+        Box factor of a binary or spin variable: enters a product at most once.
+    factor_degenerate : ndarray of bool
+        Factor of a fixed variable (``lower == upper``): the pair is ``x - a`` and ``a - x``
+        instead of ``l`` and ``1 - l``.
+    labels : tuple of str
+        A readable name per factor.
+    """
+
+    kind: str
+    lower: np.ndarray
+    upper: np.ndarray
+    factor_vars: np.ndarray
+    factor_coeffs: np.ndarray
+    factor_const: np.ndarray
+    factor_boolean: np.ndarray
+    factor_degenerate: np.ndarray
+    labels: tuple
+
+    @property
+    def nfactors(self) -> int:
+        return int(self.factor_const.size)
+
+    def factor_variable_sets(self) -> list[frozenset]:
+        return [frozenset(int(v) for v in row if v != mono.PAD) for row in self.factor_vars]
+
+    def generators(self) -> tuple[np.ndarray, np.ndarray]:
+        """Term tables of the 2 * nfactors generators ``l_j`` (index 2j) and ``1 - l_j``
+        (2j + 1), plus the constant 1 (last index): arrays (2m + 1, T + 1) of variables (PAD for
+        the constant term) and coefficients."""
+        m, t = self.factor_vars.shape
+        gv = np.full((2 * m + 1, t + 1), mono.PAD, dtype=mono.INDEX_DTYPE)
+        gc = np.zeros((2 * m + 1, t + 1))
+        gv[:2 * m:2, :t] = self.factor_vars
+        gv[1:2 * m:2, :t] = self.factor_vars
+        gc[:2 * m:2, :t] = self.factor_coeffs
+        gc[1:2 * m:2, :t] = -self.factor_coeffs
+        gc[:2 * m:2, t] = self.factor_const
+        gc[1:2 * m:2, t] = np.where(self.factor_degenerate, -self.factor_const, 1.0 - self.factor_const)
+        gc[2 * m, t] = 1.0
+        return gv, gc
+
+
+def _linear_parts(g, nvars: int) -> tuple[np.ndarray, float]:
+    """Dense coefficient vector and constant of a polynomial of degree <= 1."""
+    a = np.zeros(nvars)
+    const = 0.0
+    for row, c in zip(g.rows, g.coeffs):
+        idx = row[row != mono.PAD]
+        if idx.size == 0:
+            const += c
+        else:
+            a[idx[0]] += c
+    return a, const
+
+
+def polytope_of(pop) -> Polytope:
+    """Read the POP's feasible set as a polytope with factors scaled to ``[0, 1]``.
+
+    Raises :class:`~polylip.errors.RelaxationError` for equalities, non-linear inequalities, an
+    empty set, or a variable of the objective or of a constraint that is unbounded.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> x = sympy.Symbol("x")
+    >>> P = polytope_of(POP(x**2, ineqs=[x >= -1, x <= 3]))
+    >>> P.kind, P.lower.tolist(), P.upper.tolist()
+    ('box', [-1.0], [3.0])
+    """
+    n = pop.nvars
+    if pop.eqs:
+        raise RelaxationError(
+            f"the LP hierarchy needs a polytope given by inequalities; the problem has "
+            f"{len(pop.eqs)} equality constraint(s) (first: {pop.eqs[0]} == 0). Eliminate linear "
+            "equalities by substitution, or use method='sos'")
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    general = []  # (a, c, index): a @ x + c >= 0 with two or more variables
+    for i, g in enumerate(pop.ineqs):
+        if g.degree > 1:
+            raise RelaxationError(
+                f"inequality {i} ({g} >= 0) has degree {g.degree}: the LP hierarchy needs a "
+                "polytope, i.e. linear inequalities only (use method='sos' for other sets)")
+        a, c = _linear_parts(g, n)
+        nz = np.flatnonzero(a)
+        if nz.size == 0:
+            if c < 0:
+                raise RelaxationError(f"inequality {i} is the negative constant {c:g} >= 0: the "
+                                      "feasible set is empty")
+            continue
+        if nz.size == 1:
+            v = nz[0]
+            bound = -c / a[v]
+            if a[v] > 0:
+                lower[v] = max(lower[v], bound)
+            else:
+                upper[v] = min(upper[v], bound)
+        else:
+            general.append((a, c, i))
+    binary = pop.binary_mask
+    spin = pop.spin_mask
+    lower = np.where(binary, np.maximum(lower, 0.0), lower)
+    upper = np.where(binary, np.minimum(upper, 1.0), upper)
+    lower = np.where(spin, np.maximum(lower, -1.0), lower)
+    upper = np.where(spin, np.minimum(upper, 1.0), upper)
+
+    used = set(int(v) for v in pop.objective.variable_indices())
+    for g in pop.ineqs:
+        used |= set(int(v) for v in g.variable_indices())
+    used |= set(np.flatnonzero(binary | spin).tolist())
+    used = sorted(used)
+    names = pop.variables
+
+    gen_ranges = []
+    kind = "box" if not general else "polytope"
+    if general:
+        lower, upper, gen_ranges = _polytope_ranges(pop, lower, upper, general, used)
+    bad = [v for v in used if lower[v] > upper[v] + 1e-12]
+    if bad:
+        raise RelaxationError(f"the feasible set is empty: variable {names[bad[0]]} has lower bound "
+                              f"{lower[bad[0]]:g} above its upper bound {upper[bad[0]]:g}")
+    unbounded = [names[v] for v in used if not (np.isfinite(lower[v]) and np.isfinite(upper[v]))]
+    if unbounded:
+        raise RelaxationError(
+            f"the feasible set is not a bounded polytope: variable(s) {unbounded[:5]} have no "
+            "finite lower and upper bound; the LP hierarchy needs every variable bounded "
+            "(add x >= a and x <= b, or use method='sos')")
+    unused = np.setdiff1d(np.arange(n), used)
+    lower = lower.copy()
+    upper = upper.copy()
+    lower[unused] = np.nan
+    upper[unused] = np.nan
+
+    width = max([1] + [int(np.count_nonzero(a)) for a, _, _ in general])
+    m = len(used) + len(general)
+    fv = np.full((m, width), mono.PAD, dtype=mono.INDEX_DTYPE)
+    fc = np.zeros((m, width))
+    f0 = np.zeros(m)
+    fbool = np.zeros(m, dtype=bool)
+    fdeg = np.zeros(m, dtype=bool)
+    labels = []
+    for j, v in enumerate(used):
+        lo, hi = lower[v], upper[v]
+        fv[j, 0] = v
+        if hi - lo <= 1e-12 * max(1.0, abs(lo)):
+            fc[j, 0], f0[j], fdeg[j] = 1.0, -lo, True
+            labels.append(f"{names[v]} == {lo:g}")
+        else:
+            fc[j, 0], f0[j] = 1.0 / (hi - lo), -lo / (hi - lo)
+            labels.append(f"{names[v]} in [{lo:g}, {hi:g}]")
+        fbool[j] = bool(binary[v] or spin[v])
+    for k, ((a, c, i), (lo, hi)) in enumerate(zip(general, gen_ranges)):
+        j = len(used) + k
+        nz = np.flatnonzero(a)
+        fv[j, :nz.size] = nz
+        if hi - lo <= 1e-12 * max(1.0, abs(lo)):
+            fc[j, :nz.size], f0[j], fdeg[j] = a[nz], c - lo, True
+        else:
+            fc[j, :nz.size], f0[j] = a[nz] / (hi - lo), (c - lo) / (hi - lo)
+        labels.append(f"inequality {i} in [{lo:g}, {hi:g}]")
+    return Polytope(kind, lower, upper, fv, fc, f0, fbool, fdeg, tuple(labels))
+
+
+def _polytope_ranges(pop, lower, upper, general, used):
+    """Bounds of every used variable and range of every general inequality over the polytope,
+    by linear programs (HiGHS)."""
+    from scipy.optimize import linprog
+
+    n = pop.nvars
+    A_ub = np.array([-a for a, _, _ in general])
+    b_ub = np.array([c for _, c, _ in general])
+    bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+              for lo, hi in zip(lower, upper)]
+
+    def extreme(obj, what):
+        res = linprog(obj, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+        if res.status == 2:
+            raise RelaxationError("the feasible polytope is empty (HiGHS: infeasible)")
+        if res.status == 3:
+            raise RelaxationError(
+                f"the feasible set is not a bounded polytope: {what} is unbounded over it; the LP "
+                "hierarchy needs a bounded polytope (add bounds, or use method='sos')")
+        if res.status != 0:
+            raise RelaxationError(f"could not compute the range of {what} over the polytope: {res.message}")
+        return float(res.fun)
+
+    lower, upper = lower.copy(), upper.copy()
+    for v in used:
+        e = np.zeros(n)
+        e[v] = 1.0
+        lower[v] = extreme(e, f"variable {pop.variables[v]}")
+        upper[v] = -extreme(-e, f"variable {pop.variables[v]}")
+    ranges = []
+    for a, c, i in general:
+        ranges.append((extreme(a, f"inequality {i}") + c, -extreme(-a, f"inequality {i}") + c))
+    return lower, upper, ranges
+
+
+# ---------------------------------------------------------------------------------------------
+# products and their expansion
+# ---------------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _local_multisets(ngen: int, k: int) -> np.ndarray:
+    """All multisets of size k from ``range(ngen)`` as sorted rows (cached)."""
+    rows = np.array(list(combinations_with_replacement(range(ngen), k)), dtype=np.int32)
+    rows = rows.reshape(-1, k)
+    rows.setflags(write=False)
+    return rows
+
+
+def _anchored_products(factors: np.ndarray, boolean: np.ndarray, anchor: int, k: int) -> np.ndarray:
+    """Products of one clique with the anchor factor exactly once: ``l_a`` or ``1 - l_a`` times
+    a product of degree ``k - 1`` of the other factors (see :meth:`LPSparsity.of`)."""
+    keep = factors != anchor
+    rest = _clique_products(factors[keep], boolean[keep], k - 1) if k > 1 else np.zeros((1, 0), np.int32)
+    if rest.shape[0] == 0:
+        rest = np.zeros((1, max(k - 1, 0)), np.int32) - 1
+    out = []
+    for g in (2 * anchor, 2 * anchor + 1):
+        out.append(np.hstack([np.full((rest.shape[0], 1), g, np.int32), rest]))
+    rows = np.vstack(out)
+    return mono.pad_to(mono.normalize(rows), k).astype(np.int32)
+
+
+def _clique_products(factors: np.ndarray, boolean: np.ndarray, k: int) -> np.ndarray:
+    """Generator rows (2j = l_j, 2j + 1 = 1 - l_j, sorted, -1 padded) of the products of one
+    clique: degree exactly k, a boolean factor at most once; degree = number of boolean
+    factors when they are fewer than k and no factor may repeat."""
+    m = factors.size
+    if m == 0:
+        return np.zeros((0, k), dtype=np.int32)
+    d = k if (not boolean.all() or m >= k) else m
+    local = _local_multisets(2 * m, d)
+    fac = local // 2
+    if boolean.any() and d > 1:
+        rep = (fac[:, 1:] == fac[:, :-1]) & boolean[fac[:, 1:]]
+        local = local[~rep.any(axis=1)]
+    gens = (2 * factors[local // 2] + local % 2).astype(np.int32)
+    gens.sort(axis=1)
+    if d < k:
+        gens = np.hstack([gens, np.full((gens.shape[0], k - d), -1, dtype=np.int32)])
+    return gens
+
+
+def _expand(products: np.ndarray, gv: np.ndarray, gc: np.ndarray, nvars: int, binary, spin):
+    """Expand products of affine generators into (product id, monomial key, coefficient) and the
+    index rows of the distinct monomials. Fully vectorized; chunked to bound memory."""
+    nprod, k = products.shape
+    const_gen = gv.shape[0] - 1
+    t1 = gv.shape[1]
+    base = np.int64(nvars + 1)
+    if k and float(nvars + 1) ** k >= 2.0 ** 62:
+        raise RelaxationError("too many variables for this degree (monomial keys overflow)")
+    pid_parts, key_parts, coef_parts = [], [], []
+    step = max(1, _CHUNK // max(1, t1 ** k))
+    boolean = (binary is not None and binary.any()) or (spin is not None and spin.any())
+    for s in range(0, nprod, step):
+        P = products[s:s + step]
+        P = np.where(P < 0, const_gen, P)
+        cnt = P.shape[0]
+        rows = np.zeros((cnt, 1, 0), dtype=mono.INDEX_DTYPE)
+        coef = np.ones((cnt, 1))
+        for p in range(k):
+            v = gv[P[:, p]]  # (cnt, t1)
+            c = gc[P[:, p]]
+            nt = rows.shape[1]
+            rows = np.concatenate([np.repeat(rows, t1, axis=1),
+                                   np.tile(v, (1, nt))[:, :, None]], axis=2)
+            coef = (coef[:, :, None] * c[:, None, :]).reshape(cnt, nt * t1)
+            keep = np.any(coef != 0.0, axis=0)
+            if not keep.all():  # whole columns of zero terms (padding of term tables)
+                rows, coef = rows[:, keep], coef[:, keep]
+        flat = rows.reshape(-1, k) if k else np.zeros((cnt * rows.shape[1], 0), mono.INDEX_DTYPE)
+        cf = coef.ravel()
+        pid = np.repeat(np.arange(s, s + cnt), rows.shape[1])
+        nz = cf != 0.0
+        flat, cf, pid = flat[nz], cf[nz], pid[nz]
+        if boolean:
+            flat = mono.reduce_boolean(flat, binary, spin)
+        flat = mono.pad_to(mono.normalize(flat), k)
+        pid_parts.append(pid)
+        key_parts.append(_keys(flat, base))
+        coef_parts.append(cf)
+    pid = np.concatenate(pid_parts) if pid_parts else np.zeros(0, np.int64)
+    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
+    coef = np.concatenate(coef_parts) if coef_parts else np.zeros(0)
+    return pid, keys, coef
+
+
+def _expand_box(products: np.ndarray, gv: np.ndarray, gc: np.ndarray, nvars: int):
+    """:func:`_expand` for products of single-variable factors (a box): each generator is
+    ``slope * x_v + const``, so a product of k generators expands into the 2^k subsets of its
+    factors; a subset's monomial key is computed directly from the (already sorted) variables,
+    without building index rows. Boolean variables never repeat in a product, so no reduction
+    is needed."""
+    nprod, k = products.shape
+    const_gen = gv.shape[0] - 1
+    base = np.int64(nvars + 1)
+    P = np.where(products < 0, const_gen, products)
+    var = gv[P, 0].astype(np.int64)  # (nprod, k), PAD for the constant generator
+    slope = gc[P, 0]
+    const = gc[P, 1]
+    pid_parts, key_parts, coef_parts = [], [], []
+    ids = np.arange(nprod)
+    for mask in range(1 << k):
+        bits = [(mask >> (k - 1 - p)) & 1 for p in range(k)]
+        key = np.zeros(nprod, dtype=np.int64)
+        coef = np.ones(nprod)
+        deg = np.zeros(nprod, dtype=np.int64)
+        for p, bit in enumerate(bits):
+            if bit:
+                key = key * base + (var[:, p] + 1)
+                coef = coef * slope[:, p]
+                deg += 1
+            else:
+                coef = coef * const[:, p]
+        key = key * base ** (k - deg)
+        nz = coef != 0.0
+        pid_parts.append(ids[nz])
+        key_parts.append(key[nz])
+        coef_parts.append(coef[nz])
+    return np.concatenate(pid_parts), np.concatenate(key_parts), np.concatenate(coef_parts)
+
+
+def _keys(rows: np.ndarray, base: np.int64) -> np.ndarray:
+    """Integer key of each normalized index row (padding to a common width first)."""
+    key = np.zeros(rows.shape[0], dtype=np.int64)
+    for p in range(rows.shape[1]):
+        key = key * base + (rows[:, p].astype(np.int64) + 1)
+    return key
+
+
+def _rows_of_keys(keys: np.ndarray, base: np.int64, width: int) -> np.ndarray:
+    rows = np.zeros((keys.size, width), dtype=mono.INDEX_DTYPE)
+    k = keys.copy()
+    for p in range(width - 1, -1, -1):
+        rows[:, p] = (k % base) - 1
+        k //= base
+    return mono.normalize(rows) if width else rows
+
+
+# ---------------------------------------------------------------------------------------------
+# the relaxation
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LPProblem:
+    """The LP handed to a backend: ``minimize c @ z  s.t.  A z = b,  z[0] free, z[1:] >= 0``,
+    with ``z = (theta, lambda)`` and ``c = (-1, 0, ..., 0)``."""
+
+    A: sp.csr_matrix
+    b: np.ndarray
+    c: np.ndarray
+
+    @property
+    def nvars(self) -> int:
+        return int(self.A.shape[1])
+
+
+class KrivineLP:
+    """The degree-``k`` Krivine/Handelman LP relaxation of a POP on a polytope.
+
+    Build it with :meth:`build` (or ``pop.solve(method="lp", degree=k)``); inspect
+    :attr:`sizes` and :attr:`structure` before solving; call :meth:`solve`.
+
+    Attributes
+    ----------
+    pop, polytope (:class:`Polytope`), sparsity (:class:`LPSparsity`), degree
+    products : ndarray (nproducts, degree) of generator indices (2j: l_j, 2j + 1: 1 - l_j, -1
+        padding), in the factor numbering of ``polytope``.
+    monomials : ndarray of index rows, the rows of the coefficient-matching matrix.
+    matrix : scipy.sparse.csr_matrix (nmonomials x nproducts), column p = coefficients of the
+        expansion of product p.
+    target : ndarray (nmonomials,), coefficients of the objective (negated for "max").
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> x = sympy.Symbol("x")
+    >>> KrivineLP.build(POP(x - x**2, ineqs=[x, 1 - x], sense="max"), degree=2).sizes["products"]
+    3
+    """
+
+    def __init__(self, pop, polytope, sparsity, degree, products, monomials, matrix, target,
+                 product_degrees, build_seconds):
+        self.pop = pop
+        self.polytope = polytope
+        self.sparsity = sparsity
+        self.degree = degree
+        self.products = products
+        self.monomials = monomials
+        self.matrix = matrix
+        self.target = target
+        self.product_degrees = product_degrees
+        self.build_seconds = build_seconds
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, pop, degree: int | None = None, sparsity="dense") -> "LPRelaxation":
+        """Build the LP of certificate degree ``degree`` (default: the degree of the POP).
+
+        Raises :class:`~polylip.errors.RelaxationError` when the feasible set is not a bounded
+        polytope, or when some monomial of the objective is produced by no product (the LP
+        would be infeasible; the message names the monomial and the degree that reaches it).
+        """
+        t0 = time.perf_counter()
+        if degree is None:
+            degree = max(1, pop.objective.degree)
+        if not isinstance(degree, (int, np.integer)) or isinstance(degree, bool) or degree < 1:
+            raise RelaxationError(f"the LP degree must be a positive integer, not {degree!r}")
+        degree = int(degree)
+        polytope = polytope_of(pop)
+        spars = LPSparsity.of(pop, sparsity)
+        fsets = polytope.factor_variable_sets()
+        products = []
+        box_factor = {next(iter(s)): j for j, s in enumerate(fsets)
+                      if len(s) == 1 and j < len(fsets)}
+        for c, clique in enumerate(spars.cliques):
+            cs = set(clique)
+            fac = np.array([j for j, s in enumerate(fsets) if s and s <= cs], dtype=np.int64)
+            fbool = polytope.factor_boolean[fac] if fac.size else np.zeros(0, bool)
+            anchor = spars.anchors[c] if spars.anchors else -1
+            if anchor >= 0 and anchor in box_factor:
+                products.append(_anchored_products(fac, fbool, box_factor[anchor], degree))
+            else:
+                products.append(_clique_products(fac, fbool, degree))
+        unfit = [polytope.labels[j] for j, s in enumerate(fsets)
+                 if not any(s <= set(c) for c in spars.cliques)]
+        if unfit:
+            log.warning("%d factor(s) fit in no clique and are not used: %s", len(unfit), unfit[:3])
+        P = np.vstack(products) if products else np.zeros((0, degree), np.int32)
+        if len(spars.cliques) > 1 and P.shape[0]:
+            P, _ = mono.unique_rows(mono.pad_to(mono.normalize(P), degree))
+            P = mono.pad_to(P, degree)
+        gv, gc = polytope.generators()
+        binary, spin = pop.binary_mask, pop.spin_mask
+        if polytope.kind == "box":
+            pid, keys, coef = _expand_box(P, gv, gc, pop.nvars)
+        else:
+            pid, keys, coef = _expand(P, gv, gc, pop.nvars, binary if binary.any() else None,
+                                      spin if spin.any() else None)
+        # rows: every monomial produced, plus the objective's and the constant
+        f = pop.objective if pop.sense == "min" else -pop.objective
+        width = max(degree, f.rows.shape[1])
+        base = np.int64(pop.nvars + 1)
+        fkeys = _keys(mono.pad_to(f.rows, width), base)
+        if width > degree:  # objective wider than the products: re-key products at that width
+            keys = keys * base ** (width - degree)
+        produced = np.unique(keys)
+        missing = np.setdiff1d(fkeys, np.append(produced, 0))
+        if missing.size:
+            raise RelaxationError(cls._unreachable_message(pop, spars, polytope, missing, base, width, degree))
+        allkeys = np.union1d(produced, np.append(fkeys, 0))
+        row = np.searchsorted(allkeys, keys)
+        A = sp.csr_matrix((coef, (row, pid)), shape=(allkeys.size, P.shape[0]))
+        A.sum_duplicates()
+        small = np.abs(A.data) <= 1e-14 * (np.abs(A.data).max(initial=0.0))
+        if small.any():
+            A.data[small] = 0.0
+            A.eliminate_zeros()
+        target = np.zeros(allkeys.size)
+        target[np.searchsorted(allkeys, fkeys)] = f.coeffs
+        monomials = _rows_of_keys(allkeys, base, width)
+        pdeg = (P >= 0).sum(axis=1)
+        seconds = time.perf_counter() - t0
+        log.info("built LP relaxation of degree %d (%s): %d products, %d rows, %d non-zeros in %.3f s",
+                 degree, spars.kind, P.shape[0], A.shape[0], A.nnz, seconds)
+        return cls(pop, polytope, spars, degree, P, monomials, A, target, pdeg, seconds)
+
+    @staticmethod
+    def _unreachable_message(pop, spars, polytope, missing, base, width, degree) -> str:
+        rows = _rows_of_keys(missing, base, width)
+        names = pop.variables
+        parts = []
+        for r in rows[:10]:
+            idx = r[r != mono.PAD]
+            mon = str(Polynomial(names, r[None, :], [1.0]))
+            vars_ = set(int(i) for i in idx)
+            if not any(vars_ <= set(c) for c in spars.cliques):
+                parts.append(f"{mon} (its variables lie in no common clique: no degree reaches it "
+                             "with these cliques)")
+            else:
+                parts.append(f"{mon} (degree {idx.size}: needs degree >= {idx.size})")
+        more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+        return (f"at degree {degree}, no product of the LP hierarchy produces the objective "
+                f"monomial(s) {'; '.join(parts)}{more}, so the LP is infeasible; raise the degree "
+                "or choose cliques that contain each monomial's variables")
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def nproducts(self) -> int:
+        return int(self.products.shape[0])
+
+    @property
+    def sizes(self) -> dict:
+        """Counts that decide the cost: products, LP variables, rows, non-zeros, cliques."""
+        return dict(products=self.nproducts, lp_variables=self.nproducts + 1,
+                    rows=int(self.matrix.shape[0]), nnz=int(self.matrix.nnz),
+                    cliques=len(self.sparsity.cliques), max_clique=self.sparsity.max_clique,
+                    factors=self.polytope.nfactors)
+
+    @property
+    def structure(self) -> LPStructure:
+        """A readable report of the LP's structure, computed without solving."""
+        pd, pc = np.unique(self.product_degrees, return_counts=True)
+        md, mc = np.unique(mono.degrees(self.monomials), return_counts=True)
+        return LPStructure(
+            degree=self.degree, sparsity=self.sparsity.kind, polytope=self.polytope.kind,
+            cliques=len(self.sparsity.cliques),
+            clique_sizes=tuple(sorted((len(c) for c in self.sparsity.cliques), reverse=True)),
+            factors=self.polytope.nfactors, products=self.nproducts,
+            products_by_degree=dict(zip(pd.tolist(), pc.tolist())),
+            lp_variables=self.nproducts + 1, rows=int(self.matrix.shape[0]),
+            rows_by_degree=dict(zip(md.tolist(), mc.tolist())), nonzeros=int(self.matrix.nnz),
+            build_seconds=self.build_seconds)
+
+    def to_lp(self) -> LPProblem:
+        """``minimize -theta  s.t.  theta * e_1 + M lambda = f,  lambda >= 0``."""
+        e = np.zeros((self.matrix.shape[0], 1))
+        e[0, 0] = 1.0  # row 0 is the constant monomial (smallest key)
+        A = sp.hstack([sp.csr_matrix(e), self.matrix], format="csr")
+        c = np.zeros(A.shape[1])
+        c[0] = -1.0
+        return LPProblem(A, self.target.copy(), c)

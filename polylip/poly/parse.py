@@ -426,13 +426,14 @@ def parse_expression(text: str, variables: Sequence[str] | None = None, *,
         return parser.expression(0, len(parser.toks))
 
 
-def parse_relation(text: str, variables: Sequence[str] | None = None, *,
+def parse_relation(text: str, variables: Sequence[str] | None = None, *, bare: str = "ineq",
                    limits: ParseLimits = ParseLimits(), where: str | None = None) -> tuple[str, Polynomial]:
     """Parse a constraint ``a >= b``, ``a <= b``, ``a == b`` (also ``=>``, ``=<``) or a bare ``g``.
 
     Returns ``("ineq", g)`` meaning ``g >= 0`` (``a - b`` for ``>=``, ``b - a`` for ``<=``, ``g``
-    for a bare expression) or ``("eq", a - b)`` meaning ``a - b == 0``. Parameters and errors
-    as in :func:`parse_expression`; ``variables`` default to the sorted names of the relation.
+    for a bare expression) or ``("eq", a - b)`` meaning ``a - b == 0``. ``bare="eq"`` makes a
+    bare ``g`` mean ``g == 0`` (for a list of equalities). Other parameters and errors as in
+    :func:`parse_expression`; ``variables`` default to the sorted names of the relation.
 
     Examples
     --------
@@ -444,12 +445,14 @@ def parse_relation(text: str, variables: Sequence[str] | None = None, *,
     ...
     polylip.errors.ModelError: column 8: chained comparisons are not supported: write one constraint per relation
     """
+    if bare not in ("ineq", "eq"):
+        raise ValueError(f"bare must be 'ineq' or 'eq', not {bare!r}")
     parser = _Parser(text, variables, limits, where)
     rels = [i for i, t in enumerate(parser.toks) if t[0] == "rel"]
     n = len(parser.toks)
     with np.errstate(all="ignore"):
         if not rels:
-            return "ineq", parser.expression(0, n)
+            return bare, parser.expression(0, n)
         if len(rels) > 1:
             raise parser.error(parser.toks[rels[1]][2], "chained comparisons are not supported: "
                                                         "write one constraint per relation")

@@ -92,7 +92,8 @@ def test_relations():
     assert kind == "ineq" and g == 1 - x**2
     kind, g = parse_relation("y >= x", ["x", "y"])
     assert g.variables == ("x", "y")
-    assert parse_relation("x <= 1").__class__ is tuple
+    assert parse_relation("x - 1", bare="eq") == ("eq", x - 1)
+    assert parse_relation("x >= 1", bare="eq") == ("ineq", x - 1)
 
 
 def test_names_in():

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from polylip.backends import clarabel_backend, clarabel_lp, highs_backend, picos_backend, picos_lp
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError
@@ -118,6 +120,8 @@ def solve_sdp(problem, solver: str = "auto", *, tol: float | None = None,
     (:func:`polylip.runtime.call_with_deadline`), which gives status "time_limit" and no value.
     """
     name = choose_sdp_solver(problem.nvars, problem.sizes, solver)
+    if problem.nvars == 0:
+        return _no_variables(problem, name)
     if name == "clarabel":
         return clarabel_backend.solve_lmi(problem, tol=tol, max_iters=max_iters, verbose=verbose,
                                           time_limit=time_limit)
@@ -140,6 +144,23 @@ def solve_lp(problem, solver: str = "auto", *, tol: float | None = None,
     return _with_deadline(lambda: picos_lp.solve_lp(problem, solver=name, tol=tol,
                                                     max_iters=max_iters, verbose=verbose),
                           name, time_limit)
+
+
+def _no_variables(problem, name: str) -> BackendSolution:
+    """An LMI problem with no free variable (a POP whose objective and constraints are constant)
+    is a check, not an optimization: feasible when every block is PSD and ``b = 0``, with the
+    value ``offset``. Solvers refuse such problems (PICOS: "zero-dimensional axis")."""
+    ok = all(np.linalg.eigvalsh(np.asarray(h, dtype=float).reshape(k, k)).min(initial=0.0)
+             >= -1e-12 * max(1.0, float(np.abs(h).max(initial=0.0)))
+             for h, k in zip(problem.h, problem.sizes))
+    ok = ok and bool(np.all(np.abs(np.asarray(problem.b, dtype=float)) <= 1e-12))
+    if not ok:
+        return BackendSolution("infeasible", name, 0.0, raw_status="constant problem",
+                               message="no free variable, and the constant constraints fail")
+    value = float(problem.offset)
+    return BackendSolution("optimal", name, 0.0, raw_status="constant problem", value=value,
+                           dual_value=value, tolerance=0.0, x=np.zeros(0), lmi_duals=None,
+                           message="no free variable: the value is the constant objective")
 
 
 def _with_deadline(run, name: str, time_limit: float | None) -> BackendSolution:

@@ -11,6 +11,7 @@ import sympy
 
 from polylip.errors import ModelError
 from polylip.poly import Polynomial, from_sympy
+from polylip.poly.parse import names_in, parse_expression, parse_relation
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +33,27 @@ def _names(items) -> list[str]:
 def _free_names(item) -> set[str]:
     if isinstance(item, Polynomial):
         return set(item.used_variables)
-    if isinstance(item, str):
-        try:
-            item = sympy.sympify(item)
-        except (sympy.SympifyError, SyntaxError, TypeError):
-            raise ModelError(f"cannot parse {item!r} as an expression") from None
     if isinstance(item, sympy.Basic):
         return {s.name for s in item.free_symbols}
     return set()
 
 
-def _split_relation(item, where: str):
-    """Turn a sympy relation into ('ineq', g) with g >= 0 or ('eq', h) with h == 0."""
+def default_order(names) -> list[str]:
+    """The default variable order: every name, sorted as sympy sorts symbols (by name).
+
+    >>> default_order({"y", "x", "b"})
+    ['b', 'x', 'y']
+    """
+    return sorted(names, key=lambda n: (sympy.Symbol(n).sort_key(), n))
+
+
+def _split_relation(item, where: str, variables=None, bare: str = "ineq"):
+    """Turn a constraint into ('ineq', g) with g >= 0 or ('eq', h) with h == 0.
+
+    A string is read by polylip's own parser (:mod:`polylip.poly.parse`), never evaluated.
+    """
     if isinstance(item, str):
-        text = item
-        try:
-            if "==" in text:
-                left, right = text.split("==", 1)
-                return "eq", sympy.sympify(left) - sympy.sympify(right)
-            item = sympy.sympify(text)
-        except (sympy.SympifyError, SyntaxError, TypeError, ValueError) as exc:
-            raise ModelError(f"cannot parse the constraint {text!r} in {where}: {exc}") from None
+        return parse_relation(item, variables, bare=bare, where=where)
     if isinstance(item, sympy.core.relational.Equality):
         return "eq", item.lhs - item.rhs
     if isinstance(item, (sympy.GreaterThan, sympy.StrictGreaterThan)):
@@ -116,17 +117,20 @@ class POP:
                  binary=(), spin=()):
         if sense not in SENSES:
             raise ModelError(f"sense must be 'min' or 'max', not {sense!r}")
+        if variables is not None and not isinstance(variables, str):
+            variables = list(variables)
+        names = None if variables is None else _names(variables)
         raw_ineqs, raw_eqs = [], []
         for i, item in enumerate(_as_list(ineqs)):
-            kind, expr = _split_relation(item, f"ineqs[{i}]")
+            kind, expr = _split_relation(item, f"ineqs[{i}]", names)
             (raw_eqs if kind == "eq" else raw_ineqs).append(expr)
         for i, item in enumerate(_as_list(eqs)):
-            kind, expr = _split_relation(item, f"eqs[{i}]")
+            kind, expr = _split_relation(item, f"eqs[{i}]", names, bare="eq")
             if kind == "ineq":
                 raise ModelError(f"eqs[{i}] is an inequality ({item}); put it in ineqs")
             raw_eqs.append(expr)
         if isinstance(objective, str):
-            objective = _split_relation(objective, "objective")[1]
+            objective = parse_expression(objective, names, where="objective")
         if isinstance(objective, (sympy.core.relational.Relational, bool)):
             raise ModelError("the objective must be an expression, not a relation")
 
@@ -139,7 +143,7 @@ class POP:
             for item in [objective, *raw_ineqs, *raw_eqs]:
                 names |= _free_names(item)
             names |= set(_names(binary)) | set(_names(spin))
-            order = sorted(names, key=lambda n: (sympy.Symbol(n).sort_key(), n))
+            order = default_order(names)
         else:
             order = _names(variables)
             if len(set(order)) != len(order):

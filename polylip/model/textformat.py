@@ -3,7 +3,7 @@
 Format (one statement per line, ``#`` starts a comment, blank lines are ignored)::
 
     # Motzkin-like example
-    variables: x y            # optional; default: every symbol used, sorted by name
+    variables: x y            # optional; default: every name used, sorted
     minimize: x**4*y**2 + x**2*y**4 - 3*x**2*y**2 + 1
     subject to: x**2 + y**2 <= 4
     subject to: x >= -1
@@ -12,9 +12,11 @@ Format (one statement per line, ``#`` starts a comment, blank lines are ignored)
     spin: s1                  # variables with s^2 = 1
 
 Exactly one ``minimize:`` or ``maximize:`` line. Constraints use ``>=``, ``<=`` or ``==``
-between two polynomial expressions; a bare expression ``g`` means ``g >= 0``. ``^`` is accepted
-for powers. Expressions are parsed by sympy with every name treated as a plain symbol (so ``E``,
-``I``, ``S`` or ``beta`` are variables here, not sympy constants or functions).
+between two polynomial expressions; a bare expression ``g`` means ``g >= 0``. ``^`` and ``**``
+are powers. Expressions are read by polylip's own parser (:mod:`polylip.poly.parse`), which
+builds polynomials directly and never evaluates the text: a problem file is data, never code.
+Every name is a plain variable (so ``E``, ``I``, ``S`` or ``beta`` are variables here). The
+file must be UTF-8 and at most :data:`MAX_FILE_BYTES` long; errors name the line and column.
 
 Examples
 --------
@@ -28,106 +30,112 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import sympy
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations
-
 from polylip.errors import ModelError
-from polylip.model.pop import POP
+from polylip.model.pop import POP, default_order
+from polylip.poly.parse import ParseLimits, names_in, parse_expression, parse_relation
+
+#: Problem files larger than this are refused before they are read (10 MiB: the largest
+#: standard problems written out, chained Wood at n = 10,000, take about 1 MB).
+MAX_FILE_BYTES = 10 * 2**20
 
 _KEYS = {"minimize": "min", "maximize": "max", "subject to": "st", "s.t.": "st", "st": "st",
          "variables": "vars", "binary": "binary", "spin": "spin"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-_FUNCTION_LIKE = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\s*\(")
 
 
-def _expression(text: str, lineno: int, symbols: dict):
-    text = text.strip().replace("^", "**")
-    if not text:
-        raise ModelError(f"line {lineno}: empty expression")
-    call = _FUNCTION_LIKE.search(text)
-    if call:
-        raise ModelError(f"line {lineno}: not a polynomial: function call {call.group(1)}(...) "
-                         "is not allowed (only +, -, *, ^ or ** with integer exponents)")
-    for name in _NAME.findall(text):
-        if name not in symbols:
-            symbols[name] = sympy.Symbol(name)
-    try:
-        return parse_expr(text, local_dict=dict(symbols), transformations=standard_transformations,
-                          evaluate=True)
-    except Exception as exc:  # sympy raises many kinds; report them all the same way
-        raise ModelError(f"line {lineno}: cannot parse {text!r}: {exc}") from None
-
-
-def _constraint(text: str, lineno: int, symbols: dict):
-    for op in ("==", ">=", "<=", "=>", "=<"):
-        if op in text:
-            left, right = text.split(op, 1)
-            if any(o in right for o in ("==", ">=", "<=")):
-                raise ModelError(f"line {lineno}: chained comparisons are not supported: {text!r}")
-            lhs, rhs = _expression(left, lineno, symbols), _expression(right, lineno, symbols)
-            if op == "==":
-                return "eq", lhs - rhs
-            return "ineq", (lhs - rhs) if op in (">=", "=>") else (rhs - lhs)
-    if re.search(r"(?<![<>=])[<>](?![=])", text) or re.search(r"(?<![=<>!])=(?!=)", text):
-        raise ModelError(f"line {lineno}: use '>=', '<=' or '==' in constraints: {text!r}")
-    return "ineq", _expression(text, lineno, symbols)
-
-
-def parse_problem(text: str, source: str = "<string>") -> POP:
-    """Parse the plain-text format (see the module docstring) into a :class:`POP`."""
-    symbols: dict = {}
-    objective = sense = None
-    variables = None
-    ineqs, eqs, binary, spin = [], [], [], []
+def _statements(text: str, source: str):
+    """(lineno, kind, body padded to its column in the line) for every statement."""
+    out = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        line = raw.split("#", 1)[0]
+        if not line.strip():
             continue
         if ":" not in line:
             raise ModelError(f"{source}, line {lineno}: expected 'keyword: ...' with a keyword among "
-                             f"{', '.join(sorted(set(k for k in _KEYS if k != 'st')))}; got {line!r}")
+                             f"{', '.join(sorted(set(k for k in _KEYS if k != 'st')))}; "
+                             f"got {line.strip()!r}")
         key, body = line.split(":", 1)
         kind = _KEYS.get(key.strip().lower())
         if kind is None:
             raise ModelError(f"{source}, line {lineno}: unknown keyword {key.strip()!r}; expected one of "
                              "minimize, maximize, subject to (or s.t.), variables, binary, spin")
-        try:
-            if kind in ("min", "max"):
-                if objective is not None:
-                    raise ModelError("a problem has exactly one minimize: or maximize: line")
-                objective, sense = _expression(body, lineno, symbols), kind
-            elif kind == "st":
-                which, expr = _constraint(body, lineno, symbols)
-                (eqs if which == "eq" else ineqs).append(expr)
-            else:
-                names = body.replace(",", " ").split()
-                for name in names:
-                    if not _NAME.fullmatch(name):
-                        raise ModelError(f"{name!r} is not a valid variable name")
-                    symbols.setdefault(name, sympy.Symbol(name))
-                if kind == "vars":
-                    variables = (variables or []) + names
-                else:
-                    (binary if kind == "binary" else spin).extend(names)
-        except ModelError as exc:
-            msg = str(exc)
-            if msg.startswith("line"):
-                msg = f"{source}, {msg}"
-            elif not msg.startswith(source):
-                msg = f"{source}, line {lineno}: {msg}"
-            raise ModelError(msg) from None
+        out.append((lineno, kind, " " * (len(key) + 1) + body))
+    return out
+
+
+def _names(body: str, where: str) -> list[str]:
+    names = body.replace(",", " ").split()
+    for name in names:
+        if not _NAME.fullmatch(name):
+            raise ModelError(f"{where}: {name!r} is not a valid variable name")
+    return names
+
+
+def parse_problem(text: str, source: str = "<string>", *,
+                  limits: ParseLimits = ParseLimits()) -> POP:
+    """Parse the plain-text format (see the module docstring) into a :class:`POP`.
+
+    Nothing in ``text`` is ever evaluated; sizes are checked against ``limits`` before any
+    expression is expanded.
+    """
+    if not isinstance(text, str):
+        raise ModelError(f"{source}: the problem text must be a string, not {type(text).__name__}")
+    if len(text) > limits.max_chars:
+        raise ModelError(f"{source}: the problem text has {len(text):,} characters, more than "
+                         f"the limit of {limits.max_chars:,}")
+    statements = _statements(text, source)
+    declared, binary, spin, used = None, [], [], []
+    for lineno, kind, body in statements:
+        where = f"{source}, line {lineno}"
+        if kind == "vars":
+            declared = (declared or []) + _names(body, where)
+        elif kind in ("binary", "spin"):
+            (binary if kind == "binary" else spin).extend(_names(body, where))
+        else:
+            used.extend(names_in(body, limits=limits, where=where))
+    if declared is not None:
+        if len(set(declared)) != len(declared):
+            raise ModelError(f"{source}: a variable is declared twice in 'variables:' "
+                             f"({', '.join(sorted(n for n in set(declared) if declared.count(n) > 1))})")
+        order = list(declared)
+    else:
+        order = default_order(set(used) | set(binary) | set(spin))
+    objective = sense = None
+    ineqs, eqs = [], []
+    for lineno, kind, body in statements:
+        where = f"{source}, line {lineno}"
+        if kind in ("min", "max"):
+            if objective is not None:
+                raise ModelError(f"{where}: a problem has exactly one minimize: or maximize: line")
+            objective, sense = parse_expression(body, order, limits=limits, where=where), kind
+        elif kind == "st":
+            which, poly = parse_relation(body, order, limits=limits, where=where)
+            (eqs if which == "eq" else ineqs).append(poly)
     if objective is None:
         raise ModelError(f"{source}: no 'minimize:' or 'maximize:' line")
-    var_syms = [symbols[v] for v in variables] if variables is not None else None
-    return POP(objective, ineqs=ineqs, eqs=eqs, sense=sense, variables=var_syms,
-               binary=[symbols[b] for b in binary], spin=[symbols[s] for s in spin])
+    return POP(objective, ineqs=ineqs, eqs=eqs, sense=sense,
+               variables=order if declared is not None else None, binary=binary, spin=spin)
 
 
-def load_problem(path) -> POP:
-    """Read a problem file in the plain-text format."""
+def load_problem(path, *, limits: ParseLimits = ParseLimits()) -> POP:
+    """Read a problem file in the plain-text format (UTF-8, at most :data:`MAX_FILE_BYTES`)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.is_dir():
+            raise ModelError(f"cannot read problem file {str(path)!r}: it is a directory")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ModelError(f"cannot read problem file {str(path)!r}: {exc.strerror}") from None
-    return parse_problem(text, source=str(path))
+        raise ModelError(f"cannot read problem file {str(path)!r}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelError(f"problem file {str(path)!r} is larger than {MAX_FILE_BYTES // 2**20} MiB; "
+                         "refused before reading it")
+    if b"\x00" in data:
+        raise ModelError(f"problem file {str(path)!r} is binary (it contains NUL bytes), "
+                         "not a text problem")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"problem file {str(path)!r} is not UTF-8 (byte {exc.start}: "
+                         f"{data[exc.start:exc.start + 1]!r}); save it as UTF-8") from None
+    return parse_problem(text.removeprefix("\ufeff"), source=str(path), limits=limits)

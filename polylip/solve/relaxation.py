@@ -263,8 +263,10 @@ class Relaxation:
     def _first_order(self, y: np.ndarray) -> np.ndarray:
         """First-order moments as a point (0 for a variable whose moment is absent)."""
         moments = self.data.moments
-        deg = mono.degrees(moments)
         point = np.zeros(self.pop.nvars)
+        if moments.shape[1] == 0:  # no variable at all
+            return point
+        deg = mono.degrees(moments)
         first = np.nonzero(deg == 1)[0]
         point[moments[first, 0]] = y[first]
         return point

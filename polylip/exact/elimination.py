@@ -63,6 +63,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from polylip.errors import ModelError, PolylipError
+from polylip.model.pop import POP
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 
@@ -264,8 +265,6 @@ def pop_domains(pop) -> dict:
 
 def _prepare(obj, domains, sense):
     """Objective polynomial, per-variable (lo, hi) arrays, kinds, and the sense."""
-    from polylip.model.pop import POP
-
     if isinstance(obj, POP):
         if domains is not None:
             raise ModelError("pass domains only with a polynomial (a POP carries its own)")

@@ -11,7 +11,9 @@ import sympy
 
 from polylip.errors import ModelError
 from polylip.poly import Polynomial, from_sympy
-from polylip.poly.parse import names_in, parse_expression, parse_relation
+from polylip.poly.parse import parse_expression, parse_relation
+from polylip.solve.lp import LPRelaxation
+from polylip.solve.relaxation import Relaxation
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +233,6 @@ class POP:
 
         Returns a :class:`~polylip.solve.relaxation.Relaxation` to inspect and solve.
         """
-        from polylip.solve.relaxation import Relaxation
-
         return Relaxation.build(self, order=order, sparsity=sparsity)
 
     def solve(self, order: int | None = None, sparsity="dense", solver: str = "auto",
@@ -262,8 +262,6 @@ class POP:
         if method == "lp":
             if order is not None:
                 raise ModelError("order= is for method='sos'; the LP hierarchy takes degree=")
-            from polylip.solve.lp import LPRelaxation
-
             return LPRelaxation.build(self, degree=degree, sparsity=sparsity).solve(
                 solver=solver, **solver_options)
         raise ModelError(f"method must be 'sos' or 'lp', not {method!r}")

@@ -454,6 +454,7 @@ class Polynomial:
 
     def to_sympy(self, symbols: Mapping[str, object] | None = None):
         """Convert to a sympy expression (symbols created by name unless given)."""
+        # lazy: sympy_io imports this module (the one cycle inside poly, kept at call time)
         from polylip.poly.sympy_io import to_sympy
 
         return to_sympy(self, symbols)

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from polylip.errors import SolverError
 from polylip.relax.moment import MomentData, block_index, stacked_blocks
 
 
@@ -214,8 +215,6 @@ def choose_side(data: MomentData, side: str = "auto") -> str:
     if side in ("moment", "sos"):
         return side
     if side != "auto":
-        from polylip.errors import SolverError
-
         raise SolverError(f"side must be 'auto', 'moment' or 'sos', not {side!r}")
     return "sos" if sos_side_nvars(data) < data.nmoments - 1 else "moment"
 

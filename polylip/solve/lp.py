@@ -30,7 +30,8 @@ import numpy as np
 from polylip.backends import registry
 from polylip.errors import SolverError
 from polylip.poly import monomials as mono
-from polylip.relax.krivine import KrivineLP, LPProblem, Polytope, polytope_of  # noqa: F401 (re-exported)
+from polylip.relax.krivine import KrivineLP, LPProblem  # noqa: F401 (re-exported)
+from polylip.relax.polytope import Polytope, polytope_of  # noqa: F401 (re-exported)
 from polylip.solve import lp_colgen
 from polylip.solve.result import Result
 from polylip.sparsity.krivine import LPSparsity, LPStructure  # noqa: F401 (re-exported)

@@ -15,8 +15,10 @@ from polylip.errors import SolverError
 from polylip.poly import monomials as mono
 from polylip.relax import conic
 from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
-from polylip.relax.moment import MomentData, assemble
+from polylip.relax.moment import MomentData, assemble, stacked_blocks
 from polylip.solve.result import Result
+from polylip.sparsity import build_structure
+from polylip.sparsity.report import structure_report
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,6 @@ def resolve_structure(pop, order, sparsity) -> BlockStructure:
     pattern object from :mod:`polylip.sparsity`)."""
     if sparsity is None or (isinstance(sparsity, str) and sparsity == "dense"):
         return dense_structure(pop, order)
-    from polylip.sparsity import build_structure
-
     return build_structure(pop, order, sparsity)
 
 
@@ -92,8 +92,6 @@ class Relaxation:
     def structure(self):
         """A readable report of the relaxation's structure (cliques, blocks, sizes, compared
         with the dense relaxation), computed before and without solving."""
-        from polylip.sparsity.report import structure_report
-
         return structure_report(self)
 
     @property
@@ -273,8 +271,6 @@ class Relaxation:
 
     def _rank_one(self, y: np.ndarray) -> bool:
         """Whether every moment matrix has numerical rank one (batched by block size)."""
-        from polylip.relax.moment import stacked_blocks
-
         stacked, offsets = stacked_blocks(self.data.blocks, self.data.nmoments)
         tri = stacked @ y
         sizes = np.asarray(self.data.sizes)

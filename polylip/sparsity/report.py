@@ -26,6 +26,8 @@ from math import comb
 import numpy as np
 
 from polylip.errors import require
+from polylip.poly import monomials as mono
+from polylip.sparsity.correlative import csp_graph
 from polylip.sparsity.blocks import MOMENT
 
 log = logging.getLogger(__name__)
@@ -241,9 +243,6 @@ def plot_structure(relaxation, path, clique: int | None = None, max_nodes: int =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import networkx as nx
-
-    from polylip.poly import monomials as mono
-    from polylip.sparsity.correlative import csp_graph
 
     pop = relaxation.pop
     blocks = relaxation.blocks

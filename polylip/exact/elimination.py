@@ -16,7 +16,7 @@ two endpoints is at least as good). Binary and spin variables are first reduced 
 
 Method (bucket elimination, Dechter 1999). The *interaction graph* joins two variables that
 share a monomial. Along an elimination order ``v_1, ..., v_n`` (from a tree decomposition of
-that graph computed by networkx's ``treewidth_min_degree`` / ``treewidth_min_fill_in``
+that graph computed by the greedy elimination game of :func:`polylip.sparsity.chordal.elimination`,
 heuristics, or given), each variable's *bucket* holds the factors (tables) whose earliest
 variable it is; the bucket's tables are added (numpy broadcasting over the union of their
 scopes) and ``v`` is maximized out (``max`` of the two halves of the table), which leaves a new
@@ -40,6 +40,9 @@ the messages), so its error is at most ``N eps S`` with ``S = sum_k |c_k| prod_i
 epsilon. :attr:`EliminationResult.margin` is that quantity, and :attr:`EliminationResult.bound`
 adds it to (max) or subtracts it from (min) the optimum: a certified bound up to the standard
 first-order rounding model (``gamma_N ~ N eps / 2``, taken with a factor 2 to spare).
+
+Why this module is long: it is one algorithm (plan, tables, elimination, read-back, rounding
+margin) whose parts share the table layout; split, each part would need the others' internals.
 
 Examples
 --------
@@ -66,6 +69,7 @@ from polylip.errors import ModelError, PolylipError
 from polylip.model.pop import POP
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
+from polylip.sparsity import chordal
 
 __all__ = ["eliminate", "plan_elimination", "pop_domains", "EliminationResult",
            "EliminationPlan", "EliminationTooLargeError", "DEFAULT_BUDGET", "HEURISTICS"]
@@ -74,7 +78,7 @@ log = logging.getLogger(__name__)
 
 #: Default limit on the entries of the largest table (2^24 float64 = 128 MB).
 DEFAULT_BUDGET = 2 ** 24
-#: Elimination-order heuristics: networkx tree decompositions, "best" of both, or "given".
+#: Elimination-order heuristics: the greedy min-degree or min-fill elimination game, "best" of both, or "given".
 HEURISTICS = ("auto", "min_degree", "min_fill_in", "best")
 #: "auto" also tries min_fill_in (slower, often narrower) up to this many variables.
 MIN_FILL_MAX_NODES = 1500
@@ -323,37 +327,10 @@ def _scopes(rows: np.ndarray) -> list[tuple]:
     return sorted(out)
 
 
-def _graph(scopes, nodes):
-    import networkx as nx
-
-    G = nx.Graph()
-    G.add_nodes_from(nodes)
-    for s in scopes:
-        for a in range(len(s)):
-            for b in range(a + 1, len(s)):
-                G.add_edge(s[a], s[b])
-    return G
-
-
-def _order_from_decomposition(T) -> list:
-    """Elimination order from a tree decomposition: leaves first, each variable eliminated at
-    the bag closest to the root that holds it (so every table fits in a bag)."""
-    import networkx as nx
-
-    if T.number_of_nodes() == 0:
-        return []
-    order, seen = [], set()
-    for comp in nx.connected_components(T):
-        root = next(iter(comp))
-        parent = dict(nx.bfs_predecessors(T, root))
-        for bag in nx.dfs_postorder_nodes(T, root):
-            up = parent.get(bag)
-            keep = set(up) if up is not None else set()
-            for v in sorted(bag):
-                if v not in keep and v not in seen:
-                    seen.add(v)
-                    order.append(v)
-    return order
+def _edges(scopes) -> np.ndarray:
+    """The interaction graph's edges (pairs of variables sharing a monomial) as an (E, 2) array."""
+    pairs = [(s[a], s[b]) for s in scopes for a in range(len(s)) for b in range(a + 1, len(s))]
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 def _simulate(order: Sequence[int], scopes) -> int:
@@ -377,8 +354,6 @@ def _simulate(order: Sequence[int], scopes) -> int:
 
 
 def _plan(poly: Polynomial, heuristic="auto", order=None) -> tuple[EliminationPlan, list]:
-    from networkx.algorithms.approximation import treewidth_min_degree, treewidth_min_fill_in
-
     scopes = _scopes(poly.rows)
     used = [int(v) for v in poly.variable_indices()]
     names = poly.variables
@@ -396,21 +371,22 @@ def _plan(poly: Polynomial, heuristic="auto", order=None) -> tuple[EliminationPl
         return EliminationPlan(tuple(names[v] for v in idx), width, 2 ** width, "given"), scopes
     if heuristic not in HEURISTICS:
         raise ModelError(f"heuristic must be one of {HEURISTICS}, not {heuristic!r}")
-    G = _graph(scopes, used)
+    n = len(names)
+    edges = _edges(scopes)
+    is_used = np.zeros(n, dtype=bool)
+    is_used[used] = True
     tries = []
     if heuristic in ("auto", "min_degree", "best"):
-        tries.append(("min_degree", treewidth_min_degree))
-    if heuristic in ("min_fill_in", "best") or (heuristic == "auto"
-                                                 and G.number_of_nodes() <= MIN_FILL_MAX_NODES):
-        tries.append(("min_fill_in", treewidth_min_fill_in))
+        tries.append(("min_degree", "min-degree"))
+    if heuristic in ("min_fill_in", "best") or (heuristic == "auto" and len(used) <= MIN_FILL_MAX_NODES):
+        tries.append(("min_fill_in", "min-fill"))
     best = None
-    for label, fn in tries:
-        if G.number_of_nodes() == 0:
-            tw, idx = 0, []
-        else:
-            tw, T = fn(G)
-            idx = _order_from_decomposition(T)
-            idx += [v for v in used if v not in set(idx)]
+    for label, ordering in tries:
+        # the one elimination game of the package (polylip.sparsity.chordal), also used for the
+        # chordal extensions of correlative and term sparsity
+        order, candidates = chordal.elimination(n, edges, ordering)
+        idx = [int(v) for v in order if is_used[v]]
+        tw = max((len(candidates[v]) - 1 for v in idx), default=0)
         width = _simulate(idx, scopes)
         log.debug("elimination order %s: treewidth %d, width %d", label, tw, width)
         if best is None or width < best[0].width:
@@ -556,7 +532,7 @@ def eliminate(obj, domains=None, *, sense: str | None = None, budget: int = DEFA
     budget : int
         Largest table allowed, in entries (float64). Checked before any table is allocated.
     heuristic : {"auto", "min_degree", "min_fill_in", "best"}
-        Elimination-order heuristic (networkx tree decompositions): "auto" tries min_degree
+        Elimination-order heuristic (greedy elimination game): "auto" tries min_degree
         and, up to :data:`MIN_FILL_MAX_NODES` variables, min_fill_in, keeping the narrower.
     order : sequence of str, optional
         An elimination order to use instead (every variable that occurs, once).

@@ -15,9 +15,9 @@ two endpoints is at least as good). Binary and spin variables are first reduced 
 (:class:`~polylip.errors.ModelError`), since then the optimum need not be at a vertex.
 
 Method (bucket elimination, Dechter 1999). The *interaction graph* joins two variables that
-share a monomial. Along an elimination order ``v_1, ..., v_n`` (from a tree decomposition of
-that graph computed by the greedy elimination game of :func:`polylip.sparsity.chordal.elimination`,
-heuristics, or given), each variable's *bucket* holds the factors (tables) whose earliest
+share a monomial. Along an elimination order ``v_1, ..., v_n`` (the greedy min-degree or
+min-fill elimination game of :func:`polylip.sparsity.chordal.elimination`, the package's one
+ordering, or given), each variable's *bucket* holds the factors (tables) whose earliest
 variable it is; the bucket's tables are added (numpy broadcasting over the union of their
 scopes) and ``v`` is maximized out (``max`` of the two halves of the table), which leaves a new
 table over the other variables, placed in the bucket of its earliest one. A factor is a numpy

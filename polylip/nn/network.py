@@ -439,29 +439,34 @@ class Network:
         return cls(affine, acts, output, input_shape=first)
 
     @classmethod
-    def load(cls, path):
-        """Load a network saved by :meth:`save` (see :mod:`polylip.nn.loaders` for the format)."""
+    def load(cls, path, *, max_bytes=None):
+        """Load a network saved by :meth:`save`, validated first (see
+        :mod:`polylip.nn.loaders.npz`; ``max_bytes`` caps the size of its arrays, default
+        2 GiB). Other formats: :func:`polylip.nn.loaders.load_model`."""
         from polylip.nn.loaders import load_npz
-        return load_npz(path)
+        return load_npz(path, max_bytes=max_bytes)
 
     def save(self, path) -> None:
-        """Save to ``.npz`` (see :mod:`polylip.nn.loaders`)."""
+        """Save to ``.npz`` (see :mod:`polylip.nn.loaders.npz`)."""
         from polylip.nn.loaders import save_npz
         save_npz(self, path)
 
     @classmethod
-    def from_torch(cls, module, input_shape=None, output=None):
-        """Convert a ``torch.nn.Sequential`` (optional extra ``torch``); see
-        :func:`polylip.nn.loaders.from_torch`."""
+    def from_torch(cls, module, input_shape=None, output=None, *, state_dict=None):
+        """Convert a torch model (optional extra ``torch``): ``nn.Sequential``, a module whose
+        forward is a chain of supported layers, TorchScript; ``state_dict`` (mapping or
+        ``.pt`` path) fills a copy of ``module`` first. Checked against torch's forward pass
+        and gradient; see :func:`polylip.nn.loaders.from_torch`."""
         from polylip.nn.loaders import from_torch
-        return from_torch(module, input_shape=input_shape, output=output)
+        return from_torch(module, input_shape=input_shape, output=output,
+                          state_dict=state_dict)
 
     @classmethod
-    def from_onnx(cls, path, output=None):
-        """Load an ONNX model (optional extra ``onnx``); see
+    def from_onnx(cls, path, output=None, *, input_shape=None):
+        """Load an ONNX model (optional extra ``onnx``), bounded at its declared output; see
         :func:`polylip.nn.loaders.from_onnx`."""
         from polylip.nn.loaders import from_onnx
-        return from_onnx(path, output=output)
+        return from_onnx(path, output=output, input_shape=input_shape)
 
     def with_output(self, output) -> "Network":
         """The same network with another output functional."""

@@ -148,10 +148,11 @@ class SOSCertificate:
     claimed: float | None = None
 
     def __post_init__(self):
-        n = len(self.variables)
-        put = object.__setattr__
-        put(self, "variables", tuple(self.variables))
-        put(self, "objective", self.objective.with_variables(self.variables))
+        names = tuple(self.variables)
+        n, put = len(names), object.__setattr__
+        al = lambda p: p if p.variables == names else p.with_variables(names)  # noqa: E731
+        put(self, "variables", names)
+        put(self, "objective", al(self.objective))
         put(self, "bound", float(self.bound))
         put(self, "binary", np.zeros(n, bool) if self.binary is None else np.asarray(self.binary, bool))
         put(self, "spin", np.zeros(n, bool) if self.spin is None else np.asarray(self.spin, bool))
@@ -161,18 +162,39 @@ class SOSCertificate:
             basis = np.asarray(basis, dtype=mono.INDEX_DTYPE)
             if G.shape != (basis.shape[0],) * 2:
                 raise ModelError(f"a Gram matrix of shape {G.shape} for a basis of {basis.shape[0]} monomials")
-            G = np.triu(G) + np.triu(G, 1).T
-            blocks.append((g.with_variables(self.variables), basis, G))
+            if not np.array_equal(G, G.T):
+                G = np.triu(G) + np.triu(G, 1).T
+            blocks.append((al(g), basis, G))
         put(self, "blocks", tuple(blocks))
-        put(self, "equalities", tuple((h.with_variables(self.variables), lam.with_variables(self.variables))
-                                      for h, lam in self.equalities))
-        put(self, "ineqs", tuple(p.with_variables(self.variables) for p in self.ineqs))
-        put(self, "eqs", tuple(p.with_variables(self.variables) for p in self.eqs))
+        put(self, "equalities", tuple((al(h), al(lam)) for h, lam in self.equalities))
+        put(self, "ineqs", tuple(al(p) for p in self.ineqs))
+        put(self, "eqs", tuple(al(p) for p in self.eqs))
         if self.box is not None:
             lo, hi = (np.asarray(a, dtype=float).copy() for a in self.box)
             lo[self.binary], hi[self.binary] = np.maximum(lo[self.binary], 0), np.minimum(hi[self.binary], 1)
             lo[self.spin], hi[self.spin] = np.maximum(lo[self.spin], -1), np.minimum(hi[self.spin], 1)
             put(self, "box", (lo, hi))
+
+    def with_grams(self, grams, bound: float | None = None) -> "SOSCertificate":
+        """The same certificate with other Gram matrices (and bound), unsealed; the term
+        layout is reused, so this is cheap."""
+        blocks = tuple((g, b, np.asarray(G, dtype=float)) for (g, b, _), G in zip(self.blocks, grams))
+        new = replace(self, blocks=blocks, bound=self.bound if bound is None else bound,
+                      shifts=None, claimed=None)
+        L = dict(self._layout)
+        tri = np.concatenate([G[np.triu_indices(G.shape[0])] for _, _, G in new.blocks]) if blocks else np.zeros(0)
+        A = L["A"].copy()
+        A[L["ncoef"]:L["ncoef"] + L["rep"].size] = tri[L["rep"]]
+        A[L["nobj"]] = new.bound
+        L["A"] = A
+        L["groups"] = {k: (js, np.stack([new.blocks[j][2] for j in js])) for k, (js, _) in L["groups"].items()}
+        new.__dict__["_layout"] = L
+        return new
+
+    def residual_estimate(self) -> np.ndarray:
+        """The float residual coefficients (over ``_layout["mons"]``): an estimate, not a bound."""
+        L = self._layout
+        return np.bincount(L["inv"], weights=L["A"] * L["C"] * L["S"], minlength=L["mons"].shape[0])
 
     # ------------------------------------------------------------------ data layout
     @cached_property
@@ -195,7 +217,7 @@ class SOSCertificate:
         T = int(start[-1])
         owner, P, Q, gval = (np.repeat(np.arange(sizes.size), ntri), np.empty(T, np.int64),
                              np.empty(T, np.int64), np.empty(T))
-        groups = {}
+        groups, rep = {}, np.zeros(0, np.int64)
         for k in np.unique(sizes):
             js = np.nonzero(sizes == k)[0]
             iu, ju = np.triu_indices(int(k))
@@ -242,7 +264,8 @@ class SOSCertificate:
         fent, fmon = ent[keep], fmon[keep]
         weight = np.where(P[fent] == Q[fent], 1, 2)
         wsum = np.bincount(fmon, weights=weight, minlength=mons.shape[0]).astype(np.int64)
-        return dict(mons=mons, inv=inv, A=A, C=C, S=S, sizes=sizes, start=start, owner=owner, P=P,
+        return dict(mons=mons, inv=inv, A=A, C=C, S=S, ncoef=int(cut[1]), nobj=int(cut[0]),
+                    rep=rep, sizes=sizes, start=start, owner=owner, P=P,
                     Q=Q, groups=groups, fent=fent, fmon=fmon, wsum=wsum, is_one=is_one, nvars=n)
 
     def _bounds(self):
@@ -281,7 +304,7 @@ class SOSCertificate:
             M = _up(Bv[L["mons"]].prod(axis=1), mono.degrees(L["mons"]))
         mu, beta = self._min_eigs(), self._block_bounds(Bv)
         best = self._best(rho, r0_low, M, mu, beta)
-        if not best.certified and "unbounded" in best.reason:
+        if not best.certified and "unbounded" in best.reason and np.all(np.abs(rhat) <= 64 * err):
             # where no box helps, exact zeros matter: recompute the residual exactly
             r = _exact_residual(L)
             rho = np.array([float(abs(v)) if Fraction(float(abs(v))) >= abs(v) else float(_up(float(abs(v)), 0))
@@ -293,6 +316,7 @@ class SOSCertificate:
     def _best(self, rho, r0_low, M, mu, beta) -> CertifiedBound:
         """The better certified bound of folding the residual or not (see module)."""
         L, nb, m = self._layout, len(self.blocks), rho.size
+        gb, Mb = beta
         numerical = self.bound if self.sense == "min" else -self.bound
         pad = _up(4 * (L["sizes"] + 3) * U * np.array([np.abs(np.diag(G)).sum() for _, _, G in self.blocks])
                   + TINY) if nb else np.zeros(0)
@@ -313,77 +337,117 @@ class SOSCertificate:
                 rs = _up(rs, L["sizes"].max(initial=1) + 2)
                 rownorm = np.maximum.reduceat(rs, L["start"][:-1]) if rs.size else rownorm
                 rownorm[L["sizes"] == 0] = 0.0
-            need = _up(rownorm) - mu
-            eps = np.where(need < 0, 0.0, _up(need + pad))
-            for j in np.nonzero((eps > 0) & ~np.isfinite(beta) & (rownorm == 0))[0]:
+            rownorm = _up(rownorm)
+            shifts, cost = [np.zeros(k) for k in L["sizes"]], np.zeros(nb)
+            todo = np.nonzero(~(rownorm - mu < 0))[0]
+            with np.errstate(invalid="ignore", over="ignore"):
+                eps = _up(rownorm[todo] - mu[todo] + pad[todo])
+                cost[todo] = _up(eps * gb[todo] * np.array([_up(np.sum(Mb[j] ** 2), Mb[j].size) for j in todo]), 2)
+            for j, e in zip(todo, eps):
+                shifts[j] = np.full(L["sizes"][j], e)
+            for j, sj, cj in self._scaled_shifts(todo, rownorm, mu, pad, gb, Mb):
+                if cj < cost[j] or not np.isfinite(cost[j]):
+                    shifts[j], cost[j] = sj, cj
+            for j in todo[~np.isfinite(cost[todo]) & (rownorm[todo] == 0)]:
                 G = self.blocks[j][2]   # no residual reaches it: is G_j itself exactly PSD?
                 if G.shape[0] <= 60 and _ldl_psd([[Fraction(float(v)) for v in row] for row in G]):
-                    eps[j] = 0.0
-            shifted = eps > 0
+                    shifts[j], cost[j] = np.zeros(G.shape[0]), 0.0
             with np.errstate(invalid="ignore", over="ignore"):
-                psd = float(_up(np.sum(eps[shifted] * beta[shifted]), shifted.sum() + 8)) if shifted.any() else 0.0
+                psd = float(_up(np.sum(cost), nb + 8)) if todo.size else 0.0
             loss = float(_up(res + psd, 2)) - min(float(r0_low), 0.0)
             if not (np.isfinite(loss) and np.isfinite(mu).all() and np.isfinite(self.bound)):
                 why = ("the residual has monomials in variables that are unbounded on K" if not np.isfinite(res)
-                       else f"{int((shifted & ~np.isfinite(beta)).sum())} PSD block(s) need a shift "
+                       else f"{int((~np.isfinite(cost)).sum())} PSD block(s) need a shift "
                             "but their monomials are unbounded on K" if not np.isfinite(psd)
                        else "a Gram matrix or the bound is not finite")
-                cand = CertifiedBound(False, None, numerical, res, psd, f"numerical only: {why}", fold, tuple(eps))
+                cand = CertifiedBound(False, None, numerical, res, psd, f"numerical only: {why}", fold, tuple(shifts))
             else:
                 cmin = self.bound if loss == 0 else float(_down(self.bound - loss))
                 cand = CertifiedBound(True, cmin if self.sense == "min" else -cmin, numerical,
                                       res - min(float(r0_low), 0.0), psd,
                                       "certified" + (" (residual folded into the Gram matrices)" if fold else ""),
-                                      fold, tuple(eps.tolist()))
+                                      fold, tuple(shifts))
             if best is None or (cand.certified and (not best.certified or cand.gap < best.gap)):
                 best = cand
         return best
 
+    def _scaled_shifts(self, todo, rownorm, mu, pad, gb, Mb):
+        """Diagonal shifts cheaper than ``eps I`` where monomials are large on K. Two
+        candidates per block, each completed by Rump's test on ``G + diag(d)`` and an
+        ``eps I`` for what is left: ``d = e W^-2`` (``W = diag(M_p)``, ``e`` the float
+        ``-lambda_min(W (G+R) W)``), and a targeted one: each eigenvector ``v`` of ``G`` with
+        eigenvalue below a margin gets its deficit on the one entry ``p`` with the least
+        ``M_p^2 / v_p^2`` (e.g. the constant, i.e. a lower bound: the right move at a
+        minimizer ``x*``, ``v ~ m(x*)``). Yields ``(j, shift vector, cost)``, the cheaper."""
+        sizes = self._layout["sizes"]
+        for k in np.unique(sizes[todo]):
+            js = np.array([j for j in todo if sizes[j] == k and np.isfinite(gb[j])], dtype=np.int64)
+            if k == 0 or not js.size:
+                continue
+            Mk = np.stack([Mb[j] for j in js])
+            G = np.stack([self.blocks[j][2] for j in js])
+            w2 = Mk ** 2
+            lam, V = np.linalg.eigh(G)
+            tgt = 4 * (rownorm[js] + np.maximum(-mu[js], 0) * 0 + pad[js]) + 64 * (k + 3) ** 2 * U * np.abs(lam).max(axis=1)
+            cands = []
+            fin = np.isfinite(Mk).all(axis=1)
+            if fin.any():
+                W = np.where(fin[:, None], np.maximum(Mk, 2.0 ** -20 * np.where(fin, Mk.max(axis=1), 1)[:, None] + TINY), 1.0)
+                lw = np.linalg.eigvalsh(W[:, :, None] * G * W[:, None, :])[:, 0]
+                e = (np.maximum(-lw, 0) + tgt * W.max(axis=1) ** 2) * (1 + 2.0 ** -10)
+                cands.append(np.where(fin[:, None], e[:, None] / W ** 2, np.inf))
+            d = np.zeros((js.size, k))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for _ in range(6):          # the lifts interact: a few rounds on G + diag(d)
+                    bad = lam < tgt[:, None]
+                    if not bad.any():
+                        break
+                    for b, i in zip(*np.nonzero(bad)):
+                        ratio = np.where(V[b, :, i] ** 2 > 0, w2[b] / V[b, :, i] ** 2, np.inf)
+                        p = int(np.argmin(ratio))
+                        d[b, p] += (tgt[b] - lam[b, i]) * 1.01 / V[b, p, i] ** 2 if np.isfinite(ratio[p]) else np.inf
+                    fin = np.isfinite(d).all(axis=1)
+                    lam, V = np.where(fin[:, None], 0.0, np.inf) + lam, V
+                    if fin.any():
+                        lam[fin], V[fin] = np.linalg.eigh(G[fin] + d[fin][:, :, None] * np.eye(k))
+            cands.append(d)
+            best_s, best_c = [None] * js.size, np.full(js.size, np.inf)
+            for d in cands:
+                ok = np.isfinite(d).all(axis=1)
+                if not ok.any():
+                    continue
+                H = G[ok] + d[ok][:, :, None] * np.eye(k)
+                mu2 = _rump(H, U * np.abs(np.einsum("bii->bi", H)).max(axis=1))
+                need = rownorm[js[ok]] - mu2
+                eps = np.where(need < 0, 0.0, _up(need + pad[js[ok]]))
+                sh = _up(d[ok] + eps[:, None], 1)
+                with np.errstate(invalid="ignore", over="ignore"):
+                    cost = _up(np.sum(np.where(sh > 0, sh * w2[ok], 0.0), axis=1) * gb[js[ok]], k + 4)
+                for t, b in enumerate(np.nonzero(ok)[0]):
+                    if cost[t] < best_c[b]:
+                        best_s[b], best_c[b] = sh[t], cost[t]
+            for b, j in enumerate(js):
+                if best_s[b] is not None:
+                    yield int(j), best_s[b], float(best_c[b])
+
     def _min_eigs(self) -> np.ndarray:
         """Rigorous lower bounds ``mu_j <= lambda_min(G_j)`` by Rump's criterion, per size."""
-        L = self._layout
         mu = np.full(len(self.blocks), -np.inf)
-        for k, (js, G) in L["groups"].items():
-            if k == 0:
-                mu[js] = np.inf
-                continue
-            if not np.isfinite(G).all():
-                continue
-            lam = np.linalg.eigvalsh(G)[:, 0]
-            g = 2 * _gamma(k + 3)
-            a = g / (1 - g)
-            trace = np.abs(np.einsum("bii->b", G))
-            fro = np.sqrt(np.einsum("bij,bij->b", G, G))
-            margin = 2 * a * (trace + k * np.abs(lam)) + 8 * k * U * fro + k * TINY
-            todo = np.arange(js.size)
-            for _ in range(40):
-                t = lam[todo] - margin[todo]
-                B = G[todo] - t[:, None, None] * np.eye(k)
-                try:
-                    np.linalg.cholesky(B)
-                    good = np.ones(todo.size, bool)
-                except np.linalg.LinAlgError:
-                    good = np.array([_chol_ok(b) for b in B])
-                d = np.einsum("bii->bi", B[good])
-                slack = _up(a * d.sum(axis=1) + U * d.max(axis=1) + k * TINY, k + 4)
-                mu[js[todo[good]]] = _down(t[good] - slack)
-                todo = todo[~good]
-                if not todo.size:
-                    break
-                margin[todo] *= 4
-            mu[js[todo]] = _down(-_up(fro[todo], k * k))  # lambda_min >= -||G||_F
+        for k, (js, G) in self._layout["groups"].items():
+            mu[js] = _rump(G) if k else np.inf
         return mu
 
-    def _block_bounds(self, Bv) -> np.ndarray:
-        """Upper bounds of ``max_K |g_j| ||m_j||^2``: (sum_t |g_t| M_t)(sum_p M_p^2)."""
-        out = np.zeros(len(self.blocks))
+    def _block_bounds(self, Bv):
+        """``(sum_t |g_jt| M_t, [M_{b_p}])`` per block: upper bounds of ``|g_j|`` and of
+        each ``|b_p|`` on K (``max_K |g_j| ||m_j||^2 <= gb_j sum_p Mb_jp^2``)."""
+        gb, Mb = np.zeros(len(self.blocks)), []
         with np.errstate(invalid="ignore", over="ignore"):
             for j, (g, basis, _) in enumerate(self.blocks):
                 Mg = Bv[g.rows].prod(axis=1) if g.rows.shape[1] else np.ones(g.nterms)
-                Mb = Bv[basis].prod(axis=1) if basis.shape[1] else np.ones(basis.shape[0])
-                out[j] = _up(np.sum(np.abs(g.coeffs) * Mg) * np.sum(Mb * Mb),
-                             g.nterms + basis.shape[0] + 3 * max(g.degree, 1) * (basis.shape[1] + 1) + 4)
-        return out
+                gb[j] = _up(np.sum(np.abs(g.coeffs) * Mg), g.nterms + g.degree + 2)
+                Mb.append(_up(Bv[basis].prod(axis=1) if basis.shape[1] else np.ones(basis.shape[0]),
+                              basis.shape[1] + 1))
+        return gb, Mb
 
     def sealed(self) -> "SOSCertificate":
         """This certificate with the shifts, the fold choice and the certified bound recorded
@@ -428,7 +492,7 @@ class SOSCertificate:
             binary=self.binary.tolist(), spin=self.spin.tolist(),
             box=None if self.box is None else dict(lower=hx(self.box[0]), upper=hx(self.box[1])),
             box_assumed=self.box_assumed, fold=self.fold,
-            shifts=None if self.shifts is None else hx(self.shifts),
+            shifts=None if self.shifts is None else [hx(v) for v in self.shifts],
             claimed=None if self.claimed is None else float(self.claimed).hex()))
 
     @classmethod
@@ -456,8 +520,44 @@ class SOSCertificate:
                    tuple((poly(e["h"]), poly(e["multiplier"])) for e in d["equalities"]),
                    tuple(poly(p) for p in d["ineqs"]), tuple(poly(p) for p in d["eqs"]),
                    np.array(d["binary"], bool), np.array(d["spin"], bool), box, bool(d["box_assumed"]),
-                   d["sense"], None if d["shifts"] is None else tuple(fl(d["shifts"]).tolist()),
+                   d["sense"], None if d["shifts"] is None else tuple(fl(v) for v in d["shifts"]),
                    bool(d["fold"]), None if d["claimed"] is None else float.fromhex(d["claimed"]))
+
+
+def _rump(G: np.ndarray, diag_err=0.0) -> np.ndarray:
+    """Rigorous ``mu_b <= lambda_min`` of each matrix of the stack ``G`` (nb, k, k), whose
+    diagonal may be off the exact one by ``diag_err`` (Rump's criterion, see module)."""
+    nb, k = G.shape[0], G.shape[1]
+    mu = np.full(nb, -np.inf)
+    ok = np.isfinite(G).all(axis=(1, 2))
+    if not ok.any():
+        return mu
+    G = G[ok]
+    lam = np.linalg.eigvalsh(G)[:, 0]
+    g = 2 * _gamma(k + 3)
+    a = g / (1 - g)
+    fro = np.sqrt(np.einsum("bij,bij->b", G, G))
+    margin = 2 * a * (np.abs(np.einsum("bii->b", G)) + k * np.abs(lam)) + 8 * k * U * fro + k * TINY
+    out = np.full(G.shape[0], -np.inf)
+    todo = np.arange(G.shape[0])
+    for _ in range(40):
+        t = lam[todo] - margin[todo]
+        B = G[todo] - t[:, None, None] * np.eye(k)
+        try:
+            np.linalg.cholesky(B)
+            good = np.ones(todo.size, bool)
+        except np.linalg.LinAlgError:
+            good = np.array([_chol_ok(b) for b in B])
+        d = np.einsum("bii->bi", B[good])
+        slack = _up(a * d.sum(axis=1) + U * d.max(axis=1) + k * TINY, k + 4)
+        out[todo[good]] = _down(t[good] - slack)
+        todo = todo[~good]
+        if not todo.size:
+            break
+        margin[todo] *= 4
+    out[todo] = _down(-_up(fro[todo], k * k))  # lambda_min >= -||G||_F
+    mu[ok] = _down(out - _up(np.broadcast_to(diag_err, (nb,))[ok]))
+    return mu
 
 
 def _chol_ok(B) -> bool:
@@ -630,8 +730,10 @@ def _verify(c: SOSCertificate) -> bool:
     n = len(c.variables)
     if c.claimed is None or c.shifts is None or len(c.shifts) != len(c.blocks) or c.sense not in ("min", "max"):
         return False
-    eps = [Fraction(float(v)) for v in c.shifts]
-    if any(e < 0 for e in eps) or not np.isfinite(c.claimed) or not np.isfinite(c.bound):
+    if any(np.shape(v) != (G.shape[0],) for v, (_, _, G) in zip(c.shifts, c.blocks)):
+        return False
+    eps = [[Fraction(float(x)) for x in v] for v in c.shifts]
+    if any(x < 0 for v in eps for x in v) or not np.isfinite(c.claimed) or not np.isfinite(c.bound):
         return False
     ineq_keys, eq_keys = {_key(p) for p in c.ineqs}, {_key(p) for p in c.eqs}
     if not all(_is_one(g) or _key(g) in ineq_keys for g, _, _ in c.blocks):
@@ -658,7 +760,7 @@ def _verify(c: SOSCertificate) -> bool:
                 mats[j][q][p] += v
     for j, A in enumerate(mats):
         for p in range(len(A)):
-            A[p][p] += eps[j]
+            A[p][p] += eps[j][p]
         if not _psd_exact(A):
             return False
     Bv = c._bounds()
@@ -676,7 +778,7 @@ def _verify(c: SOSCertificate) -> bool:
         if r[a] != 0 and wsum[a] == 0:
             corr += abs(r[a]) * M(L["mons"][a])
     for j, (g, basis, _) in enumerate(c.blocks):
-        if eps[j] > 0:
+        if any(eps[j]):
             sg = sum((abs(Fraction(float(t))) * M(row) for t, row in zip(g.coeffs, g.rows)), Fraction(0))
-            corr += eps[j] * sg * sum((M(row) ** 2 for row in basis), Fraction(0))
+            corr += sg * sum((e * M(row) ** 2 for e, row in zip(eps[j], basis) if e), Fraction(0))
     return Fraction(float(c.claimed)) <= Fraction(c.bound) + r[0] - corr

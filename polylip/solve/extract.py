@@ -169,4 +169,124 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
         variables=names, objective=objective, bound=float(bound if pop.sense == "min" else -bound),
         blocks=blocks, equalities=tuple(equalities), ineqs=pop.ineqs, eqs=pop.eqs,
         binary=pop.binary_mask, spin=pop.spin_mask, box=derived, box_assumed=assumed, sense=pop.sense)
-    return cert.sealed()
+    return repair(cert)
+
+
+# ---------------------------------------------------------------------- float repairs
+def _tri(cert) -> np.ndarray:
+    L = cert._layout
+    out = np.empty(int(L["start"][-1]))
+    for k, (js, stack) in L["groups"].items():
+        iu, ju = np.triu_indices(k)
+        out[(L["start"][js][:, None] + np.arange(iu.size)[None, :]).ravel()] = stack[:, iu, ju].ravel()
+    return out
+
+
+def _grams(cert, tri) -> list:
+    L = cert._layout
+    grams = [None] * len(cert.blocks)
+    for k, (js, _) in L["groups"].items():
+        iu, ju = np.triu_indices(k)
+        M = np.zeros((js.size, k, k))
+        vals = tri[(L["start"][js][:, None] + np.arange(iu.size)[None, :])]
+        M[:, iu, ju] = vals
+        M[:, ju, iu] = vals
+        for t, j in enumerate(js):
+            grams[j] = M[t]
+    return grams
+
+
+def project(cert, passes: int = 2):
+    """Fold the float residual into the Gram matrices of the moment blocks (uniformly over
+    the entries of each monomial, as the certificate does exactly), so that what remains is
+    rounding: a least-change repair of the solver's stationarity error."""
+    L = cert._layout
+    e, fm = L["fent"], L["fmon"]
+    if not e.size:
+        return cert
+    tri = _tri(cert)
+    for _ in range(passes):
+        r = cert.residual_estimate()
+        tri = tri.copy()
+        tri[e] += r[fm] / L["wsum"][fm]
+        cert = cert.with_grams(_grams(cert, tri))
+    return cert
+
+
+def regularize(cert, tries=(0.0, 1.0, 10.0, 100.0, 1000.0)):
+    """Trade a little of the bound for positive definiteness of the moment blocks.
+
+    At the optimum the exact Gram matrices are singular (``m(x*)^T G m(x*) = 0`` at every
+    minimizer ``x*``), so floats land on both sides of the PSD cone. Two moves keep the
+    polynomial identity: ``theta N`` with ``N = I - C`` (``C`` the uniform Gram of
+    ``sum ||m_j||^2``, so ``N`` represents the zero polynomial; it lifts differences of
+    moment vectors), and ``delta_j`` added to the constant entry of block ``j`` (lowers the
+    bound by ``delta_j``). ``delta_j`` is the least that makes ``G_j + theta N_j + delta_j
+    e_0 e_0^T - tau_j I`` PSD (a Schur complement), ``tau_j`` a margin above Rump's test; of
+    a few ``theta``, the one with the smallest total ``sum delta_j`` is kept.
+    """
+    L = cert._layout
+    e, fm = L["fent"], L["fmon"]
+    one = [j for j, (g, b, G) in enumerate(cert.blocks) if L["is_one"][j] and b.shape[0] > 1
+           and not (b[0] != -1).any()]
+    if not one:
+        return None
+    m = L["mons"].shape[0]
+    diag = L["P"][e] == L["Q"][e]
+    c = np.bincount(fm[diag], minlength=m)
+    Ntri = np.zeros(int(L["start"][-1]))
+    Ntri[e] = diag - c[fm] / L["wsum"][fm]
+    tri0, N = _tri(cert), _grams(cert, Ntri)
+    grams0 = _grams(cert, tri0)
+    ones = np.zeros(len(cert.blocks), bool)
+    ones[one] = True
+    eig = np.array([np.linalg.eigvalsh(grams0[j])[0] if ones[j] else 0.0 for j in range(len(grams0))])
+    tau = np.array([16 * (4 * (G.shape[0] + 3) ** 2 * 2.0 ** -53) * (np.abs(np.diag(G)).sum() + np.sqrt((G * G).sum()))
+                    for G in grams0])
+    nu = float(np.max(np.abs(eig[ones]) + tau[ones]))
+    best = None
+    for t in tries:
+        theta = t * nu
+        delta = np.zeros(len(grams0))
+        for k, (js, _) in L["groups"].items():
+            js = js[ones[js]]
+            if not js.size:
+                continue
+            S = np.stack([grams0[j] + theta * N[j] for j in js]) - tau[js][:, None, None] * np.eye(k)
+            d = np.full(js.size, np.inf)
+            for i in range(js.size):
+                try:
+                    C = np.linalg.cholesky(S[i, 1:, 1:])
+                    z = np.linalg.solve(C, S[i, 1:, 0])
+                    d[i] = max(0.0, float(z @ z - S[i, 0, 0])) * (1 + 1e-9)
+                except np.linalg.LinAlgError:
+                    pass
+            delta[js] = d
+        total = float(delta.sum())
+        if best is None or total < best[0]:
+            best = (total, theta, delta)
+    total, theta, delta = best
+    if not np.isfinite(total):
+        return None
+    grams = [G + theta * N[j] for j, G in enumerate(grams0)]
+    for j in one:
+        grams[j] = grams[j].copy()
+        grams[j][0, 0] += delta[j]
+    return project(cert.with_grams(grams), passes=1)
+
+
+def repair(cert):
+    """Seal the projected certificate, and a regularized one when the first needs a PSD
+    shift or is not certified; return the better."""
+    first = project(cert).sealed()
+    cb = first.certified_bound()
+    if cb.certified and cb.psd_shift == 0:
+        return first
+    reg = regularize(project(cert))
+    if reg is None:
+        return first
+    second = reg.sealed()
+    cb2 = second.certified_bound()
+    if cb2.certified and (not cb.certified or cb2.gap < cb.gap):
+        return second
+    return first

@@ -28,27 +28,6 @@ log = logging.getLogger(__name__)
 SQRT2 = np.sqrt(2.0)
 
 
-def svec_selector(k: int) -> sp.csr_matrix:
-    """Sparse map from a full ``k*k`` (row-major) vector to Clarabel's scaled upper triangle."""
-    cols, rows = np.triu_indices(k)  # upper triangle, column-major: for column j, rows i <= j
-    order = np.lexsort((cols, rows))  # sort by column (the 'rows' array here), then row
-    i, j = cols[order], rows[order]
-    scale = np.where(i == j, 1.0, SQRT2)
-    return sp.csr_matrix((scale, (np.arange(i.size), i * k + j)), shape=(i.size, k * k))
-
-
-def svec_to_matrix(v: np.ndarray, k: int) -> np.ndarray:
-    """Inverse of :func:`svec_selector` for a symmetric matrix."""
-    cols, rows = np.triu_indices(k)
-    order = np.lexsort((cols, rows))
-    i, j = cols[order], rows[order]
-    M = np.zeros((k, k))
-    vals = np.where(i == j, v, v / SQRT2)
-    M[i, j] = vals
-    M[j, i] = vals
-    return M
-
-
 def _status_map(clarabel):
     S = clarabel.SolverStatus
     table = {
@@ -59,7 +38,7 @@ def _status_map(clarabel):
         "AlmostPrimalInfeasible": "inaccurate",
         "AlmostDualInfeasible": "inaccurate",
         "MaxIterations": "inaccurate",
-        "MaxTime": "inaccurate",
+        "MaxTime": "time_limit",
         "NumericalError": "failed",
         "InsufficientProgress": "inaccurate",
         "CallbackTerminated": "failed",

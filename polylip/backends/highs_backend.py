@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 #: scipy.optimize.linprog status codes -> polylip statuses.
 STATUS_MAP = {
     0: "optimal",      # optimization terminated successfully
-    1: "inaccurate",   # iteration or time limit reached
+    1: "inaccurate",   # iteration limit reached ("time_limit" when the message says time)
     2: "infeasible",   # problem appears to be infeasible
     3: "unbounded",    # problem appears to be unbounded
     4: "inaccurate",   # numerical difficulties encountered
@@ -67,6 +67,8 @@ def solve_lp(problem, solver: str = "highs", tol: float | None = None, max_iters
                                raw_status=type(exc).__name__, message=str(exc))
     seconds = time.perf_counter() - t0
     status = STATUS_MAP.get(int(res.status), "failed")
+    if int(res.status) == 1 and "time limit" in str(res.message).lower():
+        status = "time_limit"
     raw = f"linprog status {res.status}: {res.message}"
     x = np.asarray(res.x, dtype=float) if res.x is not None else None
     value = float(res.fun) if res.fun is not None and x is not None else None

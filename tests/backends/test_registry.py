@@ -1,0 +1,97 @@
+"""The backend registry: its "auto" choices, its dispatch, the time limit every backend
+honours, and the constant-problem path."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from polylip.backends import registry
+from polylip.backends.base import STATUSES
+from polylip.errors import SolverError
+from polylip.relax.conic import LMIProblem
+from polylip.relax.krivine import LPProblem
+
+
+def _lmi_min_x():
+    """minimize x s.t. [[x, 1], [1, x]] PSD: value 1 at x = 1."""
+    G = sp.csr_matrix(np.array([[1.0], [0.0], [0.0], [1.0]]))
+    h = np.array([0.0, 1.0, 1.0, 0.0])
+    return LMIProblem(c=np.array([1.0]), offset=0.5, G=(G,), h=(h,), sizes=(2,),
+                      A=sp.csr_matrix((0, 1)), b=np.zeros(0))
+
+
+def _lp():
+    """minimize -z0 s.t. z0 + z1 = 2, z1 >= 0: value -2."""
+    return LPProblem(sp.csr_matrix([[1.0, 1.0]]), np.array([2.0]), np.array([-1.0, 0.0]))
+
+
+def test_sdp_auto_rule():
+    r = registry
+    assert r.choose_sdp_solver(10, [3]) == "cvxopt"
+    assert r.choose_sdp_solver(r.AUTO_CLARABEL_MIN_VARS + 1, [3]) == "clarabel"
+    sparse = [r.AUTO_SPARSE_MAX_BLOCK] * r.AUTO_SPARSE_MIN_BLOCKS
+    assert r.choose_sdp_solver(r.AUTO_SPARSE_MIN_VARS + 1, sparse) == "clarabel"
+    assert r.choose_sdp_solver(r.AUTO_SPARSE_MIN_VARS + 1, sparse[:-1]) == "cvxopt"
+    assert r.choose_sdp_solver(r.AUTO_SPARSE_MIN_VARS + 1, sparse[:-1] + [r.AUTO_SPARSE_MAX_BLOCK + 1]) == "cvxopt"
+    assert r.choose_sdp_solver(5, [2], "MOSEK") == "mosek"
+
+
+def test_lp_auto_rule():
+    assert registry.choose_lp_solver(registry.AUTO_HIGHS_MAX_NNZ) == "highs"
+    assert registry.choose_lp_solver(registry.AUTO_HIGHS_MAX_NNZ + 1) == "clarabel"
+    assert registry.choose_lp_solver(10, "highs-ipm") == "highs-ipm"
+
+
+@pytest.mark.parametrize("bad", [None, 3, "", ["clarabel"]])
+def test_bad_solver_names(bad):
+    with pytest.raises(SolverError):
+        registry.choose_sdp_solver(1, [1], bad)
+    with pytest.raises(SolverError):
+        registry.choose_lp_solver(1, bad)
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+def test_sdp_dispatch(solver):
+    out = registry.solve_sdp(_lmi_min_x(), solver)
+    assert out.status == "optimal" and out.solver == solver
+    assert out.value == pytest.approx(1.5, abs=1e-6)
+    assert out.status in STATUSES
+
+
+@pytest.mark.parametrize("solver", ["highs", "highs-ds", "highs-ipm", "clarabel", "cvxopt"])
+def test_lp_dispatch(solver):
+    out = registry.solve_lp(_lp(), solver)
+    assert out.status == "optimal"
+    assert out.value == pytest.approx(-2.0, abs=1e-6)
+
+
+def test_constant_sdp_is_a_check():
+    G = sp.csr_matrix((4, 0))
+    feasible = LMIProblem(c=np.zeros(0), offset=2.0, G=(G,), h=(np.array([1.0, 0, 0, 1.0]),),
+                          sizes=(2,), A=sp.csr_matrix((0, 0)), b=np.zeros(0))
+    out = registry.solve_sdp(feasible, "cvxopt")
+    assert out.status == "optimal" and out.value == 2.0
+    infeasible = LMIProblem(c=np.zeros(0), offset=2.0, G=(G,), h=(np.array([1.0, 0, 0, -1.0]),),
+                            sizes=(2,), A=sp.csr_matrix((0, 0)), b=np.zeros(0))
+    assert registry.solve_sdp(infeasible, "clarabel").status == "infeasible"
+
+
+def test_time_limit_stops_a_solver_without_one(monkeypatch):
+    """CVXOPT has no time limit: the registry runs it under a hard deadline."""
+    import time
+
+    from polylip.backends import picos_backend
+
+    def slow(*args, **kwargs):
+        time.sleep(30)
+
+    monkeypatch.setattr(picos_backend, "solve_lmi", slow)
+    out = registry.solve_sdp(_lmi_min_x(), "cvxopt", time_limit=0.5)
+    assert out.status == "time_limit" and out.value is None
+
+
+def test_time_limit_is_handed_to_clarabel():
+    out = registry.solve_sdp(_lmi_min_x(), "clarabel", time_limit=0.0)
+    assert out.status in ("time_limit", "optimal")  # a trivial SDP may finish in no time
+    out = registry.solve_lp(_lp(), "clarabel", time_limit=60.0)
+    assert out.status == "optimal"

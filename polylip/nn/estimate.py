@@ -256,6 +256,8 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     (True, True)
     """
     t0 = time.perf_counter()
+    from polylip.nn.loaders import as_network  # a torch.nn.Module or onnx.ModelProto, read
+    net = as_network(net)
     if not isinstance(net, Network):
         raise ModelError(f"expected a polylip Network, got {type(net).__name__}")
     p = parse_norm(norm)

@@ -59,9 +59,10 @@ log = logging.getLogger(__name__)
 
 #: Default time budget (seconds) of method "auto" (the default method of
 #: :func:`polylip.nn.lipschitz` and ``polylip lipschitz``). Measured on the digits networks
-#: (benchmarks/RESULTS.md, "Method auto with a budget that holds"): 10, 30 and 60 s give the
-#: same bound on 14 of 16 configurations, 60 s was needed on one (Shor, 53.5 s); CertDNN width
-#: 80 needs 8-20 s for Shor with cuts. Calls whose steps all finish return earlier.
+#: (48 runs on 2 cores, benchmarks/bench_lipschitz_digits.py --auto 10 30 60): 10, 30 and 60 s
+#: give the same bound on 14 of 16 configurations; 10 s falls short on the CNN's ten classes, l_2
+#: (13.386 against 10.927 with 30 s), and CertDNN width 80 needs 5-6 s on a quiet machine, up
+#: to 28 s under load, for Shor with cuts. Calls whose steps all finish return earlier.
 DEFAULT_BUDGET = 60.0
 #: "auto" stops once its upper bound is within this relative gap of the lower bound (the
 #: certified margins on the bounds are 1e-9 to 1e-7, so a closed gap rarely reaches 1e-9).
@@ -84,17 +85,16 @@ AUTO_MAX_LP_PRODUCTS = 3e5
 #: the dense networks).
 AUTO_CUT_ROUNDS = 2
 #: Share of the time left that "auto" gives method "milp" (l_inf and l_1, after "dp" did not
-#: fit). Measured with a 54-s limit (benchmarks/RESULTS.md, "Formal constant by mixed-integer
-#: LP"): on the deep random networks its dual bound is the best step on most l_inf rows (2x20
-#: global: 23.00 against LP-3's 28.46 and Shor's 51.38; 3x30 global: 675 where nothing else
-#: finishes), while on one-hidden-layer CertDNN networks of width 80 that Shor with cuts
-#: handles in seconds it does not close (80x30: 2.50 after 600 s against Shor's 1.97), so it
-#: gets a share, not all.
+#: fit). Measured with a 54-s limit (benchmarks/bench_lipschitz_deep.py, 2 cores): on the deep
+#: random networks its dual bound is the best step on most l_inf rows (2x20 global: 23.00
+#: against LP-3's 28.46 and Shor's 51.38; 3x30 global: 675 where nothing else finishes), while
+#: on the one-hidden-layer CertDNN networks of width 80, sparsity 30, it does not close (seed 2:
+#: 2.50 after 600 s against the published SHOR 1.60), so it gets a share, not all.
 AUTO_MILP_SHARE = 1.0 / 3.0
 #: The same over a box or a ball with ReLU-type activations, where "milp" bounds the *true*
 #: local constant and is the step that works there (deep random networks, box of radius 0.1,
-#: l_inf, benchmarks/RESULTS.md "The true local constant by milp": 2x40 21.79 with 54 s alone,
-#: against 33.46 from a third of auto's 60 s; Shor and the LP time out from 2x40 on).
+#: l_inf, benchmarks/bench_lipschitz_deep.py: 2x40 21.79 with 54 s alone, against 33.46 from a
+#: third of auto's 60 s and 23.36 from two thirds; Shor and the LP time out from 2x40 on).
 AUTO_MILP_TRUE_SHARE = 2.0 / 3.0
 #: Relative gap at which "milp" stops inside "auto" (its own default is 1e-4): closing
 #: further is cheap where it closes at all (digits MLP, margin 3-8, box of radius 0.05: the
@@ -765,7 +765,8 @@ def auto_method(problem: LipschitzProblem, budget=DEFAULT_BUDGET, solver="auto",
     ``details["tried"]``); LP steps also get the time left as the LP solver's own time limit.
     A worker may map :data:`AUTO_MEMORY_FRACTION` of the physical memory beyond what the
     caller has mapped, so a step too large for the machine fails alone. Measured overshoot:
-    at most 0.1 s past the budget on the digits networks (``benchmarks/RESULTS.md``).
+    at most 0.1 s past the budget in 48 runs on the digits networks (budgets 10, 30, 60 s;
+    ``benchmarks/bench_lipschitz_digits.py --auto``).
     ``isolate=False`` (or a platform without ``fork``) runs the steps in this process: the
     budget is then only checked between steps.
 

@@ -37,7 +37,7 @@ How the pieces fit (each one a plain value, inspectable before solving; solving,
 - Large LPs. ``solve(strategy="colgen")`` solves the same LP by delayed column generation
   (:mod:`polylip.solve.lp_colgen`: restricted master, pricing of every product with one sparse
   product ``M^T y``, a bound only when no column prices out); ``strategy="direct"`` solves the
-  whole LP. Decision, from measurements (benchmarks/RESULTS.md, "LP column generation"): "auto"
+  whole LP. Decision, from measurements (benchmarks/bench_lp_certdnn.py --strategy): "auto"
   stays direct. On the LiPopt-4 LPs the restricted masters cost as much as the whole LP
   (width 20 sparsity 16: 66 s vs 22 s), because an interior-point solve costs the fill of its
   factorization, i.e. of ``M D M^T``, whose pattern comes from the rows (monomials) that the

@@ -52,7 +52,7 @@ GAP_TOL = 1e-6
 
 #: strategy="auto": solve by delayed column generation (:mod:`polylip.solve.lp_colgen`) when the
 #: LP has more than this many products (columns), the whole LP at once otherwise; None: never.
-#: Measured (benchmarks/RESULTS.md, "LP column generation"): on the LiPopt-4 LPs column
+#: Measured (benchmarks/bench_lp_certdnn.py --strategy, 2 cores): on the LiPopt-4 LPs column
 #: generation is SLOWER than the direct Clarabel solve (width 20 sparsity 16: 66 s vs 22 s;
 #: width 40 sparsity 20: not converged in 600 s vs 283-488 s), because the cost of an
 #: interior-point solve is the fill of its factorization, which comes from the rows (monomials)

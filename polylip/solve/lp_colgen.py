@@ -16,9 +16,11 @@ direct LP (up to the pricing tolerance), which the tests check. The full coeffic
 matrix is still assembled (vectorized; 3.6 s and about 1 GB for width 80 sparsity 20 degree 4)
 because pricing all candidates is then one sparse matrix-vector product ``M^T y``.
 
-Measured outcome (benchmarks/RESULTS.md, "LP column generation"): correct (same bounds as the
-direct LP to 1e-7) but not faster on the LiPopt-4 LPs, so it is opt-in (``strategy="colgen"``),
-not the default: the masters are solved by an interior-point method whose cost is the fill of
+Measured outcome (``benchmarks/bench_lp_certdnn.py --strategy colgen``, 2 cores): correct (same
+bounds as the direct LP to 1e-7) but not faster on the LiPopt-4 LPs (width 20, sparsity 16:
+66 s against 22 s direct; width 40, sparsity 20: not converged in 600 s against 283-488 s), so
+it is opt-in (``strategy="colgen"``), not the default: the masters are solved by an
+interior-point method whose cost is the fill of
 ``M_J D M_J^T``, and an optimal basis touches almost every row, so the master's per-clique
 blocks are as dense as the full LP's. A smaller *equivalent* reformulation was looked for and
 not found: with the anchored products of LiPopt the certificate splits per hidden unit j into

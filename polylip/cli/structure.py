@@ -5,21 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from polylip.cli.common import load_pop, positive_int
 from polylip.errors import PolylipError
-from polylip.model.textformat import load_problem
 from polylip.sparsity.patterns import (COMPLETIONS, ORDERINGS, Correlative, CorrelativeTerm,
                                        Term, as_pattern)
 
 
-def register(subparsers) -> None:
+def register(subparsers, parents=()) -> None:
     p = subparsers.add_parser(
-        "structure", help="show cliques, PSD blocks and sizes of a relaxation (no solving)",
+        "structure", parents=list(parents),
+        help="show cliques, PSD blocks and sizes of a relaxation (no solving)",
         description="Build the moment-SOS relaxation of a problem file (polylip's text format) "
                     "and report its structure: cliques, PSD block sizes, moments, equality "
                     "rows, non-zeros and free variables, next to the dense relaxation of the "
                     "same order (counted, not built).")
-    p.add_argument("file", help="problem file")
-    p.add_argument("--order", type=int, default=None,
+    p.add_argument("file", help="problem file (UTF-8 text, at most 10 MiB)")
+    p.add_argument("--order", type=positive_int, default=None,
                    help="relaxation order (default: smallest valid)")
     p.add_argument("--sparsity", default="dense",
                    help="dense (default), cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
@@ -27,7 +28,8 @@ def register(subparsers) -> None:
                    help="chordal extension heuristic for cs (default min-degree)")
     p.add_argument("--completion", choices=COMPLETIONS, default=None,
                    help="term sparsity completion for ts (default block)")
-    p.add_argument("--steps", type=int, default=None, help="term sparsity steps (default 1)")
+    p.add_argument("--steps", type=positive_int, default=None,
+                   help="term sparsity steps (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="OUT.png", default=None,
                    help="save the csp graph and the moment-matrix blocks to a file "
@@ -58,7 +60,7 @@ def pattern_from_args(args):
 
 
 def run(args) -> int:
-    pop = load_problem(args.file)
+    pop = load_pop(args.file)
     relaxation = pop.relax(order=args.order, sparsity=pattern_from_args(args))
     report = relaxation.structure
     if args.plot:

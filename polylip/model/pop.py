@@ -253,7 +253,8 @@ class POP:
             (polytopes only) of certificate ``degree``.
         solver_options
             Passed to the backend (``side="auto"|"moment"|"sos"``, ``tol``, ``max_iters``,
-            ``verbose``).
+            ``verbose``, ``time_limit`` in seconds for the whole solve: every backend honours
+            it, and a solve it stops ends with status "time_limit").
         """
         if method == "sos":
             if degree is not None:

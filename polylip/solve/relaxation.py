@@ -54,6 +54,17 @@ def resolve_structure(pop, order, sparsity) -> BlockStructure:
     return build_structure(pop, order, sparsity)
 
 
+def check_time_limit(time_limit) -> float:
+    """A time limit in seconds: a positive finite number (else :class:`SolverError`)."""
+    try:
+        value = float(time_limit)
+    except (TypeError, ValueError):
+        raise SolverError(f"time_limit must be a number of seconds, not {time_limit!r}") from None
+    if isinstance(time_limit, bool) or not np.isfinite(value) or value <= 0:
+        raise SolverError(f"time_limit must be a positive finite number of seconds, not {time_limit!r}")
+    return value
+
+
 class Relaxation:
     """The moment-SOS relaxation of a POP at one order with one sparsity pattern.
 
@@ -123,7 +134,8 @@ class Relaxation:
         return registry.choose_sdp_solver(lmi.nvars, lmi.sizes, solver)
 
     def solve(self, solver: str = "auto", side: str = "auto", tol: float | None = None,
-              max_iters: int | None = None, verbose: bool = False) -> Result:
+              max_iters: int | None = None, verbose: bool = False,
+              time_limit: float | None = None) -> Result:
         """Solve the relaxation.
 
         Parameters
@@ -139,20 +151,26 @@ class Relaxation:
             (the backend's default) and every side tried ending "inaccurate", the closest side
             is solved once more at ``LOOSER_TOL_FACTOR`` times the default; the result's
             ``accuracy`` then reflects the looser tolerance.
+        time_limit : float, optional
+            Seconds for the whole solve, retries included: every backend honours it (see
+            :func:`polylip.backends.registry.solve_sdp`), each retry gets the time left, and
+            a solve stopped by it ends with status "time_limit" and no bound.
         """
-        return self.solve_detailed(solver, side, tol, max_iters, verbose).result
+        return self.solve_detailed(solver, side, tol, max_iters, verbose, time_limit).result
 
     def solve_detailed(self, solver: str = "auto", side: str = "auto", tol: float | None = None,
-                       max_iters: int | None = None, verbose: bool = False) -> "SolveOutcome":
+                       max_iters: int | None = None, verbose: bool = False,
+                       time_limit: float | None = None) -> "SolveOutcome":
         """Like :meth:`solve`, but also return the LMI problem handed to the solver and the
         backend's raw solution (for a caller that post-processes the certificate, such as the
         Lipschitz methods' a-posteriori margin)."""
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'cvxopt' or 'clarabel', not {solver!r}")
+        self._deadline = None if time_limit is None else time.perf_counter() + check_time_limit(time_limit)
         outcome = self._solve_side(solver.lower(), side, tol, max_iters, verbose)
         first = outcome.result
         tried = [outcome]
-        if side == "auto" and first.status in ("inaccurate", "failed"):
+        if side == "auto" and first.status in ("inaccurate", "failed") and self._time_left() > 0:
             # Interior-point solvers can stall on one side and converge on the other (e.g.
             # Clarabel on generalized Rosenbrock: moment side inaccurate, SOS side optimal).
             other = "sos" if first.side == "moment" else "moment"
@@ -165,7 +183,7 @@ class Relaxation:
                                          f"ended {first.status})")
                 return SolveOutcome(result, retry.lmi, retry.raw)
             tried.append(retry)
-        if tol is None and all(o.result.status == "inaccurate" for o in tried):
+        if tol is None and all(o.result.status == "inaccurate" for o in tried) and self._time_left() > 0:
             looser = self._looser(solver.lower(), tried, max_iters, verbose)
             if looser is not None:
                 return looser
@@ -202,11 +220,21 @@ class Relaxation:
                                  f"{len(tried)} solve(s) ended inaccurate at the default)")
         return SolveOutcome(result, again.lmi, again.raw)
 
+    def _time_left(self) -> float:
+        deadline = getattr(self, "_deadline", None)
+        return np.inf if deadline is None else deadline - time.perf_counter()
+
     def _solve_side(self, solver, side, tol, max_iters, verbose) -> "SolveOutcome":
         t0 = time.perf_counter()
         lmi = self.to_lmi(side)
         convert = time.perf_counter() - t0
-        raw = registry.solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, verbose=verbose)
+        left = self._time_left()
+        if left <= 0:
+            raw = BackendSolution("time_limit", self.choose_solver(solver, lmi), 0.0,
+                                  raw_status="time limit", message="no time left for this solve")
+        else:
+            raw = registry.solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, verbose=verbose,
+                                     time_limit=None if not np.isfinite(left) else left)
         return SolveOutcome(self._result(lmi, raw, convert), lmi, raw)
 
     def _result(self, lmi: conic.LMIProblem, raw: BackendSolution, convert_seconds: float) -> Result:
@@ -222,7 +250,8 @@ class Relaxation:
         if status != "optimal" or raw.value is None:
             if status == "optimal":
                 status, message = "failed", "the solver claimed optimality but returned no value"
-            return Result(status=status, bound=None, message=message, **common)
+            return Result(status=status, bound=None, message=self._explain(status, message),
+                          **common)
         # The relaxation minimizes; of the primal and dual objectives the solver reports, keep
         # the smaller relaxation value (the conservative bound). The SOS side is the dual form,
         # so its objective is the negated relaxation value.
@@ -248,6 +277,28 @@ class Relaxation:
         return Result(status="optimal", bound=float(bound), candidate=candidate,
                       candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
                       accuracy=float(accuracy), message=message, **common)
+
+    def _explain(self, status: str, solver_message: str) -> str:
+        """What a status without a bound means for this relaxation, and what to try."""
+        k = self.order
+        hint = {
+            "unbounded": (f"the relaxation of order {k} gives no finite bound: either the POP "
+                          f"is unbounded, or no sum-of-squares certificate of any bound exists at "
+                          f"this order (its SOS side is infeasible); try order={k + 1} or "
+                          "order='auto'"),
+            "infeasible": (f"the moment relaxation of order {k} is infeasible, so the POP is "
+                           "infeasible"),
+            "inaccurate": (f"the solver stopped without the accuracy a bound needs at order {k}; "
+                           f"when this persists on both sides the SOS side may have no interior "
+                           f"at this order (e.g. the objective minus a constant is not a sum of "
+                           f"squares): try order={k + 1}, order='auto', or bounds on the "
+                           "variables"),
+            "failed": f"the solver broke down at order {k}; try the other side or solver",
+            "time_limit": "stopped at the time limit, no bound",
+        }.get(status)
+        if hint is None:
+            return solver_message
+        return f"{hint} (solver: {solver_message})" if solver_message else hint
 
     def moment_vector(self, lmi: conic.LMIProblem, raw: BackendSolution) -> np.ndarray | None:
         """The moment vector y (aligned with ``self.data.moments``) of a solution, from either

@@ -1,0 +1,46 @@
+"""Every solve ends: time limits on Relaxation.solve / POP.solve, the iteration cap CVXOPT gets
+by default, and messages that say what a status without a bound means."""
+
+import pytest
+import sympy
+
+from polylip import POP
+from polylip.errors import SolverError
+
+x, y = sympy.symbols("x y")
+MOTZKIN = x**4 * y**2 + x**2 * y**4 - 3 * x**2 * y**2 + 1
+
+
+def test_motzkin_ends_with_cvxopt_and_explains():
+    """Motzkin minus a constant is never SOS: CVXOPT used to run for more than 11 minutes."""
+    res = POP(MOTZKIN).solve(solver="cvxopt", time_limit=60)
+    assert res.status in ("inaccurate", "failed", "time_limit")
+    assert res.bound is None
+    assert "order=4" in res.message or res.status == "time_limit"
+
+
+@pytest.mark.parametrize("solver", ["cvxopt", "clarabel"])
+def test_time_limit_status(solver):
+    res = POP(MOTZKIN).relax(order=3).solve(solver=solver, time_limit=1e-6)
+    assert res.status in ("time_limit", "inaccurate", "optimal")  # a solver may beat the clock
+    if res.status == "time_limit":
+        assert res.bound is None
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan"), "ten", True])
+def test_bad_time_limits(bad):
+    with pytest.raises(SolverError, match="time_limit"):
+        POP(x**2).solve(time_limit=bad)
+
+
+def test_unbounded_message_names_the_next_order():
+    res = POP(x**3).solve()
+    assert res.status == "unbounded" and res.bound is None
+    assert "order=3" in res.message
+
+
+def test_time_limit_does_not_change_a_normal_solve():
+    a = POP(x**4 - 3 * x**2 + x).solve()
+    b = POP(x**4 - 3 * x**2 + x).solve(time_limit=120)
+    assert a.status == b.status == "optimal"
+    assert a.bound == pytest.approx(b.bound, abs=1e-7)

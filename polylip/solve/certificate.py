@@ -74,9 +74,10 @@ def _gamma(n):
 
 def _up(x, n=1):
     """A float >= the exact value of a non-negative quantity computed as ``x`` with relative
-    error at most ``gamma_n`` (``n`` roundings)."""
+    error at most ``gamma_n`` (``n`` roundings); 0 stays 0."""
     x = np.asarray(x, dtype=float)
-    return np.where(x == 0, 0.0, np.nextafter(x * (1.0 + 3.0 * (np.asarray(n, dtype=float) + 2.0) * U), np.inf))
+    big = np.nextafter(x * (1.0 + 3.0 * (np.asarray(n, dtype=float) + 2.0) * U), np.inf)
+    return np.where(x == 0, 0.0, big)
 
 
 def _down(x):
@@ -89,7 +90,7 @@ class CertifiedBound:
 
     ``bound`` is rigorous (lower for ``sense="min"``, upper for ``"max"``) when ``certified``;
     ``numerical`` is the solver's bound; ``residual`` and ``psd_shift`` are the two
-    corrections (in the minimized form, non-negative), ``bound = numerical -/+ their sum``.
+    corrections (non-negative): ``bound = numerical -/+ (residual + psd_shift)``.
     """
 
     certified: bool
@@ -112,11 +113,13 @@ class SOSCertificate:
     for ``min objective`` over ``K = {ineqs >= 0, eqs = 0, binary, spin}``.
 
     ``objective`` is the minimized polynomial (``-f`` for ``sense="max"``) and ``bound`` its
-    numerical bound; ``blocks`` are ``(g_j, basis index rows, symmetric Gram matrix)``;
-    ``equalities`` are ``(h_k, lambda_k)``; ``box = (lower, upper)`` (``+-inf`` where unknown)
-    or None, ``box_assumed`` when it is the caller's claim rather than implied by
-    ``ineqs``/``eqs``. ``shifts``, ``fold`` and ``claimed`` (the certified bound of the
-    minimized problem) are filled by :meth:`sealed`; :meth:`verify` checks them exactly.
+    numerical bound; ``blocks`` are ``(g_j, basis index rows, symmetric Gram matrix)`` (index
+    rows as in :mod:`polylip.poly.monomials`); ``equalities`` are ``(h_k, lambda_k)``;
+    ``box = (lower, upper)`` (``+-inf`` where unknown) or None, ``box_assumed`` when it is the
+    caller's claim rather than implied by ``ineqs``/``eqs``. ``shifts`` (one diagonal vector
+    per block), ``fold`` and ``claimed`` (the certified bound of the minimized problem) are
+    filled by :meth:`sealed`; :meth:`verify` checks them exactly. Rows of a Gram matrix that
+    are exactly zero drop out (the residual is not folded there).
 
     Examples
     --------
@@ -158,13 +161,10 @@ class SOSCertificate:
         put(self, "spin", np.zeros(n, bool) if self.spin is None else np.asarray(self.spin, bool))
         blocks = []
         for g, basis, G in self.blocks:
-            G = np.asarray(G, dtype=float)
-            basis = np.asarray(basis, dtype=mono.INDEX_DTYPE)
+            G, basis = np.asarray(G, dtype=float), np.asarray(basis, dtype=mono.INDEX_DTYPE)
             if G.shape != (basis.shape[0],) * 2:
                 raise ModelError(f"a Gram matrix of shape {G.shape} for a basis of {basis.shape[0]} monomials")
-            if not np.array_equal(G, G.T):
-                G = np.triu(G) + np.triu(G, 1).T
-            blocks.append((al(g), basis, G))
+            blocks.append((al(g), basis, G if np.array_equal(G, G.T) else np.triu(G) + np.triu(G, 1).T))
         put(self, "blocks", tuple(blocks))
         put(self, "equalities", tuple((al(h), al(lam)) for h, lam in self.equalities))
         put(self, "ineqs", tuple(al(p) for p in self.ineqs))
@@ -177,18 +177,10 @@ class SOSCertificate:
 
     def with_grams(self, grams, bound: float | None = None) -> "SOSCertificate":
         """The same certificate with other Gram matrices (and bound), unsealed; the term
-        layout is reused, so this is cheap."""
+        layout is shared, so this is cheap."""
         blocks = tuple((g, b, np.asarray(G, dtype=float)) for (g, b, _), G in zip(self.blocks, grams))
-        new = replace(self, blocks=blocks, bound=self.bound if bound is None else bound,
-                      shifts=None, claimed=None)
-        L = dict(self._layout)
-        tri = np.concatenate([G[np.triu_indices(G.shape[0])] for _, _, G in new.blocks]) if blocks else np.zeros(0)
-        A = L["A"].copy()
-        A[L["ncoef"]:L["ncoef"] + L["rep"].size] = tri[L["rep"]]
-        A[L["nobj"]] = new.bound
-        L["A"] = A
-        L["groups"] = {k: (js, np.stack([new.blocks[j][2] for j in js])) for k, (js, _) in L["groups"].items()}
-        new.__dict__["_layout"] = L
+        new = replace(self, blocks=blocks, bound=self.bound if bound is None else bound, shifts=None, claimed=None)
+        new.__dict__["_terms"] = self._terms
         return new
 
     def residual_estimate(self) -> np.ndarray:
@@ -198,10 +190,10 @@ class SOSCertificate:
 
     # ------------------------------------------------------------------ data layout
     @cached_property
-    def _layout(self) -> dict:
+    def _terms(self) -> dict:
         """Every term of ``f - b - sum g m^T G m - sum h lambda`` as ``s * a * c`` at a reduced
-        monomial; the fold positions; the blocks grouped by size."""
-        n, w = len(self.variables), 0
+        monomial (``a`` of the Gram terms is filled from the current matrices in
+        :attr:`_layout`), the triangle entries ``(owner, P, Q)`` and the fold candidates."""
         rows, A, C, S = [], [], [], []
 
         def add(r, a, c, s):
@@ -209,27 +201,24 @@ class SOSCertificate:
 
         f = self.objective
         add(f.rows, f.coeffs, np.ones(f.nterms), np.ones(f.nterms, np.int64))
-        add(np.zeros((1, 0)), [self.bound], [1.0], [-1])
+        add(np.zeros((1, 0)), [0.0], [1.0], [-1])
         sizes = np.array([G.shape[0] for _, _, G in self.blocks], dtype=np.int64)
-        is_one = np.array([g.nterms == 1 and g.degree == 0 and g.coeffs[0] == 1.0 for g, _, _ in self.blocks], bool)
+        is_one = np.array([_is_one(g) for g, _, _ in self.blocks], bool)
         ntri = sizes * (sizes + 1) // 2
         start = np.concatenate([[0], np.cumsum(ntri)]).astype(np.int64)
+        boff = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         T = int(start[-1])
-        owner, P, Q, gval = (np.repeat(np.arange(sizes.size), ntri), np.empty(T, np.int64),
-                             np.empty(T, np.int64), np.empty(T))
-        groups, rep = {}, np.zeros(0, np.int64)
+        owner, P, Q = np.repeat(np.arange(sizes.size), ntri), np.empty(T, np.int64), np.empty(T, np.int64)
+        sgroups, rep = {}, np.zeros(0, np.int64)
         for k in np.unique(sizes):
             js = np.nonzero(sizes == k)[0]
             iu, ju = np.triu_indices(int(k))
             pos = (start[js][:, None] + np.arange(iu.size)[None, :]).ravel()
             P[pos], Q[pos] = np.tile(iu, js.size), np.tile(ju, js.size)
-            stack = np.stack([self.blocks[j][2] for j in js])
-            gval[pos] = stack[:, iu, ju].ravel()
-            groups[int(k)] = (js, stack)
+            sgroups[int(k)] = js
         if T:
             w = max(max(b.shape[1] for _, b, _ in self.blocks), max(g.rows.shape[1] for g, _, _ in self.blocks))
             allb = np.vstack([mono.pad_to(b, w) for _, b, _ in self.blocks])
-            boff = np.concatenate([[0], np.cumsum(sizes)])
             grows = np.vstack([mono.pad_to(g.rows, w) for g, _, _ in self.blocks])
             gcoef = np.concatenate([g.coeffs for g, _, _ in self.blocks])
             glen = np.array([g.nterms for g, _, _ in self.blocks], dtype=np.int64)
@@ -238,7 +227,7 @@ class SOSCertificate:
             rep = np.repeat(np.arange(T), t)
             term = goff[owner][rep] + np.arange(rep.size) - np.repeat(np.cumsum(t) - t, t)
             I, J = boff[owner] + P, boff[owner] + Q
-            add(np.hstack([allb[I][rep], allb[J][rep], grows[term]]), gval[rep], gcoef[term],
+            add(np.hstack([allb[I][rep], allb[J][rep], grows[term]]), np.zeros(rep.size), gcoef[term],
                 np.where(P[rep] == Q[rep], -1, -2))
         for h, lam in self.equalities:
             a, b = np.repeat(np.arange(h.nterms), lam.nterms), np.tile(np.arange(lam.nterms), h.nterms)
@@ -247,26 +236,51 @@ class SOSCertificate:
                 lam.coeffs[b], -np.ones(a.size, np.int64))
         width = max(r.shape[1] for r in rows)
         allrows = mono.normalize(np.vstack([mono.pad_to(r, width) for r in rows]))
-        boolean = dict(binary=self.binary if self.binary.any() else None,
-                       spin=self.spin if self.spin.any() else None)
-        if boolean["binary"] is not None or boolean["spin"] is not None:
-            allrows = mono.reduce_boolean(allrows, **boolean)
+        if self.binary.any() or self.spin.any():
+            allrows = mono.reduce_boolean(allrows, binary=self.binary if self.binary.any() else None,
+                                          spin=self.spin if self.spin.any() else None)
         mons, inv = mono.unique_rows(allrows)
         cut = np.cumsum([r.shape[0] for r in rows])
         A, C, S = (np.concatenate([np.asarray(v, dtype=dt) for v in vs]) for vs, dt in
                    ((A, float), (C, float), (S, np.int64)))
-        # fold positions: triangle entries of blocks with multiplier 1, at monomials != 1
-        gi = np.arange(cut[1], cut[2]) if T else np.zeros(0, np.int64)
-        sel = gi[is_one[owner[rep]]] if T else gi
-        ent = rep[sel - cut[1]] if T else sel
-        fmon = inv[sel]
-        keep = fmon != 0
-        fent, fmon = ent[keep], fmon[keep]
-        weight = np.where(P[fent] == Q[fent], 1, 2)
-        wsum = np.bincount(fmon, weights=weight, minlength=mons.shape[0]).astype(np.int64)
-        return dict(mons=mons, inv=inv, A=A, C=C, S=S, ncoef=int(cut[1]), nobj=int(cut[0]),
-                    rep=rep, sizes=sizes, start=start, owner=owner, P=P,
-                    Q=Q, groups=groups, fent=fent, fmon=fmon, wsum=wsum, is_one=is_one, nvars=n)
+        ncoef = int(cut[1])
+        gmon = inv[ncoef:ncoef + rep.size]
+        one = is_one[owner[rep]] & (gmon != 0)      # fold candidates: g = 1, monomial != 1
+        return dict(mons=mons, inv=inv, A=A, C=C, S=S, ncoef=ncoef, nobj=int(cut[0]), rep=rep,
+                    sizes=sizes, start=start, boff=boff, owner=owner, P=P, Q=Q, is_one=is_one,
+                    sgroups=sgroups, one_ent=rep[one], one_mon=gmon[one])
+
+    @cached_property
+    def _layout(self) -> dict:
+        """:attr:`_terms` plus what depends on the Gram matrices: the Gram terms' values, the
+        active rows (not identically zero), the fold positions among active entries, and
+        the active principal submatrices grouped by ``(size, active size)``."""
+        L = dict(self._terms)
+        T = int(L["start"][-1])
+        tri, act = np.zeros(T), np.zeros(int(L["boff"][-1]), bool)
+        groups = {}
+        for k, js in L["sgroups"].items():
+            iu, ju = np.triu_indices(k)
+            stack = np.stack([self.blocks[j][2] for j in js])
+            tri[(L["start"][js][:, None] + np.arange(iu.size)[None, :]).ravel()] = stack[:, iu, ju].ravel()
+            ract = (stack != 0).any(axis=2)
+            act[(L["boff"][js][:, None] + np.arange(k)[None, :]).ravel()] = ract.ravel()
+            cnt = ract.sum(axis=1)
+            for ka in np.unique(cnt):
+                sel = np.nonzero(cnt == ka)[0]
+                idx = np.nonzero(ract[sel])[1].reshape(sel.size, int(ka))
+                sub = stack[sel[:, None, None], idx[:, :, None], idx[:, None, :]]
+                groups[(k, int(ka))] = (js[sel], sub, idx)
+        A = L["A"].copy()
+        A[L["ncoef"]:L["ncoef"] + L["rep"].size] = tri[L["rep"]]
+        A[L["nobj"]] = self.bound
+        e, base = L["one_ent"], L["boff"][L["owner"][L["one_ent"]]]
+        keep = act[base + L["P"][e]] & act[base + L["Q"][e]]
+        fent, fmon = e[keep], L["one_mon"][keep]
+        wsum = np.bincount(fmon, weights=np.where(L["P"][fent] == L["Q"][fent], 1, 2),
+                           minlength=L["mons"].shape[0]).astype(np.int64)
+        L.update(A=A, tri=tri, active=act, groups=groups, fent=fent, fmon=fmon, wsum=wsum)
+        return L
 
     def _bounds(self):
         """Per-variable bound ``max(|l_i|, |u_i|)`` (inf where unknown), with 1 for padding."""
@@ -292,6 +306,8 @@ class SOSCertificate:
         >>> cb.certified, 0.4999 < cb.bound <= 0.5
         (True, True)
         """
+        if "_sealed_cb" in self.__dict__:
+            return self.__dict__["_sealed_cb"]
         L = self._layout
         m = L["mons"].shape[0]
         prod = L["A"] * L["C"] * L["S"]
@@ -307,8 +323,7 @@ class SOSCertificate:
         if not best.certified and "unbounded" in best.reason and np.all(np.abs(rhat) <= 64 * err):
             # where no box helps, exact zeros matter: recompute the residual exactly
             r = _exact_residual(L)
-            rho = np.array([float(abs(v)) if Fraction(float(abs(v))) >= abs(v) else float(_up(float(abs(v)), 0))
-                            for v in r])
+            rho = np.array([_fup(abs(v)) for v in r])
             r0 = float(r[0])
             best = self._best(rho, r0 if Fraction(r0) <= r[0] else float(_down(r0)), M, mu, beta)
         return best
@@ -318,8 +333,9 @@ class SOSCertificate:
         L, nb, m = self._layout, len(self.blocks), rho.size
         gb, Mb = beta
         numerical = self.bound if self.sense == "min" else -self.bound
-        pad = _up(4 * (L["sizes"] + 3) * U * np.array([np.abs(np.diag(G)).sum() for _, _, G in self.blocks])
-                  + TINY) if nb else np.zeros(0)
+        pad = np.zeros(nb)
+        for (k, _), (js, sub, _) in L["groups"].items():
+            pad[js] = _up(4 * (k + 3) * U * np.abs(np.einsum("bii->b", sub)) + TINY)
         best = None
         for fold in (True, False):
             outside = ~(L["wsum"] > 0) if fold else np.ones(m, bool)
@@ -331,29 +347,20 @@ class SOSCertificate:
             if fold and L["fent"].size:
                 e = L["fent"]
                 val = _up(rho[L["fmon"]] / L["wsum"][L["fmon"]], 2)
-                base, off = L["start"][L["owner"][e]], L["P"][e] != L["Q"][e]
+                base, off = L["boff"][L["owner"][e]], L["P"][e] != L["Q"][e]
                 keys = np.concatenate([base + L["P"][e], (base + L["Q"][e])[off]])
-                rs = np.bincount(keys, weights=np.concatenate([val, val[off]]), minlength=int(L["start"][-1]))
-                rs = _up(rs, L["sizes"].max(initial=1) + 2)
-                rownorm = np.maximum.reduceat(rs, L["start"][:-1]) if rs.size else rownorm
-                rownorm[L["sizes"] == 0] = 0.0
+                rs = _up(np.bincount(keys, weights=np.concatenate([val, val[off]]), minlength=int(L["boff"][-1])),
+                         L["sizes"].max(initial=1) + 2)
+                nz = L["sizes"] > 0
+                rownorm[nz] = np.maximum.reduceat(rs, L["boff"][:-1][nz])
             rownorm = _up(rownorm)
             shifts, cost = [np.zeros(k) for k in L["sizes"]], np.zeros(nb)
             todo = np.nonzero(~(rownorm - mu < 0))[0]
-            with np.errstate(invalid="ignore", over="ignore"):
-                eps = _up(rownorm[todo] - mu[todo] + pad[todo])
-                cost[todo] = _up(eps * gb[todo] * np.array([_up(np.sum(Mb[j] ** 2), Mb[j].size) for j in todo]), 2)
-            for j, e in zip(todo, eps):
-                shifts[j] = np.full(L["sizes"][j], e)
-            for j, sj, cj in self._scaled_shifts(todo, rownorm, mu, pad, gb, Mb):
-                if cj < cost[j] or not np.isfinite(cost[j]):
+            for j, sj, cj in self._shifts(todo, rownorm, mu, pad, gb, Mb):
+                if cj < cost[j] or shifts[j].size == 0 or not shifts[j].any():
                     shifts[j], cost[j] = sj, cj
-            for j in todo[~np.isfinite(cost[todo]) & (rownorm[todo] == 0)]:
-                G = self.blocks[j][2]   # no residual reaches it: is G_j itself exactly PSD?
-                if G.shape[0] <= 60 and _ldl_psd([[Fraction(float(v)) for v in row] for row in G]):
-                    shifts[j], cost[j] = np.zeros(G.shape[0]), 0.0
             with np.errstate(invalid="ignore", over="ignore"):
-                psd = float(_up(np.sum(cost), nb + 8)) if todo.size else 0.0
+                psd = float(_up(np.sum(cost[todo]), nb + 8)) if todo.size else 0.0
             loss = float(_up(res + psd, 2)) - min(float(r0_low), 0.0)
             if not (np.isfinite(loss) and np.isfinite(mu).all() and np.isfinite(self.bound)):
                 why = ("the residual has monomials in variables that are unbounded on K" if not np.isfinite(res)
@@ -371,82 +378,101 @@ class SOSCertificate:
                 best = cand
         return best
 
-    def _scaled_shifts(self, todo, rownorm, mu, pad, gb, Mb):
-        """Diagonal shifts cheaper than ``eps I`` where monomials are large on K. Two
-        candidates per block, each completed by Rump's test on ``G + diag(d)`` and an
-        ``eps I`` for what is left: ``d = e W^-2`` (``W = diag(M_p)``, ``e`` the float
-        ``-lambda_min(W (G+R) W)``), and a targeted one: each eigenvector ``v`` of ``G`` with
-        eigenvalue below a margin gets its deficit on the one entry ``p`` with the least
-        ``M_p^2 / v_p^2`` (e.g. the constant, i.e. a lower bound: the right move at a
-        minimizer ``x*``, ``v ~ m(x*)``). Yields ``(j, shift vector, cost)``, the cheaper."""
-        sizes = self._layout["sizes"]
-        for k in np.unique(sizes[todo]):
-            js = np.array([j for j in todo if sizes[j] == k and np.isfinite(gb[j])], dtype=np.int64)
-            if k == 0 or not js.size:
+    def _shifts(self, todo, rownorm, mu, pad, gb, Mb):
+        """Diagonal shifts ``s`` making ``G_j + R_j + diag(s)`` PSD, at cost
+        ``gb_j sum_p s_p M_p^2``; the cheapest of three per block, each completed by Rump's
+        test on ``G + diag(d)`` and an ``eps I`` for what is left: ``d = 0`` (plain
+        ``eps I``); ``d = e W^-2`` (``W = diag(M_p)``, ``e`` the float
+        ``-lambda_min(W G W)``: cheap where high-degree monomials are large on K); and a
+        targeted ``d``: each eigenvector ``v`` with eigenvalue below a margin gets its deficit
+        on the entry ``p`` with the least ``M_p^2 / v_p^2`` (the constant entry, i.e. a lower
+        bound, at a minimizer ``x*`` where ``v ~ m(x*)``), a few rounds. Exactly PSD blocks
+        that no residual reaches need nothing. Yields ``(j, shift vector, cost)``."""
+        L = self._layout
+        want = np.zeros(len(self.blocks), bool)
+        want[todo] = True
+        for (k, ka), (js_all, sub_all, idx_all) in L["groups"].items():
+            sel = want[js_all]
+            if not sel.any():
                 continue
-            Mk = np.stack([Mb[j] for j in js])
-            G = np.stack([self.blocks[j][2] for j in js])
+            js, G, idx = js_all[sel], sub_all[sel], idx_all[sel]
+            if ka == 0:
+                for j in js:
+                    yield int(j), np.zeros(k), 0.0
+                continue
+            Mk = np.stack([Mb[j] for j in js])[np.arange(js.size)[:, None], idx]
             w2 = Mk ** 2
             lam, V = np.linalg.eigh(G)
-            tgt = 4 * (rownorm[js] + np.maximum(-mu[js], 0) * 0 + pad[js]) + 64 * (k + 3) ** 2 * U * np.abs(lam).max(axis=1)
-            cands = []
+            tgt = 4 * (rownorm[js] + pad[js]) + 64 * (ka + 3) ** 2 * U * np.abs(lam).max(axis=1)
+            cands = [np.zeros((js.size, ka))]
             fin = np.isfinite(Mk).all(axis=1)
             if fin.any():
                 W = np.where(fin[:, None], np.maximum(Mk, 2.0 ** -20 * np.where(fin, Mk.max(axis=1), 1)[:, None] + TINY), 1.0)
                 lw = np.linalg.eigvalsh(W[:, :, None] * G * W[:, None, :])[:, 0]
                 e = (np.maximum(-lw, 0) + tgt * W.max(axis=1) ** 2) * (1 + 2.0 ** -10)
                 cands.append(np.where(fin[:, None], e[:, None] / W ** 2, np.inf))
-            d = np.zeros((js.size, k))
-            with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.zeros((js.size, ka))
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 for _ in range(6):          # the lifts interact: a few rounds on G + diag(d)
-                    bad = lam < tgt[:, None]
-                    if not bad.any():
+                    b, i = np.nonzero(lam < tgt[:, None])
+                    if not b.size:
                         break
-                    for b, i in zip(*np.nonzero(bad)):
-                        ratio = np.where(V[b, :, i] ** 2 > 0, w2[b] / V[b, :, i] ** 2, np.inf)
-                        p = int(np.argmin(ratio))
-                        d[b, p] += (tgt[b] - lam[b, i]) * 1.01 / V[b, p, i] ** 2 if np.isfinite(ratio[p]) else np.inf
-                    fin = np.isfinite(d).all(axis=1)
-                    lam, V = np.where(fin[:, None], 0.0, np.inf) + lam, V
-                    if fin.any():
-                        lam[fin], V[fin] = np.linalg.eigh(G[fin] + d[fin][:, :, None] * np.eye(k))
+                    v2 = V[b, :, i] ** 2                                  # (nbad, ka)
+                    ratio = np.where(v2 > 0, w2[b] / v2, np.inf)
+                    p = np.argmin(ratio, axis=1)
+                    inc = np.where(np.isfinite(ratio[np.arange(b.size), p]),
+                                   (tgt[b] - lam[b, i]) * 1.01 / v2[np.arange(b.size), p], np.inf)
+                    np.add.at(d, (b, p), inc)
+                    ok = np.isfinite(d).all(axis=1)
+                    lam[~ok] = np.inf
+                    if ok.any():
+                        lam[ok], V[ok] = np.linalg.eigh(G[ok] + d[ok][:, :, None] * np.eye(ka))
             cands.append(d)
             best_s, best_c = [None] * js.size, np.full(js.size, np.inf)
             for d in cands:
                 ok = np.isfinite(d).all(axis=1)
                 if not ok.any():
                     continue
-                H = G[ok] + d[ok][:, :, None] * np.eye(k)
-                mu2 = _rump(H, U * np.abs(np.einsum("bii->bi", H)).max(axis=1))
+                H = G[ok] + d[ok][:, :, None] * np.eye(ka)
+                mu2 = _rump(H, U * np.abs(np.einsum("bii->bi", H)).max(axis=1) if d.any() else 0.0)
                 need = rownorm[js[ok]] - mu2
                 eps = np.where(need < 0, 0.0, _up(need + pad[js[ok]]))
                 sh = _up(d[ok] + eps[:, None], 1)
                 with np.errstate(invalid="ignore", over="ignore"):
-                    cost = _up(np.sum(np.where(sh > 0, sh * w2[ok], 0.0), axis=1) * gb[js[ok]], k + 4)
+                    cost = _up(np.sum(np.where(sh > 0, sh * w2[ok], 0.0), axis=1) * gb[js[ok]], ka + 4)
                 for t, b in enumerate(np.nonzero(ok)[0]):
-                    if cost[t] < best_c[b]:
+                    if cost[t] < best_c[b] or best_s[b] is None:
                         best_s[b], best_c[b] = sh[t], cost[t]
             for b, j in enumerate(js):
+                if not np.isfinite(best_c[b]) and rownorm[j] == 0 and ka <= 60 and \
+                        _ldl_psd([[Fraction(float(v)) for v in row] for row in G[b]]):
+                    best_s[b], best_c[b] = np.zeros(ka), 0.0    # exactly PSD, nothing reaches it
+                full = np.zeros(k)
                 if best_s[b] is not None:
-                    yield int(j), best_s[b], float(best_c[b])
+                    full[idx[b]] = best_s[b]
+                yield int(j), full, float(best_c[b])
 
     def _min_eigs(self) -> np.ndarray:
-        """Rigorous lower bounds ``mu_j <= lambda_min(G_j)`` by Rump's criterion, per size."""
+        """Rigorous lower bounds ``mu_j <= lambda_min`` of the active part of each ``G_j``."""
         mu = np.full(len(self.blocks), -np.inf)
-        for k, (js, G) in self._layout["groups"].items():
-            mu[js] = _rump(G) if k else np.inf
+        for (k, ka), (js, sub, _) in self._layout["groups"].items():
+            mu[js] = _rump(sub) if ka else np.inf
         return mu
 
     def _block_bounds(self, Bv):
         """``(sum_t |g_jt| M_t, [M_{b_p}])`` per block: upper bounds of ``|g_j|`` and of
         each ``|b_p|`` on K (``max_K |g_j| ||m_j||^2 <= gb_j sum_p Mb_jp^2``)."""
-        gb, Mb = np.zeros(len(self.blocks)), []
+        gb, Mb = np.zeros(len(self.blocks)), [None] * len(self.blocks)
         with np.errstate(invalid="ignore", over="ignore"):
-            for j, (g, basis, _) in enumerate(self.blocks):
+            for j, (g, _, _) in enumerate(self.blocks):
                 Mg = Bv[g.rows].prod(axis=1) if g.rows.shape[1] else np.ones(g.nterms)
                 gb[j] = _up(np.sum(np.abs(g.coeffs) * Mg), g.nterms + g.degree + 2)
-                Mb.append(_up(Bv[basis].prod(axis=1) if basis.shape[1] else np.ones(basis.shape[0]),
-                              basis.shape[1] + 1))
+            for k, js in self._layout["sgroups"].items():
+                w = max(self.blocks[j][1].shape[1] for j in js)
+                bases = np.stack([mono.pad_to(self.blocks[j][1], w) for j in js])
+                vals = _up(Bv[bases].prod(axis=2) if w else np.ones((js.size, k)), w + 1)
+                for t, j in enumerate(js):
+                    Mb[j] = vals[t]
         return gb, Mb
 
     def sealed(self) -> "SOSCertificate":
@@ -454,15 +480,17 @@ class SOSCertificate:
         (what :meth:`verify` checks); None values when the bound is not certified."""
         cb = self.certified_bound()
         if not cb.certified:
-            return replace(self, shifts=None, claimed=None, fold=cb.fold)
-        claimed = cb.bound if self.sense == "min" else -cb.bound
-        return replace(self, shifts=cb.shifts, fold=cb.fold, claimed=claimed)
+            out = replace(self, shifts=None, claimed=None, fold=cb.fold)
+        else:
+            out = replace(self, shifts=cb.shifts, fold=cb.fold, claimed=cb.bound if self.sense == "min" else -cb.bound)
+        out.__dict__.update(_terms=self._terms, _sealed_cb=cb)
+        return out
 
     # ------------------------------------------------------------------ exact
     def verify(self) -> bool:
         """Re-check in exact rational arithmetic that the data proves ``claimed`` (the stored
         certified bound of the minimized problem): multipliers are 1 or constraints of K,
-        the box is implied, ``G_j + R_j + eps_j I`` is PSD, and ``claimed <= b + r_0 - ...``.
+        the box is implied, ``G_j + R_j + diag(s_j)`` is PSD, and ``claimed <= b + r_0 - ...``.
 
         Examples
         --------
@@ -569,8 +597,10 @@ def _chol_ok(B) -> bool:
 
 
 # ---------------------------------------------------------------------- box from constraints
-def _frac_eval(coeffs, degs, x: Fraction) -> Fraction:
-    return sum((Fraction(float(c)) * x ** int(d) for c, d in zip(coeffs, degs)), Fraction(0))
+def _fup(v: Fraction) -> float:
+    """The least float >= the non-negative rational ``v``."""
+    f = float(v)
+    return f if Fraction(f) >= v else float(np.nextafter(f, np.inf))
 
 
 def _outward(approx: float, valid, up: bool) -> float:
@@ -759,9 +789,13 @@ def _verify(c: SOSCertificate) -> bool:
             if p != q:
                 mats[j][q][p] += v
     for j, A in enumerate(mats):
-        for p in range(len(A)):
+        k = len(A)
+        for p in range(k):
             A[p][p] += eps[j][p]
-        if not _psd_exact(A):
+        keep = [p for p in range(k) if any(A[p][q] for q in range(k) if q != p)]
+        if any(A[p][p] < 0 for p in range(k) if p not in keep):
+            return False                                   # a lone diagonal entry
+        if not _psd_exact([[A[p][q] for q in keep] for p in keep]):
             return False
     Bv = c._bounds()
 

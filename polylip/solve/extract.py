@@ -174,18 +174,13 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
 
 # ---------------------------------------------------------------------- float repairs
 def _tri(cert) -> np.ndarray:
-    L = cert._layout
-    out = np.empty(int(L["start"][-1]))
-    for k, (js, stack) in L["groups"].items():
-        iu, ju = np.triu_indices(k)
-        out[(L["start"][js][:, None] + np.arange(iu.size)[None, :]).ravel()] = stack[:, iu, ju].ravel()
-    return out
+    return cert._layout["tri"]
 
 
 def _grams(cert, tri) -> list:
     L = cert._layout
     grams = [None] * len(cert.blocks)
-    for k, (js, _) in L["groups"].items():
+    for k, js in L["sgroups"].items():
         iu, ju = np.triu_indices(k)
         M = np.zeros((js.size, k, k))
         vals = tri[(L["start"][js][:, None] + np.arange(iu.size)[None, :])]
@@ -213,76 +208,119 @@ def project(cert, passes: int = 2):
     return cert
 
 
+def zero_dead_rows(cert, rounds: int = 4):
+    """Facial reduction, one step at a time: a basis monomial ``b_p`` of a block with
+    multiplier 1 whose square ``b_p^2`` is reached only by diagonal entries of such blocks
+    (no term of ``f``, of a localizing block, of an equality, no off-diagonal entry) must
+    have a zero row in any exact certificate (the diagonal entries sum to 0 and are >= 0);
+    set those rows to zero, so the noise there does not cost a PSD shift (e.g. Wood's
+    ``x_i^4``, which ``f`` lacks)."""
+    for _ in range(rounds):
+        L = cert._layout
+        m, nc, rep = L["mons"].shape[0], L["ncoef"], L["rep"]
+        e = rep
+        own, P, Q = L["owner"][e], L["P"][e], L["Q"][e]
+        base = L["boff"][own]
+        live = L["active"][base + P] & L["active"][base + Q]
+        cand = L["is_one"][own] & (P == Q) & live
+        gmon = L["inv"][nc:nc + rep.size]
+        blocking = np.ones(L["inv"].size, bool)
+        blocking[nc:nc + rep.size] = live & ~cand
+        blocking[L["nobj"]] = True
+        blocked = np.bincount(L["inv"][blocking], minlength=m) > 0
+        dead = cand & ~blocked[gmon] & (gmon != 0)
+        if not dead.any():
+            return cert
+        grams = [G.copy() for _, _, G in cert.blocks]
+        for j, p in zip(own[dead].tolist(), P[dead].tolist()):
+            grams[j][p, :] = 0.0
+            grams[j][:, p] = 0.0
+        cert = cert.with_grams(grams)
+    return cert
+
+
 def regularize(cert, tries=(0.0, 1.0, 10.0, 100.0, 1000.0)):
     """Trade a little of the bound for positive definiteness of the moment blocks.
 
     At the optimum the exact Gram matrices are singular (``m(x*)^T G m(x*) = 0`` at every
     minimizer ``x*``), so floats land on both sides of the PSD cone. Two moves keep the
     polynomial identity: ``theta N`` with ``N = I - C`` (``C`` the uniform Gram of
-    ``sum ||m_j||^2``, so ``N`` represents the zero polynomial; it lifts differences of
-    moment vectors), and ``delta_j`` added to the constant entry of block ``j`` (lowers the
-    bound by ``delta_j``). ``delta_j`` is the least that makes ``G_j + theta N_j + delta_j
-    e_0 e_0^T - tau_j I`` PSD (a Schur complement), ``tau_j`` a margin above Rump's test; of
-    a few ``theta``, the one with the smallest total ``sum delta_j`` is kept.
+    ``sum ||m_j||^2`` over the active entries, so ``N`` represents the zero polynomial; it
+    lifts differences of moment vectors, i.e. several minimizers), and ``delta_j`` added to
+    the constant entry of block ``j`` (lowers the bound by ``delta_j``): the least that makes
+    ``G_j + theta N_j + delta_j e_0 e_0^T - tau_j I`` PSD on the active rows (a Schur
+    complement), ``tau_j`` a margin above Rump's test. Of a few ``theta``, the one with the
+    smallest ``sum delta_j`` is kept; blocks it cannot fix are left to the certificate's
+    shifts. None when no block has an active constant entry.
     """
     L = cert._layout
     e, fm = L["fent"], L["fmon"]
-    one = [j for j, (g, b, G) in enumerate(cert.blocks) if L["is_one"][j] and b.shape[0] > 1
-           and not (b[0] != -1).any()]
-    if not one:
-        return None
-    m = L["mons"].shape[0]
     diag = L["P"][e] == L["Q"][e]
-    c = np.bincount(fm[diag], minlength=m)
-    Ntri = np.zeros(int(L["start"][-1]))
+    c = np.bincount(fm[diag], minlength=L["mons"].shape[0])
+    Ntri = np.zeros(L["tri"].size)
     Ntri[e] = diag - c[fm] / L["wsum"][fm]
-    tri0, N = _tri(cert), _grams(cert, Ntri)
-    grams0 = _grams(cert, tri0)
-    ones = np.zeros(len(cert.blocks), bool)
-    ones[one] = True
-    eig = np.array([np.linalg.eigvalsh(grams0[j])[0] if ones[j] else 0.0 for j in range(len(grams0))])
-    tau = np.array([16 * (4 * (G.shape[0] + 3) ** 2 * 2.0 ** -53) * (np.abs(np.diag(G)).sum() + np.sqrt((G * G).sum()))
-                    for G in grams0])
-    nu = float(np.max(np.abs(eig[ones]) + tau[ones]))
+    grams0, N = _grams(cert, L["tri"]), _grams(cert, Ntri)
+    groups = [(js, idx) for (k, ka), (js, _, idx) in L["groups"].items()
+              if ka > 1 and L["is_one"][js].any()]
     best = None
     for t in tries:
-        theta = t * nu
         delta = np.zeros(len(grams0))
-        for k, (js, _) in L["groups"].items():
-            js = js[ones[js]]
+        for js_all, idx_all in groups:
+            sel = L["is_one"][js_all] & (idx_all[:, 0] == 0) & np.array(
+                [not (cert.blocks[j][1][0] != -1).any() for j in js_all])
+            js, idx = js_all[sel], idx_all[sel]
             if not js.size:
                 continue
-            S = np.stack([grams0[j] + theta * N[j] for j in js]) - tau[js][:, None, None] * np.eye(k)
+            ka = idx.shape[1]
+            r = np.arange(js.size)[:, None, None]
+            G = np.stack([grams0[j] for j in js])[r, idx[:, :, None], idx[:, None, :]]
+            Nn = np.stack([N[j] for j in js])[r, idx[:, :, None], idx[:, None, :]]
+            scale = np.abs(np.linalg.eigvalsh(G)).max(axis=1)
+            tau = 64 * (ka + 3) ** 2 * 2.0 ** -53 * (scale + np.abs(np.einsum("bii->b", G)))
+            nu = np.maximum(np.abs(np.linalg.eigvalsh(G)[:, 0]), tau)
+            S = G + (t * nu)[:, None, None] * Nn - tau[:, None, None] * np.eye(ka)
             d = np.full(js.size, np.inf)
-            for i in range(js.size):
+            for b in range(js.size):
                 try:
-                    C = np.linalg.cholesky(S[i, 1:, 1:])
-                    z = np.linalg.solve(C, S[i, 1:, 0])
-                    d[i] = max(0.0, float(z @ z - S[i, 0, 0])) * (1 + 1e-9)
+                    C = np.linalg.cholesky(S[b, 1:, 1:])
+                    z = np.linalg.solve(C, S[b, 1:, 0])
+                    d[b] = max(0.0, float(z @ z - S[b, 0, 0])) * (1 + 1e-9)
                 except np.linalg.LinAlgError:
                     pass
             delta[js] = d
-        total = float(delta.sum())
-        if best is None or total < best[0]:
-            best = (total, theta, delta)
-    total, theta, delta = best
-    if not np.isfinite(total):
+            if best is None or t == tries[0]:
+                pass
+        fixed = np.isfinite(delta)
+        score = (int((~fixed).sum()), float(delta[fixed].sum()))
+        if best is None or score < best[0]:
+            best = (score, t, delta)
+    if best is None or best[0][0] == len(grams0):
         return None
-    grams = [G + theta * N[j] for j, G in enumerate(grams0)]
-    for j in one:
-        grams[j] = grams[j].copy()
-        grams[j][0, 0] += delta[j]
+    _, t, delta = best
+    grams = []
+    for j, G in enumerate(grams0):
+        if not np.isfinite(delta[j]):
+            grams.append(G)
+            continue
+        act = L["active"][L["boff"][j]:L["boff"][j + 1]]
+        sub = G[np.ix_(act, act)]
+        tau = 64 * (act.sum() + 3) ** 2 * 2.0 ** -53 * (np.abs(np.linalg.eigvalsh(sub)).max() + np.abs(np.diag(sub)).sum())
+        nu = max(abs(float(np.linalg.eigvalsh(sub)[0])), tau)
+        H = G + t * nu * N[j]
+        H[0, 0] += delta[j]
+        grams.append(H)
     return project(cert.with_grams(grams), passes=1)
 
 
 def repair(cert):
-    """Seal the projected certificate, and a regularized one when the first needs a PSD
-    shift or is not certified; return the better."""
-    first = project(cert).sealed()
+    """Seal the projected certificate (dead rows zeroed), and a regularized one when the
+    first needs a PSD shift or is not certified; return the better."""
+    cert = project(zero_dead_rows(project(cert)))
+    first = cert.sealed()
     cb = first.certified_bound()
     if cb.certified and cb.psd_shift == 0:
         return first
-    reg = regularize(project(cert))
+    reg = regularize(cert)
     if reg is None:
         return first
     second = reg.sealed()

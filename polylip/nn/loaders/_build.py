@@ -164,7 +164,10 @@ class Builder:
         self.elementwise(scale, shift, where)
 
     def activation(self, act, where):
-        act = get_activation(act)
+        try:
+            act = get_activation(act)
+        except ModelError as exc:
+            raise ModelError(f"{where}: {exc}") from exc
         if self.pending is not None:
             self._materialize(where)
         if self.last != "affine":

@@ -65,6 +65,9 @@ from polylip.poly import monomials as mono
 U = 2.0 ** -53
 TINY = 2.0 ** -1000
 FORMAT = "polylip-sos-certificate/1"
+#: certified_bound recomputes a rounding-level residual exactly when the certificate has at
+#: most this many terms (about 0.05 s), or always when no box can pay for the float bound.
+EXACT_TERMS = 20000
 
 
 def _gamma(n):
@@ -313,15 +316,18 @@ class SOSCertificate:
         prod = L["A"] * L["C"] * L["S"]
         rhat = np.bincount(L["inv"], weights=prod, minlength=m)
         N = np.bincount(L["inv"], minlength=m)
-        err = _up(_gamma(2 * N + 4) * np.bincount(L["inv"], weights=np.abs(prod), minlength=m)) + N * 2.0 ** -1070
+        tiny = (np.abs(prod) < 2.0 ** -1020) & (L["A"] != 0) & (L["C"] != 0)   # may have underflowed
+        err = _up(_gamma(2 * N + 4) * np.bincount(L["inv"], weights=np.abs(prod), minlength=m)
+                  + np.bincount(L["inv"], weights=tiny, minlength=m) * 2.0 ** -1070)
         rho, r0_low = _up(np.abs(rhat) + err), _down(rhat[0] - err[0])
         Bv = self._bounds()
         with np.errstate(invalid="ignore", over="ignore"):
             M = _up(Bv[L["mons"]].prod(axis=1), mono.degrees(L["mons"]))
         mu, beta = self._min_eigs(), self._block_bounds(Bv)
         best = self._best(rho, r0_low, M, mu, beta)
-        if not best.certified and "unbounded" in best.reason and np.all(np.abs(rhat) <= 64 * err):
-            # where no box helps, exact zeros matter: recompute the residual exactly
+        if (L["inv"].size <= EXACT_TERMS or not best.certified and "unbounded" in best.reason) \
+                and np.all(np.abs(rhat) <= 64 * err):
+            # a residual at rounding level (or no box to pay for it): recompute it exactly
             r = _exact_residual(L)
             rho = np.array([_fup(abs(v)) for v in r])
             r0 = float(r[0])

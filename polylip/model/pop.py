@@ -9,10 +9,11 @@ from typing import Iterable
 import numpy as np
 import sympy
 
-from polylip.errors import ModelError
+from polylip.errors import ModelError, RelaxationError
 from polylip.poly import Polynomial, from_sympy
 from polylip.poly.parse import parse_expression, parse_relation
-from polylip.solve.lp import LPRelaxation
+from polylip.relax.hierarchy import as_certificate
+from polylip.solve.pipeline import SolverSettings, solve_pop
 from polylip.solve.relaxation import Relaxation
 
 log = logging.getLogger(__name__)
@@ -228,44 +229,57 @@ class POP:
         return bool(ok[0]) if np.ndim(point) == 1 else ok
 
     # ------------------------------------------------------------------ relax and solve
-    def relax(self, order: int | None = None, sparsity="dense"):
+    def relax(self, order: int | None = None, sparsity="auto"):
         """Build the moment-SOS relaxation of the given order (default: the smallest valid).
 
-        Returns a :class:`~polylip.solve.relaxation.Relaxation` to inspect and solve.
+        ``sparsity="auto"`` takes correlative sparsity when its cliques are much smaller than
+        the problem (:func:`polylip.sparsity.choose.choose_sparsity`), else the dense
+        relaxation. Returns a :class:`~polylip.solve.relaxation.Relaxation` to inspect and solve.
         """
         return Relaxation.build(self, order=order, sparsity=sparsity)
 
-    def solve(self, order: int | None = None, sparsity="dense", solver: str = "auto",
-              method: str = "sos", degree: int | None = None, **solver_options):
+    def solve(self, order: int | str | None = None, sparsity="auto", solver: str = "auto",
+              method: str = "sos", degree: int | None = None, *, certificate=None,
+              **solver_options):
         """Relax and solve; returns a :class:`~polylip.solve.result.Result`.
 
         Parameters
         ----------
-        order : int, optional
-            Order of the moment-SOS relaxation (``method="sos"``); default the smallest valid.
+        order : int or "auto", optional
+            Order of the moment-SOS relaxation (``method="sos"``); default the smallest valid;
+            "auto" raises it until the bound is certified (see :mod:`polylip.relax.hierarchy`).
         sparsity : str or pattern
-            "dense", "cs", "ts", "cs+ts" or a pattern from :mod:`polylip.sparsity`.
+            "auto" (default: correlative sparsity when its cliques are much smaller than the
+            problem, else dense), "dense", "cs", "ts", "cs+ts" or a pattern from
+            :mod:`polylip.sparsity`.
         solver : str
             "auto", "clarabel", or any PICOS solver name ("cvxopt", ...); for ``method="lp"``
-            also "highs" (scipy's HiGHS). "auto" picks by size (see the backends' docs).
+            also "highs" (scipy's HiGHS). "auto" picks by size (:mod:`polylip.backends.registry`).
         method : {"sos", "lp"}
             The moment-SOS (Lasserre) hierarchy, or the Krivine/Handelman LP hierarchy
             (polytopes only) of certificate ``degree``.
+        certificate : Putinar or Krivine, optional
+            The certificate as a value (:mod:`polylip.relax.hierarchy`), instead of
+            ``method``/``order``/``degree``/``sparsity``.
         solver_options
-            Passed to the backend (``side="auto"|"moment"|"sos"``, ``tol``, ``max_iters``,
-            ``verbose``, ``time_limit`` in seconds for the whole solve: every backend honours
-            it, and a solve it stops ends with status "time_limit").
+            The solve stage's settings (:class:`polylip.solve.pipeline.SolverSettings`):
+            ``side="auto"|"moment"|"sos"``, ``tol``, ``max_iters``, ``verbose``,
+            ``time_limit`` in seconds for the whole solve (every backend honours it, and a
+            solve it stops ends with status "time_limit"), ``strategy`` (LP hierarchy).
+
+        Examples
+        --------
+        >>> x = sympy.Symbol("x")
+        >>> res = POP(x**4 - 3*x**2 + x).solve(order=2, time_limit=60)
+        >>> res.status, round(res.bound, 4)
+        ('optimal', -3.5139)
         """
-        if method == "sos":
-            if degree is not None:
-                raise ModelError("degree= is for method='lp'; the SOS hierarchy takes order=")
-            return self.relax(order=order, sparsity=sparsity).solve(solver=solver, **solver_options)
-        if method == "lp":
-            if order is not None:
-                raise ModelError("order= is for method='sos'; the LP hierarchy takes degree=")
-            return LPRelaxation.build(self, degree=degree, sparsity=sparsity).solve(
-                solver=solver, **solver_options)
-        raise ModelError(f"method must be 'sos' or 'lp', not {method!r}")
+        if certificate is None:
+            try:
+                certificate = as_certificate(method, order=order, degree=degree, sparsity=sparsity)
+            except RelaxationError as exc:
+                raise ModelError(str(exc)) from None
+        return solve_pop(self, certificate, SolverSettings.of(solver, **solver_options))
 
     def __str__(self) -> str:
         lines = [f"{'minimize' if self.sense == 'min' else 'maximize'} {self.objective}"]

@@ -71,6 +71,7 @@ from polylip.errors import RelaxationError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.relax.polytope import Polytope, polytope_of  # noqa: F401 (part of this stage's API)
+from polylip.sparsity.choose import choose_sparsity
 from polylip.sparsity.krivine import LPSparsity, LPStructure
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,7 @@ class KrivineLP:
             raise RelaxationError(f"the LP degree must be a positive integer, not {degree!r}")
         degree = int(degree)
         polytope = polytope_of(pop)
-        spars = LPSparsity.of(pop, sparsity)
+        spars = LPSparsity.of(pop, choose_sparsity(pop, sparsity))
         fsets = polytope.factor_variable_sets()
         products = []
         box_factor = {next(iter(s)): j for j, s in enumerate(fsets)

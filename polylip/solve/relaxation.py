@@ -18,6 +18,7 @@ from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
 from polylip.relax.moment import MomentData, assemble, stacked_blocks
 from polylip.solve.result import Result
 from polylip.sparsity import build_structure
+from polylip.sparsity.choose import choose_sparsity
 from polylip.sparsity.report import structure_report
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class SolveOutcome:
 
 def resolve_structure(pop, order, sparsity) -> BlockStructure:
     """Build the block structure for a sparsity choice ("dense", "cs", "ts", "cs+ts" or a
-    pattern object from :mod:`polylip.sparsity`)."""
+    pattern object from :mod:`polylip.sparsity`; "auto": :func:`polylip.sparsity.choose.choose_sparsity`)."""
+    sparsity = choose_sparsity(pop, sparsity)
     if sparsity is None or (isinstance(sparsity, str) and sparsity == "dense"):
         return dense_structure(pop, order)
     return build_structure(pop, order, sparsity)

@@ -155,6 +155,28 @@ def test_constants_fold_into_affine_layers():
     _agrees(net, tail, _X(4, 3))
 
 
+class Regressor(nn.Module):
+    def __init__(self, then=None):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+        self.then = then
+
+    def forward(self, x):
+        y = self.body(x).squeeze(-1)
+        return y if self.then is None else self.then(y)
+
+
+def test_squeezed_scalar_output():
+    torch.manual_seed(8)
+    m = Regressor()
+    for model in (m, torch.jit.script(m)):
+        net = Network.from_torch(model)
+        assert net.layer_sizes == [3, 4, 1]
+        _agrees(net, model, _X(4, 3))
+    with pytest.raises(ModelError, match="nothing may follow the squeeze"):
+        Network.from_torch(Regressor(nn.Linear(1, 1)))
+
+
 def test_not_a_chain_is_refused():
     with pytest.raises(ModelError, match="not a chain"):
         Network.from_torch(Residual())

@@ -64,6 +64,7 @@ def _s_binary(input, other, *, alpha=1, out=None): ...
 def _s_div(input, other, *, rounding_mode=None, out=None): ...
 def _s_neg(input): ...
 def _s_size(input, dim=None): ...
+def _s_squeeze(input, dim=None): ...
 
 
 class _Reader:
@@ -74,6 +75,7 @@ class _Reader:
         self.nn = nn = torch.nn
         self.b = builder
         self.pos = 0
+        self.squeezed = None  # where the output was squeezed: nothing may follow
         self.leaves = {
             nn.Linear: self._linear, nn.Conv2d: self._conv, nn.BatchNorm1d: self._bn,
             nn.BatchNorm2d: self._bn, nn.Flatten: self._flatten_layer,
@@ -100,7 +102,7 @@ class _Reader:
             operator.add: ("add", _s_binary), torch.add: ("add", _s_binary),
             operator.sub: ("sub", _s_binary), torch.sub: ("sub", _s_binary),
             operator.neg: ("neg", _s_neg), torch.neg: ("neg", _s_neg),
-            torch.reshape: ("reshape", None),
+            torch.reshape: ("reshape", None), torch.squeeze: ("squeeze", _s_squeeze),
         }
         self.methods = {
             "relu": ("relu", _s_unary), "relu_": ("relu", _s_unary),
@@ -109,6 +111,7 @@ class _Reader:
             "div": ("div", _s_div), "add": ("add", _s_binary), "sub": ("sub", _s_binary),
             "neg": ("neg", _s_neg), "view": ("reshape", None), "reshape": ("reshape", None),
             "contiguous": ("identity", None), "size": ("size", _s_size),
+            "squeeze": ("squeeze", _s_squeeze),
             "dim": ("dim", None),
         }
 
@@ -122,6 +125,7 @@ class _Reader:
     # ---- modules -----------------------------------------------------------------------------
     def module(self, mod, name):
         torch, nn = self.torch, self.nn
+        self.after_squeeze(f"{_label(name)} ({type(mod).__name__})")
         cls = type(mod)
         patched = "forward" in vars(mod)  # an instance whose forward was replaced
         if isinstance(mod, torch.jit.ScriptModule):
@@ -203,7 +207,16 @@ class _Reader:
     def apply(self, op, a, where):
         """One step of a chain; ``a`` holds its arguments by name, the tensor as ``DATA``."""
         b = self.b
+        self.after_squeeze(where)
         if op == "identity":
+            return
+        if op == "squeeze":  # (batch, 1) -> (batch,): the scalar output, as the last step
+            dim = a.get("dim")
+            dim = dim[0] if isinstance(dim, (list, tuple)) and len(dim) == 1 else dim
+            if b.shape != (1,) or dim not in (1, -1):
+                raise ModelError(f"{where}: only squeeze(dim=1 or -1) of a (batch, 1) output "
+                                 "is supported")
+            self.squeezed = where
             return
         if op in ("relu", "tanh", "sigmoid"):
             return b.activation(op, where)
@@ -292,6 +305,11 @@ class _Reader:
             return np.asarray(v, dtype=float)
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{where}: the {what} {v!r} is not a numeric constant") from exc
+
+    def after_squeeze(self, where):
+        if self.squeezed is not None:
+            raise ModelError(f"{where}: nothing may follow the squeeze of the output "
+                             f"({self.squeezed})")
 
     # ---- torch.fx ----------------------------------------------------------------------------
     def trace(self, mod, name):

@@ -120,6 +120,7 @@ def _ts_op(r, kind, v, data_pos, where):
         if op == "size" and len(v) == 1:
             return SIZES
         return BATCH if op == "size" and v[1] == 0 else _Meta()
+    r.after_squeeze(where)
     if op in ("mul", "add", "sub", "div", "rsub") and len(data_pos) > 1:
         raise ModelError(f"{where}: an operation of the tensor with itself is not affine")
     if not first and op not in ("mul", "add", "sub", "addmm"):
@@ -135,6 +136,7 @@ def _ts_op(r, kind, v, data_pos, where):
         "reshape": lambda: ("reshape", {"shape": v[1]}),
         "contiguous": lambda: ("identity", {}), "clone": lambda: ("identity", {}),
         "detach": lambda: ("identity", {}),
+        "squeeze": lambda: ("squeeze", {"dim": v[1] if len(v) > 1 else None}),
         "dropout": lambda: ("dropout", {"training": v[2]}),
         "feature_dropout": lambda: ("dropout", {"training": v[2]}),
         "alpha_dropout": lambda: ("dropout", {"training": v[2]}),

@@ -1,0 +1,96 @@
+"""The pipeline: certificates as values, typed solver settings, sparsity="auto", order="auto"."""
+
+import pytest
+import sympy
+
+from polylip import POP
+from polylip.errors import ModelError, RelaxationError, SolverError
+from polylip.model.problems import chained_wood
+from polylip.poly import variables
+from polylip.relax.hierarchy import Krivine, Putinar
+from polylip.solve.pipeline import SolverSettings, relax_pop, solve_pop
+from polylip.solve.lp import LPRelaxation
+from polylip.solve.relaxation import Relaxation
+from polylip.sparsity.choose import choose_sparsity
+
+x, y = sympy.symbols("x y")
+#: min x*y on the box [0, 1]^2 written with linear constraints: Shor's relaxation (order 1)
+#: is unbounded (nothing bounds the second moments), order 2 is finite (-0.0089 <= 0).
+BOX_PRODUCT = POP(x * y, ineqs=[x, 1 - x, y, 1 - y])
+
+
+def test_keyword_and_value_styles_agree():
+    a = BOX_PRODUCT.solve(order=2)
+    b = BOX_PRODUCT.solve(certificate=Putinar(order=2))
+    assert a.status == b.status == "optimal"
+    assert a.bound == pytest.approx(b.bound, abs=1e-9)
+    c = BOX_PRODUCT.solve(method="lp", degree=2)
+    d = solve_pop(BOX_PRODUCT, Krivine(degree=2))
+    assert c.method == d.method == "lp" and c.bound == pytest.approx(d.bound, abs=1e-9)
+    assert isinstance(relax_pop(BOX_PRODUCT, Krivine(2)), LPRelaxation)
+    assert isinstance(relax_pop(BOX_PRODUCT, Putinar(2)), Relaxation)
+
+
+def test_order_auto_raises_the_order_until_certified():
+    low = BOX_PRODUCT.solve(order=1)
+    assert low.status == "unbounded" and "order=2" in low.message
+    res = BOX_PRODUCT.solve(order="auto")
+    assert res.status == "optimal" and res.order == 2
+    assert -0.05 <= res.bound <= 1e-8  # a valid lower bound on the minimum 0
+
+
+def test_order_auto_stops_at_max_order():
+    res = solve_pop(POP(x**3), Putinar(order="auto", max_order=3))
+    assert res.status == "unbounded" and res.order == 3
+    assert "tried orders 2..3" in res.message
+
+
+@pytest.mark.parametrize("bad", [dict(order=0), dict(order=1.5), dict(max_order=0),
+                                 dict(order="high")])
+def test_bad_certificates(bad):
+    with pytest.raises(RelaxationError):
+        Putinar(**bad)
+    with pytest.raises(RelaxationError):
+        Krivine(degree=0)
+
+
+def test_keyword_misuse_is_a_model_error():
+    with pytest.raises(ModelError, match="degree= is for method='lp'"):
+        BOX_PRODUCT.solve(degree=2)
+    with pytest.raises(ModelError, match="order= is for method='sos'"):
+        BOX_PRODUCT.solve(method="lp", order=2)
+    with pytest.raises(ModelError, match="method must be"):
+        BOX_PRODUCT.solve(method="newton")
+
+
+@pytest.mark.parametrize("bad", [dict(side="left"), dict(tol=0), dict(tol=2.0), dict(tol="x"),
+                                 dict(max_iters=0), dict(max_iters=2.5), dict(time_limit=-1),
+                                 dict(strategy="magic"), dict(solver="")])
+def test_settings_are_validated(bad):
+    with pytest.raises(SolverError):
+        SolverSettings(**bad)
+
+
+def test_unknown_solver_option_names_the_known_ones():
+    with pytest.raises(SolverError, match="unknown solver option.*tolerance.*the options are"):
+        BOX_PRODUCT.solve(tolerance=1e-6)
+
+
+def test_sparsity_auto():
+    xs = variables(" ".join(f"x{i}" for i in range(12)))
+    chain = POP(sum((xs[i] - xs[i + 1]) ** 2 for i in range(11)))
+    assert choose_sparsity(chain) == "cs"
+    dense = POP(sum(xs) ** 2)
+    assert choose_sparsity(dense) == "dense"
+    assert choose_sparsity(BOX_PRODUCT) == "dense"  # too small to bother
+    assert choose_sparsity(chain, "ts") == "ts"
+
+
+def test_default_solve_fits_a_large_sparse_problem():
+    """Chained Wood, n = 200: dense order 2 would need C(204, 4) moments; the default
+    (sparsity "auto") takes the correlative cliques and solves it."""
+    pop = chained_wood(200)
+    res = pop.solve(time_limit=300)
+    assert res.sparsity == "cs"
+    assert res.status == "optimal"
+    assert res.bound == pytest.approx(1.0, abs=1e-2)  # the optimum is 1 (at x = 1)

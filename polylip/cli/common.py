@@ -28,6 +28,9 @@ MAX_PROBLEM_BYTES = 10 * 2**20
 #: Seconds between two progress lines when they are logged (``-v`` without a terminal).
 PROGRESS_EVERY = 2.0
 
+#: tqdm's bar without the rate (stages are few and uneven, a rate would mislead).
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}]"
+
 #: Longest message printed on stderr; the rest is cut (a message is one line, not a dump).
 MAX_MESSAGE = 2000
 
@@ -110,8 +113,8 @@ def _max_problem_bytes() -> int:
 
 def load_pop(path: str):
     """The :class:`~polylip.model.pop.POP` of a problem file; :class:`ModelError` for a file
-    that is too large (refused from its size, before reading it), unreadable, not UTF-8 text,
-    not in the format, or with no variable at all (a constant objective and nothing else)."""
+    that is too large (refused from its size, before reading it), unreadable, not UTF-8 text
+    or not in the format."""
     # lazy: the text format (and sympy behind the POP) is needed by solve/structure only
     from polylip.model.textformat import load_problem
 
@@ -123,12 +126,7 @@ def load_pop(path: str):
     if info is not None and stat.S_ISREG(info.st_mode) and info.st_size > limit:
         raise ModelError(f"problem file {path!r} has {info.st_size:,} bytes, more than the limit "
                          f"of {limit:,}; refused before reading it")
-    pop = load_problem(path)
-    if pop.nvars == 0:
-        value = pop.objective.constant_term()
-        raise ModelError(f"{path}: the problem has no variables (the objective is the constant "
-                         f"{value:g}): there is nothing to optimize")
-    return pop
+    return load_problem(path)
 
 
 def check_model_file(path: str) -> None:
@@ -159,8 +157,9 @@ def _tqdm():
 class Progress:
     """``progress(stage, done, total)`` callback of :func:`polylip.nn.estimate.lipschitz`.
 
-    On a terminal, with the optional package ``tqdm`` (extra ``cli``), one transient bar per
-    stage on stderr, erased when the stage ends: it never stays behind an error message.
+    On a terminal, with the optional package ``tqdm`` (extra ``cli``), one transient bar on
+    stderr, labelled with the current stage and erased at the end of the run: it never stays
+    behind a result or an error message.
     Otherwise a line every :data:`PROGRESS_EVERY` seconds at INFO level of the ``polylip.cli``
     logger, so only ``-v`` shows it. Call :meth:`close` when the run ends.
     """
@@ -178,12 +177,14 @@ class Progress:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if self._tqdm is not None:
-            if stage != self._stage or self._bar is None:
-                self.close()
-                self._bar = self._tqdm(total=total, desc=f"polylip: {stage}", leave=False,
-                                       file=self.stream, dynamic_ncols=True)
+            if self._bar is None:
+                self._bar = self._tqdm(total=total, leave=False, file=self.stream,
+                                       dynamic_ncols=True, bar_format=BAR_FORMAT)
+            if stage != self._stage:  # one bar, re-labelled for each stage
+                self._bar.reset(total=total)
+                self._bar.set_description_str(f"polylip: {stage}", refresh=False)
                 self._stage = stage
-            if self._bar.total != total:
+            elif self._bar.total != total:
                 self._bar.total = total
             self._bar.n = done
             self._bar.refresh()

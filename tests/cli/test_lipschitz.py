@@ -1,12 +1,17 @@
-"""The ``polylip lipschitz`` subcommand."""
+"""The ``polylip lipschitz`` subcommand: results, and every failure ending in one line on
+stderr with exit code 2 (bad input) or 1 (no certified upper bound)."""
 
+import io
 import json
+import logging
+import os
 
 import numpy as np
 import pytest
 
 from polylip.cli import main
 from polylip.nn import Network
+from support.cli import assert_one_line_error, run_module
 from support.nn import brute_force, random_net
 
 
@@ -50,3 +55,118 @@ def test_cli_errors(model, tmp_path, capsys):
     assert main(["lipschitz", str(path), "--method", "nope"]) == 2
     assert main(["lipschitz", str(path), "--method", "exact", "--option", "max_unstable=2"]) == 2
     assert "at most K = 2" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the failure contract
+@pytest.mark.parametrize("kind, message", [
+    ("empty_npz", "no weights"), ("fake_npz", "fake.npz"), ("directory", "directory"),
+    ("missing", "no such model file"), ("binary", "binary.pop"), ("latin1", "latin1.pop"),
+])
+def test_bad_network_files(cli, bad_files, kind, message):
+    assert_one_line_error(cli("lipschitz", bad_files[kind], "--method", "product"), 2, message)
+
+
+def test_dev_zero_is_not_a_network(cli):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    assert_one_line_error(cli("lipschitz", "/dev/zero"), 2, "not a regular file")
+
+
+def test_nan_weights(cli, tmp_path):
+    np.savez(tmp_path / "nan.npz", W0=np.array([[np.nan, 1.0]]))
+    assert_one_line_error(cli("lipschitz", tmp_path / "nan.npz"), 2, "NaN")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--budget", "inf"], "--budget"), (["--budget", "nan"], "--budget"),
+    (["--budget", "-1"], "--budget"), (["--budget", "0"], "--budget"),
+    (["--seed", "-1"], "--seed"), (["--seed", "1.5"], "--seed"),
+    (["--method", "nope"], "unknown method 'nope'"), (["--norm", "3"], "--norm"),
+    (["--radius", "-0.1", "--center", "x0.npy"], "--radius"), (["--radius", "nan"], "--radius"),
+    (["--order", "0", "--method", "sdp"], "--order"), (["--degree", "-2", "--method", "lp"], "--degree"),
+    (["--input-shape", "1,x"], "--input-shape"), (["--option", "oops"], "--option"),
+    (["--method", "product", "--budget", "5"], "--budget applies"),
+    (["--radius", "0.1"], "both --center and --radius"),
+])
+def test_bad_flag_values(cli, model, flags, message):
+    path, _, _ = model
+    assert_one_line_error(cli("lipschitz", path, *flags), 2, message)
+
+
+def test_bad_center_file(cli, model, tmp_path, bad_files):
+    path, _, _ = model
+    assert_one_line_error(cli("lipschitz", path, "--center", bad_files["binary"],
+                              "--radius", "0.1"), 2, "center")
+
+
+def test_no_upper_bound_is_exit_1(cli, model):
+    """Method lp below the needed degree certifies nothing: the result is printed, one line
+    on stderr says why, and the exit code is 1 (not 0)."""
+    path, _, _ = model
+    run = cli("lipschitz", path, "--method", "lp", "--degree", "1", "--no-lower")
+    assert "upper:   -" in run.out
+    assert_one_line_error(run, 1, "no certified upper bound: method lp, status unreachable")
+    run = cli("lipschitz", path, "--method", "lp", "--degree", "1", "--no-lower", "--json")
+    assert json.loads(run.out)["upper"] is None and run.code == 1
+
+
+def test_success_writes_nothing_on_stderr(cli, model):
+    path, _, _ = model
+    run = cli("lipschitz", path, "--method", "exact")
+    assert run.code == 0 and run.err == ""
+    run = cli("lipschitz", path, "--method", "product", "-v")
+    assert run.code == 0 and "polylip: info:" in run.err and "method product" in run.err
+
+
+def test_ctrl_c(cli, model, monkeypatch):
+    import polylip.nn.estimate as estimate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(estimate, "lipschitz", interrupted)
+    path, _, _ = model
+    assert assert_one_line_error(cli("lipschitz", path), 130) == "polylip: interrupted"
+
+
+def test_trust_pickle(cli, tmp_path):
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    path = tmp_path / "whole.pt"
+    torch.save(module, path)
+    assert_one_line_error(cli("lipschitz", path, "--method", "product"), 2, "--trust-pickle")
+    run = cli("lipschitz", path, "--method", "product", "--trust-pickle", "--json")
+    assert run.code == 0 and json.loads(run.out)["network"]["sizes"] == [3, 4, 1]
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a pickle at all")
+    assert_one_line_error(cli("lipschitz", bad, "--trust-pickle"), 2, "bad.pt")
+
+
+def test_as_a_subprocess(model, bad_files):
+    path, _, _ = model
+    assert_one_line_error(run_module("lipschitz", path, "--budget", "inf"), 2, "--budget")
+    assert_one_line_error(run_module("lipschitz", bad_files["empty_npz"], "--seed", "3"), 2,
+                          "no weights")
+
+
+# ------------------------------------------------------------------ progress
+def test_progress_lines_are_info_logs(caplog, monkeypatch):
+    from polylip.cli import common
+
+    monkeypatch.setattr(common, "PROGRESS_EVERY", 0.0)
+    with caplog.at_level(logging.INFO, logger="polylip.cli"):
+        with common.Progress(bars=False) as progress:
+            progress("milp", 1, 3)
+    assert "milp 1/3" in caplog.text
+
+
+def test_progress_bars_with_tqdm():
+    pytest.importorskip("tqdm")
+    from polylip.cli.common import Progress
+
+    stream = io.StringIO()
+    with Progress(stream=stream, bars=True) as progress:
+        progress("dp", 1, 4)
+        progress("dp", 4, 4)
+        progress("milp", 2, 5)
+    assert "polylip: dp" in stream.getvalue() and "polylip: milp" in stream.getvalue()

@@ -1,0 +1,125 @@
+"""``polylip solve FILE`` and ``polylip structure FILE``: exit codes, --time-limit, and every way
+a problem file can be bad ending in one line on stderr."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import polylip.cli.solve as cli_solve
+from polylip.model.pop import POP
+from support.cli import assert_one_line_error, run_module
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture
+def problem(tmp_path):
+    path = tmp_path / "p.pop"
+    path.write_text("minimize: x^4 - 3*x^2 + x\n")
+    return path
+
+
+def test_exit_codes(cli, problem, tmp_path):
+    run = cli("solve", problem, "--json")
+    assert run.code == 0 and run.err == ""
+    assert json.loads(run.out)["status"] == "optimal"
+    unbounded = tmp_path / "u.pop"
+    unbounded.write_text("minimize: x^3\n")
+    run = cli("solve", unbounded, "--order", "2", "--json")
+    assert json.loads(run.out)["status"] == "unbounded"  # the result still goes to stdout
+    assert_one_line_error(run, 1, "no certified bound: status unbounded")
+
+
+def test_constant_objective_is_solved_not_refused(cli, tmp_path):
+    """A problem without variables is a valid (trivial) problem: the library answers it, so
+    the CLI does too (it used to end in a solver traceback)."""
+    path = tmp_path / "c.pop"
+    path.write_text("minimize: 3\n")
+    run = cli("solve", path, "--json")
+    assert run.code == 0 and run.err == "" and json.loads(run.out)["bound"] == 3
+    assert cli("structure", path).code == 0
+
+
+BAD_FILES = [("binary", "binary"), ("latin1", "not UTF-8"), ("directory", "directory"),
+             ("missing", "cannot read problem file"), ("huge", "refused before reading it")]
+
+
+@pytest.mark.parametrize("command", ["solve", "structure"])
+@pytest.mark.parametrize("kind, message", BAD_FILES)
+def test_bad_problem_files(cli, bad_files, command, kind, message):
+    assert_one_line_error(cli(command, bad_files[kind]), 2, message)
+
+
+def test_dev_zero_is_refused_after_the_size_limit(cli):
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    assert_one_line_error(cli("solve", "/dev/zero"), 2, "/dev/zero")
+
+
+def test_malformed_problem(cli, tmp_path):
+    path = tmp_path / "bad.pop"
+    path.write_text("minimize: sin(x)\n")
+    assert_one_line_error(cli("solve", path), 2, "not a polynomial")
+    path.write_text("minimize: (x + 1\n")
+    assert_one_line_error(cli("structure", path), 2, "line 1")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--order", "0"], "--order"), (["--order", "-1"], "--order"), (["--order", "two"], "--order"),
+    (["--degree", "0", "--method", "lp"], "--degree"), (["--method", "simplex"], "--method"),
+    (["--time-limit", "0"], "--time-limit"), (["--time-limit", "-1"], "--time-limit"),
+    (["--time-limit", "inf"], "--time-limit"), (["--time-limit", "nan"], "--time-limit"),
+    (["--solver", "nosuchsolver"], "not available"),
+])
+def test_bad_flag_values(cli, problem, flags, message):
+    assert_one_line_error(cli("solve", problem, *flags), 2, message)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "--steps"), (["--sparsity", "nope"], "nope"),
+    (["--sparsity", "cs", "--steps", "2"], "--steps"),
+])
+def test_bad_structure_flags(cli, problem, flags, message):
+    assert_one_line_error(cli("structure", problem, *flags), 2, message)
+
+
+def test_structure_plot_into_a_missing_folder(cli, problem, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "no" / "such" / "folder" / "s.png"
+    assert_one_line_error(cli("structure", problem, "--plot", out), 2, "No such file")
+
+
+class _Stub:
+    status = "optimal"
+
+    def __str__(self):
+        return "stub result"
+
+
+def test_time_limit_is_passed_on(cli, problem, monkeypatch):
+    seen = []
+
+    def solve(self, order=None, sparsity="dense", solver="auto", method="sos", degree=None,
+              time_limit=None, **options):
+        seen.append(time_limit)
+        return _Stub()
+
+    monkeypatch.setattr(POP, "solve", solve)
+    assert cli("solve", problem).code == 0
+    assert cli("solve", problem, "--time-limit", "2.5").code == 0
+    assert cli("solve", problem, "--time-limit", "none").code == 0
+    assert seen == [cli_solve.DEFAULT_TIME_LIMIT, 2.5, None] and seen[0] == 600
+
+
+def test_time_limit_reached_is_exit_1(cli):
+    if not cli_solve._takes_time_limit("sos"):
+        pytest.skip("this build's SOS solve takes no time limit yet")
+    run = cli("solve", EXAMPLES / "box_quartic.pop", "--time-limit", "1e-6")
+    assert "time_limit" in run.out
+    assert_one_line_error(run, 1, "status time_limit")
+
+
+def test_as_a_subprocess(bad_files):
+    assert_one_line_error(run_module("solve", bad_files["binary"]), 2, "binary")
+    assert_one_line_error(run_module("structure", bad_files["latin1"]), 2, "UTF-8")

@@ -192,7 +192,7 @@ def test_global_claim_needs_a_feasible_point_at_the_bound():
     from polylip.model.textformat import load_problem
     from pathlib import Path
 
-    pop = load_problem(Path(__file__).resolve().parents[1] / "examples" / "box_quartic.pop")
+    pop = load_problem(Path(__file__).resolve().parents[2] / "examples" / "box_quartic.pop")
     for sparsity in ("dense", "cs+ts"):
         res = pop.solve(sparsity=sparsity)
         assert res.status == "optimal"

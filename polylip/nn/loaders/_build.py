@@ -71,8 +71,8 @@ class Builder:
             raise ModelError(f"{where}: the {what} is not numeric") from exc
         if not np.all(np.isfinite(c)):
             raise ModelError(f"{where}: the {what} contains NaN or infinite values")
-        if c.size == 1 and c.ndim <= 1:
-            return float(c.reshape(-1)[0])
+        if c.size == 1 and c.ndim <= (2 if self.shape is None else len(self.shape) + 1):
+            return float(c.reshape(-1)[0])  # a scalar, whatever the batch
         if self.shape is None:
             if c.ndim == 1:  # a flat input of this size
                 self.shape = self.input_shape = (c.size,)

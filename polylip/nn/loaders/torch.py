@@ -17,8 +17,10 @@ Layers: ``Linear``, ``Conv2d`` (groups 1, dilation 1, zero padding), ``BatchNorm
 before them), ``Flatten``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Tanh``, ``Sigmoid``,
 ``Softplus`` (beta 1), ``Identity`` and ``Dropout`` (ignored). In a traced forward also their
 functional forms (``F.relu``, ``torch.tanh``, ``F.linear``, ...), ``flatten``/``view``/
-``reshape`` to ``(batch, -1)``, and multiplication, division, addition and subtraction by
-constants (folded into the neighbouring affine layer).
+``reshape`` to ``(batch, -1)``, ``squeeze(-1)`` of a one-column output (last), and
+multiplication, division, addition and subtraction by constants (folded into the
+neighbouring affine layer). The readers: :mod:`polylip.nn.loaders._torch_reader` (layers and
+``torch.fx`` graphs) and :mod:`polylip.nn.loaders._torchscript`.
 
 Every network read is checked against the module itself: forward pass and autograd gradient
 on seeded random inputs, in float64 on a copy of the module put in evaluation mode; a

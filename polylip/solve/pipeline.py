@@ -6,6 +6,8 @@ Two choices are made here, once, for both hierarchies:
 
 * **Sparsity "auto"** (the default of ``POP.solve``): correlative sparsity when its cliques are
   much smaller than the problem, else dense (:func:`polylip.sparsity.choose.choose_sparsity`).
+* **Scaling**: a badly scaled POP (wide boxes, coefficients over many orders of magnitude) is
+  solved in scaled variables and the result mapped back (:mod:`polylip.solve.scaling`).
 * **order="auto"**: the order is raised from the smallest valid one until the bound is
   certified (status "optimal"), an infeasibility is found, the time runs out, or
   ``max_order`` is reached (see :mod:`polylip.relax.hierarchy`).
@@ -31,6 +33,7 @@ from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.solve.lp import LPRelaxation
 from polylip.solve.relaxation import Relaxation, check_time_limit
 from polylip.solve.result import Result
+from polylip.solve.scaling import needs_scaling, scale_pop
 
 __all__ = ["SolverSettings", "solve_pop", "relax_pop"]
 
@@ -114,7 +117,17 @@ def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> 
     """Relax ``pop`` with ``certificate`` and solve it with ``settings``."""
     settings = SolverSettings() if settings is None else settings
     certificate = Putinar() if certificate is None else certificate
-    if not (isinstance(certificate, Putinar) and certificate.order == "auto"):
+    if isinstance(certificate, Putinar) and needs_scaling(pop):
+        scaled, how = scale_pop(pop)
+        log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)
+        return how.unscale_result(_solve_putinar(scaled, certificate, settings), pop)
+    if isinstance(certificate, Krivine):
+        return _solve_one(relax_pop(pop, certificate), settings, settings.time_limit)
+    return _solve_putinar(pop, certificate, settings)
+
+
+def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Result:
+    if certificate.order != "auto":
         return _solve_one(relax_pop(pop, certificate), settings, settings.time_limit)
     start = time.perf_counter()
     first = pop.min_order()

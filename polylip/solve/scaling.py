@@ -1,0 +1,129 @@
+"""Scaling a POP before it is relaxed, and undoing it in the result.
+
+Interior-point solvers work in a fixed floating-point range: a problem whose variables live in
+``[0, 10,000]`` or whose coefficients span twelve orders of magnitude gives moment matrices
+with entries from 1 to 10^16 and the solver returns wrong statuses (GLOBALLib ex3_1_1 came back
+"infeasible" at order 2; ``x^2 - 2x + 1e12`` too). The same problem, written in variables
+scaled to ``[-1, 1]`` and with each polynomial divided by its largest coefficient, is well
+conditioned; its optimum is the original one up to the known affine map, so nothing is lost.
+
+:func:`scale_pop` substitutes ``x_i = c_i + r_i z_i`` for every variable whose box
+``[c_i - r_i, c_i + r_i]`` the constraints imply (``box_from_constraints``; binary and spin
+variables are left alone), then divides the objective and each constraint by the largest
+absolute value of its coefficients. :meth:`Scaling.unscale_result` maps the bound back
+(times the objective's scale) and the candidate point back (``x = c + r z``), and re-evaluates
+the candidate on the original problem, so ``candidate_value``, ``gap`` and ``is_global`` are
+facts of the problem the user wrote.
+
+Examples
+--------
+>>> from polylip import POP
+>>> from polylip.poly import variables
+>>> x, = variables("x")
+>>> scaled, how = scale_pop(POP(x**2 - 2*x + 1e12, ineqs=[x, 1e4 - x]))
+>>> how.objective_scale
+1000000000000.0
+>>> how.center.tolist(), how.radius.tolist()
+([5000.0], [5000.0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from polylip.poly import Polynomial
+from polylip.solve.certificate import box_from_constraints
+from polylip.solve.result import Result
+
+__all__ = ["Scaling", "scale_pop", "needs_scaling"]
+
+#: A problem is scaled when some variable's box is wider than this, or when the coefficients of
+#: a polynomial span more than COEFF_SPAN (max |c| / min |c|) or exceed COEFF_MAX in magnitude.
+#: Below these the relaxation is solved as written (scaling would only change round-off).
+BOX_MAX = 10.0
+COEFF_SPAN = 1e6
+COEFF_MAX = 1e4
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """The affine change of variables ``x = center + radius * z`` and the objective's factor."""
+
+    center: np.ndarray
+    radius: np.ndarray
+    objective_scale: float
+
+    def to_original(self, z) -> np.ndarray:
+        return self.center + self.radius * np.asarray(z, dtype=float)
+
+    def unscale_result(self, result: Result, pop) -> Result:
+        """The result of the scaled problem as a result of ``pop`` (the unscaled one)."""
+        s = self.objective_scale
+        bound = None if result.bound is None else float(result.bound) * s
+        accuracy = None if result.accuracy is None else float(result.accuracy) * s
+        candidate = cand_value = None
+        is_global = False
+        if result.candidate is not None:
+            z = np.array([result.candidate[v] for v in pop.variables], dtype=float)
+            point = self.to_original(z)
+            candidate = dict(zip(pop.variables, point.tolist()))
+            if pop.is_feasible(point):
+                cand_value = float(pop.evaluate(point))
+                if bound is not None:
+                    is_global = abs(cand_value - bound) <= 1e-6 * max(1.0, abs(bound))
+        message = result.message
+        if result.status == "optimal":
+            message = (f"{message}; solved in scaled variables (objective / {s:.3g}, box to "
+                       "[-1, 1])")
+        return replace(result, bound=bound, accuracy=accuracy, candidate=candidate,
+                       candidate_value=cand_value, is_global=bool(is_global), message=message)
+
+
+def _norm(p: Polynomial) -> float:
+    return float(np.abs(p.coeffs).max(initial=0.0))
+
+
+def _affine(p: Polynomial, center: np.ndarray, radius: np.ndarray) -> Polynomial:
+    """``p(center + radius * z)`` in the same variable names."""
+    q = p.shift(center)
+    if q.nterms == 0:
+        return q
+    ext = np.append(radius, 1.0)
+    factor = ext[q.rows].prod(axis=1) if q.rows.shape[1] else np.ones(q.nterms)
+    return Polynomial(q.variables, q.rows, q.coeffs * factor)
+
+
+def needs_scaling(pop) -> bool:
+    """Whether :func:`scale_pop` would change the conditioning of ``pop`` (see the thresholds)."""
+    lo, hi = box_from_constraints(pop.nvars, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    lo_f, hi_f = lo[finite], hi[finite]
+    if np.any((hi_f - lo_f) / 2 > BOX_MAX) or np.any(np.abs(lo_f + hi_f) / 2 > BOX_MAX):
+        return True
+    for p in (pop.objective, *pop.ineqs, *pop.eqs):
+        c = np.abs(p.coeffs[p.coeffs != 0])
+        if c.size and (c.max() > COEFF_MAX or c.max() / c.min() > COEFF_SPAN):
+            return True
+    return False
+
+
+def scale_pop(pop):
+    """The scaled POP and the :class:`Scaling` that maps its solutions back."""
+    n = pop.nvars
+    lo, hi = box_from_constraints(n, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
+    keep = ~(np.isfinite(lo) & np.isfinite(hi) & (hi > lo)) | pop.binary_mask | pop.spin_mask
+    lo, hi = np.where(keep, -1.0, lo), np.where(keep, 1.0, hi)
+    center, radius = (lo + hi) / 2, (hi - lo) / 2
+    obj = _affine(pop.objective, center, radius)
+    s_obj = _norm(obj) or 1.0
+    ineqs = [_affine(g, center, radius) for g in pop.ineqs]
+    eqs = [_affine(h, center, radius) for h in pop.eqs]
+    ineqs = [g / (_norm(g) or 1.0) for g in ineqs]
+    eqs = [h / (_norm(h) or 1.0) for h in eqs]
+    # type(pop): the stages below model read a POP through its fields and rebuild it with its own
+    # class, so solve never imports model
+    scaled = type(pop)(obj / s_obj, ineqs=ineqs, eqs=eqs, sense=pop.sense, variables=pop.variables,
+                 binary=pop.binary, spin=pop.spin)
+    return scaled, Scaling(center, radius, float(s_obj))

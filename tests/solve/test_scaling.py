@@ -1,0 +1,60 @@
+"""Badly scaled problems (wide boxes, coefficients over many orders of magnitude) are solved in
+scaled variables: right statuses, bounds at or below the optimum up to the solver's accuracy,
+results mapped back to the problem as written. Cases from issue reports and GLOBALLib."""
+
+import numpy as np
+import pytest
+import sympy
+
+from polylip import POP
+from polylip.solve.scaling import needs_scaling, scale_pop
+
+x, y, z = sympy.symbols("x y z")
+
+
+def _ex3_1_1():
+    """GLOBALLib ex3_1_1 (Floudas et al., heat exchanger network design): optimum 7049.248."""
+    x1, x2, x3, x4, x5, x6, x7, x8 = sympy.symbols("x1:9")
+    ineqs = [1 - 0.0025 * x4 - 0.0025 * x6, 1 + 0.0025 * x4 - 0.0025 * x5 - 0.0025 * x7,
+             1 + 0.01 * x5 - 0.01 * x8, 83333.333 - 100 * x1 + x1 * x6 - 833.33252 * x4,
+             -(x2 * x4 - x2 * x7 - 1250 * x4 + 1250 * x5),
+             -1250000 - (x3 * x5 - x3 * x8 - 2500 * x5),
+             x1 - 100, 10000 - x1, x2 - 1000, 10000 - x2, x3 - 1000, 10000 - x3]
+    ineqs += [e for v in (x4, x5, x6, x7, x8) for e in (v - 10, 1000 - v)]
+    return POP(x1 + x2 + x3, ineqs=ineqs)
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+def test_ex3_1_1_is_feasible_at_order_2(solver):
+    res = _ex3_1_1().solve(order=2, solver=solver, time_limit=300)
+    assert res.status == "optimal"  # was "infeasible" from both solvers
+    assert res.bound <= 7049.248
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+@pytest.mark.parametrize("pop, optimum", [
+    (POP(1 - 3e-8 * x**2 * y**2 + 1e-12 * x**4 * y**2 + 1e-12 * x**2 * y**4,
+         ineqs=[200**2 - x**2, 200**2 - y**2]), 0.0),        # was 1 "= global optimum"
+    (POP(1e-8 * x**4 - x**2, ineqs=[1e8 - x**2]), -2.5e7),   # was -2,497,876.8
+    (POP(3 * x - 2.5 * y + 1.3 * z, ineqs=[100 - x, x + 100, 100 - y, y + 100, 100 - z, z + 100]),
+     -680.0),
+    (POP(x**2 - 2 * x + 1e12), 1e12 - 1),                    # was "infeasible"
+])
+def test_scaled_problems(pop, optimum, solver):
+    res = pop.solve(solver=solver, time_limit=120)
+    assert res.status == "optimal"
+    assert res.bound <= optimum + res.accuracy + 1e-9 * abs(optimum)
+    assert res.bound >= optimum - 1e-4 * max(1.0, abs(optimum))
+    if res.is_global:
+        assert res.candidate_value == pytest.approx(optimum, rel=1e-6, abs=1e-6)
+
+
+def test_scaling_map():
+    pop = POP(x**2 + y, ineqs=[x - 100, 300 - x, 1 - y**2])
+    assert needs_scaling(pop)
+    scaled, how = scale_pop(pop)
+    assert how.center.tolist() == [200.0, 0.0] and how.radius.tolist() == [100.0, 1.0]
+    z = np.array([0.3, -0.7])
+    xo = how.to_original(z)
+    assert scaled.evaluate(z) * how.objective_scale == pytest.approx(pop.evaluate(xo))
+    assert not needs_scaling(POP(x**2 + y, ineqs=[1 - x**2, 1 - y**2]))

@@ -156,7 +156,13 @@ class SOSCertificate:
     def __post_init__(self):
         names = tuple(self.variables)
         n, put = len(names), object.__setattr__
-        al = lambda p: p if p.variables == names else p.with_variables(names)  # noqa: E731
+
+        def al(p):      # the same variables tuple object everywhere: later checks are `is`
+            if p.variables is names:
+                return p
+            q = p if p.variables == names else p.with_variables(names)
+            return Polynomial._canonical(names, q.rows, q.coeffs)
+
         put(self, "variables", names)
         put(self, "objective", al(self.objective))
         put(self, "bound", float(self.bound))
@@ -178,13 +184,21 @@ class SOSCertificate:
             lo[self.spin], hi[self.spin] = np.maximum(lo[self.spin], -1), np.minimum(hi[self.spin], 1)
             put(self, "box", (lo, hi))
 
-    def with_grams(self, grams, bound: float | None = None) -> "SOSCertificate":
-        """The same certificate with other Gram matrices (and bound), unsealed; the term
-        layout is shared, so this is cheap."""
-        blocks = tuple((g, b, np.asarray(G, dtype=float)) for (g, b, _), G in zip(self.blocks, grams))
-        new = replace(self, blocks=blocks, bound=self.bound if bound is None else bound, shifts=None, claimed=None)
-        new.__dict__["_terms"] = self._terms
+    def _copy(self, **changes) -> "SOSCertificate":
+        """A copy with some fields changed and the (Gram-independent) term layout shared,
+        without re-checking the data (internal: the changes keep the invariants)."""
+        new = object.__new__(type(self))
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_layout", "_sealed_cb")})
+        new.__dict__.update(changes)
         return new
+
+    def with_grams(self, grams, bound: float | None = None) -> "SOSCertificate":
+        """The same certificate with other (symmetric) Gram matrices and bound, unsealed;
+        the term layout is shared, so this is cheap."""
+        blocks = tuple((g, b, np.asarray(G, dtype=float)) for (g, b, _), G in zip(self.blocks, grams))
+        self._terms
+        return self._copy(blocks=blocks, bound=self.bound if bound is None else float(bound),
+                          shifts=None, claimed=None)
 
     def residual_estimate(self) -> np.ndarray:
         """The float residual coefficients (over ``_layout["mons"]``): an estimate, not a bound."""
@@ -265,6 +279,8 @@ class SOSCertificate:
         for k, js in L["sgroups"].items():
             iu, ju = np.triu_indices(k)
             stack = np.stack([self.blocks[j][2] for j in js])
+            if not np.array_equal(stack, stack.transpose(0, 2, 1)):
+                raise ModelError("Gram matrices must be symmetric")
             tri[(L["start"][js][:, None] + np.arange(iu.size)[None, :]).ravel()] = stack[:, iu, ju].ravel()
             ract = (stack != 0).any(axis=2)
             act[(L["boff"][js][:, None] + np.arange(k)[None, :]).ravel()] = ract.ravel()
@@ -325,11 +341,12 @@ class SOSCertificate:
             M = _up(Bv[L["mons"]].prod(axis=1), mono.degrees(L["mons"]))
         mu, beta = self._min_eigs(), self._block_bounds(Bv)
         best = self._best(rho, r0_low, M, mu, beta)
-        if (L["inv"].size <= EXACT_TERMS or not best.certified and "unbounded" in best.reason) \
+        hopeless = (mu < 0).any() or (~np.isfinite(M) & (L["wsum"] == 0) & (rhat != 0))[1:].any()
+        if (L["inv"].size <= EXACT_TERMS or not best.certified and "unbounded" in best.reason and not hopeless) \
                 and np.all(np.abs(rhat) <= 64 * err):
             # a residual at rounding level (or no box to pay for it): recompute it exactly
             r = _exact_residual(L)
-            rho = np.array([_fup(abs(v)) for v in r])
+            rho = _up(np.array([float(abs(v)) for v in r]), 0)
             r0 = float(r[0])
             best = self._best(rho, r0 if Fraction(r0) <= r[0] else float(_down(r0)), M, mu, beta)
         return best
@@ -361,7 +378,7 @@ class SOSCertificate:
                 rownorm[nz] = np.maximum.reduceat(rs, L["boff"][:-1][nz])
             rownorm = _up(rownorm)
             shifts, cost = [np.zeros(k) for k in L["sizes"]], np.zeros(nb)
-            todo = np.nonzero(~(rownorm - mu < 0))[0]
+            todo = np.nonzero(~(rownorm - mu < 0))[0] if np.isfinite(res) else np.zeros(0, np.int64)
             for j, sj, cj in self._shifts(todo, rownorm, mu, pad, gb, Mb):
                 if cj < cost[j] or shifts[j].size == 0 or not shifts[j].any():
                     shifts[j], cost[j] = sj, cj
@@ -431,8 +448,11 @@ class SOSCertificate:
                     np.add.at(d, (b, p), inc)
                     ok = np.isfinite(d).all(axis=1)
                     lam[~ok] = np.inf
-                    if ok.any():
-                        lam[ok], V[ok] = np.linalg.eigh(G[ok] + d[ok][:, :, None] * np.eye(ka))
+                    redo = np.zeros(js.size, bool)
+                    redo[b] = True
+                    redo &= ok
+                    if redo.any():
+                        lam[redo], V[redo] = np.linalg.eigh(G[redo] + d[redo][:, :, None] * np.eye(ka))
             cands.append(d)
             best_s, best_c = [None] * js.size, np.full(js.size, np.inf)
             for d in cands:
@@ -468,28 +488,31 @@ class SOSCertificate:
     def _block_bounds(self, Bv):
         """``(sum_t |g_jt| M_t, [M_{b_p}])`` per block: upper bounds of ``|g_j|`` and of
         each ``|b_p|`` on K (``max_K |g_j| ||m_j||^2 <= gb_j sum_p Mb_jp^2``)."""
-        gb, Mb = np.zeros(len(self.blocks)), [None] * len(self.blocks)
+        key = ("block_bounds", Bv.tobytes())
+        if key in self._terms:
+            return self._terms[key]
+        gb, Mb = np.ones(len(self.blocks)), [None] * len(self.blocks)
         with np.errstate(invalid="ignore", over="ignore"):
-            for j, (g, _, _) in enumerate(self.blocks):
+            for j in np.nonzero(~self._terms["is_one"])[0]:
+                g = self.blocks[j][0]
                 Mg = Bv[g.rows].prod(axis=1) if g.rows.shape[1] else np.ones(g.nterms)
-                gb[j] = _up(np.sum(np.abs(g.coeffs) * Mg), g.nterms + g.degree + 2)
+                gb[j] = _up(np.sum(np.abs(g.coeffs) * Mg), g.nterms + g.rows.shape[1] + 2)
             for k, js in self._layout["sgroups"].items():
                 w = max(self.blocks[j][1].shape[1] for j in js)
                 bases = np.stack([mono.pad_to(self.blocks[j][1], w) for j in js])
                 vals = _up(Bv[bases].prod(axis=2) if w else np.ones((js.size, k)), w + 1)
                 for t, j in enumerate(js):
                     Mb[j] = vals[t]
+        self._terms[key] = (gb, Mb)
         return gb, Mb
 
     def sealed(self) -> "SOSCertificate":
         """This certificate with the shifts, the fold choice and the certified bound recorded
         (what :meth:`verify` checks); None values when the bound is not certified."""
         cb = self.certified_bound()
-        if not cb.certified:
-            out = replace(self, shifts=None, claimed=None, fold=cb.fold)
-        else:
-            out = replace(self, shifts=cb.shifts, fold=cb.fold, claimed=cb.bound if self.sense == "min" else -cb.bound)
-        out.__dict__.update(_terms=self._terms, _sealed_cb=cb)
+        claimed = None if not cb.certified else cb.bound if self.sense == "min" else -cb.bound
+        out = self._copy(shifts=cb.shifts if cb.certified else None, fold=cb.fold, claimed=claimed)
+        out.__dict__.update(_layout=self._layout, _sealed_cb=cb)
         return out
 
     # ------------------------------------------------------------------ exact
@@ -603,12 +626,6 @@ def _chol_ok(B) -> bool:
 
 
 # ---------------------------------------------------------------------- box from constraints
-def _fup(v: Fraction) -> float:
-    """The least float >= the non-negative rational ``v``."""
-    f = float(v)
-    return f if Fraction(f) >= v else float(np.nextafter(f, np.inf))
-
-
 def _outward(approx: float, valid, up: bool) -> float:
     """Nudge a float outward until ``valid(Fraction(value))`` holds exactly (or give inf)."""
     v = float(approx)

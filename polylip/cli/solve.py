@@ -34,8 +34,9 @@ def register(subparsers, parents=()) -> None:
                    help="relaxation order for --method sos (default: smallest valid)")
     p.add_argument("--degree", type=positive_int, default=None,
                    help="certificate degree for --method lp")
-    p.add_argument("--sparsity", default="dense",
-                   help="dense (default), cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
+    p.add_argument("--sparsity", default="auto",
+                   help="auto (default: cs when its cliques are much smaller than the problem, "
+                        "else dense), dense, cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
     p.add_argument("--solver", default="auto",
                    help="auto (default), clarabel, highs (LP), or a PICOS solver such as cvxopt")
     p.add_argument("--side", choices=("auto", "moment", "sos"), default="auto",

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from polylip.cli.common import load_pop, positive_int
 from polylip.errors import PolylipError
+from polylip.sparsity.choose import choose_sparsity
 from polylip.sparsity.patterns import (COMPLETIONS, ORDERINGS, Correlative, CorrelativeTerm,
                                        Term, as_pattern)
 
@@ -22,8 +23,9 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("file", help="problem file (UTF-8 text, at most 10 MiB)")
     p.add_argument("--order", type=positive_int, default=None,
                    help="relaxation order (default: smallest valid)")
-    p.add_argument("--sparsity", default="dense",
-                   help="dense (default), cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
+    p.add_argument("--sparsity", default="auto",
+                   help="auto (default: cs when its cliques are much smaller than the problem, "
+                        "else dense), dense, cs, ts, cs+ts, ts:chordal or cs+ts:chordal")
     p.add_argument("--ordering", choices=ORDERINGS, default=None,
                    help="chordal extension heuristic for cs (default min-degree)")
     p.add_argument("--completion", choices=COMPLETIONS, default=None,
@@ -37,9 +39,13 @@ def register(subparsers, parents=()) -> None:
     p.set_defaults(func=run)
 
 
-def pattern_from_args(args):
-    """The sparsity pattern from --sparsity and the optional --ordering/--completion/--steps."""
-    pattern = as_pattern(args.sparsity)
+def pattern_from_args(args, pop=None):
+    """The sparsity pattern from --sparsity and the optional --ordering/--completion/--steps
+    ("auto" is resolved for ``pop`` first, as ``POP.relax`` would)."""
+    sparsity = args.sparsity
+    if sparsity == "auto":
+        sparsity = "dense" if pop is None else choose_sparsity(pop, "auto")
+    pattern = as_pattern(sparsity)
     cs_opts = {} if args.ordering is None else dict(ordering=args.ordering)
     ts_opts = {k: v for k, v in (("completion", args.completion), ("steps", args.steps))
                if v is not None}
@@ -61,7 +67,7 @@ def pattern_from_args(args):
 
 def run(args) -> int:
     pop = load_pop(args.file)
-    relaxation = pop.relax(order=args.order, sparsity=pattern_from_args(args))
+    relaxation = pop.relax(order=args.order, sparsity=pattern_from_args(args, pop))
     report = relaxation.structure
     if args.plot:
         report.plot(args.plot)

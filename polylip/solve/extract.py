@@ -146,8 +146,10 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
     lmi : LMIProblem
         What the solver received (``lmi.side`` says which side).
     raw : BackendSolution
-    bound : float
-        The numerical bound in the problem's sense (``Result.bound``).
+    bound : float or None
+        The numerical bound in the problem's sense (``Result.bound``). None takes it from
+        ``raw`` itself (its dual objective on the moment side, ``w[y0 row]`` on the SOS
+        side), so that a solve that ended "inaccurate" can still be certified.
     box : (lower, upper), optional
         Bounds the caller asserts on top of those the constraints imply (``box_assumed``).
 
@@ -164,7 +166,13 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
     >>> cb.certified, cb.bound <= -3.5139 + 1e-4, abs(cb.bound - out.result.bound) < 1e-5
     (True, True, True)
     """
-    if bound is None or not np.isfinite(bound):
+    if bound is None:
+        v = raw.dual_value if lmi.side == "moment" and raw.dual_value is not None else raw.value
+        if v is None:
+            return None
+        bound = v if lmi.side == "moment" else -v          # the relaxation value (minimized)
+        bound = bound if pop.sense == "min" else -bound
+    if not np.isfinite(bound):
         return None
     bs = _structure(structure)
     got = moment_side_grams(lmi, raw) if lmi.side == "moment" else sos_side_grams(lmi, raw)
@@ -257,7 +265,7 @@ def zero_dead_rows(cert, rounds: int = 4):
     return cert
 
 
-def regularize(cert, tries=(0.0, 1.0, 10.0, 100.0, 1000.0)):
+def regularize(cert, tries=(0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)):
     """Trade a little of the bound for positive definiteness of the moment blocks.
 
     At the optimum the exact Gram matrices are singular (``m(x*)^T G m(x*) = 0`` at every

@@ -14,6 +14,17 @@ Where the Gram matrices come from depends on the side the solver received
 
 The identity is never trusted: :class:`SOSCertificate` recomputes the residual from the
 polynomials, so any sign or mapping slip here can only cost tightness, never soundness.
+
+Before sealing, :func:`repair` improves the float data (each step keeps soundness, since the
+certificate recomputes everything): :func:`project` folds the float residual into the
+moment blocks (a least-change fix of the solver's stationarity error), :func:`zero_dead_rows`
+zeroes Gram rows that an exact certificate must have zero (a facial-reduction step), and
+:func:`regularize` lowers the bound a little so that the moment blocks become positive
+definite (the only way to certify on an unbounded set). Measured on chained Wood and Broyden
+tridiagonal, n = 1,000, order 2, "cs", Clarabel (999 resp. 998 blocks): certify 0.3-0.7 s,
+5-12 % of the solve; certified 0.99945 (SOS side, numerical 1.00000011; the moment side's
+1.000476 certifies only -0.163) and -1.2e-6 (numerical 4.95e-6 and, from an "inaccurate"
+SOS solve, 2.5e-5); exact :meth:`~SOSCertificate.verify` 1-3 s.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Neural networks for Lipschitz analysis: the network model, loaders, input regions,
 baselines, exact values for small networks, lower bounds, and the :func:`lipschitz` entry point.
 
+The methods :func:`lipschitz` can run are listed in one table, :data:`polylip.nn.methods.TABLE`
+(name, function, options dataclass, description); :data:`METHODS` is the registry built from
+it, which :func:`register_method` extends.
+
 Examples
 --------
 >>> import numpy as np
@@ -16,7 +20,11 @@ from polylip.nn.baselines import layer_norms, product_bound
 from polylip.nn.estimate import (METHODS, LipschitzProblem, LipschitzResult, MethodOutput,
                                  lipschitz, method_names, register_method)
 from polylip.nn.exact import ExactTooLargeError, ExactValues, exact_values
+from polylip.nn.gradient_pop import GradientPOP, gradient_pop
 from polylip.nn.lower import LowerBound, LowerOptions, lower_bound
+from polylip.nn.methods import (TABLE, AutoOptions, DPOptions, ExactOptions, IntervalOptions,
+                                LipSDPOptions, LPOptions, MethodOptions, MILPOptions,
+                                ProductOptions, SDPOptions, ShorOptions)
 from polylip.nn.network import (Conv2d, Dense, MarginOutput, Network, ScalarOutput, VectorOutput,
                                 conv2d_matrix)
 from polylip.nn.regions import BallRegion, BoxRegion, GlobalRegion, Region, RegionBounds
@@ -25,17 +33,10 @@ __all__ = [
     "Network", "Dense", "Conv2d", "ScalarOutput", "MarginOutput", "VectorOutput", "conv2d_matrix",
     "Activation", "get_activation",
     "Region", "GlobalRegion", "BoxRegion", "BallRegion", "RegionBounds",
-    "lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
+    "lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS", "TABLE",
     "register_method", "method_names",
+    "MethodOptions", "ProductOptions", "IntervalOptions", "ExactOptions", "ShorOptions",
+    "SDPOptions", "LPOptions", "LipSDPOptions", "DPOptions", "MILPOptions", "AutoOptions",
     "product_bound", "layer_norms", "exact_values", "ExactValues", "ExactTooLargeError",
-    "lower_bound", "LowerBound", "LowerOptions",
+    "lower_bound", "LowerBound", "LowerOptions", "gradient_pop", "GradientPOP",
 ]
-
-# Registers the polynomial-optimization methods "shor", "sdp", "lp", "lipsdp" and "auto"
-# (issue 6) into METHODS; kept last so that the registry exists when it runs.
-from polylip.nn import pop_methods as _pop_methods  # noqa: E402,F401
-from polylip.nn import dp_method as _dp_method  # noqa: E402,F401  (method "dp")
-from polylip.nn import milp_method as _milp_method  # noqa: E402,F401  (method "milp")
-from polylip.nn.gradient_pop import GradientPOP, gradient_pop  # noqa: E402
-
-__all__ += ["gradient_pop", "GradientPOP"]

@@ -1,10 +1,13 @@
 """The ``lipschitz`` entry point, its result type and the method registry.
 
-A *method* is a function ``fn(problem: LipschitzProblem, **options) -> MethodOutput`` registered
-under a name with :func:`register_method`. :func:`lipschitz` builds the problem (network, input
-norm, region, interval bounds, lower bound), calls the method, and combines its output with the
-lower-bound search into a :class:`LipschitzResult`. New methods (relaxations) plug in without
-touching this module::
+The built-in methods are listed in one table, :data:`polylip.nn.methods.TABLE` (name,
+function, options dataclass, description); :data:`METHODS`, the registry :func:`lipschitz`
+looks methods up in, starts as that table. :func:`lipschitz` builds the problem (network,
+input norm, region, interval bounds, lower bound), validates the options (a dict or the
+method's options dataclass), calls the method, and combines its output with the lower-bound
+search into a :class:`LipschitzResult`.
+
+New methods plug in without touching this module::
 
     from polylip.nn.estimate import register_method, MethodOutput
 
@@ -13,10 +16,8 @@ touching this module::
         bound = ...  # uses problem.net, problem.norm, problem.bounds
         return MethodOutput(upper=bound, details={"order": order})
 
-Built-in methods: ``"product"`` (product of layer norms, local version over a region),
-``"interval"`` (interval bounds on the Jacobian, Fast-Lip style) and ``"exact"`` (formal and true constants by enumeration, small networks only). The default,
-``"auto"``, and the polynomial-optimization methods are registered by
-:mod:`polylip.nn.pop_methods`.
+(with ``options=MyOptions``, a frozen :class:`~polylip.nn.methods.base.MethodOptions`
+subclass, the function receives ``(problem, options)`` validated like the built-ins' instead).
 
 Examples
 --------
@@ -26,6 +27,10 @@ Examples
 >>> res = lipschitz(net, norm="inf", method="exact")
 >>> res.upper, res.lower, res.status
 (2.0, 2.0, 'optimal')
+>>> lipschitz(net, method="exact", options=["max_unstable", 4])
+Traceback (most recent call last):
+...
+polylip.errors.ModelError: the options of method 'exact' must be a dict or ExactOptions, not list: ['max_unstable', 4]
 """
 
 from __future__ import annotations
@@ -34,71 +39,23 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Callable
 
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.nn.baselines import interval_bound, layer_norms
-from polylip.nn.exact import MAX_LPS, MAX_UNSTABLE, exact_values
-from polylip.nn.lower import LowerBound, LowerOptions, lower_bound
+from polylip.nn.loaders import as_network
+from polylip.nn.lower import LowerOptions, lower_bound
+from polylip.nn.methods import TABLE
+from polylip.nn.methods.base import Method
 from polylip.nn.network import Network
-from polylip.nn.norms import dual, parse_norm
-from polylip.nn.regions import Region, RegionBounds, as_region
+from polylip.nn.norms import parse_norm
+from polylip.nn.problem import LipschitzProblem, MethodOutput
+from polylip.nn.regions import as_region
 
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
            "DEFAULT_METHOD", "register_method", "method_names"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LipschitzProblem:
-    """What a method receives: the network, the input norm ``p`` (a float in {1, 2, inf}),
-    the region, lazily computed interval bounds, and the lower bound found before the method
-    ran (None when switched off).
-
-    ``started`` is the :func:`time.perf_counter` reading when the :func:`lipschitz` call began
-    (a method with a time budget, such as "auto", counts from it); ``cache`` is a scratch
-    dictionary methods may use to share values they build from the problem (e.g. the gradient
-    POPs), never part of the result.
-    """
-
-    net: Network
-    norm: float
-    region: Region
-    lower: LowerBound | None = None
-    progress: Callable | None = None
-    started: float | None = None
-    cache: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def dual_norm(self) -> float:
-        """``q`` with ``1/p + 1/q = 1``: a scalar output's constant is ``sup ||grad f||_q``."""
-        return dual(self.norm)
-
-    @cached_property
-    def bounds(self) -> RegionBounds:
-        """Interval bound propagation over the region (derivative ranges, stable neurons)."""
-        return self.region.propagate(self.net)
-
-    def report(self, stage: str, done: int, total: int) -> None:
-        """Forward progress to the caller's callback (if any)."""
-        if self.progress is not None:
-            self.progress(stage, done, total)
-
-
-@dataclass
-class MethodOutput:
-    """What a method returns. ``upper`` only if the method certifies it; ``lower`` only if it
-    is attained (e.g. at ``witness``)."""
-
-    upper: float | None = None
-    lower: float | None = None
-    witness: np.ndarray | None = None
-    status: str = "ok"
-    details: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,25 +130,34 @@ class LipschitzResult:
                 f", status {self.status}, {self.seconds:.3f}s")
 
 
-#: Registered methods: name -> function(problem, **options) -> MethodOutput.
-METHODS: dict = {}
-_DESCRIPTIONS: dict = {}
+#: The registry: name -> :class:`~polylip.nn.methods.base.Method` (the built-ins of
+#: :data:`polylip.nn.methods.TABLE`, then what :func:`register_method` adds). A plain callable
+#: ``fn(problem, **options)`` placed here works too.
+METHODS: dict = {m.name: m for m in TABLE}
 
 
-def register_method(name: str, *, description: str = "", replace: bool = False):
-    """Decorator registering ``fn(problem, **options) -> MethodOutput`` under ``name``."""
+def register_method(name: str, *, description: str = "", options=None, replace: bool = False):
+    """Decorator registering a method under ``name``.
+
+    Without ``options`` the function is ``fn(problem, **options) -> MethodOutput`` and gets the
+    caller's dict; with ``options`` (a frozen subclass of
+    :class:`~polylip.nn.methods.base.MethodOptions`) it is ``fn(problem, options)`` and gets
+    the validated value, like the built-ins. ``replace=True`` replaces a registered method.
+    """
     def deco(fn):
         if name in METHODS and not replace:
             raise ValueError(f"Lipschitz method {name!r} is already registered")
-        METHODS[name] = fn
-        _DESCRIPTIONS[name] = description or (fn.__doc__ or "").strip().split("\n")[0]
+        text = description or (fn.__doc__ or "").strip().split("\n")[0]
+        METHODS[name] = Method(name, fn, options, text)
         return fn
     return deco
 
 
 def method_names() -> dict:
     """Registered method names and one-line descriptions."""
-    return dict(_DESCRIPTIONS)
+    return {name: (m.description if isinstance(m, Method)
+                   else (getattr(m, "__doc__", None) or "").strip().split("\n")[0])
+            for name, m in METHODS.items()}
 
 
 def _lower_options(lower):
@@ -223,19 +189,20 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         with ``q`` dual to ``p``; a vector output's is ``sup ||J(x)||_{p->r}`` (``r`` its
         output norm).
     method : str
-        A registered method (:data:`METHODS`). The default, "auto", returns the smallest
-        certified bound its methods reach within ``options["budget"]`` seconds (default 60,
-        counted from the start of this call, the lower-bound search included; see
-        :func:`polylip.nn.pop_methods.auto_method`), and at least the "product" bound.
-        "product" answers at once; "exact", "shor", "sdp", "lp", "lipsdp" are described in
-        the Lipschitz guide.
+        A registered method (:data:`METHODS`; the built-ins are :data:`polylip.nn.methods.TABLE`).
+        The default, "auto", returns the smallest certified bound its plan's steps reach within
+        ``budget`` seconds (default 60, counted from the start of this call, the lower-bound
+        search included; see :mod:`polylip.nn.methods.auto`), and at least the "product"
+        bound. "product" answers at once; the others are described in the Lipschitz guide.
     region : Region, optional
         :class:`~polylip.nn.regions.GlobalRegion` (default), ``BoxRegion`` or ``BallRegion``.
     lower : bool, dict or LowerOptions
         Run the lower-bound search (default) with these options, or not (False).
-    options : dict, optional
-        Options of the method, e.g. ``{"budget": 10}`` for "auto", ``{"max_unstable": 20}``
-        for "exact".
+    options : dict or the method's options dataclass, optional
+        Options of the method, e.g. ``{"budget": 10}`` or ``AutoOptions(budget=10)`` for
+        "auto", ``{"max_unstable": 20}`` for "exact". Validated before any work: an unknown
+        key, a value of the wrong type or out of range, or options that are neither a dict nor
+        the method's dataclass raise :class:`~polylip.errors.ModelError`.
     progress : callable, optional
         ``progress(stage, done, total)`` for long runs.
 
@@ -256,8 +223,7 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     (True, True)
     """
     t0 = time.perf_counter()
-    from polylip.nn.loaders import as_network  # a torch.nn.Module or onnx.ModelProto, read
-    net = as_network(net)
+    net = as_network(net)  # a torch.nn.Module or onnx.ModelProto, read
     if not isinstance(net, Network):
         raise ModelError(f"expected a polylip Network, got {type(net).__name__}")
     p = parse_norm(norm)
@@ -266,6 +232,14 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     if method not in METHODS:
         raise ModelError(f"unknown Lipschitz method {method!r}; available: "
                          f"{', '.join(sorted(METHODS))}")
+    entry = METHODS[method]
+    if isinstance(entry, Method):
+        parsed = entry.parse(options)  # checked once, before the lower-bound search
+    elif options is None or isinstance(options, dict):
+        parsed = dict(options or {})
+    else:
+        raise ModelError(f"the options of method {method!r} must be a dict, not "
+                         f"{type(options).__name__}")
     lb = None
     lower_seconds = 0.0
     if lower is not False and lower is not None:
@@ -273,14 +247,8 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         t1 = time.perf_counter()
         lb = lower_bound(net, p, region, opts)
         lower_seconds = time.perf_counter() - t1
-    problem = LipschitzProblem(net, p, region, lb, progress, started=t0)
-    options = dict(options or {})
-    try:
-        out = METHODS[method](problem, **options)
-    except TypeError as exc:
-        if "unexpected keyword" in str(exc):
-            raise ModelError(f"method {method!r} does not accept these options: {exc}") from exc
-        raise
+    problem = LipschitzProblem(net, p, region, lb, progress, started=t0, methods=METHODS)
+    out = entry.invoke(problem, parsed) if isinstance(entry, Method) else entry(problem, **parsed)
     upper = None if out.upper is None else float(out.upper)
     lo_val, witness = out.lower, out.witness
     if lb is not None and (lo_val is None or lb.value > lo_val):
@@ -302,43 +270,3 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         details.setdefault("lower_evaluations", lb.evaluations)
     return LipschitzResult(upper, lo_val, gap, status, method, time.perf_counter() - t0,
                            witness, p, details)
-
-
-# ---------------------------------------------------------------------------------------------
-# built-in methods
-# ---------------------------------------------------------------------------------------------
-@register_method("product", description="product of layer operator norms (local: IBP-scaled)")
-def _product(problem: LipschitzProblem) -> MethodOutput:
-    """Product of layer operator norms; over a local region, scaled by the derivative bounds
-    from interval bound propagation (stable-off neurons removed)."""
-    factors = layer_norms(problem.net, problem.norm, problem.region)
-    return MethodOutput(upper=float(np.prod(factors)), details={"factors": factors})
-
-
-@register_method("interval", description="interval bounds on the Jacobian over the derivative "
-                                         "ranges (Fast-Lip style; local: IBP ranges)")
-def _interval(problem: LipschitzProblem) -> MethodOutput:
-    """Norm of the entrywise largest magnitudes of the interval Jacobian
-    (:func:`polylip.nn.baselines.interval_bound`); answers at once."""
-    return MethodOutput(upper=interval_bound(problem.net, problem.norm, problem.region,
-                                                bounds=problem.bounds))
-
-
-@register_method("exact", description="exact formal and true constants by enumeration (small "
-                                      "networks)")
-def _exact(problem: LipschitzProblem, max_unstable: int = MAX_UNSTABLE,
-           max_lps: int = MAX_LPS) -> MethodOutput:
-    """Exact formal and true constants; ``upper = lower = true`` for piecewise-linear networks,
-    ``upper = formal`` otherwise (see :mod:`polylip.nn.exact`)."""
-    hint = problem.lower.witness if problem.lower is not None else None
-    ev = exact_values(problem.net, problem.norm, problem.region, max_unstable=max_unstable,
-                      max_lps=max_lps, hint=hint,
-                      progress=lambda d, t: problem.report("patterns", d, t))
-    details = {"formal": ev.formal, "true": ev.true, "num_unstable": ev.num_unstable,
-               "num_patterns": ev.num_patterns, "num_lps": ev.num_lps,
-               "exact_status": ev.status, "exact_seconds": ev.seconds}
-    if ev.true is not None:
-        return MethodOutput(upper=ev.true, lower=ev.true, witness=ev.witness, status="ok",
-                            details=details)
-    status = "ok" if ev.status == "formal_only" else ev.status
-    return MethodOutput(upper=ev.formal, status=status, details=details)

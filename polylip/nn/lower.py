@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polylip.errors import ModelError
+from polylip.nn.exact import MARGIN_TOL, realizable
 from polylip.nn.network import _matmul_left, _matmul_right
 from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_norm
 from polylip.nn.regions import GlobalRegion, as_region
@@ -251,8 +252,6 @@ def _crossing_moves(net, X, U, T, k_best):
 
 def _polish(net, region, p, X, V, U, T, options, t0):
     """LP moves in pattern space from the best distinct points (see LowerOptions)."""
-    from polylip.nn.exact import MARGIN_TOL, realizable
-
     bounds = region.propagate(net)
     unstable = [np.flatnonzero(h > lo) for lo, h in zip(bounds.deriv_lo, bounds.deriv_hi)]
     budget = options.polish_lps

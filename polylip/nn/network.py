@@ -2,8 +2,9 @@
 
 A :class:`Network` computes ``y = W_L a_{L-1}(... a_1(W_1 x + b_1) ...) + b_L`` followed by an
 *output functional* (:class:`ScalarOutput`, :class:`MarginOutput` or :class:`VectorOutput`).
-Convolutions are unrolled into scipy CSR matrices when the network is built, so every later
-stage sees the same uniform data:
+Convolutions are unrolled into scipy CSR matrices when the network is built (the layers are
+:mod:`polylip.nn.layers`, the output functionals :mod:`polylip.nn.outputs`; both re-exported
+here), so every later stage sees the same uniform data:
 
 * ``net.affine_layers``: list of ``(W, b)``; ``W`` a dense ndarray or a ``scipy.sparse`` CSR
   matrix of shape ``(out, in)``, ``b`` a 1-D ndarray of length ``out``.
@@ -28,280 +29,20 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
 from polylip.nn.activations import Activation, get_activation
+from polylip.nn.layers import Conv2d, Dense, as_bias, as_matrix, conv2d_matrix
 from polylip.nn.norms import dual, operator_norm, parse_norm, vec_norm
+from polylip.nn.outputs import MarginOutput, ScalarOutput, VectorOutput, parse_output
 
 __all__ = ["Network", "Dense", "Conv2d", "ScalarOutput", "MarginOutput", "VectorOutput",
            "conv2d_matrix", "parse_output"]
 
 log = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------------------------
-# output functionals
-# --------------------------------------------------------------------------------------------
-class _Output:
-    kind = "output"
-
-    def check(self, m: int) -> None:
-        """Raise :class:`ModelError` unless the functional fits ``m`` network outputs."""
-
-    def functional(self, m: int):
-        """The fixed vector ``u`` (length ``m``) with ``f = u . y``, or None (vector output)."""
-        return None
-
-
-@dataclass(frozen=True)
-class ScalarOutput(_Output):
-    """The network has one output ``y_1``; ``f = y_1`` and ``u = [1]``."""
-
-    kind = "scalar"
-
-    def check(self, m):
-        if m != 1:
-            raise ModelError(f"a scalar output needs a last layer with 1 output, got {m}; use "
-                             "VectorOutput(norm) or MarginOutput(i, j)")
-
-    def functional(self, m):
-        return np.ones(1)
-
-    def spec(self) -> str:
-        return "scalar"
-
-
-@dataclass(frozen=True)
-class MarginOutput(_Output):
-    """The margin ``f = y_i - y_j`` between two outputs; ``u = e_i - e_j``."""
-
-    i: int
-    j: int
-    kind = "margin"
-
-    def check(self, m):
-        for k in (self.i, self.j):
-            if not (0 <= k < m):
-                raise ModelError(f"margin output index {k} out of range for {m} outputs")
-        if self.i == self.j:
-            raise ModelError("a margin output needs two different classes")
-
-    def functional(self, m):
-        u = np.zeros(m)
-        u[self.i] += 1.0
-        u[self.j] -= 1.0
-        return u
-
-    def spec(self) -> str:
-        return f"margin:{self.i},{self.j}"
-
-
-@dataclass(frozen=True)
-class VectorOutput(_Output):
-    """The whole output vector ``y``, measured in the norm ``||.||_r`` (``norm`` = r).
-
-    The Lipschitz constant is ``sup_x ||J(x)||_{p->r}``, which equals the maximum of
-    ``||J(x)^T u||_{p*}`` over ``u`` in the unit ball of the dual norm ``||u||_{r*} <= 1``
-    (:attr:`dual_norm`). That ball is a polytope for ``r = inf`` (``r* = 1``; extreme points
-    ``+-e_i``) and ``r = 1`` (``r* = inf``; extreme points ``{-1, 1}^m``): then the vector
-    constant is the maximum of the scalar constants for the functionals of
-    :meth:`extreme_functionals`. For ``r = 2`` the ball is round and no finite list exists.
-    """
-
-    norm: float = np.inf
-    kind = "vector"
-
-    def __post_init__(self):
-        object.__setattr__(self, "norm", parse_norm(self.norm))
-
-    @property
-    def dual_norm(self) -> float:
-        return dual(self.norm)
-
-    def extreme_functionals(self, m: int) -> np.ndarray:
-        """Extreme points, up to sign, of ``{u : ||u||_{r*} <= 1}``, as rows of a ``(K, m)``
-        array; :class:`ModelError` for ``r = 2`` (not a polytope) or ``r = 1`` with ``m > 16``."""
-        if self.norm == np.inf:
-            return np.eye(m)
-        if self.norm == 1.0:
-            from polylip.nn.norms import MAX_ENUM_DIM, _sign_vertices
-            if m > MAX_ENUM_DIM:
-                raise ModelError(f"output norm 1 needs 2^{m - 1} functionals; supported up to "
-                                 f"{MAX_ENUM_DIM} outputs")
-            return _sign_vertices(m)
-        raise ModelError("the dual unit ball of the l_2 output norm is not a polytope; it has no "
-                         "finite list of extreme functionals")
-
-    def spec(self) -> str:
-        return f"vector:{'inf' if self.norm == np.inf else int(self.norm)}"
-
-
-def parse_output(spec) -> _Output:
-    """Output functional from an object or text: ``"scalar"``, ``"vector:inf"``,
-    ``"vector:2"``, ``"margin:3,5"``."""
-    if spec is None:
-        return None
-    if isinstance(spec, _Output):
-        return spec
-    if isinstance(spec, str):
-        name, _, rest = spec.strip().lower().partition(":")
-        if name == "scalar" and not rest:
-            return ScalarOutput()
-        if name == "vector":
-            return VectorOutput(rest or "inf")
-        if name == "margin":
-            try:
-                i, j = (int(v) for v in rest.split(","))
-            except ValueError as exc:
-                raise ModelError(f"bad margin output {spec!r}; expected 'margin:i,j'") from exc
-            return MarginOutput(i, j)
-    raise ModelError(f"unknown output {spec!r}; expected 'scalar', 'vector:inf|2|1' or "
-                     "'margin:i,j'")
-
-
-# --------------------------------------------------------------------------------------------
-# layers
-# --------------------------------------------------------------------------------------------
-def _as_matrix(W, where: str):
-    if sp.issparse(W):
-        W = sp.csr_matrix(W, dtype=float)
-        data = W.data
-    else:
-        try:
-            W = np.array(W, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"{where}: weights are not a numeric matrix") from exc
-        if W.ndim != 2:
-            raise ModelError(f"{where}: weights must be 2-D (out, in), got shape {W.shape}")
-        data = W
-    if not np.all(np.isfinite(data)):
-        raise ModelError(f"{where}: weights contain NaN or infinite values")
-    return W
-
-
-def _as_bias(b, out: int, where: str):
-    if b is None:
-        return np.zeros(out)
-    try:
-        b = np.array(b, dtype=float).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"{where}: bias is not numeric") from exc
-    if b.shape != (out,):
-        raise ModelError(f"{where}: bias has length {b.size}, expected {out}")
-    if not np.all(np.isfinite(b)):
-        raise ModelError(f"{where}: bias contains NaN or infinite values")
-    return b
-
-
-@dataclass
-class Dense:
-    """A dense or sparse affine layer ``x -> W x + b`` (``W`` of shape (out, in))."""
-
-    weight: object
-    bias: object = None
-
-    def affine(self, input_shape=None):
-        W = _as_matrix(self.weight, "dense layer")
-        return W, _as_bias(self.bias, W.shape[0], "dense layer"), (W.shape[0],)
-
-
-def _pair(v, name):
-    if np.isscalar(v):
-        v = (v, v)
-    try:
-        a, b = (int(x) for x in v)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"conv2d {name} must be an int or a pair, got {v!r}") from exc
-    return a, b
-
-
-def conv2d_matrix(weight, input_shape, stride=1, padding=0):
-    """Unroll a 2-D convolution (cross-correlation, as in PyTorch) into a CSR matrix.
-
-    Parameters
-    ----------
-    weight : ndarray, shape (C_out, C_in, kH, kW)
-    input_shape : (C_in, H, W)
-        Inputs and outputs are flattened in C order (channel, row, column), like
-        ``torch.flatten``.
-    stride, padding : int or pair of int
-        Zero padding on both sides.
-
-    Returns
-    -------
-    (scipy.sparse.csr_matrix, tuple)
-        The matrix of shape ``(C_out*H_out*W_out, C_in*H*W)`` and the output shape.
-
-    Examples
-    --------
-    >>> M, shape = conv2d_matrix(np.ones((1, 1, 2, 2)), (1, 3, 3))
-    >>> shape, M.shape
-    ((1, 2, 2), (4, 9))
-    """
-    w = np.asarray(weight, dtype=float)
-    if w.ndim != 4:
-        raise ModelError(f"conv2d weight must have shape (C_out, C_in, kH, kW), got {w.shape}")
-    try:
-        cin, H, Wd = (int(v) for v in input_shape)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"conv2d needs an input shape (C, H, W), got {input_shape!r}") from exc
-    cout, cin_w, kh, kw = w.shape
-    if cin != cin_w:
-        raise ModelError(f"conv2d weight expects {cin_w} input channels, input has {cin}")
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    if sh < 1 or sw < 1 or ph < 0 or pw < 0:
-        raise ModelError("conv2d stride must be >= 1 and padding >= 0")
-    Ho = (H + 2 * ph - kh) // sh + 1
-    Wo = (Wd + 2 * pw - kw) // sw + 1
-    if Ho < 1 or Wo < 1:
-        raise ModelError(f"conv2d kernel {kh}x{kw} does not fit input {H}x{Wd} with padding "
-                         f"{(ph, pw)}")
-    oc, oy, ox, ic, ky, kx = np.meshgrid(np.arange(cout), np.arange(Ho), np.arange(Wo),
-                                         np.arange(cin), np.arange(kh), np.arange(kw),
-                                         indexing="ij")
-    iy = oy * sh - ph + ky
-    ix = ox * sw - pw + kx
-    ok = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < Wd)
-    rows = ((oc * Ho + oy) * Wo + ox)[ok]
-    cols = ((ic * H + iy) * Wd + ix)[ok]
-    vals = w[oc[ok], ic[ok], ky[ok], kx[ok]]
-    M = sp.csr_matrix((vals, (rows, cols)), shape=(cout * Ho * Wo, cin * H * Wd))
-    M.eliminate_zeros()
-    return M, (cout, Ho, Wo)
-
-
-@dataclass
-class Conv2d:
-    """A 2-D convolution layer (PyTorch layout), unrolled to a sparse matrix.
-
-    ``input_shape`` (C, H, W) may be omitted when a previous convolution fixes it.
-    """
-
-    weight: object
-    bias: object = None
-    stride: object = 1
-    padding: object = 0
-    input_shape: object = None
-
-    def affine(self, input_shape=None):
-        shape = self.input_shape if self.input_shape is not None else input_shape
-        if shape is None or len(tuple(shape)) != 3:
-            raise ModelError("conv2d needs the input shape (C, H, W): pass input_shape")
-        w = np.asarray(self.weight, dtype=float)
-        if not np.all(np.isfinite(w)):
-            raise ModelError("conv2d layer: weights contain NaN or infinite values")
-        M, out_shape = conv2d_matrix(w, shape, self.stride, self.padding)
-        if self.bias is None:
-            b = np.zeros(M.shape[0])
-        else:
-            bc = _as_bias(self.bias, w.shape[0], "conv2d layer")
-            b = np.repeat(bc, out_shape[1] * out_shape[2])
-        return M, b, out_shape
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,8 +98,8 @@ class Network:
                 W, b = layer
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"layer {k}: expected a pair (W, b)") from exc
-            W = _as_matrix(W, f"layer {k}")
-            b = _as_bias(b, W.shape[0], f"layer {k}")
+            W = as_matrix(W, f"layer {k}")
+            b = as_bias(b, W.shape[0], f"layer {k}")
             if k > 0 and W.shape[1] != layers[-1][0].shape[0]:
                 raise ModelError(f"layer {k} expects {W.shape[1]} inputs but layer {k - 1} has "
                                  f"{layers[-1][0].shape[0]} outputs")

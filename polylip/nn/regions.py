@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
+from polylip.nn.linear_bounds import crown_layer_bounds
 
 __all__ = ["Region", "GlobalRegion", "BoxRegion", "BallRegion", "RegionBounds", "as_region",
            "interval_affine"]
@@ -125,8 +126,6 @@ class Region:
         self.check(net)
         acts = net.activations
         if self.bounds == "crown":
-            from polylip.nn.linear_bounds import crown_layer_bounds
-
             los, his = crown_layer_bounds(
                 self, net, lambda k, lo, hi: self._ibp_step(net, k, lo, hi))
         else:

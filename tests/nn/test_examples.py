@@ -10,7 +10,7 @@ import pytest
 from polylip.cli import main
 from polylip.nn import BoxRegion, Network, lipschitz
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
 
 
 def test_training_script_quick(tmp_path):

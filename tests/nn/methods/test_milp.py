@@ -1,4 +1,4 @@
-"""Lipschitz method "milp" (formal constant by mixed-integer LP, polylip.nn.milp_method)."""
+"""Lipschitz method "milp" (formal constant by mixed-integer LP, polylip.nn.methods.milp)."""
 
 import doctest
 import itertools
@@ -10,7 +10,8 @@ import pytest
 
 from polylip.errors import ModelError
 from polylip.nn import BallRegion, BoxRegion, Network, exact_values, lipschitz, method_names
-from polylip.nn import milp_method, pop_methods
+from polylip.nn.methods import milp as milp_method
+from polylip.nn.methods import plan
 
 from support.reference import NETS, REF
 
@@ -169,7 +170,7 @@ def test_auto_uses_milp_when_dp_does_not_fit(monkeypatch):
     assert tried["dp"]["status"] == "too_large"
     assert tried["milp"]["status"] == "ok"
     assert res.details["best_method"] == "milp"
-    assert res.details["formal_within"] == pytest.approx(pop_methods.AUTO_MILP_GAP)
+    assert res.details["formal_within"] == pytest.approx(plan.AUTO_MILP_GAP)
     formal = exact.details["formal"]
     assert formal <= res.upper <= formal * (1 + 2e-6) + 2e-6
     assert "shor" not in tried  # the search ended at the closed MILP
@@ -255,7 +256,7 @@ def test_auto_on_a_box_ends_at_the_true_constant():
     res = lipschitz(net, "inf", region=region, options={"budget": 60})
     methods = [t["method"] for t in res.details["tried"]]
     assert methods == ["product", "interval", "milp"]
-    assert res.details["true_within"] == pytest.approx(pop_methods.AUTO_MILP_GAP)
+    assert res.details["true_within"] == pytest.approx(plan.AUTO_MILP_GAP)
     assert ev.true < 0.9 * ev.formal
     assert ev.true - 1e-9 <= res.upper <= ev.true * (1 + 2e-6) + 2e-6
     assert ev.true * (1 - 1e-9) <= res.upper and res.lower <= ev.true * (1 + 1e-9)

@@ -1,4 +1,4 @@
-"""Lipschitz method "dp" (exact formal constant by variable elimination, polylip.nn.dp_method)."""
+"""Lipschitz method "dp" (exact formal constant by variable elimination, polylip.nn.methods.dp)."""
 
 import csv
 import doctest
@@ -9,7 +9,7 @@ import pytest
 
 from polylip.errors import ModelError
 from polylip.nn import BoxRegion, Network, exact_values, gradient_pop, lipschitz, method_names
-from polylip.nn import dp_method
+from polylip.nn.methods import dp as dp_method
 
 from support.reference import NETS, REF
 

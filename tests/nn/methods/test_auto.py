@@ -4,6 +4,7 @@ No test asserts a wall-clock time; the tests check that a step still running at 
 is stopped, and that nothing it computed (or would have computed) becomes a bound.
 """
 
+import dataclasses
 import json
 import os
 import time
@@ -15,11 +16,11 @@ import pytest
 from polylip.cli import main
 from polylip.errors import ModelError, SolverError
 from polylip.nn import Network, lipschitz
-from polylip.nn import pop_methods
+from polylip.nn.estimate import METHODS, MethodOutput
+from polylip.nn.methods import bound, plan, relax
 from polylip.runtime import call_with_deadline, fork_available
-from polylip.nn.estimate import MethodOutput
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 needs_fork = pytest.mark.skipif(not fork_available(), reason="steps run in a forked worker")
 
 
@@ -117,7 +118,7 @@ def _slow_shor(value, seconds):
 @needs_fork
 def test_a_step_running_at_the_deadline_is_stopped_and_gives_no_bound(monkeypatch):
     # a "shor" step that would return a (bogus, tiny) number after 30 s; budget 1 s
-    monkeypatch.setattr(pop_methods, "_shor", _slow_shor(1e-6, 30.0))
+    monkeypatch.setitem(METHODS, "shor", _slow_shor(1e-6, 30.0))
     without_dp(monkeypatch)
     net = small_net()
     res = lipschitz(net, "inf", lower=False, options={"budget": 1.0})
@@ -151,19 +152,19 @@ def test_failing_and_dying_steps_cost_only_their_time(monkeypatch):
 
     def failing(problem, **kw):
         raise SolverError("no solver today")
-    monkeypatch.setattr(pop_methods, "_shor", failing)
+    monkeypatch.setitem(METHODS, "shor", failing)
     res = lipschitz(net, "inf", lower=False, options={"budget": 30})
     shor = next(t for t in res.details["tried"] if t["method"] == "shor")
     assert "no solver today" in shor["error"] and res.details["best_method"] != "shor"
 
-    monkeypatch.setattr(pop_methods, "_shor", lambda problem, **kw: os._exit(1))
+    monkeypatch.setitem(METHODS, "shor", lambda problem, **kw: os._exit(1))
     res = lipschitz(net, "inf", lower=False, options={"budget": 30})
     shor = next(t for t in res.details["tried"] if t["method"] == "shor")
     assert "without an answer" in shor["error"] and res.upper <= product(net)
 
     def buggy(problem, **kw):
         raise KeyError("a bug")
-    monkeypatch.setattr(pop_methods, "_shor", buggy)
+    monkeypatch.setitem(METHODS, "shor", buggy)
     with pytest.raises(KeyError):  # a bug is not hidden behind the product bound
         lipschitz(net, "inf", lower=False, options={"budget": 30})
 
@@ -200,10 +201,10 @@ def test_clique_block_counts_the_built_relaxation(norm):
 
     net = small_net(3, (4, 5, 3, 1))
     problem = LipschitzProblem(net, float("inf") if norm == "inf" else 2.0, as_region(None))
-    pops = pop_methods._gradient_pops(problem, "expanded")
+    pops = bound.gradient_pops(problem, "expanded")
     order = max(2, pops[0].pop.min_order())
-    block, _ = pop_methods._predict(pops, order, "network")
-    assert pop_methods._clique_block(pops[0], order) == block
+    block, _ = relax.predict(pops, order, "network")
+    assert relax.clique_block(pops[0], order) == block
 
 
 @needs_fork
@@ -243,7 +244,8 @@ def test_a_solver_time_limit_ends_before_the_deadline(monkeypatch):
 
     monkeypatch.delitem(METHODS, "dp")
     monkeypatch.setitem(METHODS, "milp", overshooting_milp)
-    monkeypatch.setattr(pop_methods, "AUTO_MILP_SHARE", 1.0)  # all the time left
+    monkeypatch.setattr(plan, "PLAN", tuple(  # milp-formal gets all the time left
+        dataclasses.replace(s, share=1.0) if s.id == "milp-formal" else s for s in plan.PLAN))
     res = lipschitz(net, "inf", lower=False, options={"budget": 4.0})
     milp = next(t for t in res.details["tried"] if t["method"] == "milp")
     assert milp["status"] == "time_limit" and milp["upper"] == 0.5 * prod

@@ -118,7 +118,7 @@ def _deep_2x40_dp_l2():
 # about 20 s; 2x50: 2.33 GiB). Expected: status "too_large" before the allocation.
 @pytest.mark.skipif(not fork_available(), reason="needs fork")
 def test_dp_l2_dense_2x40_refuses_instead_of_exhausting_memory():
-    # fixed: dp_method._check_square plans the width from one clique per input before squaring
+    # fixed: polylip.nn.methods.dp._check_square plans the width from one clique per input before squaring
     out = call_with_deadline(_deep_2x40_dp_l2, 300.0, memory=3 << 30)
     assert out.status == "done", out.message
     assert out.value == ("too_large", None)

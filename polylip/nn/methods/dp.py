@@ -8,7 +8,8 @@ maximum exactly with :func:`polylip.exact.elimination.eliminate` (max-sum dynami
 programming along an elimination order of the POP's interaction graph), so its bound is the
 best any relaxation of that POP can give. It applies when the *elimination width* ``w`` of the
 interaction graph is small: the largest table has ``2^w`` entries and is refused above
-``budget`` (default :data:`~polylip.exact.elimination.DEFAULT_BUDGET` = 2^24). Banded
+``max_table_entries`` (default :data:`~polylip.exact.elimination.DEFAULT_BUDGET` = 2^24; the
+option was called ``budget`` before, a name now kept for the seconds of method "auto"). Banded
 (sparsely connected) networks qualify: a one-hidden-layer network whose neuron ``j`` sees the
 inputs ``|i - j| <= h`` has ``w`` about ``2h + 1`` (CertDNN width 80, sparsity 20: ``w = 19``,
 under a second).
@@ -31,7 +32,8 @@ under a second).
   the maximum (as the other POP methods); an l_2 vector output (a variable functional) is
   refused (:class:`~polylip.errors.ModelError`).
 
-When the width exceeds the budget, or the expanded objective would exceed ``max_terms`` terms,
+When the width exceeds ``max_table_entries``, or the expanded objective would exceed
+``max_terms`` terms,
 the method returns ``upper=None`` with ``status="too_large"`` and a message in
 ``details["message"]``: never a number that looks like a bound.
 
@@ -56,18 +58,21 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.exact.elimination import (DEFAULT_BUDGET, EliminationTooLargeError, eliminate,
-                                          plan_elimination)
-from polylip.nn.estimate import LipschitzProblem, MethodOutput, register_method
+from polylip.exact.elimination import (DEFAULT_BUDGET, HEURISTICS, EliminationTooLargeError,
+                                       eliminate, plan_elimination)
 from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop
+from polylip.nn.methods.base import MethodOptions, choice, integer
+from polylip.nn.problem import LipschitzProblem, MethodOutput
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 
-__all__ = ["dp_formal", "squared_gradient_norm", "DP_MAX_TERMS"]
+__all__ = ["DPOptions", "dp", "dp_formal", "squared_gradient_norm", "gradient_coordinates",
+           "DP_MAX_TERMS"]
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +153,7 @@ def squared_gradient_norm(gp: GradientPOP) -> Polynomial:
     return sq.reduce_boolean(gp.pop.binary, gp.pop.spin)
 
 
-def _check_square(gp: GradientPOP, budget, heuristic) -> None:
+def _check_square(gp: GradientPOP, max_table_entries, heuristic) -> None:
     """Refuse ``||g||_2^2`` before forming it: its interaction graph is the union of one clique
     per input (the ``sigma`` of that input's paths), planned from a proxy with one monomial per
     input, and it has ``sum_i n_i^2`` products before merging (``n_i`` terms in ``g_i``).
@@ -170,18 +175,19 @@ def _check_square(gp: GradientPOP, budget, heuristic) -> None:
         rows[r, :m.size] = m
     proxy = Polynomial(names, mono.normalize(rows), np.ones(len(members)))
     plan = plan_elimination(proxy, {n: "binary" for n in gp.pop.binary}, heuristic=heuristic)
-    if plan.max_table > int(budget):
+    limit = int(max_table_entries)
+    if plan.max_table > limit:
         raise EliminationTooLargeError(
             f"the squared gradient norm needs a table of 2^{plan.width} = {plan.max_table:,} "
-            f"entries, above the budget of {int(budget):,} (planned before forming it)",
-            plan, int(budget))
+            f"entries, above the table budget max_table_entries = {limit:,} (planned before "
+            "forming it)", plan, limit)
     if pairs > DP_MAX_SQUARE_PRODUCTS:
         raise EliminationTooLargeError(
             f"forming the squared gradient norm would take {pairs:,} products of terms, above "
-            f"{DP_MAX_SQUARE_PRODUCTS:,}", plan, int(budget))
+            f"{DP_MAX_SQUARE_PRODUCTS:,}", plan, limit)
 
 
-def _l1_formal(gp: GradientPOP, budget, heuristic):
+def _l1_formal(gp: GradientPOP, max_table_entries, heuristic):
     """``max_sigma max_i |g_i(sigma)|`` (the formal constant for the l_1 input norm, whose dual
     is l_inf): two eliminations per input, the maximum and the minimum of ``g_i``. Returns
     ``(formal, upper, result of the best one, its width)``."""
@@ -191,8 +197,8 @@ def _l1_formal(gp: GradientPOP, budget, heuristic):
     for _, g in gradient_coordinates(gp):
         order = None
         for sense in ("max", "min"):  # same polynomial: the min reuses the max's order
-            res = eliminate(g, domains, sense=sense, budget=budget, heuristic=heuristic,
-                            order=order)
+            res = eliminate(g, domains, sense=sense, budget=max_table_entries,
+                            heuristic=heuristic, order=order)
             order = res.order
             sign = 1.0 if sense == "max" else -1.0
             width, max_table = max(width, res.width), max(max_table, res.max_table)
@@ -203,8 +209,8 @@ def _l1_formal(gp: GradientPOP, budget, heuristic):
     return best[0], best[1], best[2], width, max_table
 
 
-def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str = "auto",
-              input_norm=None) -> dict:
+def dp_formal(gp: GradientPOP, *, max_table_entries: int = DEFAULT_BUDGET,
+              heuristic: str = "auto", input_norm=None) -> dict:
     """The exact formal constant of one gradient POP by elimination.
 
     Returns a dict with ``formal`` (the optimum), ``upper`` (with the rounding margin),
@@ -214,7 +220,7 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
     Raises
     ------
     EliminationTooLargeError
-        Above ``budget`` (before any table is allocated).
+        Above ``max_table_entries`` (before any table is allocated).
     ModelError
         Lifted formulation, variable output functional, or an input norm other than inf, 2, 1
         (``input_norm``: 1 reads the l_1 constant from an l_inf POP; default ``gp.norm``).
@@ -230,7 +236,7 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
         if gp.norm != math.inf:
             raise ModelError("the l_1 formal constant is read from the l_inf gradient POP "
                              "(build it with norm='inf')")
-        formal, upper, res, width, max_table = _l1_formal(gp, budget, heuristic)
+        formal, upper, res, width, max_table = _l1_formal(gp, max_table_entries, heuristic)
         point = {} if res is None else res.point
         pattern = []
         for idx, lo, hi, fx in zip(gp.s, gp.s_lo, gp.s_hi, gp.fixed):
@@ -242,13 +248,13 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
                 "heuristic": "" if res is None else res.details["heuristic"],
                 "nterms": int(gp.pop.objective.nterms), "pattern": pattern}
     if norm == math.inf:
-        res = eliminate(gp.pop, budget=budget, heuristic=heuristic)
+        res = eliminate(gp.pop, budget=max_table_entries, heuristic=heuristic)
         formal, upper = res.value, res.bound
     elif norm == 2.0:
-        _check_square(gp, budget, heuristic)
+        _check_square(gp, max_table_entries, heuristic)
         sq = squared_gradient_norm(gp)
-        res = eliminate(sq, {n: "binary" for n in gp.pop.binary}, sense="max", budget=budget,
-                        heuristic=heuristic)
+        res = eliminate(sq, {n: "binary" for n in gp.pop.binary}, sense="max",
+                        budget=max_table_entries, heuristic=heuristic)
         formal = math.sqrt(max(res.value, 0.0))
         upper = float(np.nextafter(math.sqrt(max(res.bound, 0.0)), math.inf))
     else:
@@ -267,15 +273,43 @@ def dp_formal(gp: GradientPOP, *, budget: int = DEFAULT_BUDGET, heuristic: str =
     return out
 
 
-@register_method("dp", description="exact formal constant by variable elimination (small "
-                                   "elimination width; l_inf, l_2, l_1)")
-def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str = "auto",
-        max_terms: int = DP_MAX_TERMS) -> MethodOutput:
+@dataclass(frozen=True)
+class DPOptions(MethodOptions):
+    """Options of method "dp".
+
+    ``max_table_entries``: the largest elimination table allowed (entries, 8 bytes each; two
+    or three tables are alive at once), default 2^24; above it ``status="too_large"`` before
+    any table is allocated. It was called ``budget`` (still accepted, with a
+    :class:`DeprecationWarning`): "budget" now means seconds, of method "auto".
+    ``heuristic``: the elimination-order heuristic; ``max_terms``: the largest expanded
+    objective built (above it, ``status="too_large"`` too).
+    """
+
+    method = "dp"
+    renamed = {"budget": "max_table_entries"}
+    max_table_entries: int = integer(DEFAULT_BUDGET, low=1)
+    heuristic: str = choice("auto", *HEURISTICS)
+    max_terms: int = integer(DP_MAX_TERMS, low=1)
+
+
+def _table_message(exc: EliminationTooLargeError, limit: int) -> str:
+    """The refusal in the method's own terms (the option to raise is ``max_table_entries``)."""
+    plan = exc.plan
+    if plan is None or plan.max_table <= limit or "squared gradient norm" in str(exc):
+        return str(exc)
+    return (f"elimination needs a table of 2^{plan.width} = {plan.max_table:,} entries (width "
+            f"{plan.width}, order by {plan.heuristic}), above the table budget "
+            f"max_table_entries = {limit:,}; raise max_table_entries= if the memory is there "
+            "(8 bytes per entry, two or three tables at once)")
+
+
+def dp(problem: LipschitzProblem, options: DPOptions) -> MethodOutput:
     """The exact optimum of the gradient POP (formal constant) by variable elimination.
 
-    ``budget``: largest table (entries) allowed; ``heuristic``: elimination-order heuristic;
-    ``max_terms``: largest expanded objective built. Above either: ``status="too_large"``.
+    Above ``max_table_entries`` or ``max_terms`` (see :class:`DPOptions`):
+    ``status="too_large"`` and no bound.
     """
+    limit, heuristic, max_terms = options.max_table_entries, options.heuristic, options.max_terms
     t0 = time.perf_counter()
     if problem.norm not in (math.inf, 2.0, 1.0):
         raise ModelError("method 'dp' supports the input norms inf, 2 and 1")
@@ -295,19 +329,20 @@ def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str 
         if gp.formulation != "expanded":
             msg = (f"the expanded gradient POP would have more than {int(max_terms):,} terms "
                    f"({gp.npaths:.3g} paths); raise max_terms= or use another method")
-            return _too_large(msg, parts, budget, t0)
+            return _too_large(msg, parts, limit, t0)
         try:
-            part = dp_formal(gp, budget=budget, heuristic=heuristic, input_norm=problem.norm)
+            part = dp_formal(gp, max_table_entries=limit, heuristic=heuristic,
+                             input_norm=problem.norm)
         except EliminationTooLargeError as exc:
-            return _too_large(str(exc), parts, budget, t0, width=exc.plan.width,
-                              max_table=exc.plan.max_table)
+            return _too_large(_table_message(exc, limit), parts, limit, t0,
+                              width=exc.plan.width, max_table=exc.plan.max_table)
         part["pop"] = gp.summary()
         parts.append(part)
         best = max(best, part["upper"])
     top = max(parts, key=lambda p: p["upper"])
     details = {"formal": max(p["formal"] for p in parts), "margin": top["margin"],
                "width": max(p["width"] for p in parts),
-               "max_table": max(p["max_table"] for p in parts), "budget": int(budget),
+               "max_table": max(p["max_table"] for p in parts), "max_table_entries": int(limit),
                "heuristic": top["heuristic"], "pattern": top["pattern"],
                "functionals": len(parts), "dp_seconds": time.perf_counter() - t0,
                "parts": [{k: v for k, v in p.items() if k not in ("pattern", "t")}
@@ -315,10 +350,9 @@ def _dp(problem: LipschitzProblem, budget: int = DEFAULT_BUDGET, heuristic: str 
     return MethodOutput(upper=float(best), status="ok", details=details)
 
 
-def _too_large(message, parts, budget, t0, width=None, max_table=None) -> MethodOutput:
+def _too_large(message, parts, limit, t0, width=None, max_table=None) -> MethodOutput:
     log.info("dp: %s", message)
     return MethodOutput(upper=None, status="too_large",
                         details={"message": message, "width": width, "max_table": max_table,
-                                 "budget": int(budget), "functionals_done": len(parts),
+                                 "max_table_entries": int(limit), "functionals_done": len(parts),
                                  "dp_seconds": time.perf_counter() - t0})
-

@@ -1,0 +1,81 @@
+"""The Lipschitz methods, listed explicitly in one table: :data:`TABLE`.
+
+Each entry is a :class:`~polylip.nn.methods.base.Method`: the name ``lipschitz(net,
+method=...)`` takes, the function ``run(problem, options) -> MethodOutput``, its frozen options
+dataclass (validated once; a dict is converted), and a one-line description. The registry of
+:mod:`polylip.nn.estimate` starts as this table; users add their own methods there with
+:func:`~polylip.nn.estimate.register_method`. Nothing is registered by importing a module.
+
+============  =========================  ====================================================
+name          options                    module
+============  =========================  ====================================================
+product       :class:`ProductOptions`    :mod:`polylip.nn.methods.baselines`
+interval      :class:`IntervalOptions`   :mod:`polylip.nn.methods.baselines`
+exact         :class:`ExactOptions`      :mod:`polylip.nn.methods.exact`
+shor          :class:`ShorOptions`       :mod:`polylip.nn.methods.shor`
+sdp           :class:`SDPOptions`        :mod:`polylip.nn.methods.sdp`
+lp            :class:`LPOptions`         :mod:`polylip.nn.methods.lp`
+lipsdp        :class:`LipSDPOptions`     :mod:`polylip.nn.methods.lipsdp`
+dp            :class:`DPOptions`         :mod:`polylip.nn.methods.dp`
+milp          :class:`MILPOptions`       :mod:`polylip.nn.methods.milp`
+auto          :class:`AutoOptions`       :mod:`polylip.nn.methods.auto` (its plan:
+                                         :mod:`polylip.nn.methods.plan`)
+============  =========================  ====================================================
+
+Shared building blocks: :mod:`~polylip.nn.methods.relax` (relaxations of a gradient POP and
+their sizes), :mod:`~polylip.nn.methods.bound` (solve, certify, maximum over functionals),
+:mod:`~polylip.nn.methods.milp_model` (the mixed-integer LP).
+
+Examples
+--------
+>>> [m.name for m in TABLE]
+['product', 'interval', 'exact', 'shor', 'sdp', 'lp', 'lipsdp', 'dp', 'milp', 'auto']
+>>> BY_NAME["milp"].options.coerce({"gap": 1e-3})
+MILPOptions(time_limit=60.0, gap=0.001, constant='auto')
+"""
+
+from polylip.nn.methods import auto, baselines, dp, exact, lipsdp, lp, milp, sdp, shor
+from polylip.nn.methods.auto import AutoOptions
+from polylip.nn.methods.base import Method, MethodOptions
+from polylip.nn.methods.baselines import IntervalOptions, ProductOptions
+from polylip.nn.methods.dp import DPOptions
+from polylip.nn.methods.exact import ExactOptions
+from polylip.nn.methods.lipsdp import LipSDPOptions
+from polylip.nn.methods.lp import LPOptions
+from polylip.nn.methods.milp import MILPOptions
+from polylip.nn.methods.sdp import SDPOptions
+from polylip.nn.methods.shor import ShorOptions
+
+__all__ = ["TABLE", "BY_NAME", "Method", "MethodOptions", "ProductOptions", "IntervalOptions",
+           "ExactOptions", "ShorOptions", "SDPOptions", "LPOptions", "LipSDPOptions",
+           "DPOptions", "MILPOptions", "AutoOptions"]
+
+#: Every built-in method: name, function, options class, description (the order of
+#: ``polylip lipschitz --help`` and of the docs' table: cheap to expensive, then "auto").
+TABLE = (
+    Method("product", baselines.product, ProductOptions,
+           "product of layer operator norms (local: IBP-scaled)"),
+    Method("interval", baselines.interval, IntervalOptions,
+           "interval bounds on the Jacobian over the derivative ranges (Fast-Lip style; "
+           "local: IBP ranges)"),
+    Method("exact", exact.exact, ExactOptions,
+           "exact formal and true constants by enumeration (small networks)"),
+    Method("shor", shor.shor, ShorOptions,
+           "order-1 SDP (Shor) of the gradient POP (lifted when deep)"),
+    Method("sdp", sdp.sdp, SDPOptions,
+           "moment-SOS relaxation of the gradient POP (order, sparsity)"),
+    Method("lp", lp.lp, LPOptions,
+           "Krivine/Handelman LP of degree k (LiPopt-k), l_inf"),
+    Method("lipsdp", lipsdp.lipsdp, LipSDPOptions,
+           "LipSDP-Neuron (Fazlyab et al. 2019), l_2 input norm"),
+    Method("dp", dp.dp, DPOptions,
+           "exact formal constant by variable elimination (small elimination width; l_inf, "
+           "l_2, l_1)"),
+    Method("milp", milp.milp, MILPOptions,
+           "formal constant by mixed-integer LP (HiGHS branch and bound; l_inf, l_1)"),
+    Method("auto", auto.auto, AutoOptions,
+           "best certified bound within a time budget (default)"),
+)
+
+#: The table by name.
+BY_NAME = {m.name: m for m in TABLE}

@@ -1,0 +1,53 @@
+"""Method ``"exact"``: the formal and true constants by enumerating activation patterns
+(small networks only; see :mod:`polylip.nn.exact`).
+
+Examples
+--------
+>>> import numpy as np
+>>> from polylip.nn import Network, lipschitz
+>>> net = Network.from_weights([np.array([[1.0, 1.0], [1.0, -1.0]]), np.array([[1.0, 1.0]])])
+>>> res = lipschitz(net, norm="inf", method="exact", options=ExactOptions(max_unstable=4))
+>>> res.upper, res.details["formal"]
+(2.0, 2.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from polylip.nn.exact import MAX_LPS, MAX_UNSTABLE, exact_values
+from polylip.nn.methods.base import MethodOptions, integer
+from polylip.nn.problem import LipschitzProblem, MethodOutput
+
+__all__ = ["ExactOptions", "exact"]
+
+
+@dataclass(frozen=True)
+class ExactOptions(MethodOptions):
+    """Options of method "exact".
+
+    ``max_unstable``: most unstable neurons enumerated (``2^K`` patterns; more raises
+    :class:`~polylip.nn.exact.ExactTooLargeError`); ``max_lps``: most realizability LPs solved
+    for the true constant (then ``status="lp_limit"``).
+    """
+
+    method = "exact"
+    max_unstable: int = integer(MAX_UNSTABLE, low=0)
+    max_lps: int = integer(MAX_LPS, low=0)
+
+
+def exact(problem: LipschitzProblem, options: ExactOptions) -> MethodOutput:
+    """Exact formal and true constants; ``upper = lower = true`` for piecewise-linear networks,
+    ``upper = formal`` otherwise (see :mod:`polylip.nn.exact`)."""
+    hint = problem.lower.witness if problem.lower is not None else None
+    ev = exact_values(problem.net, problem.norm, problem.region,
+                      max_unstable=options.max_unstable, max_lps=options.max_lps, hint=hint,
+                      progress=lambda d, t: problem.report("patterns", d, t))
+    details = {"formal": ev.formal, "true": ev.true, "num_unstable": ev.num_unstable,
+               "num_patterns": ev.num_patterns, "num_lps": ev.num_lps,
+               "exact_status": ev.status, "exact_seconds": ev.seconds}
+    if ev.true is not None:
+        return MethodOutput(upper=ev.true, lower=ev.true, witness=ev.witness, status="ok",
+                            details=details)
+    status = "ok" if ev.status == "formal_only" else ev.status
+    return MethodOutput(upper=ev.formal, status=status, details=details)

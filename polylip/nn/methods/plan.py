@@ -1,0 +1,342 @@
+"""The plan of method ``"auto"``: which methods it runs, in which order, on which problems, and
+why each sits where it does.
+
+:data:`PLAN` is an ordered tuple of :class:`Step` values. Each names a method of the table and
+its options, the share of the time left it gets (a solver time limit, or the time of Shor's cut
+rounds), when it applies (input norm, region kind, activation kind, the gradient POP's
+formulation, results of earlier steps: :class:`Condition` values, each saying in words what it
+needs), a size test made before it starts (``too_large``) or inside its worker once the
+relaxation is built (``guard``), and whether a closed result ends the search (``ends``). The
+runner, :func:`polylip.nn.methods.auto.auto`, follows the tuple top to bottom; every step not
+run is recorded with the reason (``details["plan"]``).
+
+Examples
+--------
+>>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE
+['product', 'interval', 'milp-true', 'dp', 'milp-formal', 'shor-cuts-l2', 'lipsdp', 'lp-low',
+ 'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network', 'milp-rest']
+>>> [c.needs for c in step("milp-true").when]  # doctest: +NORMALIZE_WHITESPACE
+['the l_inf or l_1 input norm', 'a fixed output functional (not an l_2 vector output)',
+ 'a box or a ball region', 'ReLU-type activations (relu, leaky_relu with alpha <= 1, identity)']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from polylip.nn.methods.relax import clique_block, lp_size, predict
+
+__all__ = ["Step", "Condition", "PLAN", "step", "AUTO_MAX_BLOCK", "AUTO_MAX_VARS",
+           "AUTO_MAX_LP_PRODUCTS", "AUTO_CUT_ROUNDS", "AUTO_MILP_SHARE",
+           "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE"]
+
+# ---------------------------------------------------------------------------------------------
+# the plan's numbers, as measured (benchmarks/RESULTS.md)
+# ---------------------------------------------------------------------------------------------
+#: "auto" skips an SDP whose largest PSD block exceeds this size, or whose side handed to the
+#: solver has more free variables than AUTO_MAX_VARS (the cost grows like their cube).
+AUTO_MAX_BLOCK = 400
+AUTO_MAX_VARS = 6000
+#: "auto" skips an LP whose count of box-constraint products in the cliques (see
+#: :func:`~polylip.nn.methods.relax.lp_size`) exceeds this. Measured (CertDNN, degree 3 / 4,
+#: HiGHS or Clarabel, 2 shared cores): 1.3e5 products (width 80, sparsity 10, degree 3) 1-4 s;
+#: 1.8e5 (width 20, sparsity 24, degree 3) 0.6 s; 6.8e5 (width 20, sparsity 16, degree 4) about
+#: 35 s; 8.7e5 (width 80, sparsity 20, degree 3) 290 s.
+AUTO_MAX_LP_PRODUCTS = 3e5
+#: Rounds of McCormick cuts after Shor in "auto" (each adds ``width`` products; on CertDNN
+#: width 80 a round costs about as much as Shor itself, and one round already beats HR-2 on
+#: the dense networks).
+AUTO_CUT_ROUNDS = 2
+#: Share of the time left that Shor's cut rounds may take (divided among the functionals).
+AUTO_CUT_SHARE = 0.25
+#: Share of the time left that "auto" gives method "milp" (l_inf and l_1, after "dp" did not
+#: fit). Measured with a 54-s limit (benchmarks/RESULTS.md, "Formal constant by mixed-integer
+#: LP"): on the deep random networks its dual bound is the best step on most l_inf rows (2x20
+#: global: 23.00 against LP-3's 28.46 and Shor's 51.38; 3x30 global: 675 where nothing else
+#: finishes), while on one-hidden-layer CertDNN networks of width 80 that Shor with cuts
+#: handles in seconds it does not close (80x30: 2.50 after 600 s against Shor's 1.97), so it
+#: gets a share, not all.
+AUTO_MILP_SHARE = 1.0 / 3.0
+#: The same over a box or a ball with ReLU-type activations, where "milp" bounds the *true*
+#: local constant and is the step that works there (deep random networks, box of radius 0.1,
+#: l_inf, benchmarks/RESULTS.md "The true local constant by milp": 2x40 21.79 with 54 s alone,
+#: against 33.46 from a third of auto's 60 s; Shor and the LP time out from 2x40 on).
+AUTO_MILP_TRUE_SHARE = 2.0 / 3.0
+#: Relative gap at which "milp" stops inside "auto" (its own default is 1e-4): closing
+#: further is cheap where it closes at all (digits MLP, margin 3-8, box of radius 0.05: the
+#: true constant 188.545 within 1e-4 in 1 s), and where it does not the time limit decides.
+AUTO_MILP_GAP = 1e-6
+#: "milp" runs once more at the end when the time left is more than this many times the share
+#: its earlier run had (and that run stopped at its time limit).
+AUTO_MILP_RERUN_FACTOR = 1.5
+
+
+# ---------------------------------------------------------------------------------------------
+# what a step is
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Condition:
+    """When a step applies: ``holds(run)`` reads the run's facts (:class:`~polylip.nn.methods.
+    auto.Facts`: norm, region, activations, gradient POPs) or the outputs of earlier steps;
+    ``needs`` says it in words (a skipped step's reason is "needs <needs>")."""
+
+    needs: str
+    holds: Callable
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the plan.
+
+    Attributes
+    ----------
+    id : str
+        Unique label (in ``details["plan"]`` and ``details["best_step"]``).
+    method : str
+        The method run, by its name in the registry (a step whose method is not registered is
+        skipped).
+    why : str
+        Why the step sits where it does (read by people; shown by ``polylip lipschitz``).
+    when : tuple of Condition
+        All must hold, else the step is not applicable.
+    options : callable
+        ``options(run, step) -> dict``: the method's options, computed when the step starts
+        (time shares are fractions of the time then left).
+    share : float or None
+        Fraction of the time left the step gets (for "milp" its solver time limit, for "shor"
+        with cuts the time of its rounds); None: no share of its own (it may use what is left).
+    too_large : callable or None
+        ``too_large(run, options) -> reason or None``, checked before the step starts (cheap:
+        counted, not built). A reason is recorded and the step skipped.
+    guard : callable or None
+        ``guard(run, options) -> reason or None``, checked inside the step's worker (it may
+        build the relaxation to measure it, which the deadline must be able to stop).
+    ends : tuple or None
+        ``(key, value(out))``: a closed result (status "ok" with a bound) ends the search and
+        sets ``details[key]``.
+    inline : bool
+        Run at once in this process, outside the budget ("product", "interval").
+    """
+
+    id: str
+    method: str
+    why: str
+    when: tuple = ()
+    options: Callable = lambda run, step: {}
+    share: float | None = None
+    too_large: Callable | None = None
+    guard: Callable | None = None
+    ends: tuple | None = None
+    inline: bool = False
+
+    def blocked(self, run) -> str | None:
+        """The first condition that does not hold, in words (None: the step applies)."""
+        for c in self.when:
+            if not c.holds(run):
+                return f"needs {c.needs}"
+        return None
+
+
+def step(id: str) -> Step:
+    """The step of :data:`PLAN` with this id."""
+    return next(s for s in PLAN if s.id == id)
+
+
+# ---------------------------------------------------------------------------------------------
+# conditions
+# ---------------------------------------------------------------------------------------------
+def _norm_name(p: float) -> str:
+    return "l_inf" if p == math.inf else f"l_{p:g}"
+
+
+def norm_in(*norms) -> Condition:
+    """The input norm is one of ``norms``."""
+    return Condition("the " + " or ".join(_norm_name(p) for p in norms) + " input norm",
+                     lambda run: run.facts.norm in norms)
+
+
+BOUNDED = Condition("a box or a ball region", lambda run: run.facts.bounded)
+RELU_TYPE = Condition("ReLU-type activations (relu, leaky_relu with alpha <= 1, identity)",
+                      lambda run: run.facts.relu_type)
+FIXED_OUTPUT = Condition("a fixed output functional (not an l_2 vector output)",
+                         lambda run: run.facts.fixed_output)
+FORMAL_TARGET = Condition("a global region or an activation that is not ReLU-type (else "
+                          "milp-true bounds the true constant instead)",
+                          lambda run: not (run.facts.bounded and run.facts.relu_type))
+GRADIENT_POP = Condition("the gradient POP (it could not be built: see the 'shor, lp, sdp' "
+                         "record of details['tried'])", lambda run: run.facts.pops is not None)
+EXPANDED = Condition("the expanded gradient POP with a fixed output functional",
+                     lambda run: run.facts.expanded)
+DEGREE_2 = Condition("the expanded gradient POP of degree 2 (one hidden layer)",
+                     lambda run: run.facts.degree_2)
+NOT_DEGREE_2 = Condition("a gradient POP of degree above 2 or the lifted one (degree 2: "
+                         "shor-cuts)", lambda run: run.facts.pops is not None
+                         and not run.facts.degree_2)
+NOT_L2 = Condition("an input norm other than l_2 (l_2: shor-cuts-l2 ran before lipsdp)",
+                   lambda run: run.facts.norm != 2.0)
+ONE_HIDDEN = Condition("one hidden layer", lambda run: run.facts.num_hidden == 1)
+LP_LOW_BOUNDED = Condition("a bound from lp-low (a degree that reaches no bound makes the next "
+                           "one no cheaper)",
+                           lambda run: getattr(run.output_of("lp-low"), "upper", None)
+                           is not None)
+MILP_STOPPED = Condition(
+    f"an earlier milp step stopped at its time limit, with more than {AUTO_MILP_RERUN_FACTOR:g} "
+    "times its share still left",
+    lambda run: (run.milp_share() is not None
+                 and run.time_left() > AUTO_MILP_RERUN_FACTOR * run.milp_share()))
+
+
+# ---------------------------------------------------------------------------------------------
+# options and size tests
+# ---------------------------------------------------------------------------------------------
+def _milp_options(run, step) -> dict:
+    """Its share of the time left as the time limit (the runner leaves a reserve before the
+    deadline); stopped there, HiGHS's dual bound is still certified."""
+    return {"time_limit": step.share * run.time_left(), "gap": AUTO_MILP_GAP}
+
+
+def _milp_rest_options(run, step) -> dict:
+    return {"time_limit": None, "gap": AUTO_MILP_GAP}  # None: all the time left
+
+
+def _shor_cuts_options(run, step) -> dict:
+    return {"solver": run.solver, "rlt": "cuts", "rounds": AUTO_CUT_ROUNDS,
+            "seconds": step.share * run.time_left() / len(run.facts.pops)}
+
+
+def _solver_options(run, step) -> dict:
+    return {"solver": run.solver}
+
+
+def _lipsdp_options(run, step) -> dict:
+    return {} if run.solver == "auto" else {"solver": run.solver}
+
+
+def _lp_options(extra: int):
+    def options(run, step) -> dict:
+        degree = run.facts.pops[0].pop.objective.degree + extra
+        return {"degree": degree, "solver": run.solver, "time_limit": None}
+    return options
+
+
+def _lp_too_large(run, options) -> str | None:
+    size = lp_size(run.facts.pops[0], options["degree"])
+    if size > AUTO_MAX_LP_PRODUCTS:
+        return f"too large ({size:.3g} box products in the cliques)"
+    return None
+
+
+def _neuron_options(run, step) -> dict:
+    return {"sparsity": "neuron", "solver": "clarabel", "side": "sos"}
+
+
+def _neuron_guard(run, options) -> str | None:
+    block, nvars = predict(run.facts.pops, None, "neuron")
+    if block > AUTO_MAX_BLOCK or nvars > 4 * AUTO_MAX_VARS:
+        return f"too large (block {block}, {nvars} free variables)"
+    return None
+
+
+def _network_options(run, step) -> dict:
+    order = max(2, max(gp.pop.min_order() for gp in run.facts.pops))
+    return {"order": order, "solver": run.solver}
+
+
+def _network_too_large(run, options) -> str | None:
+    block = max(clique_block(gp, options["order"]) for gp in run.facts.pops)
+    if block > AUTO_MAX_BLOCK:
+        return f"too large (a clique's moment matrix has size {block})"
+    return None
+
+
+def _network_guard(run, options) -> str | None:
+    block, nvars = predict(run.facts.pops, options["order"], "network")
+    if block > AUTO_MAX_BLOCK or nvars > AUTO_MAX_VARS:
+        return f"too large (block {block}, {nvars} free variables)"
+    return None
+
+
+def _milp_gap(out):
+    return out.details["gap"]
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan
+# ---------------------------------------------------------------------------------------------
+PLAN = (
+    Step("product", "product", inline=True, why=(
+        "Always, first, at once (a closed form): the result is never above it.")),
+    Step("interval", "interval", inline=True, why=(
+        "Always, at once: interval bounds on the Jacobian, often below the product; with it, "
+        "the bound returned when no later step finishes in the budget.")),
+    Step("milp-true", "milp", share=AUTO_MILP_TRUE_SHARE, options=_milp_options,
+         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE),
+         ends=("true_within", _milp_gap), why=(
+        "Over a box or a ball with ReLU-type activations, \"milp\" ties the activation pattern "
+        "to an input and bounds the *true* local constant, which can lie below the formal one "
+        "that every later step bounds; on such regions it closes in seconds where \"dp\" may "
+        "take the whole budget (deep 3x20 box: milp 4 s, dp over 54 s). So it comes first, "
+        "with two thirds of the time left (deep 2x40 box: 21.79 with 54 s against 33.46 with a "
+        "third of 60 s; Shor and the LP time out there), and closed it ends the search.")),
+    Step("dp", "dp", when=(norm_in(math.inf, 2.0, 1.0), FIXED_OUTPUT),
+         ends=("exact_formal", lambda out: True), why=(
+        "When the POP's elimination width fits (banded or small networks), \"dp\" gives the "
+        "exact formal constant, the optimum of the POP every relaxation below bounds from "
+        "above; LipSDP cannot go below it either (every fixed activation pattern is "
+        "slope-restricted in the derivative ranges). Planning is cheap and a width above its "
+        "table budget returns too_large at once, so it comes before every relaxation, and a "
+        "certified \"dp\" ends the search.")),
+    Step("milp-formal", "milp", share=AUTO_MILP_SHARE, options=_milp_options,
+         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, FORMAL_TARGET),
+         ends=("formal_within", _milp_gap), why=(
+        "For networks whose elimination width is too large for \"dp\": the formal constant by "
+        "branch and bound. Closed to its gap it ends the search like \"dp\"; stopped at its "
+        "time limit its dual bound still counts. A third of the time left, not all: it is the "
+        "best step on most deep random l_inf networks (2x20 global: 23.00 against LP-3's "
+        "28.46), but on width-80 one-hidden-layer networks it does not close (2.50 after "
+        "600 s) where Shor with cuts gets 1.97 in seconds.")),
+    Step("shor-cuts-l2", "shor", share=AUTO_CUT_SHARE, options=_shor_cuts_options,
+         when=(norm_in(2.0), DEGREE_2), why=(
+        "l_2 on one hidden layer, where Shor's POP is the small expanded one: Shor with cuts "
+        "before LipSDP (digits CNN, box of radius 0.05: Shor 1.2 s at the lower bound, LipSDP "
+        "over 30 s).")),
+    Step("lipsdp", "lipsdp", options=_lipsdp_options, when=(norm_in(2.0),), why=(
+        "l_2: LipSDP-Neuron, one LMI in the slope multipliers, the l_2 relaxation that scales "
+        "to wide and deep networks and vector outputs.")),
+    Step("lp-low", "lp", options=_lp_options(1), too_large=_lp_too_large,
+         when=(norm_in(math.inf), EXPANDED), why=(
+        "l_inf: the Krivine LP of the objective's degree + 1 (LiPopt-3 on one hidden layer), "
+        "the tight and fast bound on sparse networks (receptive field about 10), before Shor. "
+        f"Skipped above {AUTO_MAX_LP_PRODUCTS:.0e} box products in the cliques (8.7e5 took "
+        "290 s).")),
+    Step("shor-cuts", "shor", share=AUTO_CUT_SHARE, options=_shor_cuts_options,
+         when=(NOT_L2, DEGREE_2), why=(
+        f"Shor with {AUTO_CUT_ROUNDS} rounds of McCormick cuts (the rounds stop after a "
+        f"quarter of the time left): the tight bound on dense one-hidden-layer networks "
+        "(CertDNN width 80: one round beats HR-2 in 8-20 s), after the LP, which is faster "
+        "where the cliques are small.")),
+    Step("shor", "shor", options=_solver_options, when=(NOT_DEGREE_2,), why=(
+        "Deeper networks: Shor of the lifted (degree-2) formulation, weaker but small at any "
+        "depth.")),
+    Step("lp-high", "lp", options=_lp_options(2), too_large=_lp_too_large,
+         when=(norm_in(math.inf), EXPANDED, LP_LOW_BOUNDED), why=(
+        "The LP of the objective's degree + 2 (LiPopt-4), tighter and dearer, when the lower "
+        "degree gave a bound (same size test).")),
+    Step("sdp-neuron", "sdp", options=_neuron_options, guard=_neuron_guard,
+         when=(EXPANDED, ONE_HIDDEN), why=(
+        "The \"neuron\" blocks (between Shor and order 2, blocks of size 2|C|; on the CertDNN "
+        "networks they match LiPopt-4), with Clarabel on the SOS side. Its size is measured in "
+        f"the worker, on the built relaxation: skipped above a block of {AUTO_MAX_BLOCK} or "
+        f"{4 * AUTO_MAX_VARS} free variables.")),
+    Step("sdp-network", "sdp", options=_network_options, too_large=_network_too_large,
+         guard=_network_guard, when=(GRADIENT_POP,), why=(
+        "Order 2 with the network's cliques: the tightest relaxation and the most expensive, "
+        "last. Skipped when a clique's moment matrix (counted from the cliques before anything "
+        f"is built) exceeds {AUTO_MAX_BLOCK}, or, measured in the worker, the free variables "
+        f"exceed {AUTO_MAX_VARS}.")),
+    Step("milp-rest", "milp", options=_milp_rest_options, when=(MILP_STOPPED,), why=(
+        "Time left after every step: \"milp\" again with all of it (HiGHS is deterministic, so "
+        "the longer run gets at least as far as the stopped one).")),
+)

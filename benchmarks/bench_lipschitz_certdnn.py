@@ -12,8 +12,8 @@ Methods: ``shor`` (method "shor"), ``neuron`` (method "sdp", sparsity "neuron"),
 cliques), ``shor-rlt`` (method "shor" with the McCormick products, Clarabel), ``shor-clarabel``,
 ``cuts1`` / ``cuts3`` (method "shor", ``rlt="cuts"``: Shor plus the most violated McCormick
 products, ``width`` per round, 1 / 3 rounds), ``auto`` (default budget), ``dp`` (exact formal
-constant by variable elimination; "too_large" when the elimination width exceeds its budget),
-``dp30`` (the same with a budget of 2^30 table entries: sparsity 30 fits, using about 6-13 GB
+constant by variable elimination; "too_large" when the elimination width exceeds its table
+budget), ``dp30`` (the same with ``max_table_entries`` 2^30: sparsity 30 fits, using about 6-13 GB
 of memory), ``milp`` (the formal constant by mixed-integer LP, HiGHS branch and bound, relative
 gap 1e-6, stopped after 600 s with HiGHS's dual bound as the bound). Prints one markdown row per network (every published figure, each
 method's bound and seconds, the lower bound and its seconds) and a summary per configuration.
@@ -45,7 +45,7 @@ METHODS = {
     "cuts3": ("shor", {"rlt": "cuts", "rounds": 3}),
     "auto": ("auto", {}),
     "dp": ("dp", {}),
-    "dp30": ("dp", {"budget": 2 ** 30}),
+    "dp30": ("dp", {"max_table_entries": 2 ** 30}),
     "milp": ("milp", {"time_limit": 600.0, "gap": 1e-6}),
 }
 

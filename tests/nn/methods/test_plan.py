@@ -1,0 +1,158 @@
+"""The plan of method "auto": its order, when each step applies, and the reasons recorded for
+every step not run (details["plan"])."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from polylip.nn import METHODS, BoxRegion, GlobalRegion, Network, lipschitz
+from polylip.nn.methods import BY_NAME, plan
+from polylip.nn.methods.auto import AutoOptions, Facts, Run
+from polylip.nn.problem import LipschitzProblem
+
+ORDER = ["product", "interval", "milp-true", "dp", "milp-formal", "shor-cuts-l2", "lipsdp",
+         "lp-low", "shor-cuts", "shor", "lp-high", "sdp-neuron", "sdp-network", "milp-rest"]
+STATUSES = {"ok", "no bound", "time_limit", "error", "skipped", "too large", "not applicable",
+            "not run"}
+
+
+def small_net(seed=8, sizes=(3, 4, 1), activation="relu"):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
+    return Network.from_weights(Ws, activation=activation)
+
+
+def applicable(net, norm, region=None):
+    """The ids of the steps whose conditions hold at the start (before any step ran)."""
+    problem = LipschitzProblem(net, norm, region or GlobalRegion(), methods=METHODS)
+    run = Run(problem, AutoOptions())
+    run.facts = Facts.of(problem)
+    return [s.id for s in plan.PLAN if s.blocked(run) is None], run
+
+
+# ------------------------------------------------------------------ the plan as data
+def test_the_order_and_every_step_says_why():
+    assert [s.id for s in plan.PLAN] == ORDER
+    assert len({s.id for s in plan.PLAN}) == len(plan.PLAN)
+    for s in plan.PLAN:
+        assert s.method in BY_NAME, s.id  # every step runs a method of the table
+        assert len(s.why) > 40, s.id
+        assert s.share is None or 0 < s.share <= 1
+    assert [s.id for s in plan.PLAN if s.inline] == ["product", "interval"]
+    assert [s.id for s in plan.PLAN if s.ends] == ["milp-true", "dp", "milp-formal"]
+    # the shares are the measured constants
+    assert plan.step("milp-true").share == plan.AUTO_MILP_TRUE_SHARE
+    assert plan.step("milp-formal").share == plan.AUTO_MILP_SHARE
+
+
+def test_global_l_inf_one_hidden_layer():
+    ids, run = applicable(small_net(), math.inf)
+    # lp-high and milp-rest depend on earlier steps' outputs
+    assert ids == ["product", "interval", "dp", "milp-formal", "lp-low", "shor-cuts",
+                   "sdp-neuron", "sdp-network"]
+    assert plan.step("milp-true").blocked(run) == "needs a box or a ball region"
+    assert plan.step("lipsdp").blocked(run) == "needs the l_2 input norm"
+    assert plan.step("lp-high").blocked(run).startswith("needs a bound from lp-low")
+    assert plan.step("milp-rest").blocked(run).startswith("needs an earlier milp step stopped")
+
+
+def test_box_with_relu_runs_the_true_milp_first_and_no_formal_milp():
+    net = small_net()
+    ids, run = applicable(net, math.inf, BoxRegion(np.zeros(3), 0.1))
+    assert ids[:4] == ["product", "interval", "milp-true", "dp"]
+    assert "milp-formal" not in ids
+    assert "milp-true bounds the true constant" in plan.step("milp-formal").blocked(run)
+
+
+def test_tanh_on_a_box_bounds_the_formal_constant():
+    ids, run = applicable(small_net(activation="tanh"), math.inf, BoxRegion(np.zeros(3), 0.1))
+    assert "milp-true" not in ids and "milp-formal" in ids
+    assert plan.step("milp-true").blocked(run).startswith("needs ReLU-type activations")
+
+
+def test_l2_one_hidden_layer_runs_shor_before_lipsdp():
+    ids, _ = applicable(small_net(), 2.0)
+    assert ids == ["product", "interval", "dp", "shor-cuts-l2", "lipsdp", "sdp-neuron",
+                   "sdp-network"]
+
+
+def test_deeper_networks_use_plain_shor_and_no_neuron_blocks():
+    ids, run = applicable(small_net(3, (3, 4, 3, 1)), math.inf)
+    assert "shor" in ids and "shor-cuts" not in ids and "sdp-neuron" not in ids
+    assert plan.step("sdp-neuron").blocked(run) == "needs one hidden layer"
+    assert plan.step("shor-cuts").blocked(run).startswith("needs the expanded gradient POP of "
+                                                          "degree 2")
+
+
+def test_l1_has_no_gradient_pop_steps():
+    ids, run = applicable(small_net(), 1.0)
+    assert ids == ["product", "interval", "dp", "milp-formal"]
+    assert run.facts.pops is None and "inf and 2" in run.facts.pops_error
+    assert plan.step("sdp-network").blocked(run).startswith("needs the gradient POP")
+
+
+def test_vector_l2_output_refuses_dp_and_milp():
+    rng = np.random.default_rng(0)
+    net = Network.from_weights([rng.standard_normal((3, 2)), rng.standard_normal((2, 3))],
+                               output="vector:2")
+    ids, run = applicable(net, 2.0)
+    assert "dp" not in ids and "milp-formal" not in ids and "lipsdp" in ids
+    assert plan.step("dp").blocked(run).startswith("needs a fixed output functional")
+
+
+# ------------------------------------------------------------------ what a run records
+def plan_log(res):
+    log = res.details["plan"]
+    assert [p["step"] for p in log] == ORDER  # one record per step, in order
+    for p in log:
+        assert set(p) == {"step", "method", "status", "reason", "seconds"}
+        assert p["status"] in STATUSES and p["reason"]
+    return {p["step"]: p for p in log}
+
+
+def test_the_step_that_ends_the_search_and_why_the_others_did_not_run():
+    res = lipschitz(small_net(), "inf", lower=False, options={"budget": 30})
+    log = plan_log(res)
+    assert res.details["best_step"] == "dp" and res.details["best_method"] == "dp"
+    assert log["dp"]["status"] == "ok" and "the bound returned" in log["dp"]["reason"]
+    assert "ends the search" in log["dp"]["reason"]
+    assert log["milp-true"] == {"step": "milp-true", "method": "milp",
+                                "status": "not applicable",
+                                "reason": "needs a box or a ball region", "seconds": 0.0}
+    for sid in ORDER[ORDER.index("dp") + 1:]:
+        assert log[sid]["status"] == "not run"
+        assert log[sid]["reason"] == "the search ended at dp (exact_formal)"
+
+
+def test_unregistered_too_large_and_budget_spent_are_reasons(monkeypatch):
+    monkeypatch.delitem(METHODS, "dp")
+    monkeypatch.delitem(METHODS, "milp")
+    monkeypatch.setattr(plan, "AUTO_MAX_LP_PRODUCTS", 0)  # every LP is "too large"
+    res = lipschitz(small_net(), "inf", lower=False, options={"budget": 30, "isolate": False})
+    log = plan_log(res)
+    assert log["dp"]["status"] == "not applicable" and "'dp' is not registered" in log["dp"]["reason"]
+    assert log["lp-low"]["status"] == "too large" and "box products" in log["lp-low"]["reason"]
+    lp = [t for t in res.details["tried"] if t["method"] == "lp"]
+    assert lp and lp[0]["skipped"].startswith("too large")
+    assert log["shor-cuts"]["status"] == "ok" and log["shor-cuts"]["seconds"] > 0
+    assert log["lp-high"]["status"] == "not applicable"  # lp-low gave no bound
+    best = res.details["best_step"]
+    assert best in log and "the bound returned" in log[best]["reason"]
+
+
+def test_a_spent_budget_skips_the_rest(monkeypatch):
+    monkeypatch.delitem(METHODS, "dp")
+    monkeypatch.delitem(METHODS, "milp")
+    real = METHODS["lp"]
+
+    def slow_lp(problem, **kw):  # in process: the budget is checked between steps
+        time.sleep(1.5)
+        return real(problem, **kw)
+    monkeypatch.setitem(METHODS, "lp", slow_lp)
+    res = lipschitz(small_net(), "inf", lower=False, options={"budget": 1.0, "isolate": False})
+    log = plan_log(res)
+    assert log["lp-low"]["status"] == "ok"
+    assert log["shor-cuts"]["status"] == "skipped" and log["shor-cuts"]["reason"] == "budget spent"
+    assert all(log[s]["reason"] == "budget spent" for s in ("sdp-neuron", "sdp-network"))

@@ -61,7 +61,9 @@ from typing import Any, Callable
 from polylip.errors import PolylipError
 
 __all__ = ["fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
-           "StepOutcome", "call_with_deadline", "fork_available"]
+           "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
+           "memory_limit", "set_memory_limit", "MemoryLimit", "check_memory", "format_bytes",
+           "format_count"]
 
 log = logging.getLogger(__name__)
 
@@ -326,3 +328,159 @@ def call_with_deadline(fn: Callable[[], Any], seconds: float, *, memory: int | N
     finally:
         _stop(proc)
         recv.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the memory limit: sizes are estimated before large arrays are built, and refused past it
+# ---------------------------------------------------------------------------------------------
+#: Default memory limit, as a fraction of :func:`available_memory`.
+MEMORY_FRACTION = 0.5
+#: Environment variable overriding the default (bytes, or a size such as "8G" or "512 MiB").
+MEMORY_ENV = "POLYLIP_MEMORY_LIMIT"
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_memory_setting: int | None = None
+
+
+_machine_memory: list = []  # physical memory and cgroup limit, read once
+
+
+def _machine() -> list[int]:
+    if not _machine_memory:
+        found = []
+        try:
+            found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+            pass
+        for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+            try:
+                with open(path) as fh:
+                    text = fh.read().strip()
+                if text.isdigit() and int(text) < 1 << 60:  # "max" or a huge number: no limit
+                    found.append(int(text))
+            except (OSError, ValueError):
+                pass
+        _machine_memory.append(found)
+    return list(_machine_memory[0])
+
+
+def available_memory() -> int:
+    """Memory this process may use, in bytes: the physical memory, capped by a cgroup (container)
+    limit and by an address-space limit (``RLIMIT_AS``) when there are any; 8 GiB if unknown.
+    (The first two are read once per process, the address-space limit at every call.)"""
+    candidates = _machine()
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            candidates.append(int(soft))
+    except (ImportError, ValueError, OSError):  # pragma: no cover - platform dependent
+        pass
+    positive = [c for c in candidates if c > 0]
+    return min(positive) if positive else 8 << 30
+
+
+def _parse_bytes(value) -> int:
+    """Bytes from an int, a float or a string such as "8G", "1.5 GiB", "512MB" (binary units)."""
+    if isinstance(value, bool):
+        raise TypeError("a memory size must be a number of bytes or a string such as '8G'")
+    if isinstance(value, (int, float)):
+        nbytes = int(value)
+    elif isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        for suffix in ("ib", "b"):
+            if text.endswith(suffix) and text[:-len(suffix)][-1:].isalpha():
+                text = text[:-len(suffix)]
+                break
+        unit = text[-1:] if text[-1:].isalpha() else ""
+        try:
+            nbytes = int(float(text[:len(text) - len(unit)]) * _UNITS[unit])
+        except (KeyError, ValueError):
+            raise ValueError(f"cannot read the memory size {value!r} (use bytes, or e.g. "
+                             "'8G', '512 MiB')") from None
+    else:
+        raise TypeError("a memory size must be a number of bytes or a string such as '8G'")
+    if nbytes <= 0:
+        raise ValueError(f"a memory limit must be positive, not {value!r}")
+    return nbytes
+
+
+def memory_limit() -> int:
+    """Bytes one structure polylip builds may take before it is refused, unbuilt.
+
+    Before enumerating a monomial basis, assembling a relaxation or expanding a product of a
+    sympy expression, polylip estimates the memory it needs and raises a
+    :class:`~polylip.errors.PolylipError` subclass naming the size when the estimate exceeds
+    this limit (instead of dying with a raw ``MemoryError``, or waking the kernel's
+    out-of-memory killer). The limit is, by priority: the value given to
+    :func:`set_memory_limit` (or a :class:`MemoryLimit` block), the environment variable
+    ``POLYLIP_MEMORY_LIMIT``, else ``MEMORY_FRACTION`` (half) of :func:`available_memory`.
+
+    Examples
+    --------
+    >>> with MemoryLimit("1 GiB"):
+    ...     memory_limit()
+    1073741824
+    """
+    if _memory_setting is not None:
+        return _memory_setting
+    env = os.environ.get(MEMORY_ENV)
+    if env:
+        try:
+            return _parse_bytes(env)
+        except (TypeError, ValueError):
+            log.warning("ignoring %s=%r: not a memory size", MEMORY_ENV, env)
+    return int(MEMORY_FRACTION * available_memory())
+
+
+def set_memory_limit(limit) -> int | None:
+    """Set the memory limit (bytes, or a string such as "8G"); None restores the default.
+    Returns the previous setting (None if it was the default). Process-wide."""
+    global _memory_setting
+    previous = _memory_setting
+    _memory_setting = None if limit is None else _parse_bytes(limit)
+    return previous
+
+
+class MemoryLimit:
+    """``with MemoryLimit("2G"): ...`` sets the memory limit inside the block (process-wide,
+    not per thread) and restores the previous one after it."""
+
+    def __init__(self, limit):
+        self.limit = None if limit is None else _parse_bytes(limit)
+        self._previous: int | None = None
+
+    def __enter__(self) -> "MemoryLimit":
+        self._previous = set_memory_limit(self.limit)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        set_memory_limit(self._previous)
+
+
+def format_bytes(nbytes) -> str:
+    """A byte count for a message: ``"3.2 GiB"``, ``"410.0 MiB"``, ``"2.8e+12 GiB"``.
+
+    >>> format_bytes(3 << 30), format_bytes(5 << 20), format_bytes(10**30)
+    ('3.0 GiB', '5.0 MiB', '9.3e+20 GiB')
+    """
+    nbytes = float(nbytes)
+    if nbytes < 1 << 30:
+        return f"{nbytes / (1 << 20):.1f} MiB"
+    gib = nbytes / (1 << 30)
+    return f"{gib:,.1f} GiB" if gib < 1e6 else f"{gib:.1e} GiB"
+
+
+def format_count(n) -> str:
+    """A count for a message: ``"75,394,027,566"``, or ``"2.84e+21"`` past 10^15."""
+    return f"{int(n):,}" if n < 10**15 else f"{float(n):.2e}"
+
+
+def check_memory(nbytes, what: str, hint: str = "", error: type = PolylipError) -> None:
+    """Raise ``error`` when building ``what`` would need ``nbytes`` (an estimate) beyond
+    :func:`memory_limit`; the message names both sizes, then ``hint`` (what to try instead)."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise error(f"{what} would need about {format_bytes(nbytes)}, more than the memory limit "
+                    f"of {format_bytes(limit)} (polylip.runtime.set_memory_limit or "
+                    f"{MEMORY_ENV} sets it)" + (f"; {hint}" if hint else ""))

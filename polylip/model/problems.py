@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from polylip.errors import ModelError
 from polylip.model import POP
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
+from polylip.runtime import check_memory, format_count
 
 
 def _local(k: int):
@@ -31,13 +33,26 @@ def _local(k: int):
     return [Polynomial.variable(v).with_variables(names) for v in names]
 
 
-def _chain(n: int, template: Polynomial, offsets, pieces=(), constant: float = 0.0) -> POP:
+#: Memory per variable (its name in the lists, tuples, sets and dicts of Polynomial and POP)
+#: and per term and index entry of the objective (int64 offsets, int32 rows and their sorted
+#: and merged copies), for the size check before building.
+BYTES_PER_VARIABLE, BYTES_PER_TERM, BYTES_PER_ENTRY = 400, 48, 40
+
+
+def _chain(n: int, template: Polynomial, offsets: range, pieces=(), constant: float = 0.0,
+           name: str = "the problem") -> POP:
     """Sum over ``offsets`` of ``template(x[o], x[o+1], ...)`` plus extra ``pieces``.
 
-    ``pieces`` are (polynomial over a0.., offset) pairs for boundary terms.
+    ``pieces`` are (polynomial over a0.., offset) pairs for boundary terms. The size is
+    checked against :func:`polylip.runtime.memory_limit` before anything is allocated.
     """
+    terms = len(offsets) * template.nterms + sum(p.nterms for p, _ in pieces) + 1
+    width = max([template.rows.shape[1]] + [p.rows.shape[1] for p, _ in pieces])
+    need = n * BYTES_PER_VARIABLE + terms * (BYTES_PER_TERM + width * BYTES_PER_ENTRY)
+    check_memory(need, f"{name} with n = {n:,} ({format_count(terms)} terms before merging)",
+                 "choose a smaller n", ModelError)
     names = [f"x{i}" for i in range(n)]
-    offsets = np.asarray(offsets, dtype=np.int64)
+    offsets = np.arange(offsets.start, offsets.stop, offsets.step, dtype=np.int64)
     rows_all, coef_all = [], []
     width = 0
     items = [(template, offsets)] + [(p, np.array([o])) for p, o in pieces]
@@ -63,7 +78,7 @@ def broyden_tridiagonal(n: int) -> POP:
     b0, b1 = _local(2)
     first = ((3 - 2 * b0) * b0 - 2 * b1 + 1) ** 2
     last = ((3 - 2 * b1) * b1 - b0 + 1) ** 2
-    return _chain(n, mid, np.arange(n - 2), [(first, 0), (last, n - 2)])
+    return _chain(n, mid, range(n - 2), [(first, 0), (last, n - 2)], name="broyden_tridiagonal")
 
 
 def broyden_banded(n: int) -> POP:
@@ -83,14 +98,14 @@ def broyden_banded(n: int) -> POP:
     interior = term(0, 5, 6)  # i = 5 with window [0, 6]
     pieces = [(term(0, i, min(n - 1, i + 1)), 0) for i in range(5)]
     pieces.append((term(n - 6, n - 1, n - 1), n - 6))
-    return _chain(n, interior, np.arange(0, n - 6), pieces)
+    return _chain(n, interior, range(0, n - 6), pieces, name="broyden_banded")
 
 
 def generalized_rosenbrock(n: int) -> POP:
     """``1 + sum_{i>=1} (100 (x_i - x_{i-1}^2)^2 + (1 - x_i)^2)`` (min 1 at x = 1)."""
     a0, a1 = _local(2)
     t = 100 * (a1 - a0 ** 2) ** 2 + (1 - a1) ** 2
-    return _chain(n, t, np.arange(n - 1), constant=1.0)
+    return _chain(n, t, range(n - 1), constant=1.0, name="generalized_rosenbrock")
 
 
 def chained_singular(n: int) -> POP:
@@ -100,7 +115,7 @@ def chained_singular(n: int) -> POP:
     a0, a1, a2, a3 = _local(4)
     t = ((a0 + 10 * a1) ** 2 + 5 * (a2 - a3) ** 2 + (a1 - 2 * a2) ** 4
          + 10 * (a0 - 10 * a3) ** 4)
-    return _chain(n, t, np.arange(0, n - 3, 2))
+    return _chain(n, t, range(0, n - 3, 2), name="chained_singular")
 
 
 def chained_wood(n: int) -> POP:
@@ -110,7 +125,7 @@ def chained_wood(n: int) -> POP:
     a0, a1, a2, a3 = _local(4)
     t = (100 * (a1 - a0 ** 2) ** 2 + (1 - a0) ** 2 + 90 * (a3 - a2 ** 2) ** 2 + (1 - a2) ** 2
          + 10 * (a1 + a3 - 2) ** 2 + 0.1 * (a1 - a3) ** 2)
-    return _chain(n, t, np.arange(0, n - 3, 2), constant=1.0)
+    return _chain(n, t, range(0, n - 3, 2), constant=1.0, name="chained_wood")
 
 
 #: name -> (constructor, relaxation order, known minimum)

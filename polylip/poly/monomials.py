@@ -20,9 +20,12 @@ The *canonical order* of monomials is graded: by degree, then lexicographically 
 
 from __future__ import annotations
 
-from itertools import combinations_with_replacement
+from math import comb
 
 import numpy as np
+
+from polylip.errors import RelaxationError
+from polylip.runtime import check_memory, format_count
 
 PAD = -1
 INDEX_DTYPE = np.int32
@@ -101,6 +104,27 @@ def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return srt[new], inverse
 
 
+def canonical(rows: np.ndarray, coeffs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge a polynomial's terms: index rows normalized, each monomial once (coefficients
+    added) in canonical order, zero coefficients dropped, the width trimmed (the invariants
+    :class:`~polylip.poly.polynomial.Polynomial` keeps).
+
+    >>> r, c = canonical(np.array([[1, 0], [0, 1], [2, -1]]), np.array([1.0, 2.0, 0.0]))
+    >>> r.tolist(), c.tolist()
+    ([[0, 1]], [3.0])
+    """
+    rows = normalize(rows)
+    coeffs = np.asarray(coeffs, dtype=float)
+    if rows.shape[0] > 1:
+        rows, inv = unique_rows(rows)
+        coeffs = np.bincount(inv, weights=coeffs, minlength=rows.shape[0])
+    keep = coeffs != 0.0
+    if not keep.all():
+        rows, coeffs = rows[keep], coeffs[keep]
+        rows = rows[:, :int((rows != PAD).sum(axis=1).max(initial=0))]
+    return np.ascontiguousarray(rows), np.array(coeffs, dtype=float)
+
+
 def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """All pairwise products: row ``i * len(b) + j`` is ``a[i] * b[j]`` (normalized)."""
     a = np.asarray(a, dtype=INDEX_DTYPE)
@@ -158,27 +182,70 @@ def reduce_boolean(rows: np.ndarray, binary: np.ndarray | None = None,
     return normalize(out)
 
 
+def basis_size(nvars: int, degree: int, min_degree: int = 0) -> int:
+    """Number of monomials of degree in [min_degree, degree] in ``nvars`` variables.
+
+    >>> basis_size(10, 50)   # comb(60, 10): order 50 on 10 variables
+    75394027566
+    """
+    if degree < 0 or min_degree > degree:
+        return 0
+    low = comb(nvars + min_degree - 1, min_degree - 1) if min_degree > 0 else 0
+    return comb(nvars + degree, degree) - low
+
+
+#: Hint appended to a refused basis or relaxation: what to try instead.
+SIZE_HINT = ("try a sparsity pattern (sparsity='cs', or 'cs+ts'), a lower order, or the LP "
+             "hierarchy (method='lp', for polytope constraints)")
+
+
+def check_basis(nvars: int, degree: int, min_degree: int = 0) -> int:
+    """The basis size, or :class:`~polylip.errors.RelaxationError` naming it when enumerating it
+    would exceed :func:`polylip.runtime.memory_limit` (about 8 bytes per index entry: the rows
+    and one working copy)."""
+    count = basis_size(nvars, degree, min_degree)
+    what = (f"the monomial basis of degree {degree} in {nvars} variables "
+            f"({format_count(count)} monomials, {format_count(count * max(degree, 1))} index entries)")
+    check_memory(8 * count * max(degree, 1), what, SIZE_HINT, RelaxationError)
+    return count
+
+
 def basis(variables, degree: int, *, min_degree: int = 0,
           binary=None, spin=None) -> np.ndarray:
     """Index rows of all monomials in ``variables`` (indices) of degree in [min_degree, degree].
 
     With boolean masks ``binary``/``spin`` (over all variables), monomials are reduced and
-    deduplicated, so a basis over binary variables is multilinear.
+    deduplicated, so a basis over binary variables is multilinear. Within a degree, rows are
+    in lexicographic order. The size, ``comb(n + degree, degree)`` rows, is checked against
+    :func:`polylip.runtime.memory_limit` before anything is enumerated.
 
     Examples
     --------
     >>> basis([0, 1], 2).tolist()
     [[-1, -1], [0, -1], [1, -1], [0, 0], [0, 1], [1, 1]]
     """
-    variables = sorted(int(v) for v in variables)
+    variables = np.array(sorted(int(v) for v in variables), dtype=INDEX_DTYPE)
     degree = int(degree)
+    if degree < 0:
+        return np.zeros((0, 0), INDEX_DTYPE)
+    n = variables.size
+    check_basis(n, degree, max(min_degree, 0))
     out = []
-    for k in range(max(min_degree, 0), degree + 1):
-        combos = list(combinations_with_replacement(variables, k))
-        arr = np.full((len(combos), degree), PAD, dtype=INDEX_DTYPE)
-        if k and combos:
-            arr[:, :k] = np.asarray(combos, dtype=INDEX_DTYPE)
-        out.append(arr)
+    local = np.zeros((1, 0), dtype=INDEX_DTYPE)   # degree-k monomials over 0..n-1, lexicographic
+    for k in range(degree + 1):
+        if k >= min_degree:
+            arr = np.full((local.shape[0], degree), PAD, dtype=INDEX_DTYPE)
+            arr[:, :k] = variables[local]
+            out.append(arr)
+        if k == degree:
+            break
+        # row r extends to r + [j] for every j >= its last index: lexicographic order is kept
+        last = local[:, -1] if k else np.zeros(1, dtype=INDEX_DTYPE)
+        reps = (n - last).astype(np.int64)
+        first = np.concatenate([[0], np.cumsum(reps)[:-1]])
+        parent = np.repeat(np.arange(local.shape[0]), reps)
+        new = np.arange(parent.size) - first[parent] + last[parent]
+        local = np.hstack([local[parent], new.astype(INDEX_DTYPE)[:, None]])
     rows = np.vstack(out) if out else np.zeros((0, degree), INDEX_DTYPE)
     if binary is not None or spin is not None:
         rows = reduce_boolean(rows, binary, spin)

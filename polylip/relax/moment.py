@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.poly import monomials as mono
-from polylip.sparsity.blocks import MOMENT, BlockStructure
+from polylip.sparsity.blocks import MOMENT, BlockStructure, refuse_if_too_large, size_summary
 
 
 def block_index(j, n: int) -> int:
@@ -150,7 +150,10 @@ def assemble(pop, structure: BlockStructure) -> MomentData:
 
     All blocks are handled at once: one stacked basis array, one product of index rows for
     every upper-triangle entry of every block (times every term of its multiplier), one
-    :func:`~polylip.poly.monomials.unique_rows`, one COO -> CSR conversion.
+    :func:`~polylip.poly.monomials.unique_rows`, one COO -> CSR conversion. Their memory is
+    estimated first (:func:`~polylip.sparsity.blocks.size_summary`): past
+    :func:`polylip.runtime.memory_limit` the relaxation is refused with a
+    :class:`~polylip.errors.RelaxationError` naming its size.
     """
     bmask, smask = pop.binary_mask, pop.spin_mask
     boolean = dict(binary=bmask if bmask.any() else None, spin=smask if smask.any() else None)
@@ -166,9 +169,14 @@ def assemble(pop, structure: BlockStructure) -> MomentData:
     psd = structure.psd
     sizes = np.array([b.size for b in psd], dtype=np.int64)
     allb, boff = _stack([b.basis for b in psd])
-    owner, p, q, ntri = _pairs(sizes)
     mult = np.array([b.constraint + 1 if b.constraint != MOMENT else 0 for b in psd],
                     dtype=np.int64)
+    eqs = structure.equalities
+    refuse_if_too_large(size_summary(
+        structure.order, structure.kind, sizes.tolist(), mlens[mult].tolist(),
+        [e.size for e in eqs], [pop.eqs[e.constraint].nterms for e in eqs],
+        width=2 * allb.shape[1] + mrows.shape[1]), pop.min_order())
+    owner, p, q, ntri = _pairs(sizes)
     rep, term = _expand(mult[owner], mstart, mlens)
     I = boff[:-1][owner] + p
     J = boff[:-1][owner] + q
@@ -178,7 +186,6 @@ def assemble(pop, structure: BlockStructure) -> MomentData:
     psd_entry = rep  # global entry index (block entries are consecutive, in block order)
 
     # equalities: rows L(h * b) = 0
-    eqs = structure.equalities
     if eqs:
         hrows, hoff = _stack([pop.eqs[e.constraint].rows for e in eqs])
         hcoef = np.concatenate([pop.eqs[e.constraint].coeffs for e in eqs])

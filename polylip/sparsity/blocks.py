@@ -17,11 +17,13 @@ shape, and :mod:`polylip.relax.moment` turns any of them into conic data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 
 from polylip.errors import RelaxationError
 from polylip.poly import monomials as mono
+from polylip.runtime import check_memory, format_count
 
 #: ``PSDBlock.constraint`` value of a moment matrix (multiplier 1).
 MOMENT = -1
@@ -108,14 +110,107 @@ def equality_degree(order: int, poly) -> int:
     return 2 * order - poly.degree
 
 
-def clique_blocks(pop, order: int, cliques, assignment_ineq, assignment_eq) -> tuple:
+# ---------------------------------------------------------------------------------------------
+# sizes, estimated before any basis or matrix is built
+# ---------------------------------------------------------------------------------------------
+def count_basis(nfree: int, nbool: int, degree: int) -> int:
+    """Monomials of degree <= ``degree`` in ``nfree`` ordinary and ``nbool`` binary/spin
+    variables (which appear with exponent 0 or 1): the size of a reduced basis."""
+    if degree < 0:
+        return 0
+    return sum(comb(nbool, j) * comb(nfree + degree - j, degree - j)
+               for j in range(min(degree, nbool) + 1))
+
+
+def assembly_bytes(products: int, width: int) -> int:
+    """Peak memory of :func:`polylip.relax.moment.assemble` for ``products`` index rows of
+    ``width`` entries: the rows and their working copies (int32: concatenation, sort, lexsort
+    gather), the int64 entry, term and moment indices, and the COO/CSR triplets."""
+    return int(products) * (16 * int(width) + 80)
+
+
+def size_summary(order: int, kind: str, sizes, mult_terms, eq_sizes=(), eq_terms=(),
+                 width: int = 0) -> dict:
+    """Counts of a relaxation from its block sizes: ``entries`` (sum of k(k+1)/2), ``products``
+    (entries times the terms of each block's multiplier, plus equality rows times terms),
+    ``bytes`` (:func:`assembly_bytes`), ``largest`` and ``blocks``. Python integers, so
+    astronomically large relaxations are counted exactly."""
+    sizes = [int(k) for k in sizes]
+    tri = [k * (k + 1) // 2 for k in sizes]
+    products = sum(t * int(m) for t, m in zip(tri, mult_terms))
+    products += sum(int(e) * int(m) for e, m in zip(eq_sizes, eq_terms))
+    return dict(order=order, kind=kind, blocks=len(sizes), largest=max(sizes, default=0),
+                entries=sum(tri), products=products, bytes=assembly_bytes(products, width))
+
+
+def refuse_if_too_large(summary: dict, min_order: int | None = None) -> None:
+    """:class:`~polylip.errors.RelaxationError` naming the size when the relaxation described by
+    ``summary`` (:func:`size_summary`) would not fit in :func:`polylip.runtime.memory_limit`."""
+    k, count = summary["largest"], format_count
+    what = (f"the {summary['kind']} relaxation of order {summary['order']} "
+            f"({summary['blocks']:,} PSD blocks, the largest {count(k)} x {count(k)}; "
+            f"{count(summary['entries'])} matrix entries, {count(summary['products'])} "
+            "products to assemble)")
+    hint = {"dense": mono.SIZE_HINT,
+            "cs": "try term sparsity (sparsity='cs+ts'), a lower order, or the LP hierarchy "
+                  "(method='lp', for polytope constraints)",
+            }.get(summary["kind"], "try a lower order, or the LP hierarchy (method='lp', for "
+                                   "polytope constraints)")
+    if min_order is not None and summary["order"] > min_order:
+        hint += f" (the smallest valid order is {min_order})"
+    check_memory(summary["bytes"], what, hint, RelaxationError)
+
+
+def check_size(pop, order: int, cliques, assignment_ineq, assignment_eq,
+               kind: str = "dense") -> dict:
+    """Count the relaxation with one moment matrix per clique (the bases are not built) and
+    refuse it (:func:`refuse_if_too_large`) when it would not fit in memory.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> x = sympy.symbols("x0:10")
+    >>> pop = POP(sum(v**2 for v in x))
+    >>> check_size(pop, 2, [tuple(range(10))], [], [])["entries"]
+    2211
+    """
+    boolean = pop.binary_mask | pop.spin_mask
+    counts: dict = {}
+
+    def count(c: int, degree: int) -> int:
+        clique = cliques[c]
+        nb = int(boolean[list(clique)].sum()) if boolean.any() and len(clique) else 0
+        key = (len(clique), nb, max(degree, 0))
+        if key not in counts:
+            counts[key] = count_basis(len(clique) - nb, nb, max(degree, 0))
+        return counts[key]
+
+    sizes = [count(c, order) for c in range(len(cliques))]
+    mult = [1] * len(cliques)
+    for i, g in enumerate(pop.ineqs):
+        sizes.append(count(int(assignment_ineq[i]), localizing_degree(order, g)))
+        mult.append(g.nterms)
+    eq_sizes = [count(int(assignment_eq[j]), equality_degree(order, h))
+                for j, h in enumerate(pop.eqs)]
+    width = 2 * order + max([0] + [p.degree for p in pop.ineqs + pop.eqs])
+    summary = size_summary(order, kind, sizes, mult, eq_sizes, [h.nterms for h in pop.eqs], width)
+    refuse_if_too_large(summary, pop.min_order())
+    return summary
+
+
+def clique_blocks(pop, order: int, cliques, assignment_ineq, assignment_eq,
+                  kind: str = "dense") -> tuple:
     """PSD and equality blocks for given cliques (one moment matrix per clique).
 
     ``assignment_ineq[i]`` / ``assignment_eq[j]`` is the clique index each constraint is
     attached to. The dense relaxation is the special case of one clique with all variables.
+    The relaxation is counted first and refused (:func:`check_size`) if it would not fit in
+    memory, before any basis is enumerated.
     """
     bmask, smask = pop.binary_mask, pop.spin_mask
     boolean = dict(binary=bmask if bmask.any() else None, spin=smask if smask.any() else None)
+    check_size(pop, order, cliques, assignment_ineq, assignment_eq, kind)
     psd, eqs = [], []
     for c, clique in enumerate(cliques):
         psd.append(PSDBlock(mono.basis(clique, order, **boolean), MOMENT, c))

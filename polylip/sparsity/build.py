@@ -23,7 +23,7 @@ import logging
 import numpy as np
 
 from polylip.sparsity.blocks import (MOMENT, BlockStructure, EqualityBlock, PSDBlock, check_order,
-                                  dense_structure, equality_degree, localizing_degree)
+                                  check_size, dense_structure, equality_degree, localizing_degree)
 from polylip.sparsity import correlative, term
 from polylip.sparsity.patterns import Correlative, CorrelativeTerm, Dense, Term, as_pattern
 
@@ -97,6 +97,7 @@ def build_structure(pop, order, sparsity) -> BlockStructure:
         cliques = (tuple(range(pop.nvars)),)
         ai = np.zeros(len(pop.ineqs), dtype=np.int64)
         ae = np.zeros(len(pop.eqs), dtype=np.int64)
+    check_size(pop, order, cliques, ai, ae, pattern.kind)  # before any basis is enumerated
     mats = _matrices(pop, order, cliques, ai, boolean)
     eqs = _equalities(pop, order, cliques, ae, boolean)
     if isinstance(pattern, (Term, CorrelativeTerm)):

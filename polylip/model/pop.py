@@ -12,6 +12,7 @@ import sympy
 from polylip.errors import ModelError, RelaxationError
 from polylip.poly import Polynomial, from_sympy
 from polylip.poly.parse import parse_expression, parse_relation
+from polylip.poly.sympy_io import symbols_of
 from polylip.relax.hierarchy import as_certificate
 from polylip.solve.pipeline import SolverSettings, solve_pop
 from polylip.solve.relaxation import Relaxation
@@ -37,7 +38,7 @@ def _free_names(item) -> set[str]:
     if isinstance(item, Polynomial):
         return set(item.used_variables)
     if isinstance(item, sympy.Basic):
-        return {s.name for s in item.free_symbols}
+        return set(symbols_of(item))  # iterative: any depth, linear in the expression
     return set()
 
 
@@ -47,7 +48,9 @@ def default_order(names) -> list[str]:
     >>> default_order({"y", "x", "b"})
     ['b', 'x', 'y']
     """
-    return sorted(names, key=lambda n: (sympy.Symbol(n).sort_key(), n))
+    # sympy's sort key of a plain Symbol is (class key, (1, (name,)), ...): the same order as
+    # the names', without creating a symbol and its key per name (0.3 s at 10^4 variables)
+    return sorted(names)
 
 
 def _split_relation(item, where: str, variables=None, bare: str = "ineq"):
@@ -140,7 +143,7 @@ class POP:
         symbols = {}
         for item in [objective, *raw_ineqs, *raw_eqs]:
             if isinstance(item, sympy.Basic):
-                symbols.update({s.name: s for s in item.free_symbols})
+                symbols.update(symbols_of(item))
         if variables is None:
             names = set()
             for item in [objective, *raw_ineqs, *raw_eqs]:
@@ -163,12 +166,16 @@ class POP:
             raise ModelError(f"variables {sorted(set(_names(binary)) & set(_names(spin)))} "
                              "cannot be both binary and spin")
 
+        # one tuple and one list of each kind for every item: from_sympy reuses the order it
+        # validated for the previous item (the same tuple), so m items cost O(m + n), not O(m n)
+        order_t, bnames, snames = tuple(order), _names(binary), _names(spin)
+
         def convert(item, where):
             try:
-                poly = from_sympy(item, order)
+                poly = from_sympy(item, order_t)
             except ModelError as exc:
                 raise ModelError(f"{where}: {exc}") from None
-            return poly.reduce_boolean(_names(binary), _names(spin))
+            return poly.reduce_boolean(bnames, snames)
 
         obj = convert(objective, "objective")
         gs = tuple(convert(g, f"inequality {i}") for i, g in enumerate(raw_ineqs))

@@ -414,10 +414,23 @@ class Polynomial:
         return Polynomial(self._variables, rows[valid], coeffs[valid])
 
     def reduce_boolean(self, binary: Iterable[str] = (), spin: Iterable[str] = ()) -> "Polynomial":
-        """Reduce modulo x^2 = x for ``binary`` and x^2 = 1 for ``spin`` variables."""
-        bmask = np.array([v in set(binary) for v in self._variables])
-        smask = np.array([v in set(spin) for v in self._variables])
-        return Polynomial(self._variables, mono.reduce_boolean(self._rows, bmask, smask), self._coeffs)
+        """Reduce modulo x^2 = x for ``binary`` and x^2 = 1 for ``spin`` variables.
+
+        Linear in the terms, not in the variables: only the variables that occur are looked
+        up, and a polynomial without any of them is returned as it is.
+        """
+        binary, spin = set(binary), set(spin)
+        if not binary and not spin or self._rows.size == 0:
+            return self
+        used = self.variable_indices()
+        bmask = np.zeros(self.nvars, dtype=bool)
+        smask = np.zeros(self.nvars, dtype=bool)
+        bmask[used] = [self._variables[i] in binary for i in used]
+        smask[used] = [self._variables[i] in spin for i in used]
+        if not bmask.any() and not smask.any():
+            return self
+        rows, coeffs = mono.canonical(mono.reduce_boolean(self._rows, bmask, smask), self._coeffs)
+        return Polynomial._canonical(self._variables, rows, coeffs)
 
     # ------------------------------------------------------------------ display and sympy
     def terms(self) -> list[tuple[dict[str, int], float]]:

@@ -2,10 +2,20 @@
 :mod:`polylip.relax.krivine` to a backend (chosen by :mod:`polylip.backends.registry`), checks
 the certificate and returns a :class:`~polylip.solve.result.Result`.
 
-After solving, the certificate is checked: the residual ``f - theta - sum lambda p`` (with
-``lambda`` clipped at 0) is bounded on the polytope's bounding box and subtracted from
-``theta``, so the reported bound holds even with solver round-off; a residual above the
-tolerance makes the status "inaccurate" and no bound is reported.
+After solving, the certificate is checked (:meth:`LPRelaxation.certify`): with the multipliers
+clipped at 0, the residual ``f - theta - sum lambda p`` is computed in floating point with a
+rigorous bound on its rounding error, its minimum over the polytope's bounding box is bounded
+below term by term (each monomial by its range on the box), and what it misses is subtracted
+from ``theta``, rounded down. The result is a valid bound whatever the solver's accuracy.
+
+- Interior-point and simplex solvers (every solver but PDLP): a residual bound above
+  :data:`RESIDUAL_TOL` (or a multiplier below ``-NEG_TOL``) makes the status "inaccurate" and
+  no bound is reported, as before.
+- First-order solvers (``solver="pdlp"``, :mod:`polylip.backends.highspy_lp`; accurate to
+  1e-7..1e-5): the certified bound ``theta - slack`` is always reported when it is finite, with
+  the solver's numerical value beside it (``numerical_bound``, and in ``message``) and their
+  distance as ``accuracy``. A solve stopped by the time or iteration limit keeps status
+  "inaccurate" but still carries the certified bound of its last point.
 
 Large LPs. ``solve(strategy="colgen")`` solves the same LP by delayed column generation
 (:mod:`polylip.solve.lp_colgen`); ``strategy="direct"`` solves the whole LP. "auto" stays direct
@@ -23,7 +33,9 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from fractions import Fraction
 
 import numpy as np
 
@@ -49,6 +61,15 @@ NEG_TOL = 1e-7
 #: (relative to max(1, |bound|)).
 FEAS_TOL = 1e-6
 GAP_TOL = 1e-6
+
+#: Solvers whose points are first-order accurate: their certified bound is reported whatever the
+#: residual (see the module docstring), and ``solver=`` these names reaches
+#: :mod:`polylip.backends.highspy_lp` ("pdlp" and "hipdlp": HiGHS's PDLP; "cupdlp": cuPDLP-C).
+FIRST_ORDER_SOLVERS = ("pdlp", "hipdlp", "cupdlp")
+#: :meth:`KrivineLP.build <polylip.relax.krivine.KrivineLP.build>` drops matrix entries with
+#: ``|a| <= DROPPED_REL * max |A|``; the certificate check accounts for them.
+DROPPED_REL = 1e-14
+_U = 2.0 ** -53
 
 #: strategy="auto": solve by delayed column generation (:mod:`polylip.solve.lp_colgen`) when the
 #: LP has more than this many products (columns), the whole LP at once otherwise; None: never.
@@ -103,7 +124,9 @@ class LPRelaxation(KrivineLP):
         solver : str
             "auto" (HiGHS for small LPs, Clarabel for large ones: :data:`polylip.backends.registry.AUTO_HIGHS_MAX_NNZ`),
             "highs" (``scipy.optimize.linprog``; "highs-ds", "highs-ipm" pick its method),
-            "clarabel", or a PICOS LP solver name ("cvxopt", "glpk", "gurobi", "mosek", ...).
+            "clarabel", "pdlp" (HiGHS's first-order PDLP, :mod:`polylip.backends.highspy_lp`:
+            the fast path for the largest LPs; "cupdlp" selects cuPDLP-C), or a PICOS LP solver
+            name ("cvxopt", "glpk", "gurobi", "mosek", ...).
         tol, max_iters, verbose, time_limit : solver settings, translated by each backend.
         strategy : str
             "auto" (column generation above :data:`COLGEN_MIN_PRODUCTS` products, the whole LP
@@ -120,33 +143,58 @@ class LPRelaxation(KrivineLP):
                                          max_iterations=max_iters or lp_colgen.MAX_ITERATIONS)
             return self._result(None, raw)
         lp = self.to_lp()
-        raw = registry.solve_lp(lp, solver, tol=tol, max_iters=max_iters, verbose=verbose,
-                                time_limit=time_limit)
+        if solver.lower() in FIRST_ORDER_SOLVERS:
+            from polylip.backends import highspy_lp
+
+            method = "cupdlp" if solver.lower() == "cupdlp" else "pdlp"
+            raw = highspy_lp.solve_lp(lp, tol=tol, max_iters=max_iters, verbose=verbose,
+                                      time_limit=time_limit, method=method)
+        else:
+            raw = registry.solve_lp(lp, solver, tol=tol, max_iters=max_iters, verbose=verbose,
+                                    time_limit=time_limit)
         return self._result(lp, raw)
 
-    def _result(self, lp: LPProblem, raw) -> Result:
+    def _result(self, lp: LPProblem, raw, first_order: bool | None = None) -> Result:
+        """The :class:`Result` of a backend's solution, through the certificate check.
+
+        ``first_order`` (default: whether ``raw.solver`` is in :data:`FIRST_ORDER_SOLVERS`)
+        selects the rule of the module docstring: a first-order point always gets its certified
+        bound (when finite), also when the solver stopped at a limit ("inaccurate"); any other
+        solver's point is refused when its residual is above :data:`RESIDUAL_TOL`.
+        """
         pop = self.pop
+        if first_order is None:
+            first_order = str(raw.solver).lower() in FIRST_ORDER_SOLVERS
         common = dict(order=None, method="lp", degree=self.degree, solver=raw.solver,
                       sense=pop.sense, side=None, sparsity=self.sparsity.kind,
                       build_seconds=self.build_seconds, solve_seconds=raw.seconds, sizes=self.sizes)
         message = raw.message or raw.raw_status
         status = raw.status
-        if status != "optimal" or raw.x is None:
+        usable = status == "optimal" or (first_order and status == "inaccurate")
+        if not usable or raw.x is None:
             if status == "optimal":
                 status, message = "failed", "the solver claimed optimality but returned no solution"
             return Result(status=status, bound=None, message=message, **common)
-        theta = float(raw.x[0])
-        lam = raw.x[1:]
-        neg = float(-lam.min(initial=0.0))
-        slack = self.residual_bound(theta, lam)
+        x = np.asarray(raw.x, dtype=float)
+        if x.size != self.nproducts + 1 or not np.isfinite(x).all():
+            return Result(status="failed" if status == "optimal" else status, bound=None,
+                          message=f"the solver returned an unusable point (size {x.size}, "
+                                  f"finite: {bool(np.isfinite(x).all())}) ({message})", **common)
+        theta = float(x[0])
+        cert = self.certify(theta, x[1:])
+        slack, neg = cert["slack"], cert["negative"]
         scale = max(1.0, abs(theta))
-        if neg > NEG_TOL * scale or slack > RESIDUAL_TOL * scale:
+        if not first_order and (neg > NEG_TOL * scale or slack > RESIDUAL_TOL * scale):
             return Result(status="inaccurate", bound=None,
                           message=(f"certificate check failed: residual bound {slack:.3g} on the "
                                    f"polytope, most negative multiplier {-neg:.3g} ({message})"),
                           **common)
-        safe = theta - slack
+        safe = cert["bound"]
+        if not np.isfinite(safe):
+            return Result(status="inaccurate", bound=None,
+                          message=f"the certificate gives no finite bound ({message})", **common)
         bound = safe if pop.sense == "min" else -safe
+        numerical = theta if pop.sense == "min" else -theta
         candidate = cand_value = None
         if raw.eq_duals is not None:
             point = self._candidate(raw.eq_duals)
@@ -155,20 +203,131 @@ class LPRelaxation(KrivineLP):
                 if pop.is_feasible(point, tol=FEAS_TOL):
                     cand_value = float(pop.evaluate(point))
         is_global = cand_value is not None and abs(cand_value - bound) <= GAP_TOL * max(1.0, abs(bound))
-        return Result(status="optimal", bound=float(bound), candidate=candidate,
-                      candidate_value=cand_value, is_global=bool(is_global),
-                      message=message + f"; certificate residual bound {slack:.3g}", **common)
+        extra = {}
+        names = {f.name for f in dataclasses.fields(Result)}
+        if "certified" in names:
+            extra["certified"] = True
+        if "numerical_bound" in names:
+            extra["numerical_bound"] = float(numerical)
+        message = message + f"; certificate residual bound {slack:.3g}"
+        accuracy = None
+        if first_order:
+            apart = abs(numerical - bound)
+            gap = None
+            if raw.value is not None and raw.dual_value is not None:
+                gap = abs(raw.value - raw.dual_value)
+            accuracy = apart + (gap or 0.0)
+            message += (f"; certified bound {bound:.10g}, solver's value {numerical:.10g}, apart by "
+                        f"{apart:.3g}" + (f", primal-dual gap {gap:.3g}" if gap is not None else "")
+                        + (f", negative multipliers clipped (most negative {-neg:.3g})" if neg > 0 else ""))
+            if status != "optimal":
+                message += "; the solver stopped before its tolerances: the bound is valid, not tight"
+        return Result(status="optimal" if status == "optimal" else "inaccurate", bound=float(bound),
+                      candidate=candidate, candidate_value=cand_value, is_global=bool(is_global),
+                      accuracy=accuracy, message=message, **common, **extra)
 
     def residual_bound(self, theta: float, lam: np.ndarray) -> float:
-        """An upper bound, over the polytope's bounding box, of ``|f - theta - sum lambda_p p|``
-        with the multipliers clipped at 0: what the certificate misses by."""
-        lam = np.maximum(np.asarray(lam, dtype=float), 0.0)
-        r = self.target - self.matrix @ lam
+        """What the certificate misses by: a rigorous ``s >= 0`` with
+        ``f - theta >= -s`` on the polytope for the identity of ``(theta, max(lam, 0))``
+        (see :meth:`certify`), so ``theta - s`` is a valid bound."""
+        return self.certify(theta, lam)["slack"]
+
+    def certify(self, theta: float, lam: np.ndarray) -> dict:
+        """Check the certificate ``f - theta = sum_p lambda_p p + r`` of any point, rigorously.
+
+        With ``lambda`` clipped at 0 and ``M`` the coefficient-matching matrix, the residual
+        ``r = f - theta e_0 - M lambda`` is computed in floating point, and
+
+            f(x) - theta >= sum_m min_box(r_m x^m) - sum_m err_m |x^m|_box
+                            - sum_p lambda_p (expansion_p + dropped_p + negative_p)
+
+        on the polytope, where ``min_box(r_m x^m)`` uses the range of the monomial over the
+        polytope's bounding box (interval product, widened for rounding), ``err_m`` bounds the
+        rounding of ``r_m`` (``gamma_{2(n_m + 2)} (|f_m| + (|M| lambda)_m + |theta| [m = 0])``,
+        Higham's dot-product bound, ``n_m`` the entries of row m), ``expansion_p`` bounds the
+        rounding of column p's expansion (``gamma_{k + T^k + 2}`` times the product of its
+        generators' weighted 1-norms), ``dropped_p`` the entries below
+        ``DROPPED_REL * max |M|`` that the build drops, and ``negative_p`` how far the product
+        of the generators (as the floats they are, checked exactly with fractions on the box)
+        can go below 0. The sum is inflated for its own rounding and subtracted; ``bound`` is
+        ``theta - slack`` rounded down. Boxes (including binary and spin variables) are
+        certified fully; for a general polytope, the factors' ranges come from HiGHS LPs and
+        are taken as exact.
+
+        Returns a dict: ``bound`` (valid lower bound on ``min f`` in the LP's sense, i.e. of
+        the negated objective for ``max``), ``slack``, ``negative`` (most negative multiplier,
+        as a positive number), ``residual`` (``sum_m |r_m| |x^m|_box``, the old estimate),
+        ``rounding`` and ``model`` (the two error terms).
+        """
+        lam = np.asarray(lam, dtype=float)
+        neg = float(-lam.min(initial=0.0))
+        lam = np.maximum(lam, 0.0)
+        M = self.matrix.tocsr()
+        r = self.target - M @ lam
         r[0] -= theta
+        lo, hi = self._monomial_ranges()
+        mag = np.maximum(np.abs(lo), np.abs(hi))
+        miss = np.maximum(-np.minimum(r * lo, r * hi), 0.0)
+        absM = M.copy()
+        absM.data = np.abs(absM.data)
+        size = np.abs(self.target) + absM @ lam
+        size[0] += abs(theta)
+        del absM
+        err = _gamma(2 * (np.diff(M.indptr) + 2)) * size
+        rounding = float((err * mag).sum())
+        model = float(self._product_errors(M, mag) @ lam)
+        total = float(miss.sum()) + rounding + model
+        n = r.size + lam.size + 8
+        slack = float(np.nextafter(total * (1.0 + 3.0 * (n + 2) * _U), np.inf)) if total > 0 else 0.0
+        bound = float(np.nextafter(theta - slack, -np.inf))
+        return dict(bound=bound, slack=slack, negative=neg, residual=float(np.abs(r) @ mag),
+                    rounding=rounding, model=model)
+
+    def _monomial_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Enclosures ``[lo_m, hi_m]`` of every row's monomial over the bounding box."""
         P = self.polytope
-        mag = np.append(np.nan_to_num(np.maximum(np.abs(P.lower), np.abs(P.upper)), nan=0.0), 1.0)
-        mono_max = mag[self.monomials].prod(axis=1) if self.monomials.shape[1] else np.ones(r.size)
-        return float(np.abs(r) @ mono_max)
+        L = np.append(np.nan_to_num(P.lower, nan=0.0), 1.0)  # index -1 (padding): the constant 1
+        H = np.append(np.nan_to_num(P.upper, nan=0.0), 1.0)
+        rows = self.monomials
+        lo = np.ones(rows.shape[0])
+        hi = np.ones(rows.shape[0])
+        for c in range(rows.shape[1]):
+            a, b = L[rows[:, c]], H[rows[:, c]]
+            cand = np.stack([lo * a, lo * b, hi * a, hi * b])
+            lo, hi = cand.min(axis=0), cand.max(axis=0)
+        widen = _gamma(2 * rows.shape[1] + 2)
+        return lo - np.abs(lo) * widen, hi + np.abs(hi) * widen
+
+    def _product_errors(self, M, mag: np.ndarray) -> np.ndarray:
+        """Per product (column): a bound, over the box, of what its column misses the exact
+        product of its generators by (rounding of the expansion, dropped entries), plus how far
+        that product can go below 0 (float generators that dip below 0 on the box)."""
+        P = self.polytope
+        gv, gc = P.generators()
+        vmag = np.append(np.nan_to_num(np.maximum(np.abs(P.lower), np.abs(P.upper)), nan=0.0), 1.0)
+        G = (np.abs(gc) * vmag[gv]).sum(axis=1)  # weighted 1-norm of each generator
+        const = gv.shape[0] - 1
+        prods = np.where(self.products < 0, const, self.products)
+        k = prods.shape[1]
+        terms = gv.shape[1] ** k
+        norm = np.ones(prods.shape[0])
+        for i in range(k):
+            norm *= G[prods[:, i]]
+        amax = float(np.abs(M.data).max(initial=0.0))
+        out = _gamma(k + terms + 2) * norm + terms * DROPPED_REL * amax * float(mag.max(initial=1.0))
+        low, up = _generator_ranges(P, gv, gc)
+        e = np.maximum(-low, 0.0)
+        if e.any():
+            W = np.maximum(up, e)
+            negp = np.zeros(prods.shape[0])
+            for i in range(k):
+                term = e[prods[:, i]].copy()
+                for j in range(k):
+                    if j != i:
+                        term *= W[prods[:, j]]
+                negp += term
+            out = out + negp
+        return out * (1.0 + 8.0 * (k + 2) * _U)
 
     def _candidate(self, duals: np.ndarray) -> np.ndarray | None:
         """First-order pseudo-moments (from the equality duals) as a point, variables without a
@@ -183,3 +342,38 @@ class LPRelaxation(KrivineLP):
         one = np.flatnonzero(deg == 1)
         point[self.monomials[one, 0]] = L[one]
         return point
+
+
+def _gamma(n):
+    """Higham's ``gamma_n = n u / (1 - n u)`` (``u = 2^-53``), elementwise."""
+    n = np.asarray(n, dtype=float)
+    return n * _U / (1.0 - n * _U)
+
+
+def _generator_ranges(polytope, gv: np.ndarray, gc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (fractions) minimum and maximum over the bounding box of each generator whose
+    terms are all on one variable (box factors, their complements, the constant), rounded
+    outward to floats; generators of general inequalities get ``[0, 1]`` (their ranges over
+    the polytope come from HiGHS and are taken as exact)."""
+    lower = np.nan_to_num(polytope.lower, nan=0.0)
+    upper = np.nan_to_num(polytope.upper, nan=0.0)
+    low = np.zeros(gv.shape[0])
+    up = np.ones(gv.shape[0])
+    for g in range(gv.shape[0]):
+        vs = [int(v) for v, c in zip(gv[g], gc[g]) if v != mono.PAD and c != 0.0]
+        if len(set(vs)) > 1:
+            continue
+        lo_f = hi_f = Fraction(0)
+        for v, c in zip(gv[g], gc[g]):
+            c = Fraction(float(c))
+            if v == mono.PAD:
+                lo_f += c
+                hi_f += c
+            else:
+                a, b = c * Fraction(float(lower[v])), c * Fraction(float(upper[v]))
+                lo_f += min(a, b)
+                hi_f += max(a, b)
+        lf, hf = float(lo_f), float(hi_f)
+        low[g] = lf if Fraction(lf) <= lo_f else float(np.nextafter(lf, -np.inf))
+        up[g] = hf if Fraction(hf) >= hi_f else float(np.nextafter(hf, np.inf))
+    return low, up

@@ -1,0 +1,369 @@
+"""Solve LPs with HiGHS's first-order method (PDLP) through ``highspy``: the backend for the
+largest Krivine/Handelman LPs, whose interior-point solves fill in (``solver="pdlp"``).
+
+The LP form is :class:`polylip.relax.krivine.LPProblem`: ``minimize c @ z s.t. A z = b`` with
+``z[0]`` free and ``z[1:] >= 0``. First-order solutions are accurate to about the tolerance
+(1e-7..1e-5 relative), not to round-off: the bound is made valid downstream by the certificate
+check (:meth:`polylip.solve.lp.LPRelaxation._result`), which accepts any point, clips it and
+subtracts a rigorous bound of what its identity misses.
+
+What is handed to HiGHS
+-----------------------
+* **The free variable is eliminated first.** In the LiPopt LPs ``z[0] = theta`` appears in one
+  row only (the constant monomial, the densest row: every product has a constant term), so
+  ``theta = (b_r - A_r z') / a`` is substituted and that row dropped, leaving
+  ``min c' z' s.t. A' z' = b', z' >= 0``. HiGHS's presolve does the same reduction, and it is
+  what makes PDLP converge: without it (``presolve="off"`` on the original LP) PDLP needed 3,560
+  iterations instead of 440 (width 20, sparsity 16, degree 4). Doing it here lets presolve stay
+  off (3 s saved at width 80 sparsity 20, same iterations, and warm starts are then honoured).
+  A column 0 with several entries is passed as a free variable and presolve is left on.
+* The model is passed in one call (:meth:`highspy.Highs.passModel` of a ``HighsLp`` whose CSC
+  arrays are numpy arrays), never entry by entry.
+* The memory of the copies is estimated before any is made (:func:`estimate_bytes`) and a
+  problem above the limit (default: half the physical memory, :data:`MEMORY_LIMIT_BYTES`) is
+  refused with :class:`~polylip.errors.RelaxationError` naming the sizes.
+
+Which first-order solver, measured (2 cores shared with other engineers' jobs, so seconds are
+noisy; LiPopt degree-4 LPs of the CertDNN networks, anchored cliques, seed 0, tolerance 1e-6;
+"cert" is the certified bound minus the published LiPopt-4 value):
+
+============================  ==========================  ==========================  ========
+LP (columns, non-zeros)       ``"hipdlp"`` (HiGHS PDLP)   ``"pdlp"`` (cuPDLP-C)       IPM
+============================  ==========================  ==========================  ========
+20x16 (85 k, 1.0 M)           680 it, 2.5 s cpu, +4e-7    440 it, 2.3 s cpu, +5e-7    IPX 26 s
+40x20 (458 k, 5.5 M)          760 it, 16.5 s, -5e-8       760 it, 24.2 s, -6e-8       Clarabel 283-488 s
+80x20 (1.08 M, 12.9 M)        1160 it, 72 s, +2e-8        960 it, 83 s, +1.3e-6       not run
+============================  ==========================  ==========================  ========
+
+Both converge in a few hundred to a thousand iterations; an iteration costs two sparse
+products with the matrix (serial in this highspy, on CPU), about 60 ms at 12.4 M non-zeros.
+HiGHS's PDLP (``"hipdlp"``) is the default: cheaper iterations and a more accurate primal
+point (smaller certificate residual at the same tolerance: 40x20 at 1e-5, residual bound
+4.5e-8 against 3.6e-5). cuPDLP-C stays available (``method="pdlp"``); it is the one that
+honours warm starts. HiGHS's interior points are no match here: IPX 26 s against 2.5 s at
+20x16, HiPO is not built into this highspy (it falls back to dual simplex), and scipy's
+highs-ipm / Clarabel are in benchmarks/RESULTS.md (Clarabel 22 s at 20x16, 283-488 s at 40x20).
+
+Warm starts (``warm_start``, e.g. the previous degree's solution lifted onto the new columns:
+``p = p l + p (1 - l)``): cuPDLP-C takes them when presolve is off (a start at the optimum
+stops after 0 iterations), HiGHS's PDLP ignores them. They do not pay on these LPs: width 20
+sparsity 16, degree 4 started from the lifted degree-3 optimum (primal and duals, objective
+1.0152991 against the optimum 1.0152983): 440 iterations, the same as from zero (520 with the
+primal point only). So nothing warm-starts automatically.
+
+Statuses are mapped explicitly (:data:`STATUS_MAP`, every ``HighsModelStatus``); a time or
+iteration limit, or PDLP stopping short of its tolerances ("Unknown"), is "inaccurate" and the
+last primal-dual point is returned, so the certificate check can still certify a bound from it.
+Equality duals are returned in linprog's convention (sensitivity of the optimal value to ``b``,
+as :mod:`polylip.backends.highs_backend`), checked against it in tests/backends/test_pdlp.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from polylip.backends.base import BackendSolution
+from polylip.errors import RelaxationError, require
+
+log = logging.getLogger(__name__)
+
+#: Solver names this backend answers to and the HiGHS ``solver`` option each one selects.
+METHODS = {"pdlp": "hipdlp", "hipdlp": "hipdlp", "cupdlp": "pdlp"}
+
+#: Default relative tolerance (HiGHS ``kkt_tolerance``: primal and dual feasibility and the
+#: duality gap). See :func:`solve_lp` for how it was chosen.
+DEFAULT_TOL = 1e-6
+
+#: Refuse LPs whose estimated memory (:func:`estimate_bytes`) exceeds this many bytes; None:
+#: half the physical memory.
+MEMORY_LIMIT_BYTES: int | None = None
+
+#: HighsModelStatus name -> polylip status. "inaccurate" statuses return the last point.
+STATUS_MAP = {
+    "kNotset": "failed",
+    "kLoadError": "failed",
+    "kModelError": "failed",
+    "kPresolveError": "failed",
+    "kSolveError": "failed",
+    "kPostsolveError": "failed",
+    "kModelEmpty": "optimal",            # nothing to optimize (handled before HiGHS is called)
+    "kOptimal": "optimal",
+    "kInfeasible": "infeasible",
+    "kUnboundedOrInfeasible": "failed",  # not decided which: no honest single status
+    "kUnbounded": "unbounded",
+    "kObjectiveBound": "inaccurate",
+    "kObjectiveTarget": "inaccurate",
+    "kTimeLimit": "inaccurate",
+    "kIterationLimit": "inaccurate",
+    "kUnknown": "inaccurate",           # PDLP stopped without meeting its tolerances
+    "kSolutionLimit": "inaccurate",
+    "kInterrupt": "inaccurate",
+    "kHighsInterrupt": "inaccurate",
+    "kMemoryLimit": "failed",
+}
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory (0 when the platform does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def memory_limit() -> int:
+    """The memory limit in force: :data:`MEMORY_LIMIT_BYTES`, else half the physical memory."""
+    if MEMORY_LIMIT_BYTES is not None:
+        return int(MEMORY_LIMIT_BYTES)
+    phys = physical_memory()
+    return phys // 2 if phys else 1 << 62
+
+
+def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
+    """Bytes this backend needs beyond the caller's own LP, for an LP of these sizes.
+
+    Our reduced CSC copy (8-byte values, 4-byte indices), HiGHS's model copy (the same), the
+    PDLP solver's scaled copy in both orientations, and about 16 vectors of the iterates::
+
+        4 * 12 * nnz + 16 * 8 * (nrows + ncols)
+
+    Measured: width 80 sparsity 20 degree 4 (92,871 rows, 1.08 M columns, 12.4 M non-zeros):
+    estimate 0.74 GB; see benchmarks/bench_lp_pdlp.py for the measured peaks.
+
+    Examples
+    --------
+    >>> estimate_bytes(92_871, 1_078_560, 12_403_440) // 10**6
+    744
+    """
+    return int(48 * nnz + 128 * (nrows + ncols))
+
+
+def check_memory(nrows: int, ncols: int, nnz: int, limit: int | None = None) -> int:
+    """Raise :class:`~polylip.errors.RelaxationError` when :func:`estimate_bytes` exceeds
+    ``limit`` (default :func:`memory_limit`); return the estimate otherwise."""
+    need = estimate_bytes(nrows, ncols, nnz)
+    limit = memory_limit() if limit is None else int(limit)
+    if need > limit:
+        raise RelaxationError(
+            f"the LP has {nrows:,} rows, {ncols:,} columns and {nnz:,} non-zeros: the PDLP backend "
+            f"would need about {need / 1e9:.2f} GB, above the limit of {limit / 1e9:.2f} GB "
+            "(polylip.backends.highspy_lp.MEMORY_LIMIT_BYTES, default half the physical memory); "
+            "lower the degree, use smaller cliques, or raise the limit")
+    return need
+
+
+@contextlib.contextmanager
+def _quiet_stdout(enabled: bool):
+    """Silence file descriptor 1 (HiGHS prints its banner when the first instance is made)."""
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stdout.flush()
+        fd = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(fd, 1)
+        os.close(fd)
+
+
+def _eliminate_free(problem):
+    """``(A', b', c', offset, r, a, z0_row)`` with the free ``z[0]`` substituted out when it has
+    a single entry ``a`` in row ``r``, else None."""
+    A = problem.A.tocsc()
+    col0 = A[:, 0]
+    if col0.nnz != 1:
+        return None
+    r = int(col0.indices[0])
+    a = float(col0.data[0])
+    rest = A[:, 1:]
+    row = np.asarray(rest.getrow(r).todense()).ravel()
+    c0 = float(problem.c[0])
+    keep = np.ones(A.shape[0], dtype=bool)
+    keep[r] = False
+    Ar = rest[keep].tocsc()
+    Ar.sort_indices()
+    cr = np.asarray(problem.c[1:], dtype=float) - (c0 / a) * row
+    br = np.asarray(problem.b, dtype=float)[keep]
+    offset = c0 * float(problem.b[r]) / a
+    return Ar, br, cr, offset, r, a, row
+
+
+def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
+             verbose: bool = False, time_limit: float | None = None, warm_start=None,
+             method: str = "pdlp", memory_limit_bytes: int | None = None) -> BackendSolution:
+    """Solve ``minimize c @ z s.t. A z = b, z[0] free, z[1:] >= 0`` with HiGHS's PDLP.
+
+    Parameters
+    ----------
+    tol : relative tolerance (HiGHS ``kkt_tolerance`` and ``pdlp_optimality_tolerance``),
+        default :data:`DEFAULT_TOL`.
+    max_iters : PDLP iteration cap (``pdlp_iteration_limit``).
+    time_limit : seconds (HiGHS ``time_limit``); at the limit the status is "inaccurate" and the
+        last point is returned.
+    warm_start : a :class:`BackendSolution` (or a pair ``(x, eq_duals)``) of an LP of the same
+        shape, in this LP's variables; honoured by cuPDLP-C (``method="cupdlp"``) only.
+    method : "pdlp"/"hipdlp" (HiGHS's PDLP, default) or "cupdlp" (cuPDLP-C).
+    memory_limit_bytes : refuse above this estimate (default :func:`memory_limit`).
+
+    Examples
+    --------
+    >>> from polylip.relax.krivine import LPProblem
+    >>> lp = LPProblem(sp.csr_matrix([[1.0, 1.0]]), np.array([2.0]), np.array([-1.0, 0.0]))
+    >>> round(solve_lp(lp).value, 6)
+    -2.0
+    """
+    highspy = require("highspy", "the PDLP LP backend")
+    t0 = time.perf_counter()
+    name = "pdlp" if method in ("pdlp", "hipdlp") else method
+    if method not in METHODS:
+        raise ValueError(f"unknown PDLP method {method!r}; choose from {sorted(METHODS)}")
+    tol = DEFAULT_TOL if tol is None else float(tol)
+    m, n = problem.A.shape
+    need = check_memory(m, n, int(problem.A.nnz), memory_limit_bytes)
+    reduced = _eliminate_free(problem)
+    if reduced is not None:
+        Ar, br, cr, offset, r0, a0, row0 = reduced
+        lower = np.zeros(Ar.shape[1])
+    else:
+        Ar = problem.A.tocsc()
+        Ar.sort_indices()
+        br = np.asarray(problem.b, dtype=float)
+        cr = np.asarray(problem.c, dtype=float)
+        offset = 0.0
+        lower = np.zeros(n)
+        lower[0] = -np.inf
+    mr, nr = Ar.shape
+    if nr == 0:  # nothing to optimize: feasible iff b' = 0
+        return _trivial(problem, reduced, br, offset, time.perf_counter() - t0)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = nr
+    lp.num_row_ = mr
+    lp.col_cost_ = cr
+    lp.col_lower_ = np.where(np.isfinite(lower), lower, -inf)
+    lp.col_upper_ = np.full(nr, inf)
+    lp.row_lower_ = br
+    lp.row_upper_ = br
+    lp.offset_ = offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = nr
+    lp.a_matrix_.num_row_ = mr
+    lp.a_matrix_.start_ = Ar.indptr
+    lp.a_matrix_.index_ = Ar.indices
+    lp.a_matrix_.value_ = Ar.data
+    with _quiet_stdout(not verbose):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    status = h.passModel(lp)
+    del lp
+    if status == highspy.HighsStatus.kError:
+        return BackendSolution("failed", name, time.perf_counter() - t0, raw_status="passModel error",
+                               message="HiGHS refused the model (passModel returned an error)")
+    h.setOptionValue("solver", METHODS[method])
+    h.setOptionValue("presolve", "off" if reduced is not None else "choose")
+    h.setOptionValue("kkt_tolerance", tol)
+    h.setOptionValue("pdlp_optimality_tolerance", tol)
+    if max_iters is not None:
+        h.setOptionValue("pdlp_iteration_limit", int(max_iters))
+    if time_limit is not None:
+        h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 1e-3))
+    if warm_start is not None:
+        _set_warm_start(highspy, h, warm_start, reduced, mr, nr)
+    build = time.perf_counter() - t0
+    try:
+        h.run()
+    except MemoryError as exc:
+        return BackendSolution("failed", name, time.perf_counter() - t0, raw_status="MemoryError",
+                               message=str(exc))
+    seconds = time.perf_counter() - t0
+    model_status = h.getModelStatus()
+    sname = getattr(model_status, "name", str(model_status))
+    status = STATUS_MAP.get(sname, "failed")
+    info = h.getInfo()
+    iters = int(getattr(info, "pdlp_iteration_count", 0) or 0)
+    raw = f"HiGHS {METHODS[method]} {h.modelStatusToString(model_status)} after {iters} iterations"
+    sol = h.getSolution()
+    x = y = value = dual_value = None
+    if sol.value_valid and len(sol.col_value) == nr:
+        xr = np.asarray(sol.col_value, dtype=float)
+        if reduced is not None:
+            z0 = (float(problem.b[r0]) - float(row0 @ xr)) / a0
+            x = np.concatenate([[z0], xr])
+        else:
+            x = xr
+        value = float(np.asarray(problem.c, dtype=float) @ x)
+    if sol.dual_valid and len(sol.row_dual) == mr:
+        yr = np.asarray(sol.row_dual, dtype=float)
+        if reduced is not None:
+            y = np.insert(yr, r0, float(problem.c[0]) / a0)
+        else:
+            y = yr
+        dual_value = float(np.asarray(problem.b, dtype=float) @ y)
+    if status == "optimal" and x is None:
+        status = "failed"
+    del h
+    log.info("HiGHS %s: %s in %.3f s (model %.3f s)", METHODS[method], raw, seconds, build)
+    return BackendSolution(status, name, seconds, raw_status=raw, value=value, dual_value=dual_value,
+                           tolerance=tol, x=x, eq_duals=y,
+                           message="" if status == "optimal" else raw,
+                           extra=dict(iterations=iters, model_seconds=build, method=METHODS[method],
+                                      estimated_bytes=need, reduced=reduced is not None,
+                                      highs_status=sname))
+
+
+def _trivial(problem, reduced, br, offset, seconds) -> BackendSolution:
+    """The LP has no column left after the elimination: feasible iff the other rows read 0 = 0."""
+    if br.size and np.abs(br).max() > 0:
+        return BackendSolution("infeasible", "pdlp", seconds, raw_status="no columns, b != 0")
+    if reduced is None:
+        x = np.zeros(problem.nvars)
+    else:
+        _, _, _, _, r0, a0, _ = reduced
+        x = np.array([float(problem.b[r0]) / a0])
+    y = np.zeros(problem.A.shape[0])
+    if reduced is not None:
+        y[reduced[4]] = float(problem.c[0]) / reduced[5]
+    value = float(np.asarray(problem.c, dtype=float) @ x)
+    return BackendSolution("optimal", "pdlp", seconds, raw_status="no columns", value=value,
+                           dual_value=value, x=x, eq_duals=y)
+
+
+def _set_warm_start(highspy, h, warm, reduced, mr, nr) -> None:
+    """Hand a primal-dual start, mapped to the reduced LP, to HiGHS."""
+    if isinstance(warm, BackendSolution):
+        x, y = warm.x, warm.eq_duals
+    else:
+        x, y = warm
+    if x is None:
+        return
+    x = np.asarray(x, dtype=float)
+    sol = highspy.HighsSolution()
+    if reduced is not None:
+        x = x[1:]
+    if x.size != nr:
+        raise ValueError(f"warm start has {x.size} values for {nr} columns")
+    sol.col_value = np.maximum(x, 0.0) if reduced is not None else x
+    sol.value_valid = True
+    if y is not None:
+        y = np.asarray(y, dtype=float)
+        if reduced is not None:
+            y = np.delete(y, reduced[4])
+        if y.size == mr:
+            sol.row_dual = y
+            sol.dual_valid = True
+    h.setSolution(sol)
+

@@ -16,6 +16,7 @@ from polylip.poly import monomials as mono
 from polylip.relax import conic
 from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
 from polylip.relax.moment import MomentData, assemble, stacked_blocks
+from polylip.solve.minimizers import with_minimizers
 from polylip.solve.result import Result
 from polylip.sparsity import build_structure
 from polylip.sparsity.choose import choose_sparsity
@@ -276,9 +277,10 @@ class Relaxation:
         # one alone is not used: under term sparsity the blocks do not form one moment matrix,
         # and a rank-one block says nothing about the point.
         is_global = cand_value is not None and abs(cand_value - bound) <= GAP_TOL * max(1.0, abs(bound))
-        return Result(status="optimal", bound=float(bound), candidate=candidate,
-                      candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
-                      accuracy=float(accuracy), message=message, **common)
+        result = Result(status="optimal", bound=float(bound), candidate=candidate,
+                        candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
+                        accuracy=float(accuracy), message=message, **common)
+        return with_minimizers(result, self, y, FEAS_TOL, GAP_TOL)  # solve/minimizers.py
 
     def _explain(self, status: str, solver_message: str) -> str:
         """What a status without a bound means for this relaxation, and what to try."""

@@ -25,11 +25,18 @@ class Result:
         relaxation ``order``, or "lp" with a certificate ``degree``).
     build_seconds, solve_seconds : wall-clock times of the two stages.
     candidate : dict or None
-        The first-order moments as a point {variable: value}: a minimizer candidate.
+        A minimizer candidate {variable: value}: the best feasible point known (extracted from
+        the moment matrix, rounded or locally polished, see :mod:`polylip.solve.minimizers`),
+        else the first-order moments as a point.
     candidate_value : float or None
         The objective at ``candidate`` when it is feasible (to 1e-6): an upper bound for
         ``min`` (lower bound for ``max``), so ``gap`` = |candidate_value - bound| brackets the
         optimum.
+    minimizers : tuple of dict
+        Every point found that is feasible (to 1e-6) and attains the bound, within
+        ``max(accuracy, 1e-6 * max(1, |bound|))``: all the extracted global minimizers when the
+        moment matrix is flat (e.g. both points of ``(x^2 - 1)^2``, the cuts of a max-cut
+        relaxation that is exact), best first; empty when none is known.
     is_global : bool
         True when the bound is certified to be the global optimum: the candidate is feasible
         and its value matches the bound to 1e-6 (relative).
@@ -64,6 +71,7 @@ class Result:
     method: str = "sos"
     degree: int | None = None
     sizes: dict = field(default_factory=dict)
+    minimizers: tuple[dict, ...] = ()
 
     @property
     def seconds(self) -> float:
@@ -112,6 +120,8 @@ class Result:
         if self.candidate_value is not None:
             lines.append(f"candidate: value {self.candidate_value:.8g} at a feasible point"
                          + (f", gap {self.gap:.3g}" if self.gap is not None else ""))
+        if self.minimizers:
+            lines.append(f"minimizers: {len(self.minimizers)} feasible point(s) attaining the bound")
         level = f"degree {self.degree}" if self.method == "lp" else f"order {self.order}"
         lines.append(f"method:    {self.method}, {level}, sparsity {self.sparsity}, "
                      f"solver {self.solver}" + (f" ({self.side} side)" if self.side else ""))

@@ -11,8 +11,9 @@ conditioned; its optimum is the original one up to the known affine map, so noth
 ``[c_i - r_i, c_i + r_i]`` the constraints imply (``box_from_constraints``; binary and spin
 variables are left alone), then divides the objective and each constraint by the largest
 absolute value of its coefficients. :meth:`Scaling.unscale_result` maps the bound back
-(times the objective's scale) and the candidate point back (``x = c + r z``), and re-evaluates
-the candidate on the original problem, so ``candidate_value``, ``gap`` and ``is_global`` are
+(times the objective's scale) and the candidate point and the minimizers back (``x = c + r z``),
+and re-evaluates them on the original problem (a minimizer is kept when it is feasible there
+and attains the bound), so ``candidate_value``, ``gap`` and ``is_global`` are
 facts of the problem the user wrote.
 
 Examples
@@ -35,6 +36,7 @@ import numpy as np
 
 from polylip.poly import Polynomial
 from polylip.solve.certificate import box_from_constraints
+from polylip.solve.minimizers import attains
 from polylip.solve.result import Result
 
 __all__ = ["Scaling", "scale_pop", "needs_scaling"]
@@ -73,12 +75,19 @@ class Scaling:
                 cand_value = float(pop.evaluate(point))
                 if bound is not None:
                     is_global = abs(cand_value - bound) <= 1e-6 * max(1.0, abs(bound))
+        minimizers = []
+        for m in result.minimizers:  # mapped back, and checked again on the original problem
+            point = self.to_original([m[v] for v in pop.variables])
+            if pop.is_feasible(point) and bound is not None \
+                    and attains(float(pop.evaluate(point)), bound, accuracy):
+                minimizers.append(dict(zip(pop.variables, point.tolist())))
         message = result.message
         if result.status == "optimal":
             message = (f"{message}; solved in scaled variables (objective / {s:.3g}, box to "
                        "[-1, 1])")
         return replace(result, bound=bound, accuracy=accuracy, candidate=candidate,
-                       candidate_value=cand_value, is_global=bool(is_global), message=message)
+                       candidate_value=cand_value, is_global=bool(is_global), message=message,
+                       minimizers=tuple(minimizers))
 
 
 def _norm(p: Polynomial) -> float:

@@ -1,0 +1,190 @@
+"""Minimizers from solved relaxations (polylip.solve.minimizers): Henrion-Lasserre extraction
+when the moment matrix is flat (dense and per clique), rounding of binary/spin problems, local
+polishing; every returned minimizer is feasible and attains the bound."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import sympy
+
+from polylip import POP
+from polylip.poly import monomials as mono
+from polylip.solve import minimizers as mz
+
+x, y = sympy.symbols("x y")
+
+
+def _check(pop, res, count=None, certified=True):
+    """Every minimizer feasible and at the bound; the candidate closes the gap (to 1e-6
+    relative when ``certified``, else to the bound's accuracy)."""
+    assert res.status == "optimal"
+    tol = max(res.accuracy, 1e-6 * max(1.0, abs(res.bound)))
+    for m in res.minimizers:
+        point = np.array([m[v] for v in pop.variables])
+        assert pop.is_feasible(point)
+        assert abs(pop.evaluate(point) - res.bound) <= tol
+    if count is not None:
+        assert len(res.minimizers) == count
+    assert res.gap is not None and res.gap <= tol
+    assert res.is_global or not certified
+    assert res.candidate in res.minimizers or not res.minimizers
+
+
+def _points(res, pop):
+    return np.array(sorted(tuple(round(m[v], 5) for v in pop.variables) for m in res.minimizers))
+
+
+def _atoms(pop, order, sparsity="dense", solver="clarabel"):
+    r = pop.relax(order=order, sparsity=sparsity)
+    out = r.solve_detailed(solver=solver)
+    return mz.extracted_points(r, r.moment_vector(out.lmi, out.raw), np.zeros(pop.nvars))
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+def test_two_minimizers_are_extracted(solver):
+    pop = POP((x**2 - 1)**2 + y**2)
+    res = pop.solve(order=3, solver=solver)   # rank M_2 = rank M_1 = 2: flat
+    _check(pop, res, 2)
+    assert np.allclose(_points(res, pop), [[-1, 0], [1, 0]], atol=1e-5)
+    # order 2 is not flat (the moment of y^4 is free), but polishing finds one minimizer
+    low = pop.solve(order=2, solver=solver)
+    _check(pop, low, 1)
+    assert np.allclose(np.abs(_points(low, pop)), [[1, 0]], atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+def test_four_minimizers_are_extracted(solver):
+    pop = POP((x**2 - 1)**2 + (y**2 - 1)**2)
+    res = pop.solve(order=4, solver=solver)
+    _check(pop, res, 4)
+    assert np.allclose(_points(res, pop), [[-1, -1], [-1, 1], [1, -1], [1, 1]], atol=1e-5)
+    assert "minimizers: 4" in str(res) and len(json.loads(res.to_json())["minimizers"]) == 4
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_circle_of_minimizers_gives_no_wrong_point(order):
+    """min -x^2 - y^2 on the disk: the optimal measure is on the whole circle, the moment
+    matrix is never flat, so nothing is extracted; polishing gives points on the circle."""
+    pop = POP(-x**2 - y**2, ineqs=[1 - x**2 - y**2])
+    assert _atoms(pop, order).shape[0] == 0
+    res = pop.solve(order=order)
+    _check(pop, res)
+    for m in res.minimizers:
+        assert m["x"]**2 + m["y"]**2 == pytest.approx(1.0, abs=1e-6)
+
+
+def _maxcut(edges, n):
+    s = sympy.symbols(f"s0:{n}")
+    pop = POP(sum((1 - s[i] * s[j]) / 2 for i, j in edges), sense="max", spin=s)
+    best = max(sum((1 - a[i] * a[j]) / 2 for i, j in edges)
+               for a in itertools.product([-1, 1], repeat=n))
+    return pop, best
+
+
+@pytest.mark.parametrize("name, edges, n", [
+    ("C5", [(i, (i + 1) % 5) for i in range(5)], 5),
+    ("K4", list(itertools.combinations(range(4), 2)), 4),
+    ("K5", list(itertools.combinations(range(5), 2)), 5),
+])
+@pytest.mark.parametrize("order", [1, 2])
+def test_maxcut_returns_an_optimal_cut(name, edges, n, order):
+    pop, best = _maxcut(edges, n)
+    res = pop.solve(order=order)
+    assert res.status == "optimal" and res.bound >= best - 1e-6
+    cut = np.array([res.candidate[v] for v in pop.variables])
+    assert set(np.abs(cut).tolist()) == {1.0}
+    assert res.candidate_value == pytest.approx(best)    # the brute-force optimum
+    if abs(res.bound - best) <= 1e-6 * best:             # exact relaxation: C5 at 2, K4
+        _check(pop, res)
+        assert len(res.minimizers) >= 2                   # a cut and its complement at least
+    else:                                                 # K5 (6.25 vs 6), C5 at order 1
+        assert not res.is_global and res.minimizers == ()
+    if name == "K4":
+        assert len(res.minimizers) == 6                    # every balanced cut of K4
+
+
+def test_binary_problem_rounds_and_extracts():
+    b = sympy.symbols("b0:4")
+    pop = POP(-sum(b) + 3 * b[0] * b[1] + 3 * b[2] * b[3], ineqs=[2.5 - sum(b)], binary=b)
+    values = {a: pop.evaluate(np.array(a, float)) for a in itertools.product([0, 1], repeat=4)
+              if pop.is_feasible(np.array(a, float))}
+    best = min(values.values())
+    optimal = sorted(a for a, v in values.items() if v == best)
+    low = pop.solve(order=1)                              # not exact: rounding gives the cut
+    assert low.bound < best - 1e-3 and low.candidate_value == pytest.approx(best)
+    res = pop.solve(order=2)
+    _check(pop, res, len(optimal))
+    assert sorted(tuple(int(round(m[v])) for v in pop.variables) for m in res.minimizers) == optimal
+
+
+def test_correlative_sparsity_joins_clique_atoms():
+    """Chain: sum (x_i^2 - 1)^2 + (x_i - x_{i+1})^2, minimizers all +1 and all -1. Every clique
+    {x_i, x_{i+1}} has the atoms (1, 1), (-1, -1); joined on the shared variables, two points."""
+    xs = sympy.symbols("x0:6")
+    pop = POP(sum((v**2 - 1)**2 for v in xs) + sum((xs[i] - xs[i + 1])**2 for i in range(5)))
+    atoms = _atoms(pop, 2, "cs")
+    assert np.allclose(np.sort(atoms[:, 0]), [-1, 1], atol=1e-3)
+    res = pop.solve(order=2, sparsity="cs")
+    assert res.sparsity == "cs"
+    _check(pop, res, 2)
+    assert np.allclose(_points(res, pop), [[-1] * 6, [1] * 6], atol=1e-5)
+
+
+def test_term_sparsity_blocks_are_not_extracted():
+    pop = POP((x**2 - 1)**2 + (y**2 - 1)**2 + x * y)
+    assert _atoms(pop, 2, "ts").shape[0] == 0
+    res = pop.solve(order=2, sparsity="ts")
+    assert res.status == "optimal"
+    for m in res.minimizers:
+        assert pop.evaluate(np.array([m["x"], m["y"]])) == pytest.approx(res.bound, abs=1e-5)
+
+
+def test_scaled_problem_maps_minimizers_back():
+    pop = POP((x**2 - 100**2)**2, ineqs=[200 - x, x + 200])   # solved in scaled variables
+    res = pop.solve(order=3)
+    assert "scaled variables" in res.message
+    _check(pop, res, 2, certified=False)   # accuracy ~1e-8 x objective scale 1e8
+    assert np.allclose(_points(res, pop), [[-100], [100]], atol=1e-4)
+
+
+def test_extract_atoms_of_a_known_measure():
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-2, 2, size=(3, 2))
+    basis = mono.basis([0, 1], 2)
+    ext = np.hstack([np.zeros((3, 1)), pts])
+    B = np.ones((basis.shape[0], 3))          # b(x_l) for every basis monomial b
+    for j, row in enumerate(basis):
+        for i in row[row != mono.PAD]:
+            B[j] *= ext[:, i + 1]
+    M = B @ np.diag([0.2, 0.3, 0.5]) @ B.T
+    got = mz.extract_atoms(M, basis, [0, 1])
+    assert np.allclose(got[np.lexsort(got.T[::-1])], pts[np.lexsort(pts.T[::-1])], atol=1e-8)
+    # a measure with more atoms than M_1 has rows is not flat at order 2
+    pts = rng.uniform(-2, 2, size=(6, 2))
+    B = np.array([np.prod([[1, *p][i + 1] for i in row[row != mono.PAD]]) for row in basis
+                  for p in pts]).reshape(basis.shape[0], 6)
+    assert mz.extract_atoms(B @ B.T / 6, basis, [0, 1]) is None
+
+
+def test_large_blocks_skip_extraction_and_failures_mean_no_minimizers(monkeypatch):
+    pop = POP((x**2 - 1)**2 + y**2)
+    monkeypatch.setattr(mz, "MAX_BLOCK", 5)
+    assert _atoms(pop, 3).shape[0] == 0
+    res = pop.solve(order=3)                       # polishing still closes the gap
+    _check(pop, res, 1)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(mz, "extracted_points", boom)
+    res = pop.solve(order=3)
+    assert res.status == "optimal" and res.minimizers == ()
+    assert res.candidate == {"x": pytest.approx(0, abs=1e-6), "y": pytest.approx(0, abs=1e-6)}
+
+
+def test_attains():
+    assert mz.attains(-1.0 - 1e-7, -1.0)
+    assert not mz.attains(-0.99, -1.0)
+    assert mz.attains(-0.99, -1.0, accuracy=0.02)

@@ -142,8 +142,9 @@ def _physical_memory() -> int | None:
         return None
 
 
-def _skipped(reason: str) -> MethodOutput:
-    return MethodOutput(upper=None, status="skipped", details={"skipped": reason})
+def _too_large(reason: str) -> MethodOutput:
+    """What a step's guard returns from its worker when the built relaxation is too large."""
+    return MethodOutput(upper=None, status="skipped", details={"skipped": reason, "guard": True})
 
 
 class Run:
@@ -171,7 +172,7 @@ class Run:
         self.found = {"lower": None, "witness": None}  # a larger lower bound a step attained
         self.tried: list = []
         self.log: list = []
-        self.outputs: dict = {}  # step id -> (options it ran with, MethodOutput or None)
+        self.outputs: dict = {}  # step id -> (method, options, MethodOutput or None)
         self.ending: dict = {}  # details key -> value, set by the step that ended the search
         self.ended_at: str | None = None
         self.facts: Facts | None = None
@@ -181,16 +182,13 @@ class Run:
         return max(0.0, self.deadline - time.perf_counter())
 
     def output_of(self, step_id: str):
-        return self.outputs.get(step_id, (None, None))[1]
+        """The output of a step started earlier (None: not started, or no output)."""
+        return self.outputs.get(step_id, (None, None, None))[2]
 
-    def milp_share(self) -> float | None:
-        """The time limit of the last milp step that stopped at it (None: none did)."""
-        share = None
-        for sid in ("milp-true", "milp-formal"):
-            kw, out = self.outputs.get(sid, (None, None))
-            if out is not None and out.status == "time_limit":
-                share = kw["time_limit"]
-        return share
+    def runs_of(self, method: str) -> list:
+        """``(options, output)`` of every step of ``method`` started so far, in order (the
+        options before the runner clipped a time limit to the deadline)."""
+        return [(kw, out) for (m, kw, out) in self.outputs.values() if m == method]
 
     def closed(self) -> bool:
         return self.lower is not None and \
@@ -212,9 +210,12 @@ class Run:
         t0 = time.perf_counter()
         out = self.methods[step.method](self.problem)
         seconds = time.perf_counter() - t0
-        self.tried.append({"method": step.method, "status": "ok", "upper": out.upper,
+        self.tried.append({"method": step.method, "status": out.status, "upper": out.upper,
                            "seconds": seconds})
-        self.note(step, "ok", f"upper {out.upper:.6g}", seconds)
+        if out.upper is None:
+            self.note(step, "no bound", f"status {out.status}", seconds)
+        else:
+            self.note(step, "ok", f"upper {out.upper:.6g}", seconds)
         self.keep(step, out.upper, {}, {})
 
     def attempt(self, step, kw: dict):
@@ -243,7 +244,7 @@ class Run:
             if guard is not None:
                 reason = guard(self, kw)
                 if reason is not None:
-                    return _skipped(reason)
+                    return _too_large(reason)
             return method(self.problem, **kw)
 
         self.problem.report("auto", len(self.tried), len(self.tried) + 1)
@@ -269,12 +270,15 @@ class Run:
         if out.status == "skipped":
             reason = out.details.get("skipped", "")
             self.tried.append({**record, "skipped": reason})
-            self.note(step, "skipped", reason, done.seconds)
+            self.note(step, "too large" if out.details.get("guard") else "skipped", reason,
+                      done.seconds)
             return out
         self.tried.append({**record, "status": out.status, "upper": out.upper,
                            "seconds": done.seconds})
         if out.upper is None:
-            self.note(step, "no bound", f"status {out.status}", done.seconds)
+            message = out.details.get("message")
+            self.note(step, "no bound", f"status {out.status}" + (f": {message}" if message
+                                                                  else ""), done.seconds)
         else:
             self.note(step, "ok", f"upper {out.upper:.6g} (status {out.status})", done.seconds)
         self.keep(step, out.upper, shown, out.details)
@@ -318,7 +322,7 @@ class Run:
             self.note(step, "too large", big)
             return
         out = self.attempt(step, kw)
-        self.outputs[step.id] = (kw, out)
+        self.outputs[step.id] = (step.method, kw, out)
         if step.ends is not None and out is not None and out.status == "ok" \
                 and out.upper is not None:
             key, value = step.ends

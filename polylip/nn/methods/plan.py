@@ -181,11 +181,21 @@ LP_LOW_BOUNDED = Condition("a bound from lp-low (a degree that reaches no bound 
                            "one no cheaper)",
                            lambda run: getattr(run.output_of("lp-low"), "upper", None)
                            is not None)
+def _milp_share(run) -> float | None:
+    """The time limit (its share of the time left) of the last "milp" step that stopped at it;
+    None when none did."""
+    share = None
+    for kw, out in run.runs_of("milp"):
+        if out is not None and out.status == "time_limit" and kw.get("time_limit") is not None:
+            share = kw["time_limit"]
+    return share
+
+
 MILP_STOPPED = Condition(
     f"an earlier milp step stopped at its time limit, with more than {AUTO_MILP_RERUN_FACTOR:g} "
     "times its share still left",
-    lambda run: (run.milp_share() is not None
-                 and run.time_left() > AUTO_MILP_RERUN_FACTOR * run.milp_share()))
+    lambda run: (_milp_share(run) is not None
+                 and run.time_left() > AUTO_MILP_RERUN_FACTOR * _milp_share(run)))
 
 
 # ---------------------------------------------------------------------------------------------

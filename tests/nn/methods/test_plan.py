@@ -130,6 +130,7 @@ def test_unregistered_too_large_and_budget_spent_are_reasons(monkeypatch):
     monkeypatch.delitem(METHODS, "dp")
     monkeypatch.delitem(METHODS, "milp")
     monkeypatch.setattr(plan, "AUTO_MAX_LP_PRODUCTS", 0)  # every LP is "too large"
+    monkeypatch.setattr(plan, "AUTO_MAX_BLOCK", 1)  # and every SDP beyond Shor
     res = lipschitz(small_net(), "inf", lower=False, options={"budget": 30, "isolate": False})
     log = plan_log(res)
     assert log["dp"]["status"] == "not applicable" and "'dp' is not registered" in log["dp"]["reason"]
@@ -138,6 +139,10 @@ def test_unregistered_too_large_and_budget_spent_are_reasons(monkeypatch):
     assert lp and lp[0]["skipped"].startswith("too large")
     assert log["shor-cuts"]["status"] == "ok" and log["shor-cuts"]["seconds"] > 0
     assert log["lp-high"]["status"] == "not applicable"  # lp-low gave no bound
+    # measured in the worker, on the built relaxation / counted from the cliques before
+    assert log["sdp-neuron"]["status"] == "too large" and "free variables" in log["sdp-neuron"]["reason"]
+    assert log["sdp-network"]["status"] == "too large"
+    assert "a clique's moment matrix" in log["sdp-network"]["reason"]
     best = res.details["best_step"]
     assert best in log and "the bound returned" in log[best]["reason"]
 
@@ -156,3 +161,23 @@ def test_a_spent_budget_skips_the_rest(monkeypatch):
     assert log["lp-low"]["status"] == "ok"
     assert log["shor-cuts"]["status"] == "skipped" and log["shor-cuts"]["reason"] == "budget spent"
     assert all(log[s]["reason"] == "budget spent" for s in ("sdp-neuron", "sdp-network"))
+
+
+def test_milp_runs_again_with_the_time_left_when_it_stopped_at_its_share(monkeypatch):
+    from polylip.nn.problem import MethodOutput
+
+    limits = []
+
+    def stopped_milp(problem, time_limit=60.0, **kw):  # stops at once "at its time limit"
+        limits.append(time_limit)
+        return MethodOutput(upper=None, status="time_limit")
+
+    monkeypatch.delitem(METHODS, "dp")
+    monkeypatch.setitem(METHODS, "milp", stopped_milp)
+    res = lipschitz(small_net(), "inf", lower=False, options={"budget": 20, "isolate": False})
+    log = plan_log(res)
+    assert log["milp-formal"]["status"] == "no bound"
+    assert log["milp-rest"]["status"] == "no bound"  # it ran
+    assert len(limits) == 2 and limits[1] > 1.5 * limits[0]
+    assert limits[0] <= plan.AUTO_MILP_SHARE * 20 + 1e-9
+    assert [t["method"] for t in res.details["tried"]].count("milp") == 2

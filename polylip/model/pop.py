@@ -145,9 +145,10 @@ class POP:
             if isinstance(item, sympy.Basic):
                 symbols.update(symbols_of(item))
         if variables is None:
-            names = set()
+            names = set(symbols)  # the sympy items' names, collected just above
             for item in [objective, *raw_ineqs, *raw_eqs]:
-                names |= _free_names(item)
+                if not isinstance(item, sympy.Basic):
+                    names |= _free_names(item)
             names |= set(_names(binary)) | set(_names(spin))
             order = default_order(names)
         else:

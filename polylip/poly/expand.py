@@ -6,8 +6,9 @@ An :class:`Expansion` holds a polynomial as a dictionary ``{sorted index tuple: 
 arrays from large products, and small products deferred to be expanded all together in one
 vectorized step. Why not :class:`~polylip.poly.polynomial.Polynomial` itself: a sympy
 expression is thousands of tiny sums (``(3 - 2*x_i)*x_i - x_(i-1) - 2*x_(i+1) + 1``), and a
-Polynomial carries its whole variable tuple and pays numpy's fixed cost per operation, about
-100 times the work of expanding a 5-term square with dictionaries. Large operands do go through
+Polynomial carries its whole variable tuple and pays numpy's fixed cost per operation.
+Measured, squaring that 5-term sum: 16.5 ms as a Polynomial over 10^4 variables, 0.8 ms over
+its 3 variables, 46 us with dictionaries, 7 us deferred to a batch. Large operands do go through
 the same vectorized index-row operations Polynomial uses (:func:`~polylip.poly.monomials.multiply`,
 :func:`~polylip.poly.monomials.canonical`), their memory estimated first against
 :func:`polylip.runtime.memory_limit`.

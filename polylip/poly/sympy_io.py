@@ -211,15 +211,20 @@ class _Order:
         self.names, self.pos = names, pos
 
 
-_last_order: list = [None, None]  # (tuple given, _Order): POP converts many items in one order
+#: ``(tuple given, its _Order)`` of the last call: POP converts all its items in one order, and
+#: validating 10^4 names per item would make m items cost O(m n). One tuple, replaced whole
+#: (atomic), and only for tuples (immutable: the same object has the same names).
+_last_order: tuple = (None, None)
 
 
 def _order(variables) -> _Order:
-    if isinstance(variables, tuple) and variables is _last_order[0]:
-        return _last_order[1]
+    global _last_order
+    given, order = _last_order
+    if isinstance(variables, tuple) and variables is given:
+        return order
     order = _Order(variables)
     if isinstance(variables, tuple):
-        _last_order[:] = [variables, order]
+        _last_order = (variables, order)
     return order
 
 

@@ -19,7 +19,9 @@ The functions take the expression ``node`` being read, only to name it in error 
 
 from __future__ import annotations
 
+import math
 from itertools import chain
+from math import comb
 
 import numpy as np
 
@@ -234,10 +236,28 @@ def power(v, k: int, node):
             check_memory(8 * len(idx) * k, f"the monomial {shown(node)} (degree "
                          f"{format_count(len(idx) * k)})", error=ModelError)
         return Expansion({tuple(sorted(idx * k)) if len(idx) > 1 else idx * k: c})
+    if k >= 2 and k * math.log2(max(v.size, 1)) > 20:  # up to 10^6 terms: not worth a look
+        v = _check_power(v, k, node)
     out = v
     for _ in range(k - 1):
         out = times(out, v, node)
     return out
+
+
+def _check_power(v: Expansion, k: int, node) -> Expansion:
+    """Refuse ``v ** k`` before the first product when its last product would not fit in
+    memory: ``p^(k-1) * p`` has at most ``min(n^(k-1), comb(nv + d(k-1), nv))`` times ``n``
+    pairs of terms (``n`` terms, ``nv`` variables, degree ``d``), of ``d k`` index entries.
+    Returns ``v`` merged (the products need it so anyway)."""
+    rows, coeffs = v.arrays(True, node)
+    n = rows.shape[0]
+    nv = int(np.unique(rows[rows != mono.PAD]).size)
+    d = rows.shape[1]
+    terms = comb(nv + d * (k - 1), nv)
+    if (k - 1) * math.log2(max(n, 1)) < 64:
+        terms = min(terms, n ** (k - 1))
+    _check_product(terms * n, d * k, node)
+    return Expansion({}, [(rows, coeffs)])
 
 
 def _non_real(node, vals):

@@ -175,12 +175,12 @@ def check_size(pop, order: int, cliques, assignment_ineq, assignment_eq,
     >>> check_size(pop, 2, [tuple(range(10))], [], [])["entries"]
     2211
     """
-    boolean = pop.binary_mask | pop.spin_mask
+    boolean = pop.binary_mask | pop.spin_mask if pop.binary or pop.spin else None
     counts: dict = {}
 
     def count(c: int, degree: int) -> int:
         clique = cliques[c]
-        nb = int(boolean[list(clique)].sum()) if boolean.any() and len(clique) else 0
+        nb = int(boolean[list(clique)].sum()) if boolean is not None and len(clique) else 0
         key = (len(clique), nb, max(degree, 0))
         if key not in counts:
             counts[key] = count_basis(len(clique) - nb, nb, max(degree, 0))

@@ -196,6 +196,9 @@ def test_a_product_beyond_the_memory_limit_is_refused_unbuilt():
         with pytest.raises(ModelError, match=r"expanding .* products of terms .*would need about"):
             from_sympy(sympy.Add(*xs) ** 4)
     assert from_sympy(sympy.Add(*xs) ** 2).nterms == 40 * 41 // 2
+    a, b = SYMS[:2]
+    with pytest.raises(ModelError, match=r"expanding \(a \+ b\)\*\*100000"):
+        from_sympy((a + b) ** 100000)  # refused before the first of 99,999 products
 
 
 def test_symbols_of_order_of_first_appearance():

@@ -84,6 +84,21 @@ def test_normal_relaxations_are_unaffected():
     assert problems.broyden_tridiagonal(1000).relax(2, "cs").sizes["cliques"] == 998
 
 
+def test_counted_sizes_equal_the_built_ones_with_binary_and_spin_variables():
+    x = sympy.symbols("x0:8")
+    pop = POP(sum(x[i] * x[i + 1] for i in range(7)) + x[0] ** 3, ineqs=[2 - x[0] - x[7] ** 2],
+              eqs=[x[1] * x[2] - x[3]], binary=x[:3], spin=x[5:7])
+    for order in (2, 3):
+        for sparsity in ("dense", "cs"):
+            relaxation = pop.relax(order, sparsity)
+            b = relaxation.blocks
+            summary = check_size(pop, order, b.cliques,
+                                 [blk.clique for blk in b.psd if blk.constraint >= 0],
+                                 [e.clique for e in b.equalities], b.kind)
+            assert summary["entries"] == sum(k * (k + 1) // 2 for k in b.psd_sizes)
+            assert summary["largest"] == max(b.psd_sizes)
+
+
 def test_basis_enumeration_matches_itertools():
     from itertools import combinations_with_replacement
 

@@ -1,21 +1,59 @@
 """LipSDP-Neuron (Fazlyab, Robey, Hassani, Morari, Pappas, NeurIPS 2019) for the l_2 constant.
 
 For ``f(x) = W_L phi(W_{L-1} ... phi(W_1 x))`` (biases do not matter) with every activation
-slope-restricted, ``alpha_j <= phi_j' <= beta_j`` per neuron, stack the hidden pre-activations
-``v = A x_ext`` and post-activations ``w = B x_ext`` with ``x_ext = (x, w_1, ..., w_{L-1})``,
-``A = [blkdiag(W_1, ..., W_{L-1}), 0]``, ``B = [0, I]``. If for some ``rho >= 0`` and diagonal
-``T = diag(lambda) >= 0``
+slope-restricted, ``alpha_j <= phi_j' <= beta_j`` per neuron, write ``w_0 = x`` and ``w_k`` for
+the post-activations of hidden layer ``k = 1..H`` (``H = L - 1``). With one multiplier
+``lambda_j >= 0`` per hidden neuron and ``rho >= 0``, the quadratic form
 
-    [A; B]^T [[-2 diag(alpha beta) T, diag(alpha + beta) T],
-              [diag(alpha + beta) T,  -2 T               ]] [A; B]
-      + blkdiag(-rho I, 0, ..., 0, W_L^T Q W_L)  <=  0     (negative semidefinite)
+    rho |x|^2 - |Wout w_H|^2 + sum_k sum_j lambda_kj q(v_kj, w_kj),
+    q(v, w) = 2 alpha beta v^2 - 2 (alpha + beta) v w + 2 w^2,      v_k = W_k w_{k-1},
 
-then ``sqrt(rho)`` bounds the l_2 -> l_2 Lipschitz constant of ``u^T f`` (``Q = u u^T``, scalar and
-margin outputs) or of ``f`` itself (``Q = I``, vector output with the l_2 norm). Minimizing
-``rho`` is an SDP in ``1 + (number of hidden neurons)`` scalars with one LMI of size
-``n_0 + n_1 + ... + n_{L-1}``; over a local region the per-neuron slope bounds come from interval
-bound propagation. The LMI is built from whole sparse matrices (never entry by entry) and
-solved through PICOS (CVXOPT by default).
+is, as a matrix ``-M(rho, lambda)`` in ``(w_0, ..., w_H)``, **block tridiagonal**, one block
+per layer (``n_k`` the widths, ``A = alpha beta``, ``B = alpha + beta`` per neuron):
+
+    block (0, 0)   rho I + 2 W_1^T diag(A_1 lambda_1) W_1
+    block (k, k)   2 diag(lambda_k) + 2 W_{k+1}^T diag(A_{k+1} lambda_{k+1}) W_{k+1}   (0 < k < H)
+    block (H, H)   2 diag(lambda_H) - Wout^T Wout
+    block (k, k-1) -diag(B_k lambda_k) W_k
+
+If ``-M(rho, lambda) >= 0`` (positive semidefinite) then ``sqrt(rho)`` bounds the l_2 -> l_2
+Lipschitz constant of ``Wout f`` (``Wout = u^T W_L`` for a scalar or margin output, ``W_L``
+itself for a vector output in l_2): the increments of a slope-restricted activation satisfy
+``q >= 0``, so ``rho |dx|^2 >= |Wout dw_H|^2``. LipSDP-Neuron minimizes ``rho``.
+
+Three ways to solve it (``form``), one certificate:
+
+* ``"dense"``: the whole ``N x N`` LMI (``N = n_0 + ... + n_H``) as one
+  :class:`~polylip.relax.conic.LMIProblem`, handed to :func:`polylip.solve.sdp.solve_sdp`
+  (CVXOPT through PICOS, or Clarabel). For small networks.
+* ``"chordal"``: the same LMI split along its chordal pattern. The cliques of a block-tridiagonal
+  pattern are the consecutive layer pairs ``(k-1, k)``; by the Agler / Grone theorem a matrix
+  with that pattern is PSD iff it is a sum of PSD matrices, one per clique. So one PSD block of
+  size ``n_{k-1} + n_k`` per layer, coupled by free symmetric matrices ``X_k`` that split each
+  shared diagonal block between its two cliques (Chordal-LipSDP, Xue et al. 2022). Handed to
+  :func:`~polylip.solve.sdp.solve_sdp` (Clarabel). For deep, narrow networks: Clarabel's KKT
+  system holds a dense block of ``(s(s+1)/2)^2`` entries per PSD block of size ``s``, so pairs
+  above about 60 neurons are out of its reach.
+* ``"structured"``: a primal-dual interior-point method (HKM direction, Mehrotra
+  predictor-corrector) written for this LMI: every neuron's matrix is ``U_j S_j U_j^T`` with
+  ``U_j = [a_j, e_j]`` (rank 2), so the Schur complement costs a few dense ``N x N``
+  products per iteration instead of one ``N x N`` product per multiplier (CVXOPT's cost,
+  cubic per variable). It starts from the ECLipsE-Fast multipliers (:mod:`polylip.nn.eclipse`),
+  which are strictly feasible, and every dual iterate stays feasible, so a time limit still
+  leaves a certified bound. For networks of 100 to about 1,500 neurons.
+
+Whatever the solver's accuracy, the bound is **certified a posteriori** from the multipliers
+alone (:func:`certify_rho`): ``rho`` is the smallest value for which a block Cholesky
+factorization of ``-M(rho, lambda)`` (layer by layer, from the output back to the input
+block, O(sum n_k^3)) goes through with a shift that covers round-off; see :func:`certify_rho`
+for the argument.
+
+Neurons that cannot matter are removed first (:func:`lipsdp_data`): a zero slope range
+(a stable-off ReLU over a region), a zero row (constant pre-activation) or a zero outgoing
+column. Over the region the pruned network computes the same function up to a constant.
+
+Why this module is long: the LMI data, the two SDP forms, the structured interior-point method
+and the certificate share the block layout (:class:`LipSDPData`) and are one subject.
 
 Examples
 --------
@@ -31,23 +69,703 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from polylip.errors import ModelError
+from polylip.relax.conic import LMIProblem, upper_to_full
+from polylip.solve.sdp import solve_sdp
 
-__all__ = ["lipsdp_neuron"]
+__all__ = ["lipsdp_neuron", "LipSDPData", "lipsdp_data", "dense_lmi", "chordal_lmi",
+           "certify_rho", "choose_form", "FORMS"]
 
 log = logging.getLogger(__name__)
 
+#: The forms of :func:`lipsdp_neuron` (besides "auto").
+FORMS = ("dense", "chordal", "structured")
 
-def _csr(W):
-    return sp.csr_matrix(W) if sp.issparse(W) else sp.csr_matrix(np.asarray(W, dtype=float))
+# ---------------------------------------------------------------------------------------------
+# form="auto": measured on these 2-core machines (benchmarks/bench_lipschitz_l2.py)
+# ---------------------------------------------------------------------------------------------
+#: "dense" (PICOS/CVXOPT or Clarabel on the one LMI) up to this LMI size N.
+AUTO_DENSE_MAX_N = 40
+#: "structured" up to this LMI size (its iterations cost about 10 dense N x N products; 1,564
+#: took about 4 s per iteration).
+AUTO_STRUCTURED_MAX_N = 2500
+#: Above that, "chordal" when every layer pair is at most this wide (Clarabel's dense KKT
+#: blocks), else no form is tried (use method "eclipse").
+AUTO_CHORDAL_MAX_PAIR = 60
+
+_U = np.finfo(float).eps / 2  # unit round-off
 
 
-def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=None) -> dict:
-    """LipSDP-Neuron bound of the l_2 Lipschitz constant.
+def _blas_one_thread():
+    """One BLAS thread inside the dense loops: on these shared 2-core machines a 264 x 264
+    Cholesky took 0.6 s with two OpenBLAS threads under a load of 5, 1.5 ms with one."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        return nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+# ---------------------------------------------------------------------------------------------
+# the data
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LipSDPData:
+    """The network as LipSDP-Neuron sees it: hidden weights ``W_1..W_H`` (dense, pruned), the
+    output map ``Wout`` (``1 x n_H`` for a scalar or margin output, ``W_L`` for a vector in
+    l_2), per-neuron slope bounds, the input width, and how many neurons were pruned."""
+
+    weights: tuple
+    wout: np.ndarray
+    alpha: tuple
+    beta: tuple
+    n0: int
+    pruned: int = 0
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers ``H``."""
+        return len(self.weights)
+
+    @property
+    def sizes(self) -> list:
+        """Block sizes ``[n_0, n_1, ..., n_H]``."""
+        return [self.n0] + [W.shape[0] for W in self.weights]
+
+    @property
+    def N(self) -> int:
+        """Size of the LMI."""
+        return int(sum(self.sizes))
+
+    @property
+    def nh(self) -> int:
+        """Number of multipliers (hidden neurons)."""
+        return int(sum(W.shape[0] for W in self.weights))
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    def A(self, k: int) -> np.ndarray:
+        """``alpha * beta`` of hidden layer ``k`` (0-based)."""
+        return self.alpha[k] * self.beta[k]
+
+    def B(self, k: int) -> np.ndarray:
+        """``alpha + beta`` of hidden layer ``k`` (0-based)."""
+        return self.alpha[k] + self.beta[k]
+
+    def split(self, lam) -> list:
+        """The multiplier vector cut per hidden layer."""
+        lam = np.asarray(lam, dtype=float).ravel()
+        cuts = np.cumsum([W.shape[0] for W in self.weights])[:-1]
+        return np.split(lam, cuts)
+
+
+def _dense(W) -> np.ndarray:
+    return W.toarray() if sp.issparse(W) else np.asarray(W, dtype=float)
+
+
+def lipsdp_data(net, derivative_bounds=None) -> LipSDPData:
+    """The blocks of LipSDP-Neuron for ``net`` with slope bounds ``derivative_bounds`` (one
+    ``(lo, hi)`` per hidden layer; default the global derivative ranges), with the neurons that
+    cannot matter removed (zero slope range, zero incoming row, zero outgoing column)."""
+    u = net.functional()
+    if u is None and net.output.norm != 2.0:
+        raise ModelError("LipSDP bounds the l_2 -> l_2 constant: the output must be scalar, a "
+                         "margin, or a vector measured in l_2")
+    layers = net.affine_layers
+    H = net.num_hidden
+    if derivative_bounds is None:
+        derivative_bounds = [act.derivative_range(np.full(n, -np.inf), np.full(n, np.inf))
+                             for act, n in zip(net.activations, net.widths)]
+    Ws = [_dense(layers[k][0]) for k in range(H)]
+    WL = _dense(layers[-1][0])
+    wout = (u @ WL)[None, :] if u is not None else WL
+    al, be = [], []
+    for (lo, hi), n in zip(derivative_bounds, net.widths):
+        al.append(np.broadcast_to(np.asarray(lo, dtype=float), (n,)).astype(float))
+        be.append(np.broadcast_to(np.asarray(hi, dtype=float), (n,)).astype(float))
+    pruned = 0
+    while H:
+        keep = []
+        for k in range(H):
+            nxt = Ws[k + 1] if k + 1 < H else wout
+            live = ((np.abs(al[k]) + np.abs(be[k]) > 0) & np.any(Ws[k] != 0, axis=1)
+                    & np.any(nxt != 0, axis=0))
+            keep.append(live)
+        if all(kp.all() for kp in keep):
+            break
+        for k in range(H):
+            kp = keep[k]
+            pruned += int((~kp).sum())
+            Ws[k] = Ws[k][kp]
+            al[k], be[k] = al[k][kp], be[k][kp]
+            if k + 1 < H:
+                Ws[k + 1] = Ws[k + 1][:, kp]
+            else:
+                wout = wout[:, kp]
+        if any(W.shape[0] == 0 for W in Ws):
+            break
+    return LipSDPData(tuple(Ws), wout, tuple(al), tuple(be), int(net.input_dim), pruned)
+
+
+def _constant(data: LipSDPData) -> bool:
+    """A hidden layer pruned away entirely: ``f`` is constant (over the region)."""
+    return any(W.shape[0] == 0 for W in data.weights) or not np.any(data.wout)
+
+
+# ---------------------------------------------------------------------------------------------
+# the LMI as data: one generator of -M's entries, two layouts
+# ---------------------------------------------------------------------------------------------
+def _entries(data: LipSDPData):
+    """Entries of ``-M(rho, lambda)`` per layer: for hidden layer ``k`` (1-based) the triplets
+    ``(row, col, value, variable)`` of its multipliers' terms (variables ``0..nh-1`` are the
+    multipliers, ``nh`` is ``rho``, given to layer 1), in global coordinates. Both triangles."""
+    off = data.offsets
+    nh = data.nh
+    first = np.concatenate([[0], np.cumsum([W.shape[0] for W in data.weights])]).astype(np.int64)
+    out = []
+    for k, W in enumerate(data.weights):
+        nk = W.shape[0]
+        var = first[k] + np.arange(nk)
+        Wc = sp.coo_matrix(W)
+        j, i, w = Wc.row, Wc.col, Wc.data
+        Bj = data.B(k)[j]
+        rows = [off[k + 1] + j, off[k] + i, off[k + 1] + np.arange(nk)]
+        cols = [off[k] + i, off[k + 1] + j, off[k + 1] + np.arange(nk)]
+        vals = [-Bj * w, -Bj * w, np.full(nk, 2.0)]
+        vars_ = [var[j], var[j], var]
+        Ak = data.A(k)
+        quad = np.nonzero(Ak != 0)[0]
+        if quad.size:  # 2 A_j W_ji W_jl on block k-1, only for neurons with alpha beta != 0
+            Wq = W[quad]
+            n = W.shape[1]
+            ii, ll = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+            vals.append((2.0 * Ak[quad][:, None, None] * Wq[:, :, None] * Wq[:, None, :]).ravel())
+            rows.append(np.tile((off[k] + ii).ravel(), quad.size))
+            cols.append(np.tile((off[k] + ll).ravel(), quad.size))
+            vars_.append(np.repeat(var[quad], n * n))
+        if k == 0:
+            rows.append(np.arange(data.n0))
+            cols.append(np.arange(data.n0))
+            vals.append(np.ones(data.n0))
+            vars_.append(np.full(data.n0, nh))
+        out.append(tuple(np.concatenate(a) for a in (rows, cols, vals, vars_)))
+    return out
+
+
+def _output_term(data: LipSDPData) -> np.ndarray:
+    """``Wout^T Wout`` (the constant part of the last block, subtracted)."""
+    return data.wout.T @ data.wout
+
+
+def _nonneg_rows(data: LipSDPData, nvars: int):
+    """1 x 1 blocks ``lambda_j >= 0`` for the neurons where the LMI does not imply it (its
+    diagonal entry is ``2 lambda_j`` minus a PSD term unless the next layer has
+    ``alpha beta != 0``)."""
+    first = np.concatenate([[0], np.cumsum([W.shape[0] for W in data.weights])]).astype(np.int64)
+    need = []
+    for k in range(data.depth - 1):
+        if np.any(data.A(k + 1) != 0):
+            need.append(first[k] + np.arange(data.weights[k].shape[0]))
+    need = np.concatenate(need) if need else np.zeros(0, dtype=np.int64)
+    G = [sp.csr_matrix(([1.0], ([0], [j])), shape=(1, nvars)) for j in need]
+    return G, [np.zeros(1)] * len(G), need
+
+
+def dense_lmi(data: LipSDPData) -> LMIProblem:
+    """LipSDP-Neuron as one ``N x N`` LMI: ``minimize rho`` over ``x = (lambda, rho)`` with
+    ``mat(G x + h) = -M(rho, lambda)`` PSD (and ``lambda_j >= 0`` where not implied)."""
+    N, nh = data.N, data.nh
+    nvars = nh + 1
+    parts = _entries(data)
+    r, c, v, x = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    G = sp.csr_matrix((v, (r * N + c, x)), shape=(N * N, nvars))
+    h = np.zeros((N, N))
+    o = data.offsets[-2]
+    h[o:, o:] = -_output_term(data)
+    Gs, hs, _ = _nonneg_rows(data, nvars)
+    c_obj = np.zeros(nvars)
+    c_obj[nh] = 1.0
+    return LMIProblem(c=c_obj, offset=0.0, G=tuple([G] + Gs), h=tuple([h.ravel()] + hs),
+                      sizes=tuple([N] + [1] * len(Gs)), A=sp.csr_matrix((0, nvars)),
+                      b=np.zeros(0), meta={"form": "dense"})
+
+
+def chordal_lmi(data: LipSDPData) -> LMIProblem:
+    """LipSDP-Neuron split along its chordal pattern: one PSD block per layer pair.
+
+    Variables ``x = (lambda, rho, X_1, ..., X_{H-1})`` with ``X_k`` symmetric ``n_k x n_k``
+    (its upper triangle, ``np.triu_indices`` order). Block ``k`` (``k = 1..H``, size
+    ``n_{k-1} + n_k``) holds layer ``k``'s terms of ``-M`` plus ``X_{k-1}`` on its first
+    diagonal block and minus ``X_k`` on its second (none at the ends); the blocks sum to
+    ``-M``, and by the Agler / Grone theorem ``-M`` is PSD iff such ``X`` exist.
+    """
+    H, nh = data.depth, data.nh
+    sizes = data.sizes
+    off = data.offsets
+    ntri = [n * (n + 1) // 2 for n in sizes[1:H]]
+    xoff = np.concatenate([[nh + 1], nh + 1 + np.cumsum(ntri)]).astype(np.int64)
+    nvars = int(xoff[-1])
+    parts = _entries(data)
+    Gs, hs, bs = [], [], []
+    for k in range(1, H + 1):
+        s0, s1 = sizes[k - 1], sizes[k]
+        s = s0 + s1
+        r, c, v, x = parts[k - 1]
+        base = off[k - 1]
+        rows = [(r - base) * s + (c - base)]
+        vals, cols = [v], [x]
+        if k >= 2:  # + X_{k-1} on the first diagonal block
+            U = upper_to_full(s0, False).tocoo()
+            ii, jj = np.divmod(U.row, s0)
+            rows.append(ii * s + jj)
+            vals.append(U.data)
+            cols.append(xoff[k - 2] + U.col)
+        if k <= H - 1:  # - X_k on the second
+            U = upper_to_full(s1, False).tocoo()
+            ii, jj = np.divmod(U.row, s1)
+            rows.append((s0 + ii) * s + (s0 + jj))
+            vals.append(-U.data)
+            cols.append(xoff[k - 1] + U.col)
+        Gs.append(sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                shape=(s * s, nvars)))
+        h = np.zeros((s, s))
+        if k == H:
+            h[s0:, s0:] = -_output_term(data)
+        hs.append(h.ravel())
+        bs.append(s)
+    Gn, hn, _ = _nonneg_rows(data, nvars)
+    c_obj = np.zeros(nvars)
+    c_obj[nh] = 1.0
+    return LMIProblem(c=c_obj, offset=0.0, G=tuple(Gs + Gn), h=tuple(hs + hn),
+                      sizes=tuple(bs + [1] * len(Gn)), A=sp.csr_matrix((0, nvars)),
+                      b=np.zeros(0), meta={"form": "chordal"})
+
+
+# ---------------------------------------------------------------------------------------------
+# the certificate
+# ---------------------------------------------------------------------------------------------
+def _diag_blocks(data: LipSDPData, lams: list) -> list:
+    """Diagonal blocks ``D_0..D_H`` of ``-M(0, lambda)`` (``D_0`` None when it is zero)."""
+    H = data.depth
+    D = [None] * (H + 1)
+    for k in range(H):
+        Ak = data.A(k) * lams[k]
+        if np.any(Ak):
+            W = data.weights[k]
+            term = 2.0 * (W.T * Ak) @ W
+            D[k] = term if D[k] is None else D[k] + term
+    for k in range(1, H + 1):
+        d = np.diag(2.0 * lams[k - 1])
+        D[k] = d if D[k] is None else D[k] + d
+    D[H] = D[H] - _output_term(data)
+    return D
+
+
+def _formation_error(data: LipSDPData, lams: list) -> float:
+    """A bound on the spectral norm of (formed - exact) ``-M(0, lambda)``: each off-diagonal
+    entry has two roundings, each ``W^T diag W`` term and ``Wout^T Wout`` the error of a dot
+    product (``gamma_n |a| . |b|``), summed in Frobenius norm."""
+    g = lambda n: n * _U / (1 - n * _U)  # noqa: E731
+    err = 0.0
+    for k, W in enumerate(data.weights):
+        off = np.abs(data.B(k) * lams[k])[:, None] * np.abs(W)
+        err += np.sqrt(2.0) * g(3) * float(np.linalg.norm(off))
+        Ak = np.abs(data.A(k) * lams[k])
+        if np.any(Ak):
+            err += 2.0 * g(W.shape[0] + 3) * float(np.sum(Ak * np.sum(W * W, axis=1)))
+    err += g(data.wout.shape[0] + 2) * float(np.sum(data.wout ** 2))
+    return err
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certified ``rho`` (None if these multipliers certify none), how, and the shift used."""
+
+    rho: float | None
+    kind: str
+    shift: float = 0.0
+    message: str = ""
+
+
+def certify_rho(data: LipSDPData, lam) -> Certificate:
+    """The smallest ``rho`` this function can prove with ``-M(rho, lambda) >= 0``.
+
+    Backward block Cholesky: ``X_H = D_H``; for ``k = H..1``: ``X_k = L_k L_k^T``,
+    ``Y_k = L_k^{-1} O_k`` (``O_k`` the block ``(k, k-1)``) and
+    ``X_{k-1} = D_{k-1} - Y_k^T Y_k``; then ``-M(rho) >= 0`` iff ``rho I + X_0 >= 0``, i.e.
+    ``rho >= lambda_max(-X_0)`` (Schur complement onto the input block; when ``D_0 = 0`` the
+    same number is ``lambda_max(Y_1 Y_1^T)``, the smaller side is used).
+
+    Round-off: the factorization runs on ``-M(rho) - c I`` with
+    ``c = gamma_{N+1} / (1 - gamma_{N+1}) * T + e`` (``T`` the sum of the absolute diagonal,
+    ``e`` :func:`_formation_error`). If floating-point Cholesky of a matrix ``F`` completes, the
+    computed factor satisfies ``R^T R = F + dF`` with ``||dF||_2 <= gamma_{N+1}/(1 -
+    gamma_{N+1}) tr(F)`` (Demmel; Higham, Accuracy and Stability, Thm 10.5), so
+    ``F >= -||dF|| I``; the formed matrix differs from the exact ``-M`` by at most ``e``. Hence
+    success proves ``-M(rho) >= c I - ||dF|| I - e I >= 0``. The block algorithm is that same
+    Cholesky on a matrix with zero blocks (the analysis holds for any order of the inner
+    products, assuming IEEE double and conventional BLAS products). The returned ``rho`` is
+    ``lambda_max(-X_0)`` of the shifted chain plus ``c``, increased until the last factor
+    also goes through.
+
+    Multipliers are clipped at 0 first. Returns ``Certificate(None, ...)`` when the hidden
+    part of the LMI is not positive definite (beyond the shift) at these multipliers.
+    """
+    lams = [np.maximum(x, 0.0) for x in data.split(lam)]
+    H = data.depth
+    N = data.N
+    with _blas_one_thread():
+        D = _diag_blocks(data, lams)
+        gam = (N + 1) * _U / (1 - (N + 1) * _U)
+        kappa = 2.0 * gam / (1 - gam)
+        T_hidden = float(sum(np.abs(np.diag(D[k])).sum() for k in range(1, H + 1)))
+        if D[0] is not None:
+            T_hidden += float(np.abs(np.diag(D[0])).sum())
+        err = _formation_error(data, lams)
+        rho_guess = 0.0
+        for _ in range(3):
+            c = kappa * (T_hidden + data.n0 * max(rho_guess, 0.0)) + 2.0 * err
+            out = _chain_rho(data, D, lams, c)
+            if out.rho is None:
+                return out
+            # c must cover the trace at the rho found; redo with a larger guess if not
+            if kappa * (T_hidden + data.n0 * out.rho) + 2.0 * err <= c * (1 + 1e-12):
+                return out
+            rho_guess = 2.0 * out.rho
+        return out
+
+
+def _chain_rho(data: LipSDPData, D: list, lams: list, c: float) -> Certificate:
+    H = data.depth
+    X = D[H] - c * np.eye(D[H].shape[0])
+    Y = None
+    for k in range(H, 0, -1):
+        try:
+            Lk = np.linalg.cholesky(X)
+        except np.linalg.LinAlgError:
+            return Certificate(None, "schur", c, f"hidden block {k} of the LMI is not positive "
+                               "definite at these multipliers")
+        O = -(data.B(k - 1) * lams[k - 1])[:, None] * data.weights[k - 1]
+        Y = sla.solve_triangular(Lk, O, lower=True)
+        if k > 1:
+            X = D[k - 1] - Y.T @ Y - c * np.eye(D[k - 1].shape[0])
+    # block 0: need (rho - c) I + D_0 - Y^T Y >= 0
+    if D[0] is None and Y.shape[0] < Y.shape[1]:
+        S = Y @ Y.T
+    else:
+        S = Y.T @ Y - (D[0] if D[0] is not None else 0.0)
+    S = 0.5 * (S + S.T)
+    # the product Y^T Y (or Y Y^T) formed in floating point: |error| <= gamma_n |Y|^T |Y|
+    n = Y.shape[0] if S.shape[0] == Y.shape[1] else Y.shape[1]
+    c = c + (n + 1) * _U / (1 - (n + 1) * _U) * float(np.sum(Y * Y))
+    top = float(sla.eigh(S, eigvals_only=True, subset_by_index=[S.shape[0] - 1] * 2)[0]) if S.size else 0.0
+    # the last factorization's own backward error (gamma_{n+1} times its trace), doubled
+    ns = S.shape[0]
+    bump = 2.0 * (ns + 1) * _U * (ns * abs(top) + float(np.abs(np.diag(S)).sum())) + 1e-300
+    rho = max(top, 0.0) + c + bump
+    for _ in range(30):
+        try:
+            np.linalg.cholesky((rho - c) * np.eye(S.shape[0]) - S)
+            return Certificate(float(rho), "schur", c)
+        except np.linalg.LinAlgError:
+            bump *= 4.0
+            rho = max(top, 0.0) + c + bump
+    return Certificate(None, "schur", c, "the input block could not be certified")  # pragma: no cover
+
+
+def _certify_or_mix(data: LipSDPData, lam, start=None) -> tuple[Certificate, float]:
+    """Certify ``lam``; if the hidden part fails (a solver's slightly infeasible answer), mix
+    in a strictly feasible ``start`` (convexity: ``(1-t) lam + t start`` is strictly feasible
+    for ``t`` large enough), the smallest mixing weight that certifies. Returns the
+    certificate and the weight."""
+    cert = certify_rho(data, lam)
+    if cert.rho is not None or start is None:
+        return cert, 0.0
+    for t in (1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0):
+        c2 = certify_rho(data, (1 - t) * np.maximum(lam, 0.0) + t * start)
+        if c2.rho is not None:
+            return c2, t
+    return cert, 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the structured interior-point method
+# ---------------------------------------------------------------------------------------------
+class _Ops:
+    """The linear maps of the LMI in block form. ``y = (y_0, y_1..y_m)``: ``sum y_i A_i`` with
+    ``A_0`` the identity on the input block and ``A_j = U_j S_j U_j^T`` per neuron,
+    ``U_j = [a_j, e_j]``, ``S_j = [[2 alpha beta, -(alpha+beta)], [-(alpha+beta), 2]]``."""
+
+    def __init__(self, data: LipSDPData):
+        self.W = data.weights
+        self.off = data.offsets
+        self.N, self.m, self.n0 = data.N, data.nh, data.n0
+        self.sA = np.concatenate([2.0 * data.A(k) for k in range(data.depth)])
+        self.sX = np.concatenate([-data.B(k) for k in range(data.depth)])
+        self.sE = np.full(self.m, 2.0)
+        self.rows = np.concatenate([[0], np.cumsum([W.shape[0] for W in self.W])]).astype(np.int64)
+        self.hid = np.arange(self.n0, self.N)
+        self.quad = bool(np.any(self.sA))
+
+    def AY(self, Y):
+        """``A @ Y`` (``m x N``; row ``j`` is ``a_j^T Y``)."""
+        return np.vstack([W @ Y[self.off[k]:self.off[k + 1]] for k, W in enumerate(self.W)])
+
+    def AYAt(self, AY):
+        """``(A Y) A^T`` (``m x m``)."""
+        return np.hstack([AY[:, self.off[k]:self.off[k + 1]] @ W.T for k, W in enumerate(self.W)])
+
+    def apply(self, Y):
+        """``(A_i . Y)_i`` for a symmetric ``Y``."""
+        out = np.empty(self.m + 1)
+        out[0] = np.trace(Y[:self.n0, :self.n0])
+        aYe = np.concatenate([np.einsum("ji,ji->j", W, Y[self.off[k + 1]:self.off[k + 2],
+                                                            self.off[k]:self.off[k + 1]])
+                              for k, W in enumerate(self.W)])
+        val = 2.0 * self.sX * aYe + self.sE * np.diag(Y)[self.hid]
+        if self.quad:
+            aYa = np.concatenate([np.einsum("ji,ji->j", W @ Y[self.off[k]:self.off[k + 1],
+                                                              self.off[k]:self.off[k + 1]], W)
+                                  for k, W in enumerate(self.W)])
+            val += self.sA * aYa
+        out[1:] = val
+        return out
+
+    def adjoint(self, y):
+        """``sum_i y_i A_i`` (dense ``N x N``)."""
+        X = np.zeros((self.N, self.N))
+        lam = y[1:]
+        for k, W in enumerate(self.W):
+            r = slice(self.rows[k], self.rows[k + 1])
+            b0, b1 = slice(self.off[k], self.off[k + 1]), slice(self.off[k + 1], self.off[k + 2])
+            O = (self.sX[r] * lam[r])[:, None] * W
+            X[b1, b0] += O
+            X[b0, b1] += O.T
+            if self.quad and np.any(self.sA[r]):
+                X[b0, b0] += (W.T * (self.sA[r] * lam[r])) @ W
+        X[self.hid, self.hid] += self.sE * lam
+        idx = np.arange(self.n0)
+        X[idx, idx] += y[0]
+        return X
+
+    def schur(self, X, P):
+        """``M_ij = A_i . (X A_j P)`` (HKM): from ``K = V X V^T`` and ``V P V^T`` with
+        ``V = [A; E]``, 16 elementwise products of ``m x m`` matrices."""
+        hid, n0 = self.hid, self.n0
+        K = {}
+        R = {}
+        for name, Y in (("X", X), ("P", P)):
+            AY = self.AY(Y)
+            KAE = AY[:, hid]
+            K[name] = {("A", "A"): self.AYAt(AY), ("A", "E"): KAE, ("E", "A"): KAE.T,
+                       ("E", "E"): Y[np.ix_(hid, hid)]}
+            R[name] = {"A": AY[:, :n0], "E": Y[hid, :n0]}
+        S = {("A", "A"): self.sA, ("A", "E"): self.sX, ("E", "A"): self.sX, ("E", "E"): self.sE}
+        nz = [pq for pq in S if np.any(S[pq])]
+        m = self.m
+        Ms = np.zeros((m, m))
+        for p, q in nz:
+            for r, s in nz:
+                Ms += (S[p, q][:, None] * S[r, s][None, :]) * K["X"][q, r] * K["P"][p, s]
+        hr = np.zeros(m)
+        for r, s in nz:
+            hr += S[r, s] * np.einsum("ij,ij->i", R["X"][r], R["P"][s])
+        M = np.empty((m + 1, m + 1))
+        M[0, 0] = float(np.sum(X[:n0, :n0] * P[:n0, :n0]))
+        M[0, 1:] = hr
+        M[1:, 0] = hr
+        M[1:, 1:] = 0.5 * (Ms + Ms.T)
+        return M
+
+
+def _reduce_input(data: LipSDPData) -> LipSDPData:
+    """The same LMI with the input block restricted to the row space of ``W_1`` (an orthogonal
+    change of basis: on the complement the input block is ``rho I``, PSD for any ``rho >= 0``).
+    Only for the solve; the certificate uses the original data."""
+    W1 = data.weights[0]
+    n1, n0 = W1.shape
+    if n0 <= n1:
+        return data
+    Q, _ = np.linalg.qr(W1.T)  # n0 x n1, orthonormal columns
+    return LipSDPData((W1 @ Q,) + data.weights[1:], data.wout, data.alpha, data.beta, n1,
+                      data.pruned)
+
+
+def _inv_chol(S):
+    L = np.linalg.cholesky(S)
+    Li = sla.solve_triangular(L, np.eye(S.shape[0]), lower=True, check_finite=False)
+    return Li.T @ Li, L
+
+
+def _max_step(L, dX) -> float:
+    """Largest ``a`` with ``X + a dX`` PSD (``X = L L^T``), estimated by Lanczos on
+    ``L^{-1} dX L^{-T}`` (the caller verifies with a Cholesky factorization)."""
+    n = L.shape[0]
+
+    def mv(v):
+        w = sla.solve_triangular(L, v, lower=True, trans="T", check_finite=False)
+        return sla.solve_triangular(L, dX @ w, lower=True, check_finite=False)
+
+    try:
+        if n < 200:
+            raise ValueError
+        op = spla.LinearOperator((n, n), matvec=mv, dtype=float)
+        lmin = float(spla.eigsh(op, k=1, which="SA", tol=1e-3, maxiter=300,
+                                return_eigenvectors=False)[0])
+    except (ValueError, spla.ArpackNoConvergence, spla.ArpackError):
+        Li = sla.solve_triangular(L, np.eye(n), lower=True, check_finite=False)
+        T = Li @ dX @ Li.T
+        lmin = float(sla.eigh(0.5 * (T + T.T), eigvals_only=True, subset_by_index=[0, 0])[0])
+    return np.inf if lmin >= 0 else -1.0 / lmin
+
+
+def _lp_step(x, dx) -> float:
+    neg = dx < 0
+    return float(np.min(-x[neg] / dx[neg])) if np.any(neg) else np.inf
+
+
+def _structured(data: LipSDPData, start_rho: float, start_lam, *, tol: float,
+                max_iters: int, deadline: float | None, cap: float = 1e4) -> dict:
+    """HKM primal-dual interior-point method for ``max -rho s.t. -M(rho, lambda) >= 0,
+    0 <= lambda <= cap * start_lam`` (the upper caps keep neurons with negligible weights,
+    which the LMI does not bound, from drifting). Dual form ``S = C - sum y_i A_i`` with
+    ``y = -(rho, lambda)``, ``C = -Wout^T Wout`` on the last block. Starts dual feasible
+    (strictly) and stays so; the primal ``X`` starts at ``mu S^{-1}``."""
+    red = _reduce_input(data)
+    ops = _Ops(red)
+    m, N = ops.m, ops.N
+    C = np.zeros((N, N))
+    o = red.offsets[-2]
+    C[o:, o:] = -_output_term(red)
+    b = np.zeros(m + 1)
+    b[0] = 1.0
+    U = cap * np.maximum(start_lam, 1e-300)
+    y = -np.concatenate([[start_rho], start_lam])
+    S = C - ops.adjoint(y)
+    P, LS = _inv_chol(S)
+    mu0 = 1.0 / np.trace(P[:red.n0, :red.n0])
+    X = mu0 * P
+    s1, s2 = -y[1:], U + y[1:]
+    x1, x2 = mu0 / s1, mu0 / s2
+    nc = N + 2 * m
+    status, it, gap = "inaccurate", 0, np.inf
+    best_y = y.copy()
+    for it in range(1, max_iters + 1):
+        Rp = b - ops.apply(X)
+        Rp[1:] -= x1 - x2
+        mu = (float(np.sum(X * S)) + x1 @ s1 + x2 @ s2) / nc
+        pobj = float(np.sum(C * X)) + U @ x2
+        dobj = float(y[0])
+        gap = abs(pobj - dobj) / max(1.0, abs(dobj))
+        log.debug("structured LipSDP %d: rho %.10g gap %.3g |Rp| %.3g mu %.3g", it, -dobj, gap,
+                  np.linalg.norm(Rp), mu)
+        if gap <= tol and np.linalg.norm(Rp) <= tol * 10:
+            status = "optimal"
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            status = "time_limit"
+            break
+        M = ops.schur(X, P)
+        M[1:, 1:][np.diag_indices(m)] += x1 / s1 + x2 / s2
+        try:
+            cf = sla.cho_factor(M, check_finite=False)
+        except np.linalg.LinAlgError:
+            M[np.diag_indices(m + 1)] += 1e-14 * np.abs(np.diag(M)).max()
+            try:
+                cf = sla.cho_factor(M, check_finite=False)
+            except np.linalg.LinAlgError:
+                status = "inaccurate"
+                break
+        AP = ops.apply(P)
+
+        def direction(sig, corr=None):
+            rhs = b - sig * mu * AP
+            rhs[1:] -= sig * mu * (1.0 / s1 - 1.0 / s2)
+            if corr is not None:
+                Xa, Sa, xa1, sa1, xa2, sa2 = corr
+                T = Xa @ Sa @ P
+                rhs += ops.apply(0.5 * (T + T.T))
+                rhs[1:] += xa1 * sa1 / s1 - xa2 * sa2 / s2
+            dy = sla.cho_solve(cf, rhs, check_finite=False)
+            dS = -ops.adjoint(dy)
+            dX = sig * mu * P - X - X @ dS @ P
+            ds1, ds2 = -dy[1:], dy[1:]
+            dx1 = sig * mu / s1 - x1 - x1 * ds1 / s1
+            dx2 = sig * mu / s2 - x2 - x2 * ds2 / s2
+            if corr is not None:
+                dX -= T
+                dx1 -= xa1 * sa1 / s1
+                dx2 -= xa2 * sa2 / s2
+            return dy, dS, 0.5 * (dX + dX.T), dx1, ds1, dx2, ds2
+
+        LX = np.linalg.cholesky(X)
+        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(0.0)
+        ap = min(1.0, _max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2))
+        ad = min(1.0, _max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2))
+        mua = (float(np.sum((X + ap * dX) * (S + ad * dS))) + (x1 + ap * dx1) @ (s1 + ad * ds1)
+               + (x2 + ap * dx2) @ (s2 + ad * ds2)) / nc
+        sig = min(1.0, (mua / mu) ** 3)
+        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(sig, (dX, dS, dx1, ds1, dx2, ds2))
+        ap = min(1.0, 0.95 * min(_max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2)))
+        ad = min(1.0, 0.95 * min(_max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2)))
+        for _ in range(30):  # verify the steps (the Lanczos estimates are approximate)
+            Xn = X + ap * dX
+            try:
+                np.linalg.cholesky(Xn)
+                break
+            except np.linalg.LinAlgError:
+                ap *= 0.8
+        for _ in range(30):
+            yn = y + ad * dy
+            Sn = C - ops.adjoint(yn)
+            try:
+                Pn, LSn = _inv_chol(Sn)
+                break
+            except np.linalg.LinAlgError:
+                ad *= 0.8
+        else:  # pragma: no cover - the current point stays feasible
+            status = "inaccurate"
+            break
+        X, x1, x2 = Xn, x1 + ap * dx1, x2 + ap * dx2
+        y, S, P, LS = yn, Sn, Pn, LSn
+        s1, s2 = -y[1:], U + y[1:]
+        best_y = y.copy()
+    capped = int(np.sum(-best_y[1:] > 0.5 * U))
+    return dict(rho=float(-best_y[0]), lam=-best_y[1:], status=status, iterations=it, gap=gap,
+                capped=capped, reduced_input=red.n0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the entry point
+# ---------------------------------------------------------------------------------------------
+def choose_form(data: LipSDPData) -> str | None:
+    """The form "auto" uses for these blocks (None: no form within reach; see the
+    ``AUTO_*`` constants for the measurements)."""
+    N = data.N
+    if N <= AUTO_DENSE_MAX_N or data.depth == 0:
+        return "dense"
+    if N <= AUTO_STRUCTURED_MAX_N:
+        return "structured"
+    sizes = data.sizes
+    if max(a + b for a, b in zip(sizes[:-1], sizes[1:])) <= AUTO_CHORDAL_MAX_PAIR:
+        return "chordal"
+    return None
+
+
+def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "auto", tol=None,
+                  form: str = "auto", time_limit: float | None = None,
+                  max_iters: int | None = None) -> dict:
+    """LipSDP-Neuron bound of the l_2 Lipschitz constant, certified from the multipliers.
 
     Parameters
     ----------
@@ -56,188 +774,114 @@ def lipsdp_neuron(net, derivative_bounds=None, *, solver: str = "cvxopt", tol=No
     derivative_bounds : list of (lo, hi), optional
         Slope bounds per hidden layer (default: the global derivative ranges).
     solver : str
-        A PICOS SDP solver name, or "clarabel" (polylip's Clarabel backend, no PICOS model:
-        much faster on wide inputs such as MNIST).
+        For the SDP forms ("dense", "chordal"): a name :func:`polylip.solve.sdp.solve_sdp`
+        takes ("auto", "clarabel", "cvxopt", ...). "auto" gives "dense" CVXOPT, and Clarabel
+        when a slope range is a single value (CVXOPT fails on those).
+    tol : float, optional
+        Solver tolerance (relative gap of "structured", default 1e-7).
+    form : {"auto", "dense", "chordal", "structured"}
+        How to solve (module docstring); "auto": :func:`choose_form`.
+    time_limit : float, optional
+        Seconds. "structured" stops and certifies its current (feasible) multipliers.
+    max_iters : int, optional
+        Iteration limit of the solver.
 
     Returns
     -------
     dict
-        ``bound`` (None unless optimal), ``status``, ``rho``, ``seconds``, ``lmi_size``,
-        ``nvars``.
+        ``bound`` (None unless certified), ``status``, ``rho`` (certified), ``rho_solver``,
+        ``seconds``, ``lmi_size``, ``nvars``, ``form``, ``margin`` (certified minus the
+        solver's bound), ``margin_kind`` ("schur"), ``pruned``, and the form's own details.
     """
-    import picos
-
     t0 = time.perf_counter()
-    layers = net.affine_layers
-    H = net.num_hidden
-    u = net.functional()
-    if u is None and net.output.norm != 2.0:
-        raise ModelError("LipSDP bounds the l_2 -> l_2 constant: the output must be scalar, a "
-                         "margin, or a vector measured in l_2")
-    if derivative_bounds is None:
-        derivative_bounds = [act.derivative_range(np.full(n, -np.inf), np.full(n, np.inf))
-                             for act, n in zip(net.activations, net.widths)]
-    alpha = np.concatenate([np.asarray(a, float).ravel() for a, _ in derivative_bounds]) if H else np.zeros(0)
-    beta = np.concatenate([np.asarray(b, float).ravel() for _, b in derivative_bounds]) if H else np.zeros(0)
-    n0 = net.input_dim
-    nh = int(sum(net.widths))
-    N = n0 + nh
-    WL = _csr(layers[-1][0])
-    if u is not None:
-        c = np.asarray(WL.T @ u).ravel()
-        Q_last = sp.csr_matrix(np.outer(c, c))
-    else:
-        Q_last = (WL.T @ WL).tocsr()
-    nlast = WL.shape[1]
-    if H == 0:
-        # linear map: the bound is the operator norm itself
-        M = Q_last.toarray()
-        val = float(np.sqrt(max(np.linalg.eigvalsh(M)[-1], 0.0)))
-        return dict(bound=val, status="optimal", rho=val ** 2, seconds=time.perf_counter() - t0,
-                    lmi_size=n0, nvars=1)
-    # A: rows = hidden neurons, columns = x_ext; B = [0, I]
-    blocks = []
-    col = 0
-    for k in range(H):
-        W = _csr(layers[k][0])
-        blocks.append(sp.hstack([sp.csr_matrix((W.shape[0], col)), W,
-                                 sp.csr_matrix((W.shape[0], N - col - W.shape[1]))]))
-        col += W.shape[1]
-    A = sp.vstack(blocks).tocsr()
-    # M(lambda) = sum_j lambda_j Q_j with Q_j = -2 a b a_j a_j^T + (a + b)(a_j e_j^T + e_j a_j^T) - 2 e_j e_j^T
-    # vec(Q_j) for all j at once: vec(x y^T) = kron(y, x) in column-major; M is symmetric.
-    Ac = A.tocoo()
-    j, p, v = Ac.row, Ac.col, Ac.data
-    jall, pall, vall = j, p, v
-    # the a_j a_j^T terms only for neurons with alpha_j * beta_j != 0 (none for ReLU, whose
-    # alpha is 0: this keeps wide first layers cheap)
-    quad = (alpha * beta != 0.0)[j]
-    j, p, v = j[quad], p[quad], v[quad]
-    # a_j a_j^T entries: pairs of non-zeros within row j
-    order = np.argsort(j, kind="stable")
-    j, p, v = j[order], p[order], v[order]
-    counts = np.bincount(j, minlength=nh).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rep = np.repeat(np.arange(j.size), counts[j])
-    offs = np.arange(rep.size) - np.repeat(np.cumsum(counts[j]) - counts[j], counts[j])
-    partner = starts[j[rep]] + offs
-    r1, c1 = p[rep], p[partner]
-    val1 = (-2.0 * alpha * beta)[j[rep]] * v[rep] * v[partner]
-    lam1 = j[rep]
-    e = n0 + np.arange(nh)
-    j, p, v = jall, pall, vall
-    r2 = np.concatenate([p, e[j]])
-    c2 = np.concatenate([e[j], p])
-    val2 = np.concatenate([((alpha + beta)[j] * v), ((alpha + beta)[j] * v)])
-    lam2 = np.concatenate([j, j])
-    r3, c3, val3, lam3 = e, e, -2.0 * np.ones(nh), np.arange(nh)
-    rows = np.concatenate([r1, r2, r3]) * N + np.concatenate([c1, c2, c3])
-    G = sp.csr_matrix((np.concatenate([val1, val2, val3]),
-                       (rows, np.concatenate([lam1, lam2, lam3]))), shape=(N * N, nh))
-    # constant part: W_L^T Q W_L on the last hidden block; -rho on the input block
-    C = sp.lil_matrix((N, N))
-    C[N - nlast:, N - nlast:] = Q_last
-    C = C.tocsr()
-    R = sp.csr_matrix((np.ones(n0), (np.arange(n0), np.arange(n0))), shape=(N, N))
-    if solver == "clarabel":
-        return _solve_clarabel(G, C, R, N, n0, nh, tol, t0)
-    P = picos.Problem()
-    lam = picos.RealVariable("lambda", nh, lower=0)
-    rho = picos.RealVariable("rho", 1, lower=0)
-    Mexpr = (picos.Constant(G) * lam).reshaped((N, N)) + picos.Constant(C.toarray()) \
-        - rho * picos.Constant(R.toarray())
-    P.add_constraint(Mexpr << 0)
-    P.set_objective("min", rho)
-    opts = dict(solver=solver, verbosity=0, primals=None, duals=None)
-    if tol is not None:
-        opts.update(abs_prim_fsb_tol=tol, abs_dual_fsb_tol=tol, rel_ipm_opt_tol=tol)
-    build = time.perf_counter() - t0
-    try:
-        sol = P.solve(**opts)
-    except (ArithmeticError, ValueError, picos.SolutionFailure) as exc:
-        return dict(bound=None, status="failed", message=str(exc), seconds=time.perf_counter() - t0,
-                    lmi_size=N, nvars=nh + 1)
-    from picos.modeling import solution as s
+    data = lipsdp_data(net, derivative_bounds)
+    N, nh = data.N, data.nh
+    base = dict(lmi_size=N, nvars=nh + 1, pruned=data.pruned)
+    if _constant(data):
+        return dict(base, bound=0.0, status="optimal", rho=0.0, seconds=time.perf_counter() - t0,
+                    form="none", margin=0.0, margin_kind="constant",
+                    message="every path through the network is cut: f is constant")
+    if data.depth == 0:  # a linear map: the bound is its operator norm
+        val = float(np.linalg.norm(data.wout, 2))
+        return dict(base, bound=val, status="optimal", rho=val ** 2, form="linear",
+                    seconds=time.perf_counter() - t0, margin=0.0, margin_kind="norm")
+    if form == "auto":
+        form = choose_form(data)
+        if form is None:
+            return dict(base, bound=None, status="too_large", form="none",
+                        seconds=time.perf_counter() - t0,
+                        message=f"LMI of size {N} with layer pairs of up to "
+                                f"{max(a + b for a, b in zip(data.sizes[:-1], data.sizes[1:]))}"
+                                " neurons: beyond every form (use method 'eclipse')")
+    if form not in FORMS:
+        raise ModelError(f"lipsdp form must be 'auto' or one of {', '.join(FORMS)}, got {form!r}")
+    if form == "structured":
+        return _run_structured(data, base, t0, tol=tol, time_limit=time_limit,
+                               max_iters=max_iters)
+    return _run_sdp(data, base, t0, form=form, solver=solver, tol=tol, time_limit=time_limit,
+                    max_iters=max_iters)
 
-    ok = sol.primalStatus == s.SS_OPTIMAL and sol.dualStatus in (s.SS_OPTIMAL, s.SS_UNKNOWN)
+
+def _eclipse_start(data: LipSDPData):
+    # lazy: polylip.nn.eclipse imports this module (its data and certificate)
+    from polylip.nn.eclipse import eclipse_multipliers
+
+    lams, F = eclipse_multipliers(data)
+    # (rho, lambda) = 2 F (1, lambda^): strictly feasible (the last Schur complement keeps half)
+    return 2.0 * F, 2.0 * F * np.concatenate(lams), F
+
+
+def _finish(data, base, t0, cert, rho_solver, form, extra) -> dict:
     seconds = time.perf_counter() - t0
-    if not ok or rho.value is None:
-        return dict(bound=None, status="inaccurate", message=str(sol.claimedStatus),
-                    seconds=seconds, lmi_size=N, nvars=nh + 1)
-    rho_v = float(rho.value)
-    # Certify with the returned multipliers (clipped at 0), whatever the solver's accuracy:
-    # M(lambda) - rho R <= 0 with R the identity on the input block. Where the hidden block M22
-    # is negative definite, this holds iff rho >= lambda_max(M11 - M12 M22^{-1} M21) (Schur
-    # complement), so that value (plus a relative 1e-12 for round-off) is a sound rho. Rows and
-    # columns that are exactly zero are dropped (they do not affect semidefiniteness).
-    lam_v = np.maximum(np.array(lam.value, dtype=float).ravel(), 0.0)
-    M0 = (G @ lam_v).reshape(N, N) + C.toarray()
-    M0 = 0.5 * (M0 + M0.T)
-    rho_cert, how = _certify_rho(M0, n0)
-    if rho_cert is None:
-        return dict(bound=None, status="inaccurate", rho=rho_v, seconds=seconds, lmi_size=N,
-                    nvars=nh + 1, message=how)
-    log.info("LipSDP-Neuron: rho %.8g (certified %.8g), LMI %d, %d multipliers, %.2f s (build %.2f s)",
-             rho_v, rho_cert, N, nh + 1, seconds, build)
-    return dict(bound=float(np.sqrt(rho_cert)), status="optimal", rho=rho_cert, seconds=seconds,
-                lmi_size=N, nvars=nh + 1, build_seconds=build, rho_solver=rho_v,
-                margin=float(np.sqrt(rho_cert) - np.sqrt(max(rho_v, 0.0))), margin_kind=how)
+    if cert.rho is None:
+        return dict(base, bound=None, status="inaccurate", rho_solver=rho_solver, form=form,
+                    seconds=seconds, message=cert.message, **extra)
+    bound = float(np.sqrt(cert.rho))
+    margin = bound - float(np.sqrt(max(rho_solver, 0.0))) if rho_solver is not None else 0.0
+    log.info("LipSDP-Neuron (%s): rho %.8g (certified %.8g), LMI %d, %d multipliers, %.2f s",
+             form, rho_solver if rho_solver is not None else float("nan"), cert.rho, data.N,
+             data.nh, seconds)
+    return dict(base, bound=bound, status="optimal", rho=cert.rho, rho_solver=rho_solver,
+                form=form, seconds=seconds, margin=margin, margin_kind=cert.kind,
+                shift=cert.shift, **extra)
 
 
-def _solve_clarabel(G, C, R, N, n0, nh, tol, t0) -> dict:
-    """The same SDP through polylip's Clarabel backend (no PICOS model): variables
-    ``(lambda, rho)``, one N x N block ``-(G lambda + C - rho R) PSD`` and 1 x 1 blocks for
-    ``lambda >= 0``, ``rho >= 0``."""
-    from polylip.backends import clarabel_backend
-    from polylip.relax.conic import LMIProblem
+def _run_structured(data, base, t0, *, tol, time_limit, max_iters) -> dict:
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    with _blas_one_thread():
+        rho0, lam0, F = _eclipse_start(data)
+        out = _structured(data, rho0, lam0, tol=1e-7 if tol is None else float(tol),
+                          max_iters=100 if max_iters is None else int(max_iters),
+                          deadline=deadline)
+    cert, mixed = _certify_or_mix(data, out["lam"], lam0)
+    extra = dict(solver="structured", solver_status=out["status"], iterations=out["iterations"],
+                 gap=out["gap"], capped=out["capped"], eclipse_bound=float(np.sqrt(F)),
+                 mixed=mixed)
+    res = _finish(data, base, t0, cert, out["rho"], "structured", extra)
+    if res["bound"] is not None and out["status"] == "time_limit":
+        res["status"] = "time_limit"  # a valid bound, short of the optimum
+    return res
 
-    n = nh + 1
-    Gbig = sp.hstack([-G, sp.csr_matrix(R.reshape(N * N, 1))], format="csr")
-    hbig = -np.asarray(C.toarray()).ravel()
-    ones = [sp.csr_matrix(([1.0], ([0], [j])), shape=(1, n)) for j in range(n)]
-    lmi = LMIProblem(c=np.concatenate([np.zeros(nh), [1.0]]), offset=0.0,
-                     G=tuple([Gbig] + ones), h=tuple([hbig] + [np.zeros(1)] * n),
-                     sizes=tuple([N] + [1] * n), A=sp.csr_matrix((0, n)), b=np.zeros(0))
+
+def _run_sdp(data, base, t0, *, form, solver, tol, time_limit, max_iters) -> dict:
+    if solver == "auto":
+        flat = any(np.any(b - a <= 1e-12) for a, b in zip(data.alpha, data.beta))
+        # CVXOPT fails ("domain error", after 3-49 s) on single-valued slope ranges
+        solver = "clarabel" if (flat or form == "chordal") else "cvxopt"
+    lmi = dense_lmi(data) if form == "dense" else chordal_lmi(data)
     build = time.perf_counter() - t0
-    raw = clarabel_backend.solve_lmi(lmi, tol=tol)
-    seconds = time.perf_counter() - t0
+    base = dict(base, nvars=lmi.nvars, block_sizes=[k for k in lmi.sizes if k > 1])
+    raw = solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, time_limit=time_limit)
     if raw.x is None or raw.status not in ("optimal", "inaccurate"):
-        return dict(bound=None, status=raw.status, message=raw.message or raw.raw_status,
-                    seconds=seconds, lmi_size=N, nvars=n)
-    lam_v = np.maximum(raw.x[:nh], 0.0)
-    rho_v = float(raw.x[nh])
-    M0 = (G @ lam_v).reshape(N, N) + C.toarray()
-    M0 = 0.5 * (M0 + M0.T)
-    rho_cert, how = _certify_rho(M0, n0)
-    if rho_cert is None:
-        return dict(bound=None, status="inaccurate", rho=rho_v, seconds=seconds, lmi_size=N,
-                    nvars=n, message=how)
-    return dict(bound=float(np.sqrt(rho_cert)), status="optimal", rho=rho_cert, seconds=seconds,
-                lmi_size=N, nvars=n, build_seconds=build, rho_solver=rho_v, solver="clarabel",
-                solver_status=raw.raw_status,
-                margin=float(np.sqrt(rho_cert) - np.sqrt(max(rho_v, 0.0))), margin_kind=how)
-
-
-def _certify_rho(M0: np.ndarray, n0: int):
-    """Smallest ``rho`` with ``M0 - rho * blkdiag(I_n0, 0) <= 0``, computed a posteriori.
-
-    Returns ``(rho, "schur")``, or ``(None, reason)`` when the hidden block is not negative
-    definite (then no ``rho`` certifies these multipliers).
-    """
-    keep = np.nonzero(np.any(M0 != 0.0, axis=1))[0]
-    hid = keep[keep >= n0]
-    inp = np.arange(n0)
-    M11 = M0[np.ix_(inp, inp)]
-    if hid.size:
-        M22 = M0[np.ix_(hid, hid)]
-        M12 = M0[np.ix_(inp, hid)]
-        scale = max(1.0, float(np.abs(M22).max()))
-        if float(np.linalg.eigvalsh(M22)[-1]) >= -1e-12 * scale:
-            return None, "hidden block of the LMI not negative definite at the solver's multipliers"
-        S = M11 - M12 @ np.linalg.solve(M22, M12.T)
-    else:
-        S = M11
-    S = 0.5 * (S + S.T)
-    top = float(np.linalg.eigvalsh(S)[-1])
-    rho = max(top, 0.0) + 1e-12 * max(1.0, float(np.abs(S).max()))
-    return rho, "schur"
+        return dict(base, bound=None, status=raw.status, form=form, solver=raw.solver,
+                    message=raw.message or raw.raw_status, seconds=time.perf_counter() - t0)
+    lam = raw.x[:data.nh]
+    rho_solver = float(raw.x[data.nh])
+    cert, mixed = _certify_or_mix(data, lam)
+    if cert.rho is None:
+        with _blas_one_thread():
+            _, start, _ = _eclipse_start(data)
+        cert, mixed = _certify_or_mix(data, lam, start)
+    extra = dict(solver=raw.solver, solver_status=raw.raw_status, build_seconds=build,
+                 mixed=mixed)
+    return _finish(data, base, t0, cert, rho_solver, form, extra)

@@ -8,14 +8,16 @@ feasible points in three ways and puts the best one in ``Result.candidate``:
 1. **Henrion-Lasserre extraction** (Henrion & Lasserre 2005, "Detecting global optimality and
    extracting solutions in GloptiPoly") when the moment matrix is *flat*:
    ``rank M_s(y) = rank M_{s-v}(y)`` for some ``s <= d`` (``v = max(1, ceil(deg g / 2))`` over
-   the constraints). The numerical rank counts the eigenvalues above ``RANK_RTOL`` times the
-   largest (Clarabel and CVXOPT at their default tolerances leave the null eigenvalues of an
-   optimal moment matrix at 1e-9 to 1e-6 of the largest, the atoms' eigenvalues stay above
-   1e-3 on the test problems). From ``M_s = V V^T`` (``V``: the ``r`` leading eigenvectors
-   scaled by the square roots of their eigenvalues), ``r`` rows ``P`` of monomials of degree
-   ``<= s - 1`` are chosen by QR with column pivoting and ``U = V V[P]^{-1}`` is the column
-   echelon form (``U[P] = I``, ``b(x) = U w(x)`` on the atoms, ``w = b[P]``). The rows of ``U``
-   at the monomials ``x_i w`` are the multiplication matrices ``N_i``; a random convex
+   the constraints). The numerical rank counts the eigenvalues above ``RANK_RTOL`` = 1e-3
+   times the largest, GloptiPoly's default: Clarabel and CVXOPT at their default tolerances
+   leave null eigenvalues up to ~4e-5 of the largest where strict complementarity fails (2.4e-5
+   on ``(x^2 - 1)^2 + y^2``), 1e-10 elsewhere; an atom of relative weight below ~1e-3 is
+   missed, and a wrong rank only gives points that fail the checks below. From
+   ``M_s = V V^T`` (``V``: the ``r`` leading eigenvectors scaled by the square roots of their
+   eigenvalues), ``r`` rows ``P`` of monomials of degree ``<= s - 1`` are chosen by QR with
+   column pivoting (numerically safer than greedy elimination) and ``U = V V[P]^{-1}`` is the
+   column echelon form (``U[P] = I``, ``b(x) = U w(x)`` on the atoms, ``w = b[P]``). The rows
+   of ``U`` at the monomials ``x_i w`` are the multiplication matrices ``N_i``; a random convex
    combination ``N = sum r_i N_i`` (seeded) has the real Schur form ``N = Q T Q^T`` and the
    atoms are ``x_i = q_l^T N_i q_l``. Complex eigenvalues, a missing product monomial or no flat
    order mean no atoms. Under correlative sparsity each clique's moment block is extracted alone
@@ -27,14 +29,18 @@ feasible points in three ways and puts the best one in ``Result.candidate``:
    boolean variables (``GW_SAMPLES`` seeded hyperplanes, deterministic), then single flips
    while they improve a feasible point.
 3. **Polishing** of the continuous variables with SLSQP (``POLISH_ITERS`` iterations, the
-   constraints included) from the first-order candidate and from every extracted point; a
-   polished point is kept only if it is feasible and not worse than its start.
+   constraints included) from the extracted points (all of them up to ``POLISH_ALL_VARS``
+   variables, else those not yet at the bound) and, when no point is at the bound yet, from the
+   first-order candidate and a seeded perturbation of it (the average of symmetric minimizers
+   is often a stationary point); a polished point is kept only if it is feasible and not
+   worse than its start.
 
 Every point is checked on the POP (``pop.is_feasible``); ``Result.minimizers`` lists the feasible
-ones whose value meets the bound within ``max(accuracy, 1e-6 max(1, |bound|))`` (an atom found
-by extraction always is one). Nothing here may fail a solve: an exception means no minimizers.
-Extraction is skipped for moment blocks larger than ``MAX_BLOCK``, polishing for more than
-``POLISH_MAX_VARS`` continuous variables.
+ones whose value meets the bound within ``max(accuracy, 1e-6 max(1, |bound|))`` (extracted
+atoms are checked like every other point; points within 1e-3 of each other count once, the
+better kept). Nothing here may fail a solve: an exception means
+no minimizers. Extraction is skipped for moment blocks larger than ``MAX_BLOCK``, polishing
+for more than ``POLISH_MAX_VARS`` continuous variables.
 
 Examples
 --------
@@ -56,7 +62,7 @@ import scipy.linalg as la
 from scipy.optimize import minimize
 
 from polylip.poly import monomials as mono
-from polylip.sparsity.blocks import MOMENT
+from polylip.sparsity.blocks import MOMENT, count_basis
 
 __all__ = ["with_minimizers", "extract_atoms", "attains", "MAX_BLOCK", "RANK_RTOL"]
 
@@ -67,8 +73,11 @@ log = logging.getLogger(__name__)
 MAX_BLOCK = 300
 #: Relative tolerance of the numerical rank: eigenvalues above RANK_RTOL * the largest count.
 RANK_RTOL = 1e-3
-#: Joined clique points kept at most (correlative sparsity), points polished at most.
+#: Joined clique points kept at most (correlative sparsity), points polished at most, and the
+#: most cliques extracted (~1 ms each; beyond, the first-order candidate is usually the point:
+#: chained Wood n = 1,000 spent 2 s per solve in 999 clique extractions).
 MAX_POINTS = 64
+MAX_CLIQUES = 200
 MAX_POLISH = 8
 #: Hyperplanes of the randomized rounding; single-flip passes at most.
 GW_SAMPLES = 64
@@ -165,10 +174,8 @@ def extract_atoms(M, basis, variables, binary=None, spin=None, v: int = 1,
     return np.array([[z @ Ni @ z for Ni in N] for z in Z.T])
 
 
-def _moment_matrix(data, j: int, y: np.ndarray) -> np.ndarray:
-    stacked, offsets = data.stacked, data.offsets
-    k = int(data.sizes[j])
-    tri = stacked[int(offsets[j]):int(offsets[j + 1])] @ y
+def _symmetric(tri: np.ndarray, k: int) -> np.ndarray:
+    """The k x k matrix of an upper triangle in ``np.triu_indices`` order."""
     iu, ju = np.triu_indices(k)
     M = np.zeros((k, k))
     M[iu, ju] = tri
@@ -189,19 +196,27 @@ def extracted_points(relaxation, y: np.ndarray, x0: np.ndarray) -> np.ndarray:
     none = np.zeros((0, n))
     v = max([1] + [(g.degree + 1) // 2 for g in (*pop.ineqs, *pop.eqs)])
     binary, spin = _masks(pop)
+    boolean = pop.binary_mask | pop.spin_mask
+    if len(blocks.cliques) > MAX_CLIQUES:
+        return none
+    moment: dict = {}
+    for j, b in enumerate(blocks.psd):
+        if b.constraint == MOMENT:
+            moment.setdefault(b.clique, []).append(j)
+    tri, offsets = data.stacked @ y, data.offsets
     joined = np.full((1, n), np.nan)
     for c, clique in enumerate(blocks.cliques):
-        js = [j for j, b in enumerate(blocks.psd) if b.constraint == MOMENT and b.clique == c]
-        if len(js) != 1 or blocks.psd[js[0]].size > MAX_BLOCK:
-            return none
-        basis = blocks.psd[js[0]].basis
-        full = mono.basis(clique, blocks.order, binary=binary, spin=spin)
-        if basis.shape[0] != full.shape[0]:       # a term-sparsity block, not M_d of the clique
-            return none
-        atoms = extract_atoms(_moment_matrix(data, js[0], y), basis, clique, binary, spin, v)
+        js = moment.get(c, [])
+        cl = np.asarray(clique, dtype=np.int64)
+        nb = int(boolean[cl].sum())
+        if len(js) != 1 or blocks.psd[js[0]].size > MAX_BLOCK or \
+                blocks.psd[js[0]].size != count_basis(cl.size - nb, nb, blocks.order):
+            return none                           # e.g. term sparsity: not M_d of the clique
+        j, k = js[0], blocks.psd[js[0]].size
+        M = _symmetric(tri[int(offsets[j]):int(offsets[j + 1])], k)
+        atoms = extract_atoms(M, blocks.psd[j].basis, clique, binary, spin, v)
         if atoms is None:
             return none
-        cl = np.asarray(clique, dtype=np.int64)
         out = []
         for p in joined:
             known = ~np.isnan(p[cl])
@@ -301,21 +316,22 @@ def _flip(pop, x: np.ndarray, boolean: np.ndarray, feas_tol: float) -> np.ndarra
 
 
 def _poly_fun(p, sign: float = 1.0):
-    """Value and gradient functions of a polynomial (dense exponents; small problems)."""
-    E = p.exponents.astype(float)
-    c = sign * p.coeffs
+    """Value and gradient functions of a polynomial, on its index rows: the derivative of a
+    term ``x_{r_1} ... x_{r_w}`` adds the product of the other factors at each ``r_k``."""
+    rows, c = p.rows, sign * p.coeffs
 
     def fun(x):
-        return float(c @ np.prod(x[None, :] ** E, axis=1)) if c.size else 0.0
+        return sign * float(p.evaluate(x))
 
     def jac(x):
-        g = np.zeros(x.size)
-        for i in np.nonzero(E.any(axis=0))[0]:
-            t = E[:, i] > 0
-            Ei = E[t].copy()
-            Ei[:, i] -= 1
-            g[i] = (c[t] * E[t, i]) @ np.prod(x[None, :] ** Ei, axis=1)
-        return g
+        g = np.zeros(x.size + 1)                  # the last slot collects the padding
+        if rows.shape[1]:
+            v = np.append(x, 1.0)[rows]
+            one = np.ones((v.shape[0], 1))
+            before = np.cumprod(np.hstack([one, v[:, :-1]]), axis=1)
+            after = np.cumprod(np.hstack([one, v[:, :0:-1]]), axis=1)[:, ::-1]
+            np.add.at(g, rows, c[:, None] * before * after)
+        return g[:-1]
 
     return fun, jac
 
@@ -339,7 +355,7 @@ def polish(pop, x0: np.ndarray, feas_tol: float = 1e-6) -> np.ndarray | None:
         return None
     names = pop.variables
 
-    def lift(f):
+    def lift(f):  # functions of the free coordinates z, the others fixed at x0
         fun, jac = f
 
         def at(z):
@@ -398,7 +414,9 @@ def _with_minimizers(result, relaxation, y, feas_tol, gap_tol):
         sc = _score(pop, p, feas_tol)
         return np.isfinite(sc) & (np.abs(sign * sc - bound) <= gap_tol * max(1.0, abs(bound)))
 
-    atoms = _snap(pop, extracted_points(relaxation, y, x0))
+    # rank one: every clique's only atom is its first-order moments, x0 itself
+    atoms = _snap(pop, np.zeros((0, x0.size)) if result.rank_one
+                  else extracted_points(relaxation, y, x0))
     todo = np.ones(atoms.shape[0], bool) if pop.nvars <= POLISH_ALL_VARS else ~done(atoms)
     for k in np.nonzero(todo)[0][:MAX_POLISH]:   # a polished atom replaces the atom
         p = polish(pop, atoms[k], feas_tol)
@@ -419,7 +437,7 @@ def _with_minimizers(result, relaxation, y, feas_tol, gap_tol):
     minimizers = []
     for k in np.argsort(score, kind="stable"):
         if np.isfinite(score[k]) and attains(sign * score[k], bound, result.accuracy, gap_tol) \
-                and not any(np.allclose(pts[k], m, rtol=1e-4, atol=1e-4) for m in minimizers):
+                and not any(np.allclose(pts[k], m, rtol=1e-3, atol=1e-3) for m in minimizers):
             minimizers.append(pts[k])
     k = int(np.argmin(score))
     if not np.isfinite(score[k]):

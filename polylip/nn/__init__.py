@@ -22,9 +22,9 @@ from polylip.nn.estimate import (METHODS, LipschitzProblem, LipschitzResult, Met
 from polylip.nn.exact import ExactTooLargeError, ExactValues, exact_values
 from polylip.nn.gradient_pop import GradientPOP, gradient_pop
 from polylip.nn.lower import LowerBound, LowerOptions, lower_bound
-from polylip.nn.methods import (TABLE, AutoOptions, DPOptions, ExactOptions, IntervalOptions,
-                                LipSDPOptions, LPOptions, MethodOptions, MILPOptions,
-                                ProductOptions, SDPOptions, ShorOptions)
+from polylip.nn.methods import (TABLE, AutoOptions, DPOptions, EclipseOptions, ExactOptions,
+                                IntervalOptions, LipSDPOptions, LPOptions, MethodOptions,
+                                MILPOptions, ProductOptions, SDPOptions, ShorOptions)
 from polylip.nn.network import (Conv2d, Dense, MarginOutput, Network, ScalarOutput, VectorOutput,
                                 conv2d_matrix)
 from polylip.nn.regions import BallRegion, BoxRegion, GlobalRegion, Region, RegionBounds
@@ -35,7 +35,8 @@ __all__ = [
     "Region", "GlobalRegion", "BoxRegion", "BallRegion", "RegionBounds",
     "lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS", "TABLE",
     "register_method", "method_names",
-    "MethodOptions", "ProductOptions", "IntervalOptions", "ExactOptions", "ShorOptions",
+    "MethodOptions", "ProductOptions", "IntervalOptions", "EclipseOptions", "ExactOptions",
+    "ShorOptions",
     "SDPOptions", "LPOptions", "LipSDPOptions", "DPOptions", "MILPOptions", "AutoOptions",
     "product_bound", "layer_norms", "exact_values", "ExactValues", "ExactTooLargeError",
     "lower_bound", "LowerBound", "LowerOptions", "gradient_pop", "GradientPOP",

@@ -11,6 +11,7 @@ name          options                    module
 ============  =========================  ====================================================
 product       :class:`ProductOptions`    :mod:`polylip.nn.methods.baselines`
 interval      :class:`IntervalOptions`   :mod:`polylip.nn.methods.baselines`
+eclipse       :class:`EclipseOptions`    :mod:`polylip.nn.methods.eclipse`
 exact         :class:`ExactOptions`      :mod:`polylip.nn.methods.exact`
 shor          :class:`ShorOptions`       :mod:`polylip.nn.methods.shor`
 sdp           :class:`SDPOptions`        :mod:`polylip.nn.methods.sdp`
@@ -29,16 +30,17 @@ their sizes), :mod:`~polylip.nn.methods.bound` (solve, certify, maximum over fun
 Examples
 --------
 >>> [m.name for m in TABLE]
-['product', 'interval', 'exact', 'shor', 'sdp', 'lp', 'lipsdp', 'dp', 'milp', 'auto']
+['product', 'interval', 'eclipse', 'exact', 'shor', 'sdp', 'lp', 'lipsdp', 'dp', 'milp', 'auto']
 >>> BY_NAME["milp"].options.coerce({"gap": 1e-3})
 MILPOptions(time_limit=60.0, gap=0.001, constant='auto')
 """
 
-from polylip.nn.methods import auto, baselines, dp, exact, lipsdp, lp, milp, sdp, shor
+from polylip.nn.methods import auto, baselines, dp, eclipse, exact, lipsdp, lp, milp, sdp, shor
 from polylip.nn.methods.auto import AutoOptions
 from polylip.nn.methods.base import Method, MethodOptions
 from polylip.nn.methods.baselines import IntervalOptions, ProductOptions
 from polylip.nn.methods.dp import DPOptions
+from polylip.nn.methods.eclipse import EclipseOptions
 from polylip.nn.methods.exact import ExactOptions
 from polylip.nn.methods.lipsdp import LipSDPOptions
 from polylip.nn.methods.lp import LPOptions
@@ -47,8 +49,8 @@ from polylip.nn.methods.sdp import SDPOptions
 from polylip.nn.methods.shor import ShorOptions
 
 __all__ = ["TABLE", "BY_NAME", "Method", "MethodOptions", "ProductOptions", "IntervalOptions",
-           "ExactOptions", "ShorOptions", "SDPOptions", "LPOptions", "LipSDPOptions",
-           "DPOptions", "MILPOptions", "AutoOptions"]
+           "EclipseOptions", "ExactOptions", "ShorOptions", "SDPOptions", "LPOptions",
+           "LipSDPOptions", "DPOptions", "MILPOptions", "AutoOptions"]
 
 #: Every built-in method: name, function, options class, description (the order of
 #: ``polylip lipschitz --help`` and of the docs' table: cheap to expensive, then "auto").
@@ -58,6 +60,9 @@ TABLE = (
     Method("interval", baselines.interval, IntervalOptions,
            "interval bounds on the Jacobian over the derivative ranges (Fast-Lip style; "
            "local: IBP ranges)"),
+    Method("eclipse", eclipse.eclipse, EclipseOptions,
+           "ECLipsE-Fast (Xu and Sivaranjani 2024): LipSDP-Neuron multipliers in closed form, "
+           "layer by layer, certified; l_2, no SDP"),
     Method("exact", exact.exact, ExactOptions,
            "exact formal and true constants by enumeration (small networks)"),
     Method("shor", shor.shor, ShorOptions,

@@ -40,7 +40,7 @@ def register(subparsers, parents=()) -> None:
     # lazy: the nn stage is loaded when the parser is built, not when polylip.cli is imported
     from polylip.nn.estimate import DEFAULT_METHOD, method_names
     # lazy: as above
-    from polylip.nn.pop_methods import DEFAULT_BUDGET
+    from polylip.nn.methods.auto import DEFAULT_BUDGET
 
     methods = method_names()
     p = subparsers.add_parser(

@@ -34,7 +34,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from polylip.poly import Polynomial
-from polylip.solve.certificate import SOSCertificate, box_from_constraints
+from polylip.solve.box import box_from_constraints
+from polylip.solve.certificate import SOSCertificate
 
 
 def derived_box(pop):

@@ -28,7 +28,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from polylip.errors import SolverError
+from polylip.errors import RelaxationError, SolverError
 from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.solve.lp import LPRelaxation
 from polylip.solve.relaxation import Relaxation, check_time_limit
@@ -140,7 +140,15 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
             if left <= 0:
                 break
         step = replace(certificate, order=order)
-        result = _solve_one(relax_pop(pop, step), settings, left)
+        try:
+            relaxation = relax_pop(pop, step)
+        except RelaxationError as exc:  # too large to build: the last order's answer stands
+            if result is None:
+                raise
+            log.info("order='auto': order %d refused (%s)", order, exc)
+            result = replace(result, message=f"{result.message}; order {order} refused: {exc}")
+            break
+        result = _solve_one(relaxation, settings, left)
         log.info("order='auto': order %d ended %s", order, result.status)
         if result.status in ("optimal", "infeasible", "time_limit"):
             break

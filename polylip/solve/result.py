@@ -1,9 +1,10 @@
-"""The outcome of solving a relaxation: a bound only when the solver says it solved."""
+"""The outcome of solving a relaxation: a bound only when the solver says it solved, and a
+certified bound (a proof, valid whatever the solver's accuracy) wherever one can be built."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -16,7 +17,18 @@ class Result:
     ----------
     bound : float or None
         A lower bound on the minimum (``sense="min"``) or an upper bound on the maximum
-        (``sense="max"``). None unless ``status == "optimal"``.
+        (``sense="max"``). None unless ``status == "optimal"``. When ``certified`` it is a proof:
+        a rigorous certificate (:mod:`polylip.solve.certify`) makes it valid whatever the
+        solver's accuracy. When not, it is the solver's numerical value, and ``message`` says
+        why it could not be proven.
+    certified : bool
+        Whether ``bound`` is proven (see above).
+    numerical_bound : float or None
+        The solver's own bound, before certification (``bound`` minus the certificate's
+        corrections).
+    certificate : SOSCertificate or None
+        The certificate itself (moment-SOS hierarchy): ``certificate.verify()`` rechecks it in
+        exact arithmetic, ``certificate.to_json()`` exports it for a third party.
     status : str
         "optimal", "infeasible" (the relaxation, hence the POP, is infeasible), "unbounded"
         (the relaxation gives no finite bound), "inaccurate" (the solver stopped without the
@@ -43,12 +55,11 @@ class Result:
     rank_one : bool
         Whether every moment matrix has numerical rank one.
     accuracy : float or None
-        An estimate of the bound's numerical accuracy: the larger of the solver's primal-dual
-        gap and its relative tolerance times the scale of the objective,
-        ``tol * max(1, |bound|, sum_a |f_a|)`` (the sum of the absolute coefficients, constant
-        included). Floating-point solvers certify a bound to this accuracy, not exactly: when
-        the relaxation is exact, the reported bound can land up to this far above the true
-        minimum (for instance chained Wood, n = 1000: bound 1.00048, accuracy 5e-3, optimum 1).
+        How far ``bound`` may be from the relaxation's value: the larger of the solver's
+        primal-dual gap and its relative tolerance times the scale of the objective,
+        ``tol * max(1, |bound|, sum_a |f_a|)``, plus, for a certified bound, what certification
+        took off the solver's value. A certified bound is never above the true minimum; a
+        numerical one (``certified=False``) can be up to ``accuracy`` above it.
     message : str
         The solver's own status text, or why there is no bound.
     """
@@ -72,6 +83,10 @@ class Result:
     degree: int | None = None
     sizes: dict = field(default_factory=dict)
     minimizers: tuple[dict, ...] = ()
+    certified: bool = False
+    numerical_bound: float | None = None
+    certify_seconds: float = 0.0
+    certificate: object = field(default=None, compare=False, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -93,7 +108,9 @@ class Result:
         return self.candidate if self.is_global else None
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        """Every field but the certificate itself (``certificate.to_json()`` exports it)."""
+        d = asdict(replace(self, certificate=None))
+        d.pop("certificate")
         d["seconds"] = self.seconds
         d["gap"] = self.gap
         return d
@@ -113,8 +130,11 @@ class Result:
         lines = [f"status:    {self.status}"]
         if self.bound is not None:
             acc = f" +- {self.accuracy:.1g}" if self.accuracy else ""
-            lines.append(f"bound:     {self.bound:.8g}{acc}  ({word} bound on the {self.sense}imum)"
-                         + ("  = global optimum" if self.is_global else ""))
+            how = "certified" if self.certified else "numerical only, not certified"
+            lines.append(f"bound:     {self.bound:.8g}{acc}  ({word} bound on the {self.sense}imum, "
+                         f"{how})" + ("  = global optimum" if self.is_global else ""))
+            if self.numerical_bound is not None and self.numerical_bound != self.bound:
+                lines.append(f"           solver's value {self.numerical_bound:.8g}")
         else:
             lines.append("bound:     none (no certified bound)")
         if self.candidate_value is not None:

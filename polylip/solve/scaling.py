@@ -22,8 +22,8 @@ Examples
 >>> from polylip.poly import variables
 >>> x, = variables("x")
 >>> scaled, how = scale_pop(POP(x**2 - 2*x + 1e12, ineqs=[x, 1e4 - x]))
->>> how.objective_scale
-1000000000000.0
+>>> round(how.objective_scale / 1e12, 4)    # the largest coefficient of f(5000 + 5000 z)
+1.0
 >>> how.center.tolist(), how.radius.tolist()
 ([5000.0], [5000.0])
 """
@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from polylip.poly import Polynomial
-from polylip.solve.certificate import box_from_constraints
+from polylip.solve.box import box_from_constraints
 from polylip.solve.minimizers import attains
 from polylip.solve.result import Result
 
@@ -64,6 +64,10 @@ class Scaling:
         """The result of the scaled problem as a result of ``pop`` (the unscaled one)."""
         s = self.objective_scale
         bound = None if result.bound is None else float(result.bound) * s
+        if bound is not None and result.certified:
+            # one rounding in the product: step outward so the proof survives it
+            bound = float(np.nextafter(bound, -np.inf if result.sense == "min" else np.inf))
+        numerical = None if result.numerical_bound is None else float(result.numerical_bound) * s
         accuracy = None if result.accuracy is None else float(result.accuracy) * s
         candidate = cand_value = None
         is_global = False
@@ -85,7 +89,8 @@ class Scaling:
         if result.status == "optimal":
             message = (f"{message}; solved in scaled variables (objective / {s:.3g}, box to "
                        "[-1, 1])")
-        return replace(result, bound=bound, accuracy=accuracy, candidate=candidate,
+        return replace(result, bound=bound, numerical_bound=numerical, accuracy=accuracy,
+                       candidate=candidate,
                        candidate_value=cand_value, is_global=bool(is_global), message=message,
                        minimizers=tuple(minimizers))
 

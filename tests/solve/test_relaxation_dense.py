@@ -220,6 +220,11 @@ def test_looser_tolerance_retry_when_every_side_stalls(monkeypatch):
         return dc_replace(sol, status="inaccurate") if tol is None or tol < 1e-8 else sol
 
     monkeypatch.setattr(clarabel_backend, "solve_lmi", stalls_at_default)
+    # the policy under test is the retries: a stalled point whose certificate holds would
+    # already be an answer (tested below), so here stalled points certify nothing
+    real_certify = relaxation.certify_sos
+    monkeypatch.setattr(relaxation, "certify_sos", lambda res, *a: res if res.status != "optimal"
+                        else real_certify(res, *a))
     pop = POP(x ** 4 + y ** 4 - x * y + 1)          # minimum 7/8, at x = y = +-1/2
     res = pop.solve(solver="clarabel")
     assert [c[1] for c in calls] == [None, None, relaxation.LOOSER_TOL_FACTOR * 1e-8]
@@ -230,6 +235,28 @@ def test_looser_tolerance_retry_when_every_side_stalls(monkeypatch):
     calls.clear()
     stuck = pop.solve(solver="clarabel", tol=1e-9)
     assert len(calls) == 2 and stuck.status == "inaccurate" and stuck.bound is None
+
+
+def test_a_stalled_point_that_certifies_is_an_answer(monkeypatch):
+    """A solve that ends "inaccurate" at a point whose certificate holds gives that certified
+    bound (status "optimal", certified) without further retries."""
+    from dataclasses import replace as dc_replace
+
+    from polylip.backends import clarabel_backend
+
+    real = clarabel_backend.solve_lmi
+    calls = []
+
+    def stalls(lmi, tol=None, **kw):
+        calls.append(lmi.side)
+        return dc_replace(real(lmi, tol=tol, **kw), status="inaccurate")
+
+    monkeypatch.setattr(clarabel_backend, "solve_lmi", stalls)
+    res = POP(x ** 4 + y ** 4 - x * y + 1).solve(solver="clarabel")
+    assert len(calls) == 1
+    assert res.status == "optimal" and res.certified
+    assert res.bound <= 0.875 and res.bound == pytest.approx(0.875, abs=1e-5)
+    assert "stopped short" in res.message
 
 
 def test_large_clarabel_solves_run_in_a_capped_child(monkeypatch):

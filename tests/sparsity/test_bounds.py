@@ -54,7 +54,9 @@ def test_chained_wood_clarabel_and_auto():
     a = pop.solve(order=2, sparsity="cs", solver="clarabel")
     b = pop.solve(order=2, sparsity="cs", solver="cvxopt")
     assert a.status == b.status == "optimal"
-    assert abs(a.bound - 1.0) < 1e-4 and abs(b.bound - 1.0) < 1e-5
+    # the solvers' values are this close; the certified bounds are proofs, never above 1
+    assert abs(a.numerical_bound - 1.0) < 1e-4 and abs(b.numerical_bound - 1.0) < 1e-5
+    assert a.certified and b.certified and a.bound <= 1.0 and b.bound <= 1.0
 
 
 def test_chordal_term_sparsity_at_scale_is_valid():
@@ -64,7 +66,13 @@ def test_chordal_term_sparsity_at_scale_is_valid():
                                (chained_wood, 1.0, 1e-3)):
         res = make(200).solve(order=2, sparsity="cs+ts:chordal", solver="clarabel")
         assert res.status == "optimal", make.__name__
-        assert res.bound <= optimum + res.accuracy and abs(res.bound - optimum) < tol
+        if res.certified:
+            # a proof: never above the optimum; what certification takes off the solver's value
+            # is part of the accuracy (Rosenbrock: the moment side stalls at AlmostSolved, and
+            # its point certifies 0.99896, preferred to the SOS side's uncertified 1.0000000054)
+            assert res.bound <= optimum and optimum - res.bound <= max(tol, res.accuracy)
+        else:
+            assert res.bound <= optimum + res.accuracy and abs(res.bound - optimum) < tol
 
 
 def _maxcut(n, seed):

@@ -1,0 +1,111 @@
+"""The certify stage: every bound of the moment-SOS hierarchy crosses it before it is returned.
+
+A solver's "optimal" is a floating-point claim. Here the solution is turned into a Putinar
+certificate (:func:`polylip.solve.extract.certificate_from_solution`) and repaired into a
+rigorous one (:class:`polylip.solve.certificate.SOSCertificate`): the returned ``bound`` is the
+certified bound, valid whatever the solver's accuracy, with ``certified=True``; the solver's
+own value is kept as ``numerical_bound``. When no certificate can be proven the result says so:
+
+* ``certified=False`` with the reason in ``message`` (e.g. nothing bounds the feasible set, so
+  a residual cannot be bounded): the bound is the numerical one, labelled as such;
+* status "inaccurate" and no bound when the solver's claim is false: its Gram matrices are
+  indefinite far beyond its tolerance (:data:`INDEFINITE_FACTOR` times it, relative to their
+  size), as Clarabel's "Solved" with bound -547.9 on the Motzkin polynomial, whose SOS side is
+  infeasible at every order.
+
+A solve that ended "inaccurate" is certified too, from the point the solver stopped at: when
+that certificate holds, the result is "optimal" with the certified bound.
+
+Examples
+--------
+>>> import sympy
+>>> from polylip import POP
+>>> x = sympy.Symbol("x")
+>>> res = POP(x**4 - 3*x**2 + x, ineqs=[2 - x, x + 2]).solve()
+>>> res.certified, res.bound <= res.numerical_bound
+(True, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from polylip.solve.extract import certificate_from_solution
+from polylip.solve.result import Result
+
+__all__ = ["certify_sos", "INDEFINITE_FACTOR"]
+
+log = logging.getLogger(__name__)
+
+#: A Gram matrix whose smallest eigenvalue is below -INDEFINITE_FACTOR * tolerance * max|G|
+#: (the largest entry of all the Gram matrices) is
+#: not a solver's round-off: the solver's "optimal" does not hold. (Interior-point solvers
+#: return iterates PSD to about their tolerance, 1e-8 to 1e-7 here.)
+INDEFINITE_FACTOR = 100.0
+
+
+def _indefiniteness(cert) -> float:
+    """The most negative eigenvalue of the Gram matrices, relative to the largest Gram entry
+    of the certificate (not of each block: a nearly-zero block's round-off is no evidence)."""
+    grams = [np.asarray(G, dtype=float) for _, _, G in cert.blocks if np.size(G)]
+    scale = max((float(np.abs(G).max()) for G in grams), default=0.0)
+    if scale == 0.0:
+        return 0.0
+    return max(0.0, -min(float(np.linalg.eigvalsh(G)[0]) for G in grams) / scale)
+
+
+def certify_sos(result: Result, structure, lmi, raw, pop) -> Result:
+    """``result`` (of a solved moment-SOS relaxation) with its bound certified, or labelled."""
+    t0 = time.perf_counter()
+    bound = result.bound if result.status == "optimal" else None
+    try:
+        cert = certificate_from_solution(pop, structure, lmi, raw, bound)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # never lose the result
+        log.warning("certificate extraction failed: %s", exc)
+        cert = None
+    if cert is None:
+        if result.status != "optimal":
+            return result
+        return replace(result, certified=False, numerical_bound=result.bound,
+                       message=f"{result.message}; numerical only: the solution carries no "
+                               "certificate (no Gram matrices)")
+    cb = cert.certified_bound()
+    seconds = time.perf_counter() - t0
+    if result.status != "optimal":
+        if not cb.certified:
+            return result
+        log.info("an inaccurate solve certifies %.8g", cb.bound)
+        lost = abs(float(cb.numerical) - float(cb.bound))
+        accuracy = lost + float(raw.tolerance or 1e-8) * max(1.0, abs(float(cb.numerical)))
+        return replace(result, status="optimal", bound=float(cb.bound), certified=True,
+                       numerical_bound=float(cb.numerical), certificate=cert, accuracy=accuracy,
+                       certify_seconds=seconds,
+                       message=(f"the solver stopped short of its tolerance ({result.message}), "
+                                f"but the certificate of its point proves the bound ({cb.reason})"))
+    if cb.certified:
+        # the bound is now up to (what certification took) + (the solver's accuracy) below the
+        # relaxation's value
+        accuracy = (result.accuracy or 0.0) + abs(float(cb.numerical) - float(cb.bound))
+        return replace(result, bound=float(cb.bound), certified=True, accuracy=accuracy,
+                       numerical_bound=float(cb.numerical), certificate=cert,
+                       certify_seconds=seconds,
+                       message=f"{result.message}; {cb.reason}")
+    tol = float(raw.tolerance or 1e-8)
+    bad = _indefiniteness(cert)
+    if bad > INDEFINITE_FACTOR * tol:
+        return replace(result, status="inaccurate", bound=None, certified=False,
+                       numerical_bound=result.bound, certificate=cert, certify_seconds=seconds,
+                       is_global=False,
+                       message=(f"the solver reported optimal ({result.message}) with the "
+                                f"bound {result.bound:.8g}, but its sum-of-squares certificate "
+                                f"does not hold: a Gram matrix has an eigenvalue of "
+                                f"-{bad:.2g} times its largest entry, beyond the solver's "
+                                f"tolerance {tol:.0e}; at order {result.order} there may be no "
+                                f"certificate (try order={(result.order or 0) + 1}, "
+                                "order='auto', or bounds on the variables)"))
+    return replace(result, certified=False, numerical_bound=result.bound, certificate=cert,
+                   certify_seconds=seconds, message=f"{result.message}; {cb.reason}")

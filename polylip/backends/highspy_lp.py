@@ -75,11 +75,17 @@ from polylip.errors import RelaxationError, require
 log = logging.getLogger(__name__)
 
 #: Solver names this backend answers to and the HiGHS ``solver`` option each one selects.
-METHODS = {"pdlp": "hipdlp", "hipdlp": "hipdlp", "cupdlp": "pdlp"}
+METHODS = {"pdlp": "pdlp", "cupdlp": "pdlp", "hipdlp": "hipdlp"}
 
 #: Default relative tolerance (HiGHS ``kkt_tolerance``: primal and dual feasibility and the
 #: duality gap). See :func:`solve_lp` for how it was chosen.
 DEFAULT_TOL = 1e-6
+
+#: PDLP iteration cap when the caller gives none. HiGHS's PDLP does not detect infeasibility (an
+#: infeasible 2-row LP ran 49.5 M iterations in 5 s until the time limit; cuPDLP-C stops after
+#: 200 with "infeasible or unbounded"), so it always gets a cap; the LiPopt LPs converge in
+#: 440-1,200 iterations. At the cap the status is "inaccurate" and the point is still returned.
+DEFAULT_MAX_ITERS = 100_000
 
 #: Refuse LPs whose estimated memory (:func:`estimate_bytes`) exceeds this many bytes; None:
 #: half the physical memory.
@@ -135,12 +141,12 @@ def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
         4 * 12 * nnz + 16 * 8 * (nrows + ncols)
 
     Measured: width 80 sparsity 20 degree 4 (92,871 rows, 1.08 M columns, 12.4 M non-zeros):
-    estimate 0.74 GB; see benchmarks/bench_lp_pdlp.py for the measured peaks.
+    estimate 0.75 GB; see benchmarks/bench_lp_pdlp.py for the measured peaks.
 
     Examples
     --------
     >>> estimate_bytes(92_871, 1_078_560, 12_403_440) // 10**6
-    744
+    745
     """
     return int(48 * nnz + 128 * (nrows + ncols))
 
@@ -211,12 +217,13 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     ----------
     tol : relative tolerance (HiGHS ``kkt_tolerance`` and ``pdlp_optimality_tolerance``),
         default :data:`DEFAULT_TOL`.
-    max_iters : PDLP iteration cap (``pdlp_iteration_limit``).
+    max_iters : PDLP iteration cap (``pdlp_iteration_limit``), default :data:`DEFAULT_MAX_ITERS`.
     time_limit : seconds (HiGHS ``time_limit``); at the limit the status is "inaccurate" and the
         last point is returned.
     warm_start : a :class:`BackendSolution` (or a pair ``(x, eq_duals)``) of an LP of the same
         shape, in this LP's variables; honoured by cuPDLP-C (``method="cupdlp"``) only.
-    method : "pdlp"/"hipdlp" (HiGHS's PDLP, default) or "cupdlp" (cuPDLP-C).
+    method : "pdlp" (default) or "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own PDLP (see the
+        module docstring for the choice).
     memory_limit_bytes : refuse above this estimate (default :func:`memory_limit`).
 
     Examples
@@ -228,9 +235,9 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     """
     highspy = require("highspy", "the PDLP LP backend")
     t0 = time.perf_counter()
-    name = "pdlp" if method in ("pdlp", "hipdlp") else method
     if method not in METHODS:
         raise ValueError(f"unknown PDLP method {method!r}; choose from {sorted(METHODS)}")
+    name = method
     tol = DEFAULT_TOL if tol is None else float(tol)
     m, n = problem.A.shape
     need = check_memory(m, n, int(problem.A.nnz), memory_limit_bytes)
@@ -277,8 +284,7 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     h.setOptionValue("presolve", "off" if reduced is not None else "choose")
     h.setOptionValue("kkt_tolerance", tol)
     h.setOptionValue("pdlp_optimality_tolerance", tol)
-    if max_iters is not None:
-        h.setOptionValue("pdlp_iteration_limit", int(max_iters))
+    h.setOptionValue("pdlp_iteration_limit", int(DEFAULT_MAX_ITERS if max_iters is None else max_iters))
     if time_limit is not None:
         h.setOptionValue("time_limit", max(float(time_limit) - (time.perf_counter() - t0), 1e-3))
     if warm_start is not None:

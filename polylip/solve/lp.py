@@ -64,7 +64,7 @@ GAP_TOL = 1e-6
 
 #: Solvers whose points are first-order accurate: their certified bound is reported whatever the
 #: residual (see the module docstring), and ``solver=`` these names reaches
-#: :mod:`polylip.backends.highspy_lp` ("pdlp" and "hipdlp": HiGHS's PDLP; "cupdlp": cuPDLP-C).
+#: :mod:`polylip.backends.highspy_lp` ("pdlp" and "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own PDLP).
 FIRST_ORDER_SOLVERS = ("pdlp", "hipdlp", "cupdlp")
 #: :meth:`KrivineLP.build <polylip.relax.krivine.KrivineLP.build>` drops matrix entries with
 #: ``|a| <= DROPPED_REL * max |A|``; the certificate check accounts for them.
@@ -125,7 +125,7 @@ class LPRelaxation(KrivineLP):
             "auto" (HiGHS for small LPs, Clarabel for large ones: :data:`polylip.backends.registry.AUTO_HIGHS_MAX_NNZ`),
             "highs" (``scipy.optimize.linprog``; "highs-ds", "highs-ipm" pick its method),
             "clarabel", "pdlp" (HiGHS's first-order PDLP, :mod:`polylip.backends.highspy_lp`:
-            the fast path for the largest LPs; "cupdlp" selects cuPDLP-C), or a PICOS LP solver
+            the fast path for the largest LPs; "hipdlp" selects HiGHS's own PDLP), or a PICOS LP solver
             name ("cvxopt", "glpk", "gurobi", "mosek", ...).
         tol, max_iters, verbose, time_limit : solver settings, translated by each backend.
         strategy : str
@@ -146,7 +146,7 @@ class LPRelaxation(KrivineLP):
         if solver.lower() in FIRST_ORDER_SOLVERS:
             from polylip.backends import highspy_lp
 
-            method = "cupdlp" if solver.lower() == "cupdlp" else "pdlp"
+            method = solver.lower()
             raw = highspy_lp.solve_lp(lp, tol=tol, max_iters=max_iters, verbose=verbose,
                                       time_limit=time_limit, method=method)
         else:
@@ -216,7 +216,12 @@ class LPRelaxation(KrivineLP):
             gap = None
             if raw.value is not None and raw.dual_value is not None:
                 gap = abs(raw.value - raw.dual_value)
-            accuracy = apart + (gap or 0.0)
+            lo, hi = self._monomial_ranges()
+            fscale = float(np.abs(self.target) @ np.maximum(np.abs(lo), np.abs(hi)))
+            # as Result.accuracy: the larger of the solver's gap and its tolerance times the
+            # objective's scale (its coefficients weighted by the monomials' size on the box);
+            # PDLP's tolerances are relative to 1 + |primal| + |dual|, hence the 2
+            accuracy = apart + max(gap or 0.0, 2.0 * raw.tolerance * (1.0 + abs(bound) + fscale))
             message += (f"; certified bound {bound:.10g}, solver's value {numerical:.10g}, apart by "
                         f"{apart:.3g}" + (f", primal-dual gap {gap:.3g}" if gap is not None else "")
                         + (f", negative multipliers clipped (most negative {-neg:.3g})" if neg > 0 else ""))

@@ -1,0 +1,107 @@
+"""LiPopt-k by PDLP: polylip's Krivine/Handelman LP of degree 3 and 4 on the CertDNN networks,
+solved by the first-order backend (polylip.backends.highspy_lp) behind the certificate check,
+against the published LiPopt-3 / LiPopt-4 bounds (Chen et al. 2020, raw data of Fig. 1).
+
+Same POP and cliques as benchmarks/bench_lp_certdnn.py (t spin, s binary, receptive-field
+cliques anchored on s_j: LiPopt's product family). Each network runs in its own forked process
+so that "peak GB" is that network's peak resident memory (ru_maxrss: build + solve + check).
+Run by hand, one benchmark at a time (2 shared cores); every run is capped by --time-limit.
+
+Usage:
+    python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0
+    python benchmarks/bench_lp_pdlp.py --configs 40x10 40x20 40x30 80x10 80x20 80x30 --degrees 3 4 --seeds 0
+    python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0 --method hipdlp --tol 1e-5
+
+Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
+PDLP's accuracy), "numerical" PDLP's own objective, "diff" certified minus published (a
+positive value: polylip is looser; the target is <= 1e-4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_lp_certdnn import REF, lipopt_pop, published  # noqa: E402
+
+from polylip.backends import highspy_lp  # noqa: E402
+from polylip.solve.lp import LPRelaxation, LPSparsity  # noqa: E402
+
+
+def run_one(w, s, seed, degree, method, tol, time_limit, queue):
+    try:
+        data = np.load(os.path.join(REF, "certdnn_nets", f"w{w}_s{s}.npz"))
+        W, c = data["W"][seed], data["c"][seed]
+        pop = lipopt_pop(W, c)
+        cl = [[w + j] + np.flatnonzero(W[j]).tolist() for j in range(W.shape[0])]
+        spars = LPSparsity.of(pop, cl, anchors=[w + j for j in range(W.shape[0])])
+        t0 = time.perf_counter()
+        R = LPRelaxation.build(pop, degree=degree, sparsity=spars)
+        build = time.perf_counter() - t0
+        est = highspy_lp.estimate_bytes(R.matrix.shape[0], R.matrix.shape[1] + 1, R.matrix.nnz)
+        t1 = time.perf_counter()
+        lp = R.to_lp()
+        raw = highspy_lp.solve_lp(lp, tol=tol, time_limit=time_limit, method=method)
+        t2 = time.perf_counter()
+        res = R._result(lp, raw)
+        check = time.perf_counter() - t2
+        queue.put(dict(status=res.status, bound=res.bound, numerical=getattr(res, "numerical_bound", None),
+                       accuracy=res.accuracy, build=build, solve=t2 - t1, model=raw.extra.get("model_seconds"),
+                       check=check, iters=raw.extra.get("iterations"), sizes=R.sizes, estimate=est,
+                       peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6))
+    except Exception as exc:  # report, do not hang the parent
+        queue.put(dict(error=f"{type(exc).__name__}: {exc}"))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", nargs="+", default=["80x20"])
+    ap.add_argument("--degrees", nargs="+", type=int, default=[4])
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--method", default="pdlp", choices=sorted(highspy_lp.METHODS))
+    ap.add_argument("--tol", type=float, default=None, help=f"default {highspy_lp.DEFAULT_TOL}")
+    ap.add_argument("--time-limit", type=float, default=900.0, help="seconds per network (solver)")
+    args = ap.parse_args(argv)
+    a, _, b = args.seeds.partition("-")
+    seeds = range(int(a), int(b or a) + 1)
+    print(f"<!-- load before: {os.getloadavg()}; method {args.method}, tol {args.tol or highspy_lp.DEFAULT_TOL} -->")
+    print("| width | sparsity | degree | seed | products | rows | non-zeros | build s | solve s | iters | "
+          "status | certified | numerical | published | diff | peak GB | est. GB |")
+    print("|" + "---|" * 17)
+    ctx = mp.get_context("fork")
+    for degree in args.degrees:
+        pub = published(f"LiPopt-{degree}")
+        for cfg in args.configs:
+            w, s = (int(v) for v in cfg.split("x"))
+            for seed in seeds:
+                q = ctx.Queue()
+                p = ctx.Process(target=run_one, args=(w, s, seed, degree, args.method, args.tol,
+                                                      args.time_limit, q))
+                p.start()
+                r = q.get()
+                p.join()
+                pb = pub.get((w, s, seed), (float("nan"), 0))[0]
+                if "error" in r:
+                    print(f"| {w} | {s} | {degree} | {seed} | | | | | | | error: {r['error']} | | | {pb:.6f} | | | |", flush=True)
+                    continue
+                z = r["sizes"]
+                bound = r["bound"]
+                num = "-" if r["numerical"] is None else f"{r['numerical']:.7f}"
+                cert = "-" if bound is None else f"{bound:.7f}"
+                diff = f"{bound - pb:+.1e}" if bound is not None else "-"
+                print(f"| {w} | {s} | {degree} | {seed} | {z['products']:,} | {z['rows']:,} | {z['nnz']:,} | "
+                      f"{r['build']:.1f} | {r['solve']:.1f} | {r['iters']} | {r['status']} | "
+                      f"{cert} | {num} | {pb:.7f} | {diff} | "
+                      f"{r['peak']:.2f} | {r['estimate'] / 1e9:.2f} |", flush=True)
+    print(f"<!-- load after: {os.getloadavg()} -->")
+
+
+if __name__ == "__main__":
+    main()

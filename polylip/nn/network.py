@@ -184,11 +184,13 @@ class Network:
         """Load a network saved by :meth:`save`, validated first (see
         :mod:`polylip.nn.loaders.npz`; ``max_bytes`` caps the size of its arrays, default
         2 GiB). Other formats: :func:`polylip.nn.loaders.load_model`."""
+        # lazy: the loaders build Networks (they import this module)
         from polylip.nn.loaders import load_npz
         return load_npz(path, max_bytes=max_bytes)
 
     def save(self, path) -> None:
         """Save to ``.npz`` (see :mod:`polylip.nn.loaders.npz`)."""
+        # lazy: the loaders build Networks (they import this module)
         from polylip.nn.loaders import save_npz
         save_npz(self, path)
 
@@ -198,6 +200,7 @@ class Network:
         forward is a chain of supported layers, TorchScript; ``state_dict`` (mapping or
         ``.pt`` path) fills a copy of ``module`` first. Checked against torch's forward pass
         and gradient; see :func:`polylip.nn.loaders.from_torch`."""
+        # lazy: the loaders build Networks (they import this module)
         from polylip.nn.loaders import from_torch
         return from_torch(module, input_shape=input_shape, output=output,
                           state_dict=state_dict)
@@ -206,6 +209,7 @@ class Network:
     def from_onnx(cls, path, output=None, *, input_shape=None):
         """Load an ONNX model (optional extra ``onnx``), bounded at its declared output; see
         :func:`polylip.nn.loaders.from_onnx`."""
+        # lazy: the loaders build Networks (they import this module)
         from polylip.nn.loaders import from_onnx
         return from_onnx(path, output=output, input_shape=input_shape)
 

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from polylip.poly import Polynomial
+from polylip.relax.conic import triangles
 from polylip.solve.box import box_from_constraints
 from polylip.solve.certificate import SOSCertificate
 
@@ -65,8 +66,6 @@ def _structure(structure):
 
 
 def _triangles(lmi):
-    from polylip.relax.conic import triangles
-
     return triangles(lmi)
 
 

@@ -448,6 +448,7 @@ class _Reader:
 
     # ---- TorchScript -------------------------------------------------------------------------
     def script(self, mod, name):
+        # lazy: _torchscript imports this module's reader (a cycle inside the loaders)
         from polylip.nn.loaders._torchscript import read_script
         read_script(self, mod, name)
 

@@ -17,6 +17,7 @@ True
 
 from polylip.nn.activations import Activation, get_activation
 from polylip.nn.baselines import layer_norms, product_bound
+from polylip.nn.batch import BatchResult, lipschitz_batch, margins
 from polylip.nn.estimate import (METHODS, LipschitzProblem, LipschitzResult, MethodOutput,
                                  lipschitz, method_names, register_method)
 from polylip.nn.exact import ExactTooLargeError, ExactValues, exact_values
@@ -34,6 +35,7 @@ __all__ = [
     "Activation", "get_activation",
     "Region", "GlobalRegion", "BoxRegion", "BallRegion", "RegionBounds",
     "lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS", "TABLE",
+    "lipschitz_batch", "BatchResult", "margins",
     "register_method", "method_names",
     "MethodOptions", "ProductOptions", "IntervalOptions", "EclipseOptions", "ExactOptions",
     "ShorOptions",

@@ -208,10 +208,18 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
         if dual is not None and np.isfinite(dual):
             dual_value = float(dual) + problem.offset
     duals = _duals(z[problem.neq:], sizes, new_off)
-    log.info("Clarabel: %s in %.3f s (build %.3f s, %d iterations)", raw, seconds, build,
-             out["iterations"])
+    gap = (abs(value - dual_value) / max(1.0, abs(value))
+           if value is not None and dual_value is not None else float("nan"))
+    log.info("Clarabel: %s in %.3f s (build %.3f s, %d iterations): primal %.10g, dual %.10g, "
+             "relative gap %.2g", raw, seconds, build, out["iterations"],
+             value if value is not None else float("nan"),
+             dual_value if dual_value is not None else float("nan"), gap)
     return BackendSolution(status, "clarabel", seconds, raw_status=raw, value=value,
                            dual_value=dual_value, tolerance=float(settings.tol_gap_rel),
                            x=x if status in ("optimal", "inaccurate") else None,
                            lmi_duals=duals, eq_duals=z[:problem.neq],
-                           extra=dict(build_seconds=build, iterations=out["iterations"]))
+                           extra=dict(build_seconds=build, iterations=out["iterations"],
+                                      # the improving ray of a "DualInfeasible" (unbounded)
+                                      # problem, its certificate (the z of a
+                                      # "PrimalInfeasible" one is in lmi_duals/eq_duals)
+                                      ray=x if status == "unbounded" else None))

@@ -131,7 +131,8 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
     if all(c.dual is not None for c in lmis):
         duals = [np.array(c.dual, dtype=float).reshape(k, k) for c, k in zip(lmis, problem.sizes)]
     eq_duals = np.array(eq.dual, dtype=float).ravel() if eq is not None and eq.dual is not None else None
-    log.info("PICOS/%s: %s in %.3f s (build %.3f s)", solver, raw, seconds, build)
+    log.info("PICOS/%s: %s in %.3f s (build %.3f s): primal %.10g", solver, raw, seconds, build,
+             value if value is not None else float("nan"))
     return BackendSolution(status, solver, seconds, raw_status=raw, value=value, x=xval,
                            tolerance=options.get("abs_prim_fsb_tol", 1e-8),
                            lmi_duals=duals, eq_duals=eq_duals, extra=dict(build_seconds=build))

@@ -72,6 +72,8 @@ def _takes_time_limit(method: str) -> bool:
 def run(args) -> int:
     pop = load_pop(args.file)
     options = {} if args.method == "lp" else {"side": args.side}
+    if args.verbose + getattr(args, "verbose_after", 0) >= 2 and not args.json:
+        options["verbose"] = True  # -vv: the solver's own iteration log, as it runs
     if args.time_limit is not None:
         if _takes_time_limit(args.method):
             options["time_limit"] = args.time_limit

@@ -573,7 +573,9 @@ class SOSCertificate:
         fl = lambda a: np.array([float.fromhex(v) for v in a], dtype=float)  # noqa: E731
 
         def poly(p):
-            rows = np.array(p["rows"], dtype=mono.INDEX_DTYPE).reshape(len(p["coeffs"]), -1)
+            k = len(p["coeffs"])       # the zero polynomial (a certificate of infeasibility's)
+            rows = np.array(p["rows"], dtype=mono.INDEX_DTYPE).reshape(k, -1) if k else \
+                np.zeros((0, 0), dtype=mono.INDEX_DTYPE)
             return Polynomial(names, rows, fl(p["coeffs"]))
 
         blocks = []

@@ -18,6 +18,7 @@ from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
 from polylip.relax.moment import MomentData, assemble, stacked_blocks
 from polylip.solve.minimizers import with_minimizers
 from polylip.solve.certify import certify_sos
+from polylip.solve.infeasibility import confirm_infeasible
 from polylip.solve.result import Result
 from polylip.sparsity import build_structure
 from polylip.sparsity.choose import choose_sparsity
@@ -51,7 +52,10 @@ class SolveOutcome:
 
 def resolve_structure(pop, order, sparsity) -> BlockStructure:
     """Build the block structure for a sparsity choice ("dense", "cs", "ts", "cs+ts" or a
-    pattern object from :mod:`polylip.sparsity`; "auto": :func:`polylip.sparsity.choose.choose_sparsity`)."""
+    pattern object from :mod:`polylip.sparsity`; "auto": :func:`polylip.sparsity.choose.choose_sparsity`;
+    a :class:`~polylip.sparsity.blocks.BlockStructure` built by the caller is used as it is)."""
+    if isinstance(sparsity, BlockStructure):
+        return sparsity
     sparsity = choose_sparsity(pop, sparsity)
     if sparsity is None or (isinstance(sparsity, str) and sparsity == "dense"):
         return dense_structure(pop, order)
@@ -295,6 +299,8 @@ class Relaxation:
                             **common)
             if status == "inaccurate":  # the point the solver stopped at may still certify
                 return certify_sos(failed, self, lmi, raw, pop)
+            if status == "infeasible":  # only with a certificate: solve/infeasibility.py
+                return confirm_infeasible(failed, self, lmi, raw, pop, self._time_left())
             return failed
         # The relaxation minimizes; of the primal and dual objectives the solver reports, keep
         # the smaller relaxation value (the conservative bound). The SOS side is the dual form,

@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -36,7 +35,6 @@ from polylip.model.pop import POP
 from polylip.nn.gradient_pop import GradientPOP
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
-from polylip.relax.moment import assemble
 from polylip.solve.aposteriori import is_unit_ball
 from polylip.solve.relaxation import Relaxation
 from polylip.sparsity import SHORTHANDS, Correlative, CorrelativeTerm, Dense, Term
@@ -134,11 +132,9 @@ def relax_gradient_pop(gp: GradientPOP, order: int | None = None, sparsity="netw
     """
     pop = gp.pop
     if isinstance(sparsity, str) and sparsity == "neuron":
-        # a block structure built by hand: assembled and wrapped as Relaxation.build would
-        t0 = time.perf_counter()
+        # a block structure of its own, handed to the public builder
         pop = local_balls(pop, gp.cliques)
-        blocks = neuron_structure(gp, pop)
-        return Relaxation(pop, blocks, assemble(pop, blocks), time.perf_counter() - t0)
+        return Relaxation.build(pop, sparsity=neuron_structure(gp, pop))
     if isinstance(sparsity, str) and sparsity in ("network", "network+ts"):
         pattern = network_pattern(gp, term=sparsity.endswith("+ts"), steps=ts_steps)
         pop = local_balls(pop, gp.cliques)

@@ -1,6 +1,6 @@
-"""Solving a conic problem built outside the moment-SOS hierarchy (LipSDP, a user's own SDP):
-the solve stage's entry point for an :class:`~polylip.relax.conic.LMIProblem` or an LP, so that
-applications never call a backend directly.
+"""Solving a problem built outside the hierarchies (LipSDP, the Lipschitz MILPs, a user's own
+SDP): the solve stage's entry point for an :class:`~polylip.relax.conic.LMIProblem`, an LP or a
+mixed-integer LP, so that applications never call a backend directly.
 
 Examples
 --------
@@ -18,10 +18,11 @@ Examples
 
 from __future__ import annotations
 
-from polylip.backends import registry
+from polylip.backends import highs_milp, registry
 from polylip.backends.base import STATUSES, BackendSolution
+from polylip.backends.highs_milp import MILPSolution
 
-__all__ = ["solve_sdp", "solve_lp", "BackendSolution", "STATUSES"]
+__all__ = ["solve_sdp", "solve_lp", "solve_milp", "BackendSolution", "MILPSolution", "STATUSES"]
 
 
 def solve_sdp(problem, solver: str = "auto", *, tol: float | None = None,
@@ -39,3 +40,12 @@ def solve_lp(problem, solver: str = "auto", *, tol: float | None = None,
     """Solve an LP (``minimize c @ z s.t. A z = b, z[0] free, z[1:] >= 0``) likewise."""
     return registry.solve_lp(problem, solver, tol=tol, max_iters=max_iters, verbose=verbose,
                              time_limit=time_limit)
+
+
+def solve_milp(c, **problem) -> MILPSolution:
+    """Minimize a mixed-integer LP (HiGHS branch and bound; see
+    :func:`polylip.backends.highs_milp.solve_milp` for the arguments: ``A_eq``, ``b_eq``,
+    ``A_ub``, ``b_ub``, ``lb``, ``ub``, ``integrality``, ``gap``, ``time_limit``,
+    ``node_limit``)."""
+    return highs_milp.solve_milp(c, **problem)
+

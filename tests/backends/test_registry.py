@@ -95,3 +95,23 @@ def test_time_limit_is_handed_to_clarabel():
     assert out.status in ("time_limit", "optimal")  # a trivial SDP may finish in no time
     out = registry.solve_lp(_lp(), "clarabel", time_limit=60.0)
     assert out.status == "optimal"
+
+
+def test_milp_backend_statuses_and_limits():
+    from polylip.backends.highs_milp import STATUS_MAP, solve_milp
+
+    assert set(STATUS_MAP.values()) <= set(STATUSES)
+    rng = np.random.default_rng(0)
+    n = 30
+    w, v = rng.integers(1, 20, n).astype(float), rng.integers(1, 20, n).astype(float)
+    knap = dict(A_ub=sp.csr_matrix(w[None, :]), b_ub=np.array([w.sum() / 3]), lb=np.zeros(n),
+                ub=np.ones(n), integrality=np.ones(n))
+    full = solve_milp(-v, **knap)
+    assert full.status == "optimal" and full.dual_bound <= full.value + 1e-9
+    stopped = solve_milp(-v, node_limit=1, **knap)  # a work limit: the same on every machine
+    assert stopped.status in ("time_limit", "optimal")
+    if stopped.dual_bound is not None:
+        assert stopped.dual_bound <= full.value + 1e-9  # still a valid bound on the minimum
+    bad = solve_milp(np.ones(1), A_ub=sp.csr_matrix([[1.0]]), b_ub=np.array([-1.0]),
+                     lb=np.zeros(1), ub=np.ones(1), integrality=np.ones(1))
+    assert bad.status == "infeasible" and bad.dual_bound is None

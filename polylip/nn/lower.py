@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.nn.exact import MARGIN_TOL, realizable
+from polylip.nn.activations import _PiecewiseLinear
+from polylip.nn.exact import MARGIN_TOL, pattern_values, realizable
 from polylip.nn.network import _matmul_left, _matmul_right
 from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_norm
 from polylip.nn.regions import GlobalRegion, as_region
 
-__all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants"]
+__all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants",
+           "differentiable_witness"]
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +332,190 @@ def _hvp_moves(net, X, U, T, p):
     return [(X + st * scale * D, nrm[:, 0] > 0) for st in (0.3, 0.1, 0.03, 0.01, 0.003)]
 
 
+#: A pre-activation within this fraction of its scale ``|W| |h| + |b|`` of zero counts as on a
+#: kink: the witness is moved into the interior of its activation cell by an LP.
+KINK_TOL = 1e-9
+#: A point is accepted as a point of differentiability when every kinked pre-activation that
+#: is not locally constant exceeds this fraction of its scale (rounding is ~1e-16 of it).
+ACCEPT_TOL = 1e-12
+#: A pre-activation whose Jacobian row is below this fraction of its scale is locally constant.
+FLAT_TOL = 1e-12
+#: Most neurons on a kink whose sign combinations are enumerated; beyond, random perturbation.
+MAX_TIES = 12
+
+
+def _kink_layers(net):
+    """Per hidden layer: does its activation have a kink at 0 (two different slopes)?"""
+    return [isinstance(a, _PiecewiseLinear) and a.left != a.right for a in net.activations]
+
+
+def _near_kinks(net, x, tol, full=False):
+    """At the single input ``x``: signs (``z > 0``: +1, else -1) per hidden layer, and per
+    layer the neurons of kinked layers whose pre-activation is within ``tol`` of its scale
+    ``|W| |h| + |b|`` of zero and not locally constant (Jacobian row, with the derivatives at
+    ``x``, below :data:`FLAT_TOL` of its scale). With ``full``, also the masks of locally
+    constant neurons (else None)."""
+    kinked = _kink_layers(net)
+    h, ha = x, np.abs(x)
+    signs, near, flats, done = [], [], [], []
+    jac = [0, None, None]  # layers multiplied in; Jacobian of their outputs, and of |.|
+
+    def jacobian_upto(k):
+        while jac[0] < k:
+            Wd, s = done[jac[0]]
+            if jac[1] is None:
+                jac[1], jac[2] = s[:, None] * Wd, np.abs(s)[:, None] * np.abs(Wd)
+            else:
+                jac[1] = s[:, None] * (Wd @ jac[1])
+                jac[2] = np.abs(s)[:, None] * (np.abs(Wd) @ jac[2])
+            jac[0] += 1
+
+    for k, act in enumerate(net.activations):
+        W, b = net.affine_layers[k]
+        Wd = W.toarray() if hasattr(W, "toarray") else np.asarray(W, float)
+        bb = np.zeros(Wd.shape[0]) if b is None else np.asarray(b, float)
+        z = Wd @ h + bb
+        scale = np.abs(Wd) @ ha + np.abs(bb)
+        signs.append(np.where(z > 0, 1.0, -1.0))
+        close = kinked[k] & (np.abs(z) <= tol * scale)
+        flat = None
+        if close.any() or full:
+            jacobian_upto(k)
+            Mz = Wd if jac[1] is None else Wd @ jac[1]
+            Mzs = np.abs(Wd) if jac[2] is None else np.abs(Wd) @ jac[2]
+            flat = np.abs(Mz).sum(axis=1) <= FLAT_TOL * Mzs.sum(axis=1)
+            close = close & ~flat
+        near.append(np.flatnonzero(close))
+        flats.append(flat)
+        s = act.derivative(z)
+        done.append((Wd, s))
+        h = act(z)
+        ha = np.abs(h)
+    return signs, near, (flats if full else None)
+
+
+def _off_kinks(net, x, tol=ACCEPT_TOL):
+    """True when the network is differentiable at ``x`` beyond doubt: every kinked neuron's
+    pre-activation is nonzero by more than ``tol`` of its scale, or locally constant."""
+    return not any(n.size for n in _near_kinks(net, x, tol)[1])
+
+
+def differentiable_witness(net, x, region=None, norm="inf", *, max_lps=16, seed=0):
+    """Move an input off the kinks: a point of the region where the network is differentiable
+    and the local constant measured there, or None.
+
+    A lower bound is a gradient norm at a point of differentiability (a piecewise-linear
+    network's true local constant is the largest gradient norm over its activation cells with
+    interior). If ``x`` is off every kink (each kinked pre-activation nonzero by more than
+    :data:`KINK_TOL` of its scale, or locally constant) it is kept. Otherwise the patterns of
+    the cells around ``x`` (the neurons on a kink set either way, at most :data:`MAX_TIES` of
+    them) are tried in decreasing order of their value: for each, an LP (the realizability LP
+    of :mod:`polylip.nn.exact`) finds the point of the region that maximizes the smallest
+    margin of every kinked pre-activation with the pattern's sign; a pattern whose margin is
+    at most :data:`~polylip.nn.exact.MARGIN_TOL` has no interior and is skipped. The point found
+    is accepted only when the network's own forward pass there has the claimed pattern, off
+    the kinks; its value is the network's own gradient norm there. Failing that, ``x`` itself
+    if it passes the looser :data:`ACCEPT_TOL`, then a few seeded random perturbations of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> from polylip.nn.regions import BoxRegion
+    >>> net = Network.from_weights([np.array([[1.0], [-1.0]]), np.array([[1.0, 1.0]])])
+    >>> v, w = differentiable_witness(net, [0.0], BoxRegion([0.0], 1.0))   # x = 0: a kink
+    >>> float(v), bool(abs(w[0]) > 0.1)
+    (1.0, True)
+    """
+    p = parse_norm(norm)
+    region = as_region(region)
+    x = region.project(np.asarray(x, dtype=float).reshape(1, -1))[0]
+
+    def value_at(y):
+        return float(_pairs(net, y[None, :], p)[0][0])
+
+    if not net.piecewise_linear or not net.num_hidden:
+        return value_at(x), x
+    signs, near, _ = _near_kinks(net, x, KINK_TOL)
+    ties = [(k, int(j)) for k, idx in enumerate(near) for j in idx]
+    if not ties:
+        return value_at(x), x
+    kinked = _kink_layers(net)
+    constrain = [np.arange(sg.size) if kink else np.zeros(0, dtype=int)
+                 for sg, kink in zip(signs, kinked)]
+    if len(ties) <= MAX_TIES:
+        combos = ((np.arange(1 << len(ties))[:, None] >> np.arange(len(ties))) & 1).astype(bool)
+        SG = [np.repeat(sg[None, :], combos.shape[0], axis=0) for sg in signs]
+        for c, (k, j) in enumerate(ties):
+            SG[k][:, j] = np.where(combos[:, c], 1.0, -1.0)
+        # layers without a kink have one slope (identity): any argument gives it
+        S = [np.where(sg > 0, act.right, act.left).astype(float) if kink else
+             np.repeat(act.derivative(s0)[None, :], sg.shape[0], axis=0)
+             for sg, act, kink, s0 in zip(SG, net.activations, kinked, signs)]
+        try:
+            vals = np.asarray(pattern_values(net, S, p), dtype=float)
+            order = np.argsort(-vals, kind="stable")
+        except ModelError:  # an operator norm without closed form: fewest flips first
+            order = np.argsort(combos.sum(axis=1), kind="stable")
+        lps = 0
+        for i in order:
+            if lps >= max_lps:
+                break
+            sg_i = [s[i] for s in SG]
+            lps += 1
+            eps, y = realizable(net, [s[i] for s in S], region, unstable=constrain,
+                                signs=sg_i)
+            if eps <= MARGIN_TOL or y is None:
+                continue
+            y = region.project(y[None, :])[0]
+            sy, ny, fy = _near_kinks(net, y, ACCEPT_TOL, full=True)
+            same = all(fl is None or not np.any((a != b) & ~fl)
+                       for a, b, fl in zip(sy, sg_i, fy))  # locally constant: any sign
+            if same and not any(n.size for n in ny):
+                return value_at(y), y
+    if _off_kinks(net, x):
+        return value_at(x), x
+    rng = np.random.default_rng(seed)
+    radius = 1e-7 * (1.0 + np.abs(x).max())
+    for _ in range(8):
+        y = region.project((x + radius * rng.uniform(-1.0, 1.0, x.size))[None, :])[0]
+        if _off_kinks(net, y, KINK_TOL):
+            return value_at(y), y
+    return None
+
+
+def _certified_best(net, region, p, V, X, rng, max_moves=8):
+    """The largest value among the candidates (rows of ``X``, values ``V``) that is a gradient
+    norm at a point of differentiability: candidates off the kinks count as they are, others
+    are moved into a cell's interior (:func:`differentiable_witness`, at most ``max_moves``
+    of them) or dropped. Returns ``(value, witness, kinks)`` with ``kinks`` the number of
+    candidates found on a kink."""
+    best_v, best_x, kinks = -np.inf, None, 0
+    for i in np.argsort(-V, kind="stable"):
+        if V[i] <= best_v:
+            break
+        if not net.piecewise_linear or _off_kinks(net, X[i], KINK_TOL):
+            best_v, best_x = float(V[i]), X[i].copy()
+            break
+        kinks += 1
+        if kinks > max_moves:
+            continue
+        moved = differentiable_witness(net, X[i], region, p)
+        if moved is not None and moved[0] > best_v:
+            best_v, best_x = float(moved[0]), moved[1]
+    for _ in range(4):  # every candidate on a kink (random samples almost never are)
+        if best_x is not None:
+            break
+        for y in _sample(net, region, 16, rng):
+            if _off_kinks(net, y, KINK_TOL):
+                best_v, best_x = float(_pairs(net, y[None, :], p)[0][0]), y
+                break
+    if best_x is None:  # a region without interior: no point of differentiability to find
+        i = int(np.argmax(V))
+        best_v, best_x = float(V[i]), X[i].copy()
+    return best_v, best_x, kinks
+
+
 def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
     """Largest local Lipschitz constant found at inputs of the region, with its witness.
 
@@ -405,19 +591,18 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
         P[idx], PV[idx], PU[idx], PT[idx] = best_x, best_v, best_u, best_t
         active[idx[~improved]] = False
         steps_done = step + 1
-    i = int(np.argmax(PV))
-    value, witness = float(PV[i]), P[i].copy()
     lps = 0
+    cand_v, cand_x = [PV, vals], [P, X]
     if net.piecewise_linear and net.num_hidden and options.polish_points and options.polish_lps:
         pv, px, lps = _polish(net, region, p, P, PV, PU, PT, options, t0)
         nevals += lps
-        if pv > value:
-            value, witness = float(pv), px.copy()
-    if vals.max() > value:  # cannot happen (restarts start from the best samples); be safe
-        j = int(np.argmax(vals))
-        value, witness = float(vals[j]), X[j].copy()
+        if px is not None:
+            cand_v.append(np.array([pv]))
+            cand_x.append(px[None, :])
+    value, witness, kinks = _certified_best(net, region, p, np.concatenate(cand_v),
+                                            np.vstack(cand_x), rng)
     seconds = time.perf_counter() - t0
     log.info("lower bound %.6g after %d evaluations, %d local-search steps (%.2fs)", value,
              nevals, steps_done, seconds)
     return LowerBound(value, witness, nevals, {"sampled": float(vals.max()), "steps": steps_done, "lps": lps,
-                                               "seconds": seconds})
+                                               "seconds": seconds, "kinks": kinks})

@@ -60,12 +60,17 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from polylip.errors import ModelError
+from scipy.optimize import linprog
+
+from polylip.errors import ModelError, SolverError
+from polylip.nn.exact import MARGIN_TOL, realizable
 from polylip.nn.gradient_pop import functionals
+from polylip.nn.lower import differentiable_witness
 from polylip.nn.methods.base import MethodOptions, choice, number
 from polylip.nn.methods.milp_model import (FormalMILP, MILPSolution, formal_milp,
-                                          realizable_activations, solve_formal_milp)
+                                          realizable_activations, solve_formal_milp, with_rows)
 from polylip.nn.problem import LipschitzProblem, MethodOutput
+from polylip.nn.regions import BallRegion
 
 __all__ = ["MILPOptions", "milp", "MILP_MARGIN", "FormalMILP", "MILPSolution", "formal_milp",
            "solve_formal_milp", "realizable_activations"]
@@ -142,7 +147,8 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     if constant == "true":
         x_lo, x_hi = problem.region.input_box()
         forward = (x_lo, x_hi, problem.bounds.pre_lo, problem.bounds.pre_hi)
-    attained = None  # largest local constant at an input the MILP found (a lower bound)
+    witnesses = []  # (local constant, input) at points of differentiability the MILPs found
+    cuts = []  # patterns without interior, shared by the functionals (constant="true")
     parts, statuses = [], []
     best_vertex = (-math.inf, None, None)
     upper = -math.inf
@@ -153,31 +159,34 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
             statuses.append("time_limit")
             upper = None
             break
-        model = formal_milp(problem.net, problem.norm, db, u, forward=forward)
-        sol = solve_formal_milp(model, time_limit=left, gap=gap)
-        part = {"status": sol.status, "dual_bound": sol.dual_bound, "gap": sol.gap,
-                "nodes": sol.nodes, "seconds": sol.seconds, "shape": model.shape,
-                "message": sol.message}
-        if sol.x is not None:
-            t, pattern = _vertex(model, sol.x, db)
-            value = _vertex_value(problem.net, u, t, pattern)
-            part["vertex_value"] = value
-            if value > best_vertex[0]:
-                best_vertex = (value, t, pattern)
-            if model.x_cols is not None:
-                x = problem.region.project(sol.x[model.x_cols][None, :])[0]
-                here = float(problem.net.local_lipschitz(x[None, :], problem.norm)[0])
-                if attained is None or here > attained[0]:
-                    attained = (here, x)
+        if constant == "true":
+            bound, st, part = _solve_true(problem, u, db, forward, left, gap, cuts, witnesses)
+            if "t" in part:
+                t, pattern = part.pop("t"), part.pop("pattern")
+                if part["vertex_value"] > best_vertex[0]:
+                    best_vertex = (part["vertex_value"], t, pattern)
+        else:
+            model = formal_milp(problem.net, problem.norm, db, u)
+            sol = solve_formal_milp(model, time_limit=left, gap=gap)
+            part = {"status": sol.status, "dual_bound": sol.dual_bound, "gap": sol.gap,
+                    "nodes": sol.nodes, "seconds": sol.seconds, "shape": model.shape,
+                    "message": sol.message}
+            st, bound = sol.status, sol.dual_bound
+            if sol.x is not None:
+                t, pattern = _vertex(model, sol.x, db)
+                value = _vertex_value(problem.net, u, t, pattern)
+                part["vertex_value"] = value
+                if value > best_vertex[0]:
+                    best_vertex = (value, t, pattern)
         parts.append(part)
-        statuses.append(sol.status)
-        if sol.dual_bound is None or upper is None:
+        statuses.append(st)
+        if bound is None or upper is None:
             upper = None
         else:
-            bound = max(sol.dual_bound, part.get("vertex_value", -math.inf))
+            bound = max(bound, part.get("vertex_value", -math.inf))
             upper = max(upper, bound + MILP_MARGIN * (1.0 + abs(bound)))
-        log.info("milp functional %d/%d: %s, dual bound %s, %d nodes, %.2fs", k + 1, len(fs),
-                 sol.status, sol.dual_bound, sol.nodes, sol.seconds)
+        log.info("milp functional %d/%d: %s, bound %s, %d nodes, %.2fs", k + 1, len(fs),
+                 st, bound, part["nodes"], part["seconds"])
     if all(s == "optimal" for s in statuses) and len(statuses) == len(fs):
         status = "ok"
     elif "failed" in statuses:
@@ -199,9 +208,251 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     elif status == "time_limit":
         details["message"] = (f"time limit {time_limit} s reached: the bound is HiGHS's dual "
                               f"bound, {upper - (formal_lower or 0):.3g} above the best vertex")
-    lower, witness = (None, None) if attained is None else attained
+    if constant == "true":
+        details["cuts"] = len(cuts)
+    lower, witness = max(witnesses, key=lambda w: w[0]) if witnesses else (None, None)
     return MethodOutput(upper=None if upper is None else float(upper), lower=lower,
                         witness=witness, status=status, details=details)
+
+
+#: Relative margin of the threshold MILP: ``delta = TRUE_MARGIN (U - L)`` per unstable neuron.
+TRUE_MARGIN = 1e-4
+#: Most patterns cut (each proved to have no interior in the region) per functional.
+MAX_CUTS = 1000
+
+
+def _affine_maps(net, S):
+    """``z_k(x) = A_k x + c_k`` on the cell of the pattern ``S`` (derivatives per layer)."""
+    out, A, c = [], None, None
+    for k in range(net.num_hidden):
+        W, b = net.affine_layers[k]
+        Wd = W.toarray() if sp.issparse(W) else np.asarray(W, float)
+        bb = np.zeros(Wd.shape[0]) if b is None else np.asarray(b, float)
+        if A is None:
+            A, c = Wd.copy(), bb.copy()
+        else:
+            A, c = Wd @ (S[k - 1][:, None] * A), Wd @ (S[k - 1] * c) + bb
+        out.append((A, c))
+    return out
+
+
+def _margin_lp(rows, rhs, lo, hi):
+    """``max eps`` s.t. ``rows x + eps <= rhs``, ``lo <= x <= hi``, ``eps <= 1`` (HiGHS):
+    ``(eps, x, y)`` with ``y >= 0`` the rows' multipliers."""
+    m, n = rows.shape
+    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=np.hstack([rows, np.ones((m, 1))]), b_ub=rhs,
+                  bounds=list(zip(lo, hi)) + [(None, 1.0)], method="highs")
+    if res.status != 0:
+        raise SolverError(f"HiGHS failed on a pattern LP: {res.message}")
+    return -float(res.fun), res.x[:n], -np.asarray(res.ineqlin.marginals, float)
+
+
+def _cell(net, region, S, unstable):
+    """Is the pattern ``S`` realized on a set with interior in the region?
+
+    The margin LP of :func:`polylip.nn.exact.realizable` (the same test and threshold
+    :data:`~polylip.nn.exact.MARGIN_TOL` as method "exact"), layer by layer. Returns
+    ``(True, x)`` with ``x`` the point of largest margin, or ``(False, cut)`` with ``cut`` a
+    dict ``{(layer, neuron): sign}``, part of the pattern whose cell is already empty: the
+    neurons of the LP's multipliers (their LP alone has no positive margin; checked by a
+    second LP) and every unstable neuron of the layers before the deepest of them (which fix
+    its affine map). Every pattern agreeing with ``cut`` has no interior either.
+    """
+    lo, hi = region.input_box()
+    rows, rhs, who = [], [], []
+    x = None
+    maps = _affine_maps(net, S)
+
+    def before(k):
+        return {(kk, int(j)): float(s) for kk in range(k)
+                for j, s in zip(unstable[kk], np.where(
+                    S[kk][unstable[kk]] == net.activations[kk].right, 1.0, -1.0))}
+
+    for k, (A, c) in enumerate(maps):
+        idx = unstable[k]
+        if idx.size == 0:
+            continue
+        sg = np.where(S[k][idx] == net.activations[k].right, 1.0, -1.0)
+        a, cc = A[idx], c[idx]
+        nr = np.linalg.norm(a, axis=1)
+        flat = nr <= 1e-12 * (1.0 + np.abs(cc))
+        bad = np.flatnonzero(flat & (sg * cc < -1e-12))  # constant, of the wrong sign
+        if bad.size:
+            return False, {**before(k), (k, int(idx[bad[0]])): float(sg[bad[0]])}
+        keep = np.flatnonzero(~flat)
+        if keep.size == 0:
+            continue
+        rows.append(-(sg[keep, None] * a[keep]) / nr[keep, None])
+        rhs.append(sg[keep] * cc[keep] / nr[keep])
+        who += [(k, int(idx[i]), float(sg[i])) for i in keep]
+        R, r = np.vstack(rows), np.concatenate(rhs)
+        eps, x, y = _margin_lp(R, r, lo, hi)
+        if eps > MARGIN_TOL:
+            continue
+        support = np.flatnonzero(y > 1e-9 * max(y.max(), 0.0)) if y.max() > 0 else \
+            np.arange(R.shape[0])
+        if support.size < R.shape[0] and _margin_lp(R[support], r[support], lo, hi)[0] > \
+                MARGIN_TOL:
+            support = np.arange(R.shape[0])
+        deepest = max(who[i][0] for i in support)
+        return False, {**before(deepest), **{(who[i][0], who[i][1]): who[i][2]
+                                             for i in support}}
+    if isinstance(region, BallRegion):
+        eps, x = realizable(net, S, region, unstable=unstable)
+        if eps <= MARGIN_TOL or x is None:
+            return False, before(net.num_hidden)
+    return True, (region.center.copy() if x is None else x)
+
+
+def _cut_row(model: FormalMILP, cut: dict):
+    """The row excluding every pattern that agrees with ``cut``:
+    ``sum_{sign +} d - sum_{sign -} d <= #(sign +) - 1``."""
+    cols, vals = [], []
+    for (k, j), sign in cut.items():
+        pos = int(np.searchsorted(model.z_index[k], j))
+        cols.append(model.z_cols[k][pos])
+        vals.append(1.0 if sign > 0 else -1.0)
+    A = sp.csr_matrix((vals, (np.zeros(len(cols), int), cols)), shape=(1, model.c.size))
+    return A, [sum(v > 0 for v in vals) - 1.0]
+
+
+def _with(model: FormalMILP, cuts, cutoff):
+    """``model`` with the no-good rows of ``cuts`` and, if finite, ``objective >= cutoff``."""
+    rows = [_cut_row(model, cut) for cut in cuts]
+    if cutoff is not None:
+        rows.append((sp.csr_matrix(-model.c[None, :]), [model.offset - cutoff]))
+    if not rows:
+        return model
+    return with_rows(model, sp.vstack([A for A, _ in rows]), np.concatenate([b for _, b in rows]))
+
+
+def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
+    """Bound the true local constant for the functional ``u``: HiGHS on the big-M MILP, whose
+    patterns are those realized at *some* point of the region (``z = 0`` on either side),
+    with every pattern it returns checked by :func:`_cell`.
+
+    * The MILP's pattern has interior: its dual bound is the answer.
+    * It has none (a pattern realized only on the kinks, e.g. where coincident hyperplanes
+      meet): it is cut (:func:`_cut_row`; the list ``cuts`` is shared by the functionals) and
+      the MILP solved again. The first time, the margin MILP (``margin=TRUE_MARGIN``) is
+      solved too: its points have every unstable neuron strictly on its side, so its pattern
+      has interior (checked by :func:`_cell`) and its value ``v`` is attained; from then on
+      the plain MILP only looks for patterns worth at least the cutoff ``v + tau``
+      (``tau = max(gap, 1e-7) max(1, |v|)``; the margin MILP's dual bound if it found no
+      such pattern). Infeasible there, the cutoff is the bound.
+
+    Why it is an upper bound: the true constant is the largest gradient norm over patterns
+    with interior in the region (every point of differentiability lies in the closure of such
+    a cell, and the gradient there is the cell's). Each such pattern is feasible for the plain
+    MILP and is never cut (a cut removes only patterns whose LP margin is at most
+    ``MARGIN_TOL``, the resolution "exact" uses), so its value is below the cutoff or within
+    the MILP's dual bound; every round's bound is valid, and the smallest is kept. The margin
+    MILP itself bounds nothing (it misses open cells thinner than its margin, and cells where
+    a deeper pre-activation is identically zero); it only supplies the cutoff and a witness.
+
+    Appends ``(value, x)`` to ``witnesses`` for each point of differentiability found.
+    Returns ``(bound or None, status, part)``.
+    """
+    net, region, p = problem.net, problem.region, problem.norm
+    t0 = time.perf_counter()
+
+    def left():
+        return None if time_left is None else time_left - (time.perf_counter() - t0)
+
+    model = formal_milp(net, p, db, u, forward=forward)
+    unstable = model.z_index
+    cutoff, threshold, best, rounds = None, None, -math.inf, []
+    part = {"shape": model.shape, "nodes": 0}
+    bound, status = None, "failed"  # bound: the smallest valid bound of any round
+
+    def keep(b):
+        nonlocal bound
+        if b is not None and (bound is None or b < bound):
+            bound = b
+
+    margin_done = False
+    while True:
+        lim = left()
+        if lim is not None and lim <= 0:
+            status = "time_limit"
+            break
+        sol = solve_formal_milp(_with(model, cuts, cutoff), time_limit=lim, gap=gap)
+        part["nodes"] += sol.nodes
+        rnd = {"status": sol.status, "dual_bound": sol.dual_bound, "cuts": len(cuts),
+               "cutoff": cutoff}
+        rounds.append(rnd)
+        part["message"] = sol.message
+        if sol.status == "infeasible" and cutoff is not None:
+            keep(cutoff)  # no pattern left above the cutoff
+            status = "optimal"
+            break
+        if sol.status in ("failed", "infeasible") or sol.dual_bound is None:
+            status = "time_limit" if sol.status == "time_limit" else "failed"
+            break
+        floor = -math.inf if cutoff is None else cutoff
+        if sol.x is None:
+            keep(max(sol.dual_bound, floor))
+            status = sol.status
+            break
+        t, pattern = _vertex(model, sol.x, db)
+        value = _vertex_value(net, u, t, pattern)
+        rnd["value"] = value
+        keep(max(sol.dual_bound, value, floor))
+        is_open, info = _cell(net, region, pattern, unstable)
+        rnd["interior"] = is_open
+        if is_open:
+            best = max(best, value)
+            _witness(problem, info, witnesses)
+            part.update(vertex_value=value, t=t, pattern=pattern)
+            status = sol.status
+            break
+        cuts.append(info)
+        if sol.status != "optimal":
+            status = sol.status
+            break
+        if best > -math.inf and bound <= best + gap * max(1.0, abs(best)):
+            status = "optimal"  # what is left is within the gap of a pattern with interior
+            break
+        if len(cuts) >= MAX_CUTS:
+            status = "time_limit"
+            part["message"] = f"{MAX_CUTS} patterns without interior cut, not closed"
+            break
+        if not margin_done:
+            margin_done = True
+            lim = left()
+            msol = solve_formal_milp(
+                _with(formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN), cuts,
+                      None), time_limit=None if lim is None else max(lim, 1e-3), gap=gap)
+            part["nodes"] += msol.nodes
+            part["margin"] = {"status": msol.status, "dual_bound": msol.dual_bound,
+                              "delta": TRUE_MARGIN}
+            if msol.x is not None:
+                mt, mpat = _vertex(model, msol.x, db)
+                mval = _vertex_value(net, u, mt, mpat)
+                part["margin"]["value"] = mval
+                ok, minfo = _cell(net, region, mpat, unstable)
+                part["margin"]["interior"] = ok
+                if ok:
+                    best = max(best, mval)
+                    _witness(problem, minfo, witnesses)
+                    part.update(vertex_value=mval, t=mt, pattern=mpat)
+            threshold = best if best > -math.inf else msol.dual_bound
+            if threshold is not None:
+                cutoff = threshold + max(gap, 1e-7) * max(1.0, abs(threshold))
+                if bound <= cutoff:  # the plain MILP's bound is already as good
+                    cutoff = None
+    part.update(status=status, dual_bound=bound, rounds=rounds, cuts=len(cuts),
+                threshold=threshold, seconds=time.perf_counter() - t0)
+    part.setdefault("message", "")
+    return bound, status, part
+
+
+def _witness(problem, x, witnesses):
+    """Record the local constant at a point of differentiability near ``x`` (an interior
+    point of a pattern's cell), measured with the network's own gradient."""
+    got = differentiable_witness(problem.net, x, problem.region, problem.norm)
+    if got is not None:
+        witnesses.append(got)
 
 
 def _which_constant(problem: LipschitzProblem, constant: str) -> str:

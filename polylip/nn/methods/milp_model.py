@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from polylip.errors import ModelError
 from polylip.nn.activations import _PiecewiseLinear
 
 __all__ = ["FormalMILP", "MILPSolution", "formal_milp", "solve_formal_milp",
-           "realizable_activations"]
+           "realizable_activations", "with_rows"]
 
 
 def _csr(W):
@@ -136,13 +137,16 @@ def _coo(vals, rows, cols, shape):
                          shape=shape)
 
 
-def formal_milp(net, norm: float, derivative_bounds, functional, forward=None) -> FormalMILP:
+def formal_milp(net, norm: float, derivative_bounds, functional, forward=None,
+                margin: float = 0.0) -> FormalMILP:
     """Build the MILP whose optimum is the formal constant for one output functional.
 
     With ``forward = (x_lo, x_hi, pre_lo, pre_hi)`` (an input box and pre-activation bounds
     valid on it) the activation pattern is tied to an input ``x`` of that box by the exact
     big-M encoding of each unstable neuron (see :func:`_add_forward`), so the optimum bounds
-    the *true* local constant instead of the formal one.
+    the *true* local constant instead of the formal one. ``margin > 0`` (with ``forward``)
+    asks every unstable pre-activation to keep its pattern's sign by ``margin`` times its
+    range (see :func:`_add_forward`): only patterns realized on a set with interior remain.
 
     Parameters
     ----------
@@ -220,7 +224,8 @@ def formal_milp(net, norm: float, derivative_bounds, functional, forward=None) -
         corners = np.stack([dlo * a_lo, dlo * a_hi, dhi * a_lo, dhi * a_hi])
         h_lo, h_hi = corners.min(axis=0), corners.max(axis=0)
     weights = np.asarray(_csr(layers[-1][0]).T @ np.asarray(functional, float)).ravel()
-    x_cols = None if forward is None else _add_forward(bld, net, forward, z_cols, z_index)
+    x_cols = None if forward is None else _add_forward(bld, net, forward, z_cols, z_index,
+                                                        margin)
     c = np.zeros(bld.n)
     c[:H.shape[1]] = H.T @ weights
     A_eq, b_eq = bld.matrix("eq")
@@ -231,13 +236,20 @@ def formal_milp(net, norm: float, derivative_bounds, functional, forward=None) -
                       z_cols=z_cols, z_index=z_index, x_cols=x_cols)
 
 
+def with_rows(model: FormalMILP, A, b) -> FormalMILP:
+    """``model`` with the rows ``A x <= b`` added (cuts, an objective cutoff)."""
+    A = sp.csr_matrix(A, shape=(np.shape(A)[0], model.c.size))
+    return dataclasses.replace(model, A_ub=sp.vstack([model.A_ub, A]).tocsr(),
+                               b_ub=np.concatenate([model.b_ub, np.asarray(b, float)]))
+
+
 def realizable_activations(net) -> bool:
     """True when every activation is piecewise linear, convex, with its kink at 0 (ReLU, leaky
     ReLU with ``alpha <= 1``, identity): what :func:`_add_forward` encodes exactly."""
     return all(isinstance(a, _PiecewiseLinear) and a.left <= a.right for a in net.activations)
 
 
-def _add_forward(bld: _Builder, net, forward, z_cols, z_index) -> np.ndarray:
+def _add_forward(bld: _Builder, net, forward, z_cols, z_index, margin: float = 0.0) -> np.ndarray:
     """Columns and rows tying the derivative binaries to an input ``x`` of the box.
 
     Per hidden layer: pre-activations ``z = W y_prev + b`` (columns bounded by ``pre_lo``,
@@ -249,6 +261,18 @@ def _add_forward(bld: _Builder, net, forward, z_cols, z_index) -> np.ndarray:
     so ``d = 1`` forces ``z >= 0`` and ``r = z``, ``d = 0`` forces ``z <= 0`` and ``r = 0`` (both
     allowed at ``z = 0``). The activation is ``y = left z + (right - left) r``; a stable neuron
     is ``y = s z`` with its single slope ``s``. Returns the input's columns.
+
+    With ``margin > 0``, two more rows per unstable neuron keep ``z`` away from the kink by
+    ``delta = margin (U - L)`` (at most half of ``U`` and of ``-L``)::
+
+        z >= delta d + L (1 - d),   z <= U d - delta (1 - d)
+
+    so ``d = 1`` forces ``z >= delta`` and ``d = 0`` forces ``z <= -delta``. A point meeting
+    them has every unstable neuron strictly on its side, so its pattern holds on a
+    neighbourhood: the optimum is then at most the true local constant (up to the solver's
+    tolerances), and patterns realized only on the kinks (measure zero) are gone. It can also
+    lose open cells thinner than ``delta`` and cells where a deeper pre-activation is
+    identically zero: :func:`polylip.nn.methods.milp.milp` uses it as a threshold only.
     """
     x_lo, x_hi, pre_lo, pre_hi = forward
     layers = net.affine_layers
@@ -275,6 +299,14 @@ def _add_forward(bld: _Builder, net, forward, z_cols, z_index) -> np.ndarray:
             np.r_[i, i, i + f, i + f, i + f, i + 2 * f, i + 2 * f],
             np.r_[z[free], r, r, z[free], d, r, d], (3 * f, bld.n)),
             np.r_[np.zeros(f), -Lf, np.zeros(f)])
+        if margin > 0 and f:
+            delta = np.minimum(margin * (Uf - Lf), 0.5 * np.minimum(Uf, -Lf))
+            delta = np.maximum(delta, 0.0)
+            #   -z + (delta - L) d <= -L,   z - (U + delta) d <= -delta
+            bld.constrain("ub", _coo(
+                np.r_[-one, delta - Lf, one, -(Uf + delta)],
+                np.r_[i, i, i + f, i + f], np.r_[z[free], d, z[free], d], (2 * f, bld.n)),
+                np.r_[-Lf, -delta])
         slope = np.where(U <= 0, act.left, act.right).astype(float)  # stable neurons
         fixed = np.setdiff1d(np.arange(m), free)
         Y = _coo(np.r_[slope[fixed], np.full(f, act.left), np.full(f, act.right - act.left)],
@@ -287,7 +319,7 @@ class MILPSolution:
     """What HiGHS returned for one :class:`FormalMILP` (a plain value).
 
     ``status`` is ``"optimal"`` (gap closed to the requested tolerance), ``"time_limit"``,
-    or ``"failed"``; ``dual_bound`` is HiGHS's bound on the maximum (None when it has none),
+    ``"infeasible"`` (possible only with rows added by :func:`with_rows`) or ``"failed"``; ``dual_bound`` is HiGHS's bound on the maximum (None when it has none),
     ``value`` the best vertex's objective (None when none was found), ``x`` that vertex.
     """
 
@@ -331,12 +363,12 @@ def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
     dual = getattr(res, "mip_dual_bound", None)
     dual = None if dual is None or not np.isfinite(dual) else -float(dual) + model.offset
     value = None if res.x is None else float(model.c @ res.x) + model.offset
-    status = {0: "optimal", 1: "time_limit"}.get(res.status, "failed")
+    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, "failed")
     if status == "optimal" and dual is None and value is not None:
         # no dual bound reported (e.g. solved in presolve): "optimal" means within the
         # relative gap of the best vertex, so the maximum is at most this
         dual = value + float(gap) * max(abs(value), 1.0)
-    if status == "failed":
+    if status in ("failed", "infeasible"):
         dual = None
     mgap = getattr(res, "mip_gap", None)
     return MILPSolution(status=status, dual_bound=dual, value=value, x=res.x,

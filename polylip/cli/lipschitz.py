@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 
 import numpy as np
 
@@ -60,15 +61,18 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("--radius", type=positive_float, help="radius of the local region")
     p.add_argument("--region", choices=["box", "ball"], default="box",
                    help="local region shape: l_inf box or l_2 ball (default: box)")
-    p.add_argument("--output", metavar="SPEC",
-                   help="output functional: scalar, vector:inf|2|1, margin:i,j")
+    p.add_argument("--output", metavar="SPEC", action=_Output,
+                   help="output functional: scalar, vector:inf|2|1, margin:i,j (repeatable "
+                        "with --centers: each one is a row of every center)")
     p.add_argument("--input-shape", metavar="C,H,W", help="input shape for a torch CNN")
     p.add_argument("--no-lower", action="store_true", help="skip the lower-bound search")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the lower-bound search (an integer >= 0)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option (repeatable), e.g. --option max_unstable=20")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--json", nargs="?", const=True, default=False, metavar="FILE",
+                   help="print the result as JSON (with --centers: the table, written to FILE "
+                        "when given)")
     # polynomial-optimization methods (issue 6): shorthands for --option KEY=VALUE
     p.add_argument("--order", type=positive_int, metavar="D",
                    help="relaxation order of method sdp (default: smallest valid, at least 2)")
@@ -81,7 +85,27 @@ def register(subparsers, parents=()) -> None:
                    help=f"time budget of method auto, counted from the start (default "
                         f"{DEFAULT_BUDGET:g}); auto stops any step still running then and "
                         "keeps the best bound found")
+    # batches (issue 14 item 5): one certificate per (center, output) pair, see _run_batch
+    p.add_argument("--centers", metavar="POINTS.npy",
+                   help="a batch: bound around every row of this (N, d) array (--radius R)")
+    p.add_argument("--outputs", metavar="SPEC",
+                   help="outputs of a batch: margins:C (class C against the others) or "
+                        "margins:predicted (the class predicted at each center)")
+    p.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                   help="local worker processes of a batch (default 1)")
+    p.add_argument("--scheduler", metavar="ADDR",
+                   help="run a batch on the Dask cluster of this scheduler (extra dask)")
+    p.add_argument("--csv", metavar="FILE", help="write the table of a batch as CSV")
     p.set_defaults(func=run)
+
+
+class _Output(argparse.Action):
+    """``--output SPEC``: the last one is the output of a single run; with ``--centers`` each
+    one given is an output of the batch (``args.output_list``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.output_list = [*(getattr(namespace, "output_list", None) or []), values]
 
 
 def _input_shape(text):
@@ -149,6 +173,8 @@ def run(args) -> int:
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
     net = _load(args)
+    if args.centers is not None or _batch_only(args):
+        return _run_batch(args, net, options)
     region = _region(args, net)
     lower = False if args.no_lower else LowerOptions(seed=args.seed)
     log.info("%r, method %s", net, args.method)
@@ -180,5 +206,81 @@ def run(args) -> int:
         why = res.details.get("message") or res.details.get("reason")
         say(f"polylip: no certified upper bound: method {res.method}, status {res.status}"
             + (f" ({why})" if why else ""))
+        return 1
+    return 0
+
+
+# ------------------------------------------------------------------ batches (--centers)
+def _batch_only(args) -> list:
+    """The batch flags given (they need --centers)."""
+    return [flag for flag, given in (("--outputs", args.outputs), ("--jobs", args.jobs != 1),
+                                     ("--scheduler", args.scheduler), ("--csv", args.csv),
+                                     ("--json FILE", isinstance(args.json, str))) if given]
+
+
+def _centers(args, net):
+    # lazy: the nn stage is needed by this subcommand only
+    from polylip.nn.batch import check_centers
+
+    try:
+        X = np.load(args.centers, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ModelError(f"cannot read the centers {args.centers}: {exc}") from None
+    if not isinstance(X, np.ndarray) or X.dtype.kind not in "iuf":
+        raise ModelError(f"--centers {args.centers}: expected a .npy array of numbers, got "
+                         f"{getattr(X, 'dtype', type(X).__name__)}")
+    try:
+        return check_centers(X, net.input_dim)
+    except ModelError as exc:
+        raise ModelError(f"--centers {args.centers}: {exc}") from None
+
+
+def _run_batch(args, net, options) -> int:
+    """``--centers POINTS.npy --radius R``: one row per (center, output), a tqdm bar on a
+    terminal, the table on stdout or in --csv / --json FILE; exit 1 if a row has no bound."""
+    # lazy: the nn stage is needed by this subcommand only
+    from polylip.nn.batch import lipschitz_batch
+    # lazy: as above
+    from polylip.nn.lower import LowerOptions
+
+    if args.centers is None:
+        raise ModelError(f"{', '.join(_batch_only(args))}: for a batch only (--centers "
+                         "POINTS.npy)")
+    if args.center is not None or args.radius is None:
+        raise ModelError("--centers needs --radius R, and excludes --center")
+    if args.outputs and getattr(args, "output_list", None):
+        raise ModelError("give --outputs or --output, not both")
+    for path in (args.csv, args.json if isinstance(args.json, str) else None):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise ModelError(f"cannot write {path}: no such folder")
+    X = _centers(args, net)
+    lower = False if args.no_lower else LowerOptions(seed=args.seed)
+    with Progress() as progress:
+        res = lipschitz_batch(net, X, args.radius, outputs=args.outputs or getattr(
+            args, "output_list", None), norm=args.norm, method=args.method, options=options,
+            n_jobs=args.jobs, scheduler=args.scheduler, region=args.region, lower=lower,
+            callback=lambda done, total, row: progress("certificates", done, total))
+    if args.csv:
+        res.to_csv(args.csv)
+    if isinstance(args.json, str):
+        res.to_json(args.json)
+    if args.json is True:
+        print(res.to_json())
+    elif not args.csv and not isinstance(args.json, str):
+        f = (lambda v: "-" if v is None else f"{v:.6g}")
+        print(f"{'center':>6} {'output':<12} {'upper':>12} {'lower':>12} {'min f':>10} status")
+        for r in res.rows:
+            print(f"{r['center']:>6} {r['output']:<12} {f(r['upper']):>12} {f(r['lower']):>12} "
+                  f"{f(r['min_value']):>10} {r['status']}")
+    info, missing = res.info, [r for r in res.rows if r["upper"] is None]
+    if args.json is not True:
+        print(f"{info['rows']} certificates ({info['centers']} centers), "
+              f"{info['rows'] - len(missing)} with an upper bound, {info['seconds']:.1f} s "
+              f"({info['backend']}, {info['workers']} worker(s))")
+    if missing:
+        r = missing[0]
+        say(f"polylip: no certified upper bound for {len(missing)} of {info['rows']} "
+            f"certificates (first: center {r['center']}, {r['output']}, status {r['status']}"
+            + (f", {r['error']}" if r["error"] else "") + ")")
         return 1
     return 0

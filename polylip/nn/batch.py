@@ -59,7 +59,7 @@ from polylip.nn.norms import parse_norm
 from polylip.nn.outputs import MarginOutput, ScalarOutput, parse_output
 from polylip.nn.regions import BallRegion, BoxRegion
 
-__all__ = ["lipschitz_batch", "BatchResult", "certify", "margins", "COLUMNS"]
+__all__ = ["lipschitz_batch", "BatchResult", "certify", "margins", "check_centers", "COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -209,10 +209,10 @@ class BatchResult:
     def to_json(self, path=None) -> str:
         """The table as JSON, ``{"columns": [...], "rows": [...], "info": {...}}`` (infinite
         values as "inf"), written to ``path`` when given; returns the text."""
-        doc = {"columns": list(COLUMNS),
-               "rows": [{k: _json_value(v) for k, v in r.items()} for r in self.rows],
-               "info": {k: _json_value(v) for k, v in self.info.items()}}
-        text = json.dumps(doc, indent=1)
+        rows = [json.dumps({k: _json_value(v) for k, v in r.items()}) for r in self.rows]
+        text = (f'{{"columns": {json.dumps(list(COLUMNS))},\n "info": '
+                f'{json.dumps({k: _json_value(v) for k, v in self.info.items()})},\n'
+                f' "rows": [\n  ' + ",\n  ".join(rows) + "\n ]}")  # one line a row
         if path is not None:
             with open(path, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
@@ -248,7 +248,8 @@ class BatchResult:
 # --------------------------------------------------------------------------------------------
 # checking the inputs, then running the tasks
 # --------------------------------------------------------------------------------------------
-def _centers(centers, dim: int) -> np.ndarray:
+def check_centers(centers, dim: int) -> np.ndarray:
+    """``centers`` as a finite float array of shape (N, dim), N >= 1, or :class:`ModelError`."""
     try:
         X = np.asarray(centers, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -447,7 +448,7 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     if region not in _REGIONS:
         raise ModelError(f"region must be 'box' or 'ball', got {region!r}")
     p = parse_norm(norm)
-    X = _centers(centers, net.input_dim)
+    X = check_centers(centers, net.input_dim)
     radii = _radii(radius, len(X))
     specs = _outputs(outputs, net, X)
     parsed = _options(method, options, budget)

@@ -12,7 +12,8 @@ Usage:
     python benchmarks/bench_lp_pdlp.py --configs 40x10 40x20 40x30 80x10 80x20 80x30 --degrees 3 4 --seeds 0
     python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0 --method hipdlp --tol 1e-5
 
-Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
+The machine is shared: "solve s" is wall-clock, with the process's CPU seconds beside it
+(a loaded machine stretches the first, much less the second). Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
 PDLP's accuracy), "numerical" PDLP's own objective, "diff" certified minus published (a
 positive value: polylip is looser; the target is <= 1e-4).
 """
@@ -47,14 +48,16 @@ def run_one(w, s, seed, degree, method, tol, time_limit, queue):
         build = time.perf_counter() - t0
         est = highspy_lp.estimate_bytes(R.matrix.shape[0], R.matrix.shape[1] + 1, R.matrix.nnz)
         t1 = time.perf_counter()
+        c1 = time.process_time()
         lp = R.to_lp()
         raw = highspy_lp.solve_lp(lp, tol=tol, time_limit=time_limit, method=method)
         t2 = time.perf_counter()
+        cpu = time.process_time() - c1
         res = R._result(lp, raw)
         check = time.perf_counter() - t2
         queue.put(dict(status=res.status, bound=res.bound, numerical=getattr(res, "numerical_bound", None),
                        accuracy=res.accuracy, build=build, solve=t2 - t1, model=raw.extra.get("model_seconds"),
-                       check=check, iters=raw.extra.get("iterations"), sizes=R.sizes, estimate=est,
+                       check=check, cpu=cpu, iters=raw.extra.get("iterations"), sizes=R.sizes, estimate=est,
                        peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6))
     except Exception as exc:  # report, do not hang the parent
         queue.put(dict(error=f"{type(exc).__name__}: {exc}"))
@@ -72,7 +75,7 @@ def main(argv=None):
     a, _, b = args.seeds.partition("-")
     seeds = range(int(a), int(b or a) + 1)
     print(f"<!-- load before: {os.getloadavg()}; method {args.method}, tol {args.tol or highspy_lp.DEFAULT_TOL} -->")
-    print("| width | sparsity | degree | seed | products | rows | non-zeros | build s | solve s | iters | "
+    print("| width | sparsity | degree | seed | products | rows | non-zeros | build s | solve s (cpu) | iters | "
           "status | certified | numerical | published | diff | peak GB | est. GB |")
     print("|" + "---|" * 17)
     ctx = mp.get_context("fork")
@@ -97,7 +100,7 @@ def main(argv=None):
                 cert = "-" if bound is None else f"{bound:.7f}"
                 diff = f"{bound - pb:+.1e}" if bound is not None else "-"
                 print(f"| {w} | {s} | {degree} | {seed} | {z['products']:,} | {z['rows']:,} | {z['nnz']:,} | "
-                      f"{r['build']:.1f} | {r['solve']:.1f} | {r['iters']} | {r['status']} | "
+                      f"{r['build']:.1f} | {r['solve']:.1f} ({r['cpu']:.1f}) | {r['iters']} | {r['status']} | "
                       f"{cert} | {num} | {pb:.7f} | {diff} | "
                       f"{r['peak']:.2f} | {r['estimate'] / 1e9:.2f} |", flush=True)
     print(f"<!-- load after: {os.getloadavg()} -->")

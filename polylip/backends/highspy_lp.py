@@ -23,26 +23,41 @@ What is handed to HiGHS
   problem above the limit (default: half the physical memory, :data:`MEMORY_LIMIT_BYTES`) is
   refused with :class:`~polylip.errors.RelaxationError` naming the sizes.
 
-Which first-order solver, measured (2 cores shared with other engineers' jobs, so seconds are
-noisy; LiPopt degree-4 LPs of the CertDNN networks, anchored cliques, seed 0, tolerance 1e-6;
-"cert" is the certified bound minus the published LiPopt-4 value):
+Which first-order solver, measured (highspy 1.16; 2 cores shared with other engineers' jobs,
+so wall-clock seconds are noisy: the 80x20 rows ran at load average about 1; LiPopt degree-4
+LPs of the CertDNN networks, anchored cliques, seed 0, tolerance 1e-6; "cert" is the
+certified bound minus the published LiPopt-4 value):
 
-============================  ==========================  ==========================  ========
-LP (columns, non-zeros)       ``"hipdlp"`` (HiGHS PDLP)   ``"pdlp"`` (cuPDLP-C)       IPM
-============================  ==========================  ==========================  ========
-20x16 (85 k, 1.0 M)           680 it, 2.5 s cpu, +4e-7    440 it, 2.3 s cpu, +5e-7    IPX 26 s
-40x20 (458 k, 5.5 M)          760 it, 16.5 s, -5e-8       760 it, 24.2 s, -6e-8       Clarabel 283-488 s
-80x20 (1.08 M, 12.9 M)        1160 it, 72 s, +2e-8        960 it, 83 s, +1.3e-6       not run
-============================  ==========================  ==========================  ========
+============================  ===========================  ===========================  ===================
+LP (columns, non-zeros)       ``"pdlp"`` (cuPDLP-C)        ``"hipdlp"`` (HiGHS's PDLP)  interior point
+============================  ===========================  ===========================  ===================
+20x16 (85 k, 1.0 M)           440 it, 2.3 s cpu, +5e-7     680 it, 2.5 s cpu, +4e-7     IPX 26 s, Clarabel 22-63 s
+40x20 (458 k, 5.5 M)          760 it, 24 s cpu, -6e-8      760 it, 16.5 s cpu, -5e-8    Clarabel 283-488 s
+80x20 (1.08 M, 12.9 M)        960 it, 75-83 s, +1.3e-6     1160 it, 72 s, +2e-8         not run (hours)
+============================  ===========================  ===========================  ===================
 
-Both converge in a few hundred to a thousand iterations; an iteration costs two sparse
-products with the matrix (serial in this highspy, on CPU), about 60 ms at 12.4 M non-zeros.
-HiGHS's PDLP (``"hipdlp"``) is the default: cheaper iterations and a more accurate primal
-point (smaller certificate residual at the same tolerance: 40x20 at 1e-5, residual bound
-4.5e-8 against 3.6e-5). cuPDLP-C stays available (``method="pdlp"``); it is the one that
-honours warm starts. HiGHS's interior points are no match here: IPX 26 s against 2.5 s at
-20x16, HiPO is not built into this highspy (it falls back to dual simplex), and scipy's
-highs-ipm / Clarabel are in benchmarks/RESULTS.md (Clarabel 22 s at 20x16, 283-488 s at 40x20).
+Both converge in a few hundred to about a thousand iterations, almost independently of the
+tolerance (80x20 at 1e-5: 880 iterations instead of 960, certified bound +2.6e-5 instead of
++1.3e-6), so the tolerance is not a lever; an iteration is a few sparse products with the
+matrix, serial on CPU in this highspy (60-80 ms at 12.4 M non-zeros). The HiGHS options
+``pdlp_restart_strategy``, ``pdlp_scaling_mode``, ``pdlp_step_size_strategy`` and
+``pdlp_cupdlpc_restart_method`` changed nothing (same iterations at 40x20).
+
+cuPDLP-C (``"pdlp"``) is the default for robustness: HiGHS's own PDLP (``"hipdlp"``, new in
+highspy 1.16) has somewhat cheaper iterations and a more accurate primal point, but it ran
+into its 100,000-iteration cap on a 16-column multilinear LP that cuPDLP-C solves in 720, and
+it never detects infeasibility (cuPDLP-C reports "infeasible or unbounded" after 200
+iterations); it stays available as ``method="hipdlp"``. HiGHS's interior points are no match
+on these LPs (their factorization fills in, see :mod:`polylip.solve.lp_colgen`): IPX 26 s
+against 2.3 s at 20x16, and HiPO is not built into this highspy (it falls back to dual
+simplex). ``presolve`` is off because the one reduction that matters is done here (see above).
+
+Reformulations measured and not used (20x16 degree 4, same optimum): (a) a free variable
+``v_j = M_j mu_j`` per clique for the ``(1 - s_j) q`` columns, 30 % fewer non-zeros but 8x
+(cuPDLP-C) / 5x (HiGHS PDLP) more iterations; (b) the spin variables written as
+``t = 2u - 1`` with ``u`` binary, 2.4x fewer non-zeros (a product of ``(1 +- t_i) / 2`` has
+``2^k`` monomials, of ``u_i`` / ``1 - u_i`` on average ``1.5^k``) but 4x / 1.9x more
+iterations: PDLP converges best on the +-1 basis.
 
 Warm starts (``warm_start``, e.g. the previous degree's solution lifted onto the new columns:
 ``p = p l + p (1 - l)``): cuPDLP-C takes them when presolve is off (a start at the optimum

@@ -26,13 +26,21 @@ value (recomputed with numpy) of the best vertex found: a lower bound on the for
 not on the Lipschitz constant, so no ``lower`` is returned.
 
 **The true local constant** (``constant="true"``, the default over a box or a ball when every
-activation is ReLU-type): the derivative binaries are tied to an input ``x`` of the region by
-the exact big-M encoding of each unstable neuron
-(:func:`polylip.nn.methods.milp_model._add_forward`), so only patterns some
-input realizes count. Every gradient at a point of the region is feasible, so the optimum is at
-least the true local constant; a pattern is admitted at ``z = 0`` on either side, which can only
-add value. The MILP's input ``x`` is returned as ``witness`` with ``lower``, the local constant
-measured there.
+activation is ReLU-type) is the largest gradient norm over the points of the region where the
+network is differentiable: the largest value of a pattern whose cell has interior in the
+region. The derivative binaries are tied to an input ``x`` of the region by the exact big-M
+encoding of each unstable neuron (:func:`polylip.nn.methods.milp_model._add_forward`), which
+admits ``z = 0`` on either side: so the MILP also counts patterns realized only on the kinks
+(where coincident or concurrent hyperplanes meet, common with integer or pruned weights), and
+its optimum can exceed the true constant (issue 12 item 6: 8 against 5). So every pattern
+HiGHS returns is checked by a margin LP (:func:`_cell`, the test of method "exact"); one
+without interior is cut and the MILP solved again, with a margin MILP (``z >= delta`` /
+``z <= -delta``) solved once for a witness and an objective cutoff, and first-layer neurons on
+one hyperplane tied from the start (:func:`_coincident`). :func:`_solve_true` gives the
+argument that the bound stays an upper bound. ``lower`` is the local constant at a point of
+differentiability found by the MILPs (the interior point of a checked cell, measured with the
+network's own gradient: :func:`polylip.nn.lower.differentiable_witness`), ``witness`` that
+point.
 
 When to use it: the formal constant of networks whose elimination width is too large for "dp"
 (dense or wide layers), when branch and bound can close the gap. Cost grows with the number of
@@ -191,8 +199,10 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
         status = "ok"
     elif "failed" in statuses:
         status = "failed"
-    else:
+    elif "time_limit" in statuses or len(statuses) < len(fs):
         status = "time_limit"
+    else:
+        status = "not_closed"  # a valid bound, but a later round neither closed nor timed out
     if status == "failed":
         upper = None
     formal_lower = best_vertex[0] if best_vertex[1] is not None else None
@@ -208,6 +218,9 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     elif status == "time_limit":
         details["message"] = (f"time limit {time_limit} s reached: the bound is HiGHS's dual "
                               f"bound, {upper - (formal_lower or 0):.3g} above the best vertex")
+    elif status == "not_closed":
+        details["message"] = ("not closed: the bound is the smallest valid round's; then: " +
+                              "; ".join(p["message"] for p in parts if p.get("message")))
     if constant == "true":
         details["cuts"] = len(cuts)
     lower, witness = max(witnesses, key=lambda w: w[0]) if witnesses else (None, None)
@@ -316,9 +329,44 @@ def _cut_row(model: FormalMILP, cut: dict):
     return A, [sum(v > 0 for v in vals) - 1.0]
 
 
-def _with(model: FormalMILP, cuts, cutoff):
-    """``model`` with the no-good rows of ``cuts`` and, if finite, ``objective >= cutoff``."""
-    rows = [_cut_row(model, cut) for cut in cuts]
+def _coincident(net, unstable):
+    """Pairs of unstable first-layer neurons on one hyperplane: ``(i, j, same)`` with
+    ``(w_j, b_j) = lam (w_i, b_i)`` (to 1e-12 of the normalized rows), ``same = lam > 0``.
+    Off the hyperplane their signs agree (``same``) or are opposite everywhere, so every
+    pattern breaking that has no interior: the MILP gets ``d_j = d_i`` or ``d_j = 1 - d_i``
+    from the start (identical neurons, negated copies, scaled copies)."""
+    W, b = net.affine_layers[0]
+    W = np.asarray(W.todense() if sp.issparse(W) else W, float)[unstable[0]]
+    b = (np.zeros(W.shape[0]) if b is None else np.asarray(b, float)[unstable[0]])
+    V = np.hstack([W, b[:, None]])
+    nr = np.linalg.norm(W, axis=1)
+    V = V / np.where(nr > 0, nr, 1.0)[:, None]
+    lead = np.array([np.flatnonzero(np.abs(v) > 1e-12)[0] for v in V[:, :-1]])
+    orient = np.sign(V[np.arange(V.shape[0]), lead])
+    V = V * orient[:, None]
+    pairs, first = [], {}
+    for j in range(V.shape[0]):
+        for i in first.values():
+            if np.max(np.abs(V[j] - V[i])) <= 1e-12:
+                pairs.append((int(unstable[0][i]), int(unstable[0][j]), orient[i] == orient[j]))
+                break
+        else:
+            first[j] = j
+    return pairs
+
+
+def _with(model: FormalMILP, cuts, cutoff, pairs=()):
+    """``model`` with the rows of the coincident ``pairs`` (:func:`_coincident`), the no-good
+    rows of ``cuts`` and, if not None, ``objective >= cutoff``."""
+    rows = []
+    for i, j, same in pairs:
+        ci = model.z_cols[0][int(np.searchsorted(model.z_index[0], i))]
+        cj = model.z_cols[0][int(np.searchsorted(model.z_index[0], j))]
+        # same: d_j - d_i = 0; opposite: d_j + d_i = 1 (each as two rows)
+        A = sp.csr_matrix(([1.0, -1.0 if same else 1.0, -1.0, 1.0 if same else -1.0],
+                           ([0, 0, 1, 1], [cj, ci, cj, ci])), shape=(2, model.c.size))
+        rows.append((A, [0.0, 0.0] if same else [1.0, -1.0]))
+    rows += [_cut_row(model, cut) for cut in cuts]
     if cutoff is not None:
         rows.append((sp.csr_matrix(-model.c[None, :]), [model.offset - cutoff]))
     if not rows:
@@ -345,8 +393,10 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
     with interior in the region (every point of differentiability lies in the closure of such
     a cell, and the gradient there is the cell's). Each such pattern is feasible for the plain
     MILP and is never cut (a cut removes only patterns whose LP margin is at most
-    ``MARGIN_TOL``, the resolution "exact" uses), so its value is below the cutoff or within
-    the MILP's dual bound; every round's bound is valid, and the smallest is kept. The margin
+    ``MARGIN_TOL``, the resolution "exact" uses; the rows of :func:`_coincident` only patterns
+    that break a sign identity holding off one hyperplane), so its value is below the cutoff
+    or within the MILP's dual bound; every round's bound is valid, and the smallest is kept.
+    The margin
     MILP itself bounds nothing (it misses open cells thinner than its margin, and cells where
     a deeper pre-activation is identically zero); it only supplies the cutoff and a witness.
 
@@ -361,8 +411,9 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
 
     model = formal_milp(net, p, db, u, forward=forward)
     unstable = model.z_index
+    pairs = _coincident(net, unstable) if unstable[0].size > 1 else []
     cutoff, threshold, best, rounds = None, None, -math.inf, []
-    part = {"shape": model.shape, "nodes": 0}
+    part = {"shape": model.shape, "nodes": 0, "coincident": len(pairs)}
     bound, status = None, "failed"  # bound: the smallest valid bound of any round
 
     def keep(b):
@@ -376,7 +427,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
         if lim is not None and lim <= 0:
             status = "time_limit"
             break
-        sol = solve_formal_milp(_with(model, cuts, cutoff), time_limit=lim, gap=gap)
+        sol = solve_formal_milp(_with(model, cuts, cutoff, pairs), time_limit=lim, gap=gap)
         part["nodes"] += sol.nodes
         rnd = {"status": sol.status, "dual_bound": sol.dual_bound, "cuts": len(cuts),
                "cutoff": cutoff}
@@ -387,7 +438,9 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
             status = "optimal"
             break
         if sol.status in ("failed", "infeasible") or sol.dual_bound is None:
-            status = "time_limit" if sol.status == "time_limit" else "failed"
+            # an earlier round's bound stays valid (this round only had more cuts)
+            status = "time_limit" if sol.status == "time_limit" else \
+                "failed" if bound is None else "not_closed"
             break
         floor = -math.inf if cutoff is None else cutoff
         if sol.x is None:
@@ -414,7 +467,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
             status = "optimal"  # what is left is within the gap of a pattern with interior
             break
         if len(cuts) >= MAX_CUTS:
-            status = "time_limit"
+            status = "not_closed"
             part["message"] = f"{MAX_CUTS} patterns without interior cut, not closed"
             break
         if not margin_done:
@@ -422,7 +475,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
             lim = left()
             msol = solve_formal_milp(
                 _with(formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN), cuts,
-                      None), time_limit=None if lim is None else max(lim, 1e-3), gap=gap)
+                      None, pairs), time_limit=None if lim is None else max(lim, 1e-3), gap=gap)
             part["nodes"] += msol.nodes
             part["margin"] = {"status": msol.status, "dual_bound": msol.dual_bound,
                               "delta": TRUE_MARGIN}

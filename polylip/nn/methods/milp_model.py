@@ -359,6 +359,15 @@ def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
         options["time_limit"] = max(float(time_limit), 1e-3)
     res = milp(-model.c, constraints=constraints, integrality=model.integrality,
                bounds=Bounds(model.lb, model.ub), options=options)
+    if res.status == 4:
+        # HiGHS 1.x (scipy 1.17) ends some small degenerate models with "Solve error" in
+        # presolve (measured: a true-constant MILP of a 2-3-2-1 network with two identical
+        # first-layer rows and the cut d_1 = d_2) and solves them without it
+        options["presolve"] = False
+        if time_limit is not None:
+            options["time_limit"] = max(float(time_limit) - (time.perf_counter() - t0), 1e-3)
+        res = milp(-model.c, constraints=constraints, integrality=model.integrality,
+                   bounds=Bounds(model.lb, model.ub), options=options)
     seconds = time.perf_counter() - t0
     dual = getattr(res, "mip_dual_bound", None)
     dual = None if dual is None or not np.isfinite(dual) else -float(dual) + model.offset

@@ -96,6 +96,10 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run a batch on the Dask cluster of this scheduler (extra dask)")
     p.add_argument("--csv", metavar="FILE", help="write the table of a batch as CSV")
+    p.add_argument("--deterministic", action="store_true",
+                   help="work limits instead of wall-clock limits (node limits, a counted "
+                        "lower-bound search, auto's budget counted in work): the same figures "
+                        "on every run and machine load")
     p.set_defaults(func=run)
 
 
@@ -174,13 +178,17 @@ def run(args) -> int:
             options[key] = getattr(args, key)
     net = _load(args)
     if args.centers is not None or _batch_only(args):
+        if args.deterministic:  # a batch passes it to each row's "auto" through its options
+            if args.method != "auto":
+                raise ModelError("--deterministic with --centers: method auto only")
+            options["deterministic"] = True
         return _run_batch(args, net, options)
     region = _region(args, net)
     lower = False if args.no_lower else LowerOptions(seed=args.seed)
     log.info("%r, method %s", net, args.method)
     with Progress() as progress:
         res = lipschitz(net, norm=args.norm, method=args.method, region=region, lower=lower,
-                        options=options, progress=progress)
+                        options=options, progress=progress, deterministic=args.deterministic)
     if args.json:
         out = res.to_dict()
         out["network"] = {"sizes": net.layer_sizes, "output": net.output.spec(),

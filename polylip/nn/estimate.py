@@ -7,6 +7,33 @@ input norm, region, interval bounds, lower bound), validates the options (a dict
 method's options dataclass), calls the method, and combines its output with the lower-bound
 search into a :class:`LipschitzResult`.
 
+**A budget that holds.** ``lipschitz(..., budget=B)`` returns within about ``B`` seconds (the
+measured overshoot is a fraction of a second), every stage included: the lower-bound search
+gets a share (:data:`LOWER_SHARE` of the budget, at most :data:`LOWER_MAX_SECONDS`, as its
+``time_limit``; its default effort is also scaled to the network, see
+:func:`polylip.nn.lower.effort`), then the method runs in a forked worker
+(:func:`polylip.runtime.call_with_deadline`) stopped at the deadline, the region's
+interval/CROWN bounds included. A method with a ``time_limit`` option ("milp", "lp",
+"lipsdp") gets the time left, less a reserve, so that it stops itself and hands back what it
+certified. For "auto" the budget is its own (``options={"budget": B}`` or ``budget=B``): see
+:mod:`polylip.nn.methods.auto`.
+
+**Deterministic mode.** ``deterministic=True`` replaces every wall-clock limit by a work limit,
+so that the same call gives the same numbers on every run and machine load: the lower-bound
+search stops by its counted work only (no ``time_limit``; seed 0 unless given), method
+"auto" counts its budget in work (:mod:`polylip.nn.methods.plan`), a method's ``time_limit``
+(and Shor's cut ``seconds``) are dropped and "milp" gets a ``node_limit`` where it takes one.
+A budget then only sets the work; the wall clock stops the call only as a safety net, at
+:data:`~polylip.nn.methods.auto.DETERMINISTIC_DEADLINE_FACTOR` times the budget.
+
+**What the bound means.** :attr:`LipschitzResult.constant` says which constant ``upper``
+bounds: ``"formal"`` (the largest gradient norm over every activation pattern the derivative
+ranges allow, realizable or not; at least the true constant, so ``upper`` bounds both) or
+``"true"`` (the largest gradient norm at inputs of the region: only realizable patterns, as
+"exact" and the true-constant "milp" compute it). ``lower`` is always a true constant measured
+at ``witness``. :meth:`LipschitzResult.explain` says it in words; ``to_dict()`` / ``to_json()``
+carry it, with the plan of "auto" (which step gave the bound, why the others did not).
+
 New methods plug in without touching this module::
 
     from polylip.nn.estimate import register_method, MethodOutput
@@ -35,8 +62,11 @@ polylip.errors.ModelError: the options of method 'exact' must be a dict or Exact
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -46,16 +76,50 @@ from polylip.errors import ModelError
 from polylip.nn.loaders import as_network
 from polylip.nn.lower import LowerOptions, lower_bound
 from polylip.nn.methods import TABLE
+from polylip.nn.methods.auto import (AUTO_SOLVER_RESERVE, DETERMINISTIC_DEADLINE_FACTOR,
+                                     AutoOptions)
 from polylip.nn.methods.base import Method
+from polylip.nn.methods.plan import MILP_NODES_PER_SECOND
 from polylip.nn.network import Network
 from polylip.nn.norms import parse_norm
 from polylip.nn.problem import LipschitzProblem, MethodOutput
-from polylip.nn.regions import as_region
+from polylip.nn.regions import GlobalRegion, as_region
+from polylip.runtime import call_with_deadline
 
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
-           "DEFAULT_METHOD", "register_method", "method_names"]
+           "DEFAULT_METHOD", "register_method", "method_names", "LOWER_SHARE",
+           "LOWER_MAX_SECONDS", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
 
 log = logging.getLogger(__name__)
+
+#: Share of a budget the lower-bound search may take (its ``time_limit``), and the most
+#: seconds it gets whatever the budget. Its default effort is counted
+#: (:func:`polylip.nn.lower.effort`: 0.2-0.6 s on a 64-200-200-200-10 MLP, two loaded cores),
+#: so the share only binds on small budgets.
+LOWER_SHARE = 0.1
+LOWER_MAX_SECONDS = 5.0
+
+#: What ``LipschitzResult.constant`` says ``upper`` bounds.
+CONSTANT_MEANINGS = {
+    "formal": "the formal constant: the largest gradient norm over every activation pattern "
+              "the derivative ranges allow (realizable or not); it is at least the true "
+              "constant, so the upper bound holds for both",
+    "true": "the true constant: the largest gradient norm at inputs of the region (only "
+            "activation patterns some input realizes); it can lie below the formal constant",
+}
+
+#: What the statuses mean (the method-specific ones are explained by ``details["message"]``).
+STATUS_MEANINGS = {
+    "optimal": "upper and lower meet (within 1e-9 relative): the constant is known",
+    "ok": "the upper bound is certified and the constant lies in [lower, upper]; how close "
+          "either is to it is not claimed",
+    "time_limit": "a time or work limit stopped the method; an upper bound given is still "
+                  "certified",
+    "inconsistent": "the upper bound lies below the lower bound: a bug or a solver inaccuracy",
+    "lp_limit": "exact: the LP budget ran out; the upper bound is the formal constant",
+    "too_large": "the problem exceeds the method's size limits: no upper bound",
+    "unreachable": "lp: a monomial cannot be produced at this degree: no upper bound",
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +147,16 @@ class LipschitzResult:
         Input norm ``p``.
     details : dict
         Method-specific values (e.g. ``formal`` and ``true`` for "exact", the layer factors
-        for "product", ``lower_seconds``).
+        for "product", ``lower_seconds``; for "auto" ``best_step`` and ``plan``).
+    constant : str or None
+        Which constant ``upper`` bounds: ``"formal"`` or ``"true"`` (see
+        :data:`CONSTANT_MEANINGS`); None for a method polylip does not know (a registered one).
+    budget : float or None
+        The time budget of the call (seconds; for "auto" always set), None without one.
+    deterministic : bool
+        The call ran in deterministic mode (work limits, no wall-clock limits).
+    region : str
+        ``"global"``, or the region (``BoxRegion(...)``).
     """
 
     upper: float | None
@@ -95,6 +168,10 @@ class LipschitzResult:
     witness: np.ndarray | None = None
     norm: float = math.inf
     details: dict = field(default_factory=dict)
+    constant: str | None = None
+    budget: float | None = None
+    deterministic: bool = False
+    region: str = "global"
 
     @property
     def relative_gap(self) -> float | None:
@@ -102,8 +179,61 @@ class LipschitzResult:
             return None
         return self.gap / abs(self.upper)
 
+    @property
+    def best_step(self) -> str | None:
+        """"auto": the step of its plan whose bound is returned (None for other methods)."""
+        return self.details.get("best_step")
+
+    @property
+    def plan(self) -> list:
+        """"auto": one record per step of its plan (``step``, ``method``, ``status``,
+        ``reason``, ``seconds``, ``estimate``); empty for other methods."""
+        return list(self.details.get("plan", ()))
+
+    def meaning(self) -> str:
+        """What ``upper`` bounds, in words."""
+        where = "over all inputs" if self.region == "global" else f"over {self.region}"
+        q = {math.inf: "l_inf", 2.0: "l_2", 1.0: "l_1"}.get(float(self.norm), f"l_{self.norm}")
+        if self.upper is None:
+            return f"no certified upper bound ({self.status})"
+        text = CONSTANT_MEANINGS.get(self.constant)
+        head = f"upper bounds the {q} Lipschitz constant {where}: "
+        if text is None:
+            return head + "by method " + repr(self.method) + " (which constant: not known)"
+        return head + text
+
+    def explain(self) -> str:
+        """A few lines saying what the numbers mean: which constant the upper bound bounds,
+        what the status means, the lower bound's witness, and for "auto" which step gave the
+        bound and what happened to the others (one line each)."""
+        f = (lambda v: "-" if v is None else f"{v:.6g}")
+        lines = [self.meaning() + ".",
+                 f"status {self.status}: " + STATUS_MEANINGS.get(
+                     self.status, str(self.details.get("message") or "see details['message']"))
+                 + ".",
+                 f"lower {f(self.lower)}: a true constant, the gradient norm measured at "
+                 "an input of the region (res.witness)." if self.lower is not None else
+                 "lower: not searched."]
+        if self.deterministic:
+            lines.append("deterministic: work limits only, the same figures on every run" + (
+                "" if self.details.get("deterministic", True) else
+                " (but the safety deadline stopped a step: not reproducible)") + ".")
+        if self.plan:
+            best = self.details.get("best_step")
+            lines.append(f"bound from step {best} (method {self.details.get('best_method')});"
+                         " the plan:")
+            lines += ["  " + _plan_line(p) for p in self.plan]
+        return "\n".join(lines)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), indent=indent)
+
     def to_dict(self) -> dict:
-        """JSON-ready dictionary (arrays become lists, inf becomes "inf")."""
+        """JSON-ready dictionary (arrays become lists, inf becomes "inf"): the figures, what
+        they mean (``constant``, ``meaning``, ``status_meaning``), the call's ``budget`` and
+        ``deterministic``, for "auto" ``best_step`` and ``plan`` (also inside ``details``),
+        and ``details``."""
         def conv(v):
             if isinstance(v, np.ndarray):
                 return [conv(x) for x in v.tolist()]
@@ -119,15 +249,34 @@ class LipschitzResult:
             if isinstance(v, (np.bool_,)):
                 return bool(v)
             return v
-        return {"upper": conv(self.upper), "lower": conv(self.lower), "gap": conv(self.gap),
-                "status": self.status, "method": self.method, "seconds": self.seconds,
-                "norm": conv(self.norm), "witness": conv(self.witness),
-                "details": conv(self.details)}
+        out = {"upper": conv(self.upper), "lower": conv(self.lower), "gap": conv(self.gap),
+               "status": self.status, "method": self.method, "seconds": self.seconds,
+               "norm": conv(self.norm), "region": self.region, "constant": self.constant,
+               "meaning": self.meaning(),
+               "status_meaning": STATUS_MEANINGS.get(self.status,
+                                                     self.details.get("message")),
+               "budget": conv(self.budget), "deterministic": self.deterministic,
+               "witness": conv(self.witness)}
+        if "plan" in self.details:
+            out["best_step"] = self.details.get("best_step")
+            out["plan"] = conv(self.details["plan"])
+        out["details"] = conv(self.details)
+        return out
 
     def __str__(self) -> str:
         f = (lambda v: "-" if v is None else f"{v:.6g}")
-        return (f"{self.method}: upper {f(self.upper)}, lower {f(self.lower)}, gap {f(self.gap)}"
-                f", status {self.status}, {self.seconds:.3f}s")
+        which = f" ({self.constant} constant)" if self.constant and self.upper is not None else ""
+        return (f"{self.method}: upper {f(self.upper)}{which}, lower {f(self.lower)}, gap "
+                f"{f(self.gap)}, status {self.status}, {self.seconds:.3f}s")
+
+
+def _plan_line(p: dict) -> str:
+    """One line of auto's plan: step, status, reason, seconds, estimate."""
+    est = p.get("estimate") or {}
+    guess = est.get("seconds")
+    extra = "" if guess is None else f", estimated {guess:.2g} s"
+    took = f" [{p['seconds']:.2f} s{extra}]" if p.get("seconds") or extra else ""
+    return f"{p['step']:13} {p['status']:15} {p['reason']}{took}"
 
 
 #: The registry: name -> :class:`~polylip.nn.methods.base.Method` (the built-ins of
@@ -177,8 +326,103 @@ def _lower_options(lower):
 DEFAULT_METHOD = "auto"
 
 
+def _check_budget(budget):
+    if budget is None:
+        return None
+    if not isinstance(budget, numbers.Real) or isinstance(budget, bool) or \
+            not math.isfinite(float(budget)) or float(budget) <= 0:
+        raise ModelError(f"budget must be a positive number of seconds or None, got {budget!r}")
+    return float(budget)
+
+
+def _given(raw, name: str, cls) -> bool:
+    """Whether the caller's options set ``name`` (a dict key, or a dataclass value other than
+    the class default)."""
+    if isinstance(raw, dict):
+        return raw.get(name) is not None
+    if isinstance(raw, cls):
+        return getattr(raw, name) is not None and getattr(raw, name) != cls.defaults().get(name)
+    return False
+
+
+def _auto_options(parsed: AutoOptions, raw, budget, deterministic) -> AutoOptions:
+    """The "auto" options with the call's ``budget`` and ``deterministic`` folded in."""
+    if budget is not None and _given(raw, "budget", AutoOptions) and parsed.budget != budget:
+        raise ModelError(f"give the budget once: budget={budget:g} and options budget "
+                         f"{parsed.budget:g}")
+    return dataclasses.replace(parsed, budget=parsed.budget if budget is None else budget,
+                               deterministic=bool(parsed.deterministic or deterministic))
+
+
+#: Options that are wall-clock limits (dropped in deterministic mode; refused when given).
+_CLOCK_OPTIONS = ("time_limit", "seconds")
+
+
+def _work_limits(entry: Method, parsed, raw, budget):
+    """Deterministic mode for a method other than "auto": its wall-clock options dropped, a
+    node limit for "milp" (from the budget, else its default time limit)."""
+    cls = entry.options
+    if cls is None:
+        return parsed
+    names = cls.names()
+    changes = {}
+    for key in _CLOCK_OPTIONS:
+        if key in names:
+            if _given(raw, key, cls):
+                raise ModelError(f"deterministic=True replaces wall-clock limits by work limits:"
+                                 f" drop the option {key!r} of method {entry.name!r}")
+            changes[key] = None
+    if "node_limit" in names and getattr(parsed, "node_limit", None) is None:
+        seconds = budget if budget is not None else (cls.defaults().get("time_limit") or 60.0)
+        changes["node_limit"] = max(1, int(MILP_NODES_PER_SECOND * seconds))
+    return dataclasses.replace(parsed, **changes) if changes else parsed
+
+
+def _constant(method: str, out: MethodOutput):
+    """Which constant a method's upper bound bounds ("formal", "true" or None: unknown)."""
+    d = out.details or {}
+    if method == "auto":
+        best = d.get("best_method")
+        if best is None:
+            return None
+        return _constant(best, MethodOutput(upper=out.upper, details=d.get("best_details") or {}))
+    if method == "milp":
+        return d.get("constant") or "formal"
+    if method == "exact":
+        return "true" if d.get("true") is not None else "formal"
+    if method in ("product", "interval", "eclipse", "lipsdp", "shor", "sdp", "lp", "dp"):
+        return "formal"
+    return None
+
+
+def _run_method(entry, problem, parsed, deadline, deterministic):
+    """The method's output, run in a forked worker stopped at ``deadline`` (a
+    :func:`time.perf_counter` reading; None: in this process, no limit)."""
+    def work():
+        return entry.invoke(problem, parsed) if isinstance(entry, Method) \
+            else entry(problem, **parsed)
+
+    if deadline is None:
+        return work()
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return MethodOutput(upper=None, status="time_limit",
+                            details={"message": "the budget was spent before the method ran"})
+    done = call_with_deadline(work, left)
+    if done.status == "done":
+        return done.value
+    if done.status == "time_limit":
+        what = ("the safety deadline of deterministic mode" if deterministic
+                else "the budget")
+        return MethodOutput(upper=None, status="time_limit",
+                            details={"message": f"stopped by {what} after {done.seconds:.3g} s"})
+    if done.status == "died":
+        return MethodOutput(upper=None, status="failed", details={"message": done.message})
+    raise done.error
+
+
 def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, options=None,
-              progress=None) -> LipschitzResult:
+              progress=None, *, budget=None, deterministic=False) -> LipschitzResult:
     """Bound the Lipschitz constant of a network, globally or over a region.
 
     Parameters
@@ -205,6 +449,14 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         the method's dataclass raise :class:`~polylip.errors.ModelError`.
     progress : callable, optional
         ``progress(stage, done, total)`` for long runs.
+    budget : float, optional
+        Seconds of wall clock for the whole call, every stage included (see the module
+        docstring): the lower-bound search gets :data:`LOWER_SHARE` of it (at most
+        :data:`LOWER_MAX_SECONDS`), the method runs in a worker stopped at the deadline. For
+        "auto" it is the same as ``options={"budget": ...}`` (default 60).
+    deterministic : bool
+        Work limits instead of wall-clock limits (see the module docstring): the same call
+        gives the same result on every run and machine load.
 
     Returns
     -------
@@ -218,9 +470,12 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     >>> res = lipschitz(net, norm=2, method="product")
     >>> round(res.upper, 6), round(res.lower, 6)
     (2.828427, 2.236068)
-    >>> best = lipschitz(net, norm=2, options={"budget": 10})   # method "auto"
-    >>> best.upper <= res.upper, best.details["best_method"] != "product"
-    (True, True)
+    >>> best = lipschitz(net, norm=2, budget=10)   # method "auto"
+    >>> best.upper <= res.upper, best.details["best_method"] != "product", best.constant
+    (True, True, 'formal')
+    >>> again = lipschitz(net, norm=2, budget=10, deterministic=True)
+    >>> again.upper == lipschitz(net, norm=2, budget=10, deterministic=True).upper
+    True
     """
     t0 = time.perf_counter()
     net = as_network(net)  # a torch.nn.Module or onnx.ModelProto, read
@@ -233,6 +488,9 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         raise ModelError(f"unknown Lipschitz method {method!r}; available: "
                          f"{', '.join(sorted(METHODS))}")
     entry = METHODS[method]
+    budget = _check_budget(budget)
+    if not isinstance(deterministic, bool):
+        raise ModelError(f"deterministic must be True or False, got {deterministic!r}")
     if isinstance(entry, Method):
         parsed = entry.parse(options)  # checked once, before the lower-bound search
     elif options is None or isinstance(options, dict):
@@ -240,15 +498,42 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     else:
         raise ModelError(f"the options of method {method!r} must be a dict, not "
                          f"{type(options).__name__}")
+    is_auto = isinstance(entry, Method) and entry.options is AutoOptions
+    if is_auto:
+        parsed = _auto_options(parsed, options, budget, deterministic)
+        budget, deterministic = parsed.budget, parsed.deterministic
+    elif deterministic and isinstance(entry, Method):
+        parsed = _work_limits(entry, parsed, options, budget)
+    deadline = None
+    if budget is not None and not is_auto:
+        deadline = t0 + budget * (DETERMINISTIC_DEADLINE_FACTOR if deterministic else 1.0)
+        if not deterministic and isinstance(entry, Method) and entry.options is not None \
+                and "time_limit" in entry.options.names():
+            left = deadline - time.perf_counter()
+            limit = max(0.8 * left, left - AUTO_SOLVER_RESERVE)  # it stops itself first
+            mine = parsed.time_limit
+            parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
+                                         else min(mine, limit))
     lb = None
     lower_seconds = 0.0
     if lower is not False and lower is not None:
         opts = _lower_options(lower)
+        if deterministic:
+            if opts.time_limit is not None:
+                raise ModelError("deterministic=True: the lower-bound search stops by its "
+                                 "counted work; drop its time_limit")
+        elif budget is not None:
+            share = min(LOWER_SHARE * budget, LOWER_MAX_SECONDS)
+            opts = dataclasses.replace(opts, time_limit=share if opts.time_limit is None
+                                       else min(opts.time_limit, share))
         t1 = time.perf_counter()
         lb = lower_bound(net, p, region, opts)
         lower_seconds = time.perf_counter() - t1
     problem = LipschitzProblem(net, p, region, lb, progress, started=t0, methods=METHODS)
-    out = entry.invoke(problem, parsed) if isinstance(entry, Method) else entry(problem, **parsed)
+    if is_auto:  # its own budget and workers
+        out = entry.invoke(problem, parsed)
+    else:
+        out = _run_method(entry, problem, parsed, deadline, deterministic)
     upper = None if out.upper is None else float(out.upper)
     lo_val, witness = out.lower, out.witness
     if lb is not None and (lo_val is None or lb.value > lo_val):
@@ -268,5 +553,8 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     details.setdefault("lower_seconds", lower_seconds)
     if lb is not None:
         details.setdefault("lower_evaluations", lb.evaluations)
+        details.setdefault("lower_work", lb.details.get("work"))
     return LipschitzResult(upper, lo_val, gap, status, method, time.perf_counter() - t0,
-                           witness, p, details)
+                           witness, p, details, constant=_constant(method, out),
+                           budget=budget, deterministic=bool(deterministic),
+                           region="global" if isinstance(region, GlobalRegion) else repr(region))

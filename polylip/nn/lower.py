@@ -15,6 +15,21 @@ returned as the witness. The search is deterministic for a given seed:
 3. **Ascent** (smooth networks): steps along the finite-difference Hessian-vector product
    ``H t``, the gradient of ``x -> t . grad f(x)``, with a few step sizes.
 
+**Effort scales with the network** (:func:`effort`). Every phase's cost is counted in
+multiply-adds from the network's size, before it runs: an evaluation of the local constant
+costs ``nnz (1 + m)`` (``nnz`` weights, ``m`` outputs of a vector output, else 1), a
+local-search step of one point ``n_0 * nnz_hidden + candidates * evaluation`` (the Jacobians of
+the pre-activations), a polishing LP ``LP_ENTRY_WORK * rows * n_0 + LP_BASE_WORK`` (``rows``
+the hidden neurons). The search spends at most ``work`` of them (default :data:`LOWER_WORK`):
+a fifth on sampling, two fifths on the local search, the rest (with what the local search
+left) on LPs. ``samples``, ``restarts`` and ``polish_lps`` left at None are derived from it
+(at most 2000, 64 and 200, the defaults that a small network such as the digits MLP gets in
+full; at least 32, 2 and 1); the local search stops when its share is spent. The counted work
+does not depend on the clock, so a search without ``time_limit`` gives the same result on every
+run and machine load (measured: 64-200-200-200-10 MLP with ten outputs, 0.2-0.6 s on two
+loaded cores, where the fixed defaults took 43-118 s). ``time_limit`` stops it earlier by the
+clock (:func:`polylip.nn.lipschitz` gives it a share of its budget).
+
 Examples
 --------
 >>> import numpy as np
@@ -29,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,7 +56,7 @@ from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_n
 from polylip.nn.regions import GlobalRegion, as_region
 
 __all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants",
-           "differentiable_witness"]
+           "differentiable_witness", "effort", "Effort", "LOWER_WORK", "WORK_RATE"]
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +67,13 @@ class LowerOptions:
 
     Attributes
     ----------
-    samples : int
-        Random inputs drawn in the region.
-    restarts : int
-        Best samples improved by local search.
+    samples : int or None
+        Random inputs drawn in the region (None: from ``work``, see :func:`effort`).
+    restarts : int or None
+        Best samples improved by local search (None: from ``work``).
     steps : int
-        Local-search iterations.
+        Local-search iterations (at most; the search also stops when its share of ``work`` is
+        spent).
     candidates : int
         Moves tried per point and iteration.
     polish_points : int
@@ -65,31 +81,123 @@ class LowerOptions:
         largest gains, an LP (the realizability LP of :mod:`polylip.nn.exact`) finds an input
         with exactly the flipped pattern, which reaches thin activation regions that sampling
         misses.
-    polish_lps : int
-        Budget of LPs for that phase.
+    polish_lps : int or None
+        Budget of LPs for that phase (None: from ``work``).
     seed : int
         Seed of ``numpy.random.default_rng``.
     time_limit : float or None
-        Seconds after which the search stops early (None: no limit).
+        Seconds after which the search stops early (None: no limit; then the result depends
+        only on the options and the seed).
+    work : float or None
+        Multiply-adds the search may spend (None: :data:`LOWER_WORK`); see :func:`effort`.
     """
 
-    samples: int = 2000
-    restarts: int = 64
+    samples: int | None = None
+    restarts: int | None = None
     steps: int = 60
     candidates: int = 6
     polish_points: int = 4
-    polish_lps: int = 200
+    polish_lps: int | None = None
     seed: int = 0
     time_limit: float | None = None
+    work: float | None = None
 
     def __post_init__(self):
         for name in ("samples", "restarts", "steps", "candidates", "polish_points",
-                     "polish_lps"):
+                     "polish_lps", "seed"):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or v < 0:
+            if v is None and name in ("samples", "restarts", "polish_lps"):
+                continue
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
                 raise ModelError(f"lower-bound option {name} must be an int >= 0, got {v!r}")
-        if self.samples < 1:
+        if self.samples is not None and self.samples < 1:
             raise ModelError("lower-bound option samples must be >= 1")
+        for name in ("time_limit", "work"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float, np.number))
+                                  or isinstance(v, bool) or not v >= 0):
+                raise ModelError(f"lower-bound option {name} must be a number >= 0 or None, "
+                                 f"got {v!r}")
+
+
+#: Multiply-adds the default lower-bound search may spend (:func:`effort`). Measured on two
+#: loaded cores (load 5-6): about 0.3 GFlop/s in the batched evaluations, so about 0.3-0.6 s
+#: at most; the digits MLP (64-16-16-10) keeps its lower bounds within it (margin 3-8: 203.35
+#: with 40 restarts and 6 local-search steps, 0.3 s).
+LOWER_WORK = 1e8
+#: Multiply-adds per second the work counts convert with (deterministic mode of "auto" charges
+#: the search's counted work to its budget at this rate): the loaded rate above.
+WORK_RATE = 3e8
+#: Multiply-add equivalents of one entry of a polishing LP's constraint matrix, and of one LP
+#: whatever its size (measured: 5-7 us per entry of the rows x n_0 matrix and about 1 ms per
+#: LP with HiGHS on the loaded machine, at the 0.3 GFlop/s above; 600 rows x 64 inputs:
+#: 0.14-0.27 s).
+LP_ENTRY_WORK = 1500.0
+LP_BASE_WORK = 3e5
+#: Shares of the work: sampling, local search (the LPs get the rest).
+SAMPLE_SHARE, SEARCH_SHARE = 0.2, 0.4
+
+
+@dataclass(frozen=True)
+class Effort:
+    """What :func:`effort` resolves: the counts the search uses and the unit costs (in
+    multiply-adds) it counts its work with."""
+
+    samples: int
+    restarts: int
+    polish_lps: int
+    work: float
+    evaluation: float
+    step: float
+    lp: float
+
+
+def effort(net, options=None) -> Effort:
+    """The lower-bound search's effort for this network (see the module docstring): the
+    options' counts where given, else derived from their share of ``options.work``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> small = Network.from_weights([np.ones((16, 8)), np.ones((1, 16))])
+    >>> e = effort(small)
+    >>> e.samples, e.restarts
+    (2000, 64)
+    >>> wide = Network.from_weights([np.ones((400, 64)), np.ones((400, 400)), np.ones((10, 400))])
+    >>> e = effort(wide)
+    >>> e.samples < 2000 and e.restarts < 64 and e.polish_lps < 200
+    True
+    """
+    options = LowerOptions() if options is None else options
+    work = LOWER_WORK if options.work is None else float(options.work)
+    layers = net.affine_layers
+
+    def nnz(W):
+        return W.nnz if hasattr(W, "nnz") else np.size(W)
+
+    n0 = net.input_dim
+    total = float(sum(nnz(W) for W, _ in layers))
+    hidden = float(sum(nnz(W) for W, _ in layers[:-1]))
+    m = 1 if net.functional() is not None else net.output_dim
+    evaluation = total * (1 + m)
+    if net.piecewise_linear:
+        step = n0 * hidden + options.candidates * evaluation
+    else:  # two gradients for the Hessian-vector product, then five step sizes
+        step = 7 * evaluation
+    rows = float(sum(net.layer_sizes[1:-1]))
+    lp = LP_ENTRY_WORK * rows * n0 + LP_BASE_WORK
+
+    def count(given, share, unit, low, high):
+        if given is not None:
+            return int(given)
+        return int(min(high, max(low, share * work / max(unit, 1.0))))
+
+    return Effort(samples=count(options.samples, SAMPLE_SHARE, evaluation, 32, 2000),
+                  restarts=count(options.restarts, SEARCH_SHARE, 10 * step, 2, 64),
+                  polish_lps=count(options.polish_lps, 1 - SAMPLE_SHARE - SEARCH_SHARE, lp, 1,
+                                   200),
+                  work=work, evaluation=evaluation, step=step, lp=lp)
 
 
 @dataclass(frozen=True)
@@ -552,6 +660,11 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
     t0 = time.perf_counter()
     rng = np.random.default_rng(options.seed)
     chunk = _chunk(net)
+    eff = effort(net, options)
+    search_work = SEARCH_SHARE * eff.work
+    lps_given = options.polish_lps
+    options = replace(options, samples=eff.samples, restarts=eff.restarts,
+                      polish_lps=eff.polish_lps)
 
     def evaluate(Y):
         return _batched(lambda Z: _pairs(net, Z, p), Y, chunk)
@@ -564,13 +677,16 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
     order = np.argsort(-vals, kind="stable")[:max(1, options.restarts)]
     P, PV, PU, PT = X[order], vals[order], U[order], T[order]
     active = np.ones(P.shape[0], dtype=bool)
-    steps_done = 0
+    steps_done, spent = 0, 0.0
     for step in range(options.steps):
         if not active.any():
             break
         if options.time_limit is not None and time.perf_counter() - t0 > options.time_limit:
             break
         idx = np.flatnonzero(active)
+        if step and spent + idx.size * eff.step > search_work:
+            break  # its share of the work is spent (counted, not timed)
+        spent += idx.size * eff.step
         if net.piecewise_linear:
             cands = _crossing_moves(net, P[idx], PU[idx], PT[idx], options.candidates)
         else:
@@ -592,6 +708,9 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
         active[idx[~improved]] = False
         steps_done = step + 1
     lps = 0
+    if lps_given is None:  # the LPs get what sampling and the local search left
+        left = eff.work - X.shape[0] * eff.evaluation - spent
+        options = replace(options, polish_lps=int(min(200, max(1, left / eff.lp))))
     cand_v, cand_x = [PV, vals], [P, X]
     if net.piecewise_linear and net.num_hidden and options.polish_points and options.polish_lps:
         pv, px, lps = _polish(net, region, p, P, PV, PU, PT, options, t0)
@@ -605,4 +724,6 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
     log.info("lower bound %.6g after %d evaluations, %d local-search steps (%.2fs)", value,
              nevals, steps_done, seconds)
     return LowerBound(value, witness, nevals, {"sampled": float(vals.max()), "steps": steps_done, "lps": lps,
-                                               "seconds": seconds, "kinks": kinks})
+                                               "seconds": seconds, "kinks": kinks,
+                                               "work": X.shape[0] * eff.evaluation + spent
+                                               + lps * eff.lp})

@@ -17,7 +17,17 @@ budget is spent. A stopped step gives no bound (``status="time_limit"`` in
 :data:`AUTO_SOLVER_RESERVE`. A worker may map :data:`AUTO_MEMORY_FRACTION` of the physical
 memory beyond what the caller has mapped, so a step too large for the machine fails alone.
 ``isolate=False`` (or a platform without ``fork``) runs the steps in this process: the budget
-is then only checked between steps.
+is then only checked between steps. The gradient POPs every relaxation shares are built once,
+before the first step that needs them, in a worker stopped at the deadline too (and not at all
+when :func:`~polylip.nn.methods.plan.pop_estimate` says they would take longer than the time
+left); only "product" and "interval" (closed forms, with the region's interval/CROWN bounds)
+always run, in this process: they are the bound returned when nothing else finishes.
+
+**Deterministic mode** (``deterministic=True``): the budget is counted in work, not wall
+clock (see :mod:`polylip.nn.methods.plan`): shares are fractions of the work left on a virtual
+clock charged with each step's estimate, "milp" gets a node limit, nothing is stopped by the
+clock except, as a safety net, at :data:`DETERMINISTIC_DEADLINE_FACTOR` times the budget (then
+``details["deterministic"]`` is False and the figures may differ between runs).
 
 Examples
 --------
@@ -45,11 +55,13 @@ from polylip.nn.methods import plan as planning
 from polylip.nn.methods.base import MethodOptions, flag, name, number
 from polylip.nn.methods.bound import gradient_pops
 from polylip.nn.methods.milp_model import realizable_activations
+from polylip.nn.lower import WORK_RATE
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 from polylip.runtime import call_with_deadline, fork_available
 
 __all__ = ["AutoOptions", "auto", "Facts", "Run", "DEFAULT_BUDGET", "AUTO_REL_GAP",
-           "AUTO_MEMORY_FRACTION", "AUTO_SOLVER_RESERVE"]
+           "AUTO_MEMORY_FRACTION", "AUTO_SOLVER_RESERVE", "DETERMINISTIC_DEADLINE_FACTOR",
+           "build_pops"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +83,16 @@ AUTO_MEMORY_FRACTION = 0.5
 #: stopped at the deadline. Without it HiGHS overshot by a fraction of a second and the step
 #: was killed with no bound (digits MLP, margin 3-8, budget 20: the final "milp" run).
 AUTO_SOLVER_RESERVE = 1.0
+#: Deterministic mode: the wall clock stops a step only past this many times the budget (a
+#: safety net for a step whose work limit or estimate was far off; the figures are then no
+#: longer reproducible, and ``details["deterministic"]`` says so).
+DETERMINISTIC_DEADLINE_FACTOR = 3.0
+#: A step without a time limit of its own is not started when its estimated seconds
+#: (:func:`polylip.nn.methods.plan.estimate`, right to a factor of a few) exceed this many times
+#: the time left: stopped at the deadline it would give nothing, and the time goes to the steps
+#: after it (64-100-100-10 MLP, ten outputs, budget 10 s: "dp" estimated at 512 s used the
+#: last 4.6 s and was stopped).
+AUTO_ESTIMATE_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +103,10 @@ class AutoOptions(MethodOptions):
     :data:`DEFAULT_BUDGET`); ``solver``: the solver of the "shor", "sdp", "lp" and "lipsdp"
     steps ("auto": chosen by size); ``isolate``: run the steps in forked workers (default) so
     the budget is a hard limit; ``rel_gap``: stop once ``upper - lower <= rel_gap * max(1,
-    upper)`` (default :data:`AUTO_REL_GAP`; 0 runs every step the budget allows).
+    upper)`` (default :data:`AUTO_REL_GAP`; 0 runs every step the budget allows);
+    ``deterministic``: count the budget in work instead of wall clock (node limits, no time
+    limits, shares of a virtual clock charged with each step's estimate), so that the same call
+    gives the same result on every run and machine load (see the module docstring).
     """
 
     method = "auto"
@@ -90,6 +115,7 @@ class AutoOptions(MethodOptions):
     solver: str = name("auto")
     isolate: bool = flag(True)
     rel_gap: float = number(AUTO_REL_GAP, low=0)
+    deterministic: bool = flag(False)
 
 
 @dataclass(frozen=True)
@@ -119,12 +145,12 @@ class Facts:
         return self.expanded and self.pops[0].pop.degree == 2
 
     @classmethod
-    def of(cls, problem: LipschitzProblem) -> "Facts":
-        pops, error = None, None
-        try:
-            pops = gradient_pops(problem, formulation="auto")
-        except PolylipError as exc:
-            error = str(exc)
+    def of(cls, problem: LipschitzProblem, built=None) -> "Facts":
+        """The facts of ``problem``; ``built``: ``(pops, error)`` as :func:`build_pops`
+        returns them (built here when not given)."""
+        pops, error = build_pops(problem) if built is None else built
+        if pops is not None:
+            problem.cache.setdefault(("gradient_pops", "auto", None), pops)
         facts = cls(norm=problem.norm, bounded=problem.region.input_box() is not None,
                     relu_type=realizable_activations(problem.net),
                     fixed_output=all(u is not None for u in functionals(problem.net)),
@@ -133,6 +159,15 @@ class Facts:
             for key in (("expanded", None), ("expanded", 10 ** 9)):
                 problem.cache.setdefault(("gradient_pops",) + key, pops)
         return facts
+
+
+def build_pops(problem: LipschitzProblem):
+    """``(pops, None)``: the gradient POPs (one per functional, formulation "auto"), or
+    ``(None, reason)`` when they cannot be built."""
+    try:
+        return gradient_pops(problem, formulation="auto"), None
+    except PolylipError as exc:
+        return None, str(exc)
 
 
 def _physical_memory() -> int | None:
@@ -161,8 +196,17 @@ class Run:
         self.solver = options.solver
         self.rel_gap = options.rel_gap
         self.budget = options.budget
+        self.deterministic = bool(options.deterministic)
         start = problem.started if problem.started is not None else time.perf_counter()
-        self.deadline = start + options.budget
+        self.deadline = start + options.budget * (DETERMINISTIC_DEADLINE_FACTOR
+                                                  if self.deterministic else 1.0)
+        # deterministic mode: the work spent so far, in seconds of the estimates (the
+        # lower-bound search: its counted work)
+        self.charged = 0.0
+        if self.deterministic and problem.lower is not None:
+            self.charged = float(problem.lower.details.get("work", 0.0)) / WORK_RATE
+        self.clock_stopped: list = []  # deterministic mode: steps the safety deadline stopped
+        self.prepared: dict = {}
         self.isolated = bool(options.isolate) and fork_available()
         phys = _physical_memory()
         self.memory = None if phys is None else int(AUTO_MEMORY_FRACTION * phys)
@@ -179,6 +223,14 @@ class Run:
 
     # ------------------------------------------------------------------ what conditions read
     def time_left(self) -> float:
+        """Seconds left: of the wall clock, or in deterministic mode of the virtual clock (the
+        budget less the work charged)."""
+        if self.deterministic:
+            return max(0.0, self.budget - self.charged)
+        return self.wall_left()
+
+    def wall_left(self) -> float:
+        """Seconds of wall clock until the deadline (deterministic mode: the safety net)."""
         return max(0.0, self.deadline - time.perf_counter())
 
     def output_of(self, step_id: str):
@@ -195,9 +247,34 @@ class Run:
             self.best - self.lower <= self.rel_gap * max(1.0, abs(self.best))
 
     # ------------------------------------------------------------------ records
-    def note(self, step, status: str, reason: str, seconds: float = 0.0) -> None:
+    def note(self, step, status: str, reason: str, seconds: float = 0.0,
+             estimate: dict | None = None) -> None:
         self.log.append({"step": step.id, "method": step.method, "status": status,
-                         "reason": reason, "seconds": seconds})
+                         "reason": reason, "seconds": seconds, "estimate": estimate})
+
+    def hopeless(self, kw: dict, estimate: dict | None) -> str | None:
+        """Why a step is not started although it applies: its estimate exceeds the time left
+        (deterministic mode: at all, since the virtual clock must decide; else by more than
+        :data:`AUTO_ESTIMATE_FACTOR` times, and only for a step without a time or node limit
+        of its own, which would give no bound when stopped)."""
+        if estimate is None or estimate.get("seconds") is None:
+            return None
+        left, guess = self.time_left(), float(estimate["seconds"])
+        if self.deterministic:
+            if guess > left:
+                return f"estimated {guess:.3g} s of work, more than the {left:.3g} s left"
+            return None
+        own_limit = any(kw.get(k) is not None for k in ("time_limit", "node_limit", "seconds")) \
+            or "time_limit" in kw
+        if not own_limit and guess > AUTO_ESTIMATE_FACTOR * left:
+            return (f"estimated {guess:.3g} s, more than {AUTO_ESTIMATE_FACTOR:g} times the "
+                    f"{left:.3g} s left (a step stopped at the budget gives no bound)")
+        return None
+
+    def charge(self, estimate: dict | None) -> None:
+        """Deterministic mode: charge a step's estimated seconds to the virtual clock."""
+        if self.deterministic and estimate is not None and estimate.get("seconds") is not None:
+            self.charged += min(float(estimate["seconds"]), self.time_left())
 
     def keep(self, step, upper, shown, details) -> None:
         if upper is not None and upper < self.best:
@@ -210,32 +287,42 @@ class Run:
         t0 = time.perf_counter()
         out = self.methods[step.method](self.problem)
         seconds = time.perf_counter() - t0
+        cost = planning.estimate(self, step, {})
         self.tried.append({"method": step.method, "status": out.status, "upper": out.upper,
                            "seconds": seconds})
         if out.upper is None:
-            self.note(step, "no bound", f"status {out.status}", seconds)
+            self.note(step, "no bound", f"status {out.status}", seconds, cost)
         else:
-            self.note(step, "ok", f"upper {out.upper:.6g}", seconds)
+            self.note(step, "ok", f"upper {out.upper:.6g}", seconds, cost)
         self.keep(step, out.upper, {}, {})
 
-    def attempt(self, step, kw: dict):
+    def attempt(self, step, kw: dict, estimate: dict | None = None):
         """Run the step's method with options ``kw`` in a worker until the deadline; keep its
         bound if smaller. Returns its output, or None when it gave none."""
         shown = {("cut_seconds" if k == "seconds" else k): v for k, v in kw.items()
                  if k != "time_limit"}
         record = {"method": step.method, **shown}
+
+        def note(status, reason, seconds=0.0):
+            self.note(step, status, reason, seconds, estimate)
+
         if self.closed():
             reason = "the bound meets the lower bound"
             self.tried.append({**record, "skipped": reason})
-            self.note(step, "skipped", reason)
+            note("skipped", reason)
             return None
-        left = self.deadline - time.perf_counter()
-        if left <= 0:
+        left = self.wall_left()
+        if left <= 0 or self.time_left() <= 0:
             self.tried.append({**record, "skipped": "budget spent"})
-            self.note(step, "skipped", "budget spent")
+            note("skipped", "budget spent")
+            return None
+        hopeless = self.hopeless(kw, estimate)
+        if hopeless is not None:
+            self.tried.append({**record, "skipped": hopeless})
+            note("too large", hopeless)
             return None
         kw = dict(kw)
-        if "time_limit" in kw:
+        if "time_limit" in kw and not self.deterministic:
             limit = max(0.8 * left, left - AUTO_SOLVER_RESERVE)
             kw["time_limit"] = limit if kw["time_limit"] is None else min(kw["time_limit"], limit)
         method, guard = self.methods[step.method], step.guard
@@ -249,38 +336,43 @@ class Run:
 
         self.problem.report("auto", len(self.tried), len(self.tried) + 1)
         done = call_with_deadline(work, left, memory=self.memory, isolate=self.isolated)
+        self.charge(estimate)
         if done.status == "time_limit":
             self.tried.append({**record, "status": "time_limit", "upper": None,
                                "seconds": done.seconds})
-            self.note(step, "time_limit", "stopped when the budget was spent", done.seconds)
+            if self.deterministic:
+                self.clock_stopped.append(step.id)
+                log.warning("auto: %s stopped by the safety deadline (%g x the budget): the "
+                            "result is not reproducible", step.id, DETERMINISTIC_DEADLINE_FACTOR)
+            note("time_limit", "stopped when the budget was spent" if not self.deterministic
+                 else "stopped by the safety deadline of deterministic mode", done.seconds)
             log.info("auto: %s stopped at the budget after %.2f s", step.id, done.seconds)
             return None
         if done.status == "died":
             self.tried.append({**record, "error": done.message, "seconds": done.seconds})
-            self.note(step, "error", done.message, done.seconds)
+            note("error", done.message, done.seconds)
             log.warning("auto: %s: %s", step.id, done.message)
             return None
         if done.status == "error":
             if not isinstance(done.error, (PolylipError, MemoryError)):
                 raise done.error
             self.tried.append({**record, "error": str(done.error), "seconds": done.seconds})
-            self.note(step, "error", str(done.error), done.seconds)
+            note("error", str(done.error), done.seconds)
             return None
         out = done.value
         if out.status == "skipped":
             reason = out.details.get("skipped", "")
             self.tried.append({**record, "skipped": reason})
-            self.note(step, "too large" if out.details.get("guard") else "skipped", reason,
-                      done.seconds)
+            note("too large" if out.details.get("guard") else "skipped", reason, done.seconds)
             return out
         self.tried.append({**record, "status": out.status, "upper": out.upper,
                            "seconds": done.seconds})
         if out.upper is None:
             message = out.details.get("message")
-            self.note(step, "no bound", f"status {out.status}" + (f": {message}" if message
-                                                                  else ""), done.seconds)
+            note("no bound", f"status {out.status}" + (f": {message}" if message else ""),
+                 done.seconds)
         else:
-            self.note(step, "ok", f"upper {out.upper:.6g} (status {out.status})", done.seconds)
+            note("ok", f"upper {out.upper:.6g} (status {out.status})", done.seconds)
         self.keep(step, out.upper, shown, out.details)
         if out.lower is not None and (self.lower is None or out.lower > self.lower):
             self.lower = self.found["lower"] = out.lower  # attained at out.witness
@@ -299,18 +391,14 @@ class Run:
             self.inline(step)
             return
         if self.facts is None:
-            # Built here, before any worker is forked: the workers share them (copy-on-write),
-            # and the interval bounds and POPs are not rebuilt per step.
-            self.problem.bounds
-            self.facts = Facts.of(self.problem)
-            if self.facts.pops is None:
-                self.tried.append({"method": "shor, lp, sdp", "skipped": self.facts.pops_error})
+            self.prepare()
         blocked = step.blocked(self)
         if blocked is not None:
             self.note(step, "not applicable", blocked)
             return
         try:
             kw = step.options(self, step)
+            cost = planning.estimate(self, step, kw)
             big = None if step.too_large is None else step.too_large(self, kw)
         except PolylipError as exc:
             self.tried.append({"method": step.method, "error": str(exc)})
@@ -319,15 +407,55 @@ class Run:
         if big is not None:
             shown = {k: v for k, v in kw.items() if k != "time_limit"}
             self.tried.append({"method": step.method, **shown, "skipped": big})
-            self.note(step, "too large", big)
+            self.note(step, "too large", big, estimate=cost)
             return
-        out = self.attempt(step, kw)
+        out = self.attempt(step, kw, cost)
         self.outputs[step.id] = (step.method, kw, out)
         if step.ends is not None and out is not None and out.status == "ok" \
                 and out.upper is not None:
             key, value = step.ends
             self.ending[key] = value(out)
             self.ended_at = f"{step.id} ({key})"
+
+    def prepare(self) -> None:
+        """The facts, with the gradient POPs the relaxations share. Built here, before the
+        first worker is forked for a step: the workers share them (copy-on-write), and the
+        POPs are not rebuilt per step. The POPs are counted first
+        (:func:`~polylip.nn.methods.plan.pop_estimate`) and not built when that would take
+        longer than the time left; else built in a worker stopped at the deadline."""
+        problem = self.problem
+        problem.bounds  # the interval/CROWN bounds ("product" and "interval" computed them)
+        t0 = time.perf_counter()
+        est = planning.pop_estimate(problem)
+        left = self.time_left()
+        if est["seconds"] > left:
+            built = (None, f"building the gradient POPs would take about {est['seconds']:.3g} s "
+                           f"({est['functionals']} functionals, {est['formulation']}, "
+                           f"{est['paths']:.3g} paths), more than the {left:.3g} s left")
+            status = "too large"
+        elif not self.isolated:
+            built, status = build_pops(problem), "ok"
+        else:
+            done = call_with_deadline(lambda: build_pops(problem), self.wall_left(),
+                                      memory=self.memory, isolate=True)
+            if done.status == "done":
+                built, status = done.value, "ok"
+            elif done.status == "time_limit":
+                built = (None, "building the gradient POPs did not finish within the budget")
+                status = "time_limit"
+                if self.deterministic:
+                    self.clock_stopped.append("gradient POPs")
+            else:
+                if done.status == "error" and not isinstance(done.error,
+                                                             (PolylipError, MemoryError)):
+                    raise done.error
+                built = (None, f"building the gradient POPs failed: {done.message}")
+                status = "error"
+        self.charge(est if status == "ok" else None)
+        self.facts = Facts.of(problem, built)
+        self.prepared = {"status": status, "seconds": time.perf_counter() - t0, "estimate": est}
+        if self.facts.pops is None:
+            self.tried.append({"method": "shor, lp, sdp", "skipped": self.facts.pops_error})
 
     def output(self) -> MethodOutput:
         for entry in self.log:
@@ -344,7 +472,10 @@ class Run:
             "exact_formal": bool(self.ending.get("exact_formal", False)),
             "formal_within": self.ending.get("formal_within"),
             "true_within": self.ending.get("true_within"),
-            "best_step": self.best_step, "plan": self.log})
+            "best_step": self.best_step, "plan": self.log, "pops": self.prepared,
+            "deterministic": self.deterministic and not self.clock_stopped,
+            **({"work_charged": self.charged} if self.deterministic else {}),
+            **({"clock_stopped": self.clock_stopped} if self.clock_stopped else {})})
 
 
 def auto(problem: LipschitzProblem, options: AutoOptions) -> MethodOutput:

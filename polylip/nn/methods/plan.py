@@ -10,12 +10,29 @@ relaxation is built (``guard``), and whether a closed result ends the search (``
 runner, :func:`polylip.nn.methods.auto.auto`, follows the tuple top to bottom; every step not
 run is recorded with the reason (``details["plan"]``).
 
+**Cost estimates.** Before a step starts, :func:`estimate` counts what drives its cost from the
+network and the region, without building anything: unstable neurons and MILP binaries
+("milp"), gradient-POP paths and terms ("dp", and the POPs every relaxation shares: see
+:func:`pop_estimate`), the LP's box products ("lp"), the PSD block sizes ("shor", "sdp"), the
+layer-pair blocks ("lipsdp"); and from them a rough time in seconds with the constants below
+(measured on two loaded cores; right to within a factor of a few, meant for ordering and for
+refusing hopeless steps, not as a promise). Each record of ``details["plan"]`` carries its step's
+``estimate``.
+
+**Deterministic mode** (``AutoOptions(deterministic=True)``): the time shares are fractions of
+*work* left, counted on a virtual clock that starts at the budget and is charged each step's
+estimate (and the lower-bound search's counted work), never the wall clock; a step whose
+estimate exceeds the work left is skipped; "milp" gets a node limit instead of a time limit
+(:data:`MILP_NODES_PER_SECOND`; only where method "milp" accepts ``node_limit``), Shor's cut
+rounds no time cap, the LPs none. The same call then takes the same steps with the same limits
+on every run, whatever the machine's load.
+
 Examples
 --------
 >>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE
 ['product', 'interval', 'milp-true', 'dp', 'milp-formal', 'shor-cuts-l2', 'lipsdp', 'lp-low',
  'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network', 'milp-rest']
->>> [c.needs for c in step("milp-true").when]  # doctest: +NORMALIZE_WHITESPACE
+>>> [c.needs for c in step("milp-true").when][:4]  # doctest: +NORMALIZE_WHITESPACE
 ['the l_inf or l_1 input norm', 'a fixed output functional (not an l_2 vector output)',
  'a box or a ball region', 'ReLU-type activations (relu, leaky_relu with alpha <= 1, identity)']
 """
@@ -26,11 +43,16 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
+from polylip.nn.gradient_pop import MAX_TERMS, functionals
+from polylip.nn.gradient_terms import count_paths
 from polylip.nn.methods.relax import clique_block, lp_size, predict
 
-__all__ = ["Step", "Condition", "PLAN", "step", "AUTO_MAX_BLOCK", "AUTO_MAX_VARS",
-           "AUTO_MAX_LP_PRODUCTS", "AUTO_CUT_ROUNDS", "AUTO_MILP_SHARE",
-           "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE"]
+__all__ = ["Step", "Condition", "PLAN", "step", "estimate", "pop_estimate", "milp_node_limit",
+           "AUTO_MAX_BLOCK", "AUTO_MAX_VARS", "AUTO_MAX_LP_PRODUCTS", "AUTO_CUT_ROUNDS",
+           "AUTO_MILP_SHARE", "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE",
+           "MILP_NODES_PER_SECOND"]
 
 # ---------------------------------------------------------------------------------------------
 # the plan's numbers, as measured (benchmarks/RESULTS.md)
@@ -71,6 +93,36 @@ AUTO_MILP_GAP = 1e-6
 #: "milp" runs once more at the end when the time left is more than this many times the share
 #: its earlier run had (and that run stopped at its time limit).
 AUTO_MILP_RERUN_FACTOR = 1.5
+
+# ---------------------------------------------------------------------------------------------
+# cost estimates (seconds on two loaded cores; see estimate())
+# ---------------------------------------------------------------------------------------------
+#: Building a gradient POP: per term of the expanded formulation, per weight of the lifted one
+#: (measured: 64-40-40-1 expanded, 102,400 terms, 1.8 s; 64-100-100-10 lifted 0.47 s and
+#: 64-200-200-200-10 lifted 3.3 s per functional, 17,400 and 94,800 weights).
+POP_TERM_SECONDS = 2e-5
+POP_WEIGHT_SECONDS = 3.5e-5
+#: "dp" plans its elimination order over the expanded POP's terms (digits MLP, 16,384 terms:
+#: 0.9 s to find width 33 and refuse).
+DP_TERM_SECONDS = 6e-5
+#: "lp": seconds for 1e5 box products, growing with the 2.5th power (1.3e5: 1-4 s, 6.8e5:
+#: 35 s, 8.7e5: 290 s; see AUTO_MAX_LP_PRODUCTS).
+LP_SECONDS_1E5 = 1.0
+#: "shor": a dense PSD block of 161 in CVXOPT on the SOS side, about 3.4 s (DESIGN: CertDNN width
+#: 80), cubic in the block; the lifted formulation's equalities make it dearer by about this
+#: factor (digits MLP, lifted block 113: 8.6 s).
+SHOR_SECONDS_161 = 3.4
+SHOR_LIFTED_FACTOR = 7.0
+#: "sdp": seconds per (block size)^3 summed over the PSD blocks (Clarabel, neuron blocks of
+#: CertDNN width 20-40: 1-10 s).
+SDP_SECONDS_PER_CUBE = 2e-6
+#: "lipsdp": a fixed cost plus seconds per (n_k + n_{k+1})^3 summed over consecutive layers
+#: (digits 64-16-16-10: 0.55 s; 784-500-500-10: 39 s, 3.25e9 cubed).
+LIPSDP_BASE_SECONDS = 0.5
+LIPSDP_SECONDS_PER_CUBE = 1.2e-8
+#: Deterministic mode: branch-and-bound nodes of "milp" per second of its share (digits MLP,
+#: margin 3-8, HiGHS: 50 nodes in 6.4 s, 150 in 9 s, 400 in 11 s, the root about 5 s).
+MILP_NODES_PER_SECOND = 25.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +169,10 @@ class Step:
         ``(key, value(out))``: a closed result (status "ok" with a bound) ends the search and
         sets ``details[key]``.
     inline : bool
-        Run at once in this process, outside the budget ("product", "interval").
+        Run at once in this process ("product", "interval": closed forms, the fallback bound).
+    cost : callable or None
+        ``cost(run, options) -> dict``: the estimate of :func:`estimate` (None: the method's
+        default in :data:`COSTS`).
     """
 
     id: str
@@ -130,6 +185,7 @@ class Step:
     guard: Callable | None = None
     ends: tuple | None = None
     inline: bool = False
+    cost: Callable | None = None
 
     def blocked(self, run) -> str | None:
         """The first condition that does not hold, in words (None: the step applies)."""
@@ -186,9 +242,25 @@ def _milp_share(run) -> float | None:
     None when none did."""
     share = None
     for kw, out in run.runs_of("milp"):
-        if out is not None and out.status == "time_limit" and kw.get("time_limit") is not None:
+        if out is None or out.status not in ("time_limit", "node_limit"):
+            continue
+        if kw.get("time_limit") is not None:
             share = kw["time_limit"]
+        elif kw.get("node_limit") is not None:
+            share = kw["node_limit"] / MILP_NODES_PER_SECOND
     return share
+
+
+def milp_node_limit(run) -> bool:
+    """Whether the registered method "milp" takes a work limit (``node_limit``)."""
+    entry = run.methods.get("milp") if run.methods is not None else None
+    names = getattr(getattr(entry, "options", None), "names", None)
+    return names is not None and "node_limit" in names()
+
+
+MILP_WORK = Condition("a work limit for milp in deterministic mode (its option node_limit; "
+                      "without it milp stops only by the clock)",
+                      lambda run: not run.deterministic or milp_node_limit(run))
 
 
 MILP_STOPPED = Condition(
@@ -201,19 +273,29 @@ MILP_STOPPED = Condition(
 # ---------------------------------------------------------------------------------------------
 # options and size tests
 # ---------------------------------------------------------------------------------------------
+def _nodes(seconds: float) -> int:
+    return max(1, int(MILP_NODES_PER_SECOND * seconds))
+
+
 def _milp_options(run, step) -> dict:
     """Its share of the time left as the time limit (the runner leaves a reserve before the
-    deadline); stopped there, HiGHS's dual bound is still certified."""
+    deadline); stopped there, HiGHS's dual bound is still certified. Deterministic: the same
+    share as a node limit."""
+    if run.deterministic:
+        return {"time_limit": None, "node_limit": _nodes(step.share * run.time_left()),
+                "gap": AUTO_MILP_GAP}
     return {"time_limit": step.share * run.time_left(), "gap": AUTO_MILP_GAP}
 
 
 def _milp_rest_options(run, step) -> dict:
+    if run.deterministic:
+        return {"time_limit": None, "node_limit": _nodes(run.time_left()), "gap": AUTO_MILP_GAP}
     return {"time_limit": None, "gap": AUTO_MILP_GAP}  # None: all the time left
 
 
 def _shor_cuts_options(run, step) -> dict:
-    return {"solver": run.solver, "rlt": "cuts", "rounds": AUTO_CUT_ROUNDS,
-            "seconds": step.share * run.time_left() / len(run.facts.pops)}
+    seconds = None if run.deterministic else step.share * run.time_left() / len(run.facts.pops)
+    return {"solver": run.solver, "rlt": "cuts", "rounds": AUTO_CUT_ROUNDS, "seconds": seconds}
 
 
 def _solver_options(run, step) -> dict:
@@ -268,8 +350,168 @@ def _network_guard(run, options) -> str | None:
     return None
 
 
+def _dp_too_large(run, options) -> str | None:
+    """"dp" works on the expanded POP only: refuse at once when it would exceed the method's
+    ``max_terms`` (it would build the lifted POP of every functional to find out)."""
+    if run.problem.net.num_hidden <= 1:
+        return None  # one hidden layer: always expanded
+    entry = run.methods.get("dp")
+    limit = getattr(getattr(entry, "options", None), "defaults", dict)().get("max_terms")
+    pops = pop_estimate(run.problem)
+    if limit is not None and pops["paths"] > limit:
+        return (f"too large (the expanded gradient POP has {pops['paths']:.3g} paths, above "
+                f"dp's max_terms = {int(limit):,})")
+    return None
+
+
 def _milp_gap(out):
     return out.details["gap"]
+
+
+# ---------------------------------------------------------------------------------------------
+# cost estimates
+# ---------------------------------------------------------------------------------------------
+def _nnz(W) -> int:
+    return int(W.nnz) if hasattr(W, "nnz") else int(np.count_nonzero(W))
+
+
+def _unstable(problem) -> int:
+    return int(sum(np.count_nonzero(hi > lo) for lo, hi in
+                   zip(problem.bounds.deriv_lo, problem.bounds.deriv_hi)))
+
+
+def pop_estimate(problem) -> dict:
+    """What building the gradient POPs costs, counted before building them (kept in
+    ``problem.cache``): ``functionals``, ``paths`` (largest over functionals, stable-off
+    neurons removed), the ``formulation`` "auto" would choose, ``weights`` and ``seconds``.
+    """
+    key = ("pop_estimate",)
+    if key in problem.cache:
+        return problem.cache[key]
+    net = problem.net
+    b = problem.bounds
+    zero = [hi <= 0 for hi in b.deriv_hi]
+    fs = functionals(net)
+    paths = max(count_paths(net, zero, None if u is None else np.asarray(u, float))
+                * (net.output_dim if u is None else 1) for u in fs)
+    weights = sum(_nnz(W) for W, _ in net.affine_layers)
+    expanded = paths <= MAX_TERMS or (net.num_hidden <= 1 and fs[0] is not None)
+    each = POP_TERM_SECONDS * paths if expanded else POP_WEIGHT_SECONDS * weights
+    out = {"functionals": len(fs), "paths": float(paths),
+           "formulation": "expanded" if expanded else "lifted", "weights": int(weights),
+           "seconds": float(len(fs) * each)}
+    problem.cache[key] = out
+    return out
+
+
+def _cost_closed_form(run, options) -> dict:
+    return {"weights": sum(_nnz(W) for W, _ in run.problem.net.affine_layers), "seconds": 0.0}
+
+
+def _cost_dp(run, options) -> dict:
+    pops = pop_estimate(run.problem)
+    return {"paths": pops["paths"], "functionals": pops["functionals"],
+            "seconds": pops["functionals"] * (POP_TERM_SECONDS + DP_TERM_SECONDS)
+            * pops["paths"]}
+
+
+def _cost_milp(run, options) -> dict:
+    net, K = run.problem.net, _unstable(run.problem)
+    n0 = net.input_dim
+    out = {"unstable": K, "binaries": K + (n0 if run.facts.norm == math.inf else 2 * n0),
+           "functionals": len(functionals(net))}
+    if options.get("node_limit") is not None:
+        out["node_limit"] = options["node_limit"]
+        out["seconds"] = options["node_limit"] / MILP_NODES_PER_SECOND
+    else:  # it stops at its time limit (None: all the time left)
+        limit = options.get("time_limit")
+        out["seconds"] = run.time_left() if limit is None else min(limit, run.time_left())
+    return out
+
+
+def _cost_lp(run, options) -> dict:
+    size = lp_size(run.facts.pops[0], options["degree"])
+    return {"products": size, "degree": options["degree"],
+            "functionals": len(run.facts.pops),
+            "seconds": len(run.facts.pops) * LP_SECONDS_1E5 * (size / 1e5) ** 2.5}
+
+
+def _cost_shor(run, options) -> dict:
+    pops = run.facts.pops
+    gp = pops[0]
+    lifted = gp.pop.degree > 2 or gp.formulation == "lifted"
+    if gp.pop.degree > 2:  # shor rebuilds it lifted: t, the free sigmas and one z per neuron
+        net = run.problem.net
+        nvars = net.input_dim + _unstable(run.problem) + sum(net.widths[1:])
+    else:
+        nvars = len(gp.pop.variables)
+    solves = 1 + (options.get("rounds") or 0) if options.get("rlt") == "cuts" else 1
+    seconds = len(pops) * solves * SHOR_SECONDS_161 * ((nvars + 1) / 161.0) ** 3 \
+        * (SHOR_LIFTED_FACTOR if lifted else 1.0)
+    if options.get("seconds") is not None and solves > 1:  # the rounds stop at their share
+        seconds = min(seconds, len(pops) * (SHOR_SECONDS_161 * ((nvars + 1) / 161.0) ** 3
+                                            + options["seconds"]))
+    return {"block": nvars + 1, "formulation": "lifted" if lifted else gp.formulation,
+            "solves": solves, "functionals": len(pops), "seconds": seconds}
+
+
+def _cost_sdp(run, options) -> dict:
+    pops = run.facts.pops
+    if options.get("sparsity") == "neuron":
+        sizes = [2 * len(c) for c in pops[0].cliques]
+    else:
+        order = options.get("order") or 2
+        block = max(clique_block(gp, order) for gp in pops)
+        sizes = [block] * len(pops[0].cliques)
+    return {"block": max(sizes, default=0), "blocks": len(sizes), "functionals": len(pops),
+            "seconds": len(pops) * SDP_SECONDS_PER_CUBE * float(sum(float(k) ** 3
+                                                                     for k in sizes))}
+
+
+def _cost_lipsdp(run, options) -> dict:
+    sizes = run.problem.net.layer_sizes
+    cube = float(sum(float(a + b) ** 3 for a, b in zip(sizes[:-1], sizes[1:])))
+    return {"neurons": int(sum(sizes[1:-1])), "largest_pair": int(max(
+        a + b for a, b in zip(sizes[:-1], sizes[1:]))),
+        "seconds": LIPSDP_BASE_SECONDS + LIPSDP_SECONDS_PER_CUBE * cube}
+
+
+#: The default cost estimate of each method (a step's ``cost`` replaces it).
+COSTS = {"product": _cost_closed_form, "interval": _cost_closed_form, "dp": _cost_dp,
+         "milp": _cost_milp, "lp": _cost_lp, "shor": _cost_shor, "sdp": _cost_sdp,
+         "lipsdp": _cost_lipsdp}
+
+
+def estimate(run, step, options) -> dict | None:
+    """The estimated cost of ``step`` run with ``options`` (a dict of the sizes that drive it
+    and ``seconds``, a rough time), or None when there is no model for its method. Counted
+    from the network, the region's bounds and the gradient POPs already built: nothing is
+    built for it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polylip.nn import METHODS, Network
+    >>> from polylip.nn.methods.auto import AutoOptions, Facts, Run
+    >>> from polylip.nn.problem import LipschitzProblem
+    >>> from polylip.nn.regions import GlobalRegion
+    >>> net = Network.from_weights([np.ones((4, 3)), np.ones((1, 4))])
+    >>> run = Run(LipschitzProblem(net, np.inf, GlobalRegion(), methods=METHODS), AutoOptions())
+    >>> run.facts = Facts.of(run.problem)
+    >>> e = estimate(run, step("milp-formal"), {"time_limit": 5.0})
+    >>> e["unstable"], e["binaries"], e["seconds"] <= 5.0
+    (4, 7, True)
+    """
+    fn = step.cost or COSTS.get(step.method)
+    if fn is None:
+        return None
+    try:
+        out = fn(run, options)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, ArithmeticError):
+        return None  # a replaced method's options or a POP of another shape: no estimate
+    if out.get("seconds") is not None:
+        out["seconds"] = float(out["seconds"])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +524,7 @@ PLAN = (
         "Always, at once: interval bounds on the Jacobian, often below the product; with it, "
         "the bound returned when no later step finishes in the budget.")),
     Step("milp-true", "milp", share=AUTO_MILP_TRUE_SHARE, options=_milp_options,
-         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE),
+         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE, MILP_WORK),
          ends=("true_within", _milp_gap), why=(
         "Over a box or a ball with ReLU-type activations, \"milp\" ties the activation pattern "
         "to an input and bounds the *true* local constant, which can lie below the formal one "
@@ -290,16 +532,17 @@ PLAN = (
         "take the whole budget (deep 3x20 box: milp 4 s, dp over 54 s). So it comes first, "
         "with two thirds of the time left (deep 2x40 box: 21.79 with 54 s against 33.46 with a "
         "third of 60 s; Shor and the LP time out there), and closed it ends the search.")),
-    Step("dp", "dp", when=(norm_in(math.inf, 2.0, 1.0), FIXED_OUTPUT),
+    Step("dp", "dp", when=(norm_in(math.inf, 2.0, 1.0), FIXED_OUTPUT), too_large=_dp_too_large,
          ends=("exact_formal", lambda out: True), why=(
         "When the POP's elimination width fits (banded or small networks), \"dp\" gives the "
         "exact formal constant, the optimum of the POP every relaxation below bounds from "
         "above; LipSDP cannot go below it either (every fixed activation pattern is "
         "slope-restricted in the derivative ranges). Planning is cheap and a width above its "
         "table budget returns too_large at once, so it comes before every relaxation, and a "
-        "certified \"dp\" ends the search.")),
+        "certified \"dp\" ends the search. Refused before it starts when the expanded POP "
+        "exceeds its max_terms (counted paths).")),
     Step("milp-formal", "milp", share=AUTO_MILP_SHARE, options=_milp_options,
-         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, FORMAL_TARGET),
+         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, FORMAL_TARGET, MILP_WORK),
          ends=("formal_within", _milp_gap), why=(
         "For networks whose elimination width is too large for \"dp\": the formal constant by "
         "branch and bound. Closed to its gap it ends the search like \"dp\"; stopped at its "
@@ -346,7 +589,7 @@ PLAN = (
         "last. Skipped when a clique's moment matrix (counted from the cliques before anything "
         f"is built) exceeds {AUTO_MAX_BLOCK}, or, measured in the worker, the free variables "
         f"exceed {AUTO_MAX_VARS}.")),
-    Step("milp-rest", "milp", options=_milp_rest_options, when=(MILP_STOPPED,), why=(
+    Step("milp-rest", "milp", options=_milp_rest_options, when=(MILP_STOPPED, MILP_WORK), why=(
         "Time left after every step: \"milp\" again with all of it (HiGHS is deterministic, so "
         "the longer run gets at least as far as the stopped one).")),
 )

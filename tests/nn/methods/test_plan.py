@@ -107,7 +107,7 @@ def plan_log(res):
     log = res.details["plan"]
     assert [p["step"] for p in log] == ORDER  # one record per step, in order
     for p in log:
-        assert set(p) == {"step", "method", "status", "reason", "seconds"}
+        assert set(p) == {"step", "method", "status", "reason", "seconds", "estimate"}
         assert p["status"] in STATUSES and p["reason"]
     return {p["step"]: p for p in log}
 
@@ -120,7 +120,8 @@ def test_the_step_that_ends_the_search_and_why_the_others_did_not_run():
     assert "ends the search" in log["dp"]["reason"]
     assert log["milp-true"] == {"step": "milp-true", "method": "milp",
                                 "status": "not applicable",
-                                "reason": "needs a box or a ball region", "seconds": 0.0}
+                                "reason": "needs a box or a ball region", "seconds": 0.0,
+                                "estimate": None}
     for sid in ORDER[ORDER.index("dp") + 1:]:
         assert log[sid]["status"] == "not run"
         assert log[sid]["reason"] == "the search ended at dp (exact_formal)"

@@ -1,0 +1,189 @@
+"""A budget that holds (issue 14 item 1): ``lipschitz(..., budget=B)`` for any method, every
+stage included (the lower-bound search gets a share; the method runs in a worker stopped at
+the deadline; "auto" skips what cannot finish), and the lower-bound search's effort scaled to
+the network.
+
+No test asserts a wall-clock time: they check the status, that the call returned, what each
+stage was given (time limits, effort), and what the plan recorded.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from polylip.errors import ModelError
+from polylip.nn import Network, lipschitz
+from polylip.nn import estimate as est
+from polylip.nn.estimate import METHODS, LOWER_MAX_SECONDS, LOWER_SHARE, MethodOutput
+from polylip.nn.lower import LOWER_WORK, LowerOptions, effort, lower_bound
+from polylip.nn.methods import MILPOptions
+from polylip.nn.methods.base import Method
+from polylip.runtime import fork_available
+
+needs_fork = pytest.mark.skipif(not fork_available(), reason="a method runs in a forked worker")
+
+
+def mlp(sizes, seed=0):
+    """A random ReLU MLP (numpy, seeded), weights scaled by 1/sqrt(fan-in)."""
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((sizes[k + 1], sizes[k])) / np.sqrt(sizes[k])
+          for k in range(len(sizes) - 1)]
+    bs = [0.1 * rng.standard_normal(sizes[k + 1]) for k in range(len(sizes) - 1)]
+    return Network.from_weights(Ws, bs)
+
+
+# ------------------------------------------------------------------ the lower-bound effort
+def test_the_default_effort_is_scaled_to_the_network():
+    small = mlp((8, 16, 16, 1))
+    e = effort(small)
+    assert (e.samples, e.restarts) == (2000, 64)  # a small network gets the full defaults
+    big = mlp((64, 200, 200, 200, 10))
+    e = effort(big)
+    assert 32 <= e.samples < 2000 and 2 <= e.restarts < 64 and 1 <= e.polish_lps < 200
+    # the counts fit the work: sampling and the local search's first steps within their shares
+    assert e.samples * e.evaluation <= 0.2 * LOWER_WORK * 1.01 or e.samples == 32
+    # options given are kept
+    e = effort(big, LowerOptions(samples=500, restarts=7, polish_lps=3))
+    assert (e.samples, e.restarts, e.polish_lps) == (500, 7, 3)
+    # more work, more effort
+    assert effort(big, LowerOptions(work=100 * LOWER_WORK)).samples > effort(big).samples
+
+
+def test_the_search_spends_at_most_its_work_and_is_repeatable():
+    net = mlp((64, 100, 100, 10))
+    a = lower_bound(net, "inf")
+    b = lower_bound(net, "inf")
+    assert a.value == b.value and np.array_equal(a.witness, b.witness)
+    e = effort(net)
+    # sampling, the local search's share (plus one step's overshoot at most) and the LPs
+    assert a.details["work"] <= LOWER_WORK + e.restarts * e.step + e.lp
+    assert a.value <= float(net.local_lipschitz(a.witness[None, :], "inf")[0]) * (1 + 1e-9)
+
+
+def test_product_on_a_large_mlp_answers_with_both_bounds():
+    net = mlp((64, 200, 200, 200, 10))
+    res = lipschitz(net, "inf", method="product")
+    assert res.status == "ok" and res.upper > 0 and 0 < res.lower <= res.upper
+    assert res.constant == "formal"
+    assert res.details["lower_work"] <= 2 * LOWER_WORK
+
+
+def test_lower_options_are_checked():
+    for bad in ({"samples": 0}, {"restarts": -1}, {"work": -1.0}, {"time_limit": "soon"},
+                {"seed": 1.5}):
+        with pytest.raises(ModelError):
+            LowerOptions(**bad)
+    assert LowerOptions(samples=None).samples is None
+
+
+# ------------------------------------------------------------------ budget=
+def test_bad_budgets_are_model_errors():
+    net = mlp((3, 4, 1))
+    for budget in (0, -1, "soon", math.inf, math.nan, True):
+        with pytest.raises(ModelError, match="budget"):
+            lipschitz(net, method="product", budget=budget)
+    with pytest.raises(ModelError, match="budget once"):
+        lipschitz(net, budget=5, options={"budget": 10})
+    res = lipschitz(net, budget=5, options={"budget": 5}, lower=False)  # the same: fine
+    assert res.budget == 5.0 and res.details["budget"] == 5.0
+
+
+def test_the_lower_bound_search_gets_a_share_of_the_budget(monkeypatch):
+    seen = []
+    real = est.lower_bound
+
+    def spy(net, p, region, opts):
+        seen.append(opts)
+        return real(net, p, region, opts)
+    monkeypatch.setattr(est, "lower_bound", spy)
+    net = mlp((3, 4, 1))
+    lipschitz(net, method="product", budget=4.0)
+    lipschitz(net, method="product", budget=400.0)
+    lipschitz(net, method="product", budget=4.0, lower=LowerOptions(time_limit=0.1))
+    lipschitz(net, method="product")  # no budget: no clock, only its counted work
+    lipschitz(net, budget=4.0, lower=False)  # "auto": its budget
+    lipschitz(net, options={"budget": 20.0})
+    limits = [o.time_limit for o in seen]
+    assert limits == [pytest.approx(LOWER_SHARE * 4.0), LOWER_MAX_SECONDS, 0.1, None,
+                      pytest.approx(LOWER_SHARE * 20.0)]
+
+
+@needs_fork
+def test_any_method_is_stopped_at_the_budget(monkeypatch):
+    import time
+
+    def slow(problem, **kw):
+        time.sleep(60)
+        return MethodOutput(upper=1e-9, status="ok")  # never returned: must not leak
+    monkeypatch.setitem(METHODS, "slow", slow)  # a plain function, as register_method adds
+    res = lipschitz(mlp((3, 4, 1)), method="slow", budget=1.0)
+    assert res.status == "time_limit" and res.upper is None and res.lower is not None
+    assert "budget" in res.details["message"]
+    assert res.budget == 1.0
+
+
+@needs_fork
+def test_a_method_with_a_time_limit_gets_the_time_left(monkeypatch):
+    def fake(problem, options):
+        return MethodOutput(upper=1.0, status="ok", details={"limit": options.time_limit,
+                                                              "constant": "formal"})
+    monkeypatch.setitem(METHODS, "milp", Method("milp", fake, MILPOptions, "fake milp"))
+    net = mlp((3, 4, 1))
+    res = lipschitz(net, method="milp", budget=3.0, lower=False)
+    assert 0 < res.details["limit"] < 3.0  # stops itself before the deadline
+    res = lipschitz(net, method="milp", budget=300.0, lower=False)
+    assert res.details["limit"] == 60.0  # its own default was smaller
+    res = lipschitz(net, method="milp", lower=False)
+    assert res.details["limit"] == 60.0  # no budget: untouched
+
+
+@needs_fork
+def test_errors_of_a_method_run_under_a_budget_are_raised_as_without_one():
+    net = mlp((3, 4, 1))
+    with pytest.raises(ModelError, match="supports the input norms"):
+        lipschitz(net, norm=2, method="milp", budget=5.0, lower=False)
+
+
+# ------------------------------------------------------------------ auto plans with estimates
+@needs_fork
+def test_auto_on_a_wide_deep_mlp_skips_what_cannot_finish():
+    """64-200-200-200-10, ten outputs, budget 3 s: the gradient POPs (estimated at tens of
+    seconds) are not built, "dp" is refused by its path count, and the bound is returned."""
+    net = mlp((64, 200, 200, 200, 10))
+    res = lipschitz(net, budget=3.0, lower=False)
+    assert res.status == "ok" and res.upper is not None and res.budget == 3.0
+    assert res.details["pops"]["status"] == "too large"
+    assert res.details["pops"]["estimate"]["formulation"] == "lifted"
+    plan = {p["step"]: p for p in res.details["plan"]}
+    assert plan["dp"]["status"] == "too large" and "paths" in plan["dp"]["reason"]
+    assert plan["sdp-network"]["status"] == "not applicable"
+    assert res.best_step in ("product", "interval", "milp-formal", "milp-rest")
+    assert res.upper <= lipschitz(net, method="product", lower=False).upper + 1e-9
+
+
+@needs_fork
+def test_every_step_that_reaches_its_options_shows_its_estimate():
+    net = mlp((6, 8, 1), seed=3)
+    res = lipschitz(net, "inf", budget=20, lower=False, options={"rel_gap": 0.0})
+    for p in res.details["plan"]:
+        assert "estimate" in p
+        if p["status"] in ("ok", "no bound", "time_limit", "too large") and p["estimate"]:
+            assert p["estimate"]["seconds"] >= 0
+    est_dp = next(p for p in res.details["plan"] if p["step"] == "dp")["estimate"]
+    assert est_dp["paths"] == 6 * 8 and est_dp["functionals"] == 1
+    lines = res.explain().splitlines()
+    assert any(line.lstrip().startswith("dp") for line in lines)
+
+
+@needs_fork
+def test_a_hopeless_step_without_its_own_limit_is_not_started(monkeypatch):
+    """A step estimated far beyond the time left is recorded "too large" and not run."""
+    from polylip.nn.methods import plan
+
+    monkeypatch.setitem(plan.COSTS, "dp", lambda run, options: {"seconds": 1e6})
+    net = mlp((3, 4, 1))
+    res = lipschitz(net, budget=10, lower=False)
+    dp = next(p for p in res.details["plan"] if p["step"] == "dp")
+    assert dp["status"] == "too large" and "estimated" in dp["reason"]
+    assert res.status == "ok" and res.best_step != "dp"

@@ -344,6 +344,10 @@ def _joblib_rows(tasks, n_jobs):
     yield from par(delayed(certify)(*args, **kw) for args, kw in tasks)
 
 
+def _task(net, args, kw) -> dict:
+    return certify(net, *args, **kw)
+
+
 def _dask_rows(tasks, net, client):
     try:
         from distributed import as_completed
@@ -357,8 +361,8 @@ def _dask_rows(tasks, net, client):
                  "only; start the workers with the dask setting distributed.worker.daemon "
                  "False for a hard deadline")
     shared = client.scatter(net, broadcast=True, hash=False)  # sent once to every worker
-    futures = [client.submit(certify, shared, *args[1:], pure=False, **kw)
-               for args, kw in tasks]
+    futures = client.map(_task, [shared] * len(tasks), [a[1:] for a, _ in tasks],
+                         [kw for _, kw in tasks], pure=False)  # one message, not one a task
     where = {fut.key: k for k, fut in enumerate(futures)}
     try:
         for fut in as_completed(futures):

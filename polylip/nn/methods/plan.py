@@ -120,6 +120,9 @@ SDP_SECONDS_PER_CUBE = 2e-6
 #: (digits 64-16-16-10: 0.55 s; 784-500-500-10: 39 s, 3.25e9 cubed).
 LIPSDP_BASE_SECONDS = 0.5
 LIPSDP_SECONDS_PER_CUBE = 1.2e-8
+#: What any step costs beyond its model: the worker's fork, building and certifying a small
+#: relaxation (3-5-1 networks: 0.1-0.6 s per SDP or LP step, two loaded cores).
+STEP_SECONDS = 0.1
 #: Deterministic mode: branch-and-bound nodes of "milp" per second of its share (digits MLP,
 #: margin 3-8, HiGHS: 50 nodes in 6.4 s, 150 in 9 s, 400 in 11 s, the root about 5 s).
 MILP_NODES_PER_SECOND = 25.0
@@ -510,7 +513,7 @@ def estimate(run, step, options) -> dict | None:
     except (AttributeError, TypeError, ValueError, KeyError, IndexError, ArithmeticError):
         return None  # a replaced method's options or a POP of another shape: no estimate
     if out.get("seconds") is not None:
-        out["seconds"] = float(out["seconds"])
+        out["seconds"] = float(out["seconds"]) + (0.0 if step.inline else STEP_SECONDS)
     return out
 
 

@@ -1,0 +1,175 @@
+"""Deterministic mode (issue 14 item 6 of the brief's numbering: reproducible figures):
+``lipschitz(..., deterministic=True)`` and ``polylip lipschitz --deterministic`` replace
+wall-clock limits by work limits, so the same call gives the same numbers on every run.
+
+No test asserts a wall-clock time.
+"""
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from polylip.cli import main
+from polylip.errors import ModelError
+from polylip.nn import BoxRegion, Network, lipschitz
+from polylip.nn.estimate import METHODS, MethodOutput
+from polylip.nn.lower import LowerOptions
+from polylip.nn.methods import MILPOptions, plan
+from polylip.nn.methods.base import Method, integer
+from polylip.runtime import fork_available
+
+needs_fork = pytest.mark.skipif(not fork_available(), reason="steps run in a forked worker")
+
+
+def net_of(sizes=(4, 6, 5, 1), seed=2):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
+    bs = [rng.standard_normal(sizes[k + 1]) for k in range(len(sizes) - 1)]
+    return Network.from_weights(Ws, bs)
+
+
+def figures(res):
+    """What must not change between two runs: the numbers, the witness, and what each step
+    of the plan did with which options (not the seconds it took)."""
+    tried = [{k: v for k, v in t.items() if k != "seconds"} for t in res.details.get("tried", [])]
+    plan_ = [(p["step"], p["status"], p["reason"]) for p in res.details.get("plan", [])]
+    return (res.upper, res.lower, res.status, None if res.witness is None
+            else res.witness.tolist(), tried, plan_)
+
+
+@dataclass(frozen=True)
+class NodeMILPOptions(MILPOptions):
+    """MILPOptions with a work limit, as the milp method will take it."""
+
+    node_limit: int | None = integer(None, low=1, optional=True)
+
+
+def fake_milp(problem, options):
+    """A stand-in for "milp" that records what it was given (and bounds nothing better)."""
+    return MethodOutput(upper=None, status="time_limit",
+                        details={"time_limit": options.time_limit,
+                                 "node_limit": getattr(options, "node_limit", None),
+                                 "gap": options.gap,
+                                 "constant": "formal", "message": "fake"})
+
+
+# ------------------------------------------------------------------ the same figures
+@needs_fork
+def test_auto_gives_the_same_figures_twice():
+    net = net_of()
+    a = lipschitz(net, budget=10, deterministic=True, options={"rel_gap": 0.0})
+    b = lipschitz(net, budget=10, deterministic=True, options={"rel_gap": 0.0})
+    assert figures(a) == figures(b)
+    assert a.deterministic and a.details["deterministic"] is True
+    assert 0 < a.details["work_charged"] <= 10.0
+    assert a.status in ("ok", "optimal") and a.upper is not None
+
+
+@needs_fork
+def test_auto_without_its_exact_steps_runs_the_relaxations_the_same_way(monkeypatch):
+    """Without "dp" and "milp" (which end the search on small networks) the SDP and LP steps
+    run, with their time shares taken from the virtual clock: Shor's cut rounds get no time
+    cap, and both runs record the same options."""
+    monkeypatch.delitem(METHODS, "dp")
+    monkeypatch.delitem(METHODS, "milp")
+    net = net_of((3, 5, 1), seed=4)
+    a = lipschitz(net, budget=20, deterministic=True, lower=False, options={"rel_gap": 0.0})
+    b = lipschitz(net, budget=20, deterministic=True, lower=False, options={"rel_gap": 0.0})
+    assert figures(a) == figures(b)
+    cuts = [t for t in a.details["tried"] if t.get("rlt") == "cuts"]
+    assert cuts and all(t["cut_seconds"] is None for t in cuts)
+
+
+def test_the_lower_bound_search_is_the_same_twice():
+    net = net_of((8, 30, 30, 1), seed=1)
+    a = lipschitz(net, method="product", deterministic=True)
+    b = lipschitz(net, method="product", deterministic=True)
+    assert (a.lower, a.witness.tolist()) == (b.lower, b.witness.tolist())
+    assert a.deterministic and not lipschitz(net, method="product").deterministic
+
+
+# ------------------------------------------------------------------ work limits, not clocks
+def test_wall_clock_options_are_refused_in_deterministic_mode():
+    net = net_of((3, 4, 1))
+    with pytest.raises(ModelError, match="time_limit"):
+        lipschitz(net, method="milp", options={"time_limit": 5}, deterministic=True)
+    with pytest.raises(ModelError, match="seconds"):
+        lipschitz(net, method="shor", options={"rlt": "cuts", "seconds": 2},
+                  deterministic=True)
+    with pytest.raises(ModelError, match="time_limit"):
+        lipschitz(net, method="product", lower=LowerOptions(time_limit=1.0),
+                  deterministic=True)
+    with pytest.raises(ModelError, match="deterministic"):
+        lipschitz(net, method="product", deterministic="yes")
+
+
+def test_a_method_loses_its_time_limit_and_milp_gets_nodes(monkeypatch):
+    net = net_of((3, 4, 1))
+    monkeypatch.setitem(METHODS, "milp", Method("milp", fake_milp, NodeMILPOptions, "fake"))
+    res = lipschitz(net, method="milp", deterministic=True, lower=False)
+    assert res.details["time_limit"] is None
+    assert res.details["node_limit"] == int(plan.MILP_NODES_PER_SECOND * 60.0)  # its default
+    res = lipschitz(net, method="milp", deterministic=True, lower=False, budget=4.0)
+    assert res.details["node_limit"] == int(plan.MILP_NODES_PER_SECOND * 4.0)
+    res = lipschitz(net, method="milp", deterministic=True, lower=False,
+                    options={"node_limit": 7})
+    assert res.details["node_limit"] == 7
+
+
+@needs_fork
+def test_auto_gives_milp_a_node_limit_from_its_share_of_the_work(monkeypatch):
+    net = net_of((3, 4, 1))
+    monkeypatch.setitem(METHODS, "milp", Method("milp", fake_milp, NodeMILPOptions, "fake"))
+    monkeypatch.delitem(METHODS, "dp")
+    box = BoxRegion(np.zeros(3), 0.5)
+    runs = [lipschitz(net, region=box, budget=30, deterministic=True, lower=False)
+            for _ in range(2)]
+    assert figures(runs[0]) == figures(runs[1])
+    milp = [t for t in runs[0].details["tried"] if t["method"] == "milp"]
+    assert milp[0]["node_limit"] == int(plan.MILP_NODES_PER_SECOND * plan.AUTO_MILP_TRUE_SHARE
+                                        * 30.0)
+    # charged its whole share (20 of 30 s), the virtual clock leaves too little for a rerun
+    rest = next(p for p in runs[0].details["plan"] if p["step"] == "milp-rest")
+    assert rest["status"] == "not applicable" and "share" in rest["reason"]
+    assert runs[0].details["work_charged"] >= 20.0
+
+
+@needs_fork
+def test_without_a_work_limit_milp_is_left_out(monkeypatch):
+    net = net_of((3, 4, 1))
+    monkeypatch.setitem(METHODS, "milp", Method("milp", fake_milp, MILPOptions, "no nodes"))
+    monkeypatch.delitem(METHODS, "dp")
+    res = lipschitz(net, budget=10, deterministic=True, lower=False)
+    steps = {p["step"]: p for p in res.details["plan"]}
+    assert steps["milp-formal"]["status"] == "not applicable"
+    assert "node_limit" in steps["milp-formal"]["reason"]
+    assert all(t["method"] != "milp" for t in res.details["tried"])
+    # not deterministic: it runs, by the clock
+    res = lipschitz(net, budget=10, lower=False)
+    assert any(t["method"] == "milp" for t in res.details["tried"])
+
+
+def test_a_step_estimated_beyond_the_work_left_is_skipped(monkeypatch):
+    monkeypatch.setitem(plan.COSTS, "dp", lambda run, options: {"seconds": 11.0})
+    res = lipschitz(net_of((3, 4, 1)), budget=10, deterministic=True, lower=False,
+                    options={"isolate": False})
+    dp = next(p for p in res.details["plan"] if p["step"] == "dp")
+    assert dp["status"] == "too large" and "work" in dp["reason"]
+    assert dp["estimate"] == {"seconds": pytest.approx(11.0 + plan.STEP_SECONDS)}
+
+
+# ------------------------------------------------------------------ the command line
+@needs_fork
+def test_cli_deterministic_twice(tmp_path, capsys):
+    path = tmp_path / "net.npz"
+    net_of().save(path)
+    outs = []
+    for _ in range(2):
+        assert main(["lipschitz", str(path), "--json", "--budget", "10", "--deterministic"]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    a, b = outs
+    assert a["deterministic"] is True and a["budget"] == 10.0
+    assert (a["upper"], a["lower"], a["witness"]) == (b["upper"], b["lower"], b["witness"])
+    assert [p["status"] for p in a["plan"]] == [p["status"] for p in b["plan"]]

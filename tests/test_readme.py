@@ -1,5 +1,7 @@
-"""The README's two opening commands: CI runs exactly the second, and the first one's job works."""
+"""The README's two opening commands: CI runs exactly the second, and the first one's job works,
+gives the same figures on every run (it is deterministic) and the README quotes them."""
 
+import functools
 import re
 import shlex
 import subprocess
@@ -15,6 +17,35 @@ def readme_commands():
     return [line.strip() for line in block.strip().splitlines()]
 
 
+def main_job_argv():
+    install_and_run = readme_commands()[0]
+    job = install_and_run.split("&&", 1)[1].strip()
+    argv = shlex.split(job)
+    assert argv[:3] == ["python3", "-m", "polylip"]
+    return argv[3:]
+
+
+def run_polylip(argv):
+    return subprocess.run([sys.executable, "-m", "polylip", *argv], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600)
+
+
+@functools.lru_cache(maxsize=None)
+def main_job():
+    """The README's main job, run once for the tests below."""
+    return run_polylip(main_job_argv())
+
+
+def figures(stdout: str) -> dict:
+    """``name: value`` lines of ``polylip lipschitz`` (all but the time it took)."""
+    out = {}
+    for line in stdout.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() != "time":
+            out[key.strip()] = value.strip()
+    return out
+
+
 def test_ci_runs_exactly_the_readme_test_command():
     install_and_run, install_and_test = readme_commands()[:2]
     assert "pytest" in install_and_test
@@ -23,11 +54,27 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 def test_readme_main_job_runs():
-    install_and_run = readme_commands()[0]
-    job = install_and_run.split("&&", 1)[1].strip()
-    argv = shlex.split(job)
-    assert argv[:3] == ["python3", "-m", "polylip"]
-    out = subprocess.run([sys.executable, "-m", "polylip", *argv[3:]], capture_output=True,
-                         text=True, cwd=ROOT, timeout=600)
+    out = main_job()
     assert out.returncode == 0, out.stderr
     assert "upper" in out.stdout and "lower" in out.stdout
+
+
+def test_readme_main_job_is_deterministic_and_its_figures_are_quoted():
+    """Run twice (deterministic mode): the same figures; the README's paragraph quotes the
+    upper and lower bounds it prints, the method that gave the bound, and the product bound."""
+    argv = main_job_argv()
+    assert "--deterministic" in argv
+    first, second = main_job(), run_polylip(argv)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    a, b = figures(first.stdout), figures(second.stdout)
+    assert a == b
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"upper {a['upper']}, lower {a['lower']}" in text
+    best = re.search(r"bound from (\w+)", a["method"]).group(1)
+    assert f'(method "{best}"' in text
+    if "--budget" in argv:  # the budget is method auto's
+        i = argv.index("--budget")
+        argv = argv[:i] + argv[i + 2:]
+    product = run_polylip([*argv, "--method", "product"])
+    assert product.returncode == 0, product.stderr
+    assert f"is {figures(product.stdout)['upper']}," in text

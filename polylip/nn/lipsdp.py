@@ -336,8 +336,8 @@ def chordal_lmi(data: LipSDPData) -> LMIProblem:
             rows.append((s0 + ii) * s + (s0 + jj))
             vals.append(-U.data)
             cols.append(xoff[k - 1] + U.col)
-        Gs.append(sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                                shape=(s * s, nvars)))
+        coo = (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols)))
+        Gs.append(sp.csr_matrix(coo, shape=(s * s, nvars)))
         h = np.zeros((s, s))
         if k == H:
             h[s0:, s0:] = -_output_term(data)
@@ -681,7 +681,7 @@ def _lp_step(x, dx) -> float:
 
 
 def _structured(data: LipSDPData, start_rho: float, start_lam, *, tol: float,
-                max_iters: int, deadline: float | None, cap: float = 1e4) -> dict:
+                max_iters: int, deadline: float | None, cap: float = 1e8) -> dict:
     """HKM primal-dual interior-point method for ``max -rho s.t. -M(rho, lambda) >= 0,
     0 <= lambda <= cap * start_lam`` (the upper caps keep neurons with negligible weights,
     which the LMI does not bound, from drifting). Dual form ``S = C - sum y_i A_i`` with
@@ -712,7 +712,7 @@ def _structured(data: LipSDPData, start_rho: float, start_lam, *, tol: float,
         mu = (float(np.sum(X * S)) + x1 @ s1 + x2 @ s2) / nc
         pobj = float(np.sum(C * X)) + U @ x2
         dobj = float(y[0])
-        gap = abs(pobj - dobj) / max(1.0, abs(dobj))
+        gap = abs(pobj - dobj) / max(abs(dobj), 1e-300)  # relative: rho can be tiny
         log.debug("structured LipSDP %d: rho %.10g gap %.3g |Rp| %.3g mu %.3g", it, -dobj, gap,
                   np.linalg.norm(Rp), mu)
         if gap <= tol and np.linalg.norm(Rp) <= tol * 10:
@@ -874,7 +874,48 @@ def _eclipse_start(data: LipSDPData):
 
     lams, F = eclipse_multipliers(data)
     # (rho, lambda) = 2 F (1, lambda^): strictly feasible (the last Schur complement keeps half)
-    return 2.0 * F, 2.0 * F * np.concatenate(lams), F
+    return 2.0 * F, 2.0 * F * np.concatenate(lams), F, lams
+
+
+@dataclass(frozen=True)
+class _Balanced:
+    """The LMI after the congruence ``D (-M) D`` with ``D = blkdiag(d_k I)``,
+    ``d_0 = rho^{-1/2}``, ``d_k = tau_k^{-1/2}`` (``tau_k`` the geometric mean of layer ``k``'s
+    multipliers at a feasible point ``(rho, lambda)``): again a LipSDP matrix, of the weights
+    ``(d_{k-1}/d_k) W_k`` and output ``d_H Wout``, PSD iff the original is, with
+    ``lambda'_k = d_k^2 lambda_k`` and ``rho' = d_0^2 rho``. At that point ``rho'`` and the
+    multipliers are about 1, whatever the scales of the layers (a random 100 x 10 network spans
+    30 orders of magnitude, where solvers' absolute tolerances stop far from the optimum)."""
+
+    data: LipSDPData
+    lam_scale: np.ndarray
+    rho_scale: float
+    start: np.ndarray  # a strictly feasible point in original (LipSDP) scale, for mixing
+
+    def unscale(self, lam_b) -> np.ndarray:
+        return np.asarray(lam_b, dtype=float) * self.lam_scale
+
+
+def _balance(data: LipSDPData, rho: float, lam, start) -> _Balanced:
+    lams = data.split(lam)
+    tau = [float(np.exp(np.mean(np.log(np.maximum(x, 1e-300))))) for x in lams]
+    if not (rho > 0 and np.isfinite(rho) and all(np.isfinite(tau)) and min(tau) > 0):
+        return _Balanced(data, np.ones(data.nh), 1.0, start)
+    prev = rho
+    Ws = []
+    for W, tk in zip(data.weights, tau):
+        Ws.append(np.sqrt(tk / prev) * W)
+        prev = tk
+    bal = LipSDPData(tuple(Ws), data.wout / np.sqrt(tau[-1]), data.alpha, data.beta, data.n0,
+                     data.pruned)
+    scale = np.concatenate([np.full(W.shape[0], tk) for W, tk in zip(data.weights, tau)])
+    return _Balanced(bal, scale, float(rho), start)
+
+
+#: Rebalance and solve again when the certified rho' is below this (the optimum lies far from
+#: the point the scaling was taken at), at most REBALANCE_ROUNDS times.
+REBALANCE_BELOW = 1e-2
+REBALANCE_ROUNDS = 2
 
 
 def _finish(data, base, t0, cert, rho_solver, form, extra) -> dict:
@@ -895,15 +936,32 @@ def _finish(data, base, t0, cert, rho_solver, form, extra) -> dict:
 def _run_structured(data, base, t0, *, tol, time_limit, max_iters) -> dict:
     deadline = None if time_limit is None else t0 + float(time_limit)
     with _blas_one_thread():
-        rho0, lam0, F = _eclipse_start(data)
-        out = _structured(data, rho0, lam0, tol=1e-7 if tol is None else float(tol),
-                          max_iters=100 if max_iters is None else int(max_iters),
-                          deadline=deadline)
-    cert, mixed = _certify_or_mix(data, out["lam"], lam0)
-    extra = dict(solver="structured", solver_status=out["status"], iterations=out["iterations"],
-                 gap=out["gap"], capped=out["capped"], reduced_input=out["reduced_input"], eclipse_bound=float(np.sqrt(F)),
+        rho0, lam0, F, _ = _eclipse_start(data)
+    bal = _balance(data, rho0, lam0, lam0)
+    start_rho, start_lam = 1.0, bal.data.split(lam0 / bal.lam_scale)
+    iters, rounds = 0, 0
+    while True:
+        rounds += 1
+        with _blas_one_thread():
+            out = _structured(bal.data, start_rho, np.concatenate(start_lam),
+                              tol=1e-7 if tol is None else float(tol),
+                              max_iters=(100 if max_iters is None else int(max_iters)) - iters,
+                              deadline=deadline)
+        iters += out["iterations"]
+        lam = bal.unscale(out["lam"])
+        cert, mixed = _certify_or_mix(data, lam, bal.start)
+        if (cert.rho is None or out["status"] == "time_limit" or rounds > REBALANCE_ROUNDS
+                or cert.rho / bal.rho_scale >= REBALANCE_BELOW or mixed > 0
+                or (max_iters is not None and iters >= max_iters)):
+            break
+        # strictly feasible: the hidden part is certified positive definite, rho has room
+        bal = _balance(data, 1.5 * cert.rho, lam, bal.start)
+        start_rho, start_lam = 1.0, bal.data.split(lam / bal.lam_scale)
+    extra = dict(solver="structured", solver_status=out["status"], iterations=iters,
+                 rounds=rounds, gap=out["gap"], capped=out["capped"],
+                 reduced_input=out["reduced_input"], eclipse_bound=float(np.sqrt(F)),
                  mixed=mixed)
-    res = _finish(data, base, t0, cert, out["rho"], "structured", extra)
+    res = _finish(data, base, t0, cert, out["rho"] * bal.rho_scale, "structured", extra)
     if res["bound"] is not None and out["status"] == "time_limit":
         res["status"] = "time_limit"  # a valid bound, short of the optimum
     return res
@@ -914,20 +972,34 @@ def _run_sdp(data, base, t0, *, form, solver, tol, time_limit, max_iters) -> dic
         flat = any(np.any(b - a <= 1e-12) for a, b in zip(data.alpha, data.beta))
         # CVXOPT fails ("domain error", after 3-49 s) on single-valued slope ranges
         solver = "clarabel" if (flat or form == "chordal") else "cvxopt"
-    lmi = dense_lmi(data) if form == "dense" else chordal_lmi(data)
-    build = time.perf_counter() - t0
-    base = dict(base, nvars=lmi.nvars, block_sizes=[k for k in lmi.sizes if k > 1])
-    raw = solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, time_limit=time_limit)
-    if raw.x is None or raw.status not in ("optimal", "inaccurate"):
-        return dict(base, bound=None, status=raw.status, form=form, solver=raw.solver,
-                    message=raw.message or raw.raw_status, seconds=time.perf_counter() - t0)
-    lam = raw.x[:data.nh]
-    rho_solver = float(raw.x[data.nh])
-    cert, mixed = _certify_or_mix(data, lam)
-    if cert.rho is None:
-        with _blas_one_thread():
-            _, start, _ = _eclipse_start(data)
-        cert, mixed = _certify_or_mix(data, lam, start)
+    with _blas_one_thread():
+        rho0, lam0, _, _ = _eclipse_start(data)
+    bal = _balance(data, rho0, lam0, lam0)
+    rounds, best = 0, None
+    while True:
+        rounds += 1
+        lmi = dense_lmi(bal.data) if form == "dense" else chordal_lmi(bal.data)
+        build = time.perf_counter() - t0
+        base = dict(base, nvars=lmi.nvars, block_sizes=[k for k in lmi.sizes if k > 1])
+        left = None if time_limit is None else max(1e-3, t0 + time_limit - time.perf_counter())
+        raw = solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, time_limit=left)
+        if raw.x is None or raw.status not in ("optimal", "inaccurate"):
+            if best is not None:
+                break
+            return dict(base, bound=None, status=raw.status, form=form, solver=raw.solver,
+                        message=raw.message or raw.raw_status, seconds=time.perf_counter() - t0)
+        lam = bal.unscale(raw.x[:data.nh])
+        rho_solver = float(raw.x[data.nh]) * bal.rho_scale
+        cert, mixed = _certify_or_mix(data, lam, bal.start)
+        if cert.rho is not None and (best is None or cert.rho < best[0].rho):
+            best = (cert, mixed, rho_solver, raw, build)
+        if (cert.rho is None or rounds > REBALANCE_ROUNDS
+                or cert.rho / bal.rho_scale >= REBALANCE_BELOW or mixed > 0):
+            break
+        bal = _balance(data, 1.5 * cert.rho, lam, bal.start)
+    if best is None:
+        best = (cert, mixed, rho_solver, raw, build)
+    cert, mixed, rho_solver, raw, build = best
     extra = dict(solver=raw.solver, solver_status=raw.raw_status, build_seconds=build,
-                 mixed=mixed)
+                 mixed=mixed, rounds=rounds)
     return _finish(data, base, t0, cert, rho_solver, form, extra)

@@ -48,6 +48,11 @@ factorization of ``-M(rho, lambda)`` (layer by layer, from the output back to th
 block, O(sum n_k^3)) goes through with a shift that covers round-off; see :func:`certify_rho`
 for the argument.
 
+Every form solves a *balanced* LMI: the congruence by one scalar per layer that makes the
+ECLipsE point's multipliers and ``rho`` equal to 1 (then, if the optimum lies far from it, by
+the first solution's); without it, deep random networks, whose multipliers span tens of orders
+of magnitude, stopped three orders of magnitude above the optimum.
+
 Neurons that cannot matter are removed first (:func:`lipsdp_data`): a zero slope range
 (a stable-off ReLU over a region), a zero row (constant pre-activation) or a zero outgoing
 column. Over the region the pruned network computes the same function up to a constant.
@@ -92,13 +97,17 @@ FORMS = ("dense", "chordal", "structured")
 # ---------------------------------------------------------------------------------------------
 # form="auto": measured on these 2-core machines (benchmarks/bench_lipschitz_l2.py)
 # ---------------------------------------------------------------------------------------------
-#: "dense" (PICOS/CVXOPT or Clarabel on the one LMI) up to this LMI size N.
+#: "dense" (PICOS/CVXOPT or Clarabel on the one LMI) up to this LMI size N: below it every
+#: form takes under 0.5 s; from N = 50 on "structured" is faster (N = 100: 0.56 s against
+#: CVXOPT's 5.1 s and Clarabel-chordal's 67 s; N = 150: 0.9 s against 14.6 s and over 120 s).
 AUTO_DENSE_MAX_N = 40
-#: "structured" up to this LMI size (its iterations cost about 10 dense N x N products; 1,564
-#: took about 4 s per iteration).
-AUTO_STRUCTURED_MAX_N = 2500
-#: Above that, "chordal" when every layer pair is at most this wide (Clarabel's dense KKT
-#: blocks), else no form is tried (use method "eclipse").
+#: "structured" up to this size of the LMI it solves (``min(n_0, n_1) + hidden neurons``: the
+#: input block is reduced to the row space of W_1). Each iteration costs a few dense
+#: ``N x N`` products: 664 took 8-17 s, 1,500 (784-500-500-10) 39 s, under loads of 4-10.
+AUTO_STRUCTURED_MAX_N = 2000
+#: Above that, "chordal" when every layer pair is at most this wide (Clarabel's KKT system
+#: holds a dense block of (s(s+1)/2)^2 entries per pair of s neurons; pairs of 60 took 67 s),
+#: else no form is tried (method "eclipse" still answers).
 AUTO_CHORDAL_MAX_PAIR = 60
 
 _U = np.finfo(float).eps / 2  # unit round-off
@@ -797,12 +806,11 @@ def _structured(data: LipSDPData, start_rho: float, start_lam, *, tol: float,
 def choose_form(data: LipSDPData) -> str | None:
     """The form "auto" uses for these blocks (None: no form within reach; see the
     ``AUTO_*`` constants for the measurements)."""
-    N = data.N
-    if N <= AUTO_DENSE_MAX_N or data.depth == 0:
+    if data.N <= AUTO_DENSE_MAX_N or data.depth == 0:
         return "dense"
-    if N <= AUTO_STRUCTURED_MAX_N:
-        return "structured"
     sizes = data.sizes
+    if min(sizes[0], sizes[1]) + data.nh <= AUTO_STRUCTURED_MAX_N:
+        return "structured"
     if max(a + b for a, b in zip(sizes[:-1], sizes[1:])) <= AUTO_CHORDAL_MAX_PAIR:
         return "chordal"
     return None

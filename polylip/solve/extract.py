@@ -36,7 +36,7 @@ import scipy.sparse.linalg as spla
 from polylip.poly import Polynomial
 from polylip.relax.conic import triangles
 from polylip.solve.box import box_from_constraints
-from polylip.solve.certificate import SOSCertificate
+from polylip.solve.certificate import SOSCertificate, _triu
 
 
 def derived_box(pop):
@@ -82,7 +82,7 @@ def _from_triangles(tri, sizes, offsets) -> list:
     for k in np.unique(sizes):
         k = int(k)
         js = np.nonzero(sizes == k)[0]
-        iu, ju = np.triu_indices(k)
+        iu, ju = _triu(k)
         M = np.zeros((js.size, k, k))
         vals = tri[offsets[js][:, None] + np.arange(iu.size)[None, :]]
         M[:, iu, ju] = vals
@@ -100,7 +100,7 @@ def _to_triangles(mats, sizes, offsets, double: bool = False) -> np.ndarray:
     for k in np.unique(sizes):
         k = int(k)
         js = np.nonzero(sizes == k)[0]
-        iu, ju = np.triu_indices(k)
+        iu, ju = _triu(k)
         vals = np.stack([mats[j] for j in js])[:, iu, ju]
         if double:
             vals = vals * np.where(iu == ju, 1.0, 2.0)

@@ -60,7 +60,7 @@ from polylip.errors import PolylipError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.relax import conic
-from polylip.solve.extract import _from_triangles, _symmetric, _to_triangles, certificate_from_solution
+from polylip.solve.extract import _symmetric, _to_triangles, certificate_from_solution
 from polylip.solve.result import Result
 
 __all__ = ["confirm_infeasible", "infeasibility_certificate", "feasible_point", "REFUTE_TOL"]

@@ -222,7 +222,7 @@ class LipschitzResult:
             best = self.details.get("best_step")
             lines.append(f"bound from step {best} (method {self.details.get('best_method')});"
                          " the plan:")
-            lines += ["  " + _plan_line(p) for p in self.plan]
+            lines += ["  " + line for line in _plan_lines(self.plan)]
         return "\n".join(lines)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -270,13 +270,26 @@ class LipschitzResult:
                 f"{f(self.gap)}, status {self.status}, {self.seconds:.3f}s")
 
 
-def _plan_line(p: dict) -> str:
-    """One line of auto's plan: step, status, reason, seconds, estimate."""
-    est = p.get("estimate") or {}
-    guess = est.get("seconds")
-    extra = "" if guess is None else f", estimated {guess:.2g} s"
-    took = f" [{p['seconds']:.2f} s{extra}]" if p.get("seconds") or extra else ""
-    return f"{p['step']:13} {p['status']:15} {p['reason']}{took}"
+def _plan_lines(plan: list) -> list:
+    """Auto's plan, one line per step (step, status, reason, seconds, estimate); consecutive
+    steps with the same status and reason and nothing measured share one line."""
+    lines, i = [], 0
+    while i < len(plan):
+        p = plan[i]
+        j = i + 1
+        if not p.get("seconds") and not p.get("estimate"):
+            while j < len(plan) and (plan[j]["status"], plan[j]["reason"]) == (
+                    p["status"], p["reason"]) and not plan[j].get("seconds") \
+                    and not plan[j].get("estimate"):
+                j += 1
+        est = p.get("estimate") or {}
+        guess = est.get("seconds")
+        extra = "" if guess is None else f", estimated {guess:.2g} s"
+        took = f" [{p['seconds']:.2f} s{extra}]" if p.get("seconds") or extra else ""
+        steps = p["step"] if j == i + 1 else f"{p['step']} .. {plan[j - 1]['step']}"
+        lines.append(f"{steps:13} {p['status']:15} {p['reason']}{took}")
+        i = j
+    return lines
 
 
 #: The registry: name -> :class:`~polylip.nn.methods.base.Method` (the built-ins of

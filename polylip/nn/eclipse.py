@@ -41,8 +41,8 @@ widened range ``[0, beta]`` (valid: a function with slopes in ``[alpha, beta]`` 
 product bound ``||Wout|| prod_k ||diag(max|slope|_k) W_k||`` itself, so it is never worse.
 
 Cost: per layer one Cholesky factorization, one triangular solve and one extreme
-eigenvalue of ``n_k x n_k`` matrices, O(sum_k n_k^3): 100 layers of 160 neurons in well
-under a second, plus the same again for the certificate.
+eigenvalue of ``n_k x n_k`` matrices, O(sum_k n_k^3), and the same again for the
+certificate: 100 layers of 160 neurons in 1.0-1.7 s (measured under loads of 4-10).
 
 Examples
 --------

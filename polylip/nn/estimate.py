@@ -34,6 +34,11 @@ ranges allow, realizable or not; at least the true constant, so ``upper`` bounds
 at ``witness``. :meth:`LipschitzResult.explain` says it in words; ``to_dict()`` / ``to_json()``
 carry it, with the plan of "auto" (which step gave the bound, why the others did not).
 
+Why this module is long: it is the one entry point, and what every call shares lives here
+together: the registry, the result type with what its figures mean (its text, dict and JSON
+forms), and the budget and deterministic handling of every method (the lower-bound search's
+share, the worker, the work limits). Split, the rules of one call would sit in three places.
+
 New methods plug in without touching this module::
 
     from polylip.nn.estimate import register_method, MethodOutput

@@ -30,6 +30,10 @@ run and machine load (measured: 64-200-200-200-10 MLP with ten outputs, 0.2-0.6 
 loaded cores, where the fixed defaults took 43-118 s). ``time_limit`` stops it earlier by the
 clock (:func:`polylip.nn.lipschitz` gives it a share of its budget).
 
+Why this module is long: it is one search (sampling, local search, LP polishing, its counted
+effort) and the step every lower bound ends with, moving a witness off the activation kinks
+(:func:`differentiable_witness`), which the search and method "milp" share.
+
 Examples
 --------
 >>> import numpy as np

@@ -29,6 +29,10 @@ clock charged with each step's estimate, "milp" gets a node limit, nothing is st
 clock except, as a safety net, at :data:`DETERMINISTIC_DEADLINE_FACTOR` times the budget (then
 ``details["deterministic"]`` is False and the figures may differ between runs).
 
+Why this module is long: it is the runner of one call, start to end (the facts and the shared
+POPs, each step's worker and records, the deterministic clock), with nothing about which steps
+exist (that is the plan's).
+
 Examples
 --------
 >>> import numpy as np

@@ -27,6 +27,10 @@ estimate exceeds the work left is skipped; "milp" gets a node limit instead of a
 rounds no time cap, the LPs none. The same call then takes the same steps with the same limits
 on every run, whatever the machine's load.
 
+Why this module is long: the plan is one table, and each step's conditions, options, size
+tests and cost model sit beside it with the measured numbers they use; split, a step's reasons
+would be read far from its figures.
+
 Examples
 --------
 >>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE

@@ -89,9 +89,7 @@ def _norm_text(p: float) -> str:
 def _reach(region: str, p: float, dim: int) -> float:
     """``max ||x - c||_p`` over the unit box (l_inf) or the unit ball (l_2) of dimension dim."""
     inv = 0.0 if p == math.inf else 1.0 / p
-    if region == "box":
-        return dim ** inv
-    return dim ** max(0.0, inv - 0.5)
+    return dim ** inv if region == "box" else dim ** max(0.0, inv - 0.5)
 
 
 def _constant(out, p: float, region: str, radius: float) -> str:
@@ -344,7 +342,7 @@ def _joblib_rows(tasks, n_jobs):
     yield from par(delayed(certify)(*args, **kw) for args, kw in tasks)
 
 
-def _task(net, args, kw) -> dict:
+def _task(net, args, kw) -> dict:  # what a Dask worker runs
     return certify(net, *args, **kw)
 
 
@@ -365,12 +363,9 @@ def _dask_rows(tasks, net, client):
                          [kw for _, kw in tasks], pure=False)  # one message, not one a task
     where = {fut.key: k for k, fut in enumerate(futures)}
     try:
-        for fut in as_completed(futures):
-            if fut.status == "finished":
-                yield fut.result()
-            else:  # a worker died or the task was lost: that row only
-                args, kw = tasks[where[fut.key]]
-                yield _lost_row(args, kw, fut.exception())
+        for fut in as_completed(futures):  # a task lost with its worker is an error row
+            yield (fut.result() if fut.status == "finished"
+                   else _lost_row(*tasks[where[fut.key]], fut.exception()))
     finally:
         client.cancel([f for f in futures if not f.done()])
 

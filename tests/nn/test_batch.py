@@ -251,3 +251,15 @@ def test_dask_scheduler_address_rows_equal_serial_calls(net, centers, cluster):
                           scheduler=cluster.scheduler_address)
     assert_rows_equal(res.rows, serial(net, centers, 0.1, OUTPUTS))
     assert res.info["backend"] == "dask"
+
+
+def test_a_task_lost_with_its_worker_is_an_error_row(centers):
+    from polylip.nn.batch import _lost_row
+
+    kw = dict(norm=math.inf, method="interval", options=None, lower=True, region="box",
+              index=7, center_index=2)
+    row = _lost_row((None, centers[2], 0.1, "margin:0,1"), kw, RuntimeError("worker died"))
+    assert set(row) == set(COLUMNS) and row["upper"] is None
+    assert (row["index"], row["center"], row["output"], row["norm"], row["status"]) == (
+        7, 2, "margin:0,1", "inf", "error")
+    assert row["error"] == "RuntimeError: worker died"

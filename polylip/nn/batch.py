@@ -38,7 +38,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import logging
@@ -46,6 +45,7 @@ import math
 import multiprocessing
 import time
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
@@ -104,7 +104,8 @@ def _constant(out, p: float, region: str, radius: float) -> str:
 
 
 def certify(net, center, radius, output, *, norm="inf", method="auto", options=None,
-            lower=True, region="box", index=0, center_index=0) -> dict:
+            lower=True, region="box", index=0, center_index=0, budget=None,
+            deterministic=False) -> dict:
     """One row of the table: :func:`~polylip.nn.lipschitz` of ``net`` with the output
     ``output`` over the box (or ball) of ``radius`` around ``center``.
 
@@ -126,7 +127,7 @@ def certify(net, center, radius, output, *, norm="inf", method="auto", options=N
         row["constant"] = _constant(out, p, region, float(radius))
         c = np.asarray(center, dtype=float).reshape(-1)
         res = lipschitz(net, norm=p, method=method, region=_REGIONS[region](c, radius),
-                        lower=lower, options=options)
+                        lower=lower, options=options, budget=budget, deterministic=deterministic)
         row.update(upper=res.upper, lower=res.lower, gap=res.gap, status=res.status,
                    best_method=res.details.get("best_method"), seconds=res.seconds)
         if out.functional(net.output_dim) is not None:
@@ -179,9 +180,6 @@ class BatchResult:
 
     def __len__(self) -> int:
         return len(self.rows)
-
-    def __iter__(self):
-        return iter(self.rows)
 
     @property
     def errors(self) -> list:
@@ -312,17 +310,17 @@ def _outputs(outputs, net, X) -> list:
     return [specs] * len(X)
 
 
-def _options(method, options, budget):
+def _options(method, options, budget, deterministic):
     if method not in METHODS:
         raise ModelError(f"unknown Lipschitz method {method!r}; available: "
                          f"{', '.join(sorted(METHODS))}")
-    if budget is not None:
-        if method != "auto":
-            raise ModelError("budget applies to method 'auto' only")
-        if isinstance(options, dict) or options is None:
-            options = {**(options or {}), "budget": budget}
-        elif dataclasses.is_dataclass(options):
-            options = dataclasses.replace(options, budget=budget)
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, Real)
+                               or not 0 < budget < math.inf):
+        raise ModelError(f"budget must be a positive number of seconds or None, got {budget!r}")
+    if not isinstance(deterministic, bool):
+        raise ModelError(f"deterministic must be True or False, got {deterministic!r}")
+    if budget is not None and isinstance(options, dict) and "budget" in options:
+        raise ModelError("give the budget once: budget= or options['budget']")
     entry = METHODS[method]
     if isinstance(entry, Method):
         return entry.parse(options)  # checked once, here; the dataclass pickles
@@ -393,7 +391,7 @@ def _open_client(scheduler):
 
 def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto", options=None,
                     budget=None, n_jobs=1, client=None, scheduler=None, callback=None,
-                    region="box", lower=True) -> BatchResult:
+                    region="box", lower=True, deterministic=False) -> BatchResult:
     """Local Lipschitz bounds of ``net`` around many centers, for several outputs: one row per
     (center, output) pair.
 
@@ -411,8 +409,9 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
         those of the class the network predicts at each center. Default: the network's own.
     norm, method, options, lower
         As for :func:`~polylip.nn.lipschitz`, for every row; checked once, before any task.
-    budget : float, optional
-        Seconds of method "auto" per row (its ``options["budget"]``).
+    budget, deterministic
+        ``lipschitz(..., budget=, deterministic=)`` of each row: seconds per row (any method),
+        and work counted instead of time (the rows of "auto" then do not depend on the load).
     n_jobs : int
         Local worker processes (joblib; ``-1`` for one per core); 1 runs here.
     client : distributed.Client, optional
@@ -435,8 +434,9 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     Notes
     -----
     A row equals the serial call ``lipschitz(net.with_output(spec), norm, method,
-    BoxRegion(center, r), lower, options)``, wherever it runs. Method "auto" is the exception
-    when its budget cuts a step short: which steps finish in time depends on the load. A method
+    BoxRegion(center, r), lower, options, budget=, deterministic=)``, wherever it runs, except
+    when a budget cuts a step short: what finishes in time depends on the load (not with
+    ``deterministic=True``, where the budget is counted in work). A method
     added with :func:`~polylip.nn.estimate.register_method` exists in this process only, so it
     runs with ``n_jobs=1`` and no cluster.
     """
@@ -450,7 +450,7 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     X = check_centers(centers, net.input_dim)
     radii = _radii(radius, len(X))
     specs = _outputs(outputs, net, X)
-    parsed = _options(method, options, budget)
+    parsed = _options(method, options, budget, deterministic)
     if client is not None and scheduler is not None:
         raise ModelError("give a Dask client or a scheduler address, not both")
     remote = client is not None or scheduler is not None
@@ -465,7 +465,7 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
                          "n_jobs=1 and no cluster")
     tasks = [((net, c, float(r), spec),
               dict(norm=p, method=method, options=parsed, lower=lower, region=region,
-                   index=0, center_index=i))
+                   index=0, center_index=i, budget=budget, deterministic=deterministic))
              for i, (c, r, outs) in enumerate(zip(X, radii, specs)) for spec in outs]
     for k, (_, kw) in enumerate(tasks):
         kw["index"] = k

@@ -128,6 +128,19 @@ def test_auto_with_a_tiny_budget(net, centers):
         assert r["seconds"] < 30
 
 
+def test_deterministic_auto_rows_equal_serial_calls_in_processes(net, centers):
+    kw = dict(method="auto", budget=2.0, deterministic=True)
+    res = lipschitz_batch(net, centers[:2], 0.1, outputs=OUTPUTS[:2], n_jobs=2, **kw)
+    assert_rows_equal(res.rows, serial(net, centers[:2], 0.1, OUTPUTS[:2], **kw))
+    assert all(r["best_method"] is not None for r in res.rows)
+
+
+def test_budget_applies_to_any_method(net, centers):
+    res = lipschitz_batch(net, centers[:1], 0.1, outputs=OUTPUTS, method="exact", budget=30.0)
+    assert_rows_equal(res.rows, serial(net, centers[:1], 0.1, OUTPUTS, method="exact",
+                                       budget=30.0))
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(centers=np.zeros(4)), "2-D array"),
     (dict(centers=np.zeros((2, 5))), "width 5 but the network has 4 inputs"),
@@ -142,7 +155,9 @@ def test_auto_with_a_tiny_budget(net, centers):
     (dict(outputs=[]), "empty"),
     (dict(method="nope"), "unknown Lipschitz method"),
     (dict(method="exact", options={"max_unstable": -1}), "max_unstable"),
-    (dict(method="interval", budget=5), "budget applies to method 'auto'"),
+    (dict(method="interval", budget=-1), "budget must be a positive number"),
+    (dict(method="auto", budget=5, options={"budget": 5}), "give the budget once"),
+    (dict(deterministic="yes"), "deterministic must be True or False"),
     (dict(n_jobs=0), "n_jobs"),
     (dict(region="cube"), "region"),
     (dict(client=object(), scheduler="tcp://127.0.0.1:1"), "not both"),

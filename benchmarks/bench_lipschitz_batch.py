@@ -20,6 +20,8 @@ Run by hand::
     python3 benchmarks/bench_lipschitz_batch.py --method interval --lower off   # overhead only
     python3 benchmarks/bench_lipschitz_batch.py --method interval               # lower search
     python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --points 12
+    python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --deterministic --points 12
+    python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --backends dask
 """
 
 import argparse
@@ -90,7 +92,8 @@ def main(argv=None):
     ap.add_argument("--joblib-points", type=int, default=None, help="default: --points")
     ap.add_argument("--radius", type=float, default=0.05)
     ap.add_argument("--method", default="auto")
-    ap.add_argument("--budget", type=float, default=None, help="seconds of auto per row")
+    ap.add_argument("--budget", type=float, default=None, help="seconds per row")
+    ap.add_argument("--deterministic", action="store_true", help="budget counted in work")
     ap.add_argument("--lower", choices=["default", "off"], default="default")
     ap.add_argument("--jobs", type=int, default=2, help="joblib processes")
     ap.add_argument("--workers", type=int, default=4, help="Dask worker processes")
@@ -101,8 +104,10 @@ def main(argv=None):
     _, Xte, _, _ = data()
     X = Xte[:args.points]
     kw = dict(radius=args.radius, outputs="margins:predicted", norm="inf", method=args.method,
-              budget=args.budget, lower=False if args.lower == "off" else LowerOptions())
-    print(f"network {net!r}; method {args.method}, budget {args.budget}, lower {args.lower}, "
+              budget=args.budget, lower=False if args.lower == "off" else LowerOptions(),
+              deterministic=args.deterministic)
+    print(f"network {net!r}; method {args.method}, budget {args.budget}, deterministic "
+          f"{args.deterministic}, lower {args.lower}, "
           f"box radius {args.radius}, {os.cpu_count()} cores")
     runs = []
     backends = args.backends.split(",")

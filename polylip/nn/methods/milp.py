@@ -276,10 +276,25 @@ def _cell(net, region, S, unstable):
     x = None
     maps = _affine_maps(net, S)
 
+    def sign(kk, j):
+        return 1.0 if S[kk][j] == net.activations[kk].right else -1.0
+
     def before(k):
-        return {(kk, int(j)): float(s) for kk in range(k)
-                for j, s in zip(unstable[kk], np.where(
-                    S[kk][unstable[kk]] == net.activations[kk].right, 1.0, -1.0))}
+        return {(kk, int(j)): sign(kk, j) for kk in range(k) for j in unstable[kk]}
+
+    def feeding(rows_of):
+        """The unstable neurons of earlier layers whose slopes enter the affine maps of the
+        given rows ({layer: neurons}): the neurons with a nonzero weight into them, and the
+        neurons feeding those, down to the first layer."""
+        out, need = {}, dict(rows_of)
+        for kk in range(max(need), 0, -1):
+            into = np.flatnonzero(np.abs(_dense(net.affine_layers[kk][0])[
+                sorted(need.get(kk, ()))]).sum(axis=0)) if need.get(kk) else np.zeros(0, int)
+            if into.size:
+                need.setdefault(kk - 1, set()).update(int(q) for q in into)
+                for q in np.intersect1d(into, unstable[kk - 1]):
+                    out[(kk - 1, int(q))] = sign(kk - 1, q)
+        return out
 
     for k, (A, c) in enumerate(maps):
         idx = unstable[k]
@@ -291,7 +306,8 @@ def _cell(net, region, S, unstable):
         flat = nr <= 1e-12 * (1.0 + np.abs(cc))
         bad = np.flatnonzero(flat & (sg * cc < -1e-12))  # constant, of the wrong sign
         if bad.size:
-            return False, {**before(k), (k, int(idx[bad[0]])): float(sg[bad[0]])}
+            j = int(idx[bad[0]])
+            return False, {**feeding({k: {j}}), (k, j): float(sg[bad[0]])}
         keep = np.flatnonzero(~flat)
         if keep.size == 0:
             continue
@@ -307,9 +323,11 @@ def _cell(net, region, S, unstable):
         if support.size < R.shape[0] and _margin_lp(R[support], r[support], lo, hi)[0] > \
                 MARGIN_TOL:
             support = np.arange(R.shape[0])
-        deepest = max(who[i][0] for i in support)
-        return False, {**before(deepest), **{(who[i][0], who[i][1]): who[i][2]
-                                             for i in support}}
+        rows_of = {}
+        for i in support:
+            rows_of.setdefault(who[i][0], set()).add(who[i][1])
+        return False, {**feeding(rows_of), **{(who[i][0], who[i][1]): who[i][2]
+                                              for i in support}}
     if isinstance(region, BallRegion):
         eps, x = realizable(net, S, region, unstable=unstable)
         if eps <= MARGIN_TOL or x is None:
@@ -329,39 +347,65 @@ def _cut_row(model: FormalMILP, cut: dict):
     return A, [sum(v > 0 for v in vals) - 1.0]
 
 
+def _dense(W):
+    return np.asarray(W.todense() if sp.issparse(W) else W, float)
+
+
 def _coincident(net, unstable):
-    """Pairs of unstable first-layer neurons on one hyperplane: ``(i, j, same)`` with
+    """Pairs of unstable neurons of one layer with proportional rows: ``(k, i, j, same)`` with
     ``(w_j, b_j) = lam (w_i, b_i)`` (to 1e-12 of the normalized rows), ``same = lam > 0``.
-    Off the hyperplane their signs agree (``same``) or are opposite everywhere, so every
-    pattern breaking that has no interior: the MILP gets ``d_j = d_i`` or ``d_j = 1 - d_i``
-    from the start (identical neurons, negated copies, scaled copies)."""
-    W, b = net.affine_layers[0]
-    W = np.asarray(W.todense() if sp.issparse(W) else W, float)[unstable[0]]
-    b = (np.zeros(W.shape[0]) if b is None else np.asarray(b, float)[unstable[0]])
-    V = np.hstack([W, b[:, None]])
-    nr = np.linalg.norm(W, axis=1)
-    V = V / np.where(nr > 0, nr, 1.0)[:, None]
-    lead = np.array([np.flatnonzero(np.abs(v) > 1e-12)[0] for v in V[:, :-1]])
-    orient = np.sign(V[np.arange(V.shape[0]), lead])
-    V = V * orient[:, None]
-    pairs, first = [], {}
-    for j in range(V.shape[0]):
-        for i in first.values():
-            if np.max(np.abs(V[j] - V[i])) <= 1e-12:
-                pairs.append((int(unstable[0][i]), int(unstable[0][j]), orient[i] == orient[j]))
-                break
-        else:
-            first[j] = j
+    Then ``z_j = lam z_i`` as functions of the input (whatever the earlier layers do), so
+    wherever ``z_i != 0`` their signs agree (``same``) or are opposite, and on an open set
+    where ``z_i = 0`` identically neither slope matters. So the MILP gets ``d_j = d_i`` or
+    ``d_j = 1 - d_i`` from the start (identical neurons, negated copies, scaled copies) and
+    keeps a pattern of every value realized on a set with interior."""
+    pairs = []
+    for k, idx in enumerate(unstable):
+        if idx.size < 2:
+            continue
+        W, b = net.affine_layers[k]
+        W = _dense(W)[idx]
+        b = np.zeros(idx.size) if b is None else np.asarray(b, float)[idx]
+        nr = np.linalg.norm(W, axis=1)
+        ok = nr > 0
+        V = np.hstack([W, b[:, None]]) / np.where(ok, nr, 1.0)[:, None]
+        lead = np.array([np.flatnonzero(np.abs(v) > 1e-12)[0] if o else 0
+                         for v, o in zip(V[:, :-1], ok)])
+        orient = np.sign(V[np.arange(V.shape[0]), lead])
+        V = V * orient[:, None]
+        first = []
+        for q in np.flatnonzero(ok):
+            for r in first:
+                if np.max(np.abs(V[q] - V[r])) <= 1e-12:
+                    pairs.append((k, int(idx[r]), int(idx[q]), bool(orient[r] == orient[q])))
+                    break
+            else:
+                first.append(q)
     return pairs
+
+
+def _repeated_rows(net) -> bool:
+    """Does some hidden layer have two neurons with proportional ``(w, b)`` rows (identical,
+    negated or scaled copies)? Their MILP columns are then duplicates."""
+    for W, b in net.affine_layers[:-1]:
+        W = _dense(W)
+        V = np.hstack([W, (np.zeros(W.shape[0]) if b is None else np.asarray(b, float))[:, None]])
+        nr = np.linalg.norm(V, axis=1)
+        V = V[nr > 0] / nr[nr > 0, None]
+        if V.shape[0] > 1:
+            G = np.abs(V @ V.T) - np.eye(V.shape[0])
+            if np.any(G >= 1.0 - 1e-12):
+                return True
+    return False
 
 
 def _with(model: FormalMILP, cuts, cutoff, pairs=()):
     """``model`` with the rows of the coincident ``pairs`` (:func:`_coincident`), the no-good
     rows of ``cuts`` and, if not None, ``objective >= cutoff``."""
     rows = []
-    for i, j, same in pairs:
-        ci = model.z_cols[0][int(np.searchsorted(model.z_index[0], i))]
-        cj = model.z_cols[0][int(np.searchsorted(model.z_index[0], j))]
+    for k, i, j, same in pairs:
+        ci = model.z_cols[k][int(np.searchsorted(model.z_index[k], i))]
+        cj = model.z_cols[k][int(np.searchsorted(model.z_index[k], j))]
         # same: d_j - d_i = 0; opposite: d_j + d_i = 1 (each as two rows)
         A = sp.csr_matrix(([1.0, -1.0 if same else 1.0, -1.0, 1.0 if same else -1.0],
                            ([0, 0, 1, 1], [cj, ci, cj, ci])), shape=(2, model.c.size))
@@ -386,7 +430,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
       solved too: its points have every unstable neuron strictly on its side, so its pattern
       has interior (checked by :func:`_cell`) and its value ``v`` is attained; from then on
       the plain MILP only looks for patterns worth at least the cutoff ``v + tau``
-      (``tau = max(gap, 1e-7) max(1, |v|)``; the margin MILP's dual bound if it found no
+      (``tau = max(gap |v|, 1e-7 max(1, |v|))``; the margin MILP's dual bound if it found no
       such pattern). Infeasible there, the cutoff is the bound.
 
     Why it is an upper bound: the true constant is the largest gradient norm over patterns
@@ -411,7 +455,13 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
 
     model = formal_milp(net, p, db, u, forward=forward)
     unstable = model.z_index
-    pairs = _coincident(net, unstable) if unstable[0].size > 1 else []
+    pairs = _coincident(net, unstable)
+    # HiGHS's presolve in scipy 1.17 (measured) returns a wrong "optimal" (4 for 12) on a model
+    # with two identical neurons and d_1 = d_2, and "Solve error" on another; highspy 1.16 and
+    # scipy without presolve solve both. So no presolve for networks with repeated rows, nor
+    # for the rounds with rows added (cuts, pairs, cutoff); the first round of any other
+    # network is the model HiGHS was always given.
+    repeated = _repeated_rows(net)
     cutoff, threshold, best, rounds = None, None, -math.inf, []
     part = {"shape": model.shape, "nodes": 0, "coincident": len(pairs)}
     bound, status = None, "failed"  # bound: the smallest valid bound of any round
@@ -427,7 +477,9 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
         if lim is not None and lim <= 0:
             status = "time_limit"
             break
-        sol = solve_formal_milp(_with(model, cuts, cutoff, pairs), time_limit=lim, gap=gap)
+        plain = not (repeated or pairs or cuts or cutoff is not None)
+        sol = solve_formal_milp(_with(model, cuts, cutoff, pairs), time_limit=lim, gap=gap,
+                                presolve=plain)
         part["nodes"] += sol.nodes
         rnd = {"status": sol.status, "dual_bound": sol.dual_bound, "cuts": len(cuts),
                "cutoff": cutoff}
@@ -475,7 +527,8 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
             lim = left()
             msol = solve_formal_milp(
                 _with(formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN), cuts,
-                      None, pairs), time_limit=None if lim is None else max(lim, 1e-3), gap=gap)
+                      None, pairs), time_limit=None if lim is None else max(lim, 1e-3), gap=gap,
+                presolve=False)
             part["nodes"] += msol.nodes
             part["margin"] = {"status": msol.status, "dual_bound": msol.dual_bound,
                               "delta": TRUE_MARGIN}
@@ -491,7 +544,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
                     part.update(vertex_value=mval, t=mt, pattern=mpat)
             threshold = best if best > -math.inf else msol.dual_bound
             if threshold is not None:
-                cutoff = threshold + max(gap, 1e-7) * max(1.0, abs(threshold))
+                cutoff = threshold + max(gap * abs(threshold), 1e-7 * max(1.0, abs(threshold)))
                 if bound <= cutoff:  # the plain MILP's bound is already as good
                     cutoff = None
     part.update(status=status, dual_bound=bound, rounds=rounds, cuts=len(cuts),

@@ -334,8 +334,9 @@ class MILPSolution:
 
 
 def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
-                      gap: float = 1e-4) -> MILPSolution:
-    """Maximize ``model`` with scipy's HiGHS branch and bound.
+                      gap: float = 1e-4, presolve: bool = True) -> MILPSolution:
+    """Maximize ``model`` with scipy's HiGHS branch and bound (``presolve=False``: without
+    HiGHS's presolve; see :func:`polylip.nn.methods.milp._solve_true` for when).
 
     Examples
     --------
@@ -354,12 +355,12 @@ def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
         constraints.append(LinearConstraint(model.A_eq, model.b_eq, model.b_eq))
     if model.A_ub.shape[0]:
         constraints.append(LinearConstraint(model.A_ub, -np.inf, model.b_ub))
-    options = {"disp": False, "mip_rel_gap": float(gap), "presolve": True}
+    options = {"disp": False, "mip_rel_gap": float(gap), "presolve": bool(presolve)}
     if time_limit is not None:
         options["time_limit"] = max(float(time_limit), 1e-3)
     res = milp(-model.c, constraints=constraints, integrality=model.integrality,
                bounds=Bounds(model.lb, model.ub), options=options)
-    if res.status == 4:
+    if res.status == 4 and presolve:
         # HiGHS 1.x (scipy 1.17) ends some small degenerate models with "Solve error" in
         # presolve (measured: a true-constant MILP of a 2-3-2-1 network with two identical
         # first-layer rows and the cut d_1 = d_2) and solves them without it

@@ -59,6 +59,28 @@ Reformulations measured and not used (20x16 degree 4, same optimum): (a) a free 
 ``2^k`` monomials, of ``u_i`` / ``1 - u_i`` on average ``1.5^k``) but 4x / 1.9x more
 iterations: PDLP converges best on the +-1 basis.
 
+When PDLP beats the interior point (for ``solver="auto"``; CPU seconds of the solve, LiPopt
+LPs of the CertDNN networks, seed 0, Clarabel against cuPDLP-C at 1e-6; "rows/clique" is the
+LP's rows divided by its cliques, which tracks the dense block that each clique brings into
+the interior point's factorization):
+
+=============  =========  ===========  ========  ======
+LP             non-zeros  rows/clique  Clarabel  PDLP
+=============  =========  ===========  ========  ======
+40x20 deg 3    262 k      169          1.9       2.5
+80x20 deg 3    590 k      190          4.1       6.9
+80x10 deg 4    1.21 M     157          ~4        7.6
+10x20 deg 4    230 k      194          1.9       0.3
+40x30 deg 3    541 k      325          12.8      1.9
+80x30 deg 3    1.32 M     395          42.9      5.4
+20x16 deg 4    1.02 M     406          20.6      2.3
+40x20 deg 4    5.5 M      990          283-488   24
+=============  =========  ===========  ========  ======
+
+So: PDLP when the LP has more than 200,000 non-zeros and more than 250 rows per clique (the
+one exception, 10x20 degree 4, is under 2 s either way); Clarabel otherwise. PDLP's certified
+bounds are then within about 1e-6 (relative) of the interior point's, not 1e-9.
+
 Warm starts (``warm_start``, e.g. the previous degree's solution lifted onto the new columns:
 ``p = p l + p (1 - l)``): cuPDLP-C takes them when presolve is off (a start at the optimum
 stops after 0 iterations), HiGHS's PDLP ignores them. They do not pay on these LPs: width 20
@@ -155,8 +177,13 @@ def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
 
         4 * 12 * nnz + 16 * 8 * (nrows + ncols)
 
-    Measured: width 80 sparsity 20 degree 4 (92,871 rows, 1.08 M columns, 12.4 M non-zeros):
-    estimate 0.75 GB; see benchmarks/bench_lp_pdlp.py for the measured peaks.
+    Measured peaks of a whole run (``ru_maxrss``: build, the LP, this backend and the
+    certificate check; benchmarks/bench_lp_pdlp.py, LiPopt degree 4, seed 0): width 80
+    sparsity 20 (1.08 M columns, 12.9 M non-zeros): 1.76 GB, of which this estimate is 0.77 GB;
+    width 40 sparsity 30 (1.42 M, 17.0 M): 2.29 GB (estimate 1.01 GB); width 80 sparsity 30
+    (3.76 M, 45.1 M): 5.85 GB (estimate 2.68 GB). The rest is the LP as built (the build alone
+    peaks at 1.0 GB and 3.1 GB for the two width-80 LPs), so a whole run needs about 2.2x the
+    estimate.
 
     Examples
     --------

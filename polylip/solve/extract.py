@@ -34,6 +34,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from polylip.poly import Polynomial
+from polylip.poly import monomials as mono
 from polylip.relax.conic import triangles
 from polylip.solve.box import box_from_constraints
 from polylip.solve.certificate import SOSCertificate, _triu
@@ -145,6 +146,27 @@ def sos_side_grams(lmi, raw):
     return grams, lam
 
 
+def _multiplier(names, rows, coeffs) -> Polynomial:
+    """``Polynomial(names, rows, coeffs)`` without re-checking the (shared, already valid)
+    variable names: O(terms) instead of O(variables) per multiplier (1,000 equality
+    multipliers in 1,000 variables: 1.1 s -> 0.04 s)."""
+    coeffs = np.asarray(coeffs, dtype=float).ravel()
+    rows = np.asarray(rows, dtype=mono.INDEX_DTYPE)
+    if not np.all(np.isfinite(coeffs)) or rows.ndim != 2 or rows.shape[0] != coeffs.size:
+        return Polynomial(names, rows, coeffs)          # the checked path says what is wrong
+    rows = mono.normalize(rows)
+    if rows.shape[0] > 1:
+        uniq, inv = mono.unique_rows(rows)
+        merged = np.bincount(inv, weights=coeffs, minlength=uniq.shape[0])
+    else:
+        uniq, merged = rows, coeffs.copy()
+    keep = merged != 0.0
+    if not keep.all():
+        uniq, merged = uniq[keep], merged[keep]
+        uniq = uniq[:, :int((uniq != mono.PAD).sum(axis=1).max(initial=0))]
+    return Polynomial._canonical(tuple(names), np.ascontiguousarray(uniq), merged)
+
+
 def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSCertificate | None:
     """The sealed certificate of a solved relaxation, or None when the solution carries no
     Gram matrices (no duals / no point, or a bound that is not finite).
@@ -199,7 +221,7 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
     equalities, off = [], 0
     for e in bs.equalities:
         k = e.size
-        equalities.append((pop.eqs[e.constraint], Polynomial(names, e.basis, lam[off:off + k])))
+        equalities.append((pop.eqs[e.constraint], _multiplier(names, e.basis, lam[off:off + k])))
         off += k
     derived = derived_box(pop)
     assumed = box is not None

@@ -51,6 +51,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from polylip.errors import ModelError
 from polylip.nn.activations import _PiecewiseLinear
@@ -461,12 +462,23 @@ def _kink_layers(net):
     return [isinstance(a, _PiecewiseLinear) and a.left != a.right for a in net.activations]
 
 
+def _rows_abs(M):
+    """Row sums of ``|M|`` (dense or sparse)."""
+    return np.asarray(abs(M).sum(axis=1)).ravel()
+
+
+def _times_rows(s, M):
+    """``diag(s) M`` (dense or sparse, sparse kept sparse)."""
+    return sp.diags(s) @ M if sp.issparse(M) else s[:, None] * M
+
+
 def _near_kinks(net, x, tol, full=False):
     """At the single input ``x``: signs (``z > 0``: +1, else -1) per hidden layer, and per
     layer the neurons of kinked layers whose pre-activation is within ``tol`` of its scale
     ``|W| |h| + |b|`` of zero and not locally constant (Jacobian row, with the derivatives at
     ``x``, below :data:`FLAT_TOL` of its scale). With ``full``, also the masks of locally
-    constant neurons (else None)."""
+    constant neurons (else None). Weights stay sparse if they are; the Jacobians are formed
+    only for a layer with a neuron near its kink (or with ``full``)."""
     kinked = _kink_layers(net)
     h, ha = x, np.abs(x)
     signs, near, flats, done = [], [], [], []
@@ -474,33 +486,33 @@ def _near_kinks(net, x, tol, full=False):
 
     def jacobian_upto(k):
         while jac[0] < k:
-            Wd, s = done[jac[0]]
+            W, s = done[jac[0]]
             if jac[1] is None:
-                jac[1], jac[2] = s[:, None] * Wd, np.abs(s)[:, None] * np.abs(Wd)
+                jac[1], jac[2] = _times_rows(s, W), _times_rows(np.abs(s), abs(W))
             else:
-                jac[1] = s[:, None] * (Wd @ jac[1])
-                jac[2] = np.abs(s)[:, None] * (np.abs(Wd) @ jac[2])
+                jac[1] = _times_rows(s, W @ jac[1])
+                jac[2] = _times_rows(np.abs(s), abs(W) @ jac[2])
             jac[0] += 1
 
     for k, act in enumerate(net.activations):
         W, b = net.affine_layers[k]
-        Wd = W.toarray() if hasattr(W, "toarray") else np.asarray(W, float)
-        bb = np.zeros(Wd.shape[0]) if b is None else np.asarray(b, float)
-        z = Wd @ h + bb
-        scale = np.abs(Wd) @ ha + np.abs(bb)
+        W = W if sp.issparse(W) else np.asarray(W, float)
+        bb = np.zeros(W.shape[0]) if b is None else np.asarray(b, float)
+        z = np.asarray(W @ h).ravel() + bb
+        scale = np.asarray(abs(W) @ ha).ravel() + np.abs(bb)
         signs.append(np.where(z > 0, 1.0, -1.0))
         close = kinked[k] & (np.abs(z) <= tol * scale)
         flat = None
         if close.any() or full:
             jacobian_upto(k)
-            Mz = Wd if jac[1] is None else Wd @ jac[1]
-            Mzs = np.abs(Wd) if jac[2] is None else np.abs(Wd) @ jac[2]
-            flat = np.abs(Mz).sum(axis=1) <= FLAT_TOL * Mzs.sum(axis=1)
+            Mz = W if jac[1] is None else W @ jac[1]
+            Mzs = abs(W) if jac[2] is None else abs(W) @ jac[2]
+            flat = _rows_abs(Mz) <= FLAT_TOL * _rows_abs(Mzs)
             close = close & ~flat
         near.append(np.flatnonzero(close))
         flats.append(flat)
         s = act.derivative(z)
-        done.append((Wd, s))
+        done.append((W, s))
         h = act(z)
         ha = np.abs(h)
     return signs, near, (flats if full else None)

@@ -173,3 +173,14 @@ def test_random_integer_networks_centered_on_kinks(sizes, seed):
     value, x = differentiable_witness(net, center, region, "inf")
     assert value <= true + 1e-9
     assert_differentiable_witness(net, x, value)
+
+
+def test_sparse_weights():
+    import scipy.sparse as sp
+
+    W1 = sp.csr_matrix(np.array([[2.0, -1.0], [-1.0, -2.0], [0.0, -2.0], [-2.0, 1.0]]))
+    W2 = sp.csr_matrix(np.array([[1.0, 2.0, -1.0, -1.0]]))
+    net = Network.from_weights([W1, W2], [np.array([-1.0, 0.0, -1.0, 1.0]), np.array([1.9012])])
+    value, x = differentiable_witness(net, KINK, BoxRegion(ISSUE_CENTER, 1.5), "inf")
+    assert value == pytest.approx(5.0)
+    assert_differentiable_witness(issue_net(), x, value)

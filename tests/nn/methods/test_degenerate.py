@@ -340,6 +340,23 @@ def test_cells_and_cuts():
     assert not ok and cut == {(0, 0): 1.0, (0, 3): 1.0}
 
 
+def test_presolve_regression():
+    """Found by the random search below: scipy 1.17's HiGHS presolve returned 'optimal' 4 on
+    this network's MILP with its two identical first-layer neurons tied (the true constant
+    is 12); the bound must not drop below it."""
+    W1 = np.array([[-2.0, 0, -2], [0, -1, 2], [-1, 0, -2], [-2, 0, -2]])
+    W2 = np.array([[0.0, 0, -2, 1], [0, -1, 0, -1], [4, 0, 0, -4], [2, 0, 0, -2]])
+    net = Network.from_weights([W1, W2, np.array([[2.0, -1, 0, -2]])],
+                               [np.array([1.0, -1, -2, 1]), np.array([1.0, 2, 2, 1]),
+                                np.array([2.0])])
+    region = BoxRegion([1.0, 0.0, 0.0], 2.0)
+    true = exact_values(net, "inf", region).true
+    assert true == pytest.approx(12.0)
+    res = lipschitz(net, "inf", method="milp", region=region, options={"gap": 0.0})
+    assert res.lower <= true + 1e-9 <= res.upper + 2e-9 and tight(res.upper, true)
+    assert_differentiable_witness(net, res.witness, res.lower)
+
+
 def test_coincident_neurons_in_every_layer():
     """Proportional rows of one layer, in terms of its own inputs, give proportional
     pre-activations whatever the earlier layers do: identical and scaled copies get

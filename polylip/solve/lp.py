@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from polylip.backends import registry
+from polylip.backends import highspy_lp, registry
 from polylip.errors import SolverError
 from polylip.poly import monomials as mono
 from polylip.relax.krivine import KrivineLP, LPProblem  # noqa: F401 (re-exported)
@@ -144,8 +144,6 @@ class LPRelaxation(KrivineLP):
             return self._result(None, raw)
         lp = self.to_lp()
         if solver.lower() in FIRST_ORDER_SOLVERS:
-            from polylip.backends import highspy_lp
-
             method = solver.lower()
             raw = highspy_lp.solve_lp(lp, tol=tol, max_iters=max_iters, verbose=verbose,
                                       time_limit=time_limit, method=method)

@@ -6,7 +6,9 @@ one template polynomial mapped through an array of variable offsets, so building
 10^4 variables takes milliseconds.
 
 Known global minima: Broyden tridiagonal and banded 0, generalized Rosenbrock 1 (at x = 1),
-chained singular 0 (at x = 0), chained Wood 1 (at x = 1).
+chained singular 0 (at x = 0), chained Wood 1 (at x = 1). :func:`tssos_polynomial_system` is
+the one constrained problem here: a polynomial system from the TSSOS tests (optimum 1 as a
+feasibility problem, 0 in least squares).
 
 Examples
 --------
@@ -126,6 +128,52 @@ def chained_wood(n: int) -> POP:
     t = (100 * (a1 - a0 ** 2) ** 2 + (1 - a0) ** 2 + 90 * (a3 - a2 ** 2) ** 2 + (1 - a2) ** 2
          + 10 * (a1 + a3 - 2) ** 2 + 0.1 * (a1 - a3) ** 2)
     return _chain(n, t, range(0, n - 3, 2), constant=1.0, name="chained_wood")
+
+
+#: The real solutions of :func:`tssos_polynomial_system` (x0, x1, x2): the elimination
+#: polynomial 16 x0^8 + 157 x0^6 + 24 x0^5 + 355 x0^4 + 120 x0^3 - 216 x0^2 - 375 of the system
+#: has 8 complex roots, 2 of them real; x2 = (x0^2 + 5) / (2 x0), and the sign of x1 from the
+#: second equation.
+TSSOS_POLYNOMIAL_SYSTEM_SOLUTIONS = (
+    (-1.1009877153215102, -2.878002536317826, -2.8211822270309352),
+    (0.9657124563054267, -2.8124960558819065, 3.0716185286457316),
+)
+#: Its known optimum as a feasibility problem (``form="feasibility"``: the system has a real
+#: solution) and the order TSSOS solves it at.
+TSSOS_POLYNOMIAL_SYSTEM_MIN = 1.0
+TSSOS_POLYNOMIAL_SYSTEM_ORDER = 3
+
+
+def tssos_polynomial_system(form: str = "feasibility") -> POP:
+    """The polynomial system of the TSSOS test suite (J. Wang, V. Magron, J.-B. Lasserre,
+    TSSOS, ``test/runtest.jl``, "Solving systems of polynomial equations"; variables x0, x1,
+    x2 here for x[1], x[2], x[3] there)::
+
+        x0^2 - 2 x0 x2 + 5 = 0,   x0 x1^2 + x1 x2 + 1 = 0,   3 x1^2 - 8 x0 x2 = 0.
+
+    ``form="feasibility"``: ``min 1`` subject to the system, as TSSOS poses it
+    (``tssos([1; h], x, 3, numeq=3, TS=false)``, tested there against ``opt = 1`` at order 3).
+    The optimum is 1 because the system has real solutions
+    (:data:`TSSOS_POLYNOMIAL_SYSTEM_SOLUTIONS`); a relaxation's value is 1 when it is feasible.
+    ``form="least_squares"``: the unconstrained ``min sum_i h_i^2`` (degree 6), optimum 0 at
+    the same two points.
+
+    Examples
+    --------
+    >>> pop = tssos_polynomial_system()
+    >>> pop.nvars, len(pop.eqs), pop.degree
+    (3, 3, 3)
+    >>> [round(float(h.evaluate(TSSOS_POLYNOMIAL_SYSTEM_SOLUTIONS[0])), 9) + 0.0 for h in pop.eqs]
+    [0.0, 0.0, 0.0]
+    """
+    names = ["x0", "x1", "x2"]
+    x0, x1, x2 = (Polynomial.variable(v).with_variables(names) for v in names)
+    system = [x0 ** 2 - 2 * x0 * x2 + 5, x0 * x1 ** 2 + x1 * x2 + 1, 3 * x1 ** 2 - 8 * x0 * x2]
+    if form == "feasibility":
+        return POP(Polynomial.constant(1.0, names), eqs=system, variables=names)
+    if form == "least_squares":
+        return POP(Polynomial.sum([h ** 2 for h in system], variables=names), variables=names)
+    raise ValueError(f"form must be 'feasibility' or 'least_squares', not {form!r}")
 
 
 #: name -> (constructor, relaxation order, known minimum)

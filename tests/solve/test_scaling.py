@@ -56,5 +56,16 @@ def test_scaling_map():
     assert how.center.tolist() == [200.0, 0.0] and how.radius.tolist() == [100.0, 1.0]
     z = np.array([0.3, -0.7])
     xo = how.to_original(z)
-    assert scaled.evaluate(z) * how.objective_scale == pytest.approx(pop.evaluate(xo))
+    assert scaled.evaluate(z) * how.objective_scale + how.objective_offset == pytest.approx(pop.evaluate(xo))
     assert not needs_scaling(POP(x**2 + y, ineqs=[1 - x**2, 1 - y**2]))
+
+
+def test_a_large_constant_is_a_shift_not_a_scale():
+    """Chained Wood's constant grows with n; dividing the objective by it loosened the
+    certificate (0.60 instead of 0.9999 at n = 1,000). The constant never triggers scaling."""
+    from polylip.model.problems import chained_wood
+
+    assert not needs_scaling(chained_wood(1000))
+    assert not needs_scaling(POP(x**2 - 2 * x + 3e5))
+    scaled, how = scale_pop(POP(x**2 - 2 * x + 1e12))
+    assert how.objective_offset == 1e12 and how.objective_scale == 2.0

@@ -99,7 +99,7 @@ log = logging.getLogger(__name__)
 
 #: Share of a budget the lower-bound search may take (its ``time_limit``), and the most
 #: seconds it gets whatever the budget. Its default effort is counted
-#: (:func:`polylip.nn.lower.effort`: 0.2-0.6 s on a 64-200-200-200-10 MLP, two loaded cores),
+#: (:func:`polylip.nn.lower.effort`: 0.2-0.35 s on a 64-200-200-200-10 MLP, two loaded cores),
 #: so the share only binds on small budgets.
 LOWER_SHARE = 0.1
 LOWER_MAX_SECONDS = 5.0

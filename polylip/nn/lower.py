@@ -26,8 +26,8 @@ left) on LPs. ``samples``, ``restarts`` and ``polish_lps`` left at None are deri
 (at most 2000, 64 and 200, the defaults that a small network such as the digits MLP gets in
 full; at least 32, 2 and 1); the local search stops when its share is spent. The counted work
 does not depend on the clock, so a search without ``time_limit`` gives the same result on every
-run and machine load (measured: 64-200-200-200-10 MLP with ten outputs, 0.2-0.6 s on two
-loaded cores, where the fixed defaults took 43-118 s). ``time_limit`` stops it earlier by the
+run and machine load (measured: 64-200-200-200-10 MLP with ten outputs, 0.2-0.35 s on two
+cores at load 12-13, where the fixed defaults took 43-118 s). ``time_limit`` stops it earlier by the
 clock (:func:`polylip.nn.lipschitz` gives it a share of its budget).
 
 Why this module is long: it is one search (sampling, local search, LP polishing, its counted

@@ -1,5 +1,4 @@
-"""Many local Lipschitz bounds at once: :func:`lipschitz_batch` and its table,
-:class:`BatchResult`.
+"""Many local Lipschitz bounds at once: :func:`lipschitz_batch` and its table :class:`BatchResult`.
 
 A robustness certificate of a test set needs one bound per (input, output) pair: the
 constant of each margin ``y_c - y_j`` over the box (or ball) of radius ``r`` around each test
@@ -136,8 +135,6 @@ def certify(net, center, radius, output, *, norm="inf", method="auto", options=N
             if res.upper is not None:
                 row["min_value"] = value - res.upper * float(radius) * _reach(region, p, c.size)
     except Exception as exc:  # noqa: BLE001 - one failed task is one row, the batch goes on
-        log.warning("row %d (center %d, %s) failed: %s: %s", index, center_index, spec,
-                    type(exc).__name__, exc)
         row.update(status="error", error=f"{type(exc).__name__}: {exc}",
                    seconds=time.perf_counter() - t0)
     return row
@@ -361,9 +358,10 @@ def _dask_rows(tasks, net, client):
                          [kw for _, kw in tasks], pure=False)  # one message, not one a task
     where = {fut.key: k for k, fut in enumerate(futures)}
     try:
-        for fut in as_completed(futures):  # a task lost with its worker is an error row
-            yield (fut.result() if fut.status == "finished"
-                   else _lost_row(*tasks[where[fut.key]], fut.exception()))
+        # results fetched in batches; a task lost with its worker is an error row
+        for fut, out in as_completed(futures, with_results=True, raise_errors=False):
+            err = out[1] if isinstance(out, tuple) else out  # an error: (type, value, tb)
+            yield out if isinstance(out, dict) else _lost_row(*tasks[where[fut.key]], err)
     finally:
         client.cancel([f for f in futures if not f.done()])
 
@@ -486,6 +484,9 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     try:
         for done, row in enumerate(stream, 1):
             rows[row["index"]] = row
+            if row["status"] == "error":  # logged here: a worker's log has no handler
+                log.warning("row %d (center %d, %s) failed: %s", row["index"], row["center"],
+                            row["output"], row["error"])
             if callback is not None:
                 callback(done, total, row)
     finally:

@@ -278,3 +278,17 @@ def test_a_task_lost_with_its_worker_is_an_error_row(centers):
     assert (row["index"], row["center"], row["output"], row["norm"], row["status"]) == (
         7, 2, "margin:0,1", "inf", "error")
     assert row["error"] == "RuntimeError: worker died"
+
+
+def test_dask_task_that_fails_outside_certify_is_an_error_row(net, centers, client):
+    # in the workers only, certify is replaced by int: the task itself raises (as when its
+    # worker dies), and the row says so instead of ending the batch
+    client.run(exec, "import polylip.nn.batch as b; b._saved = b.certify; b.certify = int", {})
+    try:
+        res = lipschitz_batch(net, centers[:2], 0.1, outputs=OUTPUTS[:1], method="interval",
+                              client=client)
+    finally:
+        client.run(exec, "import polylip.nn.batch as b; b.certify = b._saved", {})
+    assert [r["status"] for r in res.rows] == ["error", "error"]
+    assert all(r["error"].startswith("TypeError") and r["upper"] is None for r in res.rows)
+    assert [(r["index"], r["center"]) for r in res.rows] == [(0, 0), (1, 1)]

@@ -33,14 +33,14 @@ encoding of each unstable neuron (:func:`polylip.nn.methods.milp_model._add_forw
 admits ``z = 0`` on either side: so the MILP also counts patterns realized only on the kinks
 (where coincident or concurrent hyperplanes meet, common with integer or pruned weights), and
 its optimum can exceed the true constant (issue 12 item 6: 8 against 5). So every pattern
-HiGHS returns is checked by a margin LP (:func:`_cell`, the test of method "exact"); one
-without interior is cut and the MILP solved again, with a margin MILP (``z >= delta`` /
-``z <= -delta``) solved once for a witness and an objective cutoff, and first-layer neurons on
-one hyperplane tied from the start (:func:`_coincident`). :func:`_solve_true` gives the
-argument that the bound stays an upper bound. ``lower`` is the local constant at a point of
-differentiability found by the MILPs (the interior point of a checked cell, measured with the
-network's own gradient: :func:`polylip.nn.lower.differentiable_witness`), ``witness`` that
-point.
+HiGHS returns is checked by a margin LP (the test of method "exact",
+:mod:`polylip.nn.methods.milp_cells`); one without interior is cut and the MILP solved again,
+with a margin MILP (``z >= delta`` / ``z <= -delta``) solved once for a witness and an
+objective cutoff, and neurons with proportional rows tied from the start. :func:`_solve_true`
+gives the argument that the bound stays an upper bound. ``lower`` is the local constant at a
+point of differentiability found by the MILPs (the interior point of a checked cell,
+measured with the network's own gradient: :func:`polylip.nn.lower.differentiable_witness`),
+``witness`` that point.
 
 When to use it: the formal constant of networks whose elimination width is too large for "dp"
 (dense or wide layers), when branch and bound can close the gap. Cost grows with the number of
@@ -68,17 +68,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from scipy.optimize import linprog
-
-from polylip.errors import ModelError, SolverError
-from polylip.nn.exact import MARGIN_TOL, realizable
+from polylip.errors import ModelError
 from polylip.nn.gradient_pop import functionals
 from polylip.nn.lower import differentiable_witness
+from polylip.nn.methods import milp_cells as cells
 from polylip.nn.methods.base import MethodOptions, choice, number
 from polylip.nn.methods.milp_model import (FormalMILP, MILPSolution, formal_milp,
-                                          realizable_activations, solve_formal_milp, with_rows)
+                                          realizable_activations, solve_formal_milp)
 from polylip.nn.problem import LipschitzProblem, MethodOutput
-from polylip.nn.regions import BallRegion
 
 __all__ = ["MILPOptions", "milp", "MILP_MARGIN", "FormalMILP", "MILPSolution", "formal_milp",
            "solve_formal_milp", "realizable_activations"]
@@ -234,215 +231,34 @@ TRUE_MARGIN = 1e-4
 MAX_CUTS = 1000
 
 
-def _affine_maps(net, S):
-    """``z_k(x) = A_k x + c_k`` on the cell of the pattern ``S`` (derivatives per layer)."""
-    out, A, c = [], None, None
-    for k in range(net.num_hidden):
-        W, b = net.affine_layers[k]
-        Wd = W.toarray() if sp.issparse(W) else np.asarray(W, float)
-        bb = np.zeros(Wd.shape[0]) if b is None else np.asarray(b, float)
-        if A is None:
-            A, c = Wd.copy(), bb.copy()
-        else:
-            A, c = Wd @ (S[k - 1][:, None] * A), Wd @ (S[k - 1] * c) + bb
-        out.append((A, c))
-    return out
-
-
-def _margin_lp(rows, rhs, lo, hi):
-    """``max eps`` s.t. ``rows x + eps <= rhs``, ``lo <= x <= hi``, ``eps <= 1`` (HiGHS):
-    ``(eps, x, y)`` with ``y >= 0`` the rows' multipliers."""
-    m, n = rows.shape
-    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=np.hstack([rows, np.ones((m, 1))]), b_ub=rhs,
-                  bounds=list(zip(lo, hi)) + [(None, 1.0)], method="highs")
-    if res.status != 0:
-        raise SolverError(f"HiGHS failed on a pattern LP: {res.message}")
-    return -float(res.fun), res.x[:n], -np.asarray(res.ineqlin.marginals, float)
-
-
-def _cell(net, region, S, unstable):
-    """Is the pattern ``S`` realized on a set with interior in the region?
-
-    The margin LP of :func:`polylip.nn.exact.realizable` (the same test and threshold
-    :data:`~polylip.nn.exact.MARGIN_TOL` as method "exact"), layer by layer. Returns
-    ``(True, x)`` with ``x`` the point of largest margin, or ``(False, cut)`` with ``cut`` a
-    dict ``{(layer, neuron): sign}``, part of the pattern whose cell is already empty: the
-    neurons of the LP's multipliers (their LP alone has no positive margin; checked by a
-    second LP) and every unstable neuron of the layers before the deepest of them (which fix
-    its affine map). Every pattern agreeing with ``cut`` has no interior either.
-    """
-    lo, hi = region.input_box()
-    rows, rhs, who = [], [], []
-    x = None
-    maps = _affine_maps(net, S)
-
-    def sign(kk, j):
-        return 1.0 if S[kk][j] == net.activations[kk].right else -1.0
-
-    def before(k):
-        return {(kk, int(j)): sign(kk, j) for kk in range(k) for j in unstable[kk]}
-
-    def feeding(rows_of):
-        """The unstable neurons of earlier layers whose slopes enter the affine maps of the
-        given rows ({layer: neurons}): the neurons with a nonzero weight into them, and the
-        neurons feeding those, down to the first layer."""
-        out, need = {}, dict(rows_of)
-        for kk in range(max(need), 0, -1):
-            into = np.flatnonzero(np.abs(_dense(net.affine_layers[kk][0])[
-                sorted(need.get(kk, ()))]).sum(axis=0)) if need.get(kk) else np.zeros(0, int)
-            if into.size:
-                need.setdefault(kk - 1, set()).update(int(q) for q in into)
-                for q in np.intersect1d(into, unstable[kk - 1]):
-                    out[(kk - 1, int(q))] = sign(kk - 1, q)
-        return out
-
-    for k, (A, c) in enumerate(maps):
-        idx = unstable[k]
-        if idx.size == 0:
-            continue
-        sg = np.where(S[k][idx] == net.activations[k].right, 1.0, -1.0)
-        a, cc = A[idx], c[idx]
-        nr = np.linalg.norm(a, axis=1)
-        flat = nr <= 1e-12 * (1.0 + np.abs(cc))
-        bad = np.flatnonzero(flat & (sg * cc < -1e-12))  # constant, of the wrong sign
-        if bad.size:
-            j = int(idx[bad[0]])
-            return False, {**feeding({k: {j}}), (k, j): float(sg[bad[0]])}
-        keep = np.flatnonzero(~flat)
-        if keep.size == 0:
-            continue
-        rows.append(-(sg[keep, None] * a[keep]) / nr[keep, None])
-        rhs.append(sg[keep] * cc[keep] / nr[keep])
-        who += [(k, int(idx[i]), float(sg[i])) for i in keep]
-        R, r = np.vstack(rows), np.concatenate(rhs)
-        eps, x, y = _margin_lp(R, r, lo, hi)
-        if eps > MARGIN_TOL:
-            continue
-        support = np.flatnonzero(y > 1e-9 * max(y.max(), 0.0)) if y.max() > 0 else \
-            np.arange(R.shape[0])
-        if support.size < R.shape[0] and _margin_lp(R[support], r[support], lo, hi)[0] > \
-                MARGIN_TOL:
-            support = np.arange(R.shape[0])
-        rows_of = {}
-        for i in support:
-            rows_of.setdefault(who[i][0], set()).add(who[i][1])
-        return False, {**feeding(rows_of), **{(who[i][0], who[i][1]): who[i][2]
-                                              for i in support}}
-    if isinstance(region, BallRegion):
-        eps, x = realizable(net, S, region, unstable=unstable)
-        if eps <= MARGIN_TOL or x is None:
-            return False, before(net.num_hidden)
-    return True, (region.center.copy() if x is None else x)
-
-
-def _cut_row(model: FormalMILP, cut: dict):
-    """The row excluding every pattern that agrees with ``cut``:
-    ``sum_{sign +} d - sum_{sign -} d <= #(sign +) - 1``."""
-    cols, vals = [], []
-    for (k, j), sign in cut.items():
-        pos = int(np.searchsorted(model.z_index[k], j))
-        cols.append(model.z_cols[k][pos])
-        vals.append(1.0 if sign > 0 else -1.0)
-    A = sp.csr_matrix((vals, (np.zeros(len(cols), int), cols)), shape=(1, model.c.size))
-    return A, [sum(v > 0 for v in vals) - 1.0]
-
-
-def _dense(W):
-    return np.asarray(W.todense() if sp.issparse(W) else W, float)
-
-
-def _coincident(net, unstable):
-    """Pairs of unstable neurons of one layer with proportional rows: ``(k, i, j, same)`` with
-    ``(w_j, b_j) = lam (w_i, b_i)`` (to 1e-12 of the normalized rows), ``same = lam > 0``.
-    Then ``z_j = lam z_i`` as functions of the input (whatever the earlier layers do), so
-    wherever ``z_i != 0`` their signs agree (``same``) or are opposite, and on an open set
-    where ``z_i = 0`` identically neither slope matters. So the MILP gets ``d_j = d_i`` or
-    ``d_j = 1 - d_i`` from the start (identical neurons, negated copies, scaled copies) and
-    keeps a pattern of every value realized on a set with interior."""
-    pairs = []
-    for k, idx in enumerate(unstable):
-        if idx.size < 2:
-            continue
-        W, b = net.affine_layers[k]
-        W = _dense(W)[idx]
-        b = np.zeros(idx.size) if b is None else np.asarray(b, float)[idx]
-        nr = np.linalg.norm(W, axis=1)
-        ok = nr > 0
-        V = np.hstack([W, b[:, None]]) / np.where(ok, nr, 1.0)[:, None]
-        lead = np.array([np.flatnonzero(np.abs(v) > 1e-12)[0] if o else 0
-                         for v, o in zip(V[:, :-1], ok)])
-        orient = np.sign(V[np.arange(V.shape[0]), lead])
-        V = V * orient[:, None]
-        first = []
-        for q in np.flatnonzero(ok):
-            for r in first:
-                if np.max(np.abs(V[q] - V[r])) <= 1e-12:
-                    pairs.append((k, int(idx[r]), int(idx[q]), bool(orient[r] == orient[q])))
-                    break
-            else:
-                first.append(q)
-    return pairs
-
-
-def _repeated_rows(net) -> bool:
-    """Does some hidden layer have two neurons with proportional ``(w, b)`` rows (identical,
-    negated or scaled copies)? Their MILP columns are then duplicates."""
-    for W, b in net.affine_layers[:-1]:
-        W = _dense(W)
-        V = np.hstack([W, (np.zeros(W.shape[0]) if b is None else np.asarray(b, float))[:, None]])
-        nr = np.linalg.norm(V, axis=1)
-        V = V[nr > 0] / nr[nr > 0, None]
-        if V.shape[0] > 1:
-            G = np.abs(V @ V.T) - np.eye(V.shape[0])
-            if np.any(G >= 1.0 - 1e-12):
-                return True
-    return False
-
-
-def _with(model: FormalMILP, cuts, cutoff, pairs=()):
-    """``model`` with the rows of the coincident ``pairs`` (:func:`_coincident`), the no-good
-    rows of ``cuts`` and, if not None, ``objective >= cutoff``."""
-    rows = []
-    for k, i, j, same in pairs:
-        ci = model.z_cols[k][int(np.searchsorted(model.z_index[k], i))]
-        cj = model.z_cols[k][int(np.searchsorted(model.z_index[k], j))]
-        # same: d_j - d_i = 0; opposite: d_j + d_i = 1 (each as two rows)
-        A = sp.csr_matrix(([1.0, -1.0 if same else 1.0, -1.0, 1.0 if same else -1.0],
-                           ([0, 0, 1, 1], [cj, ci, cj, ci])), shape=(2, model.c.size))
-        rows.append((A, [0.0, 0.0] if same else [1.0, -1.0]))
-    rows += [_cut_row(model, cut) for cut in cuts]
-    if cutoff is not None:
-        rows.append((sp.csr_matrix(-model.c[None, :]), [model.offset - cutoff]))
-    if not rows:
-        return model
-    return with_rows(model, sp.vstack([A for A, _ in rows]), np.concatenate([b for _, b in rows]))
-
-
 def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
     """Bound the true local constant for the functional ``u``: HiGHS on the big-M MILP, whose
     patterns are those realized at *some* point of the region (``z = 0`` on either side),
-    with every pattern it returns checked by :func:`_cell`.
+    with every pattern it returns checked by :func:`~polylip.nn.methods.milp_cells.cell`.
 
     * The MILP's pattern has interior: its dual bound is the answer.
-    * It has none (a pattern realized only on the kinks, e.g. where coincident hyperplanes
-      meet): it is cut (:func:`_cut_row`; the list ``cuts`` is shared by the functionals) and
-      the MILP solved again. The first time, the margin MILP (``margin=TRUE_MARGIN``) is
-      solved too: its points have every unstable neuron strictly on its side, so its pattern
-      has interior (checked by :func:`_cell`) and its value ``v`` is attained; from then on
-      the plain MILP only looks for patterns worth at least the cutoff ``v + tau``
-      (``tau = max(gap |v|, 1e-7 max(1, |v|))``; the margin MILP's dual bound if it found no
-      such pattern). Infeasible there, the cutoff is the bound.
+    * It has none (a pattern realized only on the kinks, e.g. where concurrent hyperplanes
+      meet): it is cut (:func:`~polylip.nn.methods.milp_cells.cut_row`; the list ``cuts`` is
+      shared by the functionals) and the MILP solved again. The first time, the margin MILP
+      (``margin=TRUE_MARGIN``) is solved too: its points have every unstable neuron strictly
+      on its side, so its pattern has interior (checked again) and its value ``v`` is
+      attained; from then on the plain MILP only looks for patterns worth at least the cutoff
+      ``v + tau`` (``tau = max(gap |v|, 1e-7 max(1, |v|))``; the margin MILP's dual bound if
+      it found no such pattern). Infeasible there, the cutoff is the bound.
+
+    Neurons of one layer with proportional rows are tied from the start
+    (:func:`~polylip.nn.methods.milp_cells.coincident`).
 
     Why it is an upper bound: the true constant is the largest gradient norm over patterns
     with interior in the region (every point of differentiability lies in the closure of such
     a cell, and the gradient there is the cell's). Each such pattern is feasible for the plain
     MILP and is never cut (a cut removes only patterns whose LP margin is at most
-    ``MARGIN_TOL``, the resolution "exact" uses; the rows of :func:`_coincident` only patterns
-    that break a sign identity holding off one hyperplane), so its value is below the cutoff
-    or within the MILP's dual bound; every round's bound is valid, and the smallest is kept.
-    The margin
-    MILP itself bounds nothing (it misses open cells thinner than its margin, and cells where
-    a deeper pre-activation is identically zero); it only supplies the cutoff and a witness.
+    ``MARGIN_TOL``, the resolution "exact" uses; the tied neurons only patterns that break a
+    sign identity holding wherever the pair's pre-activation is nonzero, keeping one of the
+    same value where it is identically zero), so its value is below the cutoff or within the
+    MILP's dual bound; every round's bound is valid, and the smallest is kept. The margin MILP
+    itself bounds nothing (it misses open cells thinner than its margin, and cells where a
+    deeper pre-activation is identically zero); it only supplies the cutoff and a witness.
 
     Appends ``(value, x)`` to ``witnesses`` for each point of differentiability found.
     Returns ``(bound or None, status, part)``.
@@ -455,13 +271,13 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
 
     model = formal_milp(net, p, db, u, forward=forward)
     unstable = model.z_index
-    pairs = _coincident(net, unstable)
+    pairs = cells.coincident(net, unstable)
     # HiGHS's presolve in scipy 1.17 (measured) returns a wrong "optimal" (4 for 12) on a model
     # with two identical neurons and d_1 = d_2, and "Solve error" on another; highspy 1.16 and
     # scipy without presolve solve both. So no presolve for networks with repeated rows, nor
     # for the rounds with rows added (cuts, pairs, cutoff); the first round of any other
     # network is the model HiGHS was always given.
-    repeated = _repeated_rows(net)
+    repeated = cells.repeated_rows(net)
     cutoff, threshold, best, rounds = None, None, -math.inf, []
     part = {"shape": model.shape, "nodes": 0, "coincident": len(pairs)}
     bound, status = None, "failed"  # bound: the smallest valid bound of any round
@@ -478,8 +294,8 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
             status = "time_limit"
             break
         plain = not (repeated or pairs or cuts or cutoff is not None)
-        sol = solve_formal_milp(_with(model, cuts, cutoff, pairs), time_limit=lim, gap=gap,
-                                presolve=plain)
+        sol = solve_formal_milp(cells.add_rows(model, cuts, cutoff, pairs), time_limit=lim,
+                                gap=gap, presolve=plain)
         part["nodes"] += sol.nodes
         rnd = {"status": sol.status, "dual_bound": sol.dual_bound, "cuts": len(cuts),
                "cutoff": cutoff}
@@ -503,7 +319,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
         value = _vertex_value(net, u, t, pattern)
         rnd["value"] = value
         keep(max(sol.dual_bound, value, floor))
-        is_open, info = _cell(net, region, pattern, unstable)
+        is_open, info = cells.cell(net, region, pattern, unstable)
         rnd["interior"] = is_open
         if is_open:
             best = max(best, value)
@@ -525,10 +341,10 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
         if not margin_done:
             margin_done = True
             lim = left()
-            msol = solve_formal_milp(
-                _with(formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN), cuts,
-                      None, pairs), time_limit=None if lim is None else max(lim, 1e-3), gap=gap,
-                presolve=False)
+            margin_model = formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN)
+            msol = solve_formal_milp(cells.add_rows(margin_model, cuts, None, pairs),
+                                     time_limit=None if lim is None else max(lim, 1e-3),
+                                     gap=gap, presolve=False)
             part["nodes"] += msol.nodes
             part["margin"] = {"status": msol.status, "dual_bound": msol.dual_bound,
                               "delta": TRUE_MARGIN}
@@ -536,7 +352,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
                 mt, mpat = _vertex(model, msol.x, db)
                 mval = _vertex_value(net, u, mt, mpat)
                 part["margin"]["value"] = mval
-                ok, minfo = _cell(net, region, mpat, unstable)
+                ok, minfo = cells.cell(net, region, mpat, unstable)
                 part["margin"]["interior"] = ok
                 if ok:
                     best = max(best, mval)

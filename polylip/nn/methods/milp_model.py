@@ -319,8 +319,9 @@ class MILPSolution:
     """What HiGHS returned for one :class:`FormalMILP` (a plain value).
 
     ``status`` is ``"optimal"`` (gap closed to the requested tolerance), ``"time_limit"``,
-    ``"infeasible"`` (possible only with rows added by :func:`with_rows`) or ``"failed"``; ``dual_bound`` is HiGHS's bound on the maximum (None when it has none),
-    ``value`` the best vertex's objective (None when none was found), ``x`` that vertex.
+    ``"infeasible"`` (possible only with rows added by :func:`with_rows`) or ``"failed"``;
+    ``dual_bound`` is HiGHS's bound on the maximum (None when it has none), ``value`` the best
+    vertex's objective (None when none was found), ``x`` that vertex.
     """
 
     status: str

@@ -15,6 +15,7 @@ from scipy.optimize import linprog
 
 from polylip.nn import BallRegion, BoxRegion, Network, exact_values, lipschitz
 from polylip.nn.methods import milp as milp_method
+from polylip.nn.methods import milp_cells
 
 # issue 12 item 6: "milp" and "auto" returned 8.000009 and a lower bound of 6 attained at
 # (0.3405, -0.3189), where z_1 = z_4 = 0 (rows 1 and 4 are opposite: one hyperplane)
@@ -161,7 +162,7 @@ def test_issue_network_milp_alone_rejects_the_kink_pattern(presolve, monkeypatch
     (value 8, realized only where z_1 = z_4 = 0) is cut by the margin LP's check, and the
     bound still closes at 5, attained at a point of differentiability."""
     if not presolve:
-        monkeypatch.setattr(milp_method, "_coincident", lambda net, unstable: [])
+        monkeypatch.setattr(milp_cells, "coincident", lambda net, unstable: [])
     net = issue_net()
     region = BoxRegion(ISSUE_CENTER, 1.5)
     res = lipschitz(net, "inf", method="milp", region=region, lower=False,
@@ -332,11 +333,11 @@ def test_cells_and_cuts():
     net = issue_net()
     region = BoxRegion(ISSUE_CENTER, 1.5)
     unstable = [np.arange(4)]
-    ok, x = milp_method._cell(net, region, [np.array([1.0, 1.0, 0.0, 0.0])], unstable)
+    ok, x = milp_cells.cell(net, region, [np.array([1.0, 1.0, 0.0, 0.0])], unstable)
     assert ok and region.contains(x[None, :])[0]
     z = net.pre_activations(x[None, :])[0][0]
     assert z[0] > 0 and z[1] > 0 and z[2] < 0 and z[3] < 0
-    ok, cut = milp_method._cell(net, region, [np.array([1.0, 0.0, 0.0, 1.0])], unstable)
+    ok, cut = milp_cells.cell(net, region, [np.array([1.0, 0.0, 0.0, 1.0])], unstable)
     assert not ok and cut == {(0, 0): 1.0, (0, 3): 1.0}
 
 
@@ -366,7 +367,7 @@ def test_coincident_neurons_in_every_layer():
     W2 = np.array([[1.0, -1.0, 2.0, 0.0], [2.0, -2.0, 4.0, 0.0], [0.0, 1.0, 1.0, 1.0]])
     b2 = np.array([0.25, 0.5, -0.5])
     net = Network.from_weights([W1, W2, np.array([[1.0, -2.0, 3.0]])], [b1, b2, None])
-    pairs = milp_method._coincident(net, [np.arange(4), np.arange(3)])
+    pairs = milp_cells.coincident(net, [np.arange(4), np.arange(3)])
     assert set(pairs) == {(0, 0, 1, False), (0, 0, 3, True), (1, 0, 1, True)}
     region = BoxRegion([0.0, 0.0], 1.0)
     true = exact_values(net, "inf", region).true
@@ -388,7 +389,7 @@ def test_a_deeper_conflict_is_cut_on_the_neurons_feeding_it():
     # first layer all on: h_0 = x > 0, h_1 = y > 0; then z_0 = x - y > 0 and z_1 = y - 2x > 0
     # cannot both hold
     S = [np.array([1.0, 1.0, 1.0, 1.0]), np.array([1.0, 1.0, 1.0])]
-    ok, cut = milp_method._cell(net, region, S, unstable)
+    ok, cut = milp_cells.cell(net, region, S, unstable)
     assert not ok
     assert (1, 0) in cut and (1, 1) in cut and (1, 2) not in cut
     assert (0, 2) not in cut and (0, 3) not in cut  # they do not feed z_0, z_1
@@ -400,7 +401,7 @@ def test_module_doctests():
     from polylip.nn import lower
     from polylip.nn.methods import milp_model
 
-    for mod in (milp_method, milp_model):
+    for mod in (milp_method, milp_model, milp_cells):
         assert doctest.testmod(mod).failed == 0
     runner = doctest.DocTestRunner()
     for test in doctest.DocTestFinder().find(lower.differentiable_witness,

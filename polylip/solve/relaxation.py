@@ -267,6 +267,8 @@ class Relaxation:
             return False
         if new.certified != old.certified:
             return new.certified
+        if not new.certified:  # two numerical values: neither is a proof, keep the first
+            return False
         return new.bound > old.bound if new.sense == "min" else new.bound < old.bound
 
     def _looser(self, solver, tried, max_iters, verbose) -> "SolveOutcome | None":

@@ -69,6 +69,10 @@ def solve_milp(c, *, A_eq=None, b_eq=None, A_ub=None, b_ub=None, lb=None, ub=Non
     res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(lb, ub),
                options=options)
     status = STATUS_MAP.get(int(res.status), "failed")
+    if int(res.status) == 4 and "limit" in str(res.message).lower():
+        # scipy 1.17 reports HiGHS's node and solution limits as 4 ("Solution limit reached"):
+        # a limit, with the bounds as far as it got, not a failure
+        status = "time_limit"
     value = None if res.x is None else float(c @ res.x)
     dual = getattr(res, "mip_dual_bound", None)
     dual = None if dual is None or not np.isfinite(dual) else float(dual)

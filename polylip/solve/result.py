@@ -17,7 +17,9 @@ class Result:
     ----------
     bound : float or None
         A lower bound on the minimum (``sense="min"``) or an upper bound on the maximum
-        (``sense="max"``). None unless ``status == "optimal"``. When ``certified`` it is a proof:
+        (``sense="max"``). None unless ``status == "optimal"``, or a first-order LP solve
+        (``solver="pdlp"``) stopped at a limit whose point still certifies. When ``certified``
+        it is a proof:
         a rigorous certificate (:mod:`polylip.solve.certify`) makes it valid whatever the
         solver's accuracy. When not, it is the solver's numerical value, and ``message`` says
         why it could not be proven.

@@ -20,7 +20,8 @@ Run by hand::
     python3 benchmarks/bench_lipschitz_batch.py --method interval --lower off   # overhead only
     python3 benchmarks/bench_lipschitz_batch.py --method interval               # lower search
     python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --points 12
-    python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --deterministic --points 12
+    python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --deterministic \
+        --points 12
     python3 benchmarks/bench_lipschitz_batch.py --method auto --budget 5 --backends dask
 """
 
@@ -98,6 +99,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="joblib processes")
     ap.add_argument("--workers", type=int, default=4, help="Dask worker processes")
     ap.add_argument("--backends", default="serial,joblib,dask")
+    ap.add_argument("--csv", metavar="PREFIX", help="each table to PREFIX-BACKEND.csv")
     args = ap.parse_args(argv)
 
     net = network(args.small)
@@ -150,6 +152,13 @@ def main(argv=None):
         print(f"| {name} | {workers} | {len(rows)} | {wall:.1f} | {wall / len(rows):.3f} | "
               f"{1000 * wall / len(rows):.0f} | {len(up)} | {med(up)} | {med(lo)} | {robust} | "
               f"{same}/{common} |")
+    for name, _, res, _ in runs:
+        statuses = {}
+        for r in res.rows:
+            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        print(f"statuses ({name}): {statuses}")
+        if args.csv:
+            res.to_csv(f"{args.csv}-{name}.csv")
     best = [r for r in runs[-1][2].rows if r.get("best_method")]
     if best:
         counts = {}

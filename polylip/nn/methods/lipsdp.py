@@ -62,5 +62,5 @@ def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
         first = out
         out = lipsdp_neuron(problem.net, db, solver="clarabel", **kw)
         out["cvxopt"] = {k: first.get(k) for k in ("status", "message", "seconds")}
-    return MethodOutput(upper=out["bound"], status="ok" if out["bound"] is not None else out["status"],
-                        details=out)
+    status = "ok" if out["bound"] is not None else out["status"]
+    return MethodOutput(upper=out["bound"], status=status, details=out)

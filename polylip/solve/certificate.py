@@ -405,11 +405,12 @@ class SOSCertificate:
             with np.errstate(invalid="ignore", over="ignore"):
                 psd = float(_up(np.sum(cost[todo]), nb + 8)) if todo.size else 0.0
             loss = float(_up(res + psd, 2)) - min(float(r0_low), 0.0)
-            if not (np.isfinite(loss) and np.isfinite(mu).all() and np.isfinite(self.bound)):
+            if not (np.isfinite(loss) and (mu > -np.inf).all() and np.isfinite(self.bound)):
                 why = ("the residual has monomials in variables that are unbounded on K" if not np.isfinite(res)
                        else f"{int((~np.isfinite(cost)).sum())} PSD block(s) need a shift "
                             "but their monomials are unbounded on K" if not np.isfinite(psd)
                        else "a Gram matrix or the bound is not finite")
+                # (mu = +inf is an all-zero block, which needs nothing: only -inf or NaN fail)
                 cand = CertifiedBound(False, None, numerical, res, psd, f"numerical only: {why}", fold, tuple(shifts))
             else:
                 cmin = self.bound if loss == 0 else float(_down(self.bound - loss))

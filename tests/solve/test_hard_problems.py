@@ -110,10 +110,28 @@ def test_tssos_system_at_order_3_is_feasible(solver):
     assert res.status == "optimal", res.message
     assert res.bound == pytest.approx(TSSOS_POLYNOMIAL_SYSTEM_MIN, abs=1e-12)
     assert "relaxation is feasible" in res.message
+    # the certificate is f - 1 = 0 with all-zero Gram blocks (an empty block needs no shift)
+    assert res.certified, res.message
+    assert res.certificate is not None and res.certificate.verify()
     # the trace-minimal moments point at one of the two real solutions
     if res.minimizers:
         point = np.array([res.minimizers[0][v] for v in pop.variables])
         assert min(np.abs(point - np.array(s)).max() for s in TSSOS_POLYNOMIAL_SYSTEM_SOLUTIONS) < 1e-3
+
+
+def test_all_zero_gram_block_is_certified():
+    """An all-zero Gram block is PSD (its minimal eigenvalue bound is +inf, not "not finite")."""
+    from polylip.poly import Polynomial
+    from polylip.solve.certificate import SOSCertificate
+
+    x = Polynomial.variable("x")
+    one = Polynomial.constant(1.0, ("x",))
+    basis = np.array([[-1], [0]])
+    cert = SOSCertificate(("x",), x**2 + 1, 1.0, ((one, basis, np.diag([0.0, 1.0])),
+                                                   (one, basis, np.zeros((2, 2)))))
+    cb = cert.certified_bound()
+    assert cb.certified and cb.bound == 1.0
+    assert cert.sealed().verify()
 
 
 def test_tssos_system_least_squares_at_order_3():

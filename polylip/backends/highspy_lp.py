@@ -20,8 +20,8 @@ What is handed to HiGHS
 * The model is passed in one call (:meth:`highspy.Highs.passModel` of a ``HighsLp`` whose CSC
   arrays are numpy arrays), never entry by entry.
 * The memory of the copies is estimated before any is made (:func:`estimate_bytes`) and a
-  problem above the limit (default: half the physical memory, :data:`MEMORY_LIMIT_BYTES`) is
-  refused with :class:`~polylip.errors.RelaxationError` naming the sizes.
+  problem above polylip's memory limit (:func:`polylip.runtime.memory_limit`) is refused with
+  :class:`~polylip.errors.RelaxationError` naming the sizes and the estimate.
 
 Which first-order solver, measured (highspy 1.16; 2 cores shared with other engineers' jobs,
 so wall-clock seconds are noisy: the 80x20 rows ran at load average about 1; LiPopt degree-4
@@ -98,6 +98,7 @@ as :mod:`polylip.backends.highs_backend`), checked against it in tests/backends/
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import sys
@@ -106,6 +107,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from polylip import runtime
 from polylip.backends.base import BackendSolution
 from polylip.errors import RelaxationError, require
 
@@ -123,10 +125,6 @@ DEFAULT_TOL = 1e-6
 #: 200 with "infeasible or unbounded"), so it always gets a cap; the LiPopt LPs converge in
 #: 440-1,200 iterations. At the cap the status is "inaccurate" and the point is still returned.
 DEFAULT_MAX_ITERS = 100_000
-
-#: Refuse LPs whose estimated memory (:func:`estimate_bytes`) exceeds this many bytes; None:
-#: half the physical memory.
-MEMORY_LIMIT_BYTES: int | None = None
 
 #: HighsModelStatus name -> polylip status. "inaccurate" statuses return the last point.
 STATUS_MAP = {
@@ -153,20 +151,10 @@ STATUS_MAP = {
 }
 
 
-def physical_memory() -> int:
-    """Bytes of physical memory (0 when the platform does not say)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 0
-
-
-def memory_limit() -> int:
-    """The memory limit in force: :data:`MEMORY_LIMIT_BYTES`, else half the physical memory."""
-    if MEMORY_LIMIT_BYTES is not None:
-        return int(MEMORY_LIMIT_BYTES)
-    phys = physical_memory()
-    return phys // 2 if phys else 1 << 62
+def available() -> bool:
+    """Whether ``highspy`` can be imported (the "auto" rule of :mod:`polylip.backends.registry`
+    only chooses PDLP when it can)."""
+    return importlib.util.find_spec("highspy") is not None
 
 
 def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
@@ -182,8 +170,8 @@ def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
     sparsity 20 (1.08 M columns, 12.9 M non-zeros): 1.76 GB, of which this estimate is 0.77 GB;
     width 40 sparsity 30 (1.42 M, 17.0 M): 2.29 GB (estimate 1.01 GB); width 80 sparsity 30
     (3.76 M, 45.1 M): 5.85 GB (estimate 2.68 GB). The rest is the LP as built (the build alone
-    peaks at 1.0 GB and 3.1 GB for the two width-80 LPs), so a whole run needs about 2.2x the
-    estimate.
+    peaks at 1.0 GB and 3.1 GB for the two width-80 LPs); the estimate of the whole run, made
+    before the LP is built, is :func:`polylip.relax.krivine.estimate_peak_bytes`.
 
     Examples
     --------
@@ -193,17 +181,13 @@ def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
     return int(48 * nnz + 128 * (nrows + ncols))
 
 
-def check_memory(nrows: int, ncols: int, nnz: int, limit: int | None = None) -> int:
-    """Raise :class:`~polylip.errors.RelaxationError` when :func:`estimate_bytes` exceeds
-    ``limit`` (default :func:`memory_limit`); return the estimate otherwise."""
+def check_memory(nrows: int, ncols: int, nnz: int) -> int:
+    """Raise :class:`~polylip.errors.RelaxationError` when :func:`estimate_bytes` exceeds the
+    memory limit (:func:`polylip.runtime.memory_limit`); return the estimate otherwise."""
     need = estimate_bytes(nrows, ncols, nnz)
-    limit = memory_limit() if limit is None else int(limit)
-    if need > limit:
-        raise RelaxationError(
-            f"the LP has {nrows:,} rows, {ncols:,} columns and {nnz:,} non-zeros: the PDLP backend "
-            f"would need about {need / 1e9:.2f} GB, above the limit of {limit / 1e9:.2f} GB "
-            "(polylip.backends.highspy_lp.MEMORY_LIMIT_BYTES, default half the physical memory); "
-            "lower the degree, use smaller cliques, or raise the limit")
+    runtime.check_memory(
+        need, f"solving the LP of {nrows:,} rows, {ncols:,} columns and {nnz:,} non-zeros by PDLP",
+        "lower the degree or use smaller cliques", error=RelaxationError)
     return need
 
 
@@ -230,29 +214,44 @@ def _quiet_stdout(enabled: bool):
 
 def _eliminate_free(problem):
     """``(A', b', c', offset, r, a, z0_row)`` with the free ``z[0]`` substituted out when it has
-    a single entry ``a`` in row ``r``, else None."""
+    a single entry ``a`` in row ``r``, else None.
+
+    Done on the CSC arrays in O(non-zeros) with numpy (no scipy row slicing: ``A[keep]`` of a
+    CSC matrix took most of the 3 s this step cost at width 80 sparsity 20, now 0.3 s).
+    """
     A = problem.A.tocsc()
-    col0 = A[:, 0]
-    if col0.nnz != 1:
+    A.sort_indices()
+    ptr, idx, val = A.indptr, A.indices, A.data
+    if ptr[1] - ptr[0] != 1:
         return None
-    r = int(col0.indices[0])
-    a = float(col0.data[0])
-    rest = A[:, 1:]
-    row = np.asarray(rest.getrow(r).todense()).ravel()
+    r = int(idx[ptr[0]])
+    a = float(val[ptr[0]])
+    n = A.shape[1] - 1
+    ptr = ptr[1:] - ptr[1]
+    idx = idx[A.indptr[1]:]
+    val = val[A.indptr[1]:]
+    hit = np.flatnonzero(idx == r)
+    cols = np.searchsorted(ptr, hit, side="right") - 1
+    row = np.zeros(n)
+    np.add.at(row, cols, val[hit])
+    keep = idx != r
+    counts = np.diff(ptr) - np.bincount(cols, minlength=n)
+    new_idx = idx[keep]
+    new_idx -= (new_idx > r).astype(new_idx.dtype)
+    new_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_ptr[1:])
+    Ar = sp.csc_matrix((val[keep], new_idx, new_ptr), shape=(A.shape[0] - 1, n))
+    Ar.has_sorted_indices = True
     c0 = float(problem.c[0])
-    keep = np.ones(A.shape[0], dtype=bool)
-    keep[r] = False
-    Ar = rest[keep].tocsc()
-    Ar.sort_indices()
     cr = np.asarray(problem.c[1:], dtype=float) - (c0 / a) * row
-    br = np.asarray(problem.b, dtype=float)[keep]
+    br = np.delete(np.asarray(problem.b, dtype=float), r)
     offset = c0 * float(problem.b[r]) / a
     return Ar, br, cr, offset, r, a, row
 
 
 def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
              verbose: bool = False, time_limit: float | None = None, warm_start=None,
-             method: str = "pdlp", memory_limit_bytes: int | None = None) -> BackendSolution:
+             method: str = "pdlp") -> BackendSolution:
     """Solve ``minimize c @ z s.t. A z = b, z[0] free, z[1:] >= 0`` with HiGHS's PDLP.
 
     Parameters
@@ -266,7 +265,8 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
         shape, in this LP's variables; honoured by cuPDLP-C (``method="cupdlp"``) only.
     method : "pdlp" (default) or "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own PDLP (see the
         module docstring for the choice).
-    memory_limit_bytes : refuse above this estimate (default :func:`memory_limit`).
+    Raises :class:`~polylip.errors.RelaxationError` before any copy is made when
+    :func:`estimate_bytes` exceeds :func:`polylip.runtime.memory_limit`.
 
     Examples
     --------
@@ -282,7 +282,7 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     name = method
     tol = DEFAULT_TOL if tol is None else float(tol)
     m, n = problem.A.shape
-    need = check_memory(m, n, int(problem.A.nnz), memory_limit_bytes)
+    need = check_memory(m, n, int(problem.A.nnz))
     reduced = _eliminate_free(problem)
     if reduced is not None:
         Ar, br, cr, offset, r0, a0, row0 = reduced

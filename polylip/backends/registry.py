@@ -24,6 +24,8 @@ Examples
 'highs'
 >>> choose_lp_solver(nnz=10**6)
 'clarabel'
+>>> choose_lp_solver(nnz=10**6, rows=40_000, cliques=40) in ("pdlp", "clarabel")  # pdlp if highspy
+True
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ import logging
 
 import numpy as np
 
-from polylip.backends import clarabel_backend, clarabel_lp, highs_backend, picos_backend, picos_lp
+from polylip.backends import (clarabel_backend, clarabel_lp, highs_backend, highspy_lp, picos_backend,
+                              picos_lp)
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError
 from polylip.runtime import call_with_deadline, fork_available
@@ -41,8 +44,15 @@ log = logging.getLogger(__name__)
 
 #: polylip's own SDP backends; any other name is taken as a PICOS solver ("cvxopt", "mosek", ...).
 SDP_SOLVERS = ("auto", "clarabel")
-#: polylip's own LP backends; any other name is taken as a PICOS LP solver.
-LP_SOLVERS = ("auto", "highs", "highs-ds", "highs-ipm", "clarabel")
+#: polylip's own LP backends; any other name is taken as a PICOS LP solver. "highs" is scipy's
+#: linprog (HiGHS's choice of simplex or interior point; "highs-ds" dual simplex, "highs-ipm"
+#: interior point), "clarabel" an interior point with sparse LDL, and the first-order ones
+#: (:data:`FIRST_ORDER_LP_SOLVERS`, :mod:`polylip.backends.highspy_lp`) HiGHS's PDLP.
+LP_SOLVERS = ("auto", "highs", "highs-ds", "highs-ipm", "clarabel", "pdlp", "cupdlp", "hipdlp")
+#: LP backends whose points are first-order accurate (about the tolerance, 1e-7..1e-5): "pdlp"
+#: and "cupdlp" are cuPDLP-C, "hipdlp" HiGHS's own PDLP (see :mod:`polylip.backends.highspy_lp`
+#: for the choice). Their bounds are made valid by the certificate check of the caller.
+FIRST_ORDER_LP_SOLVERS = ("pdlp", "cupdlp", "hipdlp")
 
 # ---------------------------------------------------------------------------------------------
 # solver="auto" for SDPs
@@ -71,6 +81,24 @@ AUTO_SPARSE_MIN_VARS = 200
 #: at 12,128: it forms dense normal equations); it stays available with solver="cvxopt" as an
 #: independent cross-check, like any other PICOS LP solver.
 AUTO_HIGHS_MAX_NNZ = 2_000
+#: PDLP (:mod:`polylip.backends.highspy_lp`, when highspy is installed) instead of Clarabel for an
+#: LP with more than AUTO_PDLP_MIN_NNZ non-zeros AND more than AUTO_PDLP_MIN_ROWS_PER_CLIQUE rows
+#: per clique (the LP's rows divided by the cliques of its sparsity; only known for the Krivine
+#: LPs, so an LP of unknown structure stays on the interior point). Why rows per clique: each
+#: clique brings a dense block of about that many rows into the interior point's factorization
+#: (its cost grows like their cube), while a PDLP iteration costs a few products with the matrix
+#: (linear in the non-zeros) and the iteration counts stay at a few hundred to about a thousand.
+#: Measured (CPU seconds of the solve, LiPopt LPs of the CertDNN networks, seed 0, Clarabel
+#: against cuPDLP-C at tolerance 1e-6; the table in polylip/backends/highspy_lp.py and
+#: benchmarks/RESULTS.md "Which LP solver for solver='auto'"): Clarabel faster at 40x20 degree 3
+#: (262 k non-zeros, 169 rows/clique: 1.9 s vs 2.5 s), 80x20 degree 3 (590 k, 190: 4.1 vs 6.9),
+#: 80x10 degree 4 (1.21 M, 157: 4 vs 7.6); PDLP faster at 40x30 degree 3 (541 k, 325: 12.8 vs
+#: 1.9), 80x30 degree 3 (1.32 M, 395: 42.9 vs 5.4), 20x16 degree 4 (1.02 M, 406: 20.6 vs 2.3),
+#: 40x20 degree 4 (5.5 M, 990: 283-488 vs 24). The one LP the rule gets wrong, 10x20 degree 4
+#: (230 k, 194: Clarabel 1.9 s, PDLP 0.3 s), is under 2 s either way; the non-zero threshold
+#: keeps small LPs (where Clarabel's 1e-8 accuracy costs nothing) on the interior point.
+AUTO_PDLP_MIN_NNZ = 200_000
+AUTO_PDLP_MIN_ROWS_PER_CLIQUE = 250
 
 
 def choose_sdp_solver(nvars: int, sizes, requested: str = "auto") -> str:
@@ -92,12 +120,30 @@ def choose_sdp_solver(nvars: int, sizes, requested: str = "auto") -> str:
     return "clarabel" if nvars > AUTO_CLARABEL_MIN_VARS or sparse_shaped else "cvxopt"
 
 
-def choose_lp_solver(nnz: int, requested: str = "auto") -> str:
-    """The backend for an LP whose coefficient matrix has ``nnz`` non-zeros."""
+def choose_lp_solver(nnz: int, requested: str = "auto", *, rows: int | None = None,
+                     cliques: int | None = None) -> str:
+    """The backend for an LP whose coefficient matrix has ``nnz`` non-zeros and ``rows`` rows,
+    from a relaxation with ``cliques`` cliques (both None when unknown: then never PDLP).
+
+    Examples
+    --------
+    >>> choose_lp_solver(1_000), choose_lp_solver(300_000, rows=20_000, cliques=100)
+    ('highs', 'clarabel')
+    >>> choose_lp_solver(10, "PDLP")
+    'pdlp'
+    """
     requested = _name(requested)
     if requested != "auto":
         return requested
-    return "highs" if nnz <= AUTO_HIGHS_MAX_NNZ else "clarabel"
+    if nnz <= AUTO_HIGHS_MAX_NNZ:
+        return "highs"
+    if (rows is not None and cliques and nnz > AUTO_PDLP_MIN_NNZ
+            and rows / cliques > AUTO_PDLP_MIN_ROWS_PER_CLIQUE):
+        if highspy_lp.available():
+            return "pdlp"
+        log.info("the LP (%d non-zeros, %.0f rows per clique) would go to PDLP, but highspy is not "
+                 "installed: Clarabel", nnz, rows / cliques)
+    return "clarabel"
 
 
 def _name(solver) -> str:
@@ -132,9 +178,18 @@ def solve_sdp(problem, solver: str = "auto", *, tol: float | None = None,
 
 def solve_lp(problem, solver: str = "auto", *, tol: float | None = None,
              max_iters: int | None = None, verbose: bool = False,
-             time_limit: float | None = None) -> BackendSolution:
-    """Solve an :class:`~polylip.relax.krivine.LPProblem` with the chosen backend."""
-    name = choose_lp_solver(problem.A.nnz, solver)
+             time_limit: float | None = None, cliques: int | None = None,
+             warm_start=None) -> BackendSolution:
+    """Solve an :class:`~polylip.relax.krivine.LPProblem` with the chosen backend.
+
+    ``cliques`` (the relaxation's clique count, when known) feeds the "auto" rule
+    (:func:`choose_lp_solver`); ``warm_start`` (a :class:`BackendSolution` of an LP of the same
+    shape) is passed to the first-order backends only, the others ignore it.
+    """
+    name = choose_lp_solver(problem.A.nnz, solver, rows=problem.A.shape[0], cliques=cliques)
+    if name in FIRST_ORDER_LP_SOLVERS:
+        return highspy_lp.solve_lp(problem, tol=tol, max_iters=max_iters, verbose=verbose,
+                                   time_limit=time_limit, method=name, warm_start=warm_start)
     if name in ("highs", "highs-ds", "highs-ipm"):
         return highs_backend.solve_lp(problem, solver=name, tol=tol, max_iters=max_iters,
                                       verbose=verbose, time_limit=time_limit)

@@ -63,10 +63,12 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations_with_replacement
+from math import comb
 
 import numpy as np
 import scipy.sparse as sp
 
+from polylip import runtime
 from polylip.errors import RelaxationError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
@@ -78,6 +80,49 @@ log = logging.getLogger(__name__)
 
 #: Rows of the term tables expanded per numpy chunk (bounds the memory of one expansion step).
 _CHUNK = 200_000
+
+#: Peak memory of a whole LP run (build, the LP handed to the backend, the first-order backend
+#: and HiGHS's copies, the certificate check), per non-zero of the coefficient matching matrix
+#: and per row or column: :func:`estimate_peak_bytes`. Measured (``ru_maxrss`` of one forked
+#: run per network, benchmarks/bench_lp_pdlp.py, LiPopt degree 4 on the CertDNN networks, seed
+#: 0, PDLP), minus about 0.15 GB for the interpreter and its imports: width 80 sparsity 20
+#: (92,872 rows, 1.08 M columns, 12.9 M non-zeros) 1.76-1.79 GB, i.e. 124 bytes per non-zero;
+#: width 40 sparsity 30 (1.42 M columns, 17.0 M) 2.29 GB, 126; width 80 sparsity 30 (289,327
+#: rows, 3.76 M columns, 45.1 M) 5.85 GB, 126. The build alone peaks at about 80 bytes per
+#: non-zero (1.0 GB and 3.1 GB for the two width-80 LPs). An interior-point solve needs more
+#: (the fill of its factorization), so for those solvers the estimate is a floor, not a bound.
+PEAK_BYTES_PER_NNZ = 128
+PEAK_BYTES_PER_LINE = 64
+
+
+def estimate_peak_bytes(rows: int, cols: int, nnz: int) -> int:
+    """Peak memory of building and solving (first-order backend) a Krivine LP of these sizes,
+    from the measurements of :data:`PEAK_BYTES_PER_NNZ`.
+
+    Examples
+    --------
+    >>> round(estimate_peak_bytes(92_872, 1_078_561, 12_942_720) / 1e9, 2)  # measured 1.76-1.79 GB
+    1.73
+    """
+    return int(PEAK_BYTES_PER_NNZ * nnz + PEAK_BYTES_PER_LINE * (rows + cols))
+
+
+def _size_bounds(P: np.ndarray, gc: np.ndarray, cliques, degree: int, fterms: int) -> tuple[int, int]:
+    """Upper bounds of the non-zeros and rows of the LP of products ``P``, before expanding them.
+
+    A product of ``k`` generators with ``n_1, ..., n_k`` terms expands into at most
+    ``n_1 ... n_k`` monomials (exactly that many on a box when its factors are on distinct
+    variables, the LiPopt case); the rows are at most the non-zeros (plus the objective's
+    monomials and the constant) and at most the monomials of degree <= ``degree`` in each
+    clique's variables."""
+    nterms = np.count_nonzero(gc, axis=1).astype(float)
+    const_gen = gc.shape[0] - 1
+    per = np.ones(P.shape[0])
+    for i in range(P.shape[1]):
+        per *= nterms[np.where(P[:, i] < 0, const_gen, P[:, i])]
+    nnz = float(per.sum())
+    rows = sum(comb(len(c) + degree, degree) for c in cliques) + fterms + 1
+    return int(min(nnz, 2.0 ** 62)), int(min(rows, nnz + fterms + 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,6 +362,13 @@ class KrivineLP:
             P, _ = mono.unique_rows(mono.pad_to(mono.normalize(P), degree))
             P = mono.pad_to(P, degree)
         gv, gc = polytope.generators()
+        f = pop.objective if pop.sense == "min" else -pop.objective
+        nnz_max, rows_max = _size_bounds(P, gc, spars.cliques, degree, len(f.coeffs))
+        runtime.check_memory(
+            estimate_peak_bytes(rows_max, P.shape[0] + 1, nnz_max),
+            f"the degree-{degree} LP ({P.shape[0]:,} products, up to {rows_max:,} rows and "
+            f"{nnz_max:,} non-zeros) with the first-order solver",
+            "lower the degree or use smaller cliques", error=RelaxationError)
         binary, spin = pop.binary_mask, pop.spin_mask
         if polytope.kind == "box":
             pid, keys, coef = _expand_box(P, gv, gc, pop.nvars)
@@ -324,7 +376,6 @@ class KrivineLP:
             pid, keys, coef = _expand(P, gv, gc, pop.nvars, binary if binary.any() else None,
                                       spin if spin.any() else None)
         # rows: every monomial produced, plus the objective's and the constant
-        f = pop.objective if pop.sense == "min" else -pop.objective
         width = max(degree, f.rows.shape[1])
         base = np.int64(pop.nvars + 1)
         fkeys = _keys(mono.pad_to(f.rows, width), base)

@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from polylip.backends import highspy_lp, registry
+from polylip.backends import registry
 from polylip.errors import SolverError
 from polylip.poly import monomials as mono
 from polylip.relax.krivine import KrivineLP, LPProblem  # noqa: F401 (re-exported)
@@ -63,9 +63,9 @@ FEAS_TOL = 1e-6
 GAP_TOL = 1e-6
 
 #: Solvers whose points are first-order accurate: their certified bound is reported whatever the
-#: residual (see the module docstring), and ``solver=`` these names reaches
-#: :mod:`polylip.backends.highspy_lp` ("pdlp" and "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own PDLP).
-FIRST_ORDER_SOLVERS = ("pdlp", "hipdlp", "cupdlp")
+#: residual (see the module docstring); these names reach :mod:`polylip.backends.highspy_lp`
+#: through the registry ("pdlp" and "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own PDLP).
+FIRST_ORDER_SOLVERS = registry.FIRST_ORDER_LP_SOLVERS
 #: :meth:`KrivineLP.build <polylip.relax.krivine.KrivineLP.build>` drops matrix entries with
 #: ``|a| <= DROPPED_REL * max |A|``; the certificate check accounts for them.
 DROPPED_REL = 1e-14
@@ -103,7 +103,8 @@ class LPRelaxation(KrivineLP):
     # ------------------------------------------------------------------ solving
     def choose_solver(self, solver: str) -> str:
         """The backend ``solver`` names for this LP (see :mod:`polylip.backends.registry`)."""
-        return registry.choose_lp_solver(self.matrix.nnz, solver)
+        return registry.choose_lp_solver(self.matrix.nnz + 1, solver, rows=self.matrix.shape[0],
+                                         cliques=len(self.sparsity.cliques))
 
     def choose_strategy(self, strategy: str) -> str:
         if strategy not in ("auto", "direct", "colgen"):
@@ -122,7 +123,8 @@ class LPRelaxation(KrivineLP):
         Parameters
         ----------
         solver : str
-            "auto" (HiGHS for small LPs, Clarabel for large ones: :data:`polylip.backends.registry.AUTO_HIGHS_MAX_NNZ`),
+            "auto" (HiGHS for small LPs, PDLP for large ones with many rows per clique, Clarabel
+            otherwise: :func:`polylip.backends.registry.choose_lp_solver`),
             "highs" (``scipy.optimize.linprog``; "highs-ds", "highs-ipm" pick its method),
             "clarabel", "pdlp" (HiGHS's first-order PDLP, :mod:`polylip.backends.highspy_lp`:
             the fast path for the largest LPs; "hipdlp" selects HiGHS's own PDLP), or a PICOS LP solver
@@ -143,13 +145,8 @@ class LPRelaxation(KrivineLP):
                                          max_iterations=max_iters or lp_colgen.MAX_ITERATIONS)
             return self._result(None, raw)
         lp = self.to_lp()
-        if solver.lower() in FIRST_ORDER_SOLVERS:
-            method = solver.lower()
-            raw = highspy_lp.solve_lp(lp, tol=tol, max_iters=max_iters, verbose=verbose,
-                                      time_limit=time_limit, method=method)
-        else:
-            raw = registry.solve_lp(lp, solver, tol=tol, max_iters=max_iters, verbose=verbose,
-                                    time_limit=time_limit)
+        raw = registry.solve_lp(lp, solver, tol=tol, max_iters=max_iters, verbose=verbose,
+                                time_limit=time_limit, cliques=len(self.sparsity.cliques))
         return self._result(lp, raw)
 
     def _result(self, lp: LPProblem, raw, first_order: bool | None = None) -> Result:

@@ -199,15 +199,19 @@ def test_certificate_accounts_for_rounding():
     assert cert["bound"] <= grid_min(pop, [-1, -1], [3, 3])
 
 
-def test_memory_limit_refuses_early(monkeypatch):
+def test_memory_limit_refuses_early():
+    from polylip.runtime import MemoryLimit
+
     pop = POP(x * y - z, ineqs=box([x, y, z]))
     R = LPRelaxation.build(pop, degree=3)
-    assert highspy_lp.estimate_bytes(*R.matrix.shape, R.matrix.nnz) > 0
-    monkeypatch.setattr(highspy_lp, "MEMORY_LIMIT_BYTES", 1000)
-    with pytest.raises(RelaxationError, match="non-zeros.*GB"):
-        R.solve(solver="pdlp")
-    monkeypatch.setattr(highspy_lp, "MEMORY_LIMIT_BYTES", None)
-    assert highspy_lp.memory_limit() > 1000
+    lp = R.to_lp()
+    need = highspy_lp.estimate_bytes(*lp.A.shape, lp.A.nnz)
+    assert need > 48 * lp.A.nnz
+    with MemoryLimit(need - 1):  # the backend refuses before it copies anything
+        with pytest.raises(RelaxationError, match=f"{lp.A.shape[0]:,} rows.*non-zeros.*MiB"):
+            highspy_lp.solve_lp(lp)
+    with MemoryLimit(need + 1):
+        assert highspy_lp.solve_lp(lp).status == "optimal"
     assert R.solve(solver="pdlp").ok
 
 

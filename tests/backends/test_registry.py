@@ -36,10 +36,30 @@ def test_sdp_auto_rule():
     assert r.choose_sdp_solver(5, [2], "MOSEK") == "mosek"
 
 
-def test_lp_auto_rule():
-    assert registry.choose_lp_solver(registry.AUTO_HIGHS_MAX_NNZ) == "highs"
-    assert registry.choose_lp_solver(registry.AUTO_HIGHS_MAX_NNZ + 1) == "clarabel"
-    assert registry.choose_lp_solver(10, "highs-ipm") == "highs-ipm"
+def test_lp_auto_rule(monkeypatch):
+    from polylip.backends import highspy_lp
+
+    r = registry
+    assert r.choose_lp_solver(r.AUTO_HIGHS_MAX_NNZ) == "highs"
+    assert r.choose_lp_solver(r.AUTO_HIGHS_MAX_NNZ + 1) == "clarabel"
+    assert r.choose_lp_solver(10, "highs-ipm") == "highs-ipm"
+    assert {"pdlp", "cupdlp", "hipdlp", "highs-ipm", "highs-ds"} <= set(r.LP_SOLVERS)
+    assert set(r.FIRST_ORDER_LP_SOLVERS) <= set(r.LP_SOLVERS)
+    monkeypatch.setattr(highspy_lp, "available", lambda: True)
+    big, per = r.AUTO_PDLP_MIN_NNZ + 1, r.AUTO_PDLP_MIN_ROWS_PER_CLIQUE
+    # PDLP only when both the non-zeros and the rows per clique are above their thresholds
+    assert r.choose_lp_solver(big, rows=80 * (per + 1), cliques=80) == "pdlp"
+    assert r.choose_lp_solver(big, rows=80 * per, cliques=80) == "clarabel"
+    assert r.choose_lp_solver(big - 1, rows=80 * (per + 1), cliques=80) == "clarabel"
+    assert r.choose_lp_solver(10**8, rows=10**6, cliques=None) == "clarabel"  # structure unknown
+    assert r.choose_lp_solver(10**8, rows=None, cliques=3) == "clarabel"
+    assert r.choose_lp_solver(r.AUTO_HIGHS_MAX_NNZ, rows=10**6, cliques=1) == "highs"
+    # the LiPopt-4 LPs of the measurements (non-zeros, rows, cliques)
+    assert r.choose_lp_solver(12_942_720, rows=92_872, cliques=80) == "pdlp"     # 80x20
+    assert r.choose_lp_solver(1_210_000, rows=80 * 157, cliques=80) == "clarabel"  # 80x10
+    assert r.choose_lp_solver(12_942_720, "Clarabel", rows=92_872, cliques=80) == "clarabel"
+    monkeypatch.setattr(highspy_lp, "available", lambda: False)  # no highspy: the interior point
+    assert r.choose_lp_solver(12_942_720, rows=92_872, cliques=80) == "clarabel"
 
 
 @pytest.mark.parametrize("bad", [None, 3, "", ["clarabel"]])
@@ -63,6 +83,14 @@ def test_lp_dispatch(solver):
     out = registry.solve_lp(_lp(), solver)
     assert out.status == "optimal"
     assert out.value == pytest.approx(-2.0, abs=1e-6)
+
+
+def test_lp_dispatch_first_order():
+    pytest.importorskip("highspy")
+    for name in registry.FIRST_ORDER_LP_SOLVERS:
+        out = registry.solve_lp(_lp(), name)
+        assert out.status == "optimal" and out.solver == name
+        assert out.value == pytest.approx(-2.0, abs=1e-5)
 
 
 def test_constant_sdp_is_a_check():

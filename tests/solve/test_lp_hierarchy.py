@@ -234,3 +234,56 @@ def test_anchored_cliques_lipopt_family():
     assert relaxation.solve().bound == pytest.approx(2.0, abs=1e-7)
     with pytest.raises(RelaxationError):
         LPSparsity.of(pop, [["x", "z"]], anchors=["y"])
+
+
+def test_memory_estimate_refuses_before_the_lp_is_built(monkeypatch):
+    from polylip.relax import krivine
+    from polylip.runtime import MemoryLimit
+
+    pop = POP(x * y * z - x, ineqs=box([x, y, z]))
+    R = LPRelaxation.build(pop, degree=4)
+    rows, cols, nnz = R.matrix.shape[0], R.nproducts + 1, R.matrix.nnz
+    bounds = {}
+    real = krivine._size_bounds
+    real_expand = krivine._expand_box
+
+    def spy(*args):
+        bounds["nnz"], bounds["rows"] = out = real(*args)
+        return out
+
+    monkeypatch.setattr(krivine, "_size_bounds", spy)
+    LPRelaxation.build(pop, degree=4)
+    # the sizes known before expanding bound the built LP's (exact non-zeros on a box)
+    assert bounds["nnz"] >= nnz and bounds["rows"] >= rows
+    est = krivine.estimate_peak_bytes(bounds["rows"], cols, bounds["nnz"])
+    assert est >= krivine.estimate_peak_bytes(rows, cols, nnz)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the products were expanded before the memory check")
+
+    monkeypatch.setattr(krivine, "_expand_box", never)
+    with MemoryLimit(est - 1):
+        with pytest.raises(RelaxationError, match=f"{R.nproducts:,} products.*non-zeros.*MiB"):
+            LPRelaxation.build(pop, degree=4)
+    monkeypatch.setattr(krivine, "_expand_box", real_expand)
+    with MemoryLimit(est + 1):
+        assert LPRelaxation.build(pop, degree=4).matrix.nnz == nnz
+
+
+def test_auto_chooses_pdlp_by_size_through_the_registry(monkeypatch):
+    pytest.importorskip("highspy")
+    from polylip.backends import registry
+
+    pop = POP(x * y - x + y / 2 + x * z, ineqs=box([x, y, z]))
+    R = LPRelaxation.build(pop, degree=3)
+    assert R.choose_solver("auto") == "highs"  # a small LP
+    ref = R.solve(solver="highs")
+    monkeypatch.setattr(registry, "AUTO_HIGHS_MAX_NNZ", 0)
+    monkeypatch.setattr(registry, "AUTO_PDLP_MIN_NNZ", 0)
+    monkeypatch.setattr(registry, "AUTO_PDLP_MIN_ROWS_PER_CLIQUE", R.matrix.shape[0] - 1)
+    assert R.choose_solver("auto") == "pdlp"
+    res = R.solve()
+    assert res.solver == "pdlp" and res.ok and res.certified
+    assert abs(res.bound - ref.bound) <= res.accuracy + 1e-9
+    monkeypatch.setattr(registry, "AUTO_PDLP_MIN_ROWS_PER_CLIQUE", R.matrix.shape[0])
+    assert R.choose_solver("auto") == "clarabel"

@@ -49,8 +49,10 @@ class MILPSolution:
 
 def solve_milp(c, *, A_eq=None, b_eq=None, A_ub=None, b_ub=None, lb=None, ub=None,
                integrality=None, gap: float = 1e-4, time_limit: float | None = None,
-               node_limit: int | None = None) -> MILPSolution:
-    """Minimize a mixed-integer LP with HiGHS (see the module text)."""
+               node_limit: int | None = None, presolve: bool = True) -> MILPSolution:
+    """Minimize a mixed-integer LP with HiGHS (see the module text); ``presolve=False`` runs
+    it without HiGHS's presolve (scipy 1.17's presolve fails or errs on some degenerate
+    models: see :func:`polylip.nn.methods.milp._solve_true`)."""
     t0 = time.perf_counter()
     c = np.asarray(c, dtype=float)
     n = c.size
@@ -61,7 +63,7 @@ def solve_milp(c, *, A_eq=None, b_eq=None, A_ub=None, b_ub=None, lb=None, ub=Non
         constraints.append(LinearConstraint(sp.csr_matrix(A_ub), -np.inf, b_ub))
     lb = np.full(n, -np.inf) if lb is None else np.asarray(lb, dtype=float)
     ub = np.full(n, np.inf) if ub is None else np.asarray(ub, dtype=float)
-    options = {"disp": False, "mip_rel_gap": float(gap), "presolve": True}
+    options = {"disp": False, "mip_rel_gap": float(gap), "presolve": bool(presolve)}
     if time_limit is not None:
         options["time_limit"] = max(float(time_limit), 1e-3)
     if node_limit is not None:

@@ -1,6 +1,6 @@
 """The mixed-integer LP of one gradient functional (method ``"milp"``, see
 :mod:`polylip.nn.methods.milp`), as a plain value, and its solve by scipy's HiGHS branch and
-bound.
+bound (through the solve stage).
 
 Formulation, forward from the input direction (one column block per hidden layer ``k``)::
 
@@ -14,8 +14,8 @@ The bounds of ``a_k`` come from interval arithmetic over the formal box (``t`` i
 binary. With ``forward`` (an input box and its pre-activation bounds) the pattern is tied to an
 input of the box (:func:`_add_forward`), and the optimum bounds the true local constant.
 
-HiGHS is called through ``scipy.optimize.milp`` here: the solve stage (:mod:`polylip.solve`)
-has no mixed-integer entry yet.
+HiGHS is called through the solve stage's mixed-integer entry,
+:func:`polylip.solve.sdp.solve_milp` (its time and node limits, status map), never directly.
 
 Examples
 --------
@@ -37,10 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from polylip.errors import ModelError
 from polylip.nn.activations import _PiecewiseLinear
+from polylip.solve.sdp import solve_milp
 
 __all__ = ["FormalMILP", "MILPSolution", "formal_milp", "solve_formal_milp",
            "realizable_activations", "with_rows"]
@@ -335,9 +335,13 @@ class MILPSolution:
 
 
 def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
-                      gap: float = 1e-4, presolve: bool = True) -> MILPSolution:
-    """Maximize ``model`` with scipy's HiGHS branch and bound (``presolve=False``: without
-    HiGHS's presolve; see :func:`polylip.nn.methods.milp._solve_true` for when).
+                      gap: float = 1e-4, presolve: bool = True,
+                      node_limit: int | None = None) -> MILPSolution:
+    """Maximize ``model`` with HiGHS's branch and bound through the solve stage
+    (:func:`polylip.solve.sdp.solve_milp`). ``presolve=False``: without HiGHS's presolve (see
+    :func:`polylip.nn.methods.milp._solve_true` for when); ``node_limit``: a work limit
+    (branch-and-bound nodes, the same on every machine and load), stopped there the status is
+    ``"time_limit"`` with the dual bound so far.
 
     Examples
     --------
@@ -351,38 +355,22 @@ def solve_formal_milp(model: FormalMILP, *, time_limit: float | None = None,
     ('optimal', 3.0)
     """
     t0 = time.perf_counter()
-    constraints = []
-    if model.A_eq.shape[0]:
-        constraints.append(LinearConstraint(model.A_eq, model.b_eq, model.b_eq))
-    if model.A_ub.shape[0]:
-        constraints.append(LinearConstraint(model.A_ub, -np.inf, model.b_ub))
-    options = {"disp": False, "mip_rel_gap": float(gap), "presolve": bool(presolve)}
-    if time_limit is not None:
-        options["time_limit"] = max(float(time_limit), 1e-3)
-    res = milp(-model.c, constraints=constraints, integrality=model.integrality,
-               bounds=Bounds(model.lb, model.ub), options=options)
-    if res.status == 4 and presolve:
+    problem = dict(A_eq=model.A_eq, b_eq=model.b_eq, A_ub=model.A_ub, b_ub=model.b_ub,
+                   lb=model.lb, ub=model.ub, integrality=model.integrality, gap=float(gap),
+                   node_limit=None if node_limit is None else int(node_limit))
+    res = solve_milp(-model.c, time_limit=time_limit, presolve=bool(presolve), **problem)
+    if res.status == "failed" and presolve:
         # HiGHS 1.x (scipy 1.17) ends some small degenerate models with "Solve error" in
         # presolve (measured: a true-constant MILP of a 2-3-2-1 network with two identical
         # first-layer rows and the cut d_1 = d_2) and solves them without it
-        options["presolve"] = False
-        if time_limit is not None:
-            options["time_limit"] = max(float(time_limit) - (time.perf_counter() - t0), 1e-3)
-        res = milp(-model.c, constraints=constraints, integrality=model.integrality,
-                   bounds=Bounds(model.lb, model.ub), options=options)
-    seconds = time.perf_counter() - t0
-    dual = getattr(res, "mip_dual_bound", None)
-    dual = None if dual is None or not np.isfinite(dual) else -float(dual) + model.offset
+        left = None if time_limit is None else float(time_limit) - (time.perf_counter() - t0)
+        res = solve_milp(-model.c, time_limit=None if left is None else max(left, 1e-3),
+                         presolve=False, **problem)
+    # the solve stage minimizes -c x: its dual bound (a lower bound on the minimum) negated is
+    # an upper bound on the maximum; "unbounded" cannot happen (every column is bounded)
+    status = res.status if res.status in ("optimal", "time_limit", "infeasible") else "failed"
+    dual = None if res.dual_bound is None or status in ("failed", "infeasible") \
+        else -float(res.dual_bound) + model.offset
     value = None if res.x is None else float(model.c @ res.x) + model.offset
-    status = {0: "optimal", 1: "time_limit", 2: "infeasible"}.get(res.status, "failed")
-    if status == "optimal" and dual is None and value is not None:
-        # no dual bound reported (e.g. solved in presolve): "optimal" means within the
-        # relative gap of the best vertex, so the maximum is at most this
-        dual = value + float(gap) * max(abs(value), 1.0)
-    if status in ("failed", "infeasible"):
-        dual = None
-    mgap = getattr(res, "mip_gap", None)
-    return MILPSolution(status=status, dual_bound=dual, value=value, x=res.x,
-                        gap=None if mgap is None or not np.isfinite(mgap) else float(mgap),
-                        nodes=int(getattr(res, "mip_node_count", 0) or 0), seconds=seconds,
-                        message=str(res.message))
+    return MILPSolution(status=status, dual_bound=dual, value=value, x=res.x, gap=res.gap,
+                        nodes=res.nodes, seconds=time.perf_counter() - t0, message=res.message)

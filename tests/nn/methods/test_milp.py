@@ -180,6 +180,21 @@ def test_module_doctests():
     assert doctest.testmod(milp_method).failed == 0
 
 
+def test_the_milps_go_through_the_solve_stage(monkeypatch):
+    """Every MILP of the method is solved by the solve stage's entry (no direct scipy call)."""
+    import polylip.backends.highs_milp as backend
+    from polylip.nn.methods import milp_model
+
+    assert not hasattr(milp_model, "milp") and not hasattr(milp_model, "LinearConstraint")
+    calls, real = [], backend.solve_milp
+    monkeypatch.setattr(backend, "solve_milp", lambda c, **kw: calls.append(kw) or real(c, **kw))
+    net = random_net([3, 5, 1], 3)
+    for region in (None, BoxRegion(np.zeros(3), 0.5)):
+        calls.clear()
+        res = milp(net, "inf", region)
+        assert res.upper is not None and len(calls) >= 1
+
+
 # ------------------------------------------------------------- the true local constant (box)
 TRUE_CASES = [([3, 5, 1], 20, "relu"), ([4, 6, 5, 1], 21, "relu"), ([3, 4, 4, 4, 1], 22, "relu"),
               ([4, 5, 5, 1], 23, "leaky_relu:0.1"), ([3, 6, 2], 24, "relu")]

@@ -417,8 +417,11 @@ class Certificate:
     message: str = ""
 
 
-def certify_rho(data: LipSDPData, lam) -> Certificate:
+def certify_rho(data: LipSDPData, lam, input_weights=None) -> Certificate:
     """The smallest ``rho`` this function can prove with ``-M(rho, lambda) >= 0``.
+
+    With ``input_weights`` (a positive vector ``w`` of length ``n_0``) the input block is
+    ``rho diag(w)`` instead of ``rho I`` (the l_inf bound of :mod:`polylip.nn.geolip`).
 
     Backward block Cholesky: ``X_H = D_H``; for ``k = H..1``: ``X_k = L_k L_k^T``,
     ``Y_k = L_k^{-1} O_k`` (``O_k`` the block ``(k, k-1)``) and
@@ -463,16 +466,17 @@ def certify_rho(data: LipSDPData, lam) -> Certificate:
             c.append(2.0 * (gam * r + e[k]))
         out = Certificate(None, "schur", 0.0, "not attempted")
         for _ in range(6):
-            out, need = _chain_rho(D, O, c, gam, e)
+            out, need = _chain_rho(D, O, c, gam, e, input_weights)
             if out.rho is None or need is None:
                 return out
             c = [np.maximum(ck, 1.5 * nk) for ck, nk in zip(c, need)]
         return Certificate(None, "schur", out.shift, "round-off shifts did not settle")
 
 
-def _chain_rho(D: list, O: list, c: list, gam: float, e: list):
+def _chain_rho(D: list, O: list, c: list, gam: float, e: list, weights=None):
     """One shifted backward block Cholesky; ``(certificate, None)`` when the shifts ``c``
-    cover the a-posteriori bound, else ``(certificate, needed shifts)``."""
+    cover the a-posteriori bound, else ``(certificate, needed shifts)``. ``weights``: the
+    input block is ``rho diag(weights)`` (default ``rho I``)."""
     H = len(O)
     Ls, Ys = [None] * (H + 1), [None] * (H + 1)
     X = D[H] - np.diag(c[H])
@@ -488,14 +492,16 @@ def _chain_rho(D: list, O: list, c: list, gam: float, e: list):
     # block 0: rho I + X >= 0 with X = D_0 - Y_1^T Y_1 - diag(c_0)
     Sm = -0.5 * (X + X.T)
     n0 = Sm.shape[0]
-    top = float(sla.eigh(Sm, eigvals_only=True, subset_by_index=[n0 - 1, n0 - 1],
-                         check_finite=False)[0])
+    wts = np.ones(n0) if weights is None else np.asarray(weights, dtype=float)
+    iw = 1.0 / np.sqrt(wts)  # only to estimate rho: the Cholesky below decides
+    top = float(sla.eigh(iw[:, None] * Sm * iw[None, :], eigvals_only=True,
+                         subset_by_index=[n0 - 1, n0 - 1], check_finite=False)[0])
     top = max(top, 0.0)
-    bump = 4.0 * (n0 + 1) * _U * (n0 * top + float(np.abs(np.diag(Sm)).sum())) + 1e-300
+    bump = 4.0 * (n0 + 1) * _U * (n0 * top + float(np.abs(np.diag(Sm) / wts).sum())) + 1e-300
     for _ in range(40):
         rho = top + bump
         try:
-            Ls[0] = np.linalg.cholesky(rho * np.eye(n0) - Sm)
+            Ls[0] = np.linalg.cholesky(np.diag(rho * wts) - Sm)
             break
         except np.linalg.LinAlgError:
             bump *= 4.0
@@ -511,6 +517,8 @@ def _chain_rho(D: list, O: list, c: list, gam: float, e: list):
             r = r + np.abs(Ys[k + 1]).T @ v[k + 1]
         nk = gam * r + e[k]
         nk[...] = nk + 2 * _U * np.abs(c[k])  # rounding of the shift itself
+        if k == 0 and weights is not None:
+            nk[...] = nk + _U * rho * wts  # rounding of rho * w_i
         need.append(nk)
         ok = ok and bool(np.all(c[k] >= nk))
     cert = Certificate(float(rho), "schur", float(max(ck.max(initial=0) for ck in c)))

@@ -17,6 +17,7 @@ shor          :class:`ShorOptions`       :mod:`polylip.nn.methods.shor`
 sdp           :class:`SDPOptions`        :mod:`polylip.nn.methods.sdp`
 lp            :class:`LPOptions`         :mod:`polylip.nn.methods.lp`
 lipsdp        :class:`LipSDPOptions`     :mod:`polylip.nn.methods.lipsdp`
+geolip        :class:`GeoLIPOptions`     :mod:`polylip.nn.methods.geolip`
 dp            :class:`DPOptions`         :mod:`polylip.nn.methods.dp`
 milp          :class:`MILPOptions`       :mod:`polylip.nn.methods.milp`
 auto          :class:`AutoOptions`       :mod:`polylip.nn.methods.auto` (its plan:
@@ -29,19 +30,22 @@ their sizes), :mod:`~polylip.nn.methods.bound` (solve, certify, maximum over fun
 
 Examples
 --------
->>> [m.name for m in TABLE]
-['product', 'interval', 'eclipse', 'exact', 'shor', 'sdp', 'lp', 'lipsdp', 'dp', 'milp', 'auto']
+>>> [m.name for m in TABLE]  # doctest: +NORMALIZE_WHITESPACE
+['product', 'interval', 'eclipse', 'exact', 'shor', 'sdp', 'lp', 'lipsdp', 'geolip', 'dp', 'milp',
+ 'auto']
 >>> BY_NAME["milp"].options.coerce({"gap": 1e-3})
 MILPOptions(time_limit=60.0, gap=0.001, constant='auto')
 """
 
-from polylip.nn.methods import auto, baselines, dp, eclipse, exact, lipsdp, lp, milp, sdp, shor
+from polylip.nn.methods import auto, baselines, dp, eclipse, exact, geolip, lipsdp, lp, milp, \
+    sdp, shor
 from polylip.nn.methods.auto import AutoOptions
 from polylip.nn.methods.base import Method, MethodOptions
 from polylip.nn.methods.baselines import IntervalOptions, ProductOptions
 from polylip.nn.methods.dp import DPOptions
 from polylip.nn.methods.eclipse import EclipseOptions
 from polylip.nn.methods.exact import ExactOptions
+from polylip.nn.methods.geolip import GeoLIPOptions
 from polylip.nn.methods.lipsdp import LipSDPOptions
 from polylip.nn.methods.lp import LPOptions
 from polylip.nn.methods.milp import MILPOptions
@@ -50,7 +54,7 @@ from polylip.nn.methods.shor import ShorOptions
 
 __all__ = ["TABLE", "BY_NAME", "Method", "MethodOptions", "ProductOptions", "IntervalOptions",
            "EclipseOptions", "ExactOptions", "ShorOptions", "SDPOptions", "LPOptions",
-           "LipSDPOptions", "DPOptions", "MILPOptions", "AutoOptions"]
+           "LipSDPOptions", "GeoLIPOptions", "DPOptions", "MILPOptions", "AutoOptions"]
 
 #: Every built-in method: name, function, options class, description (the order of
 #: ``polylip lipschitz --help`` and of the docs' table: cheap to expensive, then "auto").
@@ -73,6 +77,9 @@ TABLE = (
            "Krivine/Handelman LP of degree k (LiPopt-k), l_inf"),
     Method("lipsdp", lipsdp.lipsdp, LipSDPOptions,
            "LipSDP-Neuron (Fazlyab et al. 2019), l_2 input norm"),
+    Method("geolip", geolip.geolip, GeoLIPOptions,
+           "GeoLIP (Wang et al. 2022): SDP of the formal constant over the lifted layers, "
+           "one multiplier per input and neuron, certified; l_inf input norm"),
     Method("dp", dp.dp, DPOptions,
            "exact formal constant by variable elimination (small elimination width; l_inf, "
            "l_2, l_1)"),

@@ -17,7 +17,8 @@ from polylip.nn.methods import BY_NAME, Method, MethodOptions
 from polylip.nn.problem import MethodOutput
 
 ROOT = Path(__file__).resolve().parents[3]
-BUILTIN = ["product", "interval", "eclipse", "exact", "shor", "sdp", "lp", "lipsdp", "dp", "milp", "auto"]
+BUILTIN = ["product", "interval", "eclipse", "exact", "shor", "sdp", "lp", "lipsdp", "geolip", "dp",
+           "milp", "auto"]
 
 
 def test_every_builtin_is_listed_once_in_order():

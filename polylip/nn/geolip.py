@@ -1,0 +1,417 @@
+"""GeoLIP (Wang, Prakriya and Jha, NeurIPS 2022): the natural SDP relaxation of the formal
+l_inf Lipschitz constant over the lifted, layer-wise formulation, certified.
+
+For a scalar or margin output ``f(x) = u . W_L phi(W_{L-1} ... phi(W_1 x))`` the formal l_inf
+constant is ``max ||grad f||_1`` over all activation patterns, i.e.
+
+    max  w . v_H   s.t.  t in [-1, 1]^{n_0},  v_0 = t,  v_k = diag(s_k) W_k v_{k-1},
+                         s_kj in [alpha_kj, beta_kj]                  (w = W_L^T u)
+
+(the slope ranges: [0, 1] for a ReLU globally, interval bounds over a local region). GeoLIP
+lifts the layers (one vector ``v_k`` per hidden layer, no pattern variables): ``v = s z`` with
+``s in [alpha, beta]`` is ``(v - alpha z)(v - beta z) <= 0``, one quadratic constraint per
+neuron, and ``t_i^2 <= 1`` per input. The S-procedure (Shor's relaxation) with multipliers
+``lambda_kj >= 0``, ``mu_i >= 0`` and a homogenizing coordinate proves ``w . v_H <= L / 2`` when
+
+    (L - sum mu) a^2 - 2 a w . v_H + sum_i mu_i t_i^2 - sum lambda_kj q(v_{k-1}, v_k)_j >= 0
+
+for all ``(a, t, v)``: a matrix of size ``1 + n_0 + n_1 + ... + n_H``. Eliminating ``a`` (Schur
+complement) and scaling (``L = gamma + c sum mu``, optimal ``c``) turns it into
+
+    minimize  sum_i mu_i   s.t.   -M(diag(mu), lambda) >= 0,      bound = sqrt(sum_i mu_i),
+
+where ``-M`` is exactly the LipSDP-Neuron matrix of :mod:`polylip.nn.lipsdp` with output
+``Wout = w^T`` and the input block ``diag(mu)`` instead of ``rho I``. Read directly: if the
+matrix is PSD then ``(w . v_H)^2 <= sum mu_i t_i^2 <= sum mu_i`` on the box, a weighted
+Cauchy-Schwarz. With ``mu = rho 1`` it is LipSDP's l_2 bound times ``sqrt(n_0)``, so GeoLIP is
+never worse than that, and the per-input weights adapt to inputs that matter little (the blank
+border pixels of an image). For one hidden layer it is GeoLIP's two-layer SDP (the
+Grothendieck-type relaxation of ``max c^T W_2 diag(s) W_1 x``, ``x in {-1,1}^n, s in [0,1]^m``).
+
+How it differs from method "shor": "shor" relaxes the gradient POP of
+:mod:`polylip.nn.gradient_pop` (pattern variables ``sigma`` binary, ``t`` spin; for deep nets
+the backward lifted products ``z_k = diag(s_k) W_{k+1}^T z_{k+1}`` with interval boxes) with
+one dense moment matrix over all of ``(1, t, sigma, z)``: about twice the size, and Clarabel or
+CVXOPT must handle it densely. GeoLIP eliminates ``s`` (one constraint per neuron), so its LMI
+is block tridiagonal in the layers with rank-2 data per multiplier, which two solvers exploit
+(``form``):
+
+* ``"dense"``: one LMI as an :class:`~polylip.relax.conic.LMIProblem` with sparse data, handed
+  to :func:`polylip.solve.sdp.solve_sdp` (Clarabel by default). Clarabel's KKT system holds a
+  dense block of ``(N(N+1)/2)^2`` entries for an ``N x N`` cone, so this is for small networks
+  (``N <= AUTO_DENSE_MAX_N``).
+* ``"structured"``: a primal-dual interior-point method (HKM, Mehrotra) written for this
+  structure, the one of :func:`polylip.nn.lipsdp.lipsdp_neuron` with one input multiplier per
+  coordinate: the Schur complement costs a few ``m x N`` products per iteration. It starts
+  from the ECLipsE-Fast point (strictly feasible) and stays dual feasible, so a time limit
+  still leaves a certified bound.
+
+Whatever the solver's accuracy the bound is **certified a posteriori** from the multipliers
+alone: :func:`polylip.nn.lipsdp.certify_rho` with ``input_weights = mu`` proves ``rho`` with
+``-M(rho diag(mu), lambda) >= 0`` by a shifted block Cholesky whose round-off is bounded
+(see there), and the bound is ``sqrt(rho sum mu)``. A slightly infeasible answer is mixed with
+the strictly feasible start until the hidden part certifies.
+
+Examples
+--------
+>>> import numpy as np
+>>> from polylip.nn.network import Network
+>>> net = Network.from_weights([np.array([[1.0, -1.0], [2.0, 1.0]]), np.array([[1.0, 1.0]])])
+>>> out = geolip_bound(net)     # the formal l_inf constant is 3 (pattern s = (1, 1))
+>>> out["status"], round(out["bound"], 2)
+('optimal', 3.34)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from polylip.errors import ModelError
+from polylip.nn import lipsdp as _ls
+from polylip.relax.conic import LMIProblem
+from polylip.solve.sdp import solve_sdp
+
+__all__ = ["geolip_bound", "geolip_lmi", "certify_geolip", "choose_form", "FORMS",
+           "AUTO_DENSE_MAX_N"]
+
+log = logging.getLogger(__name__)
+
+#: The forms of :func:`geolip_bound` (besides "auto").
+FORMS = ("dense", "structured")
+#: "dense" (Clarabel on the one LMI) up to this LMI size: the same line as LipSDP's
+#: (:data:`polylip.nn.lipsdp.AUTO_DENSE_MAX_N`, measured there), above it "structured".
+AUTO_DENSE_MAX_N = _ls.AUTO_DENSE_MAX_N
+
+
+def _weights_floor(mu) -> np.ndarray:
+    """Input weights for the certificate: positive (an input the SDP gave weight 0 gets a tiny
+    one; the certificate then asks for what it needs)."""
+    mu = np.asarray(mu, dtype=float)
+    top = float(np.max(mu)) if mu.size and np.all(np.isfinite(mu)) else 0.0
+    if not top > 0:
+        return np.ones(mu.shape)
+    return np.maximum(mu, 1e-12 * top)
+
+
+def certify_geolip(data: _ls.LipSDPData, lam, mu) -> dict:
+    """The bound these multipliers prove: ``sqrt(rho * sum(mu))`` with ``rho`` certified by
+    :func:`polylip.nn.lipsdp.certify_rho` (input block ``rho diag(mu)``). Returns ``bound``
+    (None when the hidden part is not certified positive definite), ``rho``, ``message``."""
+    w = _weights_floor(mu)
+    cert = _ls.certify_rho(data, lam, input_weights=w)
+    if cert.rho is None:
+        return dict(bound=None, rho=None, message=cert.message, shift=cert.shift)
+    # sqrt of a rounded product of a rounded sum: one ulp outward per operation is covered by
+    # the relative bump (the certificate's rho already carries its own)
+    total = float(np.sum(w)) * (1.0 + 4.0 * w.size * _ls._U)
+    bound = float(np.sqrt(cert.rho * total * (1.0 + 4.0 * _ls._U)) * (1.0 + 2.0 * _ls._U))
+    return dict(bound=bound, rho=float(cert.rho), message="", shift=cert.shift,
+                weights=w)
+
+
+def _certify_or_mix(data, lam, mu, start):
+    """Certify ``(lam, mu)``; if the hidden part fails, mix with the strictly feasible
+    ``start = (lam0, mu0)``, the smallest weight that certifies. Returns (result, weight)."""
+    out = certify_geolip(data, lam, mu)
+    if out["bound"] is not None or start is None:
+        return out, 0.0
+    lam0, mu0 = start
+    for t in (1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0):
+        o2 = certify_geolip(data, (1 - t) * np.maximum(lam, 0.0) + t * lam0,
+                            (1 - t) * np.maximum(mu, 0.0) + t * mu0)
+        if o2["bound"] is not None:
+            return o2, t
+    return out, 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the dense LMI (Clarabel)
+# ---------------------------------------------------------------------------------------------
+def geolip_lmi(data: _ls.LipSDPData) -> LMIProblem:
+    """GeoLIP as one ``N x N`` LMI: ``minimize sum(mu)`` over ``x = (lambda, mu)`` with
+    ``mat(G x + h) = -M(diag(mu), lambda)`` PSD (and ``lambda_j >= 0`` where not implied)."""
+    N, nh, n0 = data.N, data.nh, data.n0
+    nvars = nh + n0
+    parts = _ls._entries(data)
+    r, c, v, x = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    inp = x == nh  # LipSDP's rho on the input diagonal: one multiplier per input instead
+    x = np.where(inp, nh + r, x)
+    G = sp.csr_matrix((v, (r * N + c, x)), shape=(N * N, nvars))
+    h = np.zeros((N, N))
+    o = data.offsets[-2]
+    h[o:, o:] = -_ls._output_term(data)
+    Gs, hs, _ = _ls._nonneg_rows(data, nvars)
+    c_obj = np.zeros(nvars)
+    c_obj[nh:] = 1.0
+    return LMIProblem(c=c_obj, offset=0.0, G=tuple([G] + Gs), h=tuple([h.ravel()] + hs),
+                      sizes=tuple([N] + [1] * len(Gs)), A=sp.csr_matrix((0, nvars)),
+                      b=np.zeros(0), meta={"form": "geolip-dense"})
+
+
+# ---------------------------------------------------------------------------------------------
+# the structured interior-point method
+# ---------------------------------------------------------------------------------------------
+class _DiagOps:
+    """The linear maps of LipSDP's structured method (:class:`polylip.nn.lipsdp._Ops`) with
+    one multiplier per input coordinate: ``y = (y_1..y_n0, y_hidden)``, ``A_i = e_i e_i^T``
+    for the inputs."""
+
+    def __init__(self, data: _ls.LipSDPData):
+        self.base = _ls._Ops(data)
+        self.n0, self.m, self.N = data.n0, data.nh, data.N
+
+    def _lift(self, y):
+        return np.concatenate([[0.0], y[self.n0:]])
+
+    def apply(self, Y):
+        return np.concatenate([np.diag(Y)[:self.n0], self.base.apply(Y)[1:]])
+
+    def adjoint(self, y):
+        X = self.base.adjoint(self._lift(y))
+        i = np.arange(self.n0)
+        X[i, i] += y[:self.n0]
+        return X
+
+    def right_mul(self, Y, y):
+        out = self.base.right_mul(Y, self._lift(y))
+        out[:, :self.n0] += Y[:, :self.n0] * y[:self.n0][None, :]
+        return out
+
+    def schur(self, X, P):
+        """HKM Schur complement ``M_ij = A_i . (X A_j P)``: the neuron block from
+        :meth:`polylip.nn.lipsdp._Ops.schur`, the input block ``X_ii' P_ii'``, the cross block
+        ``sum_rs S_rs (X u_jr)_i (u_js^T P)_i``."""
+        b, n0 = self.base, self.n0
+        Mb = b.schur(X, P)
+        hid = b.hid
+        R = {}
+        for nm, Y in (("X", X), ("P", P)):
+            R[nm] = {"A": b.AY(Y)[:, :n0], "E": Y[hid, :n0]}
+        S = {("A", "A"): b.sA, ("A", "E"): b.sX, ("E", "A"): b.sX, ("E", "E"): b.sE}
+        hr = np.zeros((self.m, n0))
+        for (r, s), val in S.items():
+            if np.any(val):
+                hr += val[:, None] * R["X"][r] * R["P"][s]
+        M = np.empty((n0 + self.m, n0 + self.m))
+        Mi = X[:n0, :n0] * P[:n0, :n0]
+        M[:n0, :n0] = 0.5 * (Mi + Mi.T)
+        M[n0:, :n0] = hr
+        M[:n0, n0:] = hr.T
+        M[n0:, n0:] = Mb[1:, 1:]
+        return M
+
+
+def _structured(data: _ls.LipSDPData, start_mu, start_lam, *, tol: float, max_iters: int,
+                deadline: float | None, cap: float = 1e8) -> dict:
+    """HKM primal-dual interior-point method for ``max -sum(mu) s.t.
+    -M(diag(mu), lambda) >= 0, 0 <= lambda <= cap * start_lam`` (the caps as in
+    :func:`polylip.nn.lipsdp._structured`). Dual form ``S = C - sum y_i A_i`` with
+    ``y = -(mu, lambda)``; starts strictly dual feasible and stays so."""
+    ops = _DiagOps(data)
+    m, N, n0 = ops.m, ops.N, ops.n0
+    C = np.zeros((N, N))
+    o = data.offsets[-2]
+    C[o:, o:] = -_ls._output_term(data)
+    b = np.zeros(n0 + m)
+    b[:n0] = 1.0
+    U = cap * np.maximum(start_lam, 1e-300)
+    y = -np.concatenate([start_mu, start_lam])
+    S = C - ops.adjoint(y)
+    P, LS = _ls._inv_chol(S)
+    mu0 = float(n0) / np.trace(P[:n0, :n0])
+    X = mu0 * P
+    s1, s2 = -y[n0:], U + y[n0:]
+    x1, x2 = mu0 / s1, mu0 / s2
+    nc = N + 2 * m
+    status, it, gap = "inaccurate", 0, np.inf
+    best_y = y.copy()
+    for it in range(1, max_iters + 1):
+        Rp = b - ops.apply(X)
+        Rp[n0:] -= x1 - x2
+        mu = (float(np.sum(X * S)) + x1 @ s1 + x2 @ s2) / nc
+        pobj = float(np.sum(C * X)) + U @ x2
+        dobj = float(np.sum(y[:n0]))
+        gap = abs(pobj - dobj) / max(abs(dobj), 1e-300)
+        log.debug("GeoLIP %d: sum mu %.10g gap %.3g |Rp| %.3g mu %.3g", it, -dobj, gap,
+                  np.linalg.norm(Rp), mu)
+        if gap <= tol and np.linalg.norm(Rp) <= tol * 10 * np.sqrt(n0):
+            status = "optimal"
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            status = "time_limit"
+            break
+        M = ops.schur(X, P)
+        M[n0:, n0:][np.diag_indices(m)] += x1 / s1 + x2 / s2
+        try:
+            cf = sla.cho_factor(M, check_finite=False)
+        except np.linalg.LinAlgError:
+            M[np.diag_indices(n0 + m)] += 1e-14 * np.abs(np.diag(M)).max()
+            try:
+                cf = sla.cho_factor(M, check_finite=False)
+            except np.linalg.LinAlgError:
+                status = "inaccurate"
+                break
+        AP = ops.apply(P)
+
+        def direction(sig, corr=None):
+            rhs = b - sig * mu * AP
+            rhs[n0:] -= sig * mu * (1.0 / s1 - 1.0 / s2)
+            if corr is not None:
+                dya, Xa, xa1, sa1, xa2, sa2 = corr
+                T = (-ops.right_mul(Xa, dya)) @ P
+                rhs += ops.apply(0.5 * (T + T.T))
+                rhs[n0:] += xa1 * sa1 / s1 - xa2 * sa2 / s2
+            dy = sla.cho_solve(cf, rhs, check_finite=False)
+            dS = -ops.adjoint(dy)
+            dX = sig * mu * P - X + ops.right_mul(X, dy) @ P
+            ds1, ds2 = -dy[n0:], dy[n0:]
+            dx1 = sig * mu / s1 - x1 - x1 * ds1 / s1
+            dx2 = sig * mu / s2 - x2 - x2 * ds2 / s2
+            if corr is not None:
+                dX -= T
+                dx1 -= xa1 * sa1 / s1
+                dx2 -= xa2 * sa2 / s2
+            return dy, dS, 0.5 * (dX + dX.T), dx1, ds1, dx2, ds2
+
+        LX = np.linalg.cholesky(X)
+        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(0.0)
+        ap = min(1.0, _ls._max_step(LX, dX), _ls._lp_step(x1, dx1), _ls._lp_step(x2, dx2))
+        ad = min(1.0, _ls._max_step(LS, dS), _ls._lp_step(s1, ds1), _ls._lp_step(s2, ds2))
+        mua = (float(np.sum((X + ap * dX) * (S + ad * dS))) + (x1 + ap * dx1) @ (s1 + ad * ds1)
+               + (x2 + ap * dx2) @ (s2 + ad * ds2)) / nc
+        sig = min(1.0, (mua / mu) ** 3)
+        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(sig, (dy, dX, dx1, ds1, dx2, ds2))
+        ap = min(1.0, 0.95 * min(_ls._max_step(LX, dX), _ls._lp_step(x1, dx1),
+                                 _ls._lp_step(x2, dx2)))
+        ad = min(1.0, 0.95 * min(_ls._max_step(LS, dS), _ls._lp_step(s1, ds1),
+                                 _ls._lp_step(s2, ds2)))
+        for _ in range(30):  # verify the steps (the Lanczos estimates are approximate)
+            Xn = X + ap * dX
+            try:
+                np.linalg.cholesky(Xn)
+                break
+            except np.linalg.LinAlgError:
+                ap *= 0.8
+        for _ in range(30):
+            yn = y + ad * dy
+            Sn = C - ops.adjoint(yn)
+            try:
+                Pn, LSn = _ls._inv_chol(Sn)
+                break
+            except np.linalg.LinAlgError:
+                ad *= 0.8
+        else:  # pragma: no cover - the current point stays feasible
+            status = "inaccurate"
+            break
+        X, x1, x2 = Xn, x1 + ap * dx1, x2 + ap * dx2
+        y, S, P, LS = yn, Sn, Pn, LSn
+        s1, s2 = -y[n0:], U + y[n0:]
+        best_y = y.copy()
+    return dict(mu=-best_y[:n0], lam=-best_y[n0:], status=status, iterations=it, gap=gap)
+
+
+# ---------------------------------------------------------------------------------------------
+# the entry point
+# ---------------------------------------------------------------------------------------------
+def choose_form(data: _ls.LipSDPData) -> str:
+    """"dense" up to :data:`AUTO_DENSE_MAX_N`, else "structured"."""
+    return "dense" if data.N <= AUTO_DENSE_MAX_N or data.depth == 0 else "structured"
+
+
+def geolip_bound(net, derivative_bounds=None, *, form: str = "auto", solver: str = "clarabel",
+                 tol: float | None = None, time_limit: float | None = None,
+                 max_iters: int | None = None) -> dict:
+    """GeoLIP's certified bound on the formal l_inf constant ``max ||grad f||_1`` of a scalar
+    or margin output over the slope ranges ``derivative_bounds`` (one ``(lo, hi)`` per hidden
+    layer; default the global derivative ranges).
+
+    Parameters
+    ----------
+    net : Network
+        Scalar or margin output.
+    derivative_bounds : list of (lo, hi), optional
+        Slope ranges per hidden layer (a local region's interval bounds).
+    form : {"auto", "dense", "structured"}
+        How to solve (module docstring).
+    solver : str
+        For "dense": a name :func:`polylip.solve.sdp.solve_sdp` takes.
+    tol : float, optional
+        Solver tolerance ("structured": relative gap, default 1e-7).
+    time_limit : float, optional
+        Seconds; "structured" then certifies its current (feasible) multipliers.
+    max_iters : int, optional
+        Iteration limit.
+
+    Returns
+    -------
+    dict
+        ``bound`` (None unless certified), ``status`` ("optimal", "time_limit" with a valid
+        bound short of the optimum, or the solver's failure), ``value_solver`` (the solver's
+        ``sqrt(sum mu)``), ``rho`` (certified scale), ``form``, ``lmi_size``, ``nvars``,
+        ``seconds``, ``mixed``, ``pruned``.
+    """
+    t0 = time.perf_counter()
+    if net.functional() is None:
+        raise ModelError("GeoLIP bounds a scalar or margin output: pick one with "
+                         "output='margin:i,j' or a functional")
+    data = _ls.lipsdp_data(net, derivative_bounds)
+    base = dict(lmi_size=data.N + 1, nvars=data.nh + data.n0, pruned=data.pruned)
+    if _ls._constant(data):
+        return dict(base, bound=0.0, status="optimal", form="none", rho=0.0,
+                    seconds=time.perf_counter() - t0,
+                    message="every path through the network is cut: f is constant")
+    if data.depth == 0:  # linear: the l_1 norm of the gradient, exactly
+        val = float(np.abs(data.wout).sum() * (1.0 + 2.0 * data.n0 * _ls._U))
+        return dict(base, bound=val, status="optimal", form="linear",
+                    seconds=time.perf_counter() - t0)
+    if form == "auto":
+        form = choose_form(data)
+    if form not in FORMS:
+        raise ModelError(f"geolip form must be 'auto' or one of {', '.join(FORMS)}, got {form!r}")
+    with _ls._blas_one_thread():
+        rho0, lam0, F, _ = _ls._eclipse_start(data)
+    mu0 = np.full(data.n0, rho0)
+    start = (lam0, mu0)
+    if form == "dense":
+        lmi = geolip_lmi(data)
+        left = None if time_limit is None else max(1e-3, t0 + time_limit - time.perf_counter())
+        raw = solve_sdp(lmi, solver, tol=tol, max_iters=max_iters, time_limit=left)
+        extra = dict(solver=raw.solver, solver_status=raw.raw_status)
+        solver_status = raw.status
+        if raw.x is None or raw.status not in ("optimal", "inaccurate"):
+            # no answer (a time limit, a failure): the starting point is still a certificate
+            lam, mu = start
+            extra["message"] = raw.message or raw.raw_status
+        else:
+            lam, mu = raw.x[:data.nh], raw.x[data.nh:]
+    else:
+        bal = _ls._balance(data, rho0, lam0, lam0)
+        deadline = None if time_limit is None else t0 + float(time_limit)
+        with _ls._blas_one_thread():
+            out = _structured(bal.data, np.ones(data.n0), lam0 / bal.lam_scale,
+                              tol=1e-7 if tol is None else float(tol),
+                              max_iters=100 if max_iters is None else int(max_iters),
+                              deadline=deadline)
+        lam, mu = bal.unscale(out["lam"]), out["mu"] * bal.rho_scale
+        extra = dict(solver="structured", solver_status=out["status"],
+                     iterations=out["iterations"], gap=out["gap"])
+        solver_status = out["status"]
+    with _ls._blas_one_thread():
+        cert, mixed = _certify_or_mix(data, lam, mu, start)
+    seconds = time.perf_counter() - t0
+    value_solver = float(np.sqrt(max(float(np.sum(mu)), 0.0)))
+    res = dict(base, form=form, value_solver=value_solver, mixed=mixed, seconds=seconds,
+               eclipse_bound=float(np.sqrt(F * data.n0)), **extra)
+    if cert["bound"] is None:
+        return dict(res, bound=None, status="inaccurate", message=cert["message"])
+    log.info("GeoLIP (%s): sum mu %.8g, certified bound %.8g, LMI %d, %d multipliers, %.2f s",
+             form, value_solver ** 2, cert["bound"], data.N, data.nh + data.n0, seconds)
+    # the bound is certified whatever the solver said; the status says how close it got
+    status = solver_status if solver_status in ("optimal", "time_limit") else "inaccurate"
+    return dict(res, bound=cert["bound"], status=status, rho=cert["rho"],
+                margin=cert["bound"] - value_solver)

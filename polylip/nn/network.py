@@ -123,6 +123,9 @@ class Network:
         out.check(m)
         self._output = out
         self.input_shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
+        if self.input_shape is not None and (not self.input_shape
+                                             or min(self.input_shape) < 1):
+            raise ModelError(f"input shape {self.input_shape} must be positive integers")
         if self.input_shape is not None and int(np.prod(self.input_shape)) != self.input_dim:
             raise ModelError(f"input shape {self.input_shape} does not match {self.input_dim} "
                              "inputs")

@@ -3,6 +3,7 @@ pickled object arrays, empty or corrupt files, inconsistent shapes are ModelErro
 problem (never a crash, an EOFError or a BadZipFile)."""
 
 import io
+import warnings
 import zipfile
 
 import numpy as np
@@ -162,3 +163,67 @@ def test_load_model_dispatch(tmp_path):
         load_model(tmp_path / "m.txt")
     with pytest.raises(ModelError, match="no such"):
         load_model(tmp_path / "none.npz")
+
+
+# ---- QA regressions (adversarial files) ---------------------------------------------------
+def test_a_huge_layer_number_is_refused_at_once(tmp_path):
+    # W10**20 once made the gap check build range(10**20) (a hang on a 1 KB file)
+    _raises(tmp_path, "W2 missing between W0 and W99999999999999999999", W0=np.ones((2, 3)),
+            W1=np.ones((1, 2)), W99999999999999999999=np.ones((1, 1)))
+
+
+def test_one_based_numbering_is_named(tmp_path):
+    _raises(tmp_path, "numbering starts at W1", W1=np.ones((2, 3)), W2=np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("key", ["activaton", "activation_fn", "w0", "b0_data", "seeds"])
+def test_unknown_arrays_are_refused_not_ignored(tmp_path, key):
+    # a misspelt activation key was ignored and the network read as ReLU without a word
+    _raises(tmp_path, f"unknown array '{key}'", W0=np.ones((2, 3)), W1=np.ones((1, 2)),
+            **{key: np.array("tanh")})
+
+
+def test_dense_weights_with_a_sparse_part_are_refused(tmp_path):
+    _raises(tmp_path, "both dense and sparse", W0=np.ones((2, 3)), W1=np.ones((1, 2)),
+            W1_shape=np.array([1, 2]))
+
+
+def test_transposed_weights_get_a_hint(tmp_path):
+    _raises(tmp_path, r"look stored as \(in, out\)", W0=np.ones((5, 8)), b0=np.ones(8),
+            W1=np.ones((8, 1)))
+    _raises(tmp_path, r"look stored as \(in, out\)", W0=np.ones((5, 8)), W1=np.ones((8, 1)))
+
+
+def test_duplicate_members_are_refused(tmp_path):
+    path = tmp_path / "dup.npz"
+    with zipfile.ZipFile(path, "w") as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        for shape in ((2, 3), (5, 5)):
+            buf = io.BytesIO()
+            np.save(buf, np.ones(shape))
+            zf.writestr("W0.npy", buf.getvalue())
+    with pytest.raises(ModelError, match="more than once"):
+        Network.load(path)
+
+
+@pytest.mark.parametrize("shape", [[-1, -2, 2], [[1, 2], [2, 1]], []])
+def test_bad_input_shapes_are_refused(tmp_path, shape):
+    _raises(tmp_path, "input_shape must be a vector of positive integers", W0=np.ones((2, 4)),
+            W1=np.ones((1, 2)), input_shape=np.array(shape, dtype=np.int64))
+
+
+def test_network_refuses_non_positive_input_shape():
+    with pytest.raises(ModelError, match="positive"):
+        Network([(np.ones((2, 4)), None)], input_shape=(-1, -2, 2))
+
+
+def test_a_sparse_layer_too_wide_for_memory_is_refused(tmp_path):
+    # a (1, 2**40) CSR matrix is a few bytes, but every input vector would be 8 TiB
+    arrays = {"W0_data": np.ones(1), "W0_indices": np.array([0]), "W0_indptr": np.array([0, 1]),
+              "W0_shape": np.array([1, 2 ** 40]), "W1": np.ones((1, 1))}
+    _raises(tmp_path, "a layer that wide", **arrays)
+
+
+def test_float_integers_that_overflow_int64_are_refused(tmp_path):
+    arrays = _sparse_arrays(W0_shape=np.array([2.0, 2.0 ** 70]))
+    _raises(tmp_path, "integer too large", **arrays)

@@ -100,6 +100,12 @@ def _read_arrays(path, max_bytes) -> dict:
     try:
         with zipfile.ZipFile(path) as zf:
             members = [i for i in zf.infolist() if i.filename.endswith(".npy")]
+            names = [i.filename for i in members]
+            dup = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) < len(
+                names) else []
+            if dup:  # zip tools and numpy would disagree on which copy is the array
+                raise ModelError(f"{path}: the archive holds {dup[0]!r} more than once; "
+                                 "refused (which copy is the network is ambiguous)")
             headers = {}
             for info in members:
                 key = info.filename[:-4]
@@ -153,11 +159,31 @@ def _read_arrays(path, max_bytes) -> dict:
     return arrays
 
 
+_OTHER = ("activation", "activations", "output", "input_shape")
+_CONVENTION = ("polylip's .npz convention: W0, b0, W1, b1, ... (weights of shape (out, in), "
+               "biases), optional activation or activations, output, input_shape "
+               "(see docs/lipschitz.md)")
+_TRANSPOSED = ("; the weights look stored as (in, out): polylip's convention is (out, in), "
+               "like torch's Linear.weight, so transpose them")
+
+
+def _transposed_hint(arrays, k):
+    """The transposition hint when W{k-1}.T, W{k}.T would chain (dense weights only)."""
+    a, b = arrays.get(f"W{k - 1}"), arrays.get(f"W{k}")
+    if a is None or b is None or np.ndim(a) != 2 or np.ndim(b) != 2:
+        return ""
+    return _TRANSPOSED if np.shape(b)[0] == np.shape(a)[1] else ""
+
+
 def _ints(a, path, name):
     a = np.asarray(a)
+    if a.dtype.kind == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        raise ModelError(f"{path}: {name} holds an integer too large ({int(a.max())})")
     if a.dtype.kind in "iu":
         return a.astype(np.int64, copy=False)
     if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.round(a)):
+        if a.size and np.abs(a).max() >= 2.0 ** 62:  # the cast would wrap around
+            raise ModelError(f"{path}: {name} holds an integer too large ({np.abs(a).max():g})")
         return a.astype(np.int64)
     raise ModelError(f"{path}: {name} must hold integers, got dtype {a.dtype}")
 
@@ -221,25 +247,37 @@ def load_npz(path, *, max_bytes=None) -> Network:
     limit = MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
     arrays = _read_arrays(path, limit)
     files = set(arrays)
-    indices = {}
+    indices, unknown = {}, []
     for name in files:
         m = _NAME.match(name)
-        if m:
+        if m and not (m.group(1) == "b" and m.group(3)):
             indices.setdefault(m.group(1), set()).add(int(m.group(2)))
+        elif name not in _OTHER:
+            unknown.append(name)
     ws = indices.get("W", set())
     if not ws:
-        raise ModelError(f"{path} holds no weights W0, W1, ... (found {sorted(files)})")
-    L = max(ws) + 1
-    gaps = sorted(set(range(L)) - ws)
-    if gaps:
-        raise ModelError(f"{path}: weights W{gaps[0]} missing between W0 and W{L - 1}")
+        raise ModelError(f"{path} holds no weights W0, W1, ... (found {sorted(files)[:20]}); "
+                         f"{_CONVENTION}")
+    if unknown:  # a misspelt 'activation' would otherwise be read as the default ReLU
+        shown = ", ".join(repr(n) for n in sorted(unknown)[:10])
+        raise ModelError(f"{path}: unknown array{'s' * (len(unknown) > 1)} {shown} in a .npz "
+                         f"network; {_CONVENTION}. Remove or rename {'them' if len(unknown) > 1 else 'it'}"
+                         " (polylip never guesses what an array means)")
+    order = sorted(ws)
+    L = order[-1] + 1
+    if len(order) != L:  # never materialize range(L): a name such as W10**20 costs nothing
+        gap = next(i for i, k in enumerate(order) if k != i)
+        hint = (" (the numbering starts at W1: polylip's starts at W0 for the first layer)"
+                if gap == 0 and order == list(range(1, len(order) + 1)) else "")
+        raise ModelError(f"{path}: weights W{gap} missing between W0 and W{L - 1}{hint}")
     extra_b = sorted(i for i in indices.get("b", set()) if i >= L)
     if extra_b:
         raise ModelError(f"{path}: bias b{extra_b[0]} has no weight matrix W{extra_b[0]}")
+    max_dim = max(1, limit // 8)  # a width implies float vectors of that length
     weights, biases = [], []
     for k in range(L):
         dense = f"W{k}" in arrays
-        if dense and f"W{k}_data" in arrays:
+        if dense and any(f"W{k}_{p}" in arrays for p in ("data", "indices", "indptr", "shape")):
             raise ModelError(f"{path}: W{k} is stored both dense and sparse")
         if dense:
             W = _numeric(arrays[f"W{k}"], path, f"W{k}")
@@ -249,15 +287,21 @@ def load_npz(path, *, max_bytes=None) -> Network:
             W = _sparse(arrays, k, path)
         if W.shape[0] == 0 or W.shape[1] == 0:
             raise ModelError(f"{path}: W{k} is empty, shape {W.shape}")
+        if max(W.shape) > max_dim:
+            raise ModelError(f"{path}: W{k} has shape {W.shape}: a layer that wide needs vectors "
+                             f"of more than {_fmt_bytes(limit)} (max_bytes); refused")
         if k > 0 and W.shape[1] != weights[-1].shape[0]:
             raise ModelError(f"{path}: layer {k} (W{k}) expects {W.shape[1]} inputs but layer "
-                             f"{k - 1} has {weights[-1].shape[0]} outputs")
+                             f"{k - 1} has {weights[-1].shape[0]} outputs"
+                             f"{_transposed_hint(arrays, k)}")
         b = arrays.get(f"b{k}")
         if b is not None:
             b = _numeric(b, path, f"b{k}").reshape(-1) if np.ndim(b) <= 1 else None
             if b is None or b.size != W.shape[0]:
+                hint = (_TRANSPOSED if b is not None and b.size == W.shape[1]
+                        and W.shape[0] != W.shape[1] else "")
                 raise ModelError(f"{path}: b{k} has shape {np.shape(arrays[f'b{k}'])}, expected "
-                                 f"({W.shape[0]},) for W{k} of shape {W.shape}")
+                                 f"({W.shape[0]},) for W{k} of shape {W.shape}{hint}")
         weights.append(W)
         biases.append(b)
     if "activations" in arrays:
@@ -278,8 +322,11 @@ def load_npz(path, *, max_bytes=None) -> Network:
         output = out[0]
     input_shape = None
     if "input_shape" in arrays:
-        input_shape = tuple(int(v) for v in _ints(arrays["input_shape"], path,
-                                                  "input_shape").reshape(-1))
+        shape = _ints(arrays["input_shape"], path, "input_shape")
+        if shape.ndim != 1 or shape.size == 0 or np.any(shape < 1):
+            raise ModelError(f"{path}: input_shape must be a vector of positive integers such "
+                             f"as (C, H, W), got {shape.tolist()}")
+        input_shape = tuple(int(v) for v in shape)
     try:
         net = Network(list(zip(weights, biases)), acts, output, input_shape=input_shape)
     except ModelError as exc:

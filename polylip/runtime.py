@@ -304,7 +304,8 @@ def call_with_deadline(fn: Callable[[], Any], seconds: float, *, memory: int | N
             proc.start()
         send.close()
         remaining = seconds - (time.perf_counter() - t0)
-        if not recv.poll(max(0.0, remaining)):
+        # a wait beyond ~30 years is no limit (a budget of 1e308 s overflowed the selector)
+        if not recv.poll(max(0.0, remaining) if remaining < 1e9 else None):
             _stop(proc)
             dt = time.perf_counter() - t0
             log.info("step stopped at its deadline after %.2f s", dt)

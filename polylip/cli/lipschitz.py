@@ -143,10 +143,10 @@ def _region(args, net):
         return None
     if args.center is None or args.radius is None:
         raise ModelError("a local region needs both --center and --radius")
-    try:
-        center = np.load(args.center, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the center {args.center}: {exc}") from exc
+    # lazy: the nn stage is needed by this subcommand only
+    from polylip.nn.loaders.npz import load_npy
+
+    center = load_npy(args.center, what="the center")
     cls = BallRegion if args.region == "ball" else BoxRegion
     return cls(np.asarray(center, dtype=float).reshape(-1), args.radius)
 
@@ -230,10 +230,10 @@ def _centers(args, net):
     # lazy: the nn stage is needed by this subcommand only
     from polylip.nn.batch import check_centers
 
-    try:
-        X = np.load(args.centers, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ModelError(f"cannot read the centers {args.centers}: {exc}") from None
+    # lazy: as above
+    from polylip.nn.loaders.npz import load_npy
+
+    X = load_npy(args.centers, what="--centers")
     if not isinstance(X, np.ndarray) or X.dtype.kind not in "iuf":
         raise ModelError(f"--centers {args.centers}: expected a .npy array of numbers, got "
                          f"{getattr(X, 'dtype', type(X).__name__)}")

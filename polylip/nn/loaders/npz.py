@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from polylip.errors import ModelError
 from polylip.nn.network import Network
 
-__all__ = ["save_npz", "load_npz", "MAX_NPZ_BYTES"]
+__all__ = ["save_npz", "load_npz", "load_npy", "MAX_NPZ_BYTES"]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,71 @@ def _transposed_hint(arrays, k):
     if a is None or b is None or np.ndim(a) != 2 or np.ndim(b) != 2:
         return ""
     return _TRANSPOSED if np.shape(b)[0] == np.shape(a)[1] else ""
+
+
+def _header(f, label):
+    """(shape, dtype) of the ``.npy`` stream ``f`` from its header alone (no data read)."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, EOFError, OSError) as exc:
+        raise ModelError(f"{label} is not a valid .npy array ({exc})") from None
+    return shape, dtype
+
+
+def load_npy(path, *, what="array", max_bytes=None) -> np.ndarray:
+    """A real numeric array from a ``.npy`` file, validated from its header first.
+
+    What the command line's ``--center`` and ``--centers`` read. Refused with a
+    :class:`ModelError` naming ``what``: a missing file or a directory, anything but a
+    ``.npy`` file (an ``.npz`` archive, text, a pickle), object, string or complex arrays, a
+    header whose shape does not match the bytes stored, and arrays above ``max_bytes``
+    (default :data:`MAX_NPZ_BYTES`), before any allocation. Never unpickles.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.npy")
+    >>> np.save(path, np.zeros(3))
+    >>> load_npy(path, what="the center").tolist()
+    [0.0, 0.0, 0.0]
+    """
+    path = os.fspath(path)
+    label = f"{what} {path}"
+    if not os.path.exists(path):
+        raise ModelError(f"{label}: no such file")
+    if not os.path.isfile(path):
+        raise ModelError(f"{label} is not a file")
+    limit = MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
+    if zipfile.is_zipfile(path):
+        raise ModelError(f"{label} is a zip (.npz) archive; give one array saved with "
+                         "numpy.save (.npy)")
+    with open(path, "rb") as f:
+        shape, dtype = _header(f, label)
+        if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+            raise ModelError(f"{label}: expected an array of real numbers, got dtype {dtype}")
+        count = 1
+        for d in shape:
+            count *= int(d)
+        nbytes = count * dtype.itemsize
+        if nbytes > limit:
+            raise ModelError(f"{label} declares shape {tuple(shape)} ({_fmt_bytes(nbytes)}), "
+                             f"above the limit of {_fmt_bytes(limit)}; refused before reading it")
+        offset = f.tell()
+        if os.path.getsize(path) - offset != nbytes:
+            raise ModelError(f"{label} declares shape {tuple(shape)} ({nbytes} bytes) but holds "
+                             f"{os.path.getsize(path) - offset} bytes of data: the file is corrupt")
+        try:
+            f.seek(0)
+            return np.lib.format.read_array(f, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ModelError(f"cannot read {label}: {exc}") from None
 
 
 def _ints(a, path, name):

@@ -82,9 +82,10 @@ def register(subparsers, parents=()) -> None:
                    help="sparsity of sdp/shor/lp: neuron, network, network+ts, dense, cs, ts, "
                         "cs+ts (lp: network, cs, dense)")
     p.add_argument("--budget", type=seconds, metavar="SECONDS",
-                   help=f"time budget of method auto, counted from the start (default "
-                        f"{DEFAULT_BUDGET:g}); auto stops any step still running then and "
-                        "keeps the best bound found")
+                   help=f"time budget of the call (with --centers: of each row), counted from "
+                        f"its start, every stage included (method auto: default "
+                        f"{DEFAULT_BUDGET:g}; it stops any step still running then and keeps "
+                        "the best bound found; another method is stopped then)")
     # batches (issue 14 item 5): one certificate per (center, output) pair, see _run_batch
     p.add_argument("--centers", metavar="POINTS.npy",
                    help="a batch: bound around every row of this (N, d) array (--radius R)")
@@ -170,25 +171,23 @@ def run(args) -> int:
     # lazy: as above
     from polylip.nn.lower import LowerOptions
 
-    if args.budget is not None and args.method != "auto":
-        raise ModelError("--budget applies to --method auto only")
     options = _options(args.option)
-    for key in ("order", "degree", "sparsity", "budget"):
+    for key in ("order", "degree", "sparsity"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
+    # --budget and --deterministic are the call's budget= and deterministic= (any method, as
+    # in lipschitz() and lipschitz_batch(): the budget holds for every method, and
+    # deterministic mode replaces every method's wall-clock limits by work limits)
     net = _load(args)
     if args.centers is not None or _batch_only(args):
-        if args.deterministic:  # a batch passes it to each row's "auto" through its options
-            if args.method != "auto":
-                raise ModelError("--deterministic with --centers: method auto only")
-            options["deterministic"] = True
         return _run_batch(args, net, options)
     region = _region(args, net)
     lower = False if args.no_lower else LowerOptions(seed=args.seed)
     log.info("%r, method %s", net, args.method)
     with Progress() as progress:
         res = lipschitz(net, norm=args.norm, method=args.method, region=region, lower=lower,
-                        options=options, progress=progress, deterministic=args.deterministic)
+                        options=options, progress=progress, budget=args.budget,
+                        deterministic=args.deterministic)
     if args.json:
         out = res.to_dict()
         out["network"] = {"sizes": net.layer_sizes, "output": net.output.spec(),
@@ -210,6 +209,10 @@ def run(args) -> int:
             if key in res.details:
                 print(f"{key}:  {' ' * (6 - len(key))}{f(res.details[key])}")
         print(f"time:    {res.seconds:.3f} s")
+        # what the figures mean (issue 14 item 6): which constant the upper bound bounds, the
+        # status, the lower bound's witness, and for auto the plan, one line a step
+        print()
+        print(res.explain())
     if res.upper is None:
         why = res.details.get("message") or res.details.get("reason")
         say(f"polylip: no certified upper bound: method {res.method}, status {res.status}"
@@ -243,6 +246,31 @@ def _centers(args, net):
         raise ModelError(f"--centers {args.centers}: {exc}") from None
 
 
+def _legend(rows) -> list:
+    """What the columns of the text table mean (the first row's constant as the example) and
+    what each status that occurs means."""
+    # lazy: the nn stage is needed by this subcommand only
+    from polylip.nn.estimate import STATUS_MEANINGS
+
+    first = next((r for r in rows if r.get("constant")), None)
+    lines = ["upper: a certified upper bound of the local constant of the row's output"
+             + (f" (first row: {first['constant']})" if first else "") + "; lower: that "
+             "constant measured at an input of the region (a true lower bound); min f: "
+             "f(center) - upper * max ||x - center||, a certified lower bound of the output "
+             "on the region (for a margin y_c - y_j, min f > 0 proves class c beats j there)."]
+    seen = []
+    for r in rows:
+        if r["status"] not in seen:
+            seen.append(r["status"])
+    for status in seen:
+        text = STATUS_MEANINGS.get(status)
+        if status == "error":
+            text = "the row's task failed (its message is in the CSV/JSON column 'error')"
+        if text:
+            lines.append(f"status {status}: {text}.")
+    return lines
+
+
 def _run_batch(args, net, options) -> int:
     """``--centers POINTS.npy --radius R``: one row per (center, output), a tqdm bar on a
     terminal, the table on stdout or in --csv / --json FILE; exit 1 if a row has no bound."""
@@ -267,7 +295,7 @@ def _run_batch(args, net, options) -> int:
         res = lipschitz_batch(net, X, args.radius, outputs=args.outputs or getattr(
             args, "output_list", None), norm=args.norm, method=args.method, options=options,
             n_jobs=args.jobs, scheduler=args.scheduler, region=args.region, lower=lower,
-            callback=lambda done, total, row: progress("certificates", done, total))
+            budget=args.budget, deterministic=args.deterministic, callback=lambda done, total, row: progress("certificates", done, total))
     if args.csv:
         res.to_csv(args.csv)
     if isinstance(args.json, str):
@@ -285,6 +313,9 @@ def _run_batch(args, net, options) -> int:
         print(f"{info['rows']} certificates ({info['centers']} centers), "
               f"{info['rows'] - len(missing)} with an upper bound, {info['seconds']:.1f} s "
               f"({info['backend']}, {info['workers']} worker(s))")
+        if not args.csv and not isinstance(args.json, str):
+            for line in _legend(res.rows):
+                print(line)
     if missing:
         r = missing[0]
         say(f"polylip: no certified upper bound for {len(missing)} of {info['rows']} "

@@ -91,6 +91,20 @@ AUTO_SOLVER_RESERVE = 1.0
 #: safety net for a step whose work limit or estimate was far off; the figures are then no
 #: longer reproducible, and ``details["deterministic"]`` says so).
 DETERMINISTIC_DEADLINE_FACTOR = 3.0
+#: The methods whose steps read no shared gradient POP (nor a condition on it; "dp" builds its
+#: own, from its estimate counted without them): the POPs are built
+#: at the first step of another method, not before these. Before, they were built at the first
+#: step after "interval", i.e. before "milp-true": 0.46 s of a 2-s row on the 64-100-100-10
+#: digits MLP over a box (1,008-certificate batch of benchmarks/bench_lipschitz_batch.py),
+#: spent although every step that reads them was then refused by its estimate; and not at all
+#: needed when "milp-true" closes and ends the search.
+WITHOUT_POPS = frozenset({"milp", "dp", "lipsdp", "eclipse", "product", "interval"})
+#: What a step that reads the POPs is refused with when they are missing (then the reason
+#: given is why they are missing).
+_POP_NEEDS = frozenset(f"needs {c.needs}" for c in (
+    planning.GRADIENT_POP, planning.EXPANDED, planning.DEGREE_2, planning.NOT_DEGREE_2))
+#: ``Facts.pops_error`` while the POPs are not built yet (see :data:`WITHOUT_POPS`).
+POPS_PENDING = "not built yet"
 #: A step without a time limit of its own is not started when its estimated seconds
 #: (:func:`polylip.nn.methods.plan.estimate`, right to a factor of a few) exceed this many times
 #: the time left: stopped at the deadline it would give nothing, and the time goes to the steps
@@ -394,10 +408,13 @@ class Run:
         if step.inline:
             self.inline(step)
             return
-        if self.facts is None:
-            self.prepare()
+        if self.facts is None or (self.facts.pops_error == POPS_PENDING
+                                  and step.method not in WITHOUT_POPS):
+            self.prepare(pops=step.method not in WITHOUT_POPS)
         blocked = step.blocked(self)
         if blocked is not None:
+            if self.facts.pops is None and blocked in _POP_NEEDS:
+                blocked = f"needs the gradient POPs: {self.facts.pops_error}"
             self.note(step, "not applicable", blocked)
             return
         try:
@@ -421,21 +438,38 @@ class Run:
             self.ending[key] = value(out)
             self.ended_at = f"{step.id} ({key})"
 
-    def prepare(self) -> None:
-        """The facts, with the gradient POPs the relaxations share. Built here, before the
-        first worker is forked for a step: the workers share them (copy-on-write), and the
-        POPs are not rebuilt per step. The POPs are counted first
-        (:func:`~polylip.nn.methods.plan.pop_estimate`) and not built when that would take
-        longer than the time left; else built in a worker stopped at the deadline."""
+    def prepare(self, pops: bool = True) -> None:
+        """The facts, with the gradient POPs the relaxations share (``pops=False``: without
+        them, for a step of :data:`WITHOUT_POPS`; they are built at the first step that reads
+        them). Built here, before the first worker is forked for such a step: the workers
+        share them (copy-on-write), and the POPs are not rebuilt per step. The POPs are
+        counted first (:func:`~polylip.nn.methods.plan.pop_estimate`) and not built when that
+        would take longer than the time left; else built in a worker stopped at the
+        deadline."""
         problem = self.problem
         problem.bounds  # the interval/CROWN bounds ("product" and "interval" computed them)
+        if not pops:
+            self.facts = Facts.of(problem, (None, POPS_PENDING))
+            return
         t0 = time.perf_counter()
         est = planning.pop_estimate(problem)
         left = self.time_left()
+        # the lifted POPs serve "shor" (and the larger "sdp-network") only: not built when
+        # lifted Shor, the cheapest step that reads them, could not run in the time left
+        # (the rule of hopeless(); measured: 0.46 s of a 2-s row of the 64-100-100-10 MLP
+        # went to lifted POPs that no step then used, lifted Shor estimated at 60 s)
+        floor = planning.lifted_shor_seconds(problem) if est["formulation"] == "lifted" \
+            else 0.0
+        after = left - est["seconds"]
         if est["seconds"] > left:
             built = (None, f"building the gradient POPs would take about {est['seconds']:.3g} s "
                            f"({est['functionals']} functionals, {est['formulation']}, "
                            f"{est['paths']:.3g} paths), more than the {left:.3g} s left")
+            status = "too large"
+        elif floor > (1.0 if self.deterministic else AUTO_ESTIMATE_FACTOR) * after:
+            built = (None, f"not built: the steps that read lifted gradient POPs need more than "
+                           f"the {after:.3g} s that would be left (shor on them estimated at "
+                           f"{floor:.3g} s)")
             status = "too large"
         elif not self.isolated:
             built, status = build_pops(problem), "ok"
@@ -462,6 +496,9 @@ class Run:
             self.tried.append({"method": "shor, lp, sdp", "skipped": self.facts.pops_error})
 
     def output(self) -> MethodOutput:
+        if self.facts is not None and self.facts.pops_error == POPS_PENDING:
+            self.prepared = {"status": "not built", "seconds": 0.0,
+                             "reason": "no step that reads them was reached"}
         for entry in self.log:
             if entry["step"] == self.best_step:
                 entry["reason"] += ": the bound returned"

@@ -56,7 +56,8 @@ from polylip.nn.methods.relax import clique_block, lp_size, predict
 __all__ = ["Step", "Condition", "PLAN", "step", "estimate", "pop_estimate", "milp_node_limit",
            "AUTO_MAX_BLOCK", "AUTO_MAX_VARS", "AUTO_MAX_LP_PRODUCTS", "AUTO_CUT_ROUNDS",
            "AUTO_MILP_SHARE", "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE",
-           "MILP_NODES_PER_SECOND"]
+           "MILP_NODES_PER_SECOND", "MILP_FIRST_BOUND_SECONDS", "MILP_FIRST_BOUND_DOUBLING",
+           "milp_first_bound", "milp_too_short", "lifted_shor_seconds"]
 
 # ---------------------------------------------------------------------------------------------
 # the plan's numbers, as measured (benchmarks/RESULTS.md)
@@ -127,6 +128,18 @@ LIPSDP_SECONDS_PER_CUBE = 1.2e-8
 #: What any step costs beyond its model: the worker's fork, building and certifying a small
 #: relaxation (3-5-1 networks: 0.1-0.6 s per SDP or LP step, two loaded cores).
 STEP_SECONDS = 0.1
+#: "milp" gives no bound until HiGHS has processed its root node; measured time to a first
+#: bound (doubling time limits 0.25-64 s, 2 loaded cores, load 7-9, box of radius 0.05,
+#: margins): 64-16-16-10 digits MLP, 6-9 unstable neurons, 0.5-1 s; random 64-30-30-10,
+#: 30-36 unstable, 1, 4 and 16 s; random 64-60-60-10, 58 unstable, 64 s; 64-100-100-10 digits
+#: MLP, 57 unstable, no bound at 8 s (one margin at 40 s, another not). The lower envelope
+#: ``MILP_FIRST_BOUND_SECONDS * 2 ** (unstable / MILP_FIRST_BOUND_DOUBLING)`` lies below every
+#: measured point (0.35 s at 7, 1.0 s at 30, 3.5 s at 57): a "milp" step whose time (or node)
+#: limit is below it is not started (:func:`milp_too_short`), since it would end with no bound.
+#: Before, in a batch of 1,008 local certificates of the 64-100-100-10 MLP with a budget of
+#: 2 s a row, "milp-true" took 1.1-1.4 s of every row and gave no bound on any.
+MILP_FIRST_BOUND_SECONDS = 0.25
+MILP_FIRST_BOUND_DOUBLING = 15.0
 #: Deterministic mode: branch-and-bound nodes of "milp" per second of its share (digits MLP,
 #: margin 3-8, HiGHS: 50 nodes in 6.4 s, 150 in 9 s, 400 in 11 s, the root about 5 s).
 MILP_NODES_PER_SECOND = 25.0
@@ -375,6 +388,40 @@ def _milp_gap(out):
     return out.details["gap"]
 
 
+def milp_first_bound(problem) -> float:
+    """The least seconds "milp" needs for a first bound on ``problem`` (a lower envelope of
+    measured times, see :data:`MILP_FIRST_BOUND_SECONDS`)."""
+    return MILP_FIRST_BOUND_SECONDS * 2.0 ** (_unstable(problem) / MILP_FIRST_BOUND_DOUBLING)
+
+
+def milp_too_short(run, options) -> str | None:
+    """Why a "milp" step is not started: its time limit (deterministic mode: its node limit
+    at :data:`MILP_NODES_PER_SECOND`; no limit: the time left) is below
+    :func:`milp_first_bound`, so it would stop before its first bound."""
+    if options.get("node_limit") is not None:
+        seconds = options["node_limit"] / MILP_NODES_PER_SECOND
+    elif options.get("time_limit") is not None:
+        seconds = min(options["time_limit"], run.time_left())
+    else:
+        seconds = run.time_left()
+    need = milp_first_bound(run.problem)
+    if seconds < need:
+        return (f"its limit ({seconds:.3g} s) is below the {need:.3g} s HiGHS needs at least "
+                f"for a first bound with {_unstable(run.problem)} unstable neurons (it would "
+                "stop with no bound)")
+    return None
+
+
+def lifted_shor_seconds(problem) -> float:
+    """The estimated seconds of "shor" on the lifted gradient POP (one functional; its
+    variables t, one sigma per unstable neuron and one z per neuron after the first layer):
+    the cheapest step that reads a lifted POP (:func:`_cost_shor`'s model, counted from the
+    network before the POPs are built)."""
+    net = problem.net
+    nvars = net.input_dim + _unstable(problem) + sum(net.widths[1:])
+    return SHOR_SECONDS_161 * ((nvars + 1) / 161.0) ** 3 * SHOR_LIFTED_FACTOR
+
+
 # ---------------------------------------------------------------------------------------------
 # cost estimates
 # ---------------------------------------------------------------------------------------------
@@ -531,7 +578,7 @@ PLAN = (
         "Always, at once: interval bounds on the Jacobian, often below the product; with it, "
         "the bound returned when no later step finishes in the budget.")),
     Step("milp-true", "milp", share=AUTO_MILP_TRUE_SHARE, options=_milp_options,
-         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE, MILP_WORK),
+         too_large=milp_too_short, when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE, MILP_WORK),
          ends=("true_within", _milp_gap), why=(
         "Over a box or a ball with ReLU-type activations, \"milp\" ties the activation pattern "
         "to an input and bounds the *true* local constant, which can lie below the formal one "
@@ -549,7 +596,7 @@ PLAN = (
         "certified \"dp\" ends the search. Refused before it starts when the expanded POP "
         "exceeds its max_terms (counted paths).")),
     Step("milp-formal", "milp", share=AUTO_MILP_SHARE, options=_milp_options,
-         when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, FORMAL_TARGET, MILP_WORK),
+         too_large=milp_too_short, when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, FORMAL_TARGET, MILP_WORK),
          ends=("formal_within", _milp_gap), why=(
         "For networks whose elimination width is too large for \"dp\": the formal constant by "
         "branch and bound. Closed to its gap it ends the search like \"dp\"; stopped at its "

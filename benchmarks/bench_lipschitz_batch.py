@@ -81,7 +81,8 @@ def run(name, workers, net, X, kw, **backend):
     t0 = time.perf_counter()
     res = lipschitz_batch(net, X, **kw, **backend)
     wall = time.perf_counter() - t0
-    print(f"{name}: {len(res)} rows in {wall:.1f} s; {uptime()}", flush=True)
+    print(f"{name}: {len(res)} rows in {wall:.1f} s (row budget {res.info.get('row_budget')});"
+          f" {uptime()}", flush=True)
     return name, workers, res, wall
 
 
@@ -94,6 +95,8 @@ def main(argv=None):
     ap.add_argument("--radius", type=float, default=0.05)
     ap.add_argument("--method", default="auto")
     ap.add_argument("--budget", type=float, default=None, help="seconds per row")
+    ap.add_argument("--total-budget", type=float, default=None,
+                    help="seconds for each backend's whole batch (rows get their share)")
     ap.add_argument("--deterministic", action="store_true", help="budget counted in work")
     ap.add_argument("--lower", choices=["default", "off"], default="default")
     ap.add_argument("--jobs", type=int, default=2, help="joblib processes")
@@ -106,9 +109,11 @@ def main(argv=None):
     _, Xte, _, _ = data()
     X = Xte[:args.points]
     kw = dict(radius=args.radius, outputs="margins:predicted", norm="inf", method=args.method,
-              budget=args.budget, lower=False if args.lower == "off" else LowerOptions(),
+              budget=args.budget, total_budget=args.total_budget,
+              lower=False if args.lower == "off" else LowerOptions(),
               deterministic=args.deterministic)
-    print(f"network {net!r}; method {args.method}, budget {args.budget}, deterministic "
+    print(f"network {net!r}; method {args.method}, budget {args.budget}, total budget "
+          f"{args.total_budget}, deterministic "
           f"{args.deterministic}, lower {args.lower}, "
           f"box radius {args.radius}, {os.cpu_count()} cores")
     runs = []

@@ -97,6 +97,9 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("--scheduler", metavar="ADDR",
                    help="run a batch on the Dask cluster of this scheduler (extra dask)")
     p.add_argument("--csv", metavar="FILE", help="write the table of a batch as CSV")
+    p.add_argument("--total-budget", type=seconds, metavar="SECONDS",
+                   help="seconds for a whole batch instead of --budget a row: each row gets "
+                        "its share (0.9 x SECONDS x workers / rows)")
     p.add_argument("--deterministic", action="store_true",
                    help="work limits instead of wall-clock limits (node limits, a counted "
                         "lower-bound search, auto's budget counted in work): the same figures "
@@ -226,7 +229,8 @@ def _batch_only(args) -> list:
     """The batch flags given (they need --centers)."""
     return [flag for flag, given in (("--outputs", args.outputs), ("--jobs", args.jobs != 1),
                                      ("--scheduler", args.scheduler), ("--csv", args.csv),
-                                     ("--json FILE", isinstance(args.json, str))) if given]
+                                     ("--json FILE", isinstance(args.json, str)),
+                                     ("--total-budget", args.total_budget)) if given]
 
 
 def _centers(args, net):
@@ -295,7 +299,8 @@ def _run_batch(args, net, options) -> int:
         res = lipschitz_batch(net, X, args.radius, outputs=args.outputs or getattr(
             args, "output_list", None), norm=args.norm, method=args.method, options=options,
             n_jobs=args.jobs, scheduler=args.scheduler, region=args.region, lower=lower,
-            budget=args.budget, deterministic=args.deterministic, callback=lambda done, total, row: progress("certificates", done, total))
+            budget=args.budget, total_budget=args.total_budget,
+            deterministic=args.deterministic, callback=lambda done, total, row: progress("certificates", done, total))
     if args.csv:
         res.to_csv(args.csv)
     if isinstance(args.json, str):

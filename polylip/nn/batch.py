@@ -15,6 +15,7 @@ are checked before the first task starts (a bad center, radius, output, method o
 :class:`~polylip.errors.ModelError` at once, not a thousand failed tasks); an exception inside
 a task (a solver failure) becomes that row's ``status="error"``, and the other rows go on.
 
+The table, :class:`BatchResult` (CSV and JSON), is in :mod:`polylip.nn.batch_table`.
 A row (:data:`COLUMNS`) has the pair (``center`` index, ``output`` spec), the region, the
 call's ``upper``, ``lower``, ``gap``, ``status``, ``method``, ``best_method`` (for "auto") and
 ``seconds``, the ``constant`` that ``upper`` bounds (in words), ``value`` (``f(center)``) and
@@ -36,19 +37,16 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import math
 import multiprocessing
 import time
-from dataclasses import dataclass, field
 from numbers import Real
 
 import numpy as np
 
 from polylip.errors import MissingDependencyError, ModelError
+from polylip.nn.batch_table import COLUMNS, BatchResult
 from polylip.nn.estimate import METHODS, lipschitz
 from polylip.nn.loaders import as_network
 from polylip.nn.methods import BY_NAME
@@ -62,14 +60,14 @@ __all__ = ["lipschitz_batch", "BatchResult", "certify", "margins", "check_center
 
 log = logging.getLogger(__name__)
 
-#: The columns of a row, in order (CSV header).
-COLUMNS = ("index", "center", "output", "norm", "region", "radius", "upper", "lower", "gap",
-           "status", "method", "best_method", "seconds", "constant", "value", "min_value",
-           "error")
-_FLOATS = ("radius", "upper", "lower", "gap", "seconds", "value", "min_value")
-_INTS = ("index", "center")
-
 _REGIONS = {"box": BoxRegion, "ball": BallRegion}
+#: ``total_budget``: the share of it the rows' budgets add up to (per worker); the rest is
+#: for what a row spends outside its budget (starting the task, pickling its row) and the
+#: scheduler.
+TOTAL_BUDGET_USE = 0.9
+#: A parallel batch sends all the outputs of a center as one task when there are at least
+#: this many centers a worker (see :func:`_chunks`).
+CHUNK_CENTERS_PER_WORKER = 2
 
 
 def margins(cls, num_classes: int) -> list:
@@ -138,104 +136,6 @@ def certify(net, center, radius, output, *, norm="inf", method="auto", options=N
         row.update(status="error", error=f"{type(exc).__name__}: {exc}",
                    seconds=time.perf_counter() - t0)
     return row
-
-
-# --------------------------------------------------------------------------------------------
-# the table
-# --------------------------------------------------------------------------------------------
-def _json_value(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return "inf" if v > 0 else "-inf" if v < 0 else None
-    return v
-
-
-def _from_text(key, v):
-    """A cell read back from CSV or JSON, with its type."""
-    if v is None or v == "":
-        return None
-    if key in _INTS:
-        return int(v)
-    if key in _FLOATS:
-        return float(v)  # float("inf") reads "inf" back
-    return v
-
-
-@dataclass
-class BatchResult:
-    """The table of :func:`lipschitz_batch`: ``rows``, one dict per (center, output) pair in
-    that order (keys :data:`COLUMNS`), and ``info`` (backend, workers, wall seconds).
-
-    Examples
-    --------
-    >>> res = BatchResult([{"index": 0, "center": 0, "upper": 2.0}])
-    >>> BatchResult.from_json(res.to_json()).rows[0]["upper"]
-    2.0
-    """
-
-    rows: list
-    info: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def errors(self) -> list:
-        """The rows whose task failed (``status == "error"``)."""
-        return [r for r in self.rows if r.get("status") == "error"]
-
-    def to_csv(self, path=None) -> str:
-        """The table as CSV (header :data:`COLUMNS`; empty cells for None), written to
-        ``path`` when given; returns the text."""
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore",
-                                lineterminator="\n")
-        writer.writeheader()
-        for r in self.rows:
-            writer.writerow({k: ("" if r.get(k) is None else repr(r[k])
-                                 if isinstance(r.get(k), float) else r[k]) for k in COLUMNS})
-        text = buf.getvalue()
-        if path is not None:
-            with open(path, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-        return text
-
-    def to_json(self, path=None) -> str:
-        """The table as JSON, ``{"columns": [...], "rows": [...], "info": {...}}`` (infinite
-        values as "inf"), written to ``path`` when given; returns the text."""
-        rows = [json.dumps({k: _json_value(v) for k, v in r.items()}) for r in self.rows]
-        text = (f'{{"columns": {json.dumps(list(COLUMNS))},\n "info": '
-                f'{json.dumps({k: _json_value(v) for k, v in self.info.items()})},\n'
-                f' "rows": [\n  ' + ",\n  ".join(rows) + "\n ]}")  # one line a row
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-        return text
-
-    def to_pandas(self):
-        """The table as a ``pandas.DataFrame`` (needs pandas, which polylip does not
-        install)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependencyError("pandas", "BatchResult.to_pandas()") from None
-        return pd.DataFrame(self.rows, columns=list(COLUMNS))
-
-    @classmethod
-    def from_csv(cls, path) -> "BatchResult":
-        """Read a table written by :meth:`to_csv` (a path)."""
-        with open(path, encoding="utf-8", newline="") as fh:
-            return cls([{k: _from_text(k, v) for k, v in r.items()} for r in csv.DictReader(fh)])
-
-    @classmethod
-    def from_json(cls, source) -> "BatchResult":
-        """Read a table written by :meth:`to_json` (its text, or a path)."""
-        text = source
-        if not str(source).lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as fh:
-                text = fh.read()
-        doc = json.loads(text)
-        return cls([{k: _from_text(k, v) for k, v in r.items()} for r in doc["rows"]],
-                   dict(doc.get("info", {})))
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,21 +227,40 @@ def _options(method, options, budget, deterministic):
     return dict(options or {})
 
 
-def _joblib_rows(tasks, n_jobs):
+def _chunks(tasks, centers: int, workers: int) -> list:
+    """The tasks in the groups a worker runs at once: all the outputs of one center when there
+    are at least :data:`CHUNK_CENTERS_PER_WORKER` centers a worker (so that the center's
+    pre-activation bounds, :meth:`~polylip.nn.regions.Region.propagate`, are computed once,
+    and the scheduler handles one task per center), else one row each (a few centers with
+    many outputs keep every worker busy). The rows do not depend on it."""
+    if centers < CHUNK_CENTERS_PER_WORKER * workers:
+        return [[t] for t in tasks]
+    groups: dict = {}
+    for t in tasks:
+        groups.setdefault(t[1]["center_index"], []).append(t)
+    return list(groups.values())
+
+
+def _chunk_rows(chunk) -> list:  # what a joblib process runs
+    return [certify(*args, **kw) for args, kw in chunk]
+
+
+def _joblib_rows(chunks, n_jobs):
     try:
         from joblib import Parallel, delayed
     except ImportError:
         raise MissingDependencyError("joblib", "lipschitz_batch(n_jobs > 1)") from None
-    # unordered: each row reaches the callback as soon as its task ends
+    # unordered: each chunk's rows reach the callback as soon as it ends
     par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from par(delayed(certify)(*args, **kw) for args, kw in tasks)
+    for rows in par(delayed(_chunk_rows)(chunk) for chunk in chunks):
+        yield from rows
 
 
-def _task(net, args, kw) -> dict:  # what a Dask worker runs
-    return certify(net, *args, **kw)
+def _task(net, chunk) -> list:  # what a Dask worker runs: [(args without net, kw), ...]
+    return [certify(net, *args, **kw) for args, kw in chunk]
 
 
-def _dask_rows(tasks, net, client):
+def _dask_rows(chunks, net, client):
     try:
         from distributed import as_completed
     except ImportError:
@@ -354,14 +273,19 @@ def _dask_rows(tasks, net, client):
                  "only; start the workers with the dask setting distributed.worker.daemon "
                  "False for a hard deadline")
     shared = client.scatter(net, broadcast=True, hash=False)  # sent once to every worker
-    futures = client.map(_task, [shared] * len(tasks), [a[1:] for a, _ in tasks],
-                         [kw for _, kw in tasks], pure=False)  # one message, not one a task
+    futures = client.map(_task, [shared] * len(chunks),
+                         [[(a[1:], kw) for a, kw in chunk] for chunk in chunks],
+                         pure=False)  # one message, not one a task
     where = {fut.key: k for k, fut in enumerate(futures)}
     try:
-        # results fetched in batches; a task lost with its worker is an error row
+        # results fetched in batches; a task lost with its worker gives error rows
         for fut, out in as_completed(futures, with_results=True, raise_errors=False):
-            err = out[1] if isinstance(out, tuple) else out  # an error: (type, value, tb)
-            yield out if isinstance(out, dict) else _lost_row(*tasks[where[fut.key]], err)
+            if isinstance(out, list):
+                yield from out
+            else:
+                err = out[1] if isinstance(out, tuple) else out  # an error: (type, value, tb)
+                for args, kw in chunks[where[fut.key]]:
+                    yield _lost_row(args, kw, err)
     finally:
         client.cancel([f for f in futures if not f.done()])
 
@@ -389,7 +313,8 @@ def _open_client(scheduler):
 
 def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto", options=None,
                     budget=None, n_jobs=1, client=None, scheduler=None, callback=None,
-                    region="box", lower=True, deterministic=False) -> BatchResult:
+                    region="box", lower=True, deterministic=False,
+                    total_budget=None) -> BatchResult:
     """Local Lipschitz bounds of ``net`` around many centers, for several outputs: one row per
     (center, output) pair.
 
@@ -410,6 +335,11 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     budget, deterministic
         ``lipschitz(..., budget=, deterministic=)`` of each row: seconds per row (any method),
         and work counted instead of time (the rows of "auto" then do not depend on the load).
+    total_budget : float, optional
+        Seconds of wall clock for the whole batch instead of ``budget``: each row gets
+        ``TOTAL_BUDGET_USE * total_budget * workers / rows`` (``info["row_budget"]``), so the
+        batch ends in about ``total_budget`` whatever its size (the rows then depend on the
+        number of workers: give ``budget`` for rows that do not).
     n_jobs : int
         Local worker processes (joblib; ``-1`` for one per core); 1 runs here.
     client : distributed.Client, optional
@@ -461,25 +391,37 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     if (remote or n_jobs != 1) and method not in BY_NAME:
         raise ModelError(f"method {method!r} is registered in this process only; run it with "
                          "n_jobs=1 and no cluster")
+    if total_budget is not None:
+        if budget is not None:
+            raise ModelError("give budget= (seconds a row) or total_budget= (seconds for the "
+                             "batch), not both")
+        _options(method, options, total_budget, deterministic)  # the same checks
+    own_client = None
+    if remote:
+        if client is None:
+            own_client = client = _open_client(scheduler)
+        backend, workers = "dask", len(client.scheduler_info().get("workers", {}))
+    elif n_jobs == 1:
+        backend, workers = "serial", 1
+    else:
+        backend = "joblib"
+        workers = multiprocessing.cpu_count() if n_jobs == -1 else int(n_jobs)
+    nrows = sum(len(outs) for outs in specs)
+    if total_budget is not None:  # the rows' share of the batch's wall clock
+        budget = TOTAL_BUDGET_USE * float(total_budget) * max(1, workers) / nrows
     tasks = [((net, c, float(r), spec),
               dict(norm=p, method=method, options=parsed, lower=lower, region=region,
                    index=0, center_index=i, budget=budget, deterministic=deterministic))
              for i, (c, r, outs) in enumerate(zip(X, radii, specs)) for spec in outs]
     for k, (_, kw) in enumerate(tasks):
         kw["index"] = k
-    total, rows, own_client = len(tasks), [None] * len(tasks), None
+    total, rows = len(tasks), [None] * len(tasks)
     if remote:
-        if client is None:
-            own_client = client = _open_client(scheduler)
-        backend, workers = "dask", len(client.scheduler_info().get("workers", {}))
-        stream = _dask_rows(tasks, net, client)
+        stream = _dask_rows(_chunks(tasks, len(X), max(1, workers)), net, client)
     elif n_jobs == 1:
-        backend, workers = "serial", 1
         stream = (certify(*args, **kw) for args, kw in tasks)
     else:
-        backend = "joblib"
-        workers = multiprocessing.cpu_count() if n_jobs == -1 else int(n_jobs)
-        stream = _joblib_rows(tasks, n_jobs)
+        stream = _joblib_rows(_chunks(tasks, len(X), workers), n_jobs)
     log.info("%d certificates (%d centers), %s, %d worker(s)", total, len(X), backend, workers)
     try:
         for done, row in enumerate(stream, 1):
@@ -495,6 +437,6 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
             own_client.close()
     info = {"backend": backend, "workers": workers, "rows": total, "centers": len(X),
             "method": method, "norm": _norm_text(p), "region": region,
-            "errors": sum(r["status"] == "error" for r in rows),
+            "errors": sum(r["status"] == "error" for r in rows), "row_budget": budget,
             "seconds": time.perf_counter() - t0}
     return BatchResult(rows, info)

@@ -73,7 +73,8 @@ def test_json_on_stdout_and_text_table(cli, files):
     assert text.code == 0 and text.err == ""
     lines = text.out.splitlines()
     assert lines[0].split() == ["center", "output", "upper", "lower", "min", "f", "status"]
-    assert len(lines) == 1 + 3 + 1 and lines[1].split()[:2] == ["0", "margin:0,3"]
+    assert lines[1].split()[:2] == ["0", "margin:0,3"]
+    assert lines[4].startswith("3 certificates") and lines[5].startswith("upper: ")  # legend
 
 
 @pytest.mark.parametrize("name, match", [
@@ -139,3 +140,22 @@ def test_scheduler_rows_equal_the_library_rows(cli, files, scheduler, tmp_path):
     assert run.code == 0, run.err
     assert "(dask, 1 worker(s))" in run.out
     assert bounds(BatchResult.from_csv(out).rows) == bounds(library(files, "margins:2"))
+
+
+@pytest.mark.parametrize("method", ["interval", "milp"])
+def test_deterministic_batch_of_any_method_equals_the_library(cli, files, tmp_path, method):
+    out = tmp_path / "out.csv"
+    run = cli("lipschitz", files["model"], "--centers", files["points"], "--radius", "0.1",
+              "--method", method, "--outputs", "margins:1", "--deterministic", "--csv", out)
+    assert run.code == 0, run.err
+    lib = lipschitz_batch(files["net"], files["X"], 0.1, outputs="margins:1", method=method,
+                          deterministic=True).rows
+    assert bounds(BatchResult.from_csv(out).rows) == bounds(lib)
+
+
+def test_text_table_has_a_legend(cli, files):
+    run = cli("lipschitz", files["model"], "--centers", files["points"], "--radius", "0.1",
+              "--method", "interval", "--outputs", "margins:1")
+    assert run.code == 0, run.err
+    assert "upper: a certified upper bound" in run.out and "min f > 0 proves" in run.out
+    assert "status ok: the upper bound is certified" in run.out

@@ -85,7 +85,6 @@ def test_nan_weights(cli, tmp_path):
     (["--radius", "-0.1", "--center", "x0.npy"], "--radius"), (["--radius", "nan"], "--radius"),
     (["--order", "0", "--method", "sdp"], "--order"), (["--degree", "-2", "--method", "lp"], "--degree"),
     (["--input-shape", "1,x"], "--input-shape"), (["--option", "oops"], "--option"),
-    (["--method", "product", "--budget", "5"], "--budget applies"),
     (["--radius", "0.1"], "both --center and --radius"),
 ])
 def test_bad_flag_values(cli, model, flags, message):
@@ -170,3 +169,52 @@ def test_progress_bars_with_tqdm():
         progress("dp", 4, 4)
         progress("milp", 2, 5)
     assert "polylip: dp" in stream.getvalue() and "polylip: milp" in stream.getvalue()
+
+
+# ------------------------------------------------------------------ results that explain themselves
+def test_text_output_says_what_the_bound_bounds_and_the_plan(model, tmp_path, cli):
+    from polylip.nn.estimate import CONSTANT_MEANINGS, STATUS_MEANINGS
+    from polylip.nn.methods.plan import PLAN
+
+    path, _, _ = model
+    np.save(tmp_path / "x0.npy", np.zeros(3))
+    local = ["--center", tmp_path / "x0.npy", "--radius", "0.5"]
+    run = cli("lipschitz", path, *local, "--budget", "20")
+    assert run.code == 0, run.err
+    as_json = cli("lipschitz", path, *local, "--budget", "20", "--json")
+    out = json.loads(as_json.out)
+    # which constant, what the status means, and one line per step of auto's plan
+    assert out["constant"] in ("formal", "true") and out["meaning"] in run.out
+    assert CONSTANT_MEANINGS[out["constant"]] in run.out
+    assert f"status {out['status']}: {STATUS_MEANINGS[out['status']]}" in run.out
+    assert f"bound from step {out['best_step']}" in run.out
+    plan_text = run.out.split("the plan:", 1)[1]
+    for record in out["plan"]:  # one line a step (steps alike in a row share one: "a .. b")
+        assert record["status"] in plan_text and record["reason"].split(":")[0] in plan_text
+    assert plan_text.split()[0] == PLAN[0].id and PLAN[-1].id in plan_text
+    assert [p["step"] for p in out["plan"]] == [s.id for s in PLAN]
+    assert {"upper", "lower", "status", "constant", "meaning", "status_meaning", "details",
+            "budget", "deterministic", "witness"} <= set(out)
+
+
+def test_exact_says_true_constant_in_text_and_json(model, tmp_path, cli):
+    path, Ws, bs = model
+    np.save(tmp_path / "x0.npy", np.zeros(3))
+    args = ["lipschitz", path, "--method", "exact", "--center", tmp_path / "x0.npy",
+            "--radius", "0.5"]
+    text, js = cli(*args), cli(*args, "--json")
+    out = json.loads(js.out)
+    assert out["constant"] == "true" and "the true constant" in text.out
+    assert "status optimal: upper and lower meet" in text.out and out["status"] == "optimal"
+
+
+def test_budget_and_deterministic_apply_to_every_method(model, cli):
+    path, _, _ = model
+    run = cli("lipschitz", path, "--method", "product", "--budget", "5", "--json")
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    assert out["budget"] == 5.0 and out["method"] == "product"
+    runs = [json.loads(cli("lipschitz", path, "--method", "interval", "--deterministic",
+                           "--json").out) for _ in range(2)]
+    assert runs[0]["deterministic"] is True
+    assert (runs[0]["upper"], runs[0]["lower"]) == (runs[1]["upper"], runs[1]["lower"])

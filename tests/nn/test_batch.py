@@ -292,3 +292,37 @@ def test_dask_task_that_fails_outside_certify_is_an_error_row(net, centers, clie
     assert [r["status"] for r in res.rows] == ["error", "error"]
     assert all(r["error"].startswith("TypeError") and r["upper"] is None for r in res.rows)
     assert [(r["index"], r["center"]) for r in res.rows] == [(0, 0), (1, 1)]
+
+
+def test_total_budget_is_shared_among_the_rows(net, centers):
+    res = lipschitz_batch(net, centers, 0.1, outputs=OUTPUTS, method="interval",
+                          total_budget=12.0, n_jobs=2)
+    from polylip.nn.batch import TOTAL_BUDGET_USE
+
+    assert res.info["row_budget"] == pytest.approx(TOTAL_BUDGET_USE * 12.0 * 2 / 12)
+    assert_rows_equal(res.rows, serial(net, centers, 0.1, OUTPUTS,
+                                       budget=res.info["row_budget"]))
+    with pytest.raises(ModelError, match="not both"):
+        lipschitz_batch(net, centers, 0.1, method="interval", budget=1.0, total_budget=5.0)
+    with pytest.raises(ModelError, match="budget"):
+        lipschitz_batch(net, centers, 0.1, method="interval", total_budget=-1.0)
+
+
+def test_region_bounds_are_shared_by_the_outputs_and_keyed_by_content(net, centers):
+    # the margins of one center get the same pre-activation bounds (one propagation), which
+    # are those of a fresh computation; other weights (same shapes) give other bounds
+    from polylip.nn import regions
+
+    region = BoxRegion(centers[0], 0.2)
+    a = region.propagate(net.with_output("margin:0,1"))
+    b = BoxRegion(centers[0].copy(), 0.2).propagate(net.with_output("margin:2,1"))
+    assert a is b
+    fresh = BoxRegion(centers[0], 0.2)._propagate(net)
+    for x, y in zip(a.pre_lo + a.pre_hi, fresh.pre_lo + fresh.pre_hi):
+        assert np.array_equal(x, y)
+    Ws = [W * (2.0 if k == 0 else 1.0) for k, (W, _) in enumerate(net.affine_layers)]
+    other = Network.from_weights(Ws, [bias for _, bias in net.affine_layers])
+    c = BoxRegion(centers[0], 0.2).propagate(other)
+    assert c is not a and not np.array_equal(c.pre_hi[0], a.pre_hi[0])
+    assert BoxRegion(centers[0], 0.3).propagate(net) is not a
+    assert len(regions._BOUNDS_CACHE) <= regions.BOUNDS_CACHE_SIZE

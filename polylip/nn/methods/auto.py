@@ -98,7 +98,7 @@ DETERMINISTIC_DEADLINE_FACTOR = 3.0
 #: digits MLP over a box (1,008-certificate batch of benchmarks/bench_lipschitz_batch.py),
 #: spent although every step that reads them was then refused by its estimate; and not at all
 #: needed when "milp-true" closes and ends the search.
-WITHOUT_POPS = frozenset({"milp", "dp", "lipsdp", "eclipse", "product", "interval"})
+WITHOUT_POPS = frozenset({"milp", "dp", "lipsdp", "eclipse", "geolip", "product", "interval"})
 #: What a step that reads the POPs is refused with when they are missing (then the reason
 #: given is why they are missing).
 _POP_NEEDS = frozenset(f"needs {c.needs}" for c in (

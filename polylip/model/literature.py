@@ -118,6 +118,102 @@ def _lasserre_nonsos_box():
     return POP(x**2 * y**2 * (x**2 + y**2 - 1), ineqs=[1 - x**2, 1 - y**2])
 
 
+def _motzkin_box():
+    x, y = variables("x y")
+    return POP(x**4 * y**2 + x**2 * y**4 - 3 * x**2 * y**2 + 1, ineqs=[4 - x**2, 4 - y**2])
+
+
+def _robinson_box():
+    x, y = variables("x y")
+    f = (x**6 + y**6 - x**4 * y**2 - x**2 * y**4 - x**4 - y**4 - x**2 - y**2
+         + 3 * x**2 * y**2 + 1)
+    return POP(f, ineqs=[4 - x**2, 4 - y**2])
+
+
+def _choi_lam_box():
+    x, y = variables("x y")
+    return POP(x**4 * y**2 + y**4 + x**2 - 3 * x**2 * y**2, ineqs=[4 - x**2, 4 - y**2])
+
+
+def _maxcut(nodes, edges):
+    def build():
+        s = variables(" ".join(f"s{i}" for i in range(nodes)))
+        cut = sum((1 - s[a] * s[b]) / 2 for a, b in edges)
+        return POP(cut, sense="max", spin=[f"s{i}" for i in range(nodes)])
+    return build
+
+
+_K5 = [(a, b) for a in range(5) for b in range(a + 1, 5)]
+_PETERSEN = ([(i, (i + 1) % 5) for i in range(5)] + [(i, i + 5) for i in range(5)]
+             + [(i + 5, (i + 2) % 5 + 5) for i in range(5)])
+
+
+def _ex4_1_1():
+    x, = variables("x")
+    f = x**6 - 2.08 * x**5 + 0.4875 * x**4 + 7.1 * x**3 - 3.95 * x**2 - x + 0.1
+    return POP(f, ineqs=[x + 2, 11 - x])
+
+
+def _ex4_1_4():
+    x, = variables("x")
+    return POP(4 * x**2 - 4 * x**3 + x**4, ineqs=[x + 5, 5 - x])
+
+
+def _ex4_1_7():
+    x, = variables("x")
+    return POP(x**4 - 3 * x**3 - 1.5 * x**2 + 10 * x, ineqs=[x + 5, 5 - x])
+
+
+def _floudas_4_10():
+    x1, x2 = variables("x1 x2")
+    ineqs = [2 * x1**4 - 8 * x1**3 + 8 * x1**2 + 2 - x2,
+             4 * x1**4 - 32 * x1**3 + 88 * x1**2 - 96 * x1 + 36 - x2,
+             x1, 3 - x1, x2, 4 - x2]
+    return POP(-x1 - x2, ineqs=ineqs)
+
+
+def _floudas_4_7():
+    x1, x2 = variables("x1 x2")
+    return POP(-12 * x1 - 7 * x2 + x2**2, eqs=[-2 * x1**4 + 2 - x2], ineqs=[x1, 2 - x1, x2, 3 - x2])
+
+
+def _wood():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    f = (100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2 + 90 * (x4 - x3**2) ** 2 + (1 - x3) ** 2
+         + 10.1 * ((x2 - 1) ** 2 + (x4 - 1) ** 2) + 19.8 * (x2 - 1) * (x4 - 1))
+    return POP(f)
+
+
+def _extended_rosenbrock():
+    x = variables(" ".join(f"x{i}" for i in range(8)))
+    return POP(sum(100 * (x[2 * i + 1] - x[2 * i] ** 2) ** 2 + (1 - x[2 * i]) ** 2 for i in range(4)))
+
+
+def _hyperbola_eq():
+    x, y = variables("x y")
+    return POP(x**2 + y**2, eqs=[x * y - 1])
+
+
+def _hyperbola_ineq():
+    x, y = variables("x y")
+    return POP(x**2 + y**2, ineqs=[x * y - 1, x, y])
+
+
+def _sosjl_polyopt():
+    x, y = variables("x y")
+    return POP(x**3 - x**2 + 2 * x * y - y**2 + y**3, ineqs=[x, y, x + y - 1])
+
+
+def _quartic_ball():
+    x, y = variables("x y")
+    return POP(-(x**2) - y**2, ineqs=[1 - x**4 - y**4])
+
+
+def _sphere_product():
+    x, y, z = variables("x y z")
+    return POP(x * y * z, eqs=[x**2 + y**2 + z**2 - 1])
+
+
 _S3 = 3 ** -0.5
 _S2 = 2 ** -0.5
 
@@ -153,4 +249,55 @@ LITERATURE = {p.name: p for p in [
                  "chained Wood (Conn, Gould and Toint 1988), n = 20; SparsePOP"),
     KnownProblem("generalized_rosenbrock_20", lambda: generalized_rosenbrock(20), 2, 1.0, (1.0,) * 20,
                  "generalized Rosenbrock (Nash 1984), n = 20; SparsePOP"),
+    KnownProblem("motzkin_box", _motzkin_box, 4, 0.0, (1.0, 1.0),
+                 "Motzkin (1967): x^4 y^2 + x^2 y^4 - 3 x^2 y^2 + 1 >= 0 (AM-GM) is not SOS; "
+                 "on [-2, 2]^2 (Putinar, not a global SOS certificate); zeros at (+-1, +-1)"),
+    KnownProblem("robinson_box", _robinson_box, 4, 0.0, (1.0, 0.0),
+                 "Robinson (1973) form, dehomogenized (z = 1): non-negative, not SOS; zeros at "
+                 "(+-1, +-1), (+-1, 0), (0, +-1); on [-2, 2]^2"),
+    KnownProblem("choi_lam_box", _choi_lam_box, 4, 0.0, (1.0, 1.0),
+                 "Choi and Lam (1977) form S = x^4 y^2 + y^4 z^2 + z^4 x^2 - 3 x^2 y^2 z^2 "
+                 "(z = 1): non-negative by AM-GM, not SOS; on [-2, 2]^2"),
+    KnownProblem("maxcut_k5", _maxcut(5, _K5), 2, 6.0, (1.0, 1.0, 1.0, -1.0, -1.0),
+                 "max-cut of the complete graph K5: floor(n/2) ceil(n/2) = 6"),
+    KnownProblem("maxcut_petersen", _maxcut(10, _PETERSEN), 2, 12.0,
+                 (1.0, 1.0, -1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0),
+                 "max-cut of the Petersen graph: 12 of its 15 edges (it is not bipartite and "
+                 "has 5-cycles; value checked by enumeration)"),
+    KnownProblem("globallib_ex4_1_1", _ex4_1_1, 4, -7.487312364902364, (-1.1912998141879898,),
+                 "GLOBALLib ex4_1_1 (Floudas et al. 1999, Handbook ch. 4, univariate degree 6 "
+                 "on [-2, 11]; best known -7.4873); value from the roots of f'"),
+    KnownProblem("globallib_ex4_1_4", _ex4_1_4, 3, 0.0, (2.0,),
+                 "GLOBALLib ex4_1_4: 4x^2 - 4x^3 + x^4 = x^2 (x - 2)^2 on [-5, 5], minima at 0 and 2"),
+    KnownProblem("globallib_ex4_1_7", _ex4_1_7, 2, -7.5, (-1.0,),
+                 "GLOBALLib ex4_1_7: x^4 - 3x^3 - 1.5x^2 + 10x on [-5, 5], minimum -7.5 at -1 "
+                 "(f' = (x + 1)(4x^2 - 13x + 10))"),
+    KnownProblem("floudas_4_10", _floudas_4_10, 4, -5.508013271595281,
+                 (2.3295201974776063, 3.178493074117675),
+                 "Floudas and Pardalos (1990) problem 4.10 (GLOBALLib ex4_1_9), solved by "
+                 "Lasserre (2001, Table 'Test problems'): -5.5080 at (2.3295, 3.1785); value "
+                 "from the crossing of the two quartics"),
+    KnownProblem("floudas_4_7", _floudas_4_7, 4, -16.73889318439464,
+                 (0.7175361982896876, 2 - 2 * 0.7175361982896876 ** 4),
+                 "Floudas and Pardalos (1990) problem 4.7 (GLOBALLib ex4_1_8), an equality "
+                 "constraint; Lasserre (2001): -16.7389 at (0.7175, 1.470)"),
+    KnownProblem("wood_4", _wood, 2, 0.0, (1.0, 1.0, 1.0, 1.0),
+                 "Wood function (Colville 1968; More, Garbow and Hillstrom 1981, problem 14), "
+                 "unconstrained"),
+    KnownProblem("extended_rosenbrock_8", _extended_rosenbrock, 2, 0.0, (1.0,) * 8,
+                 "extended Rosenbrock (More, Garbow and Hillstrom 1981, problem 21), n = 8, "
+                 "unconstrained"),
+    KnownProblem("hyperbola_equality", _hyperbola_eq, 2, 2.0, (1.0, 1.0),
+                 "min x^2 + y^2 on the hyperbola xy = 1 (closed form 2 by AM-GM): an equality "
+                 "with an unbounded feasible set"),
+    KnownProblem("hyperbola_inequality", _hyperbola_ineq, 2, 2.0, (1.0, 1.0),
+                 "min x^2 + y^2 over xy >= 1, x, y >= 0 (closed form 2): unbounded feasible set"),
+    KnownProblem("sosjl_polynomial_optimization", _sosjl_polyopt, 3, 0.0, (1.0, 0.0),
+                 "SumOfSquares.jl documentation, 'Polynomial Optimization' tutorial: "
+                 "x^3 - x^2 + 2xy - y^2 + y^3 over x, y >= 0, x + y >= 1; minimum 0 at (1, 0) "
+                 "and (0, 1); unbounded feasible set"),
+    KnownProblem("quartic_ball", _quartic_ball, 2, -2 ** 0.5, (2 ** -0.25, 2 ** -0.25),
+                 "min -(x^2 + y^2) over x^4 + y^4 <= 1 (Cauchy-Schwarz: -sqrt 2)"),
+    KnownProblem("sphere_product", _sphere_product, 3, -(3 ** -1.5), (_S3, _S3, -_S3),
+                 "min xyz on the unit sphere (AM-GM: -1 / (3 sqrt 3))"),
 ]}

@@ -34,7 +34,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from polylip.solve.extract import certificate_from_solution
+from polylip.solve.extract import certificate_from_solution, moment_side_grams, sos_side_grams
 from polylip.solve.result import Result
 
 __all__ = ["certify_sos", "INDEFINITE_FACTOR"]
@@ -48,14 +48,39 @@ log = logging.getLogger(__name__)
 INDEFINITE_FACTOR = 100.0
 
 
-def _indefiniteness(cert) -> float:
+def _indefiniteness(grams) -> float:
     """The most negative eigenvalue of the Gram matrices, relative to the largest Gram entry
-    of the certificate (not of each block: a nearly-zero block's round-off is no evidence)."""
-    grams = [np.asarray(G, dtype=float) for _, _, G in cert.blocks if np.size(G)]
+    of all of them (not of each block: a nearly-zero block's round-off is no evidence).
+
+    It is measured on the solver's own matrices (:func:`_solver_grams`), not on the repaired
+    certificate's: the repairs (the fold, the zeroed rows) may move a matrix off the PSD cone
+    by far more than the solver's tolerance without the solver's claim being false (min
+    x^2 + y^2 over xy >= 1, x, y >= 0 at order 2: the solver's Gram matrices are PSD to
+    -3e-9, the repaired one to -4e-5 after the rows of x^2 and y^2 were zeroed, and the
+    problem was labelled "inaccurate" for a bound of exactly 2)."""
+    grams = [np.asarray(G, dtype=float) for G in grams if np.size(G)]
     scale = max((float(np.abs(G).max()) for G in grams), default=0.0)
     if scale == 0.0:
         return 0.0
     return max(0.0, -min(float(np.linalg.eigvalsh(G)[0]) for G in grams) / scale)
+
+
+#: The relative gap at which a candidate's value "matches" the certified bound (the same
+#: rule as ``relaxation.GAP_TOL``, checked again after certification: a certified bound
+#: 0.06 below the candidate, as GLOBALLib ex4_1_1 at order 4, is not a global-optimum proof).
+GAP_TOL = 1e-6
+
+
+def _attains(value, bound) -> bool:
+    return value is not None and abs(value - bound) <= GAP_TOL * max(1.0, abs(bound))
+
+
+def _solver_grams(lmi, raw, cert) -> list:
+    """The Gram matrices as the solver returned them (the certificate's when unavailable)."""
+    got = moment_side_grams(lmi, raw) if lmi.side == "moment" else sos_side_grams(lmi, raw)
+    if got is None:
+        return [G for _, _, G in cert.blocks]
+    return list(got[0])
 
 
 def certify_sos(result: Result, structure, lmi, raw, pop) -> Result:
@@ -70,7 +95,7 @@ def certify_sos(result: Result, structure, lmi, raw, pop) -> Result:
     if cert is None:
         if result.status != "optimal":
             return result
-        return replace(result, certified=False, numerical_bound=result.bound,
+        return replace(result, certified=False, numerical_bound=result.bound, is_global=False,
                        message=f"{result.message}; numerical only: the solution carries no "
                                "certificate (no Gram matrices)")
     cb = cert.certified_bound()
@@ -91,11 +116,12 @@ def certify_sos(result: Result, structure, lmi, raw, pop) -> Result:
         # relaxation's value
         accuracy = (result.accuracy or 0.0) + abs(float(cb.numerical) - float(cb.bound))
         return replace(result, bound=float(cb.bound), certified=True, accuracy=accuracy,
+                       is_global=result.is_global and _attains(result.candidate_value, float(cb.bound)),
                        numerical_bound=float(cb.numerical), certificate=cert,
                        certify_seconds=seconds,
                        message=f"{result.message}; {cb.reason}")
     tol = float(raw.tolerance or 1e-8)
-    bad = _indefiniteness(cert)
+    bad = _indefiniteness(_solver_grams(lmi, raw, cert))
     if bad > INDEFINITE_FACTOR * tol:
         return replace(result, status="inaccurate", bound=None, certified=False,
                        numerical_bound=result.bound, certificate=cert, certify_seconds=seconds,
@@ -107,5 +133,8 @@ def certify_sos(result: Result, structure, lmi, raw, pop) -> Result:
                                 f"tolerance {tol:.0e}; at order {result.order} there may be no "
                                 f"certificate (try order={(result.order or 0) + 1}, "
                                 "order='auto', or bounds on the variables)"))
+    # Without a proven bound, a feasible point matching it proves nothing: no global claim
+    # (extended Rosenbrock n = 8: numerical bound 2.8e-8 above the minimum 0, was "= global
+    # optimum"); the point stays as the candidate.
     return replace(result, certified=False, numerical_bound=result.bound, certificate=cert,
-                   certify_seconds=seconds, message=f"{result.message}; {cb.reason}")
+                   certify_seconds=seconds, is_global=False, message=f"{result.message}; {cb.reason}")

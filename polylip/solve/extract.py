@@ -385,10 +385,13 @@ def _chol_ok(B) -> bool:
         return False
 
 
-def repair(cert):
-    """Seal the projected certificate (dead rows zeroed), and a regularized one when the
-    first needs a PSD shift or is not certified; return the better."""
-    cert = project(zero_dead_rows(project(cert)))
+def _better(new, old) -> bool:
+    a, b = new.certified_bound(), old.certified_bound()
+    return a.certified and (not b.certified or a.gap < b.gap)
+
+
+def _sealed_best(cert):
+    """The sealed certificate, or its regularized form when that is better."""
     first = cert.sealed()
     cb = first.certified_bound()
     if cb.certified and cb.psd_shift == 0:
@@ -397,7 +400,22 @@ def repair(cert):
     if reg is None:
         return first
     second = reg.sealed()
-    cb2 = second.certified_bound()
-    if cb2.certified and (not cb.certified or cb2.gap < cb.gap):
-        return second
-    return first
+    return second if _better(second, first) else first
+
+
+def repair(cert):
+    """Seal the projected certificate (dead rows zeroed), and a regularized one when the
+    first needs a PSD shift or is not certified; return the better. When that is still not
+    certified without a shift, the same without zeroing the dead rows is tried too: a row
+    the solver keeps alive with off-diagonal entries of order sqrt(its tolerance) (PSD
+    allows ``|G_pq| <= sqrt(G_pp G_qq)``) carries real terms, and zeroing it leaves a residual
+    of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
+    xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2)."""
+    base = project(cert)
+    dead = zero_dead_rows(base)
+    best = _sealed_best(project(dead) if dead is not base else base)
+    cb = best.certified_bound()
+    if dead is base or (cb.certified and cb.psd_shift == 0):
+        return best
+    other = _sealed_best(base)
+    return other if _better(other, best) else best

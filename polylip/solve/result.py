@@ -30,7 +30,11 @@ class Result:
         corrections).
     certificate : SOSCertificate or None
         The certificate itself (moment-SOS hierarchy): ``certificate.verify()`` rechecks it in
-        exact arithmetic, ``certificate.to_json()`` exports it for a third party.
+        exact arithmetic, ``certificate.to_json()`` exports it for a third party. When the
+        problem was solved in scaled variables (the message says so), it is the certificate of
+        the scaled problem (``x = center + radius z``, objective divided by a power of two;
+        see :mod:`polylip.solve.scaling`): its ``claimed`` is in those units, and ``bound`` is
+        derived from it with the scaling's exact rounding error taken off.
     status : str
         "optimal", "infeasible" (the relaxation, hence the POP, is infeasible), "unbounded"
         (the relaxation gives no finite bound), "inaccurate" (the solver stopped without the

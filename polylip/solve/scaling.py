@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import numpy as np
 
@@ -57,6 +58,11 @@ class Scaling:
     radius: np.ndarray
     objective_scale: float
     objective_offset: float = 0.0
+    #: a bound on the exact rounding error of the scaled objective over the box (see scale_pop)
+    objective_error: float = 0.0
+    #: whether a certificate of the scaled problem proves a bound of the original one
+    exact: bool = True
+    why: str = ""
 
     def to_original(self, z) -> np.ndarray:
         return self.center + self.radius * np.asarray(z, dtype=float)
@@ -66,13 +72,22 @@ class Scaling:
         s, c0 = self.objective_scale, self.objective_offset
         out = -np.inf if result.sense == "min" else np.inf
         bound = None
+        certified = bool(result.certified)
+        if certified and not self.exact:
+            certified = False   # the scaled problem is not exactly the original one
+            result = replace(result, bound=result.numerical_bound, is_global=False,
+                             message=f"{result.message}; numerical only: {self.why}, so the "
+                                     "scaled problem's certificate does not prove this bound")
         if result.bound is not None:
             bound = float(result.bound) * s
-            if result.certified:  # each rounding is within half an ulp: step outward past it
+            if certified:  # each rounding is within half an ulp: step outward past it
                 bound = float(np.nextafter(bound, out))
             bound = bound + c0
-            if result.certified and c0 != 0.0:
+            if certified and c0 != 0.0:
                 bound = float(np.nextafter(bound, out))
+            if certified and self.objective_error > 0:  # the objective's rounding (scale_pop)
+                bound = float(np.nextafter(bound + (-1 if result.sense == "min" else 1)
+                                           * self.objective_error, out))
         numerical = None if result.numerical_bound is None else float(result.numerical_bound) * s + c0
         accuracy = None if result.accuracy is None else float(result.accuracy) * s
         candidate = cand_value = None
@@ -83,7 +98,7 @@ class Scaling:
             candidate = dict(zip(pop.variables, point.tolist()))
             if pop.is_feasible(point):
                 cand_value = float(pop.evaluate(point))
-                if bound is not None:
+                if bound is not None and certified:
                     is_global = abs(cand_value - bound) <= 1e-6 * max(1.0, abs(bound))
         minimizers = []
         for m in result.minimizers:  # mapped back, and checked again on the original problem
@@ -96,6 +111,7 @@ class Scaling:
             message = (f"{message}; solved in scaled variables (objective / {s:.3g}, box to "
                        "[-1, 1])")
         return replace(result, bound=bound, numerical_bound=numerical, accuracy=accuracy,
+                       certified=certified,
                        candidate=candidate,
                        candidate_value=cand_value, is_global=bool(is_global), message=message,
                        minimizers=tuple(minimizers))
@@ -132,26 +148,107 @@ def needs_scaling(pop) -> bool:
     return False
 
 
+def _pow2(v: float) -> float:
+    """The power of two nearest ``v > 0`` (in log scale): a factor that rounds nothing."""
+    return float(2.0 ** np.round(np.log2(v)))
+
+
+def _exact_error(p: Polynomial, center, radius, scaled: Polynomial, factor: float, const=0.0):
+    """``max |p(center + radius z) - factor * scaled(z) - const|`` over ``|z_i| <= 1`` on the
+    variables that have a box (the others: ``z_i = x_i`` unbounded), computed from the
+    exact rational coefficients of the difference: a float, rounded up; inf when the
+    difference has a term in an unbounded variable."""
+    diff: dict = {}
+    for row, c in zip(p.rows.tolist(), p.coeffs.tolist()):
+        terms = {(): Fraction(c)}
+        for i in row:
+            if i < 0:
+                continue
+            ci, ri = Fraction(float(center[i])), Fraction(float(radius[i]))
+            nxt: dict = {}
+            for key, v in terms.items():
+                if ci:
+                    nxt[key] = nxt.get(key, 0) + v * ci
+                k2 = tuple(sorted(key + (i,)))
+                nxt[k2] = nxt.get(k2, 0) + v * ri
+            terms = nxt
+        for key, v in terms.items():
+            diff[key] = diff.get(key, 0) + v
+    f = Fraction(float(factor))
+    for row, c in zip(scaled.rows.tolist(), scaled.coeffs.tolist()):
+        key = tuple(sorted(i for i in row if i >= 0))
+        diff[key] = diff.get(key, 0) - f * Fraction(c)
+    diff[()] = diff.get((), 0) - Fraction(float(const))
+    return diff
+
+
+def _bound_error(diff: dict, bounded: np.ndarray) -> float:
+    total = Fraction(0)
+    for key, v in diff.items():
+        if v == 0:
+            continue
+        if not all(bounded[i] for i in key):
+            return np.inf
+        total += abs(v)
+    if total == 0:
+        return 0.0
+    out = float(total)
+    return out if Fraction(out) >= total else float(np.nextafter(out, np.inf))
+
+
 def scale_pop(pop):
-    """The scaled POP and the :class:`Scaling` that maps its solutions back."""
+    """The scaled POP and the :class:`Scaling` that maps its solutions back.
+
+    Every factor is a power of two (the radii, rounded up, and the norms), so the scaled
+    coefficients are exact where no centre is shifted; where one is (``x = c + r z`` with
+    ``c != 0``) the rounding is measured exactly (:func:`_exact_error`): each inequality
+    ``g_s >= 0`` becomes ``g_s + E_g >= 0`` (``E_g >=`` its rounding error over the box), so
+    the scaled feasible set contains the image of the original one, and the objective's
+    error ``E_f`` is subtracted from a certified bound (:meth:`Scaling.unscale_result`). An
+    equality whose scaling rounds, or a rounding in a term of an unbounded variable, makes
+    the scaled certificate no proof for the original problem (``Scaling.exact`` False: its
+    bound is reported as numerical only)."""
     n = pop.nvars
     lo, hi = box_from_constraints(n, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
     keep = ~(np.isfinite(lo) & np.isfinite(hi) & (hi > lo)) | pop.binary_mask | pop.spin_mask
     lo, hi = np.where(keep, -1.0, lo), np.where(keep, 1.0, hi)
-    center, radius = (lo + hi) / 2, (hi - lo) / 2
+    center = np.where(keep, 0.0, (lo + hi) / 2)
+    half = np.maximum(hi - center, center - lo)
+    radius = np.where(keep, 1.0, 2.0 ** np.ceil(np.log2(np.maximum(half, 2.0 ** -1000))))
+    bounded = ~keep | pop.binary_mask | pop.spin_mask
     obj = _affine(pop.objective, center, radius)
     # The constant is a shift: taken out exactly and added back to the bound, it never sets the
     # scale (chained Wood's constant grows with n: dividing by it cost the certificate 0.4 at
     # n = 1,000; x^2 - 2x + 1e12 was called infeasible because of it)
     c0 = obj.constant_term()
     obj = obj - c0
-    s_obj = _norm(obj) or 1.0
-    ineqs = [_affine(g, center, radius) for g in pop.ineqs]
-    eqs = [_affine(h, center, radius) for h in pop.eqs]
-    ineqs = [g / (_norm(g) or 1.0) for g in ineqs]
-    eqs = [h / (_norm(h) or 1.0) for h in eqs]
+    s_obj = _pow2(_norm(obj) or 1.0)
+    obj_s = obj / s_obj
+    exact, why = True, ""
+    err_obj = _bound_error(_exact_error(pop.objective, center, radius, obj_s, s_obj, c0), bounded)
+    if not np.isfinite(err_obj):
+        exact, why = False, "the objective's scaling rounds a term of an unbounded variable"
+    ineqs = []
+    for g in pop.ineqs:
+        a = _affine(g, center, radius)
+        sg = _pow2(_norm(a) or 1.0)
+        gs = a / sg
+        e = _bound_error(_exact_error(g, center, radius, gs, sg), bounded)
+        if not np.isfinite(e):
+            exact, why = False, "a constraint's scaling rounds a term of an unbounded variable"
+        elif e > 0:
+            gs = gs + float(np.nextafter(e / sg * (1 + 2 ** -50), np.inf))  # g_s + E_g >= 0 on K
+        ineqs.append(gs)
+    eqs = []
+    for h in pop.eqs:
+        a = _affine(h, center, radius)
+        sh = _pow2(_norm(a) or 1.0)
+        hs = a / sh
+        if _bound_error(_exact_error(h, center, radius, hs, sh), bounded) != 0:
+            exact, why = False, "an equality's scaling rounds"
+        eqs.append(hs)
     # type(pop): the stages below model read a POP through its fields and rebuild it with its own
     # class, so solve never imports model
-    scaled = type(pop)(obj / s_obj, ineqs=ineqs, eqs=eqs, sense=pop.sense, variables=pop.variables,
+    scaled = type(pop)(obj_s, ineqs=ineqs, eqs=eqs, sense=pop.sense, variables=pop.variables,
                  binary=pop.binary, spin=pop.spin)
-    return scaled, Scaling(center, radius, float(s_obj), float(c0))
+    return scaled, Scaling(center, radius, float(s_obj), float(c0), float(err_obj), exact, why)

@@ -1,11 +1,22 @@
 """The literature suite (polylip/model/literature.py): every known optimum is attained by its
-stated point, and every bound polylip returns is on the right side of it."""
+stated point, and every bound polylip returns is on the right side of it, with a true status.
 
+For each problem: the status is "optimal" (every problem is feasible and bounded: never
+"infeasible" or "unbounded"); a certified bound is never above the minimum (below the
+maximum) and its certificate passes the exact ``verify()``; a bound that is not certified
+says so in its message, claims no global optimum, and is within its ``accuracy`` of the
+optimum; where the constraints bound every variable, the bound must be certified.
+"""
+
+import numpy as np
 import pytest
 
 from polylip.model.literature import LITERATURE
 
+#: measured above ~5 s on a shared 2-core machine (order-4 relaxations with CVXOPT)
+SLOW = {"floudas_4_10", "floudas_4_7"}
 NAMES = sorted(LITERATURE)
+PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in NAMES]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -18,18 +29,32 @@ def test_stated_minimizer_attains_the_optimum(name):
     assert float(pop.evaluate(p.minimizer)) == pytest.approx(p.optimum, rel=1e-9, abs=1e-9)
 
 
-@pytest.mark.parametrize("name", NAMES)
+def _right_side(value, p, sense, slack):
+    return value <= p.optimum + slack if sense == "min" else value >= p.optimum - slack
+
+
+@pytest.mark.parametrize("name", PARAMS)
 def test_bound_is_on_the_right_side(name):
     p = LITERATURE[name]
     pop = p.build()
     res = pop.solve(order=p.order, sparsity=p.sparsity, time_limit=120)
     assert res.status == "optimal", res.message
+    tiny = 1e-9 * max(1.0, abs(p.optimum))
+    cert = res.certificate
     if res.certified:
-        # a proof: valid whatever the solver's accuracy
-        safe = res.bound
-        assert (safe <= p.optimum + 1e-9 * max(1.0, abs(p.optimum))) if pop.sense == "min" \
-            else (safe >= p.optimum - 1e-9 * max(1.0, abs(p.optimum)))
+        # a proof: valid whatever the solver's accuracy, and it rechecks in exact arithmetic
+        assert _right_side(res.bound, p, pop.sense, tiny), (res.bound, p.optimum)
+        assert cert is not None and cert.verify()
+        if "solved in scaled variables" not in res.message:  # else: the scaled problem's
+            assert cert.claimed == (res.bound if pop.sense == "min" else -res.bound)
     else:
-        slack = res.accuracy + 1e-9 * max(1.0, abs(p.optimum))
-        assert (res.bound <= p.optimum + slack) if pop.sense == "min" \
-            else (res.bound >= p.optimum - slack)
+        assert "numerical only" in res.message, res.message
+        assert not res.is_global, "a global-optimum claim needs a certified bound"
+        assert _right_side(res.bound, p, pop.sense, res.accuracy + tiny)
+        # where the constraints bound every variable, the residual can always be paid for
+        bounded = cert is not None and cert.box is not None and np.isfinite(cert.box[0]).all() \
+            and np.isfinite(cert.box[1]).all()
+        assert not bounded, f"not certified on a bounded feasible set: {res.message}"
+    if res.is_global:
+        assert res.candidate_value is not None
+        assert _right_side(res.bound, p, pop.sense, tiny)

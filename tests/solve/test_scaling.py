@@ -53,7 +53,8 @@ def test_scaling_map():
     pop = POP(x**2 + y, ineqs=[x - 100, 300 - x, 1 - y**2])
     assert needs_scaling(pop)
     scaled, how = scale_pop(pop)
-    assert how.center.tolist() == [200.0, 0.0] and how.radius.tolist() == [100.0, 1.0]
+    # the radius is rounded up to a power of two (the substitution rounds nothing)
+    assert how.center.tolist() == [200.0, 0.0] and how.radius.tolist() == [128.0, 1.0]
     z = np.array([0.3, -0.7])
     xo = how.to_original(z)
     assert scaled.evaluate(z) * how.objective_scale + how.objective_offset == pytest.approx(pop.evaluate(xo))
@@ -69,3 +70,26 @@ def test_a_large_constant_is_a_shift_not_a_scale():
     assert not needs_scaling(POP(x**2 - 2 * x + 3e5))
     scaled, how = scale_pop(POP(x**2 - 2 * x + 1e12))
     assert how.objective_offset == 1e12 and how.objective_scale == 2.0
+
+
+def test_scaled_certificate_accounts_for_the_rounding():
+    """A shifted centre rounds the scaled coefficients: the exact error is measured, the
+    inequalities are loosened by it and the objective's is taken off the certified bound."""
+    from polylip.solve.scaling import _bound_error, _exact_error
+
+    pop = POP(x**3 / 3 + 0.1 * x * y, ineqs=[x - 100.3, 300.7 - x, 1 - y**2])
+    scaled, how = scale_pop(pop)
+    assert how.exact and how.objective_error >= 0
+    e = _exact_error(pop.objective, how.center, how.radius, scaled.objective, how.objective_scale,
+                     how.objective_offset)
+    assert _bound_error(e, np.array([True, True])) == how.objective_error
+    res = pop.solve(time_limit=60)
+    assert res.status == "optimal" and res.certified
+    assert res.bound <= 100.3 ** 3 / 3 - 0.1 * 100.3 + 1e-9
+    assert res.certificate.verify()
+    # an equality whose scaling rounds: the scaled certificate proves nothing about pop
+    q = POP(x**2 + y, eqs=[x - 100.3 - y], ineqs=[x - 100.1, 300.7 - x, 1 - y**2])
+    _, how_q = scale_pop(q)
+    if not how_q.exact:
+        res_q = q.solve(time_limit=60)
+        assert not res_q.certified and "numerical only" in res_q.message

@@ -29,6 +29,8 @@ SOS solve, 2.5e-5); exact :meth:`~SOSCertificate.verify` 1-3 s.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -298,6 +300,51 @@ def zero_dead_rows(cert, rounds: int = 4):
     return cert
 
 
+def zero_dead_multiplier_terms(cert, rounds: int = 4):
+    """The same facial reduction for the equality multipliers: a term ``t`` of ``lambda_k``
+    whose product ``h_ki * t`` with one term of ``h_k`` is the *only* contribution to a
+    monomial (no term of ``f``, no live Gram entry, no other multiplier term reaches it)
+    must be zero in any exact certificate; set it to zero, so the solver's noise there
+    (``-1e-11 x^2`` in the multiplier of ``xy - 1`` for min x^2 + y^2, whose x^2 row is dead)
+    moves to monomials the Gram matrices can absorb instead of staying on ``x^3 y``, which
+    no box bounds on an unbounded set."""
+    for _ in range(rounds):
+        if not cert.equalities:
+            return cert
+        L = cert._layout
+        m, nc, rep, nobj = L["mons"].shape[0], L["ncoef"], L["rep"], L["nobj"]
+        inv = L["inv"]
+        src = np.zeros(inv.size, bool)
+        src[:nobj] = L["A"][:nobj] != 0                     # the objective's terms
+        own, P, Q = L["owner"][rep], L["P"][rep], L["Q"][rep]
+        base = L["boff"][own]
+        src[nc:nc + rep.size] = L["active"][base + P] & L["active"][base + Q]
+        start = nc + rep.size
+        eq_slices = []
+        for h, lam in cert.equalities:
+            k = h.nterms * lam.nterms
+            sl = slice(start, start + k)
+            src[sl] = (L["A"][sl] != 0) & (L["C"][sl] != 0)
+            eq_slices.append((sl, h.nterms, lam.nterms))
+            start += k
+        count = np.bincount(inv[src], minlength=m)
+        new, changed = [], False
+        for (h, lam), (sl, nh, nl) in zip(cert.equalities, eq_slices):
+            idx = np.arange(sl.start, sl.stop)
+            lone = src[idx] & (count[inv[idx]] == 1) & (inv[idx] != 0)
+            if lone.any():
+                j = np.unique(np.tile(np.arange(nl), nh)[lone])
+                keep = np.ones(nl, bool)
+                keep[j] = False
+                lam = Polynomial(lam.variables, lam.rows[keep], lam.coeffs[keep])
+                changed = True
+            new.append((h, lam))
+        if not changed:
+            return cert
+        cert = replace(cert, equalities=tuple(new), shifts=None, claimed=None)
+    return cert
+
+
 def regularize(cert, tries=(0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)):
     """Trade a little of the bound for positive definiteness of the moment blocks.
 
@@ -412,7 +459,7 @@ def repair(cert):
     of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
     xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2)."""
     base = project(cert)
-    dead = zero_dead_rows(base)
+    dead = zero_dead_multiplier_terms(zero_dead_rows(base))
     best = _sealed_best(project(dead) if dead is not base else base)
     cb = best.certified_bound()
     if dead is base or (cb.certified and cb.psd_shift == 0):

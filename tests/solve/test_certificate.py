@@ -257,3 +257,26 @@ def test_box_detection():
     X, Y = Polynomial.variable("x").with_variables("xy"), Polynomial.variable("y").with_variables("xy")
     lo, hi = box_from_constraints(2, eqs=[X - 0.5, X**2 + Y**2 - 1])
     assert lo[0] == hi[0] == 0.5 and hi[1] == 1.0
+
+
+def test_dead_multiplier_terms_are_zeroed():
+    """min x^2 + y^2 on xy = 1: (x - y)^2 + 2 (xy - 1); a solver's noise -1e-11 x^2 in the
+    multiplier lands on x^3 y, which no Gram entry reaches and no box bounds: the term must
+    be zero in any exact certificate, and once zeroed the bound 2 is certified (unbounded set)."""
+    from polylip.solve.extract import repair, zero_dead_multiplier_terms
+
+    x, y = Polynomial.variable("x").with_variables(("x", "y")), Polynomial.variable("y").with_variables(("x", "y"))
+    one = Polynomial.constant(1.0, ("x", "y"))
+    h = x * y - 1
+    basis = np.array([[-1, -1], [0, -1], [1, -1], [0, 1]])
+    G = np.zeros((4, 4))
+    G[1:3, 1:3] = [[1.0, -1.0], [-1.0, 1.0]]
+    noisy = 2 * one - 1e-11 * x * x
+    cert = SOSCertificate(("x", "y"), x * x + y * y, 2.0, ((one, basis, G),), ((h, noisy),), eqs=(h,))
+    assert not cert.certified_bound().certified
+    fixed = zero_dead_multiplier_terms(cert)
+    assert fixed.equalities[0][1].nterms == 1
+    cb = fixed.certified_bound()
+    assert cb.certified and cb.bound == 2.0
+    sealed = repair(cert)
+    assert sealed.certified_bound().certified and sealed.verify()

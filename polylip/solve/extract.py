@@ -453,7 +453,7 @@ def _sealed_best(cert):
 def repair(cert):
     """Seal the projected certificate (dead rows zeroed), and a regularized one when the
     first needs a PSD shift or is not certified; return the better. When that is still not
-    certified without a shift, the same without zeroing the dead rows is tried too: a row
+    certified, the same without zeroing the dead rows is tried too: a row
     the solver keeps alive with off-diagonal entries of order sqrt(its tolerance) (PSD
     allows ``|G_pq| <= sqrt(G_pp G_qq)``) carries real terms, and zeroing it leaves a residual
     of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
@@ -462,7 +462,7 @@ def repair(cert):
     dead = zero_dead_multiplier_terms(zero_dead_rows(base))
     best = _sealed_best(project(dead) if dead is not base else base)
     cb = best.certified_bound()
-    if dead is base or (cb.certified and cb.psd_shift == 0):
+    if dead is base or cb.certified:   # (a second repair only for an uncertified first)
         return best
     other = _sealed_best(base)
     return other if _better(other, best) else best

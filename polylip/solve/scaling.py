@@ -8,9 +8,11 @@ scaled to ``[-1, 1]`` and with each polynomial divided by its largest coefficien
 conditioned; its optimum is the original one up to the known affine map, so nothing is lost.
 
 :func:`scale_pop` substitutes ``x_i = c_i + r_i z_i`` for every variable whose box
-``[c_i - r_i, c_i + r_i]`` the constraints imply (``box_from_constraints``; binary and spin
-variables are left alone), then divides the objective and each constraint by the largest
-absolute value of its coefficients. :meth:`Scaling.unscale_result` maps the bound back
+``[c_i - r_i, c_i + r_i]`` (``r_i`` rounded up to a power of two) the constraints imply (``box_from_constraints``; binary and spin
+variables are left alone), then divides the objective and each constraint by the power of
+two nearest the largest absolute value of its coefficients (so that a certificate of the scaled problem is one of the
+original: the rounding a shifted centre causes is measured exactly and paid for, see
+:func:`scale_pop`). :meth:`Scaling.unscale_result` maps the bound back
 (times the objective's scale) and the candidate point and the minimizers back (``x = c + r z``),
 and re-evaluates them on the original problem (a minimizer is kept when it is feasible there
 and attains the bound), so ``candidate_value``, ``gap`` and ``is_global`` are
@@ -22,10 +24,12 @@ Examples
 >>> from polylip.poly import variables
 >>> x, = variables("x")
 >>> scaled, how = scale_pop(POP(x**2 - 2*x + 1e12, ineqs=[x, 1e4 - x]))
->>> how.objective_offset, how.objective_scale   # f(5000 + 5000 z) = 25e6 z^2 + 49990000 z + ...
-(1000024990000.0, 49990000.0)
->>> how.center.tolist(), how.radius.tolist()
-([5000.0], [5000.0])
+>>> how.center.tolist(), how.radius.tolist()    # the radius rounded up to a power of two
+([5000.0], [8192.0])
+>>> how.objective_offset, how.objective_scale   # f(5000 + 8192 z) = 2^26 z^2 + 81903616 z + ...
+(1000024990000.0, 67108864.0)
+>>> how.exact, how.objective_error              # the shift by 5000 rounds nothing here
+(True, 0.0)
 """
 
 from __future__ import annotations

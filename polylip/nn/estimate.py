@@ -408,6 +408,8 @@ def _constant(method: str, out: MethodOutput):
         return d.get("constant") or "formal"
     if method == "exact":
         return "true" if d.get("true") is not None else "formal"
+    if method == "bab":
+        return "true"
     if method in ("product", "interval", "eclipse", "lipsdp", "shor", "sdp", "lp", "dp"):
         return "formal"
     return None

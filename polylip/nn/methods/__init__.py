@@ -20,6 +20,8 @@ lipsdp        :class:`LipSDPOptions`     :mod:`polylip.nn.methods.lipsdp`
 geolip        :class:`GeoLIPOptions`     :mod:`polylip.nn.methods.geolip`
 dp            :class:`DPOptions`         :mod:`polylip.nn.methods.dp`
 milp          :class:`MILPOptions`       :mod:`polylip.nn.methods.milp`
+bab           :class:`BaBOptions`        :mod:`polylip.nn.methods.bab` (its node bounds:
+                                         :mod:`polylip.nn.jacobian_bounds`)
 auto          :class:`AutoOptions`       :mod:`polylip.nn.methods.auto` (its plan:
                                          :mod:`polylip.nn.methods.plan`)
 ============  =========================  ====================================================
@@ -32,14 +34,16 @@ Examples
 --------
 >>> [m.name for m in TABLE]  # doctest: +NORMALIZE_WHITESPACE
 ['product', 'interval', 'eclipse', 'exact', 'shor', 'sdp', 'lp', 'lipsdp', 'geolip', 'dp', 'milp',
+ 'bab',
  'auto']
 >>> BY_NAME["milp"].options.coerce({"gap": 1e-3})
 MILPOptions(time_limit=60.0, gap=0.001, constant='auto')
 """
 
-from polylip.nn.methods import auto, baselines, dp, eclipse, exact, geolip, lipsdp, lp, milp, \
-    sdp, shor
+from polylip.nn.methods import auto, bab, baselines, dp, eclipse, exact, geolip, lipsdp, lp, \
+    milp, sdp, shor
 from polylip.nn.methods.auto import AutoOptions
+from polylip.nn.methods.bab import BaBOptions
 from polylip.nn.methods.base import Method, MethodOptions
 from polylip.nn.methods.baselines import IntervalOptions, ProductOptions
 from polylip.nn.methods.dp import DPOptions
@@ -54,7 +58,8 @@ from polylip.nn.methods.shor import ShorOptions
 
 __all__ = ["TABLE", "BY_NAME", "Method", "MethodOptions", "ProductOptions", "IntervalOptions",
            "EclipseOptions", "ExactOptions", "ShorOptions", "SDPOptions", "LPOptions",
-           "LipSDPOptions", "GeoLIPOptions", "DPOptions", "MILPOptions", "AutoOptions"]
+           "LipSDPOptions", "GeoLIPOptions", "DPOptions", "MILPOptions", "BaBOptions",
+           "AutoOptions"]
 
 #: Every built-in method: name, function, options class, description (the order of
 #: ``polylip lipschitz --help`` and of the docs' table: cheap to expensive, then "auto").
@@ -85,6 +90,9 @@ TABLE = (
            "l_2, l_1)"),
     Method("milp", milp.milp, MILPOptions,
            "formal constant by mixed-integer LP (HiGHS branch and bound; l_inf, l_1)"),
+    Method("bab", bab.bab, BaBOptions,
+           "true local l_inf constant over a box: branch and bound on the activation pattern "
+           "with linear bounds through the Jacobian (Shi et al. 2022 style) and exact leaves"),
     Method("auto", auto.auto, AutoOptions,
            "best certified bound within a time budget (default)"),
 )

@@ -18,7 +18,7 @@ from polylip.nn.problem import MethodOutput
 
 ROOT = Path(__file__).resolve().parents[3]
 BUILTIN = ["product", "interval", "eclipse", "exact", "shor", "sdp", "lp", "lipsdp", "geolip", "dp",
-           "milp", "auto"]
+           "milp", "bab", "auto"]
 
 
 def test_every_builtin_is_listed_once_in_order():

@@ -14,7 +14,7 @@ run is recorded with the reason (``details["plan"]``).
 network and the region, without building anything: unstable neurons and MILP binaries
 ("milp"), gradient-POP paths and terms ("dp", and the POPs every relaxation shares: see
 :func:`pop_estimate`), the LP's box products ("lp"), the PSD block sizes ("shor", "sdp"), the
-layer-pair blocks ("lipsdp"); and from them a rough time in seconds with the constants below
+layer-pair blocks ("lipsdp"), inputs plus neurons ("geolip"); and from them a rough time in seconds with the constants below
 (measured on two loaded cores; right to within a factor of a few, meant for ordering and for
 refusing hopeless steps, not as a promise). Each record of ``details["plan"]`` carries its step's
 ``estimate``.
@@ -34,7 +34,7 @@ would be read far from its figures.
 Examples
 --------
 >>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE
-['product', 'interval', 'milp-true', 'dp', 'milp-formal', 'shor-cuts-l2', 'lipsdp', 'lp-low',
+['product', 'interval', 'geolip', 'milp-true', 'dp', 'milp-formal', 'shor-cuts-l2', 'lipsdp', 'lp-low',
  'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network', 'milp-rest']
 >>> [c.needs for c in step("milp-true").when][:4]  # doctest: +NORMALIZE_WHITESPACE
 ['the l_inf or l_1 input norm', 'a fixed output functional (not an l_2 vector output)',
@@ -56,6 +56,7 @@ from polylip.nn.methods.relax import clique_block, lp_size, predict
 __all__ = ["Step", "Condition", "PLAN", "step", "estimate", "pop_estimate", "milp_node_limit",
            "AUTO_MAX_BLOCK", "AUTO_MAX_VARS", "AUTO_MAX_LP_PRODUCTS", "AUTO_CUT_ROUNDS",
            "AUTO_MILP_SHARE", "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE",
+           "AUTO_GEOLIP_SHARE",
            "MILP_NODES_PER_SECOND", "MILP_FIRST_BOUND_SECONDS", "MILP_FIRST_BOUND_DOUBLING",
            "milp_first_bound", "milp_too_short", "lifted_shor_seconds"]
 
@@ -125,6 +126,14 @@ SDP_SECONDS_PER_CUBE = 2e-6
 #: (digits 64-16-16-10: 0.55 s; 784-500-500-10: 39 s, 3.25e9 cubed).
 LIPSDP_BASE_SECONDS = 0.5
 LIPSDP_SECONDS_PER_CUBE = 1.2e-8
+#: "geolip": a fixed cost plus seconds per N^3 per functional, N = inputs + hidden neurons
+#: (the structured interior-point method, about 20 iterations of dense N x N work; digits
+#: 64-100-100-10, N = 264: 2.0 s; 64-200-200-200-10, N = 664: 21 s, at load 7-8).
+GEOLIP_BASE_SECONDS = 0.3
+GEOLIP_SECONDS_PER_CUBE = 8e-8
+#: Share of the time left that "auto" gives "geolip" (its structured method stops there with
+#: a certified bound short of the optimum; the digits MLPs converge well within it at 60 s).
+AUTO_GEOLIP_SHARE = 0.5
 #: What any step costs beyond its model: the worker's fork, building and certifying a small
 #: relaxation (3-5-1 networks: 0.1-0.6 s per SDP or LP step, two loaded cores).
 STEP_SECONDS = 0.1
@@ -324,6 +333,14 @@ def _solver_options(run, step) -> dict:
 
 def _lipsdp_options(run, step) -> dict:
     return {} if run.solver == "auto" else {"solver": run.solver}
+
+
+def _geolip_options(run, step) -> dict:
+    """Its share of the time left as the time limit (deterministic: none; the estimate is
+    charged to the virtual clock and the method's iterations are bounded)."""
+    if run.deterministic:
+        return {"time_limit": None}
+    return {"time_limit": step.share * run.time_left()}
 
 
 def _lp_options(extra: int):
@@ -530,10 +547,18 @@ def _cost_lipsdp(run, options) -> dict:
         "seconds": LIPSDP_BASE_SECONDS + LIPSDP_SECONDS_PER_CUBE * cube}
 
 
+def _cost_geolip(run, options) -> dict:
+    net = run.problem.net
+    N = net.input_dim + int(sum(net.widths))
+    k = len(functionals(net))
+    return {"lmi_size": N, "functionals": k,
+            "seconds": k * (GEOLIP_BASE_SECONDS + GEOLIP_SECONDS_PER_CUBE * float(N) ** 3)}
+
+
 #: The default cost estimate of each method (a step's ``cost`` replaces it).
 COSTS = {"product": _cost_closed_form, "interval": _cost_closed_form, "dp": _cost_dp,
          "milp": _cost_milp, "lp": _cost_lp, "shor": _cost_shor, "sdp": _cost_sdp,
-         "lipsdp": _cost_lipsdp}
+         "lipsdp": _cost_lipsdp, "geolip": _cost_geolip}
 
 
 def estimate(run, step, options) -> dict | None:
@@ -577,6 +602,14 @@ PLAN = (
     Step("interval", "interval", inline=True, why=(
         "Always, at once: interval bounds on the Jacobian, often below the product; with it, "
         "the bound returned when no later step finishes in the budget.")),
+    Step("geolip", "geolip", share=AUTO_GEOLIP_SHARE, options=_geolip_options,
+         when=(norm_in(math.inf), FIXED_OUTPUT), why=(
+        "l_inf: GeoLIP's SDP (one multiplier per input and per neuron, cost about "
+        "(inputs + neurons)^3, seconds on the digits MLPs), right after the closed forms: on "
+        "deep networks it is far below them and below Shor of the lifted POP (digits "
+        "64-200-200-200-10, margin 3-8, global: 237 against interval's 3824), and it gives "
+        "the later, dearer steps a bound to beat. Half the time left: stopped there it still "
+        "certifies its current multipliers.")),
     Step("milp-true", "milp", share=AUTO_MILP_TRUE_SHARE, options=_milp_options,
          too_large=milp_too_short, when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE, MILP_WORK),
          ends=("true_within", _milp_gap), why=(

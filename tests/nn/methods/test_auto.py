@@ -220,7 +220,7 @@ def test_auto_ends_at_an_exact_dp_and_goes_on_when_dp_is_too_large(monkeypatch):
     formal = lipschitz(net, "inf", method="exact", lower=False).details["formal"]
     res = lipschitz(net, "inf", lower=False)
     assert res.details["best_method"] == "dp" and res.details["exact_formal"]
-    assert [t["method"] for t in res.details["tried"]] == ["product", "interval", "dp"]
+    assert [t["method"] for t in res.details["tried"]] == ["product", "interval", "geolip", "dp"]
     assert formal <= res.upper <= formal + 1e-9
     real = METHODS["dp"]
     monkeypatch.setitem(METHODS, "dp", lambda problem, **kw: real(problem, budget=2, **kw))

@@ -270,7 +270,7 @@ def test_auto_on_a_box_ends_at_the_true_constant():
     ev = exact_values(net, "inf", region)
     res = lipschitz(net, "inf", region=region, options={"budget": 60})
     methods = [t["method"] for t in res.details["tried"]]
-    assert methods == ["product", "interval", "milp"]
+    assert methods == ["product", "interval", "geolip", "milp"]
     assert res.details["true_within"] == pytest.approx(plan.AUTO_MILP_GAP)
     assert ev.true < 0.9 * ev.formal
     assert ev.true - 1e-9 <= res.upper <= ev.true * (1 + 2e-6) + 2e-6

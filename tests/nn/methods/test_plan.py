@@ -12,7 +12,7 @@ from polylip.nn.methods import BY_NAME, plan
 from polylip.nn.methods.auto import AutoOptions, Facts, Run
 from polylip.nn.problem import LipschitzProblem
 
-ORDER = ["product", "interval", "milp-true", "dp", "milp-formal", "shor-cuts-l2", "lipsdp",
+ORDER = ["product", "interval", "geolip", "milp-true", "dp", "milp-formal", "shor-cuts-l2", "lipsdp",
          "lp-low", "shor-cuts", "shor", "lp-high", "sdp-neuron", "sdp-network", "milp-rest"]
 STATUSES = {"ok", "no bound", "time_limit", "error", "skipped", "too large", "not applicable",
             "not run"}
@@ -45,12 +45,24 @@ def test_the_order_and_every_step_says_why():
     # the shares are the measured constants
     assert plan.step("milp-true").share == plan.AUTO_MILP_TRUE_SHARE
     assert plan.step("milp-formal").share == plan.AUTO_MILP_SHARE
+    assert plan.step("geolip").share == plan.AUTO_GEOLIP_SHARE
+
+
+def test_geolip_is_l_inf_only_and_estimated_from_inputs_plus_neurons():
+    ids, run = applicable(small_net(sizes=(3, 4, 4, 1)), math.inf)
+    assert "geolip" in ids
+    assert plan.step("geolip").blocked(applicable(small_net(), 2.0)[1]) == \
+        "needs the l_inf input norm"
+    kw = plan.step("geolip").options(run, plan.step("geolip"))
+    est = plan.estimate(run, plan.step("geolip"), kw)
+    assert est["lmi_size"] == 3 + 8 and est["functionals"] == 1 and est["seconds"] > 0
+    assert kw["time_limit"] == pytest.approx(plan.AUTO_GEOLIP_SHARE * run.time_left(), rel=1e-2)
 
 
 def test_global_l_inf_one_hidden_layer():
     ids, run = applicable(small_net(), math.inf)
     # lp-high and milp-rest depend on earlier steps' outputs
-    assert ids == ["product", "interval", "dp", "milp-formal", "lp-low", "shor-cuts",
+    assert ids == ["product", "interval", "geolip", "dp", "milp-formal", "lp-low", "shor-cuts",
                    "sdp-neuron", "sdp-network"]
     assert plan.step("milp-true").blocked(run) == "needs a box or a ball region"
     assert plan.step("lipsdp").blocked(run) == "needs the l_2 input norm"
@@ -61,7 +73,7 @@ def test_global_l_inf_one_hidden_layer():
 def test_box_with_relu_runs_the_true_milp_first_and_no_formal_milp():
     net = small_net()
     ids, run = applicable(net, math.inf, BoxRegion(np.zeros(3), 0.1))
-    assert ids[:4] == ["product", "interval", "milp-true", "dp"]
+    assert ids[:5] == ["product", "interval", "geolip", "milp-true", "dp"]
     assert "milp-formal" not in ids
     assert "milp-true bounds the true constant" in plan.step("milp-formal").blocked(run)
 

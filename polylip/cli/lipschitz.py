@@ -240,7 +240,7 @@ def _centers(args, net):
     # lazy: as above
     from polylip.nn.loaders.npz import load_npy
 
-    X = load_npy(args.centers, what="the centers")
+    X = load_npy(args.centers, what="--centers")
     if not isinstance(X, np.ndarray) or X.dtype.kind not in "iuf":
         raise ModelError(f"--centers {args.centers}: expected a .npy array of numbers, got "
                          f"{getattr(X, 'dtype', type(X).__name__)}")

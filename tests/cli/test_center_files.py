@@ -19,9 +19,9 @@ def net_path(tmp_path):
 
 @pytest.mark.parametrize("flag", ["--center", "--centers"])
 @pytest.mark.parametrize("make, message", [
-    (lambda p: np.save(p, np.array(["a", "b", "c"])), "array of numbers"),
+    (lambda p: np.save(p, np.array(["a", "b", "c"])), "real numbers"),
     (lambda p: p.write_bytes(b""), "not a valid .npy"),
-    (lambda p: np.save(p, np.zeros(3, complex)), "array of numbers"),
+    (lambda p: np.save(p, np.zeros(3, complex)), "real numbers"),
 ])
 def test_bad_center_files(cli, net_path, tmp_path, flag, make, message):
     path = tmp_path / "c.npy"

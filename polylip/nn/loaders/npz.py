@@ -187,7 +187,7 @@ def _header(f, label):
         else:
             raise ValueError(f"unsupported .npy format version {version}")
     except (ValueError, EOFError, OSError) as exc:
-        raise ModelError(f"cannot read {label}: not a valid .npy array ({exc})") from None
+        raise ModelError(f"{label} is not a valid .npy array ({exc})") from None
     return shape, dtype
 
 
@@ -209,23 +209,21 @@ def load_npy(path, *, what="array", max_bytes=None) -> np.ndarray:
     [0.0, 0.0, 0.0]
     """
     path = os.fspath(path)
-    label = f"{what} {path}"  # "cannot read the centers c.npy: ..."
+    label = f"{what} {path}"
     if not os.path.exists(path):
         raise ModelError(f"{label}: no such file")
     if not os.path.isfile(path):
         raise ModelError(f"{label} is not a file")
     limit = MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
     if zipfile.is_zipfile(path):
-        raise ModelError(f"cannot read {label}: it is a zip (.npz) archive; give one array "
-                         "saved with numpy.save (.npy)")
+        raise ModelError(f"{label} is a zip (.npz) archive; give one array saved with "
+                         "numpy.save (.npy)")
     with open(path, "rb") as f:
         shape, dtype = _header(f, label)
-        if dtype.hasobject:
-            raise ModelError(f"cannot read {label}: it holds pickled Python objects (dtype "
-                             "object), and polylip never unpickles")
-        if dtype.kind not in "biuf" or dtype.fields is not None:
-            raise ModelError(f"{label}: expected a .npy array of numbers (real), got dtype "
-                             f"{dtype}")
+        if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
+            pickled = " (pickled objects: polylip never unpickles)" if dtype.hasobject else ""
+            raise ModelError(f"{label}: expected an array of real numbers, got dtype "
+                             f"{dtype}{pickled}")
         count = 1
         for d in shape:
             count *= int(d)

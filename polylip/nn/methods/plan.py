@@ -34,8 +34,9 @@ would be read far from its figures.
 Examples
 --------
 >>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE
-['product', 'interval', 'geolip', 'milp-true', 'dp', 'milp-formal', 'shor-cuts-l2', 'lipsdp', 'lp-low',
- 'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network', 'milp-rest']
+['product', 'interval', 'geolip', 'eclipse', 'lipsdp', 'milp-true', 'dp', 'milp-formal',
+ 'shor-cuts-l2', 'lp-low', 'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network',
+ 'milp-rest']
 >>> [c.needs for c in step("milp-true").when][:4]  # doctest: +NORMALIZE_WHITESPACE
 ['the l_inf or l_1 input norm', 'a fixed output functional (not an l_2 vector output)',
  'a box or a ball region', 'ReLU-type activations (relu, leaky_relu with alpha <= 1, identity)']
@@ -58,7 +59,7 @@ __all__ = ["Step", "Condition", "PLAN", "step", "estimate", "pop_estimate", "mil
            "AUTO_MILP_SHARE", "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE",
            "AUTO_GEOLIP_SHARE",
            "MILP_NODES_PER_SECOND", "MILP_FIRST_BOUND_SECONDS", "MILP_FIRST_BOUND_DOUBLING",
-           "milp_first_bound", "milp_too_short", "lifted_shor_seconds"]
+           "milp_first_bound", "milp_too_short", "lifted_shor_seconds", "AUTO_LIPSDP_SHARE"]
 
 # ---------------------------------------------------------------------------------------------
 # the plan's numbers, as measured (benchmarks/RESULTS.md)
@@ -134,6 +135,12 @@ GEOLIP_SECONDS_PER_CUBE = 8e-8
 #: Share of the time left that "auto" gives "geolip" (its structured method stops there with
 #: a certified bound short of the optimum; the digits MLPs converge well within it at 60 s).
 AUTO_GEOLIP_SHARE = 0.5
+#: "eclipse": seconds per n_k^3 summed over the hidden layers (a Cholesky factorization and
+#: an eigenvalue per layer; 64-200-200-200-10: 0.24 s at load 10, 2.4e7 cubed).
+ECLIPSE_SECONDS_PER_CUBE = 1e-8
+#: Share of the time left that "lipsdp" gets in "auto" (stopped there it still certifies its
+#: multipliers); the rest is for the steps after it (one hidden layer: Shor with cuts).
+AUTO_LIPSDP_SHARE = 0.7
 #: What any step costs beyond its model: the worker's fork, building and certifying a small
 #: relaxation (3-5-1 networks: 0.1-0.6 s per SDP or LP step, two loaded cores).
 STEP_SECONDS = 0.1
@@ -259,8 +266,11 @@ DEGREE_2 = Condition("the expanded gradient POP of degree 2 (one hidden layer)",
 NOT_DEGREE_2 = Condition("a gradient POP of degree above 2 or the lifted one (degree 2: "
                          "shor-cuts)", lambda run: run.facts.pops is not None
                          and not run.facts.degree_2)
-NOT_L2 = Condition("an input norm other than l_2 (l_2: shor-cuts-l2 ran before lipsdp)",
+NOT_L2 = Condition("an input norm other than l_2 (l_2: shor-cuts-l2 ran instead)",
                    lambda run: run.facts.norm != 2.0)
+FIXED_OR_L2 = Condition("a scalar or margin output, or a vector output in l_2",
+                        lambda run: run.problem.net.functional() is not None
+                        or run.problem.net.output.norm == 2.0)
 ONE_HIDDEN = Condition("one hidden layer", lambda run: run.facts.num_hidden == 1)
 LP_LOW_BOUNDED = Condition("a bound from lp-low (a degree that reaches no bound makes the next "
                            "one no cheaper)",
@@ -332,7 +342,12 @@ def _solver_options(run, step) -> dict:
 
 
 def _lipsdp_options(run, step) -> dict:
-    return {} if run.solver == "auto" else {"solver": run.solver}
+    """Its share of the time left as its time limit (stopped there, the structured form's
+    multipliers are feasible and still certify a bound; 64-200-200-200-10: 39.2 after 3 s,
+    33.84 after 6 s, 33.65 at its optimum after 16-18 s)."""
+    out = {} if run.solver == "auto" else {"solver": run.solver}
+    out["time_limit"] = None if run.deterministic else step.share * run.time_left()
+    return out
 
 
 def _geolip_options(run, step) -> dict:
@@ -387,13 +402,42 @@ def _network_guard(run, options) -> str | None:
     return None
 
 
+def _l2_clique(net) -> int:
+    """The most hidden neurons on paths from one input to the output (nonzero weights)."""
+    layers = net.affine_layers
+    back = np.ones(layers[-1][0].shape[0], dtype=bool)
+    backs = []
+    for W, _ in layers[:0:-1]:  # which neurons of each hidden layer reach the output
+        back = np.asarray(abs(W).T @ back.astype(float)).ravel() > 0
+        backs.append(back)
+    backs = backs[::-1]
+    reach = np.eye(net.input_dim, dtype=float)  # rows: inputs
+    count = np.zeros(net.input_dim)
+    for (W, _), live in zip(layers[:-1], backs):
+        reach = (np.asarray(abs(W) @ reach.T).T > 0).astype(float)
+        count += (reach * live).sum(axis=1)
+        reach = reach * live
+    return int(count.max(initial=0))
+
+
 def _dp_too_large(run, options) -> str | None:
     """"dp" works on the expanded POP only: refuse at once when it would exceed the method's
     ``max_terms`` (it would build the lifted POP of every functional to find out)."""
     if run.problem.net.num_hidden <= 1:
         return None  # one hidden layer: always expanded
     entry = run.methods.get("dp")
-    limit = getattr(getattr(entry, "options", None), "defaults", dict)().get("max_terms")
+    defaults = getattr(getattr(entry, "options", None), "defaults", dict)()
+    table = defaults.get("max_table_entries")
+    if run.problem.norm == 2.0 and table is not None:
+        # l_2: the squared gradient norm ties every hidden neuron on a path from one input to
+        # the output into one clique (methods/dp.py, _check_square), so its width is at least
+        # that clique's size less one; counted here by reachability, before any POP is built
+        # (digits 64-100-100-10: dp spent 50-55 s building the POPs before refusing 2^200)
+        width = _l2_clique(run.problem.net) - 1
+        if width > 0 and 2.0 ** width > float(table):
+            return (f"too large (l_2: one input reaches {width + 1} hidden neurons, a table of "
+                    f"at least 2^{width} entries, above dp's max_table_entries = {int(table):,})")
+    limit = defaults.get("max_terms")
     pops = pop_estimate(run.problem)
     if limit is not None and pops["paths"] > limit:
         return (f"too large (the expanded gradient POP has {pops['paths']:.3g} paths, above "
@@ -539,6 +583,12 @@ def _cost_sdp(run, options) -> dict:
                                                                      for k in sizes))}
 
 
+def _cost_eclipse(run, options) -> dict:
+    sizes = run.problem.net.layer_sizes
+    return {"neurons": int(sum(sizes[1:-1])), "seconds": ECLIPSE_SECONDS_PER_CUBE * float(
+        sum(float(n) ** 3 for n in sizes[1:-1]))}
+
+
 def _cost_lipsdp(run, options) -> dict:
     sizes = run.problem.net.layer_sizes
     cube = float(sum(float(a + b) ** 3 for a, b in zip(sizes[:-1], sizes[1:])))
@@ -558,7 +608,7 @@ def _cost_geolip(run, options) -> dict:
 #: The default cost estimate of each method (a step's ``cost`` replaces it).
 COSTS = {"product": _cost_closed_form, "interval": _cost_closed_form, "dp": _cost_dp,
          "milp": _cost_milp, "lp": _cost_lp, "shor": _cost_shor, "sdp": _cost_sdp,
-         "lipsdp": _cost_lipsdp, "geolip": _cost_geolip}
+         "lipsdp": _cost_lipsdp, "geolip": _cost_geolip, "eclipse": _cost_eclipse}
 
 
 def estimate(run, step, options) -> dict | None:
@@ -610,6 +660,20 @@ PLAN = (
         "64-200-200-200-10, margin 3-8, global: 237 against interval's 3824), and it gives "
         "the later, dearer steps a bound to beat. Half the time left: stopped there it still "
         "certifies its current multipliers.")),
+    Step("eclipse", "eclipse", when=(norm_in(2.0), FIXED_OR_L2), why=(
+        "l_2: ECLipsE-Fast, a closed-form layer-by-layer bound on the LipSDP matrix (no SDP; "
+        "64-200-200-200-10: 49.0 in 0.24 s against the product's 73.9), the l_2 bound when "
+        "LipSDP does not finish in the budget.")),
+    Step("lipsdp", "lipsdp", share=AUTO_LIPSDP_SHARE, options=_lipsdp_options,
+         when=(norm_in(2.0), FIXED_OR_L2), why=(
+        "l_2: LipSDP-Neuron, one LMI in the slope multipliers, the l_2 relaxation that scales "
+        "to wide and deep networks and vector outputs (the structured interior-point form; "
+        "64-100-100-10 in 2 s, 64-200-200-200-10 in 16-18 s, 0.6-2% above the formal "
+        "constant). Before \"dp\" and before the gradient POPs are built, with "
+        f"{AUTO_LIPSDP_SHARE:.0%} of the time left as its time limit: stopped there its "
+        "multipliers still certify a bound, and the rest goes to the steps after it (one "
+        "hidden layer: Shor with cuts, which on the digits CNN over a box of radius 0.05 "
+        "reached the lower bound in 1.2 s where LipSDP took over 30 s).")),
     Step("milp-true", "milp", share=AUTO_MILP_TRUE_SHARE, options=_milp_options,
          too_large=milp_too_short, when=(norm_in(math.inf, 1.0), FIXED_OUTPUT, BOUNDED, RELU_TYPE, MILP_WORK),
          ends=("true_within", _milp_gap), why=(
@@ -640,11 +704,8 @@ PLAN = (
     Step("shor-cuts-l2", "shor", share=AUTO_CUT_SHARE, options=_shor_cuts_options,
          when=(norm_in(2.0), DEGREE_2), why=(
         "l_2 on one hidden layer, where Shor's POP is the small expanded one: Shor with cuts "
-        "before LipSDP (digits CNN, box of radius 0.05: Shor 1.2 s at the lower bound, LipSDP "
-        "over 30 s).")),
-    Step("lipsdp", "lipsdp", options=_lipsdp_options, when=(norm_in(2.0),), why=(
-        "l_2: LipSDP-Neuron, one LMI in the slope multipliers, the l_2 relaxation that scales "
-        "to wide and deep networks and vector outputs.")),
+        "in the time LipSDP's share left (digits CNN, box of radius 0.05: Shor 1.2 s at the "
+        "lower bound, LipSDP over 30 s).")),
     Step("lp-low", "lp", options=_lp_options(1), too_large=_lp_too_large,
          when=(norm_in(math.inf), EXPANDED), why=(
         "l_inf: the Krivine LP of the objective's degree + 1 (LiPopt-3 on one hidden layer), "

@@ -9,11 +9,12 @@ import pytest
 
 from polylip.nn import METHODS, BoxRegion, GlobalRegion, Network, lipschitz
 from polylip.nn.methods import BY_NAME, plan
-from polylip.nn.methods.auto import AutoOptions, Facts, Run
+from polylip.nn.methods.auto import WITHOUT_POPS, AutoOptions, Facts, Run
 from polylip.nn.problem import LipschitzProblem
 
-ORDER = ["product", "interval", "geolip", "milp-true", "dp", "milp-formal", "shor-cuts-l2", "lipsdp",
-         "lp-low", "shor-cuts", "shor", "lp-high", "sdp-neuron", "sdp-network", "milp-rest"]
+ORDER = ["product", "interval", "geolip", "eclipse", "lipsdp", "milp-true", "dp",
+         "milp-formal", "shor-cuts-l2", "lp-low", "shor-cuts", "shor", "lp-high", "sdp-neuron",
+         "sdp-network", "milp-rest"]
 STATUSES = {"ok", "no bound", "time_limit", "error", "skipped", "too large", "not applicable",
             "not run"}
 
@@ -46,6 +47,9 @@ def test_the_order_and_every_step_says_why():
     assert plan.step("milp-true").share == plan.AUTO_MILP_TRUE_SHARE
     assert plan.step("milp-formal").share == plan.AUTO_MILP_SHARE
     assert plan.step("geolip").share == plan.AUTO_GEOLIP_SHARE
+    assert plan.step("lipsdp").share == plan.AUTO_LIPSDP_SHARE
+    # the l_2 steps on the weights run before the gradient POPs are built
+    assert {"eclipse", "lipsdp"} <= WITHOUT_POPS
 
 
 def test_geolip_is_l_inf_only_and_estimated_from_inputs_plus_neurons():
@@ -84,10 +88,10 @@ def test_tanh_on_a_box_bounds_the_formal_constant():
     assert plan.step("milp-true").blocked(run).startswith("needs ReLU-type activations")
 
 
-def test_l2_one_hidden_layer_runs_shor_before_lipsdp():
+def test_l2_one_hidden_layer_runs_lipsdp_with_a_share_then_shor():
     ids, _ = applicable(small_net(), 2.0)
-    assert ids == ["product", "interval", "dp", "shor-cuts-l2", "lipsdp", "sdp-neuron",
-                   "sdp-network"]
+    assert ids == ["product", "interval", "eclipse", "lipsdp", "dp", "shor-cuts-l2",
+                   "sdp-neuron", "sdp-network"]
 
 
 def test_deeper_networks_use_plain_shor_and_no_neuron_blocks():
@@ -111,7 +115,36 @@ def test_vector_l2_output_refuses_dp_and_milp():
                                output="vector:2")
     ids, run = applicable(net, 2.0)
     assert "dp" not in ids and "milp-formal" not in ids and "lipsdp" in ids
+    assert "eclipse" in ids
     assert plan.step("dp").blocked(run).startswith("needs a fixed output functional")
+
+
+def test_vector_linf_output_has_no_l2_weight_steps():
+    rng = np.random.default_rng(0)
+    net = Network.from_weights([rng.standard_normal((3, 2)), rng.standard_normal((2, 3))],
+                               output="vector:inf")
+    ids, run = applicable(net, 2.0)
+    assert "lipsdp" not in ids and "eclipse" not in ids
+    assert plan.step("lipsdp").blocked(run).startswith("needs a scalar or margin output")
+
+
+def test_dp_refuses_l2_by_reachability_before_any_pop():
+    # every input reaches all 2 x 30 hidden neurons: the squared gradient norm's clique has 60
+    rng = np.random.default_rng(1)
+    net = Network.from_weights([rng.standard_normal((30, 4)), rng.standard_normal((30, 30)),
+                                rng.standard_normal((1, 30))])
+    problem = LipschitzProblem(net, 2.0, GlobalRegion(), methods=METHODS)
+    run = Run(problem, AutoOptions())
+    reason = plan.step("dp").too_large(run, {})
+    assert reason is not None and "reaches 60 hidden neurons" in reason
+    assert ("pop_estimate",) in problem.cache or reason  # counted, nothing built
+    assert ("gradient_pops", "auto", None) not in problem.cache
+    # a banded network of the same depth fits: input i reaches at most 2 + 3 neurons
+    W = np.eye(3) + np.eye(3, k=1)
+    banded = Network.from_weights([W, W, np.ones((1, 3))])
+    run = Run(LipschitzProblem(banded, 2.0, GlobalRegion(), methods=METHODS), AutoOptions())
+    assert plan._l2_clique(banded) == 5
+    assert plan.step("dp").too_large(run, {}) is None
 
 
 # ------------------------------------------------------------------ what a run records

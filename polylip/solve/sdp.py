@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from polylip.backends import highs_milp, registry
 from polylip.backends.base import STATUSES, BackendSolution
-from polylip.backends.highs_milp import MILPSolution
+from polylip.backends.highs_milp import MILPSolution, drop_small_entries
 
-__all__ = ["solve_sdp", "solve_lp", "solve_milp", "BackendSolution", "MILPSolution", "STATUSES"]
+__all__ = ["solve_sdp", "solve_lp", "solve_milp", "BackendSolution", "MILPSolution", "STATUSES",
+           "drop_small_entries"]
 
 
 def solve_sdp(problem, solver: str = "auto", *, tol: float | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from polylip.nn.exact import MAX_LPS, MAX_UNSTABLE, exact_values
+from polylip.nn.lower import differentiable_witness
 from polylip.nn.methods.base import MethodOptions, integer
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
@@ -37,8 +38,10 @@ class ExactOptions(MethodOptions):
 
 
 def exact(problem: LipschitzProblem, options: ExactOptions) -> MethodOutput:
-    """Exact formal and true constants; ``upper = lower = true`` for piecewise-linear networks,
-    ``upper = formal`` otherwise (see :mod:`polylip.nn.exact`)."""
+    """Exact formal and true constants; ``upper = true`` for piecewise-linear networks, with
+    ``lower`` the gradient norm at the true pattern's point once checked
+    (:func:`~polylip.nn.lower.differentiable_witness`: equal to ``true`` unless rounding moved
+    it), ``upper = formal`` otherwise (see :mod:`polylip.nn.exact`)."""
     hint = problem.lower.witness if problem.lower is not None else None
     ev = exact_values(problem.net, problem.norm, problem.region,
                       max_unstable=options.max_unstable, max_lps=options.max_lps, hint=hint,
@@ -47,7 +50,14 @@ def exact(problem: LipschitzProblem, options: ExactOptions) -> MethodOutput:
                "num_patterns": ev.num_patterns, "num_lps": ev.num_lps,
                "exact_status": ev.status, "exact_seconds": ev.seconds}
     if ev.true is not None:
-        return MethodOutput(upper=ev.true, lower=ev.true, witness=ev.witness, status="ok",
+        # the LP's point of the true pattern is not trusted as it is: moved into the region
+        # and off the kinks, its value measured with the network's own gradient (a point of
+        # an LP over a ball may lie outside it by the solver's tolerance, 2e-9 measured; over
+        # the global region, at |x| = 8e10 where rounding gives another pattern, value 5e-32)
+        got = None if ev.witness is None else differentiable_witness(
+            problem.net, ev.witness, problem.region, problem.norm)
+        lower, witness = (None, None) if got is None else got
+        return MethodOutput(upper=ev.true, lower=lower, witness=witness, status="ok",
                             details=details)
     status = "ok" if ev.status == "formal_only" else ev.status
     return MethodOutput(upper=ev.formal, status=status, details=details)

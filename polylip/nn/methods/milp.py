@@ -202,6 +202,16 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
         status = "not_closed"  # a valid bound, but a later round neither closed nor timed out
     if status == "failed":
         upper = None
+    attained = _attained(problem, witnesses)
+    contradicted = upper is not None and attained is not None and \
+        upper < attained - MILP_MARGIN * (1.0 + abs(attained))
+    if contradicted:
+        # a local constant measured at a point of differentiability of the region is a value
+        # every bound must reach: HiGHS's answer (a dual bound, or "infeasible" above a
+        # cutoff) is wrong, so no bound is claimed
+        log.warning("milp: HiGHS's bound %.9g lies below the local constant %.9g attained "
+                    "in the region; no bound returned", upper, attained)
+        status, upper = "failed", None
     formal_lower = best_vertex[0] if best_vertex[1] is not None else None
     details = {"constant": constant, "formal_lower": formal_lower if constant == "formal"
                else None, "vertex_value": formal_lower, "gap": gap, "time_limit": time_limit,
@@ -209,7 +219,11 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
                "parts": parts}
     if best_vertex[1] is not None:
         details["t"], details["pattern"] = best_vertex[1], best_vertex[2]
-    if upper is None:
+    if contradicted:
+        details["message"] = ("no bound: HiGHS's bound lies below the local constant "
+                              f"{attained:.9g} attained at a point of the region (a solver "
+                              "error)")
+    elif upper is None:
         details["message"] = ("no bound: " + "; ".join(p["message"] for p in parts)
                               if parts else "no bound: the time limit was reached")
     elif status == "time_limit":
@@ -367,6 +381,15 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
                 threshold=threshold, seconds=time.perf_counter() - t0)
     part.setdefault("message", "")
     return bound, status, part
+
+
+def _attained(problem, witnesses):
+    """The largest local constant known to be attained in the region (the lower-bound search's
+    and the MILPs' witnesses: gradient norms at points of differentiability), or None."""
+    vals = [w[0] for w in witnesses]
+    if problem.lower is not None and problem.lower.value is not None:
+        vals.append(float(problem.lower.value))
+    return max(vals) if vals else None
 
 
 def _witness(problem, x, witnesses):

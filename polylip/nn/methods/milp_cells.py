@@ -30,6 +30,7 @@ from polylip.errors import SolverError
 from polylip.nn.exact import MARGIN_TOL, realizable
 from polylip.nn.methods.milp_model import FormalMILP, with_rows
 from polylip.nn.regions import BallRegion
+from polylip.solve.sdp import drop_small_entries
 
 __all__ = ["cell", "cut_row", "coincident", "repeated_rows", "add_rows", "affine_maps",
            "margin_lp"]
@@ -52,9 +53,15 @@ def affine_maps(net, S):
 
 def margin_lp(rows, rhs, lo, hi):
     """``max eps`` s.t. ``rows x + eps <= rhs``, ``lo <= x <= hi``, ``eps <= 1`` (HiGHS):
-    ``(eps, x, y)`` with ``y >= 0`` the rows' multipliers."""
+    ``(eps, x, y)`` with ``y >= 0`` the rows' multipliers.
+
+    HiGHS ignores entries ``|a| <= 1e-9``; they are dropped here and each row widened by what
+    they contribute over the box (:func:`polylip.solve.sdp.drop_small_entries`), so ``eps`` is
+    never below the true margin: a pattern is never cut for a row HiGHS changed."""
     m, n = rows.shape
-    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=np.hstack([rows, np.ones((m, 1))]), b_ub=rhs,
+    A, _, b = drop_small_entries(np.hstack([rows, np.ones((m, 1))]), np.full(m, -np.inf),
+                                 np.asarray(rhs, float), np.r_[lo, -np.inf], np.r_[hi, 1.0])
+    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=A, b_ub=b,
                   bounds=list(zip(lo, hi)) + [(None, 1.0)], method="highs")
     if res.status != 0:
         raise SolverError(f"HiGHS failed on a pattern LP: {res.message}")

@@ -1,0 +1,215 @@
+"""Soundness of the bounds on small random networks, degenerate ones included (issue 12 item 6,
+issue 14): for every local and global method, l_inf and l_2,
+
+* ``upper >= lower`` (the lower bound is attained, so an upper bound below it is wrong);
+* ``upper >=`` the largest gradient norm over dense samples of the region (brute force);
+* the lower bound is attained: its witness lies in the region, the network is differentiable
+  there (every pre-activation that is not locally constant is nonzero), and the gradient norm
+  recomputed there, with this file's own numpy code and with finite differences, is ``lower``.
+
+The references are this file's own (plain numpy forward and backward passes), not the
+package's. The networks: Gaussian weights; integer weights and biases in {-2..2} with
+identical, negated and doubled rows and a zero row (coincident hyperplanes through the
+region's center); and "trained-like" ones, whose dead neurons have weights of 1e-26 to 1e-9
+and narrow pre-activation intervals (what L2-regularized training leaves: the 64-100-100-10
+digits MLP of benchmarks/bench_lipschitz_batch.py, on whose true-constant MILPs HiGHS, which
+ignores matrix entries up to 1e-9, answered "infeasible" for a feasible model).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from polylip.nn import BallRegion, BoxRegion, Network, lipschitz
+
+# ----------------------------------------------------------------------------- the networks
+
+
+def gauss_net(sizes, rng):
+    Ws = [rng.standard_normal((m, a)) for a, m in zip(sizes[:-1], sizes[1:])]
+    bs = [0.5 * rng.standard_normal(m) for m in sizes[1:]]
+    return Ws, bs
+
+
+def integer_net(sizes, rng):
+    """Integer weights; in each hidden layer a copy, a negated copy, a doubled row, a zero row."""
+    Ws, bs = [], []
+    for k, (a, m) in enumerate(zip(sizes[:-1], sizes[1:])):
+        W = rng.integers(-2, 3, size=(m, a)).astype(float)
+        b = rng.integers(-1, 2, size=m).astype(float)
+        if k < len(sizes) - 2 and m >= 4:
+            W[0] = W[0] if W[0].any() else np.eye(a)[0]
+            W[1], b[1] = W[0], b[0]            # duplicate neuron
+            W[2], b[2] = -W[0], -b[0]          # the same hyperplane, other side
+            W[3], b[3] = 0.0, 0.0              # zero row
+            if m >= 5:
+                W[4], b[4] = 2 * W[0], 2 * b[0]  # coincident, scaled
+            perm = rng.permutation(m)
+            W, b = W[perm], b[perm]
+        Ws.append(W)
+        bs.append(b)
+    return Ws, bs
+
+
+def trained_like_net(sizes, rng):
+    """Gaussian weights, with dead neurons (weights 1e-26..1e-9, a small bias of either sign:
+    some stable, some straddling zero on a 1e-9-wide interval) and tiny entries sprinkled in."""
+    Ws, bs = gauss_net(sizes, rng)
+    for k in range(len(Ws) - 1):
+        m, a = Ws[k].shape
+        dead = rng.choice(m, size=max(1, m // 3), replace=False)
+        Ws[k][dead] = rng.choice([1e-26, 1e-12, 1e-10, 1e-9], size=(dead.size, a)) * \
+            rng.standard_normal((dead.size, a))
+        bs[k][dead] = rng.choice([-0.2, -1e-10, 0.0, 1e-10], size=dead.size)
+        mask = rng.random((m, a)) < 0.2
+        Ws[k][mask] *= 1e-11
+        Ws[k + 1][:, rng.random(m) < 0.3] *= 1e-10
+    return Ws, bs
+
+
+FAMILIES = {"gauss": gauss_net, "integer": integer_net, "trained": trained_like_net}
+
+
+def relu_net(family, sizes, seed):
+    rng = np.random.default_rng(seed)
+    Ws, bs = FAMILIES[family](sizes, rng)
+    return Ws, bs, Network.from_weights(Ws, bs)
+
+
+# ------------------------------------------------------------- the test's own gradient code
+
+
+def forward(Ws, bs, X):
+    """Pre-activations of every hidden layer and the output, rows of ``X`` (plain numpy)."""
+    zs, h = [], X
+    for W, b in zip(Ws[:-1], bs[:-1]):
+        z = h @ W.T + b
+        zs.append(z)
+        h = np.maximum(z, 0.0)
+    return zs, h @ Ws[-1].T + bs[-1]
+
+
+def gradients(Ws, bs, X):
+    """The gradient of the scalar output at each row of ``X`` from its activation pattern
+    (``z > 0``: derivative 1)."""
+    zs, _ = forward(Ws, bs, X)
+    G = np.repeat(Ws[-1], X.shape[0], axis=0)
+    for W, z in zip(Ws[-2::-1], zs[::-1]):
+        G = (G * (z > 0)) @ W
+    return G
+
+
+def dual_norm(G, norm):
+    return np.abs(G).sum(axis=1) if norm == "inf" else np.linalg.norm(G, axis=1)
+
+
+def dense_samples(region, n0, rng):
+    """Uniform points, the box's vertices and a grid (box), or points of the ball and its
+    sphere; for the global region, Gaussian points at radii 0.01 to 100."""
+    if region is None:
+        return np.vstack([s * rng.standard_normal((4000, n0)) for s in (0.01, 0.3, 1, 3, 100)])
+    c, r = region.center, region.radius
+    if isinstance(region, BoxRegion):
+        grid = np.stack(np.meshgrid(*[np.linspace(-1, 1, 13)] * n0), -1).reshape(-1, n0)
+        corners = np.stack(np.meshgrid(*[[-1.0, 1.0]] * n0), -1).reshape(-1, n0)
+        U = np.vstack([rng.uniform(-1, 1, (20000, n0)), grid, corners])
+        return c + r * U
+    D = rng.standard_normal((20000, n0))
+    D /= np.linalg.norm(D, axis=1, keepdims=True)
+    return c + r * D * np.r_[np.ones(5000), rng.random(15000) ** (1.0 / n0)][:, None]
+
+
+def assert_attained(Ws, bs, region, norm, value, x):
+    """``x`` is in the region, the network is differentiable at ``x``, and its gradient norm
+    there (own numpy code, and central finite differences with a step that crosses no kink)
+    is ``value``."""
+    x = np.asarray(x, float)
+    if isinstance(region, BoxRegion):
+        assert np.all(np.abs(x - region.center) <= region.radius * (1 + 1e-9) + 1e-12)
+    elif isinstance(region, BallRegion):
+        assert np.linalg.norm(x - region.center) <= region.radius * (1 + 1e-9) + 1e-12
+    # off every kink: each pre-activation nonzero, unless it is locally constant (zero
+    # Jacobian row: a zero row, or inputs that cancel); dist: how far x may move
+    h, J = x, np.eye(x.size)
+    dist = math.inf
+    for W, b in zip(Ws[:-1], bs[:-1]):
+        z, Jz = W @ h + b, W @ J
+        row = np.abs(Jz).sum(axis=1)
+        constant = row <= 1e-12 * (np.abs(W) @ np.abs(J)).sum(axis=1)
+        assert np.all((z != 0) | constant), f"witness {x} on a kink: z = {z}"
+        live = ~constant
+        if live.any():
+            dist = min(dist, float(np.min(np.abs(z[live]) / row[live])))
+        h, J = np.maximum(z, 0.0), (z > 0)[:, None] * Jz
+    g = gradients(Ws, bs, x[None, :])
+    assert value == pytest.approx(float(dual_norm(g, norm)[0]), rel=1e-9, abs=1e-12)
+    step = 0.25 * dist  # the pattern holds on the l_inf ball of radius dist around x
+    if step >= 1e-6 * (1 + np.abs(x).max()):
+        E = step * np.eye(x.size)
+        fp = forward(Ws, bs, x + E)[1][:, 0]
+        fm = forward(Ws, bs, x - E)[1][:, 0]
+        fd = (fp - fm) / (2 * step)
+        scale = np.abs(Ws[-1]).sum() * np.prod([np.abs(W).max() for W in Ws[:-1]]) + 1.0
+        assert np.allclose(fd, g[0], rtol=1e-6, atol=1e-9 * scale * (1 + np.abs(x).max()) /
+                           step)
+
+
+# ------------------------------------------------------------------------- the property
+
+LOCAL = {"inf": ("product", "interval", "dp", "milp", "exact", "lp"),
+         "2": ("product", "interval", "eclipse", "dp", "lipsdp", "exact")}
+GLOBAL = {"inf": ("product", "interval", "dp", "milp", "exact"),
+          "2": ("product", "interval", "eclipse", "dp", "lipsdp", "exact")}
+CASES = [(family, sizes, seed) for family in FAMILIES
+         for sizes, seed in (((2, 5, 1), 0), ((3, 4, 4, 1), 1), ((2, 6, 3, 1), 2))]
+
+
+def region_of(family, n0, norm, seed):
+    rng = np.random.default_rng(seed + 77)
+    center = np.round(rng.normal(size=n0)) / 2 if family == "integer" else rng.normal(size=n0)
+    radius = float(rng.choice([0.3, 1.0]))
+    return BoxRegion(center, radius) if norm == "inf" else BallRegion(center, radius)
+
+
+def check(Ws, bs, net, norm, region, methods):
+    rng = np.random.default_rng(5)
+    X = dense_samples(region, Ws[0].shape[1], rng)
+    sampled = float(dual_norm(gradients(Ws, bs, X), norm).max())
+    for method in methods:
+        res = lipschitz(net, norm, region=region, method=method)
+        assert res.status != "inconsistent", (method, res.upper, res.lower)
+        if res.lower is not None:
+            assert_attained(Ws, bs, region, norm, res.lower, res.witness)
+        if res.upper is None:
+            continue
+        tol = 1e-7 * max(1.0, abs(res.upper))
+        assert res.upper >= sampled - tol, (method, res.upper, sampled)
+        if res.lower is not None:
+            assert res.upper >= res.lower - tol, (method, res.upper, res.lower)
+
+
+@pytest.mark.parametrize("norm", ["inf", "2"])
+@pytest.mark.parametrize("family,sizes,seed", CASES)
+def test_local_bounds_are_sound(family, sizes, seed, norm):
+    Ws, bs, net = relu_net(family, sizes, seed)
+    check(Ws, bs, net, norm, region_of(family, sizes[0], norm, seed), LOCAL[norm])
+
+
+@pytest.mark.parametrize("norm", ["inf", "2"])
+@pytest.mark.parametrize("family,sizes,seed", CASES[::2])
+def test_global_bounds_are_sound(family, sizes, seed, norm):
+    Ws, bs, net = relu_net(family, sizes, seed)
+    check(Ws, bs, net, norm, None, GLOBAL[norm])
+
+
+def test_the_check_catches_a_wrong_witness():
+    """The references can fail: a lower bound at a kink, or of a wrong value, is caught."""
+    W1, b1 = np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2)
+    Ws, bs = [W1, np.array([[1.0, 1.0]])], [b1, np.zeros(1)]
+    with pytest.raises(AssertionError, match="kink"):
+        assert_attained(Ws, bs, BoxRegion([0.0, 0.0], 1.0), "inf", 2.0, [0.0, 0.5])
+    with pytest.raises(AssertionError):
+        assert_attained(Ws, bs, BoxRegion([0.0, 0.0], 1.0), "inf", 1.5, [0.5, 0.5])
+    with pytest.raises(AssertionError):
+        assert_attained(Ws, bs, BoxRegion([0.0, 0.0], 0.1), "inf", 2.0, [0.5, 0.5])

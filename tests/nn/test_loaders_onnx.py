@@ -147,3 +147,11 @@ def test_unsafe_external_data_location_refused(tmp_path):
     path.write_bytes(model.SerializeToString())
     with pytest.raises(ModelError, match="outside the model's folder"):
         Network.from_onnx(str(path))
+
+
+def test_a_1d_convolution_is_named_as_such():
+    # it was refused as "only symmetric 2-D padding is supported"
+    w = numpy_helper.from_array(np.ones((2, 1, 3)), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[0, 0])
+    with pytest.raises(ModelError, match="only 2-D convolutions"):
+        Network.from_onnx(_model([node], [w], "y", 6, in_dims=[1, 1, 6]))

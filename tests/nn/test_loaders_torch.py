@@ -377,3 +377,44 @@ def test_lipschitz_accepts_a_module():
     a, b = lipschitz(m, method="exact"), lipschitz(net, method="exact")
     assert a.upper == pytest.approx(b.upper, rel=1e-12)
     assert a.lower == pytest.approx(b.lower, rel=1e-12)
+
+
+# ---- QA regressions ---------------------------------------------------------------------
+@pytest.mark.parametrize("make", ["module", "script", "trace"])
+def test_softplus_with_a_low_threshold_is_refused_by_name(make):
+    # torch's softplus is x above its threshold: threshold 0.5 was only caught by the
+    # generic forward-pass mismatch; now the layer and the reason are named
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Softplus(threshold=0.5),
+                            torch.nn.Linear(4, 1)).double()
+    if make == "script":
+        m = torch.jit.script(m)
+    elif make == "trace":
+        m = torch.jit.trace(m, torch.randn(2, 3, dtype=torch.float64))
+    with pytest.raises(ModelError, match="threshold >= 20"):
+        Network.from_torch(m)
+    ok = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Softplus(threshold=30),
+                             torch.nn.Linear(4, 1))
+    assert Network.from_torch(ok).activations[0].name == "softplus"
+
+
+def test_files_that_are_no_torch_files(tmp_path):
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ModelError, match="is empty"):
+        load_model(tmp_path / "empty.pt")
+    # random bytes were reported as "holds pickled Python objects ... --trust-pickle"
+    (tmp_path / "junk.pt").write_bytes(bytes(range(7, 200)))
+    with pytest.raises(ModelError, match="not a torch file"):
+        load_model(tmp_path / "junk.pt")
+
+
+def test_content_wins_over_the_extension(tmp_path):
+    # a .npz saved under a .pt name reached torch.load (an inline_container error)
+    np.savez(tmp_path / "net.npz", W0=np.ones((2, 3)), W1=np.ones((1, 2)))
+    (tmp_path / "net.npz").rename(tmp_path / "net.pt")
+    assert load_model(tmp_path / "net.pt").layer_sizes == [3, 2, 1]
+    # and a pickled module saved as .npz is still refused without trust_pickle
+    m = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    torch.save(m, tmp_path / "module.npz")
+    with pytest.raises(ModelError, match="trust_pickle"):
+        load_model(tmp_path / "module.npz")
+    assert load_model(tmp_path / "module.npz", trust_pickle=True).layer_sizes == [3, 2, 1]

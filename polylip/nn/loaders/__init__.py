@@ -91,7 +91,11 @@ def load_model(path, *, trust_pickle=False, input_shape=None, output=None) -> Ne
         raise ModelError(f"no such model file: {path}")
     low = path.lower()
     kind = ("onnx" if low.endswith(".onnx") else "torch" if low.endswith(_TORCH_EXT)
-            else "npz" if low.endswith(".npz") else _sniff(path))
+            else "npz" if low.endswith(".npz") else None)
+    if kind != "onnx" and os.path.isfile(path):
+        # the content wins over the extension (both readers are safe): a .npz saved as
+        # "net.pt" once reached torch.load, which failed with an inline_container error
+        kind = _sniff(path) or kind
     if kind == "onnx":
         return from_onnx(path, output=output, input_shape=input_shape)
     if kind == "torch":

@@ -199,9 +199,7 @@ class _Reader:
         self.b.flatten()
 
     def _softplus(self, mod, where):
-        if float(mod.beta) != 1.0:
-            raise ModelError(f"{where}: only Softplus(beta=1) is supported")
-        self.b.activation("softplus", where)
+        self.apply("softplus", {"beta": mod.beta, "threshold": mod.threshold}, where)
 
     # ---- the operations of a traced or scripted chain ----------------------------------------
     def apply(self, op, a, where):
@@ -229,6 +227,10 @@ class _Reader:
         if op == "softplus":
             if float(a["beta"]) != 1.0:
                 raise ModelError(f"{where}: only softplus with beta=1 is supported")
+            if float(a.get("threshold", 20.0)) < 20.0:  # torch: x itself where x > threshold
+                raise ModelError(f"{where}: only softplus with threshold >= 20 is supported "
+                                 f"(threshold {float(a['threshold']):g} makes torch's function "
+                                 "x above it, far from log(1 + e^x))")
             return b.activation("softplus", where)
         if op == "dropout":
             if a["training"] is not False:

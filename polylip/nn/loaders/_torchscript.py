@@ -130,7 +130,7 @@ def _ts_op(r, kind, v, data_pos, where):
         "sigmoid": lambda: ("sigmoid", {}),
         "leaky_relu": lambda: ("leaky_relu", {"negative_slope": v[1]}),
         "elu": lambda: ("elu", {"alpha": v[1], "scale": v[2], "input_scale": v[3]}),
-        "softplus": lambda: ("softplus", {"beta": v[1]}),
+        "softplus": lambda: ("softplus", {"beta": v[1], "threshold": v[2]}),
         "flatten": lambda: ("flatten", {"start_dim": v[1], "end_dim": v[2]}),
         "view": lambda: ("reshape", {"shape": v[1]}),
         "reshape": lambda: ("reshape", {"shape": v[1]}),

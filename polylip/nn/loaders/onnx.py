@@ -216,6 +216,8 @@ def _step(b, op, node, at, params, current, consts, where):
         ndim = 1 if b.shape is None else len(b.shape)
         b.channelwise(s, bias - mean * s, ndim, where)
     elif op == "Conv":
+        if not params or params[0].ndim != 4:
+            raise ModelError(f"{where}: only 2-D convolutions (4-D weights) are supported")
         if at.get("group", 1) != 1 or any(d != 1 for d in at.get("dilations", [1, 1])):
             raise ModelError(f"{where}: only group=1 and dilation=1 are supported")
         if at.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):

@@ -187,6 +187,14 @@ def load_torch_file(path, *, trust_pickle=False, input_shape=None, output=None) 
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelError(f"no such model file: {path}")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not head:
+        raise ModelError(f"{path} is empty, not a torch model file")
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
+        # torch files are zip archives (torch >= 1.6) or pickles (protocol 2+, b"\x80");
+        # anything else is not one, whatever torch's weights_only message suggests
+        raise ModelError(f"{path} is not a torch file (neither a zip archive nor a pickle)")
     if _is_torchscript_archive(path):
         if not trust_pickle:
             raise ModelError(f"{path} is a TorchScript archive: it holds a program that torch "

@@ -172,3 +172,16 @@ def test_dense_form_without_an_answer_certifies_its_start():
     out = geolip_bound(net, form="dense", max_iters=1)
     assert out["bound"] is not None and out["status"] in ("inaccurate", "optimal")
     assert out["bound"] >= _formal_by_enumeration(net) * (1 - 1e-9)
+
+
+def test_leaky_relu_against_its_two_slopes():
+    rng = np.random.default_rng(16)
+    Ws = [rng.standard_normal((4, 3)), rng.standard_normal((4, 4)), rng.standard_normal((1, 4))]
+    net = Network.from_weights(Ws, activation="leaky_relu:0.1")
+    best = 0.0
+    for pattern in itertools.product((0.1, 1.0), repeat=8):
+        s = np.asarray(pattern)
+        g = Ws[0].T @ (s[:4] * (Ws[1].T @ (s[4:] * Ws[2][0])))
+        best = max(best, float(np.abs(g).sum()))
+    for form in ("dense", "structured"):
+        assert geolip_bound(net, form=form)["bound"] >= best * (1 - 1e-9)

@@ -657,7 +657,8 @@ PLAN = (
         "l_inf: GeoLIP's SDP (one multiplier per input and per neuron, cost about "
         "(inputs + neurons)^3, seconds on the digits MLPs), right after the closed forms: on "
         "deep networks it is far below them and below Shor of the lifted POP (digits "
-        "64-200-200-200-10, margin 3-8, global: 237 against interval's 3824), and it gives "
+        "64-200-200-200-10, margin 3-8, global: 237 against interval's 9850; benchmarks/"
+        "RESULTS.md, \"Global l_inf: GeoLIP\"), and it gives "
         "the later, dearer steps a bound to beat. Half the time left: stopped there it still "
         "certifies its current multipliers.")),
     Step("eclipse", "eclipse", when=(norm_in(2.0), FIXED_OR_L2), why=(

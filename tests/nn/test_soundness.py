@@ -157,9 +157,9 @@ def assert_attained(Ws, bs, region, norm, value, x):
 
 # ------------------------------------------------------------------------- the property
 
-LOCAL = {"inf": ("product", "interval", "dp", "milp", "exact", "lp"),
+LOCAL = {"inf": ("product", "interval", "dp", "milp", "exact", "lp", "geolip"),
          "2": ("product", "interval", "eclipse", "dp", "lipsdp", "exact")}
-GLOBAL = {"inf": ("product", "interval", "dp", "milp", "exact"),
+GLOBAL = {"inf": ("product", "interval", "dp", "milp", "exact", "geolip"),
           "2": ("product", "interval", "eclipse", "dp", "lipsdp", "exact")}
 CASES = [(family, sizes, seed) for family in FAMILIES
          for sizes, seed in (((2, 5, 1), 0), ((3, 4, 4, 1), 1), ((2, 6, 3, 1), 2))]

@@ -103,6 +103,8 @@ class _Reader:
             operator.sub: ("sub", _s_binary), torch.sub: ("sub", _s_binary),
             operator.neg: ("neg", _s_neg), torch.neg: ("neg", _s_neg),
             torch.reshape: ("reshape", None), torch.squeeze: ("squeeze", _s_squeeze),
+            operator.matmul: ("matmul", _s_binary), torch.matmul: ("matmul", _s_binary),
+            torch.mm: ("matmul", _s_binary),
         }
         self.methods = {
             "relu": ("relu", _s_unary), "relu_": ("relu", _s_unary),
@@ -111,7 +113,8 @@ class _Reader:
             "div": ("div", _s_div), "add": ("add", _s_binary), "sub": ("sub", _s_binary),
             "neg": ("neg", _s_neg), "view": ("reshape", None), "reshape": ("reshape", None),
             "contiguous": ("identity", None), "size": ("size", _s_size),
-            "squeeze": ("squeeze", _s_squeeze),
+            "squeeze": ("squeeze", _s_squeeze), "matmul": ("matmul", _s_binary),
+            "mm": ("matmul", _s_binary),
             "dim": ("dim", None),
         }
 
@@ -273,6 +276,14 @@ class _Reader:
             if any(self.torch.is_tensor(v) is False and v is not None for v in args):
                 raise ModelError(f"{where}: batch_norm statistics must be constants")
             return self.batch_norm(args[0], args[1], args[2], args[3], a["eps"], None, where)
+        if op == "matmul":  # x @ B with a constant 2-D B: the layer x -> B^T x
+            if a["input"] is not DATA:
+                raise ModelError(f"{where}: only the tensor times a constant matrix (x @ B) "
+                                 "is supported")
+            B = self.const(a["other"], where, "matrix")
+            if B.ndim != 2:
+                raise ModelError(f"{where}: matmul with a {B.ndim}-D constant is not supported")
+            return b.affine(Dense(B.T), where)
         if op == "neg":
             return b.elementwise(-1.0, 0.0, where)
         if op in ("mul", "div", "add", "sub"):
@@ -441,9 +452,10 @@ class _Reader:
             if a["input"] is not DATA:
                 raise ModelError(f"{where}: size() of something else than the tensor")
             return SIZES if a["dim"] is None else (BATCH if a["dim"] == 0 else _Meta())
-        if op not in ("mul", "add", "sub", "div") and a["input"] is not DATA:
+        if op not in ("mul", "add", "sub", "div", "matmul") and a["input"] is not DATA:
             raise ModelError(f"{where}: the tensor must be the first argument")
-        if op in ("mul", "add", "sub", "div") and a["input"] is DATA and a["other"] is DATA:
+        if op in ("mul", "add", "sub", "div", "matmul") and a["input"] is DATA and (
+                a["other"] is DATA):
             raise ModelError(f"{where}: an operation of the tensor with itself is not affine")
         self.apply(op, a, where)
         return DATA

@@ -161,6 +161,10 @@ def _ts_op(r, kind, v, data_pos, where):
         r.apply("conv2d", {"weight": v[1], "bias": v[2], "stride": v[3],
                               "padding": v[4], "dilation": v[5], "groups": v[8]}, where)
         return DATA
+    if op == "_convolution_mode":  # a traced Conv2d(padding="same" / "valid")
+        r.apply("conv2d", {"weight": v[1], "bias": v[2], "stride": v[3], "padding": v[4],
+                           "dilation": v[5], "groups": v[6]}, where)
+        return DATA
     if op in ("matmul", "mm"):
         B = r.const(v[1], where, "matrix")
         if B.ndim != 2:

@@ -341,6 +341,13 @@ class KrivineLP:
         polytope = polytope_of(pop)
         spars = LPSparsity.of(pop, choose_sparsity(pop, sparsity))
         fsets = polytope.factor_variable_sets()
+        # the products' own tables, before building them: at most C(2m + k - 1, k) rows of k
+        # generators per clique of m factors (int64 while built); degree 10^8 allocated 12 GB
+        # in _clique_products before the estimate below could refuse it
+        counts = [sum(1 for s in fsets if s and s <= set(c)) for c in spars.cliques]
+        need = sum(comb(2 * m + degree - 1, degree) for m in counts if m) * degree * 16
+        runtime.check_memory(min(need, 10 ** 300), f"the products of the degree-{degree} LP",
+                             "lower the degree or use smaller cliques", error=RelaxationError)
         products = []
         box_factor = {next(iter(s)): j for j, s in enumerate(fsets)
                       if len(s) == 1 and j < len(fsets)}

@@ -133,3 +133,14 @@ def test_memory_limit_settings(monkeypatch):
         with pytest.raises((ValueError, TypeError)):
             set_memory_limit(bad)
     assert format_bytes(3 << 30) == "3.0 GiB"
+
+
+def test_lp_products_of_a_huge_degree_are_refused_before_building():
+    # degree 10^8 allocated 12 GB in _clique_products (the OOM killer ended the CLI) before
+    # the LP's size estimate could refuse it
+    from polylip.relax.krivine import KrivineLP
+
+    pop = POP(sympy.sympify("x*y"), ineqs=[sympy.sympify(g) for g in
+                                           ("1 - x", "1 + x", "1 - y", "1 + y")])
+    with pytest.raises(RelaxationError, match="products of the degree-100000000 LP"):
+        KrivineLP.build(pop, degree=10 ** 8)

@@ -11,6 +11,7 @@ Usage:
     python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0
     python benchmarks/bench_lp_pdlp.py --configs 40x10 40x20 40x30 80x10 80x20 80x30 --degrees 3 4 --seeds 0
     python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0 --method hipdlp --tol 1e-5
+    python benchmarks/bench_lp_pdlp.py --configs 40x10 80x10 --degrees 3 4 --method auto   # the registry's choice
 
 The machine is shared: "solve s" is wall-clock, with the process's CPU seconds beside it
 (a loaded machine stretches the first, much less the second). Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
@@ -32,7 +33,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_lp_certdnn import REF, lipopt_pop, published  # noqa: E402
 
-from polylip.backends import highspy_lp  # noqa: E402
+from polylip.backends import highspy_lp, registry  # noqa: E402
+from polylip.relax.krivine import estimate_peak_bytes  # noqa: E402
 from polylip.solve.lp import LPRelaxation, LPSparsity  # noqa: E402
 
 
@@ -44,20 +46,20 @@ def run_one(w, s, seed, degree, method, tol, time_limit, queue):
         cl = [[w + j] + np.flatnonzero(W[j]).tolist() for j in range(W.shape[0])]
         spars = LPSparsity.of(pop, cl, anchors=[w + j for j in range(W.shape[0])])
         t0 = time.perf_counter()
+        c0 = time.process_time()
         R = LPRelaxation.build(pop, degree=degree, sparsity=spars)
         build = time.perf_counter() - t0
-        est = highspy_lp.estimate_bytes(R.matrix.shape[0], R.matrix.shape[1] + 1, R.matrix.nnz)
+        est = estimate_peak_bytes(R.matrix.shape[0], R.matrix.shape[1] + 1, R.matrix.nnz)
         t1 = time.perf_counter()
-        c1 = time.process_time()
         lp = R.to_lp()
-        raw = highspy_lp.solve_lp(lp, tol=tol, time_limit=time_limit, method=method)
+        raw = registry.solve_lp(lp, method, tol=tol, time_limit=time_limit, cliques=len(spars.cliques))
         t2 = time.perf_counter()
-        cpu = time.process_time() - c1
         res = R._result(lp, raw)
         check = time.perf_counter() - t2
         queue.put(dict(status=res.status, bound=res.bound, numerical=getattr(res, "numerical_bound", None),
                        accuracy=res.accuracy, build=build, solve=t2 - t1, model=raw.extra.get("model_seconds"),
-                       check=check, cpu=cpu, iters=raw.extra.get("iterations"), sizes=R.sizes, estimate=est,
+                       check=check, cpu=time.process_time() - c0, total=time.perf_counter() - t0,
+                       iters=raw.extra.get("iterations"), sizes=R.sizes, estimate=est, solver=raw.solver,
                        peak=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6))
     except Exception as exc:  # report, do not hang the parent
         queue.put(dict(error=f"{type(exc).__name__}: {exc}"))
@@ -68,16 +70,17 @@ def main(argv=None):
     ap.add_argument("--configs", nargs="+", default=["80x20"])
     ap.add_argument("--degrees", nargs="+", type=int, default=[4])
     ap.add_argument("--seeds", default="0")
-    ap.add_argument("--method", default="pdlp", choices=sorted(highspy_lp.METHODS))
+    ap.add_argument("--method", default="pdlp", help="an LP solver name of the registry: pdlp, hipdlp, auto, "
+                    "clarabel, ...")
     ap.add_argument("--tol", type=float, default=None, help=f"default {highspy_lp.DEFAULT_TOL}")
     ap.add_argument("--time-limit", type=float, default=900.0, help="seconds per network (solver)")
     args = ap.parse_args(argv)
     a, _, b = args.seeds.partition("-")
     seeds = range(int(a), int(b or a) + 1)
-    print(f"<!-- load before: {os.getloadavg()}; method {args.method}, tol {args.tol or highspy_lp.DEFAULT_TOL} -->")
-    print("| width | sparsity | degree | seed | products | rows | non-zeros | build s | solve s (cpu) | iters | "
-          "status | certified | numerical | published | diff | peak GB | est. GB |")
-    print("|" + "---|" * 17)
+    print(f"<!-- load before: {os.getloadavg()}; solver {args.method}, tol {args.tol or 'default'} -->")
+    print("| width | sparsity | degree | seed | products | rows | non-zeros | solver | build s | solve s | check s | "
+          "total s (cpu) | iters | status | certified | numerical | published | diff | published s | peak GB | est. GB |")
+    print("|" + "---|" * 21)
     ctx = mp.get_context("fork")
     for degree in args.degrees:
         pub = published(f"LiPopt-{degree}")
@@ -90,9 +93,9 @@ def main(argv=None):
                 p.start()
                 r = q.get()
                 p.join()
-                pb = pub.get((w, s, seed), (float("nan"), 0))[0]
+                pb, ps = pub.get((w, s, seed), (float("nan"), float("nan")))
                 if "error" in r:
-                    print(f"| {w} | {s} | {degree} | {seed} | | | | | | | error: {r['error']} | | | {pb:.6f} | | | |", flush=True)
+                    print(f"| {w} | {s} | {degree} | {seed} | | | | | | | | | | error: {r['error']} | | | {pb:.6f} | | | | |", flush=True)
                     continue
                 z = r["sizes"]
                 bound = r["bound"]
@@ -100,9 +103,11 @@ def main(argv=None):
                 cert = "-" if bound is None else f"{bound:.7f}"
                 diff = f"{bound - pb:+.1e}" if bound is not None else "-"
                 print(f"| {w} | {s} | {degree} | {seed} | {z['products']:,} | {z['rows']:,} | {z['nnz']:,} | "
-                      f"{r['build']:.1f} | {r['solve']:.1f} ({r['cpu']:.1f}) | {r['iters']} | {r['status']} | "
-                      f"{cert} | {num} | {pb:.7f} | {diff} | "
+                      f"{r['solver']} | {r['build']:.1f} | {r['solve']:.1f} | {r['check']:.1f} | "
+                      f"{r['total']:.1f} ({r['cpu']:.1f}) | {r['iters'] or '-'} | {r['status']} | "
+                      f"{cert} | {num} | {pb:.7f} | {diff} | {ps:.1f} | "
                       f"{r['peak']:.2f} | {r['estimate'] / 1e9:.2f} |", flush=True)
+                print(f"<!-- load: {os.getloadavg()} -->", flush=True)
     print(f"<!-- load after: {os.getloadavg()} -->")
 
 

@@ -225,3 +225,58 @@ def test_warm_start_is_taken_by_cupdlp():
     assert warm.value == pytest.approx(cold.value, abs=1e-5)
     with pytest.raises(ValueError):
         highspy_lp.solve_lp(lp, warm_start=(np.zeros(3), None))
+
+
+def test_general_polytope_agrees_and_is_valid():
+    # the triangle x, y >= 0, x + y <= 1 (factors scaled by ranges that HiGHS computes)
+    lin = POP(x - 2 * y, ineqs=[x, y, 1 - x - y])
+    res = lin.solve(method="lp", degree=1, solver="pdlp")
+    assert res.ok and -2.0 - res.accuracy - 1e-7 <= res.bound <= -2.0  # exact minimum -2 at (0, 1)
+    quad = POP((x - 0.3)**2 + (y - 0.2)**2 - x * y, ineqs=[x, y, 1 - x - y])
+    pts = np.random.default_rng(0).dirichlet([1, 1, 1], size=3000)[:, :2]
+    true_min = float(quad.objective.evaluate(pts).min())
+    for k in (2, 4):
+        R = LPRelaxation.build(quad, degree=k)
+        ref, pd = R.solve(solver="highs"), R.solve(solver="pdlp")
+        agree(pd, ref)
+        assert pd.bound <= true_min
+
+
+def test_sparse_cliques_agree_with_interior_point():
+    rng = np.random.default_rng(1)
+    vs = sympy.symbols("v0:6")
+    f = sum(rng.normal() * vs[i] * vs[i + 1] + rng.normal() * vs[i] for i in range(5))
+    pop = POP(f, ineqs=box(vs))
+    R = LPRelaxation.build(pop, degree=3, sparsity=[[vs[i], vs[i + 1]] for i in range(5)])
+    ref, pd = R.solve(solver="clarabel"), R.solve(solver="pdlp")
+    agree(pd, ref)
+    best = min(float(f.subs(dict(zip(vs, v)))) for v in itertools.product((-1, 1), repeat=6))
+    assert pd.bound <= best  # multilinear: the minimum is at a vertex
+
+
+def certdnn_pop(width, sparsity, seed):
+    path = os.path.join(NETS, f"w{width}_s{sparsity}.npz")
+    if not os.path.exists(path):
+        pytest.skip("CertDNN reference networks not available")
+    data = np.load(path)
+    W, c = data["W"][seed], data["c"][seed]
+    n = W.shape[1]
+    names = [f"t{i}" for i in range(n)] + [f"s{j}" for j in range(n)]
+    J, I = np.nonzero(W)
+    pop = POP(Polynomial(names, np.stack([I, n + J], 1), W[J, I] * c[J]), sense="max",
+              variables=names, spin=names[:n], binary=names[n:])
+    cl = [[n + j] + np.flatnonzero(W[j]).tolist() for j in range(n)]
+    return W, c, pop, LPSparsity.of(pop, cl, anchors=[n + j for j in range(n)])
+
+
+@pytest.mark.parametrize("seed,degree", [(0, 3), (1, 3), (0, 4)])
+def test_certdnn_never_below_the_exact_maximum(seed, degree):
+    # the LiPopt POP's exact maximum by enumeration: for each t in {-1, 1}^10 the best s_j is
+    # [c_j (W t)_j > 0]; an upper bound by PDLP is never below it, and close to the LP's value
+    W, c, pop, spars = certdnn_pop(10, 4, seed)
+    T = np.array(list(itertools.product((-1.0, 1.0), repeat=W.shape[1])))
+    exact = float(np.maximum((T @ W.T) * c, 0.0).sum(axis=1).max())
+    R = LPRelaxation.build(pop, degree=degree, sparsity=spars)
+    ref, pd = R.solve(solver="clarabel"), R.solve(solver="pdlp")
+    agree(pd, ref)
+    assert pd.bound >= exact and ref.bound >= exact - 1e-9

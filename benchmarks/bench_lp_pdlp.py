@@ -12,6 +12,7 @@ Usage:
     python benchmarks/bench_lp_pdlp.py --configs 40x10 40x20 40x30 80x10 80x20 80x30 --degrees 3 4 --seeds 0
     python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0 --method hipdlp --tol 1e-5
     python benchmarks/bench_lp_pdlp.py --configs 40x10 80x10 --degrees 3 4 --method auto   # the registry's choice
+    python benchmarks/bench_lp_pdlp.py --rule 40x20:3 40x30:3 80x20:3 20x16:4 80x10:4  # Clarabel vs PDLP
 
 The machine is shared: "solve s" is wall-clock, with the process's CPU seconds beside it
 (a loaded machine stretches the first, much less the second). Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
@@ -65,6 +66,33 @@ def run_one(w, s, seed, degree, method, tol, time_limit, queue):
         queue.put(dict(error=f"{type(exc).__name__}: {exc}"))
 
 
+def rule(specs):
+    """Clarabel against PDLP (CPU seconds of LPRelaxation.solve, seed 0) on LPs given as
+    WxS:DEGREE, with the registry's "auto" choice beside them: the measurements behind
+    polylip.backends.registry.AUTO_PDLP_MIN_NNZ / AUTO_PDLP_MIN_ROWS_PER_CLIQUE."""
+    print("| LP | non-zeros | rows/clique | auto | Clarabel cpu s | PDLP cpu s (iters) | bounds apart |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in specs:
+        cfg, _, d = spec.partition(":")
+        w, s = (int(v) for v in cfg.split("x"))
+        data = np.load(os.path.join(REF, "certdnn_nets", f"w{w}_s{s}.npz"))
+        W, c = data["W"][0], data["c"][0]
+        pop = lipopt_pop(W, c)
+        cl = [[w + j] + np.flatnonzero(W[j]).tolist() for j in range(W.shape[0])]
+        R = LPRelaxation.build(pop, degree=int(d), sparsity=LPSparsity.of(pop, cl, anchors=[w + j for j in range(w)]))
+        out = {}
+        for solver in ("clarabel", "pdlp"):
+            c0 = time.process_time()
+            res = R.solve(solver=solver)
+            out[solver] = (time.process_time() - c0, res)
+        msg = out["pdlp"][1].message
+        iters = msg.split("after ")[1].split(" ")[0] if "after " in msg else "?"
+        print(f"| {w}x{s} deg {d} | {R.matrix.nnz:,} | {R.matrix.shape[0] / len(R.sparsity.cliques):.0f} | "
+              f"{R.choose_solver('auto')} | {out['clarabel'][0]:.1f} | {out['pdlp'][0]:.1f} ({iters}) | "
+              f"{abs(out['clarabel'][1].bound - out['pdlp'][1].bound):.1e} |", flush=True)
+    print(f"<!-- load: {os.getloadavg()} -->")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="+", default=["80x20"])
@@ -74,7 +102,10 @@ def main(argv=None):
                     "clarabel, ...")
     ap.add_argument("--tol", type=float, default=None, help=f"default {highspy_lp.DEFAULT_TOL}")
     ap.add_argument("--time-limit", type=float, default=900.0, help="seconds per network (solver)")
+    ap.add_argument("--rule", nargs="+", metavar="WxS:DEGREE", help="compare Clarabel and PDLP instead")
     args = ap.parse_args(argv)
+    if args.rule:
+        return rule(args.rule)
     a, _, b = args.seeds.partition("-")
     seeds = range(int(a), int(b or a) + 1)
     print(f"<!-- load before: {os.getloadavg()}; solver {args.method}, tol {args.tol or 'default'} -->")

@@ -36,9 +36,18 @@ LP (columns, non-zeros)       ``"pdlp"`` (cuPDLP-C)        ``"hipdlp"`` (HiGHS's
 80x20 (1.08 M, 12.9 M)        960 it, 75-83 s, +1.3e-6     1160 it, 72 s, +2e-8         not run (hours)
 ============================  ===========================  ===========================  ===================
 
-Both converge in a few hundred to about a thousand iterations, almost independently of the
-tolerance (80x20 at 1e-5: 880 iterations instead of 960, certified bound +2.6e-5 instead of
-+1.3e-6), so the tolerance is not a lever; an iteration is a few sparse products with the
+OR-Tools' PDLP (ortools 9.15, ``primal_dual_hybrid_gradient`` with 2 threads, default
+parameters, the same reduced LP, 20x16 degree 4 at 1e-6) needed 3,008 iterations and 14.4 s of
+CPU against cuPDLP-C's 440 iterations and 3.1 s (same certified bound to 5e-7), so it is not
+used (and it would be one more dependency).
+
+Both HiGHS methods converge in a few hundred to about a thousand iterations, almost
+independently of the tolerance (80x20 at 1e-5: 880 iterations instead of 960, certified bound
++2.6e-5 instead of +1.3e-6; HiGHS's PDLP at 1e-5: 1,080 instead of 1,160, +6.6e-6; 20x16 seed 0:
+360 at 1e-4 to 1e-5, 440 at 1e-6; seed 1: 480 at 1e-4 with the certified bound +1.0e-4 from
+the published one, 520 at 1e-6 with -5e-9; at 3e-4 and 1e-3 the certified bound is 9e-4 and
+1.6e-3 off), so the tolerance is a small lever that costs accuracy quickly: the default stays
+1e-6; an iteration is a few sparse products with the
 matrix, serial on CPU in this highspy (60-80 ms at 12.4 M non-zeros). The HiGHS options
 ``pdlp_restart_strategy``, ``pdlp_scaling_mode``, ``pdlp_step_size_strategy`` and
 ``pdlp_cupdlpc_restart_method`` changed nothing (same iterations at 40x20).

@@ -84,14 +84,15 @@ _CHUNK = 200_000
 #: Peak memory of a whole LP run (build, the LP handed to the backend, the first-order backend
 #: and HiGHS's copies, the certificate check), per non-zero of the coefficient matching matrix
 #: and per row or column: :func:`estimate_peak_bytes`. Measured (``ru_maxrss`` of one forked
-#: run per network, benchmarks/bench_lp_pdlp.py, LiPopt degree 4 on the CertDNN networks, seed
-#: 0, PDLP), minus about 0.15 GB for the interpreter and its imports: width 80 sparsity 20
-#: (92,872 rows, 1.08 M columns, 12.9 M non-zeros) 1.76-1.79 GB, i.e. 124 bytes per non-zero;
-#: width 40 sparsity 30 (1.42 M columns, 17.0 M) 2.29 GB, 126; width 80 sparsity 30 (289,327
-#: rows, 3.76 M columns, 45.1 M) 5.85 GB, 126. The build alone peaks at about 80 bytes per
-#: non-zero (1.0 GB and 3.1 GB for the two width-80 LPs). An interior-point solve needs more
-#: (the fill of its factorization), so for those solvers the estimate is a floor, not a bound.
-PEAK_BYTES_PER_NNZ = 128
+#: run per network, interpreter and imports included, benchmarks/bench_lp_pdlp.py, LiPopt
+#: degree 4 on the CertDNN networks, seed 0, PDLP): width 80 sparsity 20 (92,872 rows, 1.08 M
+#: columns, 12.9 M non-zeros) 1.50-1.79 GB (estimate 1.84 GB); width 40 sparsity 30 (109,447
+#: rows, 1.42 M columns, 17.0 M) 2.29 GB (estimate 2.41); width 80 sparsity 30 (289,327 rows,
+#: 3.76 M columns, 45.1 M) 5.85 GB (estimate 6.39): 130-137 bytes per non-zero all told. The
+#: build alone peaks at about 80 bytes per non-zero (1.0 GB and 3.1 GB for the two width-80
+#: LPs). An interior-point solve needs more (the fill of its factorization), so for those
+#: solvers the estimate is a floor, not a bound.
+PEAK_BYTES_PER_NNZ = 136
 PEAK_BYTES_PER_LINE = 64
 
 
@@ -101,8 +102,8 @@ def estimate_peak_bytes(rows: int, cols: int, nnz: int) -> int:
 
     Examples
     --------
-    >>> round(estimate_peak_bytes(92_872, 1_078_561, 12_942_720) / 1e9, 2)  # measured 1.76-1.79 GB
-    1.73
+    >>> round(estimate_peak_bytes(92_872, 1_078_561, 12_942_720) / 1e9, 2)  # measured 1.50-1.79 GB
+    1.84
     """
     return int(PEAK_BYTES_PER_NNZ * nnz + PEAK_BYTES_PER_LINE * (rows + cols))
 

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
+from polylip.runtime import check_memory
 
 __all__ = ["Dense", "Conv2d", "conv2d_matrix", "as_matrix", "as_bias"]
 
@@ -118,6 +119,13 @@ def conv2d_matrix(weight, input_shape, stride=1, padding=0):
     if Ho < 1 or Wo < 1:
         raise ModelError(f"conv2d kernel {kh}x{kw} does not fit input {H}x{Wd} with padding "
                          f"{(ph, pw)}")
+    # the unrolling's index tables, before allocating them (about 10 arrays of 8 bytes per
+    # kernel entry and output position): a 64-channel 3x3 kernel declared on a 3x1000x1000
+    # input in a 7 KB ONNX file would otherwise ask for ~140 GB
+    entries = cout * Ho * Wo * cin * kh * kw
+    check_memory(80 * entries, f"unrolling the {kh}x{kw} convolution ({cin} -> {cout} "
+                 f"channels) on a {H}x{Wd} input into a sparse matrix",
+                 "use a smaller input shape", error=ModelError)
     oc, oy, ox, ic, ky, kx = np.meshgrid(np.arange(cout), np.arange(Ho), np.arange(Wo),
                                          np.arange(cin), np.arange(kh), np.arange(kw),
                                          indexing="ij")

@@ -155,3 +155,13 @@ def test_a_1d_convolution_is_named_as_such():
     node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[0, 0])
     with pytest.raises(ModelError, match="only 2-D convolutions"):
         Network.from_onnx(_model([node], [w], "y", 6, in_dims=[1, 1, 6]))
+
+
+def test_a_tiny_file_declaring_a_huge_image_is_refused_before_unrolling():
+    # 64 3x3 kernels on a declared 3x1000x1000 input: the unrolled convolution's index tables
+    # would take ~130 GB; refused with the size named, nothing allocated
+    w = numpy_helper.from_array(np.ones((64, 3, 3, 3)), "w")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[0, 0, 0, 0])
+    model = _model([node], [w], "y", 3, in_dims=[1, 3, 1000, 1000])
+    with pytest.raises(ModelError, match="unrolling the 3x3 convolution"):
+        Network.from_onnx(model)

@@ -40,9 +40,9 @@ Examples
 >>> net = Network.from_weights([np.array([[1.0, -1.0], [2.0, 1.0]]), np.ones((1, 2))])
 >>> res = lipschitz(net, "inf", options={"budget": 10})
 >>> [t["method"] for t in res.details["tried"]], round(res.upper, 9), res.details["exact_formal"]
-(['product', 'interval', 'dp'], 3.0, True)
+(['product', 'interval', 'geolip', 'dp'], 3.0, True)
 >>> res.details["best_step"], [p["status"] for p in res.details["plan"]][:5]
-('dp', ['ok', 'ok', 'not applicable', 'ok', 'not run'])
+('dp', ['ok', 'ok', 'not applicable', 'ok', 'not applicable'])
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ DETERMINISTIC_DEADLINE_FACTOR = 3.0
 #: digits MLP over a box (1,008-certificate batch of benchmarks/bench_lipschitz_batch.py),
 #: spent although every step that reads them was then refused by its estimate; and not at all
 #: needed when "milp-true" closes and ends the search.
-WITHOUT_POPS = frozenset({"milp", "dp", "lipsdp", "eclipse", "geolip", "product", "interval"})
+WITHOUT_POPS = frozenset({"milp", "bab", "dp", "lipsdp", "eclipse", "geolip", "product", "interval"})
 #: What a step that reads the POPs is refused with when they are missing (then the reason
 #: given is why they are missing).
 _POP_NEEDS = frozenset(f"needs {c.needs}" for c in (

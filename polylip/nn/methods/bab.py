@@ -284,7 +284,7 @@ class _Search:
         details = {"root": root, "nodes": self.nodes, "open": len(self.heap),
                    "exact_leaves": self.exact_leaves, "dropped": self.dropped,
                    "cell_lps": self.lps, "constant": "true", "layers": L,
-                   "exact": status == "ok"}
+                   "exact": status == "ok", "gap": opts.gap}
         return upper, status, details
 
 

@@ -34,7 +34,7 @@ would be read far from its figures.
 Examples
 --------
 >>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE
-['product', 'interval', 'geolip', 'eclipse', 'lipsdp', 'milp-true', 'dp', 'milp-formal',
+['product', 'interval', 'bab', 'geolip', 'eclipse', 'lipsdp', 'milp-true', 'dp', 'milp-formal',
  'shor-cuts-l2', 'lp-low', 'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network',
  'milp-rest']
 >>> [c.needs for c in step("milp-true").when][:4]  # doctest: +NORMALIZE_WHITESPACE
@@ -93,6 +93,19 @@ AUTO_MILP_SHARE = 1.0 / 3.0
 #: l_inf, benchmarks/RESULTS.md "The true local constant by milp": 2x40 21.79 with 54 s alone,
 #: against 33.46 from a third of auto's 60 s; Shor and the LP time out from 2x40 on).
 AUTO_MILP_TRUE_SHARE = 2.0 / 3.0
+#: Share of the time left that "auto" gives method "bab" (l_inf, a box region, a fixed output),
+#: the first step after "interval": it has a bound from its root at once (linear bounds through
+#: the Jacobian: 64-100-100-10 digits MLP, margin 3-8, box of radius 0.05: 346 against
+#: interval's 506 in 0.1 s) and closes small cases by enumeration (64-16-16-10 digits MLP, the
+#: same box: the true 188.545 in 0.2 s, where "milp" took 5.4 s), and on the 64-100-100-10 MLP
+#: it reached 215 in 60 s where "milp-true" gave no bound (HiGHS: infeasible). But on random
+#: networks with many unstable neurons "milp" gets further (20-40-40-1, N(0, 1/fan_in), box of
+#: radius 0.1, 30 s each: milp 36.5, bab 42.5; measured 2026-12-01, load 9-10), so "bab" gets
+#: half of the time left and "milp-true" its share of the rest; closed, "bab" ends the search.
+AUTO_BAB_SHARE = 0.5
+#: Deterministic mode: nodes of "bab" per second of its share (measured on two loaded cores:
+#: 64-100-100-10 digits MLP 38 nodes/s, 20-40-40-1 random 56/s).
+BAB_NODES_PER_SECOND = 30.0
 #: Relative gap at which "milp" stops inside "auto" (its own default is 1e-4): closing
 #: further is cheap where it closes at all (digits MLP, margin 3-8, box of radius 0.05: the
 #: true constant 188.545 within 1e-4 in 1 s), and where it does not the time limit decides.
@@ -297,6 +310,9 @@ def milp_node_limit(run) -> bool:
     return names is not None and "node_limit" in names()
 
 
+BOX = Condition("a box region", lambda run: getattr(run.problem.region, "kind", None) == "box")
+
+
 MILP_WORK = Condition("a work limit for milp in deterministic mode (its option node_limit; "
                       "without it milp stops only by the clock)",
                       lambda run: not run.deterministic or milp_node_limit(run))
@@ -324,6 +340,14 @@ def _milp_options(run, step) -> dict:
         return {"time_limit": None, "node_limit": _nodes(step.share * run.time_left()),
                 "gap": AUTO_MILP_GAP}
     return {"time_limit": step.share * run.time_left(), "gap": AUTO_MILP_GAP}
+
+
+def _bab_options(run, step) -> dict:
+    """Its share of the time left as the time limit; deterministic: as a node limit."""
+    seconds = step.share * run.time_left()
+    if run.deterministic:
+        return {"time_limit": None, "node_limit": max(1, int(BAB_NODES_PER_SECOND * seconds))}
+    return {"time_limit": seconds}
 
 
 def _milp_rest_options(run, step) -> dict:
@@ -544,6 +568,17 @@ def _cost_milp(run, options) -> dict:
     return out
 
 
+def _cost_bab(run, options) -> dict:
+    """It stops at its time or node limit (or earlier, closed)."""
+    K = _unstable(run.problem)
+    if options.get("node_limit") is not None:
+        return {"unstable": K, "node_limit": options["node_limit"],
+                "seconds": options["node_limit"] / BAB_NODES_PER_SECOND}
+    limit = options.get("time_limit")
+    return {"unstable": K, "seconds": run.time_left() if limit is None
+            else min(limit, run.time_left())}
+
+
 def _cost_lp(run, options) -> dict:
     size = lp_size(run.facts.pops[0], options["degree"])
     return {"products": size, "degree": options["degree"],
@@ -607,8 +642,9 @@ def _cost_geolip(run, options) -> dict:
 
 #: The default cost estimate of each method (a step's ``cost`` replaces it).
 COSTS = {"product": _cost_closed_form, "interval": _cost_closed_form, "dp": _cost_dp,
-         "milp": _cost_milp, "lp": _cost_lp, "shor": _cost_shor, "sdp": _cost_sdp,
-         "lipsdp": _cost_lipsdp, "geolip": _cost_geolip, "eclipse": _cost_eclipse}
+         "milp": _cost_milp, "bab": _cost_bab, "lp": _cost_lp, "shor": _cost_shor,
+         "sdp": _cost_sdp, "lipsdp": _cost_lipsdp, "geolip": _cost_geolip,
+         "eclipse": _cost_eclipse}
 
 
 def estimate(run, step, options) -> dict | None:
@@ -652,6 +688,16 @@ PLAN = (
     Step("interval", "interval", inline=True, why=(
         "Always, at once: interval bounds on the Jacobian, often below the product; with it, "
         "the bound returned when no later step finishes in the budget.")),
+    Step("bab", "bab", share=AUTO_BAB_SHARE, options=_bab_options,
+         when=(norm_in(math.inf), FIXED_OUTPUT, BOX),
+         ends=("true_within", lambda out: out.details["gap"]), why=(
+        "Over a box in l_inf: branch and bound on the activation signs with linear bounds "
+        "through the Jacobian bounds the true local constant from its first node (in "
+        "milliseconds, below \"interval\") and closes small cases by enumeration (digits "
+        "64-16-16-10, box 0.05: 0.2 s where \"milp\" took 5.4 s); on the 64-100-100-10 MLP "
+        "it is the step that gets furthest (215 in 60 s; \"milp-true\" no bound). Half of the "
+        "time left, since \"milp\" gets further on random networks with many unstable "
+        "neurons; closed, it ends the search.")),
     Step("geolip", "geolip", share=AUTO_GEOLIP_SHARE, options=_geolip_options,
          when=(norm_in(math.inf), FIXED_OUTPUT), why=(
         "l_inf: GeoLIP's SDP (one multiplier per input and per neuron, cost about "

@@ -24,6 +24,7 @@ def test_milp_below_its_first_bound_time_is_not_started(monkeypatch):
     net, Ws, bs = net_and_box()
     box = BoxRegion(np.zeros(3), 0.5)
     monkeypatch.setattr(plan, "MILP_FIRST_BOUND_SECONDS", 1e6)  # no limit can reach it
+    monkeypatch.delitem(METHODS, "bab")  # it would close first
     res = lipschitz(net, "inf", region=box, budget=10, options={"isolate": False})
     milp = record(res, "milp-true")
     assert milp["status"] == "too large" and "first bound" in milp["reason"]
@@ -32,7 +33,8 @@ def test_milp_below_its_first_bound_time_is_not_started(monkeypatch):
     assert res.upper >= true - 1e-9 and res.lower <= true + 1e-9
 
 
-def test_milp_within_its_time_runs_and_the_pops_are_not_built_when_it_closes():
+def test_milp_within_its_time_runs_and_the_pops_are_not_built_when_it_closes(monkeypatch):
+    monkeypatch.delitem(METHODS, "bab")  # it would close first
     net, Ws, bs = net_and_box()
     box = BoxRegion(np.zeros(3), 0.5)
     res = lipschitz(net, "inf", region=box, budget=30, options={"isolate": False})
@@ -42,6 +44,19 @@ def test_milp_within_its_time_runs_and_the_pops_are_not_built_when_it_closes():
         assert record(res, "dp")["status"] == "not run"
     _, true = brute_force(Ws, bs, np.inf, box=(np.full(3, -0.5), np.full(3, 0.5)))
     assert res.upper >= true - 1e-9 and res.lower <= true + 1e-9
+
+
+def test_bab_closes_a_box_first_and_the_pops_are_not_built():
+    net, Ws, bs = net_and_box()
+    box = BoxRegion(np.zeros(3), 0.5)
+    res = lipschitz(net, "inf", region=box, budget=30, options={"isolate": False})
+    assert record(res, "bab")["status"] == "ok" and res.details["best_step"] == "bab"
+    assert res.details["true_within"] is not None and res.constant == "true"
+    assert record(res, "milp-true")["status"] == "not run"
+    assert res.details["pops"]["status"] == "not built"
+    _, true = brute_force(Ws, bs, np.inf, box=(np.full(3, -0.5), np.full(3, 0.5)))
+    assert true - 1e-9 <= res.upper <= true * (1 + 2e-4) + 1e-9
+    assert res.lower <= true + 1e-9
 
 
 def test_lifted_pops_are_not_built_when_lifted_shor_cannot_fit(monkeypatch):

@@ -209,3 +209,20 @@ def test_budget_status():
 def test_doctests():
     for mod in (jb, bab_method):
         assert doctest.testmod(mod).failed == 0
+
+
+def test_auto_runs_bab_first_on_a_box_and_deterministic_mode_gives_it_nodes():
+    from polylip.nn.methods import plan
+
+    net = random_net([3, 6, 5, 1], 0)
+    region = BoxRegion(np.zeros(3), 0.7)
+    true = exact_values(net, "inf", region).true
+    res = lipschitz(net, "inf", region=region, budget=20)
+    assert res.details["best_step"] == "bab" and res.details["true_within"] is not None
+    assert true - 1e-9 <= res.upper <= true * (1 + 2e-4) + 1e-9
+    runs = [lipschitz(net, "inf", region=region, budget=20, deterministic=True)
+            for _ in range(2)]
+    assert runs[0].upper == runs[1].upper and runs[0].lower == runs[1].lower
+    tried = [t for t in runs[0].details["tried"] if t["method"] == "bab"]
+    assert tried and tried[0]["node_limit"] >= 1 and "time_limit" not in tried[0]
+    assert plan.BAB_NODES_PER_SECOND > 0

@@ -12,7 +12,7 @@ from polylip.nn.methods import BY_NAME, plan
 from polylip.nn.methods.auto import WITHOUT_POPS, AutoOptions, Facts, Run
 from polylip.nn.problem import LipschitzProblem
 
-ORDER = ["product", "interval", "geolip", "eclipse", "lipsdp", "milp-true", "dp",
+ORDER = ["product", "interval", "bab", "geolip", "eclipse", "lipsdp", "milp-true", "dp",
          "milp-formal", "shor-cuts-l2", "lp-low", "shor-cuts", "shor", "lp-high", "sdp-neuron",
          "sdp-network", "milp-rest"]
 STATUSES = {"ok", "no bound", "time_limit", "error", "skipped", "too large", "not applicable",
@@ -42,9 +42,10 @@ def test_the_order_and_every_step_says_why():
         assert len(s.why) > 40, s.id
         assert s.share is None or 0 < s.share <= 1
     assert [s.id for s in plan.PLAN if s.inline] == ["product", "interval"]
-    assert [s.id for s in plan.PLAN if s.ends] == ["milp-true", "dp", "milp-formal"]
+    assert [s.id for s in plan.PLAN if s.ends] == ["bab", "milp-true", "dp", "milp-formal"]
     # the shares are the measured constants
     assert plan.step("milp-true").share == plan.AUTO_MILP_TRUE_SHARE
+    assert plan.step("bab").share == plan.AUTO_BAB_SHARE
     assert plan.step("milp-formal").share == plan.AUTO_MILP_SHARE
     assert plan.step("geolip").share == plan.AUTO_GEOLIP_SHARE
     assert plan.step("lipsdp").share == plan.AUTO_LIPSDP_SHARE
@@ -77,7 +78,7 @@ def test_global_l_inf_one_hidden_layer():
 def test_box_with_relu_runs_the_true_milp_first_and_no_formal_milp():
     net = small_net()
     ids, run = applicable(net, math.inf, BoxRegion(np.zeros(3), 0.1))
-    assert ids[:5] == ["product", "interval", "geolip", "milp-true", "dp"]
+    assert ids[:6] == ["product", "interval", "bab", "geolip", "milp-true", "dp"]
     assert "milp-formal" not in ids
     assert "milp-true bounds the true constant" in plan.step("milp-formal").blocked(run)
 
@@ -85,6 +86,7 @@ def test_box_with_relu_runs_the_true_milp_first_and_no_formal_milp():
 def test_tanh_on_a_box_bounds_the_formal_constant():
     ids, run = applicable(small_net(activation="tanh"), math.inf, BoxRegion(np.zeros(3), 0.1))
     assert "milp-true" not in ids and "milp-formal" in ids
+    assert "bab" in ids  # valid for any activation (smooth ones: s free in its range)
     assert plan.step("milp-true").blocked(run).startswith("needs ReLU-type activations")
 
 

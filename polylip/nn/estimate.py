@@ -410,7 +410,7 @@ def _constant(method: str, out: MethodOutput):
         return "true" if d.get("true") is not None else "formal"
     if method == "bab":
         return "true"
-    if method in ("product", "interval", "eclipse", "lipsdp", "shor", "sdp", "lp", "dp"):
+    if method in ("product", "interval", "eclipse", "lipsdp", "geolip", "shor", "sdp", "lp", "dp"):
         return "formal"
     return None
 

@@ -37,11 +37,12 @@ def main_job():
 
 
 def figures(stdout: str) -> dict:
-    """``name: value`` lines of ``polylip lipschitz`` (all but the time it took)."""
+    """``name: value`` lines of ``polylip lipschitz`` (all but the time it took; not the
+    indented lines of the plan, which carry each step's seconds)."""
     out = {}
     for line in stdout.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip() != "time":
+        if sep and not line[:1].isspace() and key.strip() != "time":
             out[key.strip()] = value.strip()
     return out
 

@@ -17,7 +17,7 @@ from polylip.nn import BoxRegion, Network, lipschitz
 from polylip.nn.estimate import METHODS, MethodOutput
 from polylip.nn.lower import LowerOptions
 from polylip.nn.methods import MILPOptions, plan
-from polylip.nn.methods.base import Method, integer
+from polylip.nn.methods.base import Method, MethodOptions, number
 from polylip.runtime import fork_available
 
 needs_fork = pytest.mark.skipif(not fork_available(), reason="steps run in a forked worker")
@@ -39,11 +39,16 @@ def figures(res):
             else res.witness.tolist(), tried, plan_)
 
 
-@dataclass(frozen=True)
-class NodeMILPOptions(MILPOptions):
-    """MILPOptions with a work limit, as the milp method will take it."""
+NodeMILPOptions = MILPOptions  # the milp method takes a work limit, node_limit
 
-    node_limit: int | None = integer(None, low=1, optional=True)
+
+@dataclass(frozen=True)
+class ClockMILPOptions(MethodOptions):
+    """The options of a milp method without a work limit (stopped only by the clock)."""
+
+    method = "milp"
+    time_limit: float | None = number(60.0, low=0, low_open=True, optional=True)
+    gap: float = number(1e-4, low=0, high=1, high_open=True)
 
 
 def fake_milp(problem, options):
@@ -142,7 +147,8 @@ def test_auto_gives_milp_a_node_limit_from_its_share_of_the_work(monkeypatch):
 @needs_fork
 def test_without_a_work_limit_milp_is_left_out(monkeypatch):
     net = net_of((3, 4, 1))
-    monkeypatch.setitem(METHODS, "milp", Method("milp", fake_milp, MILPOptions, "no nodes"))
+    monkeypatch.setitem(METHODS, "milp", Method("milp", fake_milp, ClockMILPOptions,
+                                                "no nodes"))
     monkeypatch.delitem(METHODS, "dp")
     res = lipschitz(net, budget=10, deterministic=True, lower=False)
     steps = {p["step"]: p for p in res.details["plan"]}

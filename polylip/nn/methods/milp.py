@@ -72,7 +72,7 @@ from polylip.errors import ModelError
 from polylip.nn.gradient_pop import functionals
 from polylip.nn.lower import differentiable_witness
 from polylip.nn.methods import milp_cells as cells
-from polylip.nn.methods.base import MethodOptions, choice, number
+from polylip.nn.methods.base import MethodOptions, choice, integer, number
 from polylip.nn.methods.milp_model import (FormalMILP, MILPSolution, formal_milp,
                                           realizable_activations, solve_formal_milp)
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -90,8 +90,13 @@ MILP_MARGIN = 1e-6
 class MILPOptions(MethodOptions):
     """Options of method "milp".
 
-    ``time_limit``: seconds for all functionals together (None: no limit); at the limit the
-    dual bound so far is returned with ``status="time_limit"``. ``gap``: relative gap at which
+    ``time_limit``: seconds for all functionals together (None: no limit), shared: each
+    functional gets the time left divided by the functionals left (what one leaves goes to the
+    next); at the limit the dual bounds so far are returned with ``status="time_limit"``.
+    ``node_limit``: branch-and-bound nodes for all functionals and rounds together, shared the
+    same way (a work limit: the same result on every run and machine load, what deterministic
+    mode uses; None: no limit); stopped there, likewise ``status="time_limit"``. ``gap``:
+    relative gap at which
     HiGHS stops (the bound is then within ``gap`` of the constant). ``constant``: ``"formal"``
     (every pattern in the derivative ranges), ``"true"`` (the pattern tied to an input of the
     region: a box or a ball, ReLU-type activations), or ``"auto"`` (``"true"`` where it
@@ -103,6 +108,7 @@ class MILPOptions(MethodOptions):
                                       allowed="positive seconds or None")
     gap: float = number(1e-4, low=0, high=1, high_open=True)
     constant: str = choice("auto", "auto", "formal", "true")
+    node_limit: int | None = integer(None, low=1, optional=True)
 
 
 def _csr(W):
@@ -157,22 +163,29 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     parts, statuses = [], []
     best_vertex = (-math.inf, None, None)
     upper = -math.inf
+    nodes_used = 0
     for k, u in enumerate(fs):
         problem.report("milp", k, len(fs))
-        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-        if left is not None and left <= 0:
+        # the time and nodes left are shared by the functionals left: each gets its share,
+        # and what one does not use goes to the next (a deadline for the whole method)
+        share = None if time_limit is None else \
+            (time_limit - (time.perf_counter() - t0)) / (len(fs) - k)
+        nodes = None if options.node_limit is None else \
+            (options.node_limit - nodes_used) // (len(fs) - k)
+        if (share is not None and share <= 0) or (nodes is not None and nodes < 1):
             statuses.append("time_limit")
-            upper = None
+            upper = None  # a functional without a bound: no bound on their maximum
             break
         if constant == "true":
-            bound, st, part = _solve_true(problem, u, db, forward, left, gap, cuts, witnesses)
+            bound, st, part = _solve_true(problem, u, db, forward, share, gap, cuts, witnesses,
+                                          nodes)
             if "t" in part:
                 t, pattern = part.pop("t"), part.pop("pattern")
                 if part["vertex_value"] > best_vertex[0]:
                     best_vertex = (part["vertex_value"], t, pattern)
         else:
             model = formal_milp(problem.net, problem.norm, db, u)
-            sol = solve_formal_milp(model, time_limit=left, gap=gap)
+            sol = solve_formal_milp(model, time_limit=share, gap=gap, node_limit=nodes)
             part = {"status": sol.status, "dual_bound": sol.dual_bound, "gap": sol.gap,
                     "nodes": sol.nodes, "seconds": sol.seconds, "shape": model.shape,
                     "message": sol.message}
@@ -185,6 +198,7 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
                     best_vertex = (value, t, pattern)
         parts.append(part)
         statuses.append(st)
+        nodes_used += part["nodes"]
         if bound is None or upper is None:
             upper = None
         else:
@@ -215,6 +229,7 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     formal_lower = best_vertex[0] if best_vertex[1] is not None else None
     details = {"constant": constant, "formal_lower": formal_lower if constant == "formal"
                else None, "vertex_value": formal_lower, "gap": gap, "time_limit": time_limit,
+               "node_limit": options.node_limit, "nodes": nodes_used,
                "milp_seconds": time.perf_counter() - t0, "functionals": len(fs),
                "parts": parts}
     if best_vertex[1] is not None:
@@ -227,8 +242,10 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
         details["message"] = ("no bound: " + "; ".join(p["message"] for p in parts)
                               if parts else "no bound: the time limit was reached")
     elif status == "time_limit":
-        details["message"] = (f"time limit {time_limit} s reached: the bound is HiGHS's dual "
-                              f"bound, {upper - (formal_lower or 0):.3g} above the best vertex")
+        limit = (f"time limit {time_limit} s" if options.node_limit is None else
+                 f"limit ({time_limit} s, {options.node_limit} nodes)")
+        details["message"] = (f"{limit} reached: the bound is HiGHS's dual bound, "
+                              f"{upper - (formal_lower or 0):.3g} above the best vertex")
     elif status == "not_closed":
         details["message"] = ("not closed: the bound is the smallest valid round's; then: " +
                               "; ".join(p["message"] for p in parts if p.get("message")))
@@ -245,7 +262,7 @@ TRUE_MARGIN = 1e-4
 MAX_CUTS = 1000
 
 
-def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
+def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses, node_limit=None):
     """Bound the true local constant for the functional ``u``: HiGHS on the big-M MILP, whose
     patterns are those realized at *some* point of the region (``z = 0`` on either side),
     with every pattern it returns checked by :func:`~polylip.nn.methods.milp_cells.cell`.
@@ -274,6 +291,7 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
     itself bounds nothing (it misses open cells thinner than its margin, and cells where a
     deeper pre-activation is identically zero); it only supplies the cutoff and a witness.
 
+    ``time_left`` (seconds) and ``node_limit`` (nodes) bound all its rounds together.
     Appends ``(value, x)`` to ``witnesses`` for each point of differentiability found.
     Returns ``(bound or None, status, part)``.
     """
@@ -282,6 +300,9 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
 
     def left():
         return None if time_left is None else time_left - (time.perf_counter() - t0)
+
+    def nodes_left():
+        return None if node_limit is None else node_limit - part["nodes"]
 
     model = formal_milp(net, p, db, u, forward=forward)
     unstable = model.z_index
@@ -303,13 +324,13 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
 
     margin_done = False
     while True:
-        lim = left()
-        if lim is not None and lim <= 0:
+        lim, nlim = left(), nodes_left()
+        if (lim is not None and lim <= 0) or (nlim is not None and nlim < 1):
             status = "time_limit"
             break
         plain = not (repeated or pairs or cuts or cutoff is not None)
         sol = solve_formal_milp(cells.add_rows(model, cuts, cutoff, pairs), time_limit=lim,
-                                gap=gap, presolve=plain)
+                                gap=gap, presolve=plain, node_limit=nlim)
         part["nodes"] += sol.nodes
         rnd = {"status": sol.status, "dual_bound": sol.dual_bound, "cuts": len(cuts),
                "cutoff": cutoff}
@@ -352,13 +373,13 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses):
             status = "not_closed"
             part["message"] = f"{MAX_CUTS} patterns without interior cut, not closed"
             break
-        if not margin_done:
+        if not margin_done and (nodes_left() is None or nodes_left() >= 1):
             margin_done = True
             lim = left()
             margin_model = formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN)
             msol = solve_formal_milp(cells.add_rows(margin_model, cuts, None, pairs),
                                      time_limit=None if lim is None else max(lim, 1e-3),
-                                     gap=gap, presolve=False)
+                                     gap=gap, presolve=False, node_limit=nodes_left())
             part["nodes"] += msol.nodes
             part["margin"] = {"status": msol.status, "dual_bound": msol.dual_bound,
                               "delta": TRUE_MARGIN}

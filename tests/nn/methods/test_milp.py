@@ -278,3 +278,42 @@ def test_auto_on_a_box_ends_at_the_true_constant(monkeypatch):
     assert ev.true - 1e-9 <= res.upper <= ev.true * (1 + 2e-6) + 2e-6
     assert ev.true * (1 - 1e-9) <= res.upper and res.lower <= ev.true * (1 + 1e-9)
     assert res.upper - res.lower <= 2e-6 * res.upper + 2e-6  # closed to auto's milp gap
+
+
+# ------------------------------------------------------------- work and time limits
+def test_node_limit_gives_the_same_result_twice_and_is_shared():
+    net = random_net([6, 12, 12, 3], 5, output="vector:inf")
+    box = BoxRegion(np.full(6, 0.2), 0.6)
+    runs = [lipschitz(net, "inf", region=box, method="milp", lower=False,
+                      options={"node_limit": 6, "time_limit": None}) for _ in range(2)]
+    a, b = runs
+    assert (a.upper, a.status, a.details["nodes"]) == (b.upper, b.status, b.details["nodes"])
+    assert a.details["node_limit"] == 6 and a.upper is not None
+    assert len(a.details["parts"]) == a.details["functionals"] > 1  # each functional ran
+    full = milp(net, "inf", box)
+    assert a.upper >= full.upper * (1 - 2e-4) - 1e-6  # a valid bound, if looser
+
+
+def test_deterministic_milp_runs_with_a_node_limit():
+    net = random_net([4, 6, 1], 3)
+    a = lipschitz(net, "inf", method="milp", deterministic=True, budget=2.0)
+    b = lipschitz(net, "inf", method="milp", deterministic=True, budget=2.0)
+    assert a.details["node_limit"] == int(plan.MILP_NODES_PER_SECOND * 2.0)
+    assert a.details["time_limit"] is None
+    assert (a.upper, a.lower, a.status) == (b.upper, b.lower, b.status)
+
+
+def test_the_time_limit_is_shared_by_the_functionals(monkeypatch):
+    """Each functional gets the time left over the functionals left (no functional takes it
+    all and leaves the others without a bound)."""
+    from polylip.nn.methods import milp_model
+
+    given, real = [], milp_model.solve_formal_milp
+    monkeypatch.setattr(milp_method, "solve_formal_milp",
+                        lambda model, **kw: given.append(kw["time_limit"]) or real(model, **kw))
+    net = random_net([3, 5, 4], 2, output="vector:inf")
+    res = milp(net, "inf", constant="formal", time_limit=40.0)
+    k = res.details["functionals"]
+    assert k > 1 and len(given) == k
+    assert given[0] <= 40.0 / k + 1e-9
+    assert all(g <= 40.0 / (k - i) + 1e-9 for i, g in enumerate(given))

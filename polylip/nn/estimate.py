@@ -527,13 +527,6 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     deadline = None
     if budget is not None and not is_auto:
         deadline = t0 + budget * (DETERMINISTIC_DEADLINE_FACTOR if deterministic else 1.0)
-        if not deterministic and isinstance(entry, Method) and entry.options is not None \
-                and "time_limit" in entry.options.names():
-            left = deadline - time.perf_counter()
-            limit = max(0.8 * left, left - AUTO_SOLVER_RESERVE)  # it stops itself first
-            mine = parsed.time_limit
-            parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
-                                         else min(mine, limit))
     lb = None
     lower_seconds = 0.0
     if lower is not False and lower is not None:
@@ -549,6 +542,16 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         t1 = time.perf_counter()
         lb = lower_bound(net, p, region, opts)
         lower_seconds = time.perf_counter() - t1
+    if deadline is not None and not deterministic and isinstance(entry, Method) \
+            and entry.options is not None and "time_limit" in entry.options.names():
+        # counted after the lower-bound search, which spent part of the budget (before, a
+        # method given ``budget - reserve`` before the search overran the deadline by the
+        # search's share and was stopped with no bound: "bab", digits 64-100-100-10, 60 s)
+        left = deadline - time.perf_counter()
+        limit = max(0.8 * left, left - AUTO_SOLVER_RESERVE)  # it stops itself first
+        mine = parsed.time_limit
+        parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
+                                     else min(mine, limit))
     problem = LipschitzProblem(net, p, region, lb, progress, started=t0, methods=METHODS)
     if is_auto:  # its own budget and workers
         out = entry.invoke(problem, parsed)

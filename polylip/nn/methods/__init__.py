@@ -37,7 +37,7 @@ Examples
  'bab',
  'auto']
 >>> BY_NAME["milp"].options.coerce({"gap": 1e-3})
-MILPOptions(time_limit=60.0, gap=0.001, constant='auto')
+MILPOptions(time_limit=60.0, gap=0.001, constant='auto', node_limit=None)
 """
 
 from polylip.nn.methods import auto, bab, baselines, dp, eclipse, exact, geolip, lipsdp, lp, \

@@ -49,9 +49,79 @@ def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree"):
     ``order`` is the elimination order; ``candidates[v]`` is ``{v} | higher neighbours of v``
     in the filled (chordal) graph, a clique of it. Ties are broken by the smallest index, so
     the result is deterministic.
+
+    Two implementations give the same result. Graphs of up to ``_DENSE_NODES`` nodes run on a
+    boolean adjacency matrix (the fill of one step is one block assignment, the degree update
+    one block sum), others on Python sets. Both stop as soon as the graph left is complete (its
+    elimination is then known: increasing index, each node's candidate clique the nodes after
+    it). Why: on dense graphs the set version's fill costs a Python set operation per pair of
+    neighbours; ``(x0 + ... + x999) * (y0 + ... + y999)`` (the graph K_{1000,1000}) took 52 s
+    in the set version, 0.4 s in the matrix version; a ball constraint in 5,000 variables (a
+    complete graph) would have taken hours, and now stops at the first step.
+
+    Examples
+    --------
+    >>> order, cand = elimination(4, np.array([[0, 1], [1, 2], [2, 3], [3, 0]]))
+    >>> order, cand[0]
+    ([0, 1, 2, 3], (0, 1, 3))
     """
     if ordering not in ("min-degree", "min-fill"):
         raise RelaxationError(f"unknown ordering {ordering!r}; choose 'min-degree' or 'min-fill'")
+    if ordering == "min-degree" and n <= _DENSE_NODES:
+        return _elimination_dense(n, edges)
+    return _elimination_sets(n, edges, ordering)
+
+
+# Matrix version up to 4,096 nodes: a 16 MB boolean matrix, and an argmin over n per step
+# (16 M comparisons in all at n = 4,096, well under a second).
+_DENSE_NODES = 4096
+
+
+def _complete_rest(rest, order, candidates):
+    """Eliminate a complete graph on ``rest`` (sorted): what the greedy game does on it."""
+    for i, v in enumerate(rest):
+        order.append(v)
+        candidates[v] = (v, *rest[i + 1:])
+
+
+def _elimination_dense(n: int, edges: np.ndarray):
+    adj = np.zeros((n, n), dtype=bool)
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    adj[edges[:, 0], edges[:, 1]] = True
+    adj[edges[:, 1], edges[:, 0]] = True
+    degree = adj.sum(axis=1).astype(np.int64)
+    big = np.iinfo(np.int64).max
+    key = degree.copy()
+    order, candidates = [], [None] * n
+    left = n
+    while left:
+        v = int(np.argmin(key))             # smallest degree, then smallest index
+        if degree[v] == left - 1:           # v has the least degree: the rest is complete
+            _complete_rest(np.flatnonzero(key != big).tolist(), order, candidates)
+            break
+        nb = np.flatnonzero(adj[v])
+        order.append(v)
+        candidates[v] = (v, *nb.tolist())
+        adj[v, nb] = False
+        adj[nb, v] = False
+        key[v] = big
+        left -= 1
+        if nb.size > 1:
+            block = adj[np.ix_(nb, nb)]
+            have = block.sum(axis=1)
+            k = nb.size
+            if int(have.sum()) != k * (k - 1):
+                block[:] = True
+                block[np.arange(k), np.arange(k)] = False
+                adj[np.ix_(nb, nb)] = block
+            degree[nb] += (k - 1) - have
+        degree[nb] -= 1
+        key[nb] = degree[nb]
+    return order, candidates
+
+
+def _elimination_sets(n: int, edges: np.ndarray, ordering: str):
     adj = _adjacency(n, edges)
     key = (lambda v: len(adj[v])) if ordering == "min-degree" else (lambda v: _fill(adj, v))
     current = [key(v) for v in range(n)]
@@ -59,17 +129,26 @@ def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree"):
     heapq.heapify(heap)
     done = np.zeros(n, dtype=bool)
     order, candidates = [], [None] * n
+    left = n
     while heap:
         k, v = heapq.heappop(heap)
         if done[v] or k != current[v]:
             continue
-        done[v] = True
-        order.append(v)
         nb = adj[v]
+        if len(nb) == left - 1 and (ordering == "min-degree" or all(
+                len(adj[u]) == left - 1 for u in nb)):
+            # the graph left is complete: every node has the least key, ties go by index
+            _complete_rest(sorted((v, *nb)), order, candidates)
+            break
+        done[v] = True
+        left -= 1
+        order.append(v)
         candidates[v] = (v, *sorted(nb))
         for u in nb:
-            adj[u].discard(v)
-            adj[u] |= nb - {u}
+            au = adj[u]
+            au.discard(v)
+            au |= nb
+            au.discard(u)
         adj[v] = set()
         touched = set(nb)
         if ordering == "min-fill":

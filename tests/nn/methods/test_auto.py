@@ -135,12 +135,19 @@ def test_a_step_running_at_the_deadline_is_stopped_and_gives_no_bound(monkeypatc
 @needs_fork
 def test_small_budget_on_a_network_whose_next_step_exceeds_it():
     # digits MLP, ten classes: one Shor SDP per class (seconds each); 0.5 s leaves only the
-    # bounds that answer at once
+    # bounds that answer at once, and geolip (one small SDP per class, about 0.05 s each on
+    # this 64-16-16-10 net) when the machine is quiet enough for it to finish in its share
     net = Network.load(EXAMPLES / "digits_mlp.npz")
     res = lipschitz(net, "inf", lower=False, options={"budget": 0.5})
-    assert res.details["best_method"] in ("product", "interval")
-    assert res.upper == pytest.approx(baseline(net), rel=1e-12)
-    assert uncertified_uppers(res) == []
+    assert res.details["best_method"] in ("product", "interval", "geolip")
+    if res.details["best_method"] == "geolip":
+        assert res.upper <= baseline(net)
+    else:
+        assert res.upper == pytest.approx(baseline(net), rel=1e-12)
+    # no step but the closed forms and geolip (certified from its multipliers even when
+    # stopped at its time limit) recorded an upper bound
+    assert [t["method"] for t in res.details["tried"] if t.get("upper") is not None
+            and t["method"] not in ("product", "interval", "geolip")] == []
     # the other steps were stopped, or refused at once: the budget spent, or their estimate
     # (or the POPs' they read) above the time left
     stopped = [p for p in res.details["plan"][2:] if p["status"] in ("time_limit", "too large")

@@ -155,16 +155,27 @@ def _region(args, net):
     return cls(np.asarray(center, dtype=float).reshape(-1), args.radius)
 
 
-def _options(items):
+def _options(items, method: str | None = None):
+    """``KEY=VALUE`` items as a dict: each value read as JSON (numbers, true/false, null,
+    lists), else kept as text. Where the method's option takes the text but not what JSON made
+    of it, the text wins: ``--option constant=true`` is milp's word 'true', not a boolean."""
+    # lazy: the nn stage is needed by this subcommand only
+    from polylip.nn.methods import BY_NAME
+
+    entry = BY_NAME.get(method)
     out = {}
     for item in items:
         key, sep, val = item.partition("=")
         if not sep or not key:
             raise ModelError(f"bad --option {item!r}; expected KEY=VALUE")
         try:
-            out[key] = json.loads(val)
+            value = json.loads(val)
         except json.JSONDecodeError:
-            out[key] = val
+            value = val
+        if (entry is not None and not isinstance(value, str)
+                and entry.options.accepts(key, val) and not entry.options.accepts(key, value)):
+            value = val
+        out[key] = value
     return out
 
 
@@ -174,7 +185,7 @@ def run(args) -> int:
     # lazy: as above
     from polylip.nn.lower import LowerOptions
 
-    options = _options(args.option)
+    options = _options(args.option, args.method)
     for key in ("order", "degree", "sparsity"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)

@@ -218,3 +218,22 @@ def test_budget_and_deterministic_apply_to_every_method(model, cli):
                            "--json").out) for _ in range(2)]
     assert runs[0]["deterministic"] is True
     assert (runs[0]["upper"], runs[0]["lower"]) == (runs[1]["upper"], runs[1]["lower"])
+
+
+def test_option_words_that_json_reads_as_booleans():
+    # milp's constant takes the words 'auto', 'formal', 'true': --option constant=true is the
+    # word, not JSON's boolean (it was refused: "constant must be one of ..., got True")
+    from polylip.cli.lipschitz import _options
+    assert _options(["constant=true"], "milp") == {"constant": "true"}
+    assert _options(["gap=0.001", "node_limit=null"], "milp") == {"gap": 0.001, "node_limit": None}
+    # where the option takes the decoded value, it stays decoded; unknown methods: JSON
+    assert _options(["constant=true"], None) == {"constant": True}
+
+
+def test_option_word_true_runs_milp(cli, model):
+    path, _, _ = model
+    center = path.parent / "x0.npy"
+    np.save(center, np.zeros(3))
+    run = cli("lipschitz", path, "--method", "milp", "--option", "constant=true",
+              "--center", center, "--radius", "0.1")
+    assert run.code == 0, run.err

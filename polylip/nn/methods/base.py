@@ -203,6 +203,26 @@ class MethodOptions:
         return {f.name: f.metadata["rule"].allowed for f in fields(cls) if "rule" in f.metadata}
 
     @classmethod
+    def accepts(cls, name: str, value) -> bool:
+        """Whether option ``name`` takes ``value`` by its rule (an unknown name: False).
+
+        >>> from polylip.nn.methods.milp import MILPOptions
+        >>> MILPOptions.accepts("constant", "true"), MILPOptions.accepts("constant", True)
+        (True, False)
+        """
+        for f in fields(cls):
+            if f.name == name:
+                rule = f.metadata.get("rule")
+                if rule is None:
+                    return True
+                try:
+                    rule.apply(value)
+                except _Reject:
+                    return False
+                return True
+        return False
+
+    @classmethod
     def coerce(cls, value) -> "MethodOptions":
         """These options from ``value``: None (the defaults), an instance (as is), or a dict
         (keys checked against :meth:`names`, values by each option's rule)."""

@@ -68,11 +68,11 @@ import logging
 import time
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
 from polylip.nn import lipsdp as _ls
+from polylip.nn.hkm import hkm_solve
 from polylip.relax.conic import LMIProblem
 from polylip.solve.sdp import solve_sdp
 
@@ -220,98 +220,10 @@ def _structured(data: _ls.LipSDPData, start_mu, start_lam, *, tol: float, max_it
     b = np.zeros(n0 + m)
     b[:n0] = 1.0
     U = cap * np.maximum(start_lam, 1e-300)
-    y = -np.concatenate([start_mu, start_lam])
-    S = C - ops.adjoint(y)
-    P, LS = _ls._inv_chol(S)
-    mu0 = float(n0) / np.trace(P[:n0, :n0])
-    X = mu0 * P
-    s1, s2 = -y[n0:], U + y[n0:]
-    x1, x2 = mu0 / s1, mu0 / s2
-    nc = N + 2 * m
-    status, it, gap = "inaccurate", 0, np.inf
-    best_y = y.copy()
-    for it in range(1, max_iters + 1):
-        Rp = b - ops.apply(X)
-        Rp[n0:] -= x1 - x2
-        mu = (float(np.sum(X * S)) + x1 @ s1 + x2 @ s2) / nc
-        pobj = float(np.sum(C * X)) + U @ x2
-        dobj = float(np.sum(y[:n0]))
-        gap = abs(pobj - dobj) / max(abs(dobj), 1e-300)
-        log.debug("GeoLIP %d: sum mu %.10g gap %.3g |Rp| %.3g mu %.3g", it, -dobj, gap,
-                  np.linalg.norm(Rp), mu)
-        if gap <= tol and np.linalg.norm(Rp) <= tol * 10 * np.sqrt(n0):
-            status = "optimal"
-            break
-        if deadline is not None and time.perf_counter() > deadline:
-            status = "time_limit"
-            break
-        M = ops.schur(X, P)
-        M[n0:, n0:][np.diag_indices(m)] += x1 / s1 + x2 / s2
-        try:
-            cf = sla.cho_factor(M, check_finite=False)
-        except np.linalg.LinAlgError:
-            M[np.diag_indices(n0 + m)] += 1e-14 * np.abs(np.diag(M)).max()
-            try:
-                cf = sla.cho_factor(M, check_finite=False)
-            except np.linalg.LinAlgError:
-                status = "inaccurate"
-                break
-        AP = ops.apply(P)
-
-        def direction(sig, corr=None):
-            rhs = b - sig * mu * AP
-            rhs[n0:] -= sig * mu * (1.0 / s1 - 1.0 / s2)
-            if corr is not None:
-                dya, Xa, xa1, sa1, xa2, sa2 = corr
-                T = (-ops.right_mul(Xa, dya)) @ P
-                rhs += ops.apply(0.5 * (T + T.T))
-                rhs[n0:] += xa1 * sa1 / s1 - xa2 * sa2 / s2
-            dy = sla.cho_solve(cf, rhs, check_finite=False)
-            dS = -ops.adjoint(dy)
-            dX = sig * mu * P - X + ops.right_mul(X, dy) @ P
-            ds1, ds2 = -dy[n0:], dy[n0:]
-            dx1 = sig * mu / s1 - x1 - x1 * ds1 / s1
-            dx2 = sig * mu / s2 - x2 - x2 * ds2 / s2
-            if corr is not None:
-                dX -= T
-                dx1 -= xa1 * sa1 / s1
-                dx2 -= xa2 * sa2 / s2
-            return dy, dS, 0.5 * (dX + dX.T), dx1, ds1, dx2, ds2
-
-        LX = np.linalg.cholesky(X)
-        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(0.0)
-        ap = min(1.0, _ls._max_step(LX, dX), _ls._lp_step(x1, dx1), _ls._lp_step(x2, dx2))
-        ad = min(1.0, _ls._max_step(LS, dS), _ls._lp_step(s1, ds1), _ls._lp_step(s2, ds2))
-        mua = (float(np.sum((X + ap * dX) * (S + ad * dS))) + (x1 + ap * dx1) @ (s1 + ad * ds1)
-               + (x2 + ap * dx2) @ (s2 + ad * ds2)) / nc
-        sig = min(1.0, (mua / mu) ** 3)
-        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(sig, (dy, dX, dx1, ds1, dx2, ds2))
-        ap = min(1.0, 0.95 * min(_ls._max_step(LX, dX), _ls._lp_step(x1, dx1),
-                                 _ls._lp_step(x2, dx2)))
-        ad = min(1.0, 0.95 * min(_ls._max_step(LS, dS), _ls._lp_step(s1, ds1),
-                                 _ls._lp_step(s2, ds2)))
-        for _ in range(30):  # verify the steps (the Lanczos estimates are approximate)
-            Xn = X + ap * dX
-            try:
-                np.linalg.cholesky(Xn)
-                break
-            except np.linalg.LinAlgError:
-                ap *= 0.8
-        for _ in range(30):
-            yn = y + ad * dy
-            Sn = C - ops.adjoint(yn)
-            try:
-                Pn, LSn = _ls._inv_chol(Sn)
-                break
-            except np.linalg.LinAlgError:
-                ad *= 0.8
-        else:  # pragma: no cover - the current point stays feasible
-            status = "inaccurate"
-            break
-        X, x1, x2 = Xn, x1 + ap * dx1, x2 + ap * dx2
-        y, S, P, LS = yn, Sn, Pn, LSn
-        s1, s2 = -y[n0:], U + y[n0:]
-        best_y = y.copy()
+    y0 = -np.concatenate([start_mu, start_lam])
+    out = hkm_solve(ops, C, b, y0, U, n0, tol=tol, max_iters=max_iters, deadline=deadline,
+                    label="GeoLIP")
+    best_y, status, it, gap = out["y"], out["status"], out["iterations"], out["gap"]
     return dict(mu=-best_y[:n0], lam=-best_y[n0:], status=status, iterations=it, gap=gap)
 
 

@@ -80,9 +80,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from polylip.errors import ModelError
+from polylip.nn.hkm import hkm_solve
 from polylip.relax.conic import LMIProblem, upper_to_full
 from polylip.solve.sdp import solve_sdp
 
@@ -664,39 +664,6 @@ def _reduce_input(data: LipSDPData) -> LipSDPData:
                       data.pruned)
 
 
-def _inv_chol(S):
-    L = np.linalg.cholesky(S)
-    Li = sla.solve_triangular(L, np.eye(S.shape[0]), lower=True, check_finite=False)
-    return Li.T @ Li, L
-
-
-def _max_step(L, dX) -> float:
-    """Largest ``a`` with ``X + a dX`` PSD (``X = L L^T``), estimated by Lanczos on
-    ``L^{-1} dX L^{-T}`` (the caller verifies with a Cholesky factorization)."""
-    n = L.shape[0]
-
-    def mv(v):
-        w = sla.solve_triangular(L, v, lower=True, trans="T", check_finite=False)
-        return sla.solve_triangular(L, dX @ w, lower=True, check_finite=False)
-
-    try:
-        if n < 200:
-            raise ValueError
-        op = spla.LinearOperator((n, n), matvec=mv, dtype=float)
-        lmin = float(spla.eigsh(op, k=1, which="SA", tol=1e-2, maxiter=100,
-                                return_eigenvectors=False)[0])
-    except (ValueError, spla.ArpackNoConvergence, spla.ArpackError):
-        Li = sla.solve_triangular(L, np.eye(n), lower=True, check_finite=False)
-        T = Li @ dX @ Li.T
-        lmin = float(sla.eigh(0.5 * (T + T.T), eigvals_only=True, subset_by_index=[0, 0])[0])
-    return np.inf if lmin >= 0 else -1.0 / lmin
-
-
-def _lp_step(x, dx) -> float:
-    neg = dx < 0
-    return float(np.min(-x[neg] / dx[neg])) if np.any(neg) else np.inf
-
-
 def _structured(data: LipSDPData, start_rho: float, start_lam, *, tol: float,
                 max_iters: int, deadline: float | None, cap: float = 1e8) -> dict:
     """HKM primal-dual interior-point method for ``max -rho s.t. -M(rho, lambda) >= 0,
@@ -713,96 +680,10 @@ def _structured(data: LipSDPData, start_rho: float, start_lam, *, tol: float,
     b = np.zeros(m + 1)
     b[0] = 1.0
     U = cap * np.maximum(start_lam, 1e-300)
-    y = -np.concatenate([[start_rho], start_lam])
-    S = C - ops.adjoint(y)
-    P, LS = _inv_chol(S)
-    mu0 = 1.0 / np.trace(P[:red.n0, :red.n0])
-    X = mu0 * P
-    s1, s2 = -y[1:], U + y[1:]
-    x1, x2 = mu0 / s1, mu0 / s2
-    nc = N + 2 * m
-    status, it, gap = "inaccurate", 0, np.inf
-    best_y = y.copy()
-    for it in range(1, max_iters + 1):
-        Rp = b - ops.apply(X)
-        Rp[1:] -= x1 - x2
-        mu = (float(np.sum(X * S)) + x1 @ s1 + x2 @ s2) / nc
-        pobj = float(np.sum(C * X)) + U @ x2
-        dobj = float(y[0])
-        gap = abs(pobj - dobj) / max(abs(dobj), 1e-300)  # relative: rho can be tiny
-        log.debug("structured LipSDP %d: rho %.10g gap %.3g |Rp| %.3g mu %.3g", it, -dobj, gap,
-                  np.linalg.norm(Rp), mu)
-        if gap <= tol and np.linalg.norm(Rp) <= tol * 10:
-            status = "optimal"
-            break
-        if deadline is not None and time.perf_counter() > deadline:
-            status = "time_limit"
-            break
-        M = ops.schur(X, P)
-        M[1:, 1:][np.diag_indices(m)] += x1 / s1 + x2 / s2
-        try:
-            cf = sla.cho_factor(M, check_finite=False)
-        except np.linalg.LinAlgError:
-            M[np.diag_indices(m + 1)] += 1e-14 * np.abs(np.diag(M)).max()
-            try:
-                cf = sla.cho_factor(M, check_finite=False)
-            except np.linalg.LinAlgError:
-                status = "inaccurate"
-                break
-        AP = ops.apply(P)
-
-        def direction(sig, corr=None):
-            rhs = b - sig * mu * AP
-            rhs[1:] -= sig * mu * (1.0 / s1 - 1.0 / s2)
-            if corr is not None:
-                dya, Xa, xa1, sa1, xa2, sa2 = corr
-                T = (-ops.right_mul(Xa, dya)) @ P  # Xa dSa P
-                rhs += ops.apply(0.5 * (T + T.T))
-                rhs[1:] += xa1 * sa1 / s1 - xa2 * sa2 / s2
-            dy = sla.cho_solve(cf, rhs, check_finite=False)
-            dS = -ops.adjoint(dy)
-            dX = sig * mu * P - X + ops.right_mul(X, dy) @ P  # - X dS P
-            ds1, ds2 = -dy[1:], dy[1:]
-            dx1 = sig * mu / s1 - x1 - x1 * ds1 / s1
-            dx2 = sig * mu / s2 - x2 - x2 * ds2 / s2
-            if corr is not None:
-                dX -= T
-                dx1 -= xa1 * sa1 / s1
-                dx2 -= xa2 * sa2 / s2
-            return dy, dS, 0.5 * (dX + dX.T), dx1, ds1, dx2, ds2
-
-        LX = np.linalg.cholesky(X)
-        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(0.0)
-        ap = min(1.0, _max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2))
-        ad = min(1.0, _max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2))
-        mua = (float(np.sum((X + ap * dX) * (S + ad * dS))) + (x1 + ap * dx1) @ (s1 + ad * ds1)
-               + (x2 + ap * dx2) @ (s2 + ad * ds2)) / nc
-        sig = min(1.0, (mua / mu) ** 3)
-        dy, dS, dX, dx1, ds1, dx2, ds2 = direction(sig, (dy, dX, dx1, ds1, dx2, ds2))
-        ap = min(1.0, 0.95 * min(_max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2)))
-        ad = min(1.0, 0.95 * min(_max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2)))
-        for _ in range(30):  # verify the steps (the Lanczos estimates are approximate)
-            Xn = X + ap * dX
-            try:
-                np.linalg.cholesky(Xn)
-                break
-            except np.linalg.LinAlgError:
-                ap *= 0.8
-        for _ in range(30):
-            yn = y + ad * dy
-            Sn = C - ops.adjoint(yn)
-            try:
-                Pn, LSn = _inv_chol(Sn)
-                break
-            except np.linalg.LinAlgError:
-                ad *= 0.8
-        else:  # pragma: no cover - the current point stays feasible
-            status = "inaccurate"
-            break
-        X, x1, x2 = Xn, x1 + ap * dx1, x2 + ap * dx2
-        y, S, P, LS = yn, Sn, Pn, LSn
-        s1, s2 = -y[1:], U + y[1:]
-        best_y = y.copy()
+    y0 = -np.concatenate([[start_rho], start_lam])
+    out = hkm_solve(ops, C, b, y0, U, 1, tol=tol, max_iters=max_iters, deadline=deadline,
+                    label="structured LipSDP")
+    best_y, status, it, gap = out["y"], out["status"], out["iterations"], out["gap"]
     capped = int(np.sum(-best_y[1:] > 0.5 * U))
     return dict(rho=float(-best_y[0]), lam=-best_y[1:], status=status, iterations=it, gap=gap,
                 capped=capped, reduced_input=red.n0)

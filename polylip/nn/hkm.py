@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg import lapack
 import scipy.sparse.linalg as spla
 
 __all__ = ["hkm_solve"]
@@ -40,10 +41,15 @@ log = logging.getLogger(__name__)
 
 
 def _inv_chol(S):
-    """``(S^{-1}, L)`` with ``S = L L^T`` (raises LinAlgError unless ``S`` is PD)."""
+    """``(S^{-1}, L)`` with ``S = L L^T`` (raises LinAlgError unless ``S`` is PD). The inverse
+    by LAPACK's ``potri`` from the factor (``2 n^3 / 3`` flops; the triangular inverse and
+    ``Li^T Li`` took 38 ms of CPU at n = 664, ``potri`` 25 ms)."""
     L = np.linalg.cholesky(S)
-    Li = sla.solve_triangular(L, np.eye(S.shape[0]), lower=True, check_finite=False)
-    return Li.T @ Li, L
+    Pi, info = lapack.dpotri(L, lower=1)
+    if info != 0:  # pragma: no cover - L is a computed Cholesky factor
+        raise np.linalg.LinAlgError(f"potri failed ({info})")
+    P = np.tril(Pi)
+    return P + np.tril(P, -1).T, L
 
 
 def _max_step(L, dX) -> float:
@@ -114,7 +120,7 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
     S = C - ops.adjoint(y)
     P, LS = _inv_chol(S)
     mu0 = float(k) / np.trace(P[:n0, :n0])
-    X = mu0 * P
+    X, LX = mu0 * P, None
     s1, s2 = -y[k:], U + y[k:]
     x1, x2 = mu0 / s1, mu0 / s2
     nc = N + 2 * m
@@ -168,7 +174,8 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
                 dx2 -= xa2 * sa2 / s2
             return dy, dS, 0.5 * (dX + dX.T), dx1, ds1, dx2, ds2
 
-        LX = np.linalg.cholesky(X)
+        if LX is None:
+            LX = np.linalg.cholesky(X)
         dy, dS, dX, dx1, ds1, dx2, ds2 = direction(0.0)
         ap = min(1.0, _max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2))
         ad = min(1.0, _max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2))
@@ -178,10 +185,11 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
         dy, dS, dX, dx1, ds1, dx2, ds2 = direction(sig, (dy, dX, dx1, ds1, dx2, ds2))
         ap = min(1.0, 0.95 * min(_max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2)))
         ad = min(1.0, 0.95 * min(_max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2)))
+        LXn = None
         for _ in range(30):  # verify the steps (the Lanczos estimates are approximate)
             Xn = X + ap * dX
             try:
-                np.linalg.cholesky(Xn)
+                LXn = np.linalg.cholesky(Xn)  # the next iteration's factor
                 break
             except np.linalg.LinAlgError:
                 ap *= 0.8
@@ -196,7 +204,7 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
         else:  # pragma: no cover - the current point stays feasible
             status = "inaccurate"
             break
-        X, x1, x2 = Xn, x1 + ap * dx1, x2 + ap * dx2
+        X, LX, x1, x2 = Xn, LXn, x1 + ap * dx1, x2 + ap * dx2
         y, S, P, LS = yn, Sn, Pn, LSn
         s1, s2 = -y[k:], U + y[k:]
         best_y = y.copy()

@@ -72,7 +72,7 @@ from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.solve.box import box_from_constraints  # noqa: F401 (part of this module's API)
-from polylip.solve.certificate_exact import _ints, _is_one, _ldl_psd, _verify
+from polylip.solve.certificate_exact import _exact_grams, _ints, _is_one, _ldl_psd, _residual, _verify
 
 U = 2.0 ** -53
 TINY = 2.0 ** -1000
@@ -178,6 +178,7 @@ class SOSCertificate:
     shifts: tuple | None = None
     fold: bool = True
     claimed: float | None = None
+    exact: tuple = ()
 
     def __post_init__(self):
         names = tuple(self.variables)
@@ -201,6 +202,7 @@ class SOSCertificate:
                 raise ModelError(f"a Gram matrix of shape {G.shape} for a basis of {basis.shape[0]} monomials")
             blocks.append((al(g), basis, G if np.array_equal(G, G.T) else np.triu(G) + np.triu(G, 1).T))
         put(self, "blocks", tuple(blocks))
+        put(self, "exact", _exact_grams(self.exact, blocks))
         put(self, "equalities", tuple((al(h), al(lam)) for h, lam in self.equalities))
         put(self, "ineqs", tuple(al(p) for p in self.ineqs))
         put(self, "eqs", tuple(al(p) for p in self.eqs))
@@ -222,6 +224,11 @@ class SOSCertificate:
         """The same certificate with other (symmetric) Gram matrices and bound, unsealed;
         the term layout is shared, so this is cheap."""
         blocks = tuple((g, b, np.asarray(G, dtype=float)) for (g, b, _), G in zip(self.blocks, grams))
+        # an exact (rational) Gram matrix stays only where its float image is unchanged
+        exact = tuple((j, X) for j, X in self.exact if np.array_equal(blocks[j][2], self.blocks[j][2]))
+        if len(exact) != len(self.exact):
+            return replace(self, blocks=blocks, bound=self.bound if bound is None else float(bound),
+                           shifts=None, claimed=None, exact=exact)
         self._terms
         return self._copy(blocks=blocks, bound=self.bound if bound is None else float(bound),
                           shifts=None, claimed=None)
@@ -288,10 +295,13 @@ class SOSCertificate:
                    ((A, float), (C, float), (S, np.int64)))
         ncoef = int(cut[1])
         gmon = inv[ncoef:ncoef + rep.size]
-        one = is_one[owner[rep]] & (gmon != 0)      # fold candidates: g = 1, monomial != 1
+        faced = np.zeros(sizes.size, bool)
+        faced[[j for j, _ in self.exact]] = True
+        free = is_one & ~faced                      # blocks the residual may be folded into
+        one = free[owner[rep]] & (gmon != 0)        # fold candidates: g = 1, monomial != 1
         return dict(mons=mons, inv=inv, A=A, C=C, S=S, ncoef=ncoef, nobj=int(cut[0]), rep=rep,
                     sizes=sizes, start=start, boff=boff, owner=owner, P=P, Q=Q, is_one=is_one,
-                    sgroups=sgroups, one_ent=rep[one], one_mon=gmon[one])
+                    faced=faced, free=free, sgroups=sgroups, one_ent=rep[one], one_mon=gmon[one])
 
     @cached_property
     def _layout(self) -> dict:
@@ -355,6 +365,8 @@ class SOSCertificate:
             return self.__dict__["_sealed_cb"]
         L = self._layout
         m = L["mons"].shape[0]
+        if self.exact:
+            return self._certified_bound_exact()
         prod = L["A"] * L["C"] * L["S"]
         rhat = np.bincount(L["inv"], weights=prod, minlength=m)
         N = np.bincount(L["inv"], minlength=m)
@@ -375,6 +387,26 @@ class SOSCertificate:
             # a residual at rounding level (or no box to pay for it): recompute it exactly
             absr, r0_low = _exact_residual_floats(L)
             best = self._best(_up(absr, 0), r0_low, M, mu, beta)
+        return best
+
+    def _certified_bound_exact(self) -> CertifiedBound:
+        """:meth:`certified_bound` of a certificate with exact (rational) Gram matrices: the
+        residual is computed exactly (it carries rational coefficients), each exact block is
+        proven PSD exactly (it gets no shift and no share of the fold), the rest as usual."""
+        L = self._layout
+        r = _residual(self, L)
+        absr = np.array([float(abs(v)) for v in r])
+        r0 = float(r[0])
+        r0_low = r0 if Fraction(r0) <= r[0] else float(_down(r0))
+        Bv = self._bounds()
+        with np.errstate(invalid="ignore", over="ignore"):
+            M = _up(Bv[L["mons"]].prod(axis=1), mono.degrees(L["mons"]))
+        mu = self._min_eigs()
+        for j, X in self.exact:
+            mu[j] = np.inf if _ldl_psd([list(row) for row in X]) else -np.inf
+        best = self._best(_up(absr, 0), r0_low, M, mu, self._block_bounds(Bv))
+        if not best.certified and not all(mu[j] > -np.inf for j, _ in self.exact):
+            best = replace(best, reason="numerical only: an exact Gram matrix is not PSD")
         return best
 
     def _best(self, rho, r0_low, M, mu, beta) -> CertifiedBound:
@@ -581,7 +613,10 @@ class SOSCertificate:
             box=None if self.box is None else dict(lower=hx(self.box[0]), upper=hx(self.box[1])),
             box_assumed=self.box_assumed, fold=self.fold,
             shifts=None if self.shifts is None else [hx(v) for v in self.shifts],
-            claimed=None if self.claimed is None else float(self.claimed).hex()))
+            claimed=None if self.claimed is None else float(self.claimed).hex(),
+            exact=[dict(block=j, gram=[f"{X[p][q].numerator}/{X[p][q].denominator}"
+                                       for p in range(len(X)) for q in range(p, len(X))])
+                   for j, X in self.exact]))
 
     @classmethod
     def from_json(cls, text: str) -> "SOSCertificate":
@@ -611,7 +646,21 @@ class SOSCertificate:
                    tuple(poly(p) for p in d["ineqs"]), tuple(poly(p) for p in d["eqs"]),
                    np.array(d["binary"], bool), np.array(d["spin"], bool), box, bool(d["box_assumed"]),
                    d["sense"], None if d["shifts"] is None else tuple(fl(v) for v in d["shifts"]),
-                   bool(d["fold"]), None if d["claimed"] is None else float.fromhex(d["claimed"]))
+                   bool(d["fold"]), None if d["claimed"] is None else float.fromhex(d["claimed"]),
+                   tuple((e["block"], _rational_matrix(e["gram"], blocks[e["block"]][2].shape[0]))
+                         for e in d.get("exact", ())))
+
+
+def _rational_matrix(tri, k: int) -> list:
+    """The symmetric ``k x k`` matrix of the upper triangle ``tri`` of "p/q" strings (read by
+    ``Fraction``'s parser: integers and a slash only, never evaluated)."""
+    if len(tri) != k * (k + 1) // 2 or not all(isinstance(v, str) and len(v) < 10000 for v in tri):
+        raise ModelError("an exact Gram matrix must be the upper triangle of its block as 'p/q' strings")
+    vals = [Fraction(v) for v in tri]
+    X = [[Fraction(0)] * k for _ in range(k)]
+    for (p, q), v in zip(zip(*np.triu_indices(k)), vals):
+        X[p][q] = X[q][p] = v
+    return X
 
 
 def _exact_residual_floats(L):

@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.solve.box import box_from_constraints
@@ -51,6 +52,54 @@ def _exact_residual(L) -> list:
     for g, s in zip(groups[first], sums):
         out[int(g)] = Fraction(int(s)) * scale
     return out
+
+
+def _exact_delta(c, L) -> dict:
+    """``{monomial index: exact change of r}`` from the blocks whose Gram matrix is exact
+    (``c.exact``): the layout holds their float images, so the residual moves by
+    ``-(X_pq - fl(X_pq))`` (twice off the diagonal) on the monomial of each entry."""
+    out = {}
+    nc, rep, start = L["ncoef"], L["rep"], L["start"]
+    for j, X in c.exact:
+        G = c.blocks[j][2]
+        e = np.arange(int(start[j]), int(start[j + 1]))
+        pos = np.searchsorted(rep, e)                 # a block with g = 1: one term per entry
+        mons = L["inv"][nc + pos]
+        for t, a in zip(e.tolist(), mons.tolist()):
+            p, q = int(L["P"][t]), int(L["Q"][t])
+            d = X[p][q] - Fraction(float(G[p, q]))
+            if d:
+                out[a] = out.get(a, Fraction(0)) - (d if p == q else 2 * d)
+    return out
+
+
+def _residual(c, L) -> list:
+    """The exact residual of ``c`` (as Fractions), exact Gram matrices included."""
+    r = _exact_residual(L)
+    for a, d in _exact_delta(c, L).items():
+        r[a] += d
+    return r
+
+
+def _exact_grams(exact, blocks) -> tuple:
+    """``exact`` as ``((block index, k x k tuple of tuples of Fractions), ...)``, checked:
+    symmetric, of its block's size, on a block with multiplier 1 (it is never folded into or
+    shifted: its PSD-ness is checked exactly)."""
+    out, seen = [], set()
+    for j, X in exact:
+        j = int(j)
+        if not 0 <= j < len(blocks) or j in seen:
+            raise ModelError(f"an exact Gram matrix for block {j}: no such block, or twice")
+        seen.add(j)
+        k = blocks[j][2].shape[0]
+        X = tuple(tuple(Fraction(v) for v in row) for row in X)
+        if len(X) != k or any(len(row) != k for row in X) or \
+                any(X[p][q] != X[q][p] for p in range(k) for q in range(p)):
+            raise ModelError(f"the exact Gram matrix of block {j} is not symmetric of size {k}")
+        if not _is_one(blocks[j][0]):
+            raise ModelError(f"an exact Gram matrix is only for a block with multiplier 1 (block {j})")
+        out.append((j, X))
+    return tuple(sorted(out))
 
 
 def _psd_exact(A: list) -> bool:
@@ -124,10 +173,12 @@ def _verify(c) -> bool:
         if np.isnan(c.box[0]).any() or np.isnan(c.box[1]).any() or (c.box[0] > lo).any() or (c.box[1] < hi).any():
             return False
     L = c._layout
-    r = _exact_residual(L)
+    r = _residual(c, L)
     wsum = L["wsum"] if c.fold else np.zeros_like(L["wsum"])
     # the Gram matrices with the folded residual and the shifts, exactly
     mats = [[[Fraction(float(v)) for v in row] for row in G] for _, _, G in c.blocks]
+    for j, X in c.exact:
+        mats[j] = [list(row) for row in X]
     if c.fold:
         for e, a in zip(L["fent"].tolist(), L["fmon"].tolist()):
             j, p, q = int(L["owner"][e]), int(L["P"][e]), int(L["Q"][e])

@@ -40,6 +40,7 @@ from polylip.poly import monomials as mono
 from polylip.relax.conic import triangles
 from polylip.solve.box import box_from_constraints
 from polylip.solve.certificate import SOSCertificate, _triu
+from polylip.solve.certificate_face import repair_by_faces
 
 
 def derived_box(pop):
@@ -281,7 +282,7 @@ def zero_dead_rows(cert, rounds: int = 4):
         own, P, Q = L["owner"][e], L["P"][e], L["Q"][e]
         base = L["boff"][own]
         live = L["active"][base + P] & L["active"][base + Q]
-        cand = L["is_one"][own] & (P == Q) & live
+        cand = L["free"][own] & (P == Q) & live
         gmon = L["inv"][nc:nc + rep.size]
         blocking = np.ones(L["inv"].size, bool)
         blocking[nc:nc + rep.size] = live & ~cand
@@ -371,10 +372,10 @@ def regularize(cert, tries=(0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)):
     Ntri[e] = diag - c[fm] / L["wsum"][fm]
     grams0, N = _grams(cert, L["tri"]), _grams(cert, Ntri)
     groups = [(js, idx) for (k, ka), (js, _, idx) in L["groups"].items()
-              if ka > 1 and L["is_one"][js].any()]
+              if ka > 1 and L["free"][js].any()]
     prep = []
     for js_all, idx_all in groups:
-        sel = L["is_one"][js_all] & (idx_all[:, 0] == 0) & np.array(
+        sel = L["free"][js_all] & (idx_all[:, 0] == 0) & np.array(
             [not (cert.blocks[j][1][0] != -1).any() for j in js_all])
         if not sel.any():
             continue
@@ -462,7 +463,12 @@ def repair(cert):
     dead = zero_dead_multiplier_terms(zero_dead_rows(base))
     best = _sealed_best(project(dead) if dead is not base else base)
     cb = best.certified_bound()
-    if dead is base or cb.certified:   # (a second repair only for an uncertified first)
-        return best
-    other = _sealed_best(base)
-    return other if _better(other, best) else best
+    if dead is not base and not cb.certified:   # (a second repair only for an uncertified first)
+        other = _sealed_best(base)
+        best = other if _better(other, best) else best
+    if not best.certified_bound().certified:
+        # blocks on a face whose kernel is not monomial (solve/certificate_face.py)
+        faced = repair_by_faces(best, lambda c: _sealed_best(project(c)))
+        if faced is not None:
+            return faced
+    return best

@@ -29,6 +29,7 @@ SOS solve, 2.5e-5); exact :meth:`~SOSCertificate.verify` 1-3 s.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -451,6 +452,10 @@ def _sealed_best(cert):
     return second if _better(second, first) else first
 
 
+#: The least time the facial repair of an uncertified certificate is given (seconds).
+FACE_SECONDS = 0.5
+
+
 def repair(cert):
     """Seal the projected certificate (dead rows zeroed), and a regularized one when the
     first needs a PSD shift or is not certified; return the better. When that is still not
@@ -459,6 +464,7 @@ def repair(cert):
     allows ``|G_pq| <= sqrt(G_pp G_qq)``) carries real terms, and zeroing it leaves a residual
     of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
     xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2)."""
+    t0 = time.perf_counter()
     base = project(cert)
     dead = zero_dead_multiplier_terms(zero_dead_rows(base))
     best = _sealed_best(project(dead) if dead is not base else base)
@@ -468,7 +474,10 @@ def repair(cert):
         best = other if _better(other, best) else best
     if not best.certified_bound().certified:
         # blocks on a face whose kernel is not monomial (solve/certificate_face.py)
-        faced = repair_by_faces(best, lambda c: _sealed_best(project(c)))
+        # given about the time the repairs above took (at least FACE_SECONDS): a face that
+        # fails costs a seal per attempt (chained singular n = 1,000: about 2 s each)
+        faced = repair_by_faces(best, lambda c: _sealed_best(project(c)),
+                                seconds=max(FACE_SECONDS, time.perf_counter() - t0))
         if faced is not None:
             return faced
     return best

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from polylip.errors import ModelError, PolylipError
 from polylip.nn import (BallRegion, BoxRegion, Conv2d, Dense, GlobalRegion, MarginOutput,
                         Network, VectorOutput, conv2d_matrix, get_activation, lipschitz)
+from polylip.nn.layers import adaptive_avg_pool2d_matrix, avg_pool2d_matrix
 from support.nn import numeric_grad_norms, random_net
 
 ACTS = ["relu", "leaky_relu:0.1", "elu:0.5", "elu:2.0", "tanh", "sigmoid", "softplus",
@@ -188,3 +189,24 @@ def test_vector_output_functionals():
     with pytest.raises(ModelError, match="not a polytope"):
         VectorOutput(2).extreme_functionals(3)
     assert np.array_equal(MarginOutput(2, 0).functional(3), [-1.0, 0.0, 1.0])
+
+
+def test_pooling_matrices_by_hand():
+    """No torch needed: a 2x2 average of a 3x3 image with stride 1, and the divisor rules."""
+    M, shape = avg_pool2d_matrix((1, 3, 3), 2, 1)
+    assert shape == (1, 2, 2)
+    assert M.toarray()[0].tolist() == [0.25, 0.25, 0, 0.25, 0.25, 0, 0, 0, 0]
+    # padding 1, kernel 2, stride 2 on 2x2: each window sees one input pixel
+    M, shape = avg_pool2d_matrix((1, 2, 2), 2, 2, 1, count_include_pad=True)
+    assert shape == (1, 2, 2) and np.allclose(M.toarray(), np.eye(4) / 4)
+    M, _ = avg_pool2d_matrix((1, 2, 2), 2, 2, 1, count_include_pad=False)
+    assert np.allclose(M.toarray(), np.eye(4))
+    M, shape = adaptive_avg_pool2d_matrix((2, 3, 5), (1, 2))
+    assert shape == (2, 1, 2)
+    # torch's windows: columns [0, 3) and [2, 5) of each of the 3 rows
+    row = M.toarray()[0].reshape(2, 3, 5)
+    assert np.allclose(row[0], np.tile([1, 1, 1, 0, 0], (3, 1)) / 9) and not row[1].any()
+    with pytest.raises(ModelError, match="padding at most half"):
+        avg_pool2d_matrix((1, 4, 4), 2, 2, 2)
+    with pytest.raises(ModelError, match="groups=3 must divide"):
+        conv2d_matrix(np.ones((2, 1, 1, 1)), (4, 2, 2), groups=3)

@@ -38,6 +38,10 @@ def _scale_cols(W, s):
     return W * s[None, :]
 
 
+def _entries(W):
+    return W.nnz if sp.issparse(W) else W.size
+
+
 def _matvec(W, t):
     return np.asarray(W @ t).reshape(-1)
 
@@ -56,6 +60,7 @@ class Builder:
         self.input_shape = self.shape
         self.last = None  # None (nothing yet), "affine" or "act"
         self.pending = None  # (scale, shift) waiting for the next affine layer
+        self.pending_map = None  # (M, shift): a linear map (pooling) waiting for the next one
 
     # ---- helpers ---------------------------------------------------------------------------
     @property
@@ -104,7 +109,53 @@ class Builder:
         self.pending = None
         self.last = "affine"
 
+    def _materialize_map(self):
+        """Turn the pending linear map into an affine layer of its own."""
+        M, t = self.pending_map
+        self.pending_map = None
+        if self.last == "affine":  # cannot happen (it was composed), kept for safety
+            self.items.append(get_activation("identity"))
+        self.items.append(Dense(M, t))
+        self.last = "affine"
+
     # ---- the steps of a chain ----------------------------------------------------------------
+    def linear_map(self, M, out_shape, where):
+        """A fixed linear map of the flattened tensor that may change its shape (average
+        pooling): ``M`` a CSR matrix of shape (out, in).
+
+        Composed into the affine layer before it when nothing lies in between (``M W``,
+        ``M b``: still sparse after a convolution); after an activation it waits and is
+        composed into the next affine layer (``W M``) unless that product is large (see
+        :meth:`affine`), else it becomes a layer of its own (an identity activation after
+        it; the same function, one more layer for the methods to carry).
+        """
+        if self.shape is None:
+            raise ModelError(f"{where}: needs the input shape (C, H, W); pass input_shape")
+        if M.shape[1] != self.size:
+            raise ModelError(f"{where}: expects {M.shape[1]} inputs, receives a tensor of "
+                             f"shape {self.shape}")  # pragma: no cover - built from the shape
+        M = sp.csr_matrix(M, dtype=float)
+        t = np.zeros(M.shape[0])
+        if self.pending_map is not None:
+            M0, t0 = self.pending_map
+            M, t = sp.csr_matrix(M @ M0), _matvec(M, t0)
+            self.pending_map = None
+        if self.pending is not None:  # x -> M (s x + t0) = (M diag s) x + M t0
+            s0, t0 = self.pending
+            self.pending = None
+            t = t + (_matvec(M, np.full(M.shape[1], t0)) if np.isscalar(t0) else _matvec(M, t0))
+            M = sp.csr_matrix(_scale_cols(M, s0))
+            self.pending_map = (M, t)
+        elif self.last == "affine":
+            layer = self.items[-1]
+            W, b = layer.weight, np.asarray(layer.bias, dtype=float)
+            W2 = M @ W
+            self.items[-1] = Dense(sp.csr_matrix(W2) if sp.issparse(W2) else np.asarray(W2),
+                                   _matvec(M, b) + t)
+        else:
+            self.pending_map = (M, t)
+        self.shape = tuple(int(v) for v in out_shape)
+
     def affine(self, layer, where):
         """Append a :class:`Dense` or :class:`Conv2d` layer."""
         if isinstance(layer, Conv2d):
@@ -125,6 +176,19 @@ class Builder:
             b = b + (_matvec(W, np.full(W.shape[1], t)) if np.isscalar(t) else _matvec(W, t))
             W = _scale_cols(W, s)
             self.pending = None
+        if self.pending_map is not None:
+            M, t = self.pending_map
+            # W M is dense when W is (a Linear after the pooling). Composed, the methods see
+            # one layer, and the bounds built from layer norms are tighter (||W M|| <=
+            # ||W|| ||M||); kept apart, the pooling is a layer of identity neurons. Composed
+            # unless the dense product is large and much larger than the two factors
+            entries = W.shape[0] * M.shape[1] if not sp.issparse(W) else 0
+            if sp.issparse(W) or entries <= max(4 * (_entries(W) + M.nnz), 2_000_000):
+                b = b + _matvec(W, t)
+                W = sp.csr_matrix(W @ M) if sp.issparse(W) else np.asarray(W @ M)
+                self.pending_map = None
+            else:
+                self._materialize_map()
         if self.last == "affine":
             self.items.append(get_activation("identity"))
         self.items.append(Dense(W, b))
@@ -135,6 +199,10 @@ class Builder:
         """``x -> scale * x + shift`` with constants broadcast against the current tensor."""
         s = self._features(scale, where, "factor")
         t = self._features(shift, where, "addend")
+        if self.pending_map is not None:  # x -> s (M x + t0) + t: still one pending map
+            M, t0 = self.pending_map
+            self.pending_map = (sp.csr_matrix(_scale_rows(M, s)), s * t0 + t)
+            return
         if not np.isscalar(s) and np.isscalar(t):
             t = np.full(s.size, t)
         if self.last == "affine" and self.pending is None:
@@ -170,6 +238,8 @@ class Builder:
             raise ModelError(f"{where}: {exc}") from exc
         if self.pending is not None:
             self._materialize(where)
+        if self.pending_map is not None:
+            self._materialize_map()
         if self.last != "affine":
             raise ModelError(f"{where}: an activation must follow an affine layer (two "
                              "activations in a row, or an activation first, are not supported)")
@@ -183,6 +253,8 @@ class Builder:
     def build(self, output):
         if self.pending is not None:
             self._materialize("the last layer")
+        if self.pending_map is not None:
+            self._materialize_map()
         if self.last != "affine":
             raise ModelError("the network must end with an affine layer (Linear / Gemm), not "
                              "with an activation")

@@ -1,5 +1,11 @@
 """Reading torch modules layer by layer and torch.fx graphs (private; see
-:mod:`polylip.nn.loaders.torch`)."""
+:mod:`polylip.nn.loaders.torch`).
+
+Why this module is long: one reader serves the three ways a torch model reaches polylip
+(modules, torch.fx graphs, TorchScript through :mod:`polylip.nn.loaders._torchscript`), and
+each operation is translated in one place (:meth:`_Reader.apply`) for all three; split, the
+rules for a layer and its functional form would drift apart.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,30 @@ import warnings
 import numpy as np
 
 from polylip.errors import ModelError
+from polylip.nn.layers import adaptive_avg_pool2d_matrix, avg_pool2d_matrix
 from polylip.nn.network import Conv2d, Dense
 
-SUPPORTED_LAYERS = ("Sequential, Linear, Conv2d, BatchNorm1d, BatchNorm2d, Flatten, ReLU, "
-                    "LeakyReLU, ELU, Tanh, Sigmoid, Softplus, Identity, Dropout")
+SUPPORTED_LAYERS = ("Sequential, Linear, Conv2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, "
+                    "BatchNorm2d, Flatten, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softplus, "
+                    "Identity, Dropout")
+
+#: Layers people use that polylip refuses, with the reason (the message names them).
+REFUSED_LAYERS = {
+    "MaxPool2d": "max pooling is not an element-wise activation (its derivative picks one "
+                 "input of each window); no method of polylip bounds it; use AvgPool2d",
+    "MaxPool1d": "max pooling is not an element-wise activation",
+    "AdaptiveMaxPool2d": "max pooling is not an element-wise activation",
+    "GELU": "GELU is not monotone, and every method relies on non-decreasing activations",
+    "SiLU": "SiLU is not monotone, and every method relies on non-decreasing activations",
+    "Mish": "Mish is not monotone, and every method relies on non-decreasing activations",
+    "Hardtanh": "a two-kink activation (slope 0, 1, 0): the methods know one kink at 0",
+    "ReLU6": "a two-kink activation (slope 0, 1, 0): the methods know one kink at 0",
+    "Hardsigmoid": "a two-kink activation: the methods know one kink at 0",
+    "Hardswish": "not monotone, and every method relies on non-decreasing activations",
+    "PReLU": "its slope is a trained parameter per channel; export it as LeakyReLU if shared",
+    "Softmax": "not element-wise; bound the logits (polylip's output functionals) instead",
+    "LogSoftmax": "not element-wise; bound the logits (polylip's output functionals) instead",
+}
 
 
 class _Data:
@@ -64,6 +90,10 @@ def _s_binary(input, other, *, alpha=1, out=None): ...
 def _s_div(input, other, *, rounding_mode=None, out=None): ...
 def _s_neg(input): ...
 def _s_size(input, dim=None): ...
+def _s_avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+                  count_include_pad=True, divisor_override=None): ...
+def _s_adaptive_avg_pool2d(input, output_size): ...
+def _s_mean(input, dim=None, keepdim=False, *, dtype=None): ...
 def _s_squeeze(input, dim=None): ...
 
 
@@ -87,6 +117,12 @@ class _Reader:
             nn.Tanh: lambda m, w: self.b.activation("tanh", w),
             nn.Sigmoid: lambda m, w: self.b.activation("sigmoid", w),
             nn.Softplus: self._softplus,
+            nn.AvgPool2d: lambda m, w: self.apply("avg_pool2d", {
+                "kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
+                "ceil_mode": m.ceil_mode, "count_include_pad": m.count_include_pad,
+                "divisor_override": m.divisor_override}, w),
+            nn.AdaptiveAvgPool2d: lambda m, w: self.apply(
+                "adaptive_avg_pool2d", {"output_size": m.output_size}, w),
         }
         F = nn.functional
         self.functions = {
@@ -105,6 +141,9 @@ class _Reader:
             torch.reshape: ("reshape", None), torch.squeeze: ("squeeze", _s_squeeze),
             operator.matmul: ("matmul", _s_binary), torch.matmul: ("matmul", _s_binary),
             torch.mm: ("matmul", _s_binary),
+            F.avg_pool2d: ("avg_pool2d", _s_avg_pool2d),
+            F.adaptive_avg_pool2d: ("adaptive_avg_pool2d", _s_adaptive_avg_pool2d),
+            torch.mean: ("mean", _s_mean),
         }
         self.methods = {
             "relu": ("relu", _s_unary), "relu_": ("relu", _s_unary),
@@ -114,7 +153,7 @@ class _Reader:
             "neg": ("neg", _s_neg), "view": ("reshape", None), "reshape": ("reshape", None),
             "contiguous": ("identity", None), "size": ("size", _s_size),
             "squeeze": ("squeeze", _s_squeeze), "matmul": ("matmul", _s_binary),
-            "mm": ("matmul", _s_binary),
+            "mm": ("matmul", _s_binary), "mean": ("mean", _s_mean),
             "dim": ("dim", None),
         }
 
@@ -122,8 +161,9 @@ class _Reader:
         return f"{_label(name)} ({type(mod).__name__}, position {self.pos} in the chain)"
 
     def unsupported(self, what, name):
-        return ModelError(f"unsupported torch layer {what} ({_label(name)}, position {self.pos} "
-                          f"in the chain); supported: {SUPPORTED_LAYERS}")
+        why = f" ({REFUSED_LAYERS[what]})" if what in REFUSED_LAYERS else ""
+        return ModelError(f"unsupported torch layer {what}{why} ({_label(name)}, position "
+                          f"{self.pos} in the chain); supported: {SUPPORTED_LAYERS}")
 
     # ---- modules -----------------------------------------------------------------------------
     def module(self, mod, name):
@@ -162,21 +202,23 @@ class _Reader:
         w = _tnp(weight) if not isinstance(weight, np.ndarray) else weight
         if w.ndim != 4:
             raise ModelError(f"{where}: only 2-D convolutions are supported")
-        if int(groups) != 1 or any(int(d) != 1 for d in np.broadcast_to(dilation, 2)):
-            raise ModelError(f"{where}: only groups=1 and dilation=1 are supported")
+        dilation = tuple(int(v) for v in np.broadcast_to(dilation, 2))
         if isinstance(padding, str):
-            kh, kw = w.shape[2:]
             if padding == "valid":
                 padding = (0, 0)
-            elif padding == "same" and kh % 2 == 1 and kw % 2 == 1:
-                padding = ((kh - 1) // 2, (kw - 1) // 2)
+            elif padding == "same":
+                # torch: total padding d (k - 1) per axis, the smaller half first
+                tot = [d * (k - 1) for d, k in zip(dilation, w.shape[2:])]
+                padding = tuple((t // 2, t - t // 2) for t in tot)
             else:
                 raise ModelError(f"{where}: padding={padding!r} is not supported")
+        else:
+            padding = tuple(int(v) for v in np.broadcast_to(padding, 2))
         stride = tuple(int(v) for v in np.broadcast_to(stride, 2))
-        padding = tuple(int(v) for v in np.broadcast_to(padding, 2))
         bias = None if bias is None else (_tnp(bias) if not isinstance(bias, np.ndarray)
                                           else bias)
-        self.b.affine(Conv2d(w, bias, stride, padding), where)
+        self.b.affine(Conv2d(w, bias, stride, padding, dilation=dilation, groups=int(groups)),
+                      where)
 
     def _bn(self, mod, where):
         if mod.running_mean is None or mod.running_var is None:
@@ -268,6 +310,34 @@ class _Reader:
             bias = None if a.get("bias") is None else self.const(a["bias"], where, "bias")
             return self.conv(w, bias, a["stride"], a["padding"], a["dilation"], a["groups"],
                              where)
+        if op == "avg_pool2d":
+            if b.shape is None or len(b.shape) != 3:
+                raise ModelError(f"{where}: average pooling needs a (C, H, W) tensor, receives "
+                                 f"{'an unknown shape' if b.shape is None else b.shape}")
+            M, shape = avg_pool2d_matrix(b.shape, a["kernel_size"], a["stride"], a["padding"],
+                                         bool(a["ceil_mode"]), bool(a["count_include_pad"]),
+                                         a["divisor_override"])
+            return b.linear_map(M, shape, where)
+        if op == "adaptive_avg_pool2d":
+            if b.shape is None or len(b.shape) != 3:
+                raise ModelError(f"{where}: average pooling needs a (C, H, W) tensor, receives "
+                                 f"{'an unknown shape' if b.shape is None else b.shape}")
+            M, shape = adaptive_avg_pool2d_matrix(b.shape, a["output_size"])
+            return b.linear_map(M, shape, where)
+        if op == "mean":  # x.mean((2, 3)): global average pooling of a (C, H, W) tensor
+            dims = a.get("dim")
+            dims = [dims] if isinstance(dims, int) else list(dims or [])
+            nd = None if b.shape is None else len(b.shape) + 1
+            norm = sorted({d % nd for d in dims}) if nd and all(
+                isinstance(d, int) for d in dims) else None
+            if nd != 4 or norm != [2, 3] or a.get("dtype") is not None:
+                raise ModelError(f"{where}: only mean over the spatial dimensions (2, 3) of a "
+                                 "(batch, C, H, W) tensor is supported")
+            M, shape = adaptive_avg_pool2d_matrix(b.shape, 1)
+            b.linear_map(M, shape, where)
+            if not a.get("keepdim"):
+                b.flatten()
+            return None
         if op == "batch_norm":
             if a["training"] is not False:
                 raise ModelError(f"{where}: batch_norm with training={a['training']!r} uses "

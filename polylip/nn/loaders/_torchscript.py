@@ -147,6 +147,13 @@ def _ts_op(r, kind, v, data_pos, where):
             "weight": v[1], "bias": v[2], "running_mean": v[3], "running_var": v[4],
             "training": v[5], "eps": v[7]}),
         "neg": lambda: ("neg", {}),
+        "avg_pool2d": lambda: ("avg_pool2d", dict(zip(
+            ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+             "divisor_override"), v[1:7]))),
+        "adaptive_avg_pool2d": lambda: ("adaptive_avg_pool2d", {"output_size": v[1]}),
+        "mean": lambda: ("mean", {"dim": v[1] if len(v) > 2 else None,
+                                  "keepdim": v[2] if len(v) > 2 else False,
+                                  "dtype": v[3] if len(v) > 3 else v[1]}),
         "mul": lambda: ("mul", {"input": v[0], "other": v[1]}),
         "div": lambda: ("div", {"input": v[0], "other": v[1],
                                 "rounding_mode": v[2] if len(v) > 2 else None}),

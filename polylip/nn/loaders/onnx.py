@@ -2,9 +2,10 @@
 
 The network is the function from the graph's one data input to its DECLARED output
 (``graph.output``, exactly one): the nodes that output depends on must form a chain of
-``Gemm``, ``MatMul``, ``Add``/``Sub``/``Mul``/``Div``/``Neg`` with constants, ``Conv``,
-``BatchNormalization`` (inference), ``Flatten``, ``Reshape`` (to a flat vector), ``Relu``,
-``LeakyRelu``, ``Elu``, ``Tanh``, ``Sigmoid``, ``Softplus``, ``Identity``, ``Dropout``, with
+``Gemm``, ``MatMul``, ``Add``/``Sub``/``Mul``/``Div``/``Neg`` with constants, ``Conv`` (any
+group, dilation and padding), ``AveragePool``, ``GlobalAveragePool``, ``ReduceMean`` over the
+spatial axes, ``BatchNormalization`` (inference), ``Flatten``, ``Reshape`` (to a flat
+vector), ``Relu``, ``LeakyRelu``, ``Elu``, ``Tanh``, ``Sigmoid``, ``Softplus``, ``Identity``, ``Dropout``, with
 weights as initializers or ``Constant`` nodes. Nodes the declared output does not depend on
 are ignored; a declared output that the chain does not reach is refused.
 
@@ -21,14 +22,16 @@ import numpy as np
 
 from polylip.errors import ModelError, require
 from polylip.nn.loaders._build import CHECK_INPUTS, Builder, verify
+from polylip.nn.layers import adaptive_avg_pool2d_matrix, avg_pool2d_matrix
 from polylip.nn.network import Conv2d, Dense, Network
 
 __all__ = ["from_onnx"]
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_OPS = ("Gemm, MatMul, Add, Sub, Mul, Div, Neg, Conv, BatchNormalization, Flatten, "
-                 "Reshape, Relu, LeakyRelu, Elu, Tanh, Sigmoid, Softplus, Identity, Dropout")
+SUPPORTED_OPS = ("Gemm, MatMul, Add, Sub, Mul, Div, Neg, Conv, AveragePool, GlobalAveragePool, "
+                 "ReduceMean (over H, W), BatchNormalization, Flatten, Reshape, Relu, LeakyRelu, "
+                 "Elu, Tanh, Sigmoid, Softplus, Identity, Dropout")
 
 
 def _attrs(onnx, node):
@@ -169,6 +172,25 @@ def from_onnx(model, output=None, *, input_shape=None) -> Network:
     return net
 
 
+def _pads(at, hw, kernel, strides, dilations, where):
+    """``((top, bottom), (left, right))`` from a node's ``pads`` / ``auto_pad`` (ONNX order
+    of ``pads``: the begins of the axes, then their ends)."""
+    auto = at.get("auto_pad", "NOTSET")
+    if auto in ("NOTSET", "VALID"):
+        pads = list(at.get("pads", [0, 0, 0, 0])) if auto == "NOTSET" else [0, 0, 0, 0]
+        if len(pads) != 4:
+            raise ModelError(f"{where}: only 2-D padding is supported")
+        return (int(pads[0]), int(pads[2])), (int(pads[1]), int(pads[3]))
+    if auto not in ("SAME_UPPER", "SAME_LOWER"):
+        raise ModelError(f"{where}: auto_pad={auto!r} is not supported")
+    out = []
+    for n, k, s, d in zip(hw, kernel, strides, dilations):  # output ceil(n / s)
+        total = max(0, (-(-n // s) - 1) * s + (k - 1) * d + 1 - n)
+        small, big = total // 2, total - total // 2
+        out.append((small, big) if auto == "SAME_UPPER" else (big, small))
+    return tuple(out)
+
+
 def _step(b, op, node, at, params, current, consts, where):
     if op == "Gemm":
         if at.get("transA", 0):
@@ -218,18 +240,50 @@ def _step(b, op, node, at, params, current, consts, where):
     elif op == "Conv":
         if not params or params[0].ndim != 4:
             raise ModelError(f"{where}: only 2-D convolutions (4-D weights) are supported")
-        if at.get("group", 1) != 1 or any(d != 1 for d in at.get("dilations", [1, 1])):
-            raise ModelError(f"{where}: only group=1 and dilation=1 are supported")
-        if at.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-            raise ModelError(f"{where}: auto_pad is not supported; give explicit pads")
-        pads = list(at.get("pads", [0, 0, 0, 0]))
-        if len(pads) != 4 or pads[0] != pads[2] or pads[1] != pads[3]:
-            raise ModelError(f"{where}: only symmetric 2-D padding is supported")
         if node.input[0] != current or len(params) < 1:
             raise ModelError(f"{where}: Conv weights must be an initializer")
+        if b.shape is None or len(b.shape) != 3:
+            raise ModelError(f"{where}: a convolution needs a (C, H, W) input shape; pass "
+                             "input_shape=(C, H, W)")
+        kernel = params[0].shape[2:]
+        strides = tuple(at.get("strides", [1, 1]))
+        dil = tuple(at.get("dilations", [1, 1]))
+        pads = _pads(at, b.shape[1:], kernel, strides, dil, where)
         bias = params[1] if len(params) > 1 else None
-        b.affine(Conv2d(params[0], bias, tuple(at.get("strides", [1, 1])), (pads[0], pads[1])),
-                 where)
+        b.affine(Conv2d(params[0], bias, strides, pads, dilation=dil,
+                        groups=int(at.get("group", 1))), where)
+    elif op in ("AveragePool", "GlobalAveragePool", "ReduceMean"):
+        if b.shape is None or len(b.shape) != 3:
+            raise ModelError(f"{where}: average pooling needs a (C, H, W) tensor; pass "
+                             "input_shape=(C, H, W)")
+        if op == "AveragePool":
+            kernel = tuple(at.get("kernel_shape", ()))
+            strides = tuple(at.get("strides", [1, 1]))
+            if len(kernel) != 2 or any(d != 1 for d in at.get("dilations", [1, 1])):
+                raise ModelError(f"{where}: only 2-D AveragePool without dilation is supported")
+            (pt, pb), (pl, pr) = _pads(at, b.shape[1:], kernel, strides, (1, 1), where)
+            if pt != pb or pl != pr:
+                raise ModelError(f"{where}: only symmetric padding is supported for "
+                                 "AveragePool")
+            M, shape = avg_pool2d_matrix(b.shape, kernel, strides, (pt, pl),
+                                         bool(at.get("ceil_mode", 0)),
+                                         bool(at.get("count_include_pad", 0)))
+            b.linear_map(M, shape, where)
+        elif op == "GlobalAveragePool":
+            M, shape = adaptive_avg_pool2d_matrix(b.shape, 1)
+            b.linear_map(M, shape, where)
+        else:
+            axes = at.get("axes")
+            if axes is None and len(node.input) > 1 and node.input[1] in consts:
+                axes = consts[node.input[1]].astype(int).reshape(-1).tolist()
+            axes = sorted({int(a) % 4 for a in axes}) if axes is not None else None
+            if axes != [2, 3] or at.get("noop_with_empty_axes", 0):
+                raise ModelError(f"{where}: only ReduceMean over the spatial axes (2, 3) of a "
+                                 "(batch, C, H, W) tensor is supported")
+            M, shape = adaptive_avg_pool2d_matrix(b.shape, 1)
+            b.linear_map(M, shape, where)
+            if not at.get("keepdims", 1):
+                b.flatten()
     elif op == "Flatten":
         if at.get("axis", 1) != 1:
             raise ModelError(f"{where}: only Flatten(axis=1) is supported")

@@ -12,7 +12,10 @@ What is read
 * a module to fill plus a ``state_dict`` (a mapping, or a ``.pt`` file holding one, read with
   ``torch.load(weights_only=True)``).
 
-Layers: ``Linear``, ``Conv2d`` (groups 1, dilation 1, zero padding), ``BatchNorm1d`` and
+Layers: ``Linear``, ``Conv2d`` (any stride, dilation, groups; zero padding, ``"same"``),
+``AvgPool2d`` and ``AdaptiveAvgPool2d`` (exact linear maps, composed into the neighbouring
+affine layer; also ``F.avg_pool2d``, ``F.adaptive_avg_pool2d`` and ``x.mean((2, 3))`` in a
+traced forward), ``BatchNorm1d`` and
 ``BatchNorm2d`` (inference mode: running statistics and eps, folded into the affine layer
 before them), ``Flatten``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Tanh``, ``Sigmoid``,
 ``Softplus`` (beta 1), ``Identity`` and ``Dropout`` (ignored). In a traced forward also their

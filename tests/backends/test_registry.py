@@ -143,3 +143,38 @@ def test_milp_backend_statuses_and_limits():
     bad = solve_milp(np.ones(1), A_ub=sp.csr_matrix([[1.0]]), b_ub=np.array([-1.0]),
                      lb=np.zeros(1), ub=np.ones(1), integrality=np.ones(1))
     assert bad.status == "infeasible" and bad.dual_bound is None
+
+
+def test_clarabel_iteration_longer_than_the_limit_is_stopped(monkeypatch):
+    """Clarabel checks its own time limit only between iterations; one iteration of a large
+    dense block can outlast it many times (Broyden banded n = 8 at order 3: 396 s in its first
+    iteration with a limit of 60 s). Above DEADLINE_KKT_BYTES the solve runs in a child
+    stopped at the deadline; here a stand-in solver that ignores its time limit."""
+    import time
+
+    import clarabel
+
+    from polylip.backends import clarabel_backend
+
+    class Stuck:
+        def __init__(self, *args):
+            pass
+
+        def solve(self):
+            time.sleep(60)
+
+    monkeypatch.setattr(clarabel_backend, "DEADLINE_KKT_BYTES", -1)
+    monkeypatch.setattr(clarabel, "DefaultSolver", Stuck)
+    out = registry.solve_sdp(_lmi_min_x(), "clarabel", time_limit=0.5)
+    assert out.status == "time_limit" and out.value is None
+
+
+def test_clarabel_under_a_deadline_returns_its_solution(monkeypatch):
+    from polylip.backends import clarabel_backend
+
+    direct = registry.solve_sdp(_lmi_min_x(), "clarabel", time_limit=60.0)
+    monkeypatch.setattr(clarabel_backend, "DEADLINE_KKT_BYTES", -1)
+    forked = registry.solve_sdp(_lmi_min_x(), "clarabel", time_limit=60.0)
+    assert forked.status == direct.status == "optimal"
+    assert forked.value == pytest.approx(direct.value, abs=1e-9)
+    assert np.allclose(forked.x, direct.x)

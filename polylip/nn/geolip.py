@@ -68,6 +68,7 @@ import logging
 import time
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
@@ -76,7 +77,7 @@ from polylip.nn.hkm import hkm_solve
 from polylip.relax.conic import LMIProblem
 from polylip.solve.sdp import solve_sdp
 
-__all__ = ["geolip_bound", "geolip_lmi", "certify_geolip", "choose_form", "FORMS",
+__all__ = ["geolip_bound", "geolip_max", "geolip_lmi", "certify_geolip", "choose_form", "FORMS",
            "AUTO_DENSE_MAX_N"]
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ class _DiagOps:
 
 
 def _structured(data: _ls.LipSDPData, start_mu, start_lam, *, tol: float, max_iters: int,
-                deadline: float | None, cap: float = 1e8) -> dict:
+                deadline: float | None, cap: float = 1e8, stop_value: float | None = None) -> dict:
     """HKM primal-dual interior-point method for ``max -sum(mu) s.t.
     -M(diag(mu), lambda) >= 0, 0 <= lambda <= cap * start_lam`` (the caps as in
     :func:`polylip.nn.lipsdp._structured`). Dual form ``S = C - sum y_i A_i`` with
@@ -222,7 +223,7 @@ def _structured(data: _ls.LipSDPData, start_mu, start_lam, *, tol: float, max_it
     U = cap * np.maximum(start_lam, 1e-300)
     y0 = -np.concatenate([start_mu, start_lam])
     out = hkm_solve(ops, C, b, y0, U, n0, tol=tol, max_iters=max_iters, deadline=deadline,
-                    label="GeoLIP")
+                    label="GeoLIP", stop_value=stop_value)
     best_y, status, it, gap = out["y"], out["status"], out["iterations"], out["gap"]
     return dict(mu=-best_y[:n0], lam=-best_y[n0:], status=status, iterations=it, gap=gap)
 
@@ -235,9 +236,71 @@ def choose_form(data: _ls.LipSDPData) -> str:
     return "dense" if data.N <= AUTO_DENSE_MAX_N or data.depth == 0 else "structured"
 
 
+#: The start of "structured" from another functional's multipliers is rescaled by
+#: ``q (1 + WARM_MARGIN)`` (:func:`_rescaled`): strictly inside, away from the boundary that
+#: the other functional's optimum lies on.
+WARM_MARGIN = 0.5
+
+
+def _same_lmi(a: _ls.LipSDPData, b: _ls.LipSDPData) -> bool:
+    """The two LMIs differ at most in the output ``wout`` (the same hidden weights and slope
+    ranges after pruning): multipliers of one then carry over to the other."""
+    return (a.n0 == b.n0 and a.depth == b.depth
+            and all(x.shape == y.shape and np.array_equal(x, y)
+                    for x, y in zip(a.weights + a.alpha + a.beta, b.weights + b.alpha + b.beta)))
+
+
+def _rescaled(data: _ls.LipSDPData, lam, mu, *, margin: float = 1e-6):
+    """Multipliers ``(lam, mu)`` of another functional of the same hidden LMI, made feasible
+    for this one's output ``w`` by one scale ``t`` (None if they cannot be).
+
+    The output enters GeoLIP's matrix only through the rank-one term of the last block:
+    ``-M_w(mu, lam) = K(mu, lam) - E w w^T E^T`` with ``K`` linear in ``(mu, lam)`` and the
+    same for every functional. Multipliers strictly feasible for a functional ``w'`` have
+    ``K > E w' w'^T E^T >= 0``, so ``K`` is positive definite, and by the Schur complement
+    ``t K - E w w^T E^T >= 0`` iff ``t >= q = (E w)^T K^{-1} (E w)``; ``K`` being homogeneous,
+    ``(t mu, t lam)`` is then feasible for ``w``, and strictly so for ``t > q``. The
+    certificate (:func:`certify_geolip`) checks the scaled point a posteriori, as any other.
+    Returns ``(t lam, t mu)`` with ``t = q (1 + margin)``.
+    """
+    lam = np.maximum(np.asarray(lam, dtype=float), 0.0)
+    mu = np.maximum(np.asarray(mu, dtype=float), 0.0)
+    K = _DiagOps(data).adjoint(np.concatenate([mu, lam]))
+    o = data.offsets[-2]
+    ew = np.zeros(data.N)
+    ew[o:] = data.wout[0]
+    try:
+        cf = sla.cho_factor(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    q = float(ew @ sla.cho_solve(cf, ew, check_finite=False))
+    if not (np.isfinite(q) and q > 0):
+        return None
+    t = q * (1.0 + margin)
+    return t * lam, t * mu
+
+
+def _warm_start(data, warm, stop_below):
+    """The best certified rescaled start among ``warm`` (multipliers of other functionals of
+    the same hidden LMI): ``(cert, (lam, mu))`` or None."""
+    best = None
+    for item in (warm or ())[-3:]:  # the latest few (each try: a Cholesky of the LMI)
+        wdata, wlam, wmu = item
+        if not _same_lmi(wdata, data):
+            continue
+        sc = _rescaled(data, wlam, wmu)
+        if sc is None:
+            continue
+        cert = certify_geolip(data, *sc)
+        if cert["bound"] is not None and (best is None or cert["bound"] < best[0]["bound"]):
+            best = (cert, (sc[0], cert["rho"] * cert["weights"]), (wlam, wmu))
+    return best
+
+
 def geolip_bound(net, derivative_bounds=None, *, form: str = "auto", solver: str = "clarabel",
                  tol: float | None = None, time_limit: float | None = None,
-                 max_iters: int | None = None) -> dict:
+                 max_iters: int | None = None, warm=None,
+                 stop_below: float | None = None) -> dict:
     """GeoLIP's certified bound on the formal l_inf constant ``max ||grad f||_1`` of a scalar
     or margin output over the slope ranges ``derivative_bounds`` (one ``(lo, hi)`` per hidden
     layer; default the global derivative ranges).
@@ -258,15 +321,32 @@ def geolip_bound(net, derivative_bounds=None, *, form: str = "auto", solver: str
         Seconds; "structured" then certifies its current (feasible) multipliers.
     max_iters : int, optional
         Iteration limit.
+    warm : list, optional
+        ``(data, lam, mu)`` of other functionals of the same network (as :func:`geolip_max`
+        passes them): rescaled (:func:`_rescaled`), the best certified one is the start of
+        "structured" when it is below the ECLipsE-Fast start's bound.
+    stop_below : float, optional
+        A bound that is enough: stop as soon as one at most this is certified (status
+        "dominated"; :func:`geolip_max` passes the largest bound found so far).
 
     Returns
     -------
     dict
         ``bound`` (None unless certified), ``status`` ("optimal", "time_limit" with a valid
-        bound short of the optimum, or the solver's failure), ``value_solver`` (the solver's
-        ``sqrt(sum mu)``), ``rho`` (certified scale), ``form``, ``lmi_size``, ``nvars``,
-        ``seconds``, ``mixed``, ``pruned``.
+        bound short of the optimum, "dominated" with a valid bound below ``stop_below``, or
+        the solver's failure), ``value_solver`` (the solver's ``sqrt(sum mu)``), ``rho``
+        (certified scale), ``form``, ``lmi_size``, ``nvars``, ``seconds``, ``mixed``,
+        ``pruned``, ``warm_bound`` (the certified bound of the warm start, if any).
     """
+    return _geolip(net, derivative_bounds, form=form, solver=solver, tol=tol,
+                   time_limit=time_limit, max_iters=max_iters, warm=warm,
+                   stop_below=stop_below)[0]
+
+
+def _geolip(net, derivative_bounds, *, form, solver, tol, time_limit, max_iters, warm,
+            stop_below):
+    """:func:`geolip_bound` and the multipliers it certified, ``(data, lam, mu)`` (None
+    when there are none)."""
     t0 = time.perf_counter()
     if net.functional() is None:
         raise ModelError("GeoLIP bounds a scalar or margin output: pick one with "
@@ -276,19 +356,30 @@ def geolip_bound(net, derivative_bounds=None, *, form: str = "auto", solver: str
     if _ls._constant(data):
         return dict(base, bound=0.0, status="optimal", form="none", rho=0.0,
                     seconds=time.perf_counter() - t0,
-                    message="every path through the network is cut: f is constant")
+                    message="every path through the network is cut: f is constant"), None
     if data.depth == 0:  # linear: the l_1 norm of the gradient, exactly
         val = float(np.abs(data.wout).sum() * (1.0 + 2.0 * data.n0 * _ls._U))
         return dict(base, bound=val, status="optimal", form="linear",
-                    seconds=time.perf_counter() - t0)
+                    seconds=time.perf_counter() - t0), None
     if form == "auto":
         form = choose_form(data)
     if form not in FORMS:
         raise ModelError(f"geolip form must be 'auto' or one of {', '.join(FORMS)}, got {form!r}")
     with _ls._blas_one_thread():
         rho0, lam0, F, _ = _ls._eclipse_start(data)
+        ws = _warm_start(data, warm, stop_below)
     mu0 = np.full(data.n0, rho0)
     start = (lam0, mu0)
+    eclipse_bound = float(np.sqrt(F * data.n0))
+    if ws is not None:
+        base["warm_bound"] = ws[0]["bound"]
+        if stop_below is not None and ws[0]["bound"] <= stop_below:
+            # the rescaled multipliers of another functional already prove enough
+            seconds = time.perf_counter() - t0
+            lam, mu = ws[1]
+            return dict(base, form=form, bound=ws[0]["bound"], status="dominated",
+                        rho=ws[0]["rho"], seconds=seconds, iterations=0, mixed=0.0,
+                        eclipse_bound=eclipse_bound), (data, lam, mu)
     if form == "dense":
         lmi = geolip_lmi(data)
         left = None if time_limit is None else max(1e-3, t0 + time_limit - time.perf_counter())
@@ -302,13 +393,26 @@ def geolip_bound(net, derivative_bounds=None, *, form: str = "auto", solver: str
         else:
             lam, mu = raw.x[:data.nh], raw.x[data.nh:]
     else:
-        bal = _ls._balance(data, rho0, lam0, lam0)
+        if ws is not None and ws[0]["bound"] < eclipse_bound:
+            # the warm start (strictly feasible: its rescaled hidden part certified)
+            slam, smu = _rescaled(data, *ws[2], margin=WARM_MARGIN) or ws[1]
+            srho = float(np.exp(np.mean(np.log(np.maximum(smu, 1e-300)))))
+            bal = _ls._balance(data, srho, slam, slam)
+            start_mu, start_lam = smu / bal.rho_scale, slam / bal.lam_scale
+        else:
+            bal = _ls._balance(data, rho0, lam0, lam0)
+            start_mu, start_lam = np.ones(data.n0), lam0 / bal.lam_scale
         deadline = None if time_limit is None else t0 + float(time_limit)
+        stop_value = None
+        if stop_below is not None:
+            # bound ~ sqrt(sum mu) and sum mu = rho_scale * sum mu': stop a little below, the
+            # certificate's margin is about 1e-9 relative
+            stop_value = (1.0 - 1e-6) * stop_below ** 2 / bal.rho_scale
         with _ls._blas_one_thread():
-            out = _structured(bal.data, np.ones(data.n0), lam0 / bal.lam_scale,
+            out = _structured(bal.data, start_mu, start_lam,
                               tol=1e-7 if tol is None else float(tol),
                               max_iters=100 if max_iters is None else int(max_iters),
-                              deadline=deadline)
+                              deadline=deadline, stop_value=stop_value)
         lam, mu = bal.unscale(out["lam"]), out["mu"] * bal.rho_scale
         extra = dict(solver="structured", solver_status=out["status"],
                      iterations=out["iterations"], gap=out["gap"])
@@ -318,12 +422,70 @@ def geolip_bound(net, derivative_bounds=None, *, form: str = "auto", solver: str
     seconds = time.perf_counter() - t0
     value_solver = float(np.sqrt(max(float(np.sum(mu)), 0.0)))
     res = dict(base, form=form, value_solver=value_solver, mixed=mixed, seconds=seconds,
-               eclipse_bound=float(np.sqrt(F * data.n0)), **extra)
+               eclipse_bound=eclipse_bound, **extra)
     if cert["bound"] is None:
-        return dict(res, bound=None, status="inaccurate", message=cert["message"])
+        return dict(res, bound=None, status="inaccurate", message=cert["message"]), None
     log.info("GeoLIP (%s): sum mu %.8g, certified bound %.8g, LMI %d, %d multipliers, %.2f s",
              form, value_solver ** 2, cert["bound"], data.N, data.nh + data.n0, seconds)
     # the bound is certified whatever the solver said; the status says how close it got
     status = solver_status if solver_status in ("optimal", "time_limit") else "inaccurate"
-    return dict(res, bound=cert["bound"], status=status, rho=cert["rho"],
-                margin=cert["bound"] - value_solver)
+    if solver_status == "below" and cert["bound"] <= stop_below:
+        status = "dominated"
+    lam_c = (1 - mixed) * np.maximum(lam, 0.0) + mixed * start[0]
+    mu_c = cert["rho"] * cert["weights"]  # the certified point
+    return (dict(res, bound=cert["bound"], status=status, rho=cert["rho"],
+                 margin=cert["bound"] - value_solver), (data, lam_c, mu_c))
+
+
+def geolip_max(nets, derivative_bounds=None, *, form: str = "auto", solver: str = "clarabel",
+               tol: float | None = None, time_limit: float | None = None,
+               max_iters: int | None = None, warm: bool = True, report=None):
+    """The largest GeoLIP bound over several scalar networks that share their hidden layers
+    (the functionals of a vector output): ``(bound, parts, status)``.
+
+    With ``warm`` (default) each functional after the first starts from the others'
+    multipliers, rescaled (:func:`_rescaled`), and stops as soon as its certified bound is at
+    most the largest found so far (status "dominated": that part no longer changes the
+    maximum, so its SDP need not be solved). The maximum is the same as solving every
+    functional (each part's bound is certified; a dominated part's is valid and below it).
+    The functionals are taken in decreasing order of their ECLipsE-Fast bound, so that the
+    largest is likely solved first. ``time_limit``: seconds for all, an even share of what is
+    left to each. ``report(i)``: called after the ``i``-th functional. ``parts`` follow the
+    order of ``nets``; ``status`` is "ok", "time_limit", or a failure (bound None).
+    """
+    t0 = time.perf_counter()
+    order = list(range(len(nets)))
+    if warm and len(nets) > 1:
+        keys = []
+        for one in nets:
+            data = _ls.lipsdp_data(one, derivative_bounds)
+            if _ls._constant(data) or data.depth == 0:
+                keys.append(0.0)
+                continue
+            with _ls._blas_one_thread():
+                _, _, F, _ = _ls._eclipse_start(data)
+            keys.append(float(F))
+        order = sorted(order, key=lambda i: -keys[i])
+    parts = [None] * len(nets)
+    best, status, pool = -np.inf, "ok", []
+    for done, i in enumerate(order):
+        left = None
+        if time_limit is not None:
+            # an even share of what is left; past the limit each functional still gets its
+            # certified starting point (the ECLipsE-Fast multipliers: a few dense products)
+            left = max(time_limit - (time.perf_counter() - t0), 1e-9) / (len(nets) - done)
+        out, mult = _geolip(nets[i], derivative_bounds, form=form, solver=solver, tol=tol,
+                            time_limit=left, max_iters=max_iters,
+                            warm=pool if warm else None,
+                            stop_below=best if warm and np.isfinite(best) else None)
+        parts[i] = out
+        if report is not None:
+            report(done + 1)
+        if out["bound"] is None:
+            return None, [p for p in parts if p is not None], out["status"]
+        if out["status"] == "time_limit":
+            status = "time_limit"
+        best = max(best, out["bound"])
+        if mult is not None:
+            pool.append(mult)
+    return float(best), parts, status

@@ -81,7 +81,8 @@ def _lp_step(x, dx) -> float:
 
 
 def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
-              deadline: float | None, label: str = "HKM") -> dict:
+              deadline: float | None, label: str = "HKM",
+              stop_value: float | None = None) -> dict:
     """Run the interior-point loop from the strictly feasible ``y0``.
 
     Parameters
@@ -108,12 +109,16 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
         ``time.perf_counter()`` value to stop at (status "time_limit").
     label : str
         For the debug log.
+    stop_value : float, optional
+        Stop (status "below") once the value minimized, ``-sum(y[:k])``, is at most this: the
+        iterate (feasible) already proves what the caller needs (GeoLIP over several
+        functionals: a bound below the largest one found).
 
     Returns
     -------
     dict
         ``y`` (the last, feasible, iterate), ``status`` ("optimal", "time_limit",
-        "inaccurate"), ``iterations``, ``gap``.
+        "inaccurate", "below"), ``iterations``, ``gap``.
     """
     m, N, n0 = ops.m, ops.N, ops.n0
     y = np.array(y0, dtype=float)
@@ -137,6 +142,9 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
                   np.linalg.norm(Rp), mu)
         if gap <= tol and np.linalg.norm(Rp) <= tol * 10 * np.sqrt(k):
             status = "optimal"
+            break
+        if stop_value is not None and -dobj <= stop_value:
+            status = "below"
             break
         if deadline is not None and time.perf_counter() > deadline:
             status = "time_limit"

@@ -185,3 +185,52 @@ def test_leaky_relu_against_its_two_slopes():
         best = max(best, float(np.abs(g).sum()))
     for form in ("dense", "structured"):
         assert geolip_bound(net, form=form)["bound"] >= best * (1 - 1e-9)
+
+
+def test_multipliers_of_one_functional_rescale_exactly_to_another():
+    """The output enters only through the rank-one last-block term: multipliers certified for
+    u are feasible for u' after one scale t >= q = w'^T K^{-1} w', and not below q (checked
+    by the eigenvalues of the assembled matrix, independently of the certificate)."""
+    from polylip.nn.geolip import _DiagOps, _geolip, _rescaled
+    from polylip.nn.methods.geolip import scalar_network
+
+    net = _net((4, 5, 5, 3), 21, output="vector:inf")
+    a, b = (scalar_network(net, u) for u in np.eye(3)[:2])
+    _, (data_a, lam, mu) = _geolip(a, None, form="structured", solver="clarabel", tol=None,
+                                   time_limit=None, max_iters=None, warm=None, stop_below=None)
+    data_b = lipsdp_data(b)
+    lam_t, mu_t = _rescaled(data_b, lam, mu, margin=1e-6)
+    t = float(np.max(lam_t[lam > 0] / lam[lam > 0]))
+    ops = _DiagOps(data_b)
+    o = data_b.offsets[-2]
+
+    def mineig(s):
+        Mb = ops.adjoint(np.concatenate([s * mu, s * lam]))
+        Mb[o:, o:] -= data_b.wout.T @ data_b.wout
+        return float(np.linalg.eigvalsh(Mb)[0])
+
+    q = t / (1 + 1e-6)
+    assert mineig(q * (1 + 1e-4)) > 0 > mineig(q * (1 - 1e-4))
+    cert = certify_geolip(data_b, lam_t, mu_t)
+    assert cert["bound"] is not None
+    assert cert["bound"] >= _formal_by_enumeration(net, np.eye(3)[1]) * (1 - 1e-9)
+
+
+def test_vector_output_stops_dominated_functionals_and_keeps_the_maximum():
+    from polylip.nn.geolip import geolip_max
+    from polylip.nn.methods.geolip import scalar_network
+
+    net = _net((5, 6, 6, 4), 22, output="vector:inf")
+    nets = [scalar_network(net, u) for u in np.eye(4)]
+    cold, pc, _ = geolip_max(nets, form="structured", warm=False)
+    hot, ph, status = geolip_max(nets, form="structured")
+    assert status == "ok" and hot == pytest.approx(cold, rel=1e-6)
+    formal = [_formal_by_enumeration(net, u) for u in np.eye(4)]
+    assert max(formal) <= hot * (1 + 1e-9)
+    for p, c, f in zip(ph, pc, formal):
+        assert p["bound"] >= f * (1 - 1e-9)  # every part a valid bound
+        if p["status"] == "dominated":
+            assert p["bound"] <= hot and p["iterations"] <= c["iterations"]
+        else:
+            assert p["bound"] == pytest.approx(c["bound"], rel=1e-6)
+    assert sum(p["status"] == "dominated" for p in ph) >= 1

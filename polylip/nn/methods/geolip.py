@@ -1,7 +1,8 @@
 """Method ``"geolip"``: GeoLIP's SDP relaxation of the formal l_inf constant over the lifted
 layer-wise formulation (Wang, Prakriya and Jha 2022), certified a posteriori (the SDP and its
 certificate: :mod:`polylip.nn.geolip`). l_inf input norm; scalar and margin outputs, and
-vector outputs in l_inf or l_1 (the maximum over the extreme functionals, one SDP each).
+vector outputs in l_inf or l_1 (the maximum over the extreme functionals, one SDP each, each
+stopped once it is below the largest: :func:`polylip.nn.geolip.geolip_max`).
 
 Examples
 --------
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.nn.geolip import FORMS, geolip_bound
+from polylip.nn.geolip import FORMS, geolip_max
 from polylip.nn.gradient_pop import functionals
 from polylip.nn.methods.base import MethodOptions, integer, name, number, one_of
 from polylip.nn.network import Network
@@ -68,24 +69,12 @@ def geolip(problem: LipschitzProblem, options: GeoLIPOptions) -> MethodOutput:
     db = problem.bounds.derivative_bounds
     o = options
     t0 = time.perf_counter()
-    best, parts, status = -np.inf, [], "ok"
-    for i, u in enumerate(us):
-        left = None
-        if o.time_limit is not None:
-            # an even share of what is left; past the limit each functional still gets its
-            # certified starting point (the ECLipsE-Fast multipliers: a few dense products)
-            left = max(o.time_limit - (time.perf_counter() - t0), 1e-9) / (len(us) - i)
-        one = net if len(us) == 1 and net.functional() is not None else scalar_network(net, u)
-        out = geolip_bound(one, db, form=o.form, solver=o.solver, tol=o.tol, time_limit=left,
-                           max_iters=o.max_iters)
-        parts.append(out)
-        problem.report("geolip", i + 1, len(us))
-        if out["bound"] is None:
-            status = out["status"]
-            break
-        if out["status"] == "time_limit":
-            status = "time_limit"
-        best = max(best, out["bound"])
+    nets = [net if len(us) == 1 and net.functional() is not None else scalar_network(net, u)
+            for u in us]
+    # several functionals: each stops once it is below the largest (geolip_max)
+    best, parts, status = geolip_max(nets, db, form=o.form, solver=o.solver, tol=o.tol,
+                                     time_limit=o.time_limit, max_iters=o.max_iters,
+                                     report=lambda i: problem.report("geolip", i, len(us)))
     details = dict(parts[0]) if len(parts) == 1 else {
         "functionals": len(us), "parts": parts,
         "form": parts[0].get("form") if parts else None}

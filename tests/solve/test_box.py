@@ -1,0 +1,69 @@
+"""The box the constraints imply (polylip/solve/box.py): propagation through constraints in
+which a variable occurs as one linear term, each bound proven in exact arithmetic."""
+
+from fractions import Fraction
+
+import numpy as np
+from scipy.optimize import linprog
+
+from polylip import POP
+from polylip.poly import Polynomial, variables
+from polylip.solve.box import box_from_constraints
+
+
+def _box(pop):
+    return box_from_constraints(pop.nvars, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
+
+
+def test_linear_constraints_bound_a_variable_without_its_own_box():
+    # Lasserre (2001) / GloptiPoly's -2 x1 + x2 - x3 example: x2 has no bound of its own
+    x1, x2, x3 = variables("x1 x2 x3")
+    pop = POP(-2 * x1 + x2 - x3, ineqs=[4 - x1 - x2 - x3, 6 - 3 * x2 - x3, x1, 2 - x1, x2, x3,
+                                        3 - x3])
+    lo, hi = _box(pop)
+    assert lo.tolist() == [0.0, 0.0, 0.0] and hi.tolist() == [2.0, 2.0, 3.0]
+
+
+def test_epigraph_variable_of_an_equality():
+    # GLOBALLib form: objvar + q(x) = 0 with x in a box bounds objvar by the range of q
+    t, x = variables("t x")
+    lo, hi = _box(POP(t, eqs=[t + x**2 - 3 * x], ineqs=[x, 2 - x]))
+    assert lo[1] == 0.0 and hi[1] == 2.0
+    # term by term: x^2 in [0, 4], -3x in [-6, 0], so t = 3x - x^2 lies in [-4, 6]
+    assert lo[0] == -4.0 and hi[0] == 6.0
+
+
+def test_bounds_are_rounded_outward_exactly():
+    x, y = variables("x y")
+    lo, hi = _box(POP(x, ineqs=[0.3 - 0.1 * x - 0.2 * y, x, y, 1 - y]))
+    assert Fraction(hi[0]) >= Fraction(0.3) / Fraction(0.1)  # 0.3/0.1 = 2.9999... in floats
+    assert hi[0] <= 3.0 + 1e-12
+
+
+def test_bounds_hold_on_random_polytopes():
+    """Each propagated bound is at least the LP's optimum over the polytope (never cuts it)."""
+    rng = np.random.default_rng(0)
+    names = [f"x{i}" for i in range(5)]
+    X = [Polynomial.variable(v).with_variables(names) for v in names]
+    for _ in range(20):
+        A = rng.integers(-3, 4, size=(4, 5)) * 0.7
+        b = rng.uniform(1, 5, size=4)
+        ineqs = [b[k] - sum(A[k, i] * X[i] for i in range(5)) for k in range(4)]
+        ineqs += [X[i] + 2 for i in range(3)] + [2 - X[i] for i in range(3)]
+        lo, hi = box_from_constraints(5, ineqs)
+        bounds = [(-2, 2)] * 3 + [(None, None)] * 2
+        for i in range(5):
+            for sgn, mine in ((1, lo), (-1, hi)):
+                c = np.zeros(5)
+                c[i] = sgn
+                r = linprog(c, A_ub=A, b_ub=b, bounds=bounds)
+                if r.status == 0 and np.isfinite(mine[i]):
+                    assert sgn * mine[i] <= sgn * r.x[i] + 1e-9
+
+
+def test_nothing_bounds_a_free_direction():
+    x, y = variables("x y")
+    lo, hi = _box(POP(x, ineqs=[x + y]))
+    assert np.isinf(lo).all() and np.isinf(hi).all()
+    lo, hi = _box(POP(x, ineqs=[x * y - 1, x, 1 - x]))  # y only in a product: not propagated
+    assert np.isinf(lo[1]) and np.isinf(hi[1])

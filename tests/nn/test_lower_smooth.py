@@ -18,24 +18,36 @@ def test_smoothed_ascent_is_attained_and_below_the_true_constant(seed, sizes):
     Ws, bs = random_net(seed, sizes)
     net = Network.from_weights(Ws, bs)
     _, true = brute_force(Ws, bs, 2.0)
-    base = dict(samples=8, restarts=1, steps=0, polish_lps=0)
+    base = dict(samples=8, restarts=1, steps=0, polish_points=0)  # no pattern ascent
     plain = lower_bound(net, 2, None, LowerOptions(smooth_points=0, **base)).value
     lb = lower_bound(net, 2, None, LowerOptions(smooth_points=8, **base))
     assert lb.details["smooth_iterations"] > 0
     assert plain <= lb.value <= true * (1 + 1e-9)
     assert net.local_lipschitz(lb.witness[None, :], 2)[0] == pytest.approx(lb.value)
-    # the default search (ascent, flips, LPs) against the same without the ascent (measured:
-    # equal on 36 small networks, the true constant on 33 of them)
-    full = lower_bound(net, 2).value
-    assert full >= lower_bound(net, 2, None, LowerOptions(smooth_points=0)).value * (1 - 1e-12)
-    assert full <= true * (1 + 1e-9)
+    full = lower_bound(net, 2)
+    assert full.value <= true * (1 + 1e-9)
+    assert net.local_lipschitz(full.witness[None, :], 2)[0] == pytest.approx(full.value)
+
+
+@pytest.mark.slow
+def test_default_search_reaches_the_true_constant():
+    """The default search (sampling, smoothed ascent, flips, pattern ascent) on the networks
+    above (measured: the true constant on 11 of these 12 and on 23 of 24 with seeds 0-5 and
+    4-8-8-1 added; without the smoothed ascent 24 of 24, but the digits MLPs gain from it,
+    see polylip/nn/lower.py)."""
+    reached = 0
+    for seed, sizes in CASES:
+        Ws, bs = random_net(seed, sizes)
+        _, true = brute_force(Ws, bs, 2.0)
+        reached += lower_bound(Network.from_weights(Ws, bs), 2).value >= true * (1 - 1e-9)
+    assert reached >= 10
 
 
 def test_ascent_beats_sampling_on_a_wider_network():
     # 8-40-40-1: 8 samples and the ascent from them against the same 8 samples alone
     Ws, bs = random_net(7, [8, 40, 40, 1], scale=0.5)
     net = Network.from_weights(Ws, bs)
-    base = dict(samples=8, restarts=1, steps=0, polish_lps=0)
+    base = dict(samples=8, restarts=1, steps=0, polish_points=0)
     plain = lower_bound(net, 2, None, LowerOptions(smooth_points=0, **base)).value
     ascent = lower_bound(net, 2, None, LowerOptions(smooth_points=8, **base))
     assert ascent.value > plain

@@ -4,6 +4,13 @@ certificate: :mod:`polylip.nn.geolip`). l_inf input norm; scalar and margin outp
 vector outputs in l_inf or l_1 (the maximum over the extreme functionals, one SDP each, each
 stopped once it is below the largest: :func:`polylip.nn.geolip.geolip_max`).
 
+Over a box or a ball, neurons of fixed slope (stably on) are eliminated first (``reduce``, on by
+default with ``form="auto"`` or ``"structured"``: :mod:`polylip.nn.geolip_reduced`): the same
+relaxation on an LMI of inputs plus unstable neurons, certified on the layered LMI. Digits MLP
+64-200-200-200-10, box of radius 0.05, margin 3-8 (load 12): 193.715 in 5.7 s (LMI 585 -> 258,
+47 iterations) where the layered solve took 81 s to 193.7195; 64-100-100-10: 185.645 in 0.6 s
+(LMI 247 -> 123) against 8.6 s.
+
 Examples
 --------
 >>> import numpy as np
@@ -23,8 +30,9 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.nn.geolip import FORMS, geolip_max
+from polylip.nn.geolip_reduced import reduced_geolip
 from polylip.nn.gradient_pop import functionals
-from polylip.nn.methods.base import MethodOptions, integer, name, number, one_of
+from polylip.nn.methods.base import MethodOptions, flag, integer, name, number, one_of
 from polylip.nn.network import Network
 from polylip.nn.outputs import ScalarOutput
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -37,7 +45,9 @@ class GeoLIPOptions(MethodOptions):
     """Options of method "geolip": ``form`` ("auto": "dense" for small LMIs, else
     "structured"; see :func:`polylip.nn.geolip.choose_form`), ``solver`` for "dense" (default
     Clarabel), ``tol``, ``time_limit`` (seconds for all functionals together; "structured" then
-    certifies its current multipliers), ``max_iters``."""
+    certifies its current multipliers), ``max_iters``, ``reduce`` (eliminate the neurons of fixed
+    slope over a local region first: :mod:`polylip.nn.geolip_reduced`; not with
+    ``form="dense"``)."""
 
     method = "geolip"
     form: str = one_of("auto", ("auto",) + FORMS)
@@ -45,6 +55,7 @@ class GeoLIPOptions(MethodOptions):
     tol: float | None = number(None, low=0, low_open=True, optional=True)
     time_limit: float | None = number(None, low=0, low_open=True, optional=True)
     max_iters: int | None = integer(None, low=1, optional=True)
+    reduce: bool = flag(True)
 
 
 def scalar_network(net: Network, u) -> Network:
@@ -55,6 +66,35 @@ def scalar_network(net: Network, u) -> Network:
     bu = np.array([float(np.asarray(u, dtype=float) @ np.asarray(b, dtype=float))])
     return Network(layers[:-1] + [(Wu[None, :], bu)], net.activations, ScalarOutput(),
                    net.input_shape)
+
+
+def _reduced_max(nets, db, o, t0, problem):
+    """The maximum over the functionals of the reduced solve (:mod:`polylip.nn.geolip_reduced`),
+    each with an even share of the time left; a functional it does not apply to or does not
+    certify goes to :func:`polylip.nn.geolip.geolip_max` with the time it has left."""
+    best, parts, status = -np.inf, [], "ok"
+    for i, one in enumerate(nets):
+        left = None
+        if o.time_limit is not None:
+            left = max(o.time_limit - (time.perf_counter() - t0), 1e-9) / (len(nets) - i)
+        started = time.perf_counter()
+        out = reduced_geolip(one, db, tol=1e-7 if o.tol is None else o.tol,
+                             max_iters=100 if o.max_iters is None else o.max_iters,
+                             time_limit=left)
+        if out is None or out["bound"] is None:
+            if left is not None:
+                left = max(left - (time.perf_counter() - started), 1e-9)
+            bound, sub, st = geolip_max([one], db, form=o.form, solver=o.solver, tol=o.tol,
+                                        time_limit=left, max_iters=o.max_iters)
+            out = sub[0]
+        parts.append(out)
+        problem.report("geolip", i + 1, len(nets))
+        if out["bound"] is None:
+            return None, parts, out["status"]
+        if out["status"] == "time_limit":
+            status = "time_limit"
+        best = max(best, out["bound"])
+    return float(best), parts, status
 
 
 def geolip(problem: LipschitzProblem, options: GeoLIPOptions) -> MethodOutput:
@@ -71,10 +111,14 @@ def geolip(problem: LipschitzProblem, options: GeoLIPOptions) -> MethodOutput:
     t0 = time.perf_counter()
     nets = [net if len(us) == 1 and net.functional() is not None else scalar_network(net, u)
             for u in us]
-    # several functionals: each stops once it is below the largest (geolip_max)
-    best, parts, status = geolip_max(nets, db, form=o.form, solver=o.solver, tol=o.tol,
-                                     time_limit=o.time_limit, max_iters=o.max_iters,
-                                     report=lambda i: problem.report("geolip", i, len(us)))
+    reduce = o.reduce and o.form != "dense" and problem.region.center is not None
+    if reduce:
+        best, parts, status = _reduced_max(nets, db, o, t0, problem)
+    else:
+        # several functionals: each stops once it is below the largest (geolip_max)
+        best, parts, status = geolip_max(nets, db, form=o.form, solver=o.solver, tol=o.tol,
+                                         time_limit=o.time_limit, max_iters=o.max_iters,
+                                         report=lambda i: problem.report("geolip", i, len(us)))
     details = dict(parts[0]) if len(parts) == 1 else {
         "functionals": len(us), "parts": parts,
         "form": parts[0].get("form") if parts else None}

@@ -192,7 +192,7 @@ class _DiagOps:
         hid = b.hid
         R = {}
         for nm, Y in (("X", X), ("P", P)):
-            R[nm] = {"A": b.AY(Y)[:, :n0], "E": Y[hid, :n0]}
+            R[nm] = {"A": b.AY(Y[:, :n0]), "E": Y[hid, :n0]}  # only the input columns
         S = {("A", "A"): b.sA, ("A", "E"): b.sX, ("E", "A"): b.sX, ("E", "E"): b.sE}
         hr = np.zeros((self.m, n0))
         for (r, s), val in S.items():

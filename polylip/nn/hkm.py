@@ -52,9 +52,17 @@ def _inv_chol(S):
     return P + np.tril(P, -1).T, L
 
 
-def _max_step(L, dX) -> float:
+#: Lanczos basis size of the step estimates, started from the previous estimate's vector
+#: (the extreme direction moves little between iterations): on the digits 64-200-200-200-10
+#: GeoLIP solve 852 products instead of 1,700 with ARPACK's default of 20 from a random start,
+#: same 21 iterations and bound to 1e-12.
+LANCZOS_NCV = 8
+
+
+def _max_step(L, dX, memo=None, key=None) -> float:
     """Largest ``a`` with ``X + a dX`` PSD (``X = L L^T``), estimated by Lanczos on
-    ``L^{-1} dX L^{-T}`` (the caller verifies with a Cholesky factorization)."""
+    ``L^{-1} dX L^{-T}`` (the caller verifies with a Cholesky factorization). ``memo[key]``:
+    the last eigenvector estimate, the start of the next (updated here)."""
     n = L.shape[0]
 
     def mv(v):
@@ -65,8 +73,12 @@ def _max_step(L, dX) -> float:
         if n < 200:
             raise ValueError
         op = spla.LinearOperator((n, n), matvec=mv, dtype=float)
-        lmin = float(spla.eigsh(op, k=1, which="SA", tol=1e-2, maxiter=100,
-                                return_eigenvectors=False)[0])
+        v0 = None if memo is None else memo.get(key)
+        vals, vecs = spla.eigsh(op, k=1, which="SA", tol=1e-2, maxiter=100,
+                                ncv=LANCZOS_NCV if v0 is not None else None, v0=v0)
+        lmin = float(vals[0])
+        if memo is not None:
+            memo[key] = vecs[:, 0]
     except (ValueError, spla.ArpackNoConvergence, spla.ArpackError):
         Li = sla.solve_triangular(L, np.eye(n), lower=True, check_finite=False)
         T = Li @ dX @ Li.T
@@ -131,6 +143,7 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
     nc = N + 2 * m
     status, it, gap = "inaccurate", 0, np.inf
     best_y = y.copy()
+    memo = {}  # Lanczos starts of the step estimates
     for it in range(1, max_iters + 1):
         Rp = b - ops.apply(X)
         Rp[k:] -= x1 - x2
@@ -185,14 +198,14 @@ def hkm_solve(ops, C, b, y0, U, k: int, *, tol: float, max_iters: int,
         if LX is None:
             LX = np.linalg.cholesky(X)
         dy, dS, dX, dx1, ds1, dx2, ds2 = direction(0.0)
-        ap = min(1.0, _max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2))
-        ad = min(1.0, _max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2))
+        ap = min(1.0, _max_step(LX, dX, memo, 0), _lp_step(x1, dx1), _lp_step(x2, dx2))
+        ad = min(1.0, _max_step(LS, dS, memo, 1), _lp_step(s1, ds1), _lp_step(s2, ds2))
         mua = (float(np.sum((X + ap * dX) * (S + ad * dS))) + (x1 + ap * dx1) @ (s1 + ad * ds1)
                + (x2 + ap * dx2) @ (s2 + ad * ds2)) / nc
         sig = min(1.0, (mua / mu) ** 3)
         dy, dS, dX, dx1, ds1, dx2, ds2 = direction(sig, (dy, dX, dx1, ds1, dx2, ds2))
-        ap = min(1.0, 0.95 * min(_max_step(LX, dX), _lp_step(x1, dx1), _lp_step(x2, dx2)))
-        ad = min(1.0, 0.95 * min(_max_step(LS, dS), _lp_step(s1, ds1), _lp_step(s2, ds2)))
+        ap = min(1.0, 0.95 * min(_max_step(LX, dX, memo, 0), _lp_step(x1, dx1), _lp_step(x2, dx2)))
+        ad = min(1.0, 0.95 * min(_max_step(LS, dS, memo, 1), _lp_step(s1, ds1), _lp_step(s2, ds2)))
         LXn = None
         for _ in range(30):  # verify the steps (the Lanczos estimates are approximate)
             Xn = X + ap * dX

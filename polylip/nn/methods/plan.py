@@ -34,7 +34,7 @@ would be read far from its figures.
 Examples
 --------
 >>> [s.id for s in PLAN]  # doctest: +NORMALIZE_WHITESPACE
-['product', 'interval', 'bab', 'geolip', 'eclipse', 'lipsdp', 'milp-true', 'dp', 'milp-formal',
+['product', 'interval', 'geolip', 'bab', 'eclipse', 'lipsdp', 'milp-true', 'dp', 'milp-formal',
  'shor-cuts-l2', 'lp-low', 'shor-cuts', 'shor', 'lp-high', 'sdp-neuron', 'sdp-network',
  'milp-rest']
 >>> [c.needs for c in step("milp-true").when][:4]  # doctest: +NORMALIZE_WHITESPACE
@@ -148,6 +148,10 @@ GEOLIP_SECONDS_PER_CUBE = 8e-8
 #: The cost of each functional after the first, as a fraction of a full solve (see
 #: ``_cost_geolip``).
 GEOLIP_FURTHER_FUNCTIONAL = 0.3
+#: The reduced LMI over a local region (inputs + unstable neurons; more iterations, about 50,
+#: and dense composed maps): 64-100-100-10 digits MLP, box 0.05, N = 123: 0.57 s;
+#: 64-200-200-200-10, N = 258: 5.7 s (load 12). One solve per functional (no dominance stop).
+GEOLIP_REDUCED_SECONDS_PER_CUBE = 3e-7
 #: Share of the time left that "auto" gives "geolip" (its structured method stops there with
 #: a certified bound short of the optimum; the digits MLPs converge well within it at 60 s).
 AUTO_GEOLIP_SHARE = 0.5
@@ -636,15 +640,26 @@ def _cost_lipsdp(run, options) -> dict:
 
 
 def _cost_geolip(run, options) -> dict:
+    """The layered LMI's size; over a box or a ball with neurons of fixed slope the reduced one
+    (inputs + unstable neurons, :mod:`polylip.nn.geolip_reduced`)."""
     net = run.problem.net
     N = net.input_dim + int(sum(net.widths))
     k = len(functionals(net))
+    out = {"lmi_size": N, "functionals": k}
+    if (options.get("reduce", True) and options.get("form") != "dense"
+            and getattr(run.problem.region, "center", None) is not None):
+        n = net.input_dim + _unstable(run.problem)
+        if n < N:
+            out["reduced_size"] = n
+            out["seconds"] = k * (GEOLIP_BASE_SECONDS
+                                  + GEOLIP_REDUCED_SECONDS_PER_CUBE * float(n) ** 3)
+            return out
     # one full solve, then each further functional stops once it is below the largest
     # (geolip_max): 64 and 58 iterations for the 10 outputs of the digits MLPs against 211 and
     # 183 solving each, i.e. about a quarter of a solve per further functional
     solves = 1.0 + GEOLIP_FURTHER_FUNCTIONAL * (k - 1)
-    return {"lmi_size": N, "functionals": k,
-            "seconds": solves * (GEOLIP_BASE_SECONDS + GEOLIP_SECONDS_PER_CUBE * float(N) ** 3)}
+    out["seconds"] = solves * (GEOLIP_BASE_SECONDS + GEOLIP_SECONDS_PER_CUBE * float(N) ** 3)
+    return out
 
 
 #: The default cost estimate of each method (a step's ``cost`` replaces it).
@@ -695,6 +710,17 @@ PLAN = (
     Step("interval", "interval", inline=True, why=(
         "Always, at once: interval bounds on the Jacobian, often below the product; with it, "
         "the bound returned when no later step finishes in the budget.")),
+    Step("geolip", "geolip", share=AUTO_GEOLIP_SHARE, options=_geolip_options,
+         when=(norm_in(math.inf), FIXED_OUTPUT), why=(
+        "l_inf: GeoLIP's SDP (one multiplier per input and per neuron, cost about "
+        "(inputs + neurons)^3, seconds on the digits MLPs), right after the closed forms: on "
+        "deep networks it is far below them and below Shor of the lifted POP (digits "
+        "64-200-200-200-10, margin 3-8, global: 237 against interval's 9850; benchmarks/"
+        "RESULTS.md, \"Global l_inf: GeoLIP\"), and it gives "
+        "the later, dearer steps a bound to beat. Half the time left: stopped there it still "
+        "certifies its current multipliers. Over a box or a ball the stable neurons are "
+        "eliminated (an LMI of inputs plus unstable neurons: 64-200-200-200-10, box 0.05, "
+        "193.7 in 6 s where bab reached 1077 in 60 s), so it runs before bab.")),
     Step("bab", "bab", share=AUTO_BAB_SHARE, options=_bab_options,
          when=(norm_in(math.inf), FIXED_OUTPUT, BOX),
          ends=("true_within", lambda out: out.details["gap"]), why=(
@@ -705,15 +731,6 @@ PLAN = (
         "it is the step that gets furthest (215 in 60 s; \"milp-true\" no bound). Half of the "
         "time left, since \"milp\" gets further on random networks with many unstable "
         "neurons; closed, it ends the search.")),
-    Step("geolip", "geolip", share=AUTO_GEOLIP_SHARE, options=_geolip_options,
-         when=(norm_in(math.inf), FIXED_OUTPUT), why=(
-        "l_inf: GeoLIP's SDP (one multiplier per input and per neuron, cost about "
-        "(inputs + neurons)^3, seconds on the digits MLPs), right after the closed forms: on "
-        "deep networks it is far below them and below Shor of the lifted POP (digits "
-        "64-200-200-200-10, margin 3-8, global: 237 against interval's 9850; benchmarks/"
-        "RESULTS.md, \"Global l_inf: GeoLIP\"), and it gives "
-        "the later, dearer steps a bound to beat. Half the time left: stopped there it still "
-        "certifies its current multipliers.")),
     Step("eclipse", "eclipse", when=(norm_in(2.0), FIXED_OR_L2), why=(
         "l_2: ECLipsE-Fast, a closed-form layer-by-layer bound on the LipSDP matrix (no SDP; "
         "64-200-200-200-10: 49.0 in 0.24 s against the product's 73.9), the l_2 bound when "

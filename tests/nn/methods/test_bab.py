@@ -211,7 +211,7 @@ def test_doctests():
         assert doctest.testmod(mod).failed == 0
 
 
-def test_auto_runs_bab_first_on_a_box_and_deterministic_mode_gives_it_nodes():
+def test_auto_runs_bab_on_a_box_and_deterministic_mode_gives_it_nodes():
     from polylip.nn.methods import plan
 
     net = random_net([3, 6, 5, 1], 0)

@@ -50,7 +50,13 @@ the published one, 520 at 1e-6 with -5e-9; at 3e-4 and 1e-3 the certified bound 
 1e-6; an iteration is a few sparse products with the
 matrix, serial on CPU in this highspy (60-80 ms at 12.4 M non-zeros). The HiGHS options
 ``pdlp_restart_strategy``, ``pdlp_scaling_mode``, ``pdlp_step_size_strategy`` and
-``pdlp_cupdlpc_restart_method`` changed nothing (same iterations at 40x20).
+``pdlp_cupdlpc_restart_method`` changed nothing (same iterations at 40x20): cuPDLP-C ignores
+the scaling ones (``pdlp_scaling_mode`` 0, 1, 4 and ``pdlp_ruiz_iterations`` 0, 40: the same
+440 iterations and bound at 20x16); HiGHS's PDLP honours the scaling and its default is best
+(Ruiz only: 3,000 iterations, Ruiz + L2: 1,760, default: 680), and ignores the restart
+(Halpern) and step-size choices. The dual LP handed to cuPDLP-C needs 600 iterations instead
+of 440 (20x16). Restricted masters and column generation: docs/lp.md, "Smaller LPs and other
+settings, measured".
 
 cuPDLP-C (``"pdlp"``) is the default for robustness: HiGHS's own PDLP (``"hipdlp"``, new in
 highspy 1.16) has somewhat cheaper iterations and a more accurate primal point, but it ran

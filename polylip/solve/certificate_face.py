@@ -66,11 +66,11 @@ KERNEL_REL = 1e-5
 GAP = 10.0
 #: The rounding tolerance of a kernel entry (reduced row-echelon form: entries of order 1)
 #: and the largest denominator tried.
-EPS = (1e-3, 1e-2)
+EPS = (1e-6, 1e-3, 1e-2)
 MAX_DEN = 10 ** 4
 #: Cut points tried per block, and blocks faced at most (they share one exact solve, whose
 #: cost grows fast: 4 blocks of chained singular about 0.1 s, all 18 of n = 20 about 50 s).
-MAX_CUTS = 4
+MAX_CUTS = 6
 MAX_BLOCKS = 8
 
 
@@ -437,7 +437,7 @@ def unpaid_blocks(cert, cb) -> list:
             if free[j] and np.size(s) and bool(((np.asarray(s) > 0) & ~np.isfinite(Mb[j])).any())][:MAX_BLOCKS]
 
 
-def repair_by_faces(cert, seal, rounds: int = 4, attempts: int = 6, seconds: float | None = None):
+def repair_by_faces(cert, seal, rounds: int = 4, attempts: int = 8, seconds: float | None = None):
     """The best certificate ``seal(faced(cert, blocks, cut))`` over the cut points, when
     ``cert`` (sealed) is not certified for want of a bounded shift; None otherwise.
 

@@ -37,11 +37,13 @@ Examples
 face is found (kernel ``e_{x0x1}, e_{x1^2}, e_{x1x3}, 100 x0^2 - x3^2, 5 x0x3 + x3^2``,
 complement ``x0^2 - 20 x0x3 + 100 x3^2``) and made exact, but that fixes the block's ``x3^4``
 coefficient, which the solver had 4.5e-8 off, and the three other blocks with ``x3`` sit on
-faces as well (their ``x3^2`` rows are 8e-9 where the exact certificate has 0): the error
+faces as well (two have ``x3^2`` diagonals of 8e-9 where the exact certificate has 0, the
+third 2.8e-8 above its exact 2^-17; objective scaled by 2^-17, n = 20): the error
 moves along the chain, and an exact certificate needs every block faced (n = 20: all 18 faced
 at once took 50 s and the exact system came out inconsistent with the faces found). Kernels
-spanned by ``m(p)`` at irrational points have no small rational basis (2 of 6 random
-``q1^2 + q2^2 + l^2`` failures); those stay numerical only too.
+spanned by ``m(p)`` at irrational points have no small rational basis (the one examined of 6 random
+``q1^2 + q2^2 + l^2`` left uncertified: RREF entries such as 0.2348301); those stay
+numerical only too.
 
 The Gram matrix of ``(x - 10 y)^4 + (y - z)^2`` vanishes on ``m(10, 1, z)``; unconstrained,
 a float certificate of it needs an unbounded shift, an exact face does not:

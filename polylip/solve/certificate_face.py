@@ -423,11 +423,9 @@ def project_weighted(cert):
         return cert
     r = cert.residual_estimate()
     own, P, Q = L["owner"][e], L["P"][e], L["Q"][e]
-    dpos = L["start"][own]
     diag = np.zeros(int(L["boff"][-1]))
     for j, (_, _, G) in enumerate(cert.blocks):
         diag[L["boff"][j]:L["boff"][j] + G.shape[0]] = np.diag(G)
-    del dpos
     base = L["boff"][own]
     w = np.sqrt(np.maximum(diag[base + P], 0) * np.maximum(diag[base + Q], 0))
     mult = np.where(P == Q, 1.0, 2.0)
@@ -476,12 +474,12 @@ def repair_by_faces(cert, seal, rounds: int = 4, attempts: int = 8, seconds: flo
             attempts -= 1
             try:
                 c = faced(cert, sorted(todo), cut)
-            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-                log.info("facial reduction failed: %s", exc)
-                c = None
-            if c is None:
+                got = None if c is None else seal(project_weighted(c))
+            except (ValueError, ArithmeticError, IndexError, np.linalg.LinAlgError) as exc:
+                log.info("facial reduction failed: %s", exc)   # never lose the first answer
+                got = None
+            if got is None:
                 break
-            got = seal(project_weighted(c))
             g = got.certified_bound()
             if g.certified:
                 if best is None or g.gap < best.certified_bound().gap:

@@ -41,7 +41,7 @@ faces as well (two have ``x3^2`` diagonals of 8e-9 where the exact certificate h
 third 2.8e-8 above its exact 2^-17; objective scaled by 2^-17, n = 20): the error
 moves along the chain, and an exact certificate needs every block faced (n = 20: all 18 faced
 at once took 50 s and the exact system came out inconsistent with the faces found). Kernels
-spanned by ``m(p)`` at irrational points have no small rational basis (the one examined of 6 random
+spanned by ``m(p)`` at irrational points have no small rational basis (the one examined of 4 random
 ``q1^2 + q2^2 + l^2`` left uncertified: RREF entries such as 0.2348301); those stay
 numerical only too.
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from polylip.errors import RelaxationError, SolverError
 from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.solve.lp import LPRelaxation
+from polylip.solve.estimate import too_slow
 from polylip.solve.relaxation import Relaxation, check_time_limit
 from polylip.solve.result import Result
 from polylip.solve.scaling import needs_scaling, scale_pop
@@ -103,6 +104,28 @@ def relax_pop(pop, certificate=None):
     raise SolverError(f"the certificate must be Putinar(...) or Krivine(...), not {certificate!r}")
 
 
+def _build_or_refuse(pop, certificate: Putinar, settings: SolverSettings, left):
+    """The relaxation of ``pop``, or a "time_limit" :class:`Result` returned before building
+    it when its estimate (:mod:`polylip.solve.estimate`) exceeds the ``left`` seconds by more
+    than the rule allows; a relaxation too large for the memory limit raises
+    :class:`~polylip.errors.RelaxationError` (both from the block structure, before assembly)."""
+    t0 = time.perf_counter()
+    order = None if certificate.order == "auto" else certificate.order
+    blocks, estimate = Relaxation.plan(pop, order, certificate.sparsity, settings.solver)
+    why = too_slow(estimate, left)
+    if why is not None:
+        return Result(status="time_limit", bound=None, order=blocks.order,
+                      solver=estimate.solver, sense=pop.sense, sparsity=blocks.kind,
+                      build_seconds=time.perf_counter() - t0, message=why,
+                      sizes=estimate.to_dict())
+    return Relaxation.build(pop, order=order, sparsity=blocks, solver=settings.solver)
+
+
+def _left(start: float, time_limit) -> float | None:
+    """Seconds left of ``time_limit`` counted from ``start`` (None: no limit)."""
+    return None if time_limit is None else time_limit - (time.perf_counter() - start)
+
+
 def _solve_one(relaxation, settings: SolverSettings, time_limit) -> Result:
     if isinstance(relaxation, LPRelaxation):
         return relaxation.solve(solver=settings.solver, tol=settings.tol,
@@ -126,10 +149,27 @@ def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> 
     return _solve_putinar(pop, certificate, settings)
 
 
+def _solve_fixed(pop, certificate: Putinar, settings: SolverSettings, start: float,
+                 time_limit) -> Result:
+    """One order: refused at once when the estimate says it cannot end in the time left,
+    else built and solved in the time left after building (the limit covers both)."""
+    built = _build_or_refuse(pop, certificate, settings, _left(start, time_limit))
+    if isinstance(built, Result):
+        return built
+    left = _left(start, time_limit)
+    if left is not None and left <= 0:
+        return Result(status="time_limit", bound=None, order=built.order,
+                      solver=settings.solver, sense=pop.sense, sparsity=built.blocks.kind,
+                      build_seconds=built.build_seconds, sizes=dict(built.sizes),
+                      message=f"stopped at the time limit: building the relaxation took "
+                              f"{built.build_seconds:.3g} s of the {time_limit:g} s")
+    return _solve_one(built, settings, left)
+
+
 def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Result:
-    if certificate.order != "auto":
-        return _solve_one(relax_pop(pop, certificate), settings, settings.time_limit)
     start = time.perf_counter()
+    if certificate.order != "auto":
+        return _solve_fixed(pop, certificate, settings, start, settings.time_limit)
     first = pop.min_order()
     last = certificate.max_order or first + AUTO_EXTRA_ORDERS
     result = None
@@ -141,14 +181,21 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
                 break
         step = replace(certificate, order=order)
         try:
-            relaxation = relax_pop(pop, step)
+            relaxation = _build_or_refuse(pop, step, settings, left)
         except RelaxationError as exc:  # too large to build: the last order's answer stands
             if result is None:
                 raise
             log.info("order='auto': order %d refused (%s)", order, exc)
             result = replace(result, message=f"{result.message}; order {order} refused: {exc}")
             break
-        result = _solve_one(relaxation, settings, left)
+        if isinstance(relaxation, Result):  # refused for time: the last answer stands
+            if result is None:
+                result = relaxation
+            else:
+                result = replace(result, message=f"{result.message}; order {order} "
+                                                 f"{relaxation.message}")
+            break
+        result = _solve_one(relaxation, settings, _left(start, settings.time_limit))
         log.info("order='auto': order %d ended %s", order, result.status)
         if result.status in ("optimal", "infeasible", "time_limit"):
             break

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
+import scipy.sparse as sp
 
 from polylip.backends import registry
 from polylip.backends.base import BackendSolution
@@ -18,6 +19,7 @@ from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
 from polylip.relax.moment import MomentData, assemble, stacked_blocks
 from polylip.solve.minimizers import with_minimizers
 from polylip.solve.certify import certify_sos
+from polylip.solve.estimate import CostEstimate, estimate_blocks, estimate_data, refuse_if_too_large, too_slow
 from polylip.solve.feasibility import is_feasibility, solve_feasibility
 from polylip.solve.infeasibility import confirm_infeasible
 from polylip.solve.result import Result
@@ -108,21 +110,37 @@ class Relaxation:
     -3.5139
     """
 
-    def __init__(self, pop, blocks: BlockStructure, data: MomentData, build_seconds: float):
+    def __init__(self, pop, blocks: BlockStructure, data: MomentData, build_seconds: float,
+                 estimate: CostEstimate | None = None):
         self.pop = pop
         self.blocks = blocks
         self.data = data
         self.build_seconds = build_seconds
+        self.estimate = estimate
 
     @classmethod
-    def build(cls, pop, order=None, sparsity="dense") -> "Relaxation":
-        t0 = time.perf_counter()
+    def plan(cls, pop, order=None, sparsity="dense", solver: str = "auto"):
+        """``(blocks, estimate)``: the block structure and its :class:`CostEstimate`
+        (:mod:`polylip.solve.estimate`), before any moment data is assembled; a
+        :class:`~polylip.errors.RelaxationError` naming the sizes when it cannot fit in the
+        memory limit."""
         blocks = resolve_structure(pop, order, sparsity)
+        estimate = estimate_blocks(pop, blocks, solver)
+        log.info("estimated before building: %s", estimate.describe())
+        refuse_if_too_large(estimate)
+        return blocks, estimate
+
+    @classmethod
+    def build(cls, pop, order=None, sparsity="dense", solver: str = "auto") -> "Relaxation":
+        """Build the relaxation (its size estimated first and refused past the memory limit:
+        :meth:`plan`); ``solver`` only narrows which solvers the estimate considers."""
+        t0 = time.perf_counter()
+        blocks, estimate = cls.plan(pop, order, sparsity, solver)
         data = assemble(pop, blocks)
         seconds = time.perf_counter() - t0
         log.info("built %s relaxation of order %d: %d moments, %d PSD blocks, %d equality rows in %.3f s",
                  blocks.kind, blocks.order, data.nmoments, len(data.sizes), data.E.shape[0], seconds)
-        return cls(pop, blocks, data, seconds)
+        return cls(pop, blocks, data, seconds, estimate)
 
     @property
     def structure(self):
@@ -196,6 +214,9 @@ class Relaxation:
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'cvxopt' or 'clarabel', not {solver!r}")
         self._deadline = None if time_limit is None else time.perf_counter() + check_time_limit(time_limit)
+        refused = self._refused(solver, side)
+        if refused is not None:
+            return refused
         if side == "auto" and is_feasibility(self.data):
             # A constant objective: the relaxation only decides feasibility (solve/feasibility.py)
             found = solve_feasibility(self, solver.lower(), tol, max_iters, verbose)
@@ -255,6 +276,25 @@ class Relaxation:
             if looser is not None:
                 return looser
         return outcome
+
+    def _refused(self, solver: str, side: str) -> "SolveOutcome | None":
+        """A "time_limit" outcome, at once, when the solve's estimate (:func:`estimate_data`)
+        exceeds the time left by more than the rule allows (:mod:`polylip.solve.estimate`)."""
+        estimate = estimate_data(self, solver, side)
+        log.info("estimated before solving: %s", estimate.describe())
+        left = self._time_left()
+        why = too_slow(estimate, None if not np.isfinite(left) else left)
+        if why is None:
+            return None
+        lmi = conic.LMIProblem(c=np.zeros(0), offset=0.0, G=(), h=(), sizes=(),
+                               A=sp.csr_matrix((0, 0)), b=np.zeros(0),
+                               side=estimate.side if estimate.side != "either" else "moment")
+        raw = BackendSolution("time_limit", estimate.solver, 0.0, raw_status="estimate",
+                              message=why)
+        result = Result(status="time_limit", bound=None, order=self.order, solver=estimate.solver,
+                        sense=self.pop.sense, side=lmi.side, sparsity=self.blocks.kind,
+                        build_seconds=self.build_seconds, message=why, sizes=dict(self.sizes))
+        return SolveOutcome(result, lmi, raw)
 
     @staticmethod
     def _loose(res: Result) -> bool:

@@ -124,3 +124,17 @@ def test_time_limit_reached_is_exit_1(cli):
 def test_as_a_subprocess(bad_files):
     assert_one_line_error(run_module("solve", bad_files["binary"]), 2, "binary")
     assert_one_line_error(run_module("structure", bad_files["latin1"]), 2, "UTF-8")
+
+
+def test_hopeless_relaxation_ends_at_once_with_one_line(cli, tmp_path):
+    """(x0+...+x299)(y0+...+y299): its order-1 relaxation is refused from its estimate before
+    it is built (status time_limit, exit 1, one line naming the size and what to try)."""
+    n = 300
+    names = [f"x{i}" for i in range(n)] + [f"y{i}" for i in range(n)]
+    path = tmp_path / "product.pop"
+    path.write_text(f"variables: {' '.join(names)}\n"
+                    f"minimize: ({'+'.join(names[:n])})*({'+'.join(names[n:])})\n")
+    run = cli("solve", path, "--time-limit", "2")
+    line = assert_one_line_error(run, 1, "status time_limit")
+    assert "not started" in line and "601 x 601" in line
+    assert "status:    time_limit" in run.out

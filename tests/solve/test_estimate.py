@@ -1,0 +1,111 @@
+"""Every run ends: a relaxation is estimated from its block structure before it is built, and
+refused at once (status "time_limit", or a RelaxationError past the memory limit) when it cannot
+end in the time left. No wall-clock assertion: the tests check the status, that the refusal
+came before the work (the work is replaced by a function that fails), and the counts against
+the assembled relaxation."""
+
+import numpy as np
+import pytest
+import sympy
+
+import polylip.solve.relaxation as relaxation_module
+from polylip import POP
+from polylip.backends import registry
+from polylip.errors import RelaxationError
+from polylip.poly import variables
+from polylip.runtime import MemoryLimit
+from polylip.solve.estimate import REFUSE_FACTOR, estimate_blocks, estimate_data, solver_cost
+from polylip.sparsity.blocks import dense_structure
+
+
+def product_pop(n):
+    """(x_1 + ... + x_n)(y_1 + ... + y_n): unbounded; its order-1 relaxation is one block of
+    size 2n + 1 whose every entry is its own moment."""
+    v = variables(" ".join([f"x{i}" for i in range(n)] + [f"y{i}" for i in range(n)]))
+    return POP(sum(v[:n]) * sum(v[n:]))
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("the work ran although the estimate refuses it")
+
+
+def test_counts_match_the_assembled_relaxation():
+    rng = np.random.default_rng(0)
+    x = sympy.symbols("x0:5")
+    f = sum(v**4 for v in x) + sum(float(rng.normal()) * x[i] * x[j] * x[k]
+                                   for i in range(5) for j in range(i, 5) for k in range(j, 5))
+    pop = POP(f, ineqs=[1 - x[0]**2 - x[1]**2, 2 - x[2]], eqs=[x[3] * x[4] - 1])
+    for sparsity in ("dense", "cs", "cs+ts"):
+        rel = pop.relax(order=2, sparsity=sparsity)
+        before = estimate_blocks(pop, rel.blocks)
+        after = estimate_data(rel)
+        assert before.largest == after.largest == max(rel.data.sizes)
+        assert before.entries == after.entries == sum(k * (k + 1) // 2 for k in rel.data.sizes)
+        assert before.moments >= after.moments == rel.data.nmoments  # an upper bound before
+        assert before.nnz >= rel.data.stacked.nnz
+        assert not before.exact and after.exact
+
+
+def test_solver_costs_grow_with_the_blocks():
+    # Clarabel's dense KKT block of a PSD cone: 8 t^2 bytes, t = k(k+1)/2 (certain)
+    nbytes, _ = solver_cost("clarabel", [2001], 1, 0)
+    assert nbytes >= 8 * (2001 * 2002 // 2) ** 2
+    # CVXOPT's dense Schur complement over N free variables: 8 N^2 / 2 bytes (certain)
+    assert solver_cost("cvxopt", [10], 10**5, 0)[0] >= 4 * 10**10
+    assert solver_cost("cvxopt", [400], 1, 0)[1] > solver_cost("cvxopt", [200], 1, 0)[1]
+
+
+def test_hopeless_relaxation_is_refused_before_it_is_built(monkeypatch):
+    """(x_1+...+x_300)(y_1+...+y_300): one 601 x 601 block, estimated at tens of seconds for
+    CVXOPT and terabytes for Clarabel; with 2 s allowed, nothing is assembled."""
+    pop = product_pop(300)
+    monkeypatch.setattr(relaxation_module, "assemble", _no_work)
+    res = pop.solve(time_limit=2.0)
+    assert res.status == "time_limit" and res.bound is None
+    assert "not started" in res.message and "601 x 601" in res.message
+    assert "time limit" in res.message and "sparser pattern" in res.message
+
+
+def test_order_auto_is_refused_too(monkeypatch):
+    monkeypatch.setattr(relaxation_module, "assemble", _no_work)
+    res = product_pop(300).solve(order="auto", time_limit=2.0)
+    assert res.status == "time_limit" and "not started" in res.message
+
+
+def test_built_relaxation_is_refused_before_the_solver(monkeypatch):
+    rel = product_pop(300).relax(order=1, sparsity="dense")
+    monkeypatch.setattr(registry, "solve_sdp", _no_work)
+    res = rel.solve(time_limit=2.0)
+    assert res.status == "time_limit" and res.bound is None
+    assert "before solving" in res.message and res.solver == "cvxopt"
+
+
+def test_a_relaxation_that_fits_still_solves():
+    x = sympy.Symbol("x")
+    res = POP(x**4 - 3 * x**2 + x).solve(order=2, time_limit=30)
+    assert res.status == "optimal" and res.bound == pytest.approx(-3.513905, abs=1e-5)
+
+
+def test_an_unmodelled_solver_is_never_refused_for_time():
+    pop = product_pop(3)
+    est = estimate_data(pop.relax(order=1, sparsity="dense"), solver="mosek")
+    assert est.solver_seconds is None
+
+
+def test_memory_refusal_names_the_size(monkeypatch):
+    monkeypatch.setattr(relaxation_module, "assemble", _no_work)
+    x = sympy.symbols("x0:12")
+    pop = POP(sum(v**4 for v in x) + x[0] * x[1] * x[2])
+    with MemoryLimit("1 MiB"):
+        with pytest.raises(RelaxationError, match="memory limit"):
+            pop.solve(order=3, sparsity="dense")
+
+
+def test_refuse_factor_leaves_room():
+    # a relaxation estimated just under REFUSE_FACTOR times the limit runs (the model is
+    # right to a factor of a few): the rule refuses only beyond it
+    pop = product_pop(100)
+    est = estimate_blocks(pop, dense_structure(pop, 1))
+    from polylip.solve.estimate import too_slow
+    assert too_slow(est, 1.01 * est.seconds / REFUSE_FACTOR) is None
+    assert too_slow(est, 0.99 * est.seconds / REFUSE_FACTOR) is not None

@@ -47,11 +47,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import pickle
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -60,7 +62,7 @@ from typing import Any, Callable
 
 from polylip.errors import PolylipError
 
-__all__ = ["fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
+__all__ = ["quiet_native_stdout", "fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
            "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
            "memory_limit", "set_memory_limit", "MemoryLimit", "check_memory", "format_bytes",
            "format_count"]
@@ -485,3 +487,67 @@ def check_memory(nbytes, what: str, hint: str = "", error: type = PolylipError) 
         raise error(f"{what} would need about {format_bytes(nbytes)}, more than the memory limit "
                     f"of {format_bytes(limit)} (polylip.runtime.set_memory_limit or "
                     f"{MEMORY_ENV} sets it)" + (f"; {hint}" if hint else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# native solvers that print
+# ---------------------------------------------------------------------------------------------
+def _flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (``fflush(NULL)``), so what native code printed
+    reaches the file descriptor it was printed to before that descriptor is switched."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no C library to call
+        pass
+
+
+@contextlib.contextmanager
+def quiet_native_stdout(enabled: bool = True, what: str = "HiGHS"):
+    """Inside the block, what native code writes to the standard output (file descriptor 1)
+    goes to a temporary file, logged at DEBUG level afterwards, instead of the user's terminal.
+
+    Why at the file-descriptor level: HiGHS prints some lines with C ``printf`` whatever its
+    ``output_flag`` says (HiGHS 1.x: ``HighsMipSolverData::transformNewIntegerFeasibleSolution
+    tmpSolver.run();``, printed from a Python run of method "milp"; HiGHS issue 2783), which
+    neither scipy's ``disp=False`` nor Python's ``sys.stdout`` redirection can reach. Every
+    place polylip calls HiGHS (scipy's ``linprog``/``milp``, ``highspy``) runs in this block.
+    The C library's buffers are flushed before the descriptor is restored, so a buffered line
+    cannot leak out later. Process-wide: another thread printing meanwhile is logged too.
+    ``enabled=False`` (a verbose solve: the solver's log is wanted) does nothing.
+
+    Examples
+    --------
+    >>> with quiet_native_stdout():
+    ...     _ = os.write(1, b"not shown\n")
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    _flush_c_stdio()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output to protect
+        yield
+        return
+    sink = tempfile.TemporaryFile()
+    try:
+        os.dup2(sink.fileno(), 1)
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(saved, 1)
+        os.close(saved)
+        try:
+            sink.seek(0)
+            text = sink.read(1 << 16).decode("utf-8", "replace").strip()
+        except OSError:  # pragma: no cover
+            text = ""
+        sink.close()
+        if text:
+            log.debug("%s printed: %s", what, text)

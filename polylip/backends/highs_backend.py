@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from polylip.backends.base import BackendSolution
+from polylip.runtime import quiet_native_stdout
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ def solve_lp(problem, solver: str = "highs", tol: float | None = None, max_iters
         options["time_limit"] = float(time_limit)
     t0 = time.perf_counter()
     try:
-        res = linprog(problem.c, A_eq=problem.A.tocsc(), b_eq=problem.b, bounds=bounds,
-                      method=method, options=options)
+        with quiet_native_stdout(not verbose):
+            res = linprog(problem.c, A_eq=problem.A.tocsc(), b_eq=problem.b, bounds=bounds,
+                          method=method, options=options)
     except (ValueError, MemoryError) as exc:  # malformed data or out of memory
         return BackendSolution("failed", solver, time.perf_counter() - t0,
                                raw_status=type(exc).__name__, message=str(exc))

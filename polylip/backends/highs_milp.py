@@ -43,6 +43,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from polylip.runtime import quiet_native_stdout
+
 __all__ = ["MILPSolution", "solve_milp", "STATUS_MAP", "SMALL_ENTRY", "NARROW_COLUMN",
            "drop_small_entries", "widen_narrow_columns"]
 
@@ -146,8 +148,9 @@ def solve_milp(c, *, A_eq=None, b_eq=None, A_ub=None, b_ub=None, lb=None, ub=Non
         options["time_limit"] = max(float(time_limit), 1e-3)
     if node_limit is not None:
         options["node_limit"] = int(node_limit)
-    res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(lb, ub),
-               options=options)
+    with quiet_native_stdout():  # HiGHS prints some debug lines whatever disp says
+        res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(lb, ub),
+                   options=options)
     status = STATUS_MAP.get(int(res.status), "failed")
     if int(res.status) == 4 and "limit" in str(res.message).lower():
         # scipy 1.17 reports HiGHS's node and solution limits as 4 ("Solution limit reached"):

@@ -112,11 +112,8 @@ as :mod:`polylip.backends.highs_backend`), checked against it in tests/backends/
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import logging
-import os
-import sys
 import time
 
 import numpy as np
@@ -125,6 +122,7 @@ import scipy.sparse as sp
 from polylip import runtime
 from polylip.backends.base import BackendSolution
 from polylip.errors import RelaxationError, require
+from polylip.runtime import quiet_native_stdout
 
 log = logging.getLogger(__name__)
 
@@ -204,27 +202,6 @@ def check_memory(nrows: int, ncols: int, nnz: int) -> int:
         need, f"solving the LP of {nrows:,} rows, {ncols:,} columns and {nnz:,} non-zeros by PDLP",
         "lower the degree or use smaller cliques", error=RelaxationError)
     return need
-
-
-@contextlib.contextmanager
-def _quiet_stdout(enabled: bool):
-    """Silence file descriptor 1 (HiGHS prints its banner when the first instance is made)."""
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stdout.flush()
-        fd = os.dup(1)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(fd, 1)
-        os.close(fd)
 
 
 def _eliminate_free(problem):
@@ -329,7 +306,7 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     lp.a_matrix_.start_ = Ar.indptr
     lp.a_matrix_.index_ = Ar.indices
     lp.a_matrix_.value_ = Ar.data
-    with _quiet_stdout(not verbose):
+    with quiet_native_stdout(not verbose):  # HiGHS prints its banner at the first instance
         h = highspy.Highs()
     h.setOptionValue("output_flag", bool(verbose))
     status = h.passModel(lp)
@@ -348,7 +325,8 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
         _set_warm_start(highspy, h, warm_start, reduced, mr, nr)
     build = time.perf_counter() - t0
     try:
-        h.run()
+        with quiet_native_stdout(not verbose):  # lines HiGHS prints whatever output_flag says
+            h.run()
     except MemoryError as exc:
         return BackendSolution("failed", name, time.perf_counter() - t0, raw_status="MemoryError",
                                message=str(exc))

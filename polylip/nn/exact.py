@@ -43,6 +43,7 @@ from scipy.optimize import linprog
 from polylip.errors import PolylipError, SolverError
 from polylip.nn.norms import dual, operator_norm, parse_norm, vec_norm
 from polylip.nn.regions import BallRegion, BoxRegion, as_region
+from polylip.runtime import quiet_native_stdout
 
 __all__ = ["ExactValues", "ExactTooLargeError", "exact_values", "pattern_values",
            "MAX_UNSTABLE", "realizable"]
@@ -166,7 +167,8 @@ def _margin_lp(rows, rhs, region, n):
         bounds = list(zip(lo, hi)) + [(None, 1.0)]
     else:
         bounds = [(None, None)] * n + [(None, 1.0)]
-    res = linprog(c, A_ub=A, b_ub=rhs, bounds=bounds, method="highs")
+    with quiet_native_stdout():
+        res = linprog(c, A_ub=A, b_ub=rhs, bounds=bounds, method="highs")
     if res.status == 2:  # infeasible
         return -np.inf, None
     if res.status != 0:

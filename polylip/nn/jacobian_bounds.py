@@ -55,6 +55,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from polylip.nn.activations import _PiecewiseLinear
+from polylip.runtime import quiet_native_stdout
 
 __all__ = ["Forward", "NodeBound", "forward_bounds", "node_bound", "certified_max", "ROUNDING"]
 
@@ -242,7 +243,8 @@ def certified_max(lam, const, lo, hi, G=None, h=None):
     c = np.concatenate([-lam, np.full(m, penalty)])
     A = np.hstack([G, -np.eye(m)])
     bounds = list(zip(lo, hi)) + [(0.0, None)] * m
-    res = linprog(c, A_ub=A, b_ub=h, bounds=bounds, method="highs")
+    with quiet_native_stdout():  # HiGHS prints some lines whatever disp says
+        res = linprog(c, A_ub=A, b_ub=h, bounds=bounds, method="highs")
     if res.status != 0 or res.ineqlin is None:
         return plain, x_box
     y = np.maximum(-np.asarray(res.ineqlin.marginals, float), 0.0)

@@ -184,7 +184,13 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
                 if part["vertex_value"] > best_vertex[0]:
                     best_vertex = (part["vertex_value"], t, pattern)
         else:
+            built = time.perf_counter()
             model = formal_milp(problem.net, problem.norm, db, u)
+            share = None if share is None else share - (time.perf_counter() - built)
+            if share is not None and share <= 0:  # building used this functional's share
+                statuses.append("time_limit")
+                upper = None
+                break
             sol = solve_formal_milp(model, time_limit=share, gap=gap, node_limit=nodes)
             part = {"status": sol.status, "dual_bound": sol.dual_bound, "gap": sol.gap,
                     "nodes": sol.nodes, "seconds": sol.seconds, "shape": model.shape,
@@ -304,6 +310,9 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses, node_l
     def nodes_left():
         return None if node_limit is None else node_limit - part["nodes"]
 
+    def deadline():
+        return None if time_left is None else t0 + time_left
+
     model = formal_milp(net, p, db, u, forward=forward)
     unstable = model.z_index
     pairs = cells.coincident(net, unstable)
@@ -354,7 +363,12 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses, node_l
         value = _vertex_value(net, u, t, pattern)
         rnd["value"] = value
         keep(max(sol.dual_bound, value, floor))
-        is_open, info = cells.cell(net, region, pattern, unstable)
+        try:  # the cell LPs run on the same clock as HiGHS (this round's bound is kept)
+            is_open, info = cells.cell(net, region, pattern, unstable, deadline())
+        except cells.CellTimeLimit as exc:
+            status = "time_limit"
+            part["message"] = f"stopped deciding a pattern's cell: {exc}"
+            break
         rnd["interior"] = is_open
         if is_open:
             best = max(best, value)
@@ -376,6 +390,9 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses, node_l
         if not margin_done and (nodes_left() is None or nodes_left() >= 1):
             margin_done = True
             lim = left()
+            if lim is not None and lim <= 0:
+                status = "time_limit"
+                break
             margin_model = formal_milp(net, p, db, u, forward=forward, margin=TRUE_MARGIN)
             msol = solve_formal_milp(cells.add_rows(margin_model, cuts, None, pairs),
                                      time_limit=None if lim is None else max(lim, 1e-3),
@@ -387,7 +404,10 @@ def _solve_true(problem, u, db, forward, time_left, gap, cuts, witnesses, node_l
                 mt, mpat = _vertex(model, msol.x, db)
                 mval = _vertex_value(net, u, mt, mpat)
                 part["margin"]["value"] = mval
-                ok, minfo = cells.cell(net, region, mpat, unstable)
+                try:
+                    ok, minfo = cells.cell(net, region, mpat, unstable, deadline())
+                except cells.CellTimeLimit:  # undecided: neither a witness nor a cutoff
+                    ok = False
                 part["margin"]["interior"] = ok
                 if ok:
                     best = max(best, mval)

@@ -22,6 +22,8 @@ False
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
@@ -30,10 +32,16 @@ from polylip.errors import SolverError
 from polylip.nn.exact import MARGIN_TOL, realizable
 from polylip.nn.methods.milp_model import FormalMILP, with_rows
 from polylip.nn.regions import BallRegion
+from polylip.runtime import quiet_native_stdout
 from polylip.solve.sdp import drop_small_entries
 
 __all__ = ["cell", "cut_row", "coincident", "repeated_rows", "add_rows", "affine_maps",
-           "margin_lp"]
+           "margin_lp", "CellTimeLimit"]
+
+
+class CellTimeLimit(SolverError):
+    """A pattern's cell could not be decided before the deadline (its LP was stopped): nothing
+    is known about it, so it may be neither cut nor counted."""
 
 
 def affine_maps(net, S):
@@ -51,9 +59,10 @@ def affine_maps(net, S):
     return out
 
 
-def margin_lp(rows, rhs, lo, hi):
+def margin_lp(rows, rhs, lo, hi, time_limit: float | None = None):
     """``max eps`` s.t. ``rows x + eps <= rhs``, ``lo <= x <= hi``, ``eps <= 1`` (HiGHS):
-    ``(eps, x, y)`` with ``y >= 0`` the rows' multipliers.
+    ``(eps, x, y)`` with ``y >= 0`` the rows' multipliers. ``time_limit`` (seconds) stops
+    HiGHS: then :class:`CellTimeLimit`.
 
     HiGHS ignores entries ``|a| <= 1e-9``; they are dropped here and each row widened by what
     they contribute over the box (:func:`polylip.solve.sdp.drop_small_entries`), so ``eps`` is
@@ -61,15 +70,25 @@ def margin_lp(rows, rhs, lo, hi):
     m, n = rows.shape
     A, _, b = drop_small_entries(np.hstack([rows, np.ones((m, 1))]), np.full(m, -np.inf),
                                  np.asarray(rhs, float), np.r_[lo, -np.inf], np.r_[hi, 1.0])
-    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=A, b_ub=b,
-                  bounds=list(zip(lo, hi)) + [(None, 1.0)], method="highs")
+    if time_limit is not None and time_limit <= 0:
+        raise CellTimeLimit("no time left for a pattern LP")
+    options = {} if time_limit is None else {"time_limit": float(time_limit)}
+    with quiet_native_stdout():
+        res = linprog(np.r_[np.zeros(n), -1.0], A_ub=A, b_ub=b,
+                      bounds=list(zip(lo, hi)) + [(None, 1.0)], method="highs",
+                      options=options)
+    if res.status == 1 and time_limit is not None:
+        raise CellTimeLimit(f"a pattern LP stopped at its time limit: {res.message}")
     if res.status != 0:
         raise SolverError(f"HiGHS failed on a pattern LP: {res.message}")
     return -float(res.fun), res.x[:n], -np.asarray(res.ineqlin.marginals, float)
 
 
-def cell(net, region, S, unstable):
+def cell(net, region, S, unstable, deadline: float | None = None):
     """Is the pattern ``S`` realized on a set with interior in the region?
+
+    ``deadline`` (a :func:`time.perf_counter` value): its LPs get the time left, and
+    :class:`CellTimeLimit` is raised when it passes before the answer is known.
 
     The margin LP of :func:`polylip.nn.exact.realizable` (the same test and threshold
     :data:`~polylip.nn.exact.MARGIN_TOL` as method "exact"), layer by layer. Returns
@@ -82,6 +101,10 @@ def cell(net, region, S, unstable):
     lo, hi = region.input_box()
     rows, rhs, who = [], [], []
     x = None
+
+    def left():
+        return None if deadline is None else deadline - time.perf_counter()
+
     maps = affine_maps(net, S)
 
     def sign(kk, j):
@@ -123,13 +146,13 @@ def cell(net, region, S, unstable):
         rhs.append(sg[keep] * cc[keep] / nr[keep])
         who += [(k, int(idx[i]), float(sg[i])) for i in keep]
         R, r = np.vstack(rows), np.concatenate(rhs)
-        eps, x, y = margin_lp(R, r, lo, hi)
+        eps, x, y = margin_lp(R, r, lo, hi, left())
         if eps > MARGIN_TOL:
             continue
         support = np.flatnonzero(y > 1e-9 * max(y.max(), 0.0)) if y.max() > 0 else \
             np.arange(R.shape[0])
-        if support.size < R.shape[0] and margin_lp(R[support], r[support], lo, hi)[0] > \
-                MARGIN_TOL:
+        if support.size < R.shape[0] and margin_lp(R[support], r[support], lo, hi,
+                                                   left())[0] > MARGIN_TOL:
             support = np.arange(R.shape[0])
         rows_of = {}
         for i in support:
@@ -137,6 +160,8 @@ def cell(net, region, S, unstable):
         return False, {**feeding(rows_of), **{(who[i][0], who[i][1]): who[i][2]
                                               for i in support}}
     if isinstance(region, BallRegion):
+        if left() is not None and left() <= 0:
+            raise CellTimeLimit("no time left for a pattern's margin problem")
         eps, x = realizable(net, S, region, unstable=unstable)
         if eps <= MARGIN_TOL or x is None:
             return False, before(net.num_hidden)

@@ -16,6 +16,12 @@ deadlines):
 Linux only; elsewhere :func:`fork_supported` / :func:`fork_available` are False and callers run
 the function in-process.
 
+Why this module is long: it is the one place for everything that makes a run end and keeps
+the machine alive, at the bottom of the layers so every stage can use it: forked children with
+capped memory, steps with a hard deadline, the memory limit and its size formats, the
+in-process :class:`Deadline` that loops check, and the capture of native solvers' output
+(:func:`quiet_native_stdout`). Split, each piece would be a small module importing the others.
+
 Why a process for deadlines, and not the solvers' own time limits::func:`call_with_deadline` runs ``fn()`` in a child process forked from this one and waits at
 most ``seconds`` for its answer; when the time is up the child is terminated and the call
 returns a :class:`StepOutcome` with ``status="time_limit"`` and no value.
@@ -62,7 +68,8 @@ from typing import Any, Callable
 
 from polylip.errors import PolylipError
 
-__all__ = ["quiet_native_stdout", "fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
+__all__ = ["quiet_native_stdout", "Deadline", "TimeLimitReached", "time_left", "check_deadline",
+           "fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
            "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
            "memory_limit", "set_memory_limit", "MemoryLimit", "check_memory", "format_bytes",
            "format_count"]
@@ -520,7 +527,7 @@ def quiet_native_stdout(enabled: bool = True, what: str = "HiGHS"):
     Examples
     --------
     >>> with quiet_native_stdout():
-    ...     _ = os.write(1, b"not shown\n")
+    ...     _ = os.write(1, b"not shown")
     """
     if not enabled:
         yield
@@ -551,3 +558,57 @@ def quiet_native_stdout(enabled: bool = True, what: str = "HiGHS"):
         sink.close()
         if text:
             log.debug("%s printed: %s", what, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# a deadline for in-process loops
+# ---------------------------------------------------------------------------------------------
+_deadline: list = []  # the active deadlines (time.perf_counter values), innermost last
+
+
+class TimeLimitReached(PolylipError):
+    """A loop that checks :func:`check_deadline` found the time of the enclosing
+    :class:`Deadline` spent."""
+
+
+class Deadline:
+    """``with Deadline(seconds): ...``: loops of polylip that run in this process (the
+    elimination game of a chordal extension, ...) check it (:func:`check_deadline`) and stop with
+    :class:`TimeLimitReached`. Nested blocks keep the earlier deadline; ``None`` sets none.
+    Process-wide (not per thread). ``POP.solve(time_limit=...)`` runs in one.
+
+    Examples
+    --------
+    >>> with Deadline(60):
+    ...     0 < time_left() <= 60
+    True
+    >>> time_left() is None
+    True
+    """
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+
+    def __enter__(self) -> "Deadline":
+        end = None if self.seconds is None else time.perf_counter() + float(self.seconds)
+        if _deadline and _deadline[-1] is not None:
+            end = _deadline[-1] if end is None else min(end, _deadline[-1])
+        _deadline.append(end)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _deadline.pop()
+
+
+def time_left() -> float | None:
+    """Seconds left before the innermost :class:`Deadline`, None when there is none."""
+    if not _deadline or _deadline[-1] is None:
+        return None
+    return _deadline[-1] - time.perf_counter()
+
+
+def check_deadline(what: str) -> None:
+    """Raise :class:`TimeLimitReached` (naming ``what`` was running) past the deadline."""
+    left = time_left()
+    if left is not None and left <= 0:
+        raise TimeLimitReached(f"the time limit was reached while {what}")

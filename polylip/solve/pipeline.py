@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, replace
 
 from polylip.errors import RelaxationError, SolverError
+from polylip.runtime import Deadline, TimeLimitReached
 from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.solve.lp import LPRelaxation
 from polylip.solve.estimate import too_slow
@@ -137,9 +138,25 @@ def _solve_one(relaxation, settings: SolverSettings, time_limit) -> Result:
 
 
 def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> Result:
-    """Relax ``pop`` with ``certificate`` and solve it with ``settings``."""
+    """Relax ``pop`` with ``certificate`` and solve it with ``settings``.
+
+    The whole run, building included, is inside a :class:`polylip.runtime.Deadline` of
+    ``settings.time_limit``: a loop that checks it (the chordal extension) stops there, and the
+    result is then status "time_limit" without a bound."""
     settings = SolverSettings() if settings is None else settings
     certificate = Putinar() if certificate is None else certificate
+    start = time.perf_counter()
+    try:
+        with Deadline(settings.time_limit):
+            return _solve_pop(pop, certificate, settings)
+    except TimeLimitReached as exc:
+        return Result(status="time_limit", bound=None, order=None, solver=settings.solver,
+                      sense=pop.sense, build_seconds=time.perf_counter() - start,
+                      method="lp" if isinstance(certificate, Krivine) else "sos",
+                      message=f"{exc}; no bound")
+
+
+def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
     if isinstance(certificate, Putinar) and needs_scaling(pop):
         scaled, how = scale_pop(pop)
         log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)

@@ -23,7 +23,7 @@ import numpy as np
 
 from polylip.errors import RelaxationError
 from polylip.poly import monomials as mono
-from polylip.runtime import check_memory, format_count
+from polylip.runtime import check_memory, format_count, memory_limit
 
 #: ``PSDBlock.constraint`` value of a moment matrix (multiplier 1).
 MOMENT = -1
@@ -127,6 +127,40 @@ def assembly_bytes(products: int, width: int) -> int:
     ``width`` entries: the rows and their working copies (int32: concatenation, sort, lexsort
     gather), the int64 entry, term and moment indices, and the COO/CSR triplets."""
     return int(products) * (16 * int(width) + 80)
+
+
+def largest_usable_clique(pop, order: int) -> int:
+    """The most variables a clique may have for its moment matrix at ``order`` alone to fit in
+    :func:`polylip.runtime.memory_limit` when assembled (:func:`assembly_bytes`; its binary and
+    spin variables, if any, counted as boolean first, which gives the smallest matrix): a
+    larger clique is of no use to any relaxation at that order.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> from polylip.runtime import MemoryLimit
+    >>> x = sympy.symbols("x0:50")
+    >>> with MemoryLimit("64 MiB"):
+    ...     largest_usable_clique(POP(sum(x)), 1), largest_usable_clique(POP(sum(x)), 2)
+    (50, 42)
+    """
+    nbool = int((pop.binary_mask | pop.spin_mask).sum()) if (pop.binary or pop.spin) else 0
+    limit = memory_limit()
+
+    def fits(c: int) -> bool:
+        nb = min(c, nbool)
+        k = count_basis(c - nb, nb, order)
+        return assembly_bytes(k * (k + 1) // 2, 2 * order) <= limit
+
+    lo, hi = 0, pop.nvars  # fits(lo) holds; find the largest c <= nvars that fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def size_summary(order: int, kind: str, sizes, mult_terms, eq_sizes=(), eq_terms=(),

@@ -22,9 +22,12 @@ import logging
 
 import numpy as np
 
+from polylip.errors import RelaxationError
+from polylip.runtime import format_bytes, memory_limit
 from polylip.sparsity.blocks import (MOMENT, BlockStructure, EqualityBlock, PSDBlock, check_order,
-                                  check_size, dense_structure, equality_degree, localizing_degree)
-from polylip.sparsity import correlative, term
+                                  check_size, dense_structure, equality_degree,
+                                  largest_usable_clique, localizing_degree)
+from polylip.sparsity import chordal, correlative, term
 from polylip.sparsity.patterns import Correlative, CorrelativeTerm, Dense, Term, as_pattern
 
 log = logging.getLogger(__name__)
@@ -89,7 +92,18 @@ def build_structure(pop, order, sparsity) -> BlockStructure:
     info: dict = dict(pattern=repr(pattern))
     if isinstance(pattern, (Correlative, CorrelativeTerm)):
         cs = pattern if isinstance(pattern, Correlative) else pattern.correlative
-        dec = correlative.decompose(pop, cs.ordering, cs.cliques)
+        # plain correlative sparsity cannot use a clique whose moment matrix does not fit in
+        # memory: the elimination stops at the first such clique (chordal.elimination)
+        usable = largest_usable_clique(pop, order) if isinstance(pattern, Correlative) else None
+        try:
+            dec = correlative.decompose(pop, cs.ordering, cs.cliques, usable)
+        except chordal.CliqueTooLarge as exc:
+            raise RelaxationError(
+                f"correlative sparsity: the chordal extension of the csp graph has a clique of "
+                f"at least {exc.size:,} variables, and the moment matrix of order {order} of "
+                f"more than {exc.max_clique:,} variables would not fit in the memory limit of "
+                f"{format_bytes(memory_limit())}; try term sparsity (sparsity='cs+ts'), a "
+                "lower order, or cliques of your own (Correlative(cliques=...))") from None
         cliques, ai, ae = dec.cliques, dec.assign_ineq, dec.assign_eq
         info.update(rip=dec.rip, ordering=dec.ordering, user_cliques=dec.user_given,
                     csp_edges=dec.csp_edges, fill_edges=dec.fill_edges)

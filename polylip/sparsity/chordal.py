@@ -23,6 +23,18 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from polylip.errors import RelaxationError
+from polylip.runtime import check_deadline, memory_limit
+
+
+class CliqueTooLarge(RelaxationError):
+    """The elimination met a clique of ``size`` nodes (at least), more than ``max_clique``:
+    stopped there, before the rest of the work (see :func:`elimination`)."""
+
+    def __init__(self, size: int, max_clique: int, message: str = ""):
+        self.size = int(size)
+        self.max_clique = int(max_clique)
+        super().__init__(message or f"the chordal extension has a clique of at least "
+                                    f"{self.size:,} nodes, more than {self.max_clique:,}")
 
 
 def _adjacency(n: int, edges: np.ndarray) -> list[set]:
@@ -43,7 +55,22 @@ def _fill(adj: list[set], v: int) -> int:
     return k * (k - 1) // 2 - present
 
 
-def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree"):
+class EliminationTooCostly(RelaxationError):
+    """The elimination's counted work passed ``max_work`` (see :func:`elimination`)."""
+
+    def __init__(self, work: int, largest: int, steps: int):
+        self.work, self.largest, self.steps = int(work), int(largest), int(steps)
+        super().__init__(f"the chordal extension was stopped after {self.steps:,} steps and "
+                         f"{self.work:.3g} units of work, its largest clique so far "
+                         f"{self.largest:,} nodes")
+
+
+#: Steps between two checks of the enclosing deadline (polylip.runtime.Deadline).
+DEADLINE_EVERY = 32
+
+
+def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree",
+                max_clique: int | None = None, max_work: float | None = None):
     """Greedy elimination game: returns ``(order, candidates)``.
 
     ``order`` is the elimination order; ``candidates[v]`` is ``{v} | higher neighbours of v``
@@ -59,6 +86,22 @@ def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree"):
     in the set version, 1.7-2.3 s in the matrix version (load 1); a ball constraint in 5,000
     variables (a complete graph) would have taken hours, and now stops at the first step.
 
+    **Bounded work.** Above ``_DENSE_NODES`` the matrix version is still taken when the set
+    version's work, estimated before running as ``sum_v deg(v)**2`` (a step's fill costs about
+    the square of the degree of the node eliminated), exceeds ``SET_WORK`` set operations and
+    the ``n x n`` boolean matrix fits in a quarter of :func:`polylip.runtime.memory_limit`. With
+    ``max_clique``, the game stops as soon as a candidate clique has more nodes (raising
+    :class:`CliqueTooLarge`): a caller that cannot use such a clique (``sparsity="auto"``, which
+    then takes the dense relaxation; a relaxation whose moment matrix on that clique could not
+    fit in memory) learns it after the first steps on a dense graph, not after the whole game
+    (``(x0+...+x299)(y0+...+y299)``, the graph K_{300,300}: the first step). Where the first
+    steps do not decide it (a random graph on 5,000 nodes of edge density 0.2: its least
+    degree is 815, and the fill reached 2,609 only after many steps, 38 s at load 15),
+    ``max_work`` caps the work counted as the sum of the squared degrees of the nodes
+    eliminated so far (:class:`EliminationTooCostly`; a count, the same on every machine), and
+    the game checks the enclosing :class:`polylip.runtime.Deadline` every
+    :data:`DEADLINE_EVERY` steps.
+
     Examples
     --------
     >>> order, cand = elimination(4, np.array([[0, 1], [1, 2], [2, 3], [3, 0]]))
@@ -67,14 +110,56 @@ def elimination(n: int, edges: np.ndarray, ordering: str = "min-degree"):
     """
     if ordering not in ("min-degree", "min-fill"):
         raise RelaxationError(f"unknown ordering {ordering!r}; choose 'min-degree' or 'min-fill'")
-    if ordering == "min-degree" and n <= _DENSE_NODES:
-        return _elimination_dense(n, edges)
-    return _elimination_sets(n, edges, ordering)
+    limit = n + 1 if max_clique is None else int(max_clique)
+    guard = _Guard(limit, max_work)
+    if ordering == "min-degree" and (n <= _DENSE_NODES or _prefer_matrix(n, edges)):
+        return _elimination_dense(n, edges, guard)
+    return _elimination_sets(n, edges, ordering, guard)
 
 
 # Matrix version up to 4,096 nodes: a 16 MB boolean matrix, and an argmin over n per step
 # (16 M comparisons in all at n = 4,096, well under a second).
 _DENSE_NODES = 4096
+#: Above _DENSE_NODES, the matrix version when the set version's estimated work (sum of the
+#: squared degrees) exceeds this many set operations (about 10-20 s of Python set updates).
+SET_WORK = 2 * 10**7
+
+
+def set_work(n: int, edges: np.ndarray) -> int:
+    """The set version's work estimate, ``sum_v deg(v)**2`` (see :func:`elimination`)."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    deg = np.bincount(edges[edges[:, 0] != edges[:, 1]].ravel(), minlength=n)
+    return int((deg.astype(np.float64) ** 2).sum())
+
+
+def _prefer_matrix(n: int, edges: np.ndarray) -> bool:
+    return set_work(n, edges) > SET_WORK and n * n <= memory_limit() // 4
+
+
+def _check_candidate(size: int, limit: int) -> None:
+    if size > limit:
+        raise CliqueTooLarge(size, limit)
+
+
+class _Guard:
+    """The checks of every step: the clique limit, the counted work, the deadline."""
+
+    def __init__(self, limit, max_work=None):
+        self.limit = limit if isinstance(limit, (int, np.integer)) else int(limit)
+        self.max_work = max_work
+        self.work = 0
+        self.steps = 0
+        self.largest = 0
+
+    def __call__(self, size: int) -> None:
+        _check_candidate(size, self.limit)
+        self.steps += 1
+        self.largest = max(self.largest, size)
+        self.work += (size - 1) ** 2
+        if self.max_work is not None and self.work > self.max_work:
+            raise EliminationTooCostly(self.work, self.largest, self.steps)
+        if self.steps % DEADLINE_EVERY == 0:
+            check_deadline("computing a chordal extension (the cliques)")
 
 
 def _complete_rest(rest, order, candidates):
@@ -84,7 +169,8 @@ def _complete_rest(rest, order, candidates):
         candidates[v] = (v, *rest[i + 1:])
 
 
-def _elimination_dense(n: int, edges: np.ndarray):
+def _elimination_dense(n: int, edges: np.ndarray, limit=None):
+    guard = limit if isinstance(limit, _Guard) else _Guard(n + 1 if limit is None else limit)
     adj = np.zeros((n, n), dtype=bool)
     edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
     edges = edges[edges[:, 0] != edges[:, 1]]
@@ -97,6 +183,7 @@ def _elimination_dense(n: int, edges: np.ndarray):
     left = n
     while left:
         v = int(np.argmin(key))             # smallest degree, then smallest index
+        guard(int(degree[v]) + 1)
         if degree[v] == left - 1:           # v has the least degree: the rest is complete
             _complete_rest(np.flatnonzero(key != big).tolist(), order, candidates)
             break
@@ -121,7 +208,8 @@ def _elimination_dense(n: int, edges: np.ndarray):
     return order, candidates
 
 
-def _elimination_sets(n: int, edges: np.ndarray, ordering: str):
+def _elimination_sets(n: int, edges: np.ndarray, ordering: str, limit=None):
+    guard = limit if isinstance(limit, _Guard) else _Guard(n + 1 if limit is None else limit)
     adj = _adjacency(n, edges)
     key = (lambda v: len(adj[v])) if ordering == "min-degree" else (lambda v: _fill(adj, v))
     current = [key(v) for v in range(n)]
@@ -135,6 +223,7 @@ def _elimination_sets(n: int, edges: np.ndarray, ordering: str):
         if done[v] or k != current[v]:
             continue
         nb = adj[v]
+        guard(len(nb) + 1)
         if len(nb) == left - 1 and (ordering == "min-degree" or all(
                 len(adj[u]) == left - 1 for u in nb)):
             # the graph left is complete: every node has the least key, ties go by index
@@ -184,9 +273,12 @@ def maximal_from_elimination(order, candidates) -> tuple[tuple[int, ...], ...]:
     return tuple(sorted(cliques))
 
 
-def chordal_cliques(n: int, edges: np.ndarray, ordering: str = "min-degree"):
-    """Maximal cliques (sorted tuples, sorted) of a chordal extension of the graph."""
-    order, candidates = elimination(n, edges, ordering)
+def chordal_cliques(n: int, edges: np.ndarray, ordering: str = "min-degree",
+                    max_clique: int | None = None, max_work: float | None = None):
+    """Maximal cliques (sorted tuples, sorted) of a chordal extension of the graph;
+    :class:`CliqueTooLarge` as soon as one would have more than ``max_clique`` nodes,
+    :class:`EliminationTooCostly` past ``max_work`` (see :func:`elimination`)."""
+    order, candidates = elimination(n, edges, ordering, max_clique, max_work)
     return maximal_from_elimination(order, candidates)
 
 

@@ -71,14 +71,19 @@ def run(args) -> int:
     report = relaxation.structure
     if args.plot:
         report.plot(args.plot)
+    estimate = getattr(relaxation, "estimate", None)
     if args.json:
         d = report.to_dict()
         d["build_seconds"] = relaxation.build_seconds
+        if estimate is not None:
+            d["estimate"] = estimate.to_dict()
         if args.plot:
             d["plot"] = args.plot
         print(json.dumps(d))
     else:
         print(report)
+        if estimate is not None:
+            print(f"\nestimated before building: {estimate.describe()}")
         print(f"\nbuilt in {relaxation.build_seconds:.3f} s"
               + (f"; plot saved to {args.plot}" if args.plot else ""))
     return 0

@@ -150,9 +150,9 @@ class CostEstimate:
     def describe(self) -> str:
         """One line: the sizes, the memory and the seconds."""
         solve = ("no estimate for this solver" if self.solver_seconds is None else
-                 f"about {self.solver_seconds:.3g} s with {self.solver}"
+                 f"about {_seconds(self.solver_seconds)} with {self.solver}"
                  + ("" if self.side == "either" else f" on the {self.side} side"))
-        build = "" if self.exact else f"; {self.build_seconds:.3g} s to assemble"
+        build = "" if self.exact else f"; {_seconds(self.build_seconds)} to assemble"
         return f"{self.what()}: {format_bytes(self.bytes)}, {solve}{build}"
 
     def to_dict(self) -> dict:
@@ -161,6 +161,13 @@ class CostEstimate:
                     build_bytes=self.build_bytes, build_seconds=self.build_seconds,
                     solver=self.solver, side=self.side, solver_bytes=self.solver_bytes,
                     solver_seconds=self.solver_seconds, bytes=self.bytes, seconds=self.seconds)
+
+
+def _seconds(s: float) -> str:
+    """Seconds for a message: "under 0.01 s", "2.3 s", "4,810 s"."""
+    if s < 0.01:
+        return "under 0.01 s"
+    return f"{s:.2g} s" if s < 10 else f"{s:,.0f} s"
 
 
 def solver_cost(name: str, sizes, nvars: int | None, nnz: int) -> tuple[int, float] | None:
@@ -295,4 +302,4 @@ def too_slow(est: CostEstimate, time_left: float | None) -> str | None:
     log.info("refused for time: %s", est.describe())
     return (f"not started: {est.describe()}, estimated before "
             f"{'solving' if est.exact else 'building it'}, more than the "
-            f"{max(time_left, 0.0):.3g} s left of the time limit; {_HINT}")
+            f"{_seconds(max(time_left, 0.0))} left of the time limit; {_HINT}")

@@ -12,7 +12,8 @@ import scipy.sparse as sp
 
 from polylip.backends import registry
 from polylip.backends.base import BackendSolution
-from polylip.errors import SolverError
+from polylip.errors import RelaxationError, SolverError
+from polylip.runtime import check_memory
 from polylip.poly import monomials as mono
 from polylip.relax import conic
 from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
@@ -282,6 +283,12 @@ class Relaxation:
         exceeds the time left by more than the rule allows (:mod:`polylip.solve.estimate`)."""
         estimate = estimate_data(self, solver, side)
         log.info("estimated before solving: %s", estimate.describe())
+        if estimate.solver == "cvxopt" and estimate.solver_bytes is not None:
+            # its dense Schur complement over the free variables (Clarabel checks its own KKT
+            # system in its backend); a RelaxationError naming the sizes, not a MemoryError
+            check_memory(estimate.solver_bytes, f"solving {estimate.what()} with cvxopt on the "
+                         f"{estimate.side} side", "try solver='clarabel', a sparser pattern or a "
+                         "lower order", RelaxationError)
         left = self._time_left()
         why = too_slow(estimate, None if not np.isfinite(left) else left)
         if why is None:

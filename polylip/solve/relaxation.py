@@ -1,4 +1,10 @@
-"""A built moment-SOS relaxation: inspect its size, then solve it with a backend."""
+"""A built moment-SOS relaxation: inspect its size, then solve it with a backend.
+
+Why this module is long: :class:`Relaxation` holds the whole solve policy of one relaxation
+(the estimate's refusal before the solver, the side choice, the retries on the other side or at
+another tolerance within the time left, reading the solution back into a result); split, each
+retry would reach into the others' state.
+"""
 
 from __future__ import annotations
 

@@ -48,11 +48,13 @@ def relaxation(w, s, degree, seed=0):
     return LPRelaxation.build(pop, degree=degree, sparsity=LPSparsity.of(pop, cl, anchors=[w + j for j in range(w)]))
 
 
-def lift(low, lam_low, high, lifts=1, seed=0):
+def lift(low, lam_low, high, lifts=1, seed=None):
     """Multipliers of ``high`` (degree k) equal, as a polynomial identity, to those of ``low``
     (degree k - 1): each parent ``p`` goes to ``p l + p (1 - l)`` for up to ``lifts`` factors
-    ``l`` (chosen at random among those whose two products are in ``high``), its multiplier
-    split evenly. Returns ``(lam_high, unlifted)``, ``unlifted`` the parents with lambda > 0
+    ``l`` whose two products are in ``high``, its multiplier split evenly. The factors are the
+    first ones found (``seed=None``: removing the lowest generator of a degree-k product first,
+    which reuses few factors and keeps the master's rows few) or chosen at random (``seed``).
+ Returns ``(lam_high, unlifted)``, ``unlifted`` the parents with lambda > 0
     that no factor lifts (then the lifted point is not feasible)."""
     P, Q = high.products.astype(np.int64), low.products.astype(np.int64)
     base = int(max(P.max(initial=0), Q.max(initial=0))) + 3
@@ -86,8 +88,9 @@ def lift(low, lam_low, high, lifts=1, seed=0):
         sibling.append(op[ps[rows]])
         parent.append(oq[pos[rows]])
     child, sibling, parent = (np.concatenate(a) for a in (child, sibling, parent))
-    perm = np.random.default_rng(seed).permutation(child.size)
-    child, sibling, parent = child[perm], sibling[perm], parent[perm]
+    if seed is not None:
+        perm = np.random.default_rng(seed).permutation(child.size)
+        child, sibling, parent = child[perm], sibling[perm], parent[perm]
     order = np.argsort(parent, kind="stable")
     child, sibling, parent = child[order], sibling[order], parent[order]
     rank = np.arange(parent.size) - np.searchsorted(parent, parent)
@@ -103,12 +106,12 @@ def lift(low, lam_low, high, lifts=1, seed=0):
     return lam, unlifted
 
 
-def run_lifted(w, s, solver, lifts, tol):
+def run_lifted(w, s, solver, lifts, tol, seed=None):
     c0, t0 = time.process_time(), time.perf_counter()
     R3 = relaxation(w, s, 3)
     raw3 = registry.solve_lp(R3.to_lp(), "clarabel")
     R = relaxation(w, s, 4)
-    lam, unlifted = lift(R3, raw3.x[1:], R, lifts)
+    lam, unlifted = lift(R3, raw3.x[1:], R, lifts, seed)
     pre = time.process_time() - c0
     M = R.matrix.tocsc()
     f = R.target
@@ -190,6 +193,8 @@ def main(argv=None):
     ap.add_argument("--configs", nargs="+", default=["40x20"])
     ap.add_argument("--solver", default="clarabel", help="lifted: solver of the restricted master")
     ap.add_argument("--lifts", type=int, default=1, help="lifted: factors per degree-3 product")
+    ap.add_argument("--random-lifts", type=int, default=None, metavar="SEED",
+                    help="lifted: choose the factors at random (default: the first found)")
     ap.add_argument("--method", default="pdlp", help="dual/options: pdlp (cuPDLP-C) or hipdlp")
     ap.add_argument("--options", default="{}", help="options: extra HiGHS options as JSON")
     ap.add_argument("--tol", type=float, default=1e-6)
@@ -201,7 +206,7 @@ def main(argv=None):
     for cfg in args.configs:
         w, s = (int(v) for v in cfg.split("x"))
         if args.mode == "lifted":
-            r = run_lifted(w, s, args.solver, args.lifts, args.tol)
+            r = run_lifted(w, s, args.solver, args.lifts, args.tol, args.random_lifts)
             r["what"] += f"; master {args.solver} {r['master_cpu']:.1f} cpu s"
         else:
             r = run_direct(w, s, args.method, args.tol, json.loads(args.options), args.mode == "dual")

@@ -172,8 +172,9 @@ def _radii(radius, n: int) -> np.ndarray:
     elif r.shape != (n,):
         raise ModelError(f"radius must be a number or an array of shape ({n},), got shape "
                          f"{r.shape}")
-    if not np.all(np.isfinite(r)) or np.any(r < 0):
-        raise ModelError("radius must be finite and >= 0")
+    if not np.all(np.isfinite(r)) or np.any(r <= 0):
+        raise ModelError("radius must be finite and > 0 (a region of one point has no "
+                         "Lipschitz constant)")
     return r
 
 

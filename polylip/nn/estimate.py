@@ -11,7 +11,9 @@ search into a :class:`LipschitzResult`.
 measured overshoot is a fraction of a second), every stage included: the lower-bound search
 gets a share (:data:`LOWER_SHARE` of the budget, at most :data:`LOWER_MAX_SECONDS`, as its
 ``time_limit``; its default effort is also scaled to the network, see
-:func:`polylip.nn.lower.effort`), then the method runs in a forked worker
+:func:`polylip.nn.lower.effort`; it runs in a forked worker stopped at twice its share, and
+then the lower bound is the best of a few samples: ``details["lower_stopped"]``), then the
+method runs in a forked worker
 (:func:`polylip.runtime.call_with_deadline`) stopped at the deadline, the region's
 interval/CROWN bounds included. A method with a ``time_limit`` option ("milp", "lp",
 "lipsdp") gets the time left, less a reserve, so that it stops itself and hands back what it
@@ -93,7 +95,7 @@ from polylip.runtime import call_with_deadline
 
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
            "DEFAULT_METHOD", "register_method", "method_names", "LOWER_SHARE",
-           "LOWER_MAX_SECONDS", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
+           "LOWER_MAX_SECONDS", "LOWER_HARD_FACTOR", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,13 @@ log = logging.getLogger(__name__)
 #: so the share only binds on small budgets.
 LOWER_SHARE = 0.1
 LOWER_MAX_SECONDS = 5.0
+#: With a budget the search runs in a forked worker stopped at ``LOWER_HARD_FACTOR`` times
+#: its share (at least its share plus :data:`LOWER_HARD_GRACE` seconds): its own time checks
+#: fall between steps, and one step can be long (one realizability LP of a 784-500-500-10
+#: network took 5 s of CPU, 22 s of wall clock at load 17; the search given 0.5 s of a 5 s
+#: budget took 48 s). Stopped, the lower bound is a quick one (:func:`_quick_lower`).
+LOWER_HARD_FACTOR = 2.0
+LOWER_HARD_GRACE = 0.5
 
 #: What ``LipschitzResult.constant`` says ``upper`` bounds.
 CONSTANT_MEANINGS = {
@@ -415,6 +424,87 @@ def _constant(method: str, out: MethodOutput):
     return None
 
 
+def _check_scale(net):
+    """Refuse a network whose layer norms overflow float64: every bound and gradient of it
+    is inf or NaN (weights of 1e200 gave upper = lower = inf, a lower bound above the true
+    constant, 4e400, which float64 cannot hold)."""
+    prod, zero = 1.0, False
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        for k, (W, _) in enumerate(net.affine_layers):
+            A = abs(W)
+            rows = float(np.max(np.asarray(A.sum(axis=1)).ravel()))  # ||W||_inf
+            zero |= rows == 0.0
+            prod *= rows
+            if not math.isfinite(rows) or not math.isfinite(prod) or prod > 1e300:
+                raise ModelError(
+                    f"the network's scale overflows double precision: the product of the "
+                    f"l_inf norms of layers 0..{k} is {prod:.3g}, so its gradients and bounds "
+                    "would be inf or NaN; rescale the weights (the Lipschitz constant scales "
+                    "with them)")
+    if not zero and prod < 1e-300:  # a zero layer: the constant is 0, exactly
+        raise ModelError(f"the network's scale underflows double precision: the product of "
+                         f"its layers' l_inf norms is {prod:.3g}, so its bounds would round "
+                         "to 0; rescale the weights (the Lipschitz constant scales with them)")
+
+
+#: Layers whose l_inf norm lies within 2^+-NORMALIZE_EXPONENT are left as they are; beyond,
+#: the network is normalized (:func:`_normalized`).
+NORMALIZE_EXPONENT = 16
+
+
+def _normalized(net):
+    """``(network, scale)``: the network whose bounds times ``scale`` are the given one's.
+
+    The solvers' tolerances are absolute (HiGHS ignores matrix entries below 1e-9 and failed
+    with "Model error" on weights of 1e8; LP/SDP margins and the MILP gap are absolute), so a
+    network of weights 1e8 or 1e-8 got no bound or a loose one. Layers of extreme l_inf norm
+    are rescaled by powers of two (exact in floating point): with positively homogeneous
+    activations (ReLU, leaky ReLU, identity: ``a(c z) = c a(z)`` for ``c > 0``) layer ``k``
+    by ``2^-e_k`` and its bias by ``2^-(e_1 + ... + e_k)``, which keeps every activation
+    pattern and multiplies the function, so every gradient, by ``2^-(e_1 + ... + e_L)``;
+    with other activations only the last layer. The witness is unchanged.
+    """
+    layers = net.affine_layers
+    exps = []
+    for W, _ in layers:
+        norm = float(np.max(np.asarray(abs(W).sum(axis=1)).ravel()))
+        exps.append(0 if norm == 0.0 else int(round(math.log2(norm))))
+    if all(abs(e) <= NORMALIZE_EXPONENT for e in exps):
+        return net, 1.0
+    homogeneous = all(a.name in ("relu", "leaky_relu", "identity") for a in net.activations)
+    if not homogeneous:
+        exps = [0] * (len(layers) - 1) + exps[-1:]
+    out, acc = [], 0
+    for (W, b), e in zip(layers, exps):
+        acc += e
+        out.append((W * 2.0 ** -e, b * 2.0 ** -acc))
+    log.info("network normalized by 2^%d (layer exponents %s)", acc, exps)
+    return Network(out, net.activations, net.output, net.input_shape), 2.0 ** acc
+
+
+def _quick_lower(net, p, region, seed):
+    """The gradient norm at the best of a few points (the region's center and 16 samples,
+    moved off no kink: no LP), the lower bound of a search stopped at its hard deadline."""
+    return lower_bound(net, p, region, LowerOptions(samples=16, restarts=0, steps=0,
+                                                    polish_points=0, smooth_points=0,
+                                                    seed=seed, time_limit=0.0))
+
+
+def _bounded_lower(net, p, region, opts):
+    """:func:`lower_bound` with ``opts.time_limit`` made hard (see :data:`LOWER_HARD_FACTOR`);
+    returns ``(LowerBound, stopped)``."""
+    share = float(opts.time_limit)
+    hard = max(LOWER_HARD_FACTOR * share, share + LOWER_HARD_GRACE)
+    done = call_with_deadline(lambda: lower_bound(net, p, region, opts), hard)
+    if done.status == "done":
+        return done.value, False
+    if done.status == "error":
+        raise done.error
+    log.info("lower-bound search stopped at its hard deadline (%.2f s): %s", hard,
+             done.message)
+    return _quick_lower(net, p, region, opts.seed), True
+
+
 def _run_method(entry, problem, parsed, deadline, deterministic):
     """The method's output, run in a forked worker stopped at ``deadline`` (a
     :func:`time.perf_counter` reading; None: in this process, no limit)."""
@@ -504,6 +594,14 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     p = parse_norm(norm)
     region = as_region(region)
     region.check(net)
+    if not isinstance(region, GlobalRegion) and not region.radius > 0:
+        # one point has no Lipschitz constant, and no point of differentiability around it
+        # when it sits on a kink: a lower bound would be claimed at a kink (it was)
+        raise ModelError(f"the region's radius must be > 0, got {region.radius}: a region of "
+                         "one point has no Lipschitz constant (net.local_lipschitz(x) is the "
+                         "gradient norm at x)")
+    _check_scale(net)
+    net, scale = _normalized(net)
     if method not in METHODS:
         raise ModelError(f"unknown Lipschitz method {method!r}; available: "
                          f"{', '.join(sorted(METHODS))}")
@@ -528,7 +626,7 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     if budget is not None and not is_auto:
         deadline = t0 + budget * (DETERMINISTIC_DEADLINE_FACTOR if deterministic else 1.0)
     lb = None
-    lower_seconds = 0.0
+    lower_seconds, lower_stopped = 0.0, False
     if lower is not False and lower is not None:
         opts = _lower_options(lower)
         if deterministic:
@@ -540,7 +638,10 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
             opts = dataclasses.replace(opts, time_limit=share if opts.time_limit is None
                                        else min(opts.time_limit, share))
         t1 = time.perf_counter()
-        lb = lower_bound(net, p, region, opts)
+        if opts.time_limit is not None and budget is not None and not deterministic:
+            lb, lower_stopped = _bounded_lower(net, p, region, opts)
+        else:
+            lb = lower_bound(net, p, region, opts)
         lower_seconds = time.perf_counter() - t1
     if deadline is not None and not deterministic and isinstance(entry, Method) \
             and entry.options is not None and "time_limit" in entry.options.names():
@@ -550,8 +651,9 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
         left = deadline - time.perf_counter()
         limit = max(0.8 * left, left - AUTO_SOLVER_RESERVE)  # it stops itself first
         mine = parsed.time_limit
-        parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
-                                     else min(mine, limit))
+        if limit > 0:  # else the budget is spent: _run_method says so without running it
+            parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
+                                         else min(mine, limit))
     problem = LipschitzProblem(net, p, region, lb, progress, started=t0, methods=METHODS)
     if is_auto:  # its own budget and workers
         out = entry.invoke(problem, parsed)
@@ -562,18 +664,28 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
     if lb is not None and (lo_val is None or lb.value > lo_val):
         lo_val, witness = lb.value, lb.witness
     lo_val = None if lo_val is None else float(lo_val)
+    if scale != 1.0:  # the bounds of the normalized network, in the network's units
+        upper = None if upper is None else upper * scale
+        lo_val = None if lo_val is None else lo_val * scale
+    # tolerances relative to the values (an absolute 1e-9 called a gap of 8x "optimal" on a
+    # network of weights 1e-8, whose constant is 4e-24)
+    tiny = 1e-300
     if upper is not None and lo_val is not None and upper < lo_val <= upper + 1e-9 * max(
-            1.0, abs(upper)):
+            abs(upper), tiny):
         lo_val = upper  # rounding between two evaluations of the same value
     gap = None if upper is None or lo_val is None else upper - lo_val
     status = out.status
-    if gap is not None and gap < -1e-7 * max(1.0, abs(upper)):
+    if gap is not None and gap < -1e-7 * max(abs(upper), abs(lo_val), tiny):
         log.warning("upper bound %.9g lies below the lower bound %.9g", upper, lo_val)
         status = "inconsistent"
-    elif status == "ok" and gap is not None and gap <= 1e-9 * max(1.0, abs(upper)):
+    elif status == "ok" and gap is not None and gap <= 1e-9 * max(abs(upper), tiny):
         status = "optimal"
     details = dict(out.details)
     details.setdefault("lower_seconds", lower_seconds)
+    if scale != 1.0:
+        details.setdefault("scale", scale)
+    if lower_stopped:
+        details.setdefault("lower_stopped", True)
     if lb is not None:
         details.setdefault("lower_evaluations", lb.evaluations)
         details.setdefault("lower_work", lb.details.get("work"))

@@ -154,29 +154,33 @@ def _affine_prefix(net, S, depth):
     return out
 
 
-def _margin_lp(rows, rhs, region, n):
-    """Maximize eps s.t. rows @ x + eps <= rhs, eps <= 1, x in region. Returns (eps, x)."""
+def _margin_lp(rows, rhs, region, n, time_limit=None):
+    """Maximize eps s.t. rows @ x + eps <= rhs, eps <= 1, x in region. Returns (eps, x);
+    ``(nan, None)`` when stopped by ``time_limit`` (seconds) before an answer."""
     m = rows.shape[0]
     c = np.zeros(n + 1)
     c[-1] = -1.0
     A = np.hstack([rows, np.ones((m, 1))])
     if isinstance(region, BallRegion):
-        return _margin_socp(A, rhs, region, n)
+        return _margin_socp(A, rhs, region, n, time_limit)
     if isinstance(region, BoxRegion):
         lo, hi = region.input_box()
         bounds = list(zip(lo, hi)) + [(None, 1.0)]
     else:
         bounds = [(None, None)] * n + [(None, 1.0)]
+    opts = {} if time_limit is None else {"time_limit": max(float(time_limit), 1e-3)}
     with quiet_native_stdout():
-        res = linprog(c, A_ub=A, b_ub=rhs, bounds=bounds, method="highs")
+        res = linprog(c, A_ub=A, b_ub=rhs, bounds=bounds, method="highs", options=opts)
     if res.status == 2:  # infeasible
         return -np.inf, None
+    if res.status == 1 and time_limit is not None:  # stopped by the time limit
+        return np.nan, None
     if res.status != 0:
         raise SolverError(f"HiGHS failed on a pattern LP: {res.message}")
     return -res.fun, res.x[:n]
 
 
-def _margin_socp(A, rhs, region, n):
+def _margin_socp(A, rhs, region, n, time_limit=None):
     import clarabel
 
     m = A.shape[0]
@@ -192,17 +196,21 @@ def _margin_socp(A, rhs, region, n):
     cones = [clarabel.NonnegativeConeT(m + 1), clarabel.SecondOrderConeT(n + 1)]
     settings = clarabel.DefaultSettings()
     settings.verbose = False
+    if time_limit is not None:
+        settings.time_limit = max(float(time_limit), 1e-3)
     sol = clarabel.DefaultSolver(P, q, Am, b, cones, settings).solve()
     status = str(sol.status)
     if "Infeasible" in status:
         return -np.inf, None
+    if time_limit is not None and "MaxTime" in status:
+        return np.nan, None
     if not status.endswith("Solved"):
         raise SolverError(f"Clarabel failed on a pattern SOCP: {status}")
     x = np.asarray(sol.x)
     return float(x[-1]), x[:n]
 
 
-def realizable(net, S, region, depth=None, unstable=None, signs=None):
+def realizable(net, S, region, depth=None, unstable=None, signs=None, time_limit=None):
     """Check whether a derivative pattern is realizable on a full-dimensional part of the
     region (piecewise-linear activations). Returns ``(margin, x)``; realizable iff
     ``margin > MARGIN_TOL``.
@@ -217,6 +225,9 @@ def realizable(net, S, region, depth=None, unstable=None, signs=None):
         Neurons to constrain per layer (default: all).
     signs : list of arrays, optional
         +1 (right piece, ``z > 0``) / -1 per neuron (default: from ``S`` and the activation).
+    time_limit : float, optional
+        Seconds for the solver; stopped before an answer, the margin is NaN (neither
+        realizable nor not).
     """
     region = as_region(region)
     depth = net.num_hidden if depth is None else depth
@@ -244,7 +255,7 @@ def realizable(net, S, region, depth=None, unstable=None, signs=None):
         rows, rhs = np.zeros((0, n)), np.zeros(0)
     else:
         rows, rhs = np.vstack(rows), np.concatenate(rhs)
-    return _margin_lp(rows, rhs, region, n)
+    return _margin_lp(rows, rhs, region, n, time_limit)
 
 
 def exact_values(net, norm="inf", region=None, *, max_unstable=MAX_UNSTABLE, max_lps=MAX_LPS,

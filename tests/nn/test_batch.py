@@ -66,7 +66,7 @@ def test_rows_equal_serial_calls(net, centers, n_jobs):
 
 
 def test_exact_method_radius_per_center_and_joblib(net, centers):
-    radii = np.array([0.05, 0.1, 0.2, 0.0])
+    radii = np.array([0.05, 0.1, 0.2, 1e-9])  # radius 0 is refused: one point has no constant
     res = lipschitz_batch(net, centers, radii, outputs=OUTPUTS[:2], method="exact", n_jobs=2)
     assert_rows_equal(res.rows, serial(net, centers, radii, OUTPUTS[:2], method="exact"))
     assert [r["radius"] for r in res.rows] == list(np.repeat(radii, 2))
@@ -148,7 +148,7 @@ def test_budget_applies_to_any_method(net, centers):
     (dict(centers=np.zeros((0, 4))), "empty"),
     (dict(centers=[["a", "b", "c", "d"]]), "numeric"),
     (dict(radius=[0.1, 0.2]), "shape (3,)"),
-    (dict(radius=-1.0), ">= 0"),
+    (dict(radius=-1.0), "> 0"), (dict(radius=0.0), "> 0"),
     (dict(radius=math.inf), "finite"),
     (dict(outputs=["margin:0,7"]), "out of range"),
     (dict(outputs="margins:x"), "margins:C"),

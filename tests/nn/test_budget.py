@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from polylip.errors import ModelError
-from polylip.nn import Network, lipschitz
+from polylip.nn import BoxRegion, Network, lipschitz
 from polylip.nn import estimate as est
 from polylip.nn.estimate import METHODS, LOWER_MAX_SECONDS, LOWER_SHARE, MethodOutput
 from polylip.nn.lower import LOWER_WORK, LowerOptions, effort, lower_bound
@@ -89,12 +89,13 @@ def test_bad_budgets_are_model_errors():
     assert res.budget == 5.0 and res.details["budget"] == 5.0
 
 
-def test_the_lower_bound_search_gets_a_share_of_the_budget(monkeypatch):
-    seen = []
+def test_the_lower_bound_search_gets_a_share_of_the_budget(monkeypatch, tmp_path):
+    log = tmp_path / "limits.txt"  # with a budget the search runs in a forked worker
     real = est.lower_bound
 
     def spy(net, p, region, opts):
-        seen.append(opts)
+        with open(log, "a") as fh:
+            fh.write(f"{opts.time_limit}\n")
         return real(net, p, region, opts)
     monkeypatch.setattr(est, "lower_bound", spy)
     net = mlp((3, 4, 1))
@@ -104,9 +105,53 @@ def test_the_lower_bound_search_gets_a_share_of_the_budget(monkeypatch):
     lipschitz(net, method="product")  # no budget: no clock, only its counted work
     lipschitz(net, budget=4.0, lower=False)  # "auto": its budget
     lipschitz(net, options={"budget": 20.0})
-    limits = [o.time_limit for o in seen]
+    limits = [None if v == "None" else float(v) for v in log.read_text().split()]
     assert limits == [pytest.approx(LOWER_SHARE * 4.0), LOWER_MAX_SECONDS, 0.1, None,
                       pytest.approx(LOWER_SHARE * 20.0)]
+
+
+@needs_fork
+def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
+    """One step of the search can outlast its share many times (a realizability LP of a
+    784-500-500-10 network: 22 s at load 17, against 0.5 s given): the search runs in a worker
+    stopped at twice its share, and the lower bound is then a quick one, still attained."""
+    import time
+
+    real = est.lower_bound
+
+    def slow(net, p, region, opts):
+        if opts.time_limit:  # the quick fallback (time_limit 0) is not slowed
+            time.sleep(60)
+        return real(net, p, region, opts)
+    monkeypatch.setattr(est, "lower_bound", slow)
+    net = mlp((3, 4, 1))
+    res = lipschitz(net, method="product", budget=2.0)
+    assert res.details["lower_stopped"] is True and res.status in ("ok", "optimal")
+    assert res.lower is not None and res.lower <= res.upper
+    assert res.lower == pytest.approx(float(net.local_lipschitz(res.witness[None, :])[0]))
+    res = lipschitz(net, budget=2.0)  # "auto" too
+    assert res.details["lower_stopped"] is True and res.upper is not None
+
+
+@needs_fork
+def test_a_search_that_spends_the_whole_budget_leaves_a_time_limit_not_an_error(monkeypatch):
+    """A method with a time_limit option was handed a negative one when the lower-bound
+    search had spent the budget ('milp': time_limit must be positive seconds, got -4.9;
+    784-500-500-10, box, budget 5 at load 17): now the budget is reported spent."""
+    import time
+
+    real = est.lower_bound
+
+    def slow(net, p, region, opts):
+        if opts.time_limit:
+            time.sleep(0.45)  # past a budget of 0.3 s, within the hard stop of 0.53 s
+        return real(net, p, region, opts)
+    monkeypatch.setattr(est, "lower_bound", slow)
+    for method in ("milp", "lp", "geolip", "bab"):
+        region = BoxRegion(np.zeros(3), 0.5) if method == "bab" else None
+        res = lipschitz(mlp((3, 4, 1)), method=method, budget=0.3, region=region)
+        assert res.status == "time_limit" and res.upper is None, method
+        assert res.lower is not None
 
 
 @needs_fork

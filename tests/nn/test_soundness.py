@@ -213,3 +213,76 @@ def test_the_check_catches_a_wrong_witness():
         assert_attained(Ws, bs, BoxRegion([0.0, 0.0], 1.0), "inf", 1.5, [0.5, 0.5])
     with pytest.raises(AssertionError):
         assert_attained(Ws, bs, BoxRegion([0.0, 0.0], 0.1), "inf", 2.0, [0.5, 0.5])
+
+
+# ---------------------------------------------------------------------- bad inputs
+from polylip.errors import ModelError  # noqa: E402
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Network.from_weights([np.array([[np.nan, 1.0]]), np.ones((1, 1))]), "NaN"),
+    (lambda: Network.from_weights([np.ones((3, 2)), np.ones((1, 4))]), "expects 4 inputs"),
+    (lambda: Network.from_weights([np.ones((3, 2)), np.ones((1, 3))], [np.ones(2), None]),
+     "bias has length 2"),
+    (lambda: BoxRegion([np.nan, 0.0], 1.0), "finite"),
+    (lambda: BallRegion([0.0, 0.0], -1.0), ">= 0"),
+])
+def test_bad_networks_and_regions_are_model_errors(make, message):
+    with pytest.raises(ModelError, match=message):
+        make()
+
+
+NET = Network.from_weights([np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 1.0]])])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(region=BoxRegion(np.zeros(3), 1.0)), "dimension 3 but the network has 2"),
+    # a point on a kink: no point of differentiability, and the lower bound was claimed there
+    (dict(region=BoxRegion([0.0, 0.5], 0.0)), "radius must be > 0"),
+    (dict(region=BallRegion([0.0, 0.5], 0.0), norm="2"), "radius must be > 0"),
+    (dict(norm="3"), "unknown norm"), (dict(budget=-1.0), "budget"),
+])
+def test_bad_calls_are_model_errors(kwargs, message):
+    kwargs = dict(kwargs)
+    norm = kwargs.pop("norm", "inf")
+    with pytest.raises(ModelError, match=message):
+        lipschitz(NET, norm, method="product", **kwargs)
+
+
+@pytest.mark.parametrize("scale, message", [(1e200, "overflows"), (1e-200, "underflows")])
+def test_a_network_beyond_double_precision_is_refused(scale, message):
+    """Weights of 1e200 gave upper = lower = inf: a lower bound above the true constant
+    (4e400, which float64 cannot hold); 1e-200 gave bounds rounded to 0."""
+    net = Network.from_weights([np.full((2, 2), scale), np.full((1, 2), scale)])
+    with pytest.raises(ModelError, match=message):
+        lipschitz(net, "inf", method="product")
+    zero = Network.from_weights([np.zeros((2, 2)), np.full((1, 2), 1e-200)])
+    assert lipschitz(zero, "inf", method="product").upper == 0.0  # exactly 0: fine
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e8])
+def test_huge_and_tiny_scales_keep_their_bounds(scale):
+    """The same network scaled by s in every layer: bounds scale by s^L, stay sound."""
+    Ws, bs, _ = relu_net("gauss", (3, 4, 4, 1), 3)
+    Ws2 = [W * scale for W in Ws]
+    bs2 = [b * scale ** (k + 1) for k, b in enumerate(bs)]
+    net = Network.from_weights(Ws2, bs2)
+    X = dense_samples(None, 3, np.random.default_rng(5))
+    sampled = float(dual_norm(gradients(Ws2, bs2, X * scale ** -1), "inf").max())
+    unscaled = Network.from_weights(Ws, bs)
+    for method in ("product", "interval", "dp", "milp", "exact", "geolip"):
+        res = lipschitz(net, "inf", method=method)
+        # HiGHS failed with "Model error" at 1e8 (no bound); at 1e-8 milp gave 1e-6 for a
+        # constant of 5e-24 and "product" was called optimal with a gap of 8x (absolute
+        # tolerances): the network is normalized by powers of two first
+        assert res.upper is not None, (method, res.status, res.details.get("message"))
+        assert res.upper >= sampled * (1 - 1e-7), (method, res.upper, sampled)  # relative
+        ref = lipschitz(unscaled, "inf", method=method)
+        assert res.upper == pytest.approx(ref.upper * scale ** 3, rel=1e-4), method
+        assert res.status == ref.status, method
+        g = gradients(Ws2, bs2, np.asarray(res.witness)[None, :])
+        assert res.lower == pytest.approx(float(dual_norm(g, "inf")[0]), rel=1e-9)
+        assert res.lower <= res.upper * (1 + 1e-9)
+    base = lipschitz(Network.from_weights(Ws, bs), "inf", method="exact").upper
+    assert lipschitz(net, "inf", method="exact").upper == pytest.approx(base * scale ** 3,
+                                                                        rel=1e-9)

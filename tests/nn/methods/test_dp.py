@@ -60,7 +60,7 @@ def test_equals_exact_formal_local(sizes, seed, activation, norm):
 
 def test_local_region_with_every_neuron_stable():
     net = random_net([3, 4, 1], 7)
-    region = BoxRegion(np.zeros(3), 0.0)  # radius 0: every neuron stable
+    region = BoxRegion(np.zeros(3), 1e-9)  # every neuron stable (radius 0 is refused)
     for norm in ("inf", 2):
         assert dp(net, norm, region).details["formal"] == pytest.approx(
             exact_values(net, norm, region).formal, rel=1e-12)

@@ -11,8 +11,9 @@ search into a :class:`LipschitzResult`.
 measured overshoot is a fraction of a second), every stage included: the lower-bound search
 gets a share (:data:`LOWER_SHARE` of the budget, at most :data:`LOWER_MAX_SECONDS`, as its
 ``time_limit``; its default effort is also scaled to the network, see
-:func:`polylip.nn.lower.effort`; it runs in a forked worker stopped at twice its share, and
-then the lower bound is the best of a few samples: ``details["lower_stopped"]``), then the
+:func:`polylip.nn.lower.effort`; on a network where one of its steps may outlast its share,
+it runs in a forked worker stopped at twice its share, and then the lower bound is the best
+of a few samples: ``details["lower_stopped"]``), then the
 method runs in a forked worker
 (:func:`polylip.runtime.call_with_deadline`) stopped at the deadline, the region's
 interval/CROWN bounds included. A method with a ``time_limit`` option ("milp", "lp",
@@ -81,7 +82,7 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.nn.loaders import as_network
-from polylip.nn.lower import LowerOptions, lower_bound
+from polylip.nn.lower import WORK_RATE, LowerOptions, effort, lower_bound
 from polylip.nn.methods import TABLE
 from polylip.nn.methods.auto import (AUTO_SOLVER_RESERVE, DETERMINISTIC_DEADLINE_FACTOR,
                                      AutoOptions)
@@ -112,6 +113,10 @@ LOWER_MAX_SECONDS = 5.0
 #: budget took 48 s). Stopped, the lower bound is a quick one (:func:`_quick_lower`).
 LOWER_HARD_FACTOR = 2.0
 LOWER_HARD_GRACE = 0.5
+#: The search runs in this process when its longest uninterrupted steps (one LP, one
+#: local-search step over its restarts, at the loaded rate of :data:`polylip.nn.lower.WORK_RATE`)
+#: are estimated below this fraction of its share: its own time checks then suffice.
+LOWER_INLINE_STEP = 0.25
 
 #: What ``LipschitzResult.constant`` says ``upper`` bounds.
 CONSTANT_MEANINGS = {
@@ -494,6 +499,11 @@ def _bounded_lower(net, p, region, opts):
     """:func:`lower_bound` with ``opts.time_limit`` made hard (see :data:`LOWER_HARD_FACTOR`);
     returns ``(LowerBound, stopped)``."""
     share = float(opts.time_limit)
+    eff = effort(net, opts, p)
+    if max(eff.lp, eff.step * eff.restarts) / WORK_RATE <= LOWER_INLINE_STEP * share:
+        # every step the search takes between its time checks is short: its own limit holds
+        # (and it runs here, as without a budget: the same process, the same figures)
+        return lower_bound(net, p, region, opts), False
     hard = max(LOWER_HARD_FACTOR * share, share + LOWER_HARD_GRACE)
     done = call_with_deadline(lambda: lower_bound(net, p, region, opts), hard)
     if done.status == "done":

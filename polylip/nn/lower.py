@@ -355,7 +355,7 @@ def _analyse(net, X, U, T):
         if M is None:
             M = np.broadcast_to(Wd, (N,) + Wd.shape)
         else:
-            M = np.matmul(Wd, M)  # BLAS: 4x einsum's speed (784-500-500, 4 points)
+            M = np.einsum("ij,njk->nik", Wd, M)
         s = act.derivative(z)
         zs.append(z)
         ss.append(s)

@@ -111,6 +111,17 @@ def test_the_lower_bound_search_gets_a_share_of_the_budget(monkeypatch, tmp_path
 
 
 @needs_fork
+def test_a_large_network_s_search_runs_in_a_worker_a_small_one_s_here():
+    from polylip.nn.lower import WORK_RATE
+
+    for sizes, inline in (((4, 8, 8, 3), True), ((784, 500, 500, 10), False)):
+        opts = LowerOptions(time_limit=0.5)
+        e = effort(mlp(sizes), opts, "inf")
+        assert (max(e.lp, e.step * e.restarts) / WORK_RATE
+                <= est.LOWER_INLINE_STEP * 0.5) == inline, sizes
+
+
+@needs_fork
 def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
     """One step of the search can outlast its share many times (a realizability LP of a
     784-500-500-10 network: 22 s at load 17, against 0.5 s given): the search runs in a worker
@@ -124,6 +135,7 @@ def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
             time.sleep(60)
         return real(net, p, region, opts)
     monkeypatch.setattr(est, "lower_bound", slow)
+    monkeypatch.setattr(est, "LOWER_INLINE_STEP", 0.0)  # as on a large network: in a worker
     net = mlp((3, 4, 1))
     res = lipschitz(net, method="product", budget=2.0)
     assert res.details["lower_stopped"] is True and res.status in ("ok", "optimal")

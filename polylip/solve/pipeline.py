@@ -162,7 +162,17 @@ def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
         log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)
         return how.unscale_result(_solve_putinar(scaled, certificate, settings), pop)
     if isinstance(certificate, Krivine):
-        return _solve_one(relax_pop(pop, certificate), settings, settings.time_limit)
+        start = time.perf_counter()
+        relaxation = relax_pop(pop, certificate)
+        left = _left(start, settings.time_limit)  # building counts, as for the SOS side
+        if left is not None and left <= 0:
+            return Result(status="time_limit", bound=None, order=None, degree=relaxation.degree,
+                          method="lp",
+                          solver=settings.solver, sense=pop.sense,
+                          build_seconds=time.perf_counter() - start,
+                          message=f"stopped at the time limit: building the relaxation took "
+                                  f"the {settings.time_limit:g} s")
+        return _solve_one(relaxation, settings, left)
     return _solve_putinar(pop, certificate, settings)
 
 

@@ -44,3 +44,34 @@ def test_time_limit_does_not_change_a_normal_solve():
     b = POP(x**4 - 3 * x**2 + x).solve(time_limit=120)
     assert a.status == b.status == "optimal"
     assert a.bound == pytest.approx(b.bound, abs=1e-7)
+
+
+@pytest.mark.parametrize("method", ["sos", "lp"])
+def test_time_limit_counts_the_build(monkeypatch, method):
+    """The limit is the whole call's: a relaxation of x^1000 took 26 s to build with
+    time_limit=20, then the solver got another 20 s."""
+    import time
+
+    from polylip.solve import pipeline
+    from polylip.solve.relaxation import Relaxation
+
+    if method == "lp":
+        real = pipeline.relax_pop
+
+        def slow(*args, **kwargs):
+            time.sleep(1.0)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "relax_pop", slow)
+    else:
+        real = Relaxation.build.__func__
+
+        def slow(cls, *args, **kwargs):
+            time.sleep(1.0)
+            return real(cls, *args, **kwargs)
+
+        monkeypatch.setattr(Relaxation, "build", classmethod(slow))
+    pop = POP(x**4 - x, ineqs=[1 - x, x + 1])
+    res = pop.solve(time_limit=0.5, method=method, **({"degree": 4} if method == "lp" else {}))
+    assert res.status == "time_limit" and res.bound is None
+    assert "building the relaxation" in res.message

@@ -331,16 +331,24 @@ def running_intersection(cliques) -> RIPReport:
     holds = abs(weight - needed) < 0.5
     sym = T + T.T
     ncomp, labels = csgraph.connected_components(sym, directed=False)
-    parent = np.full(p, -1, dtype=np.int64)
-    order = []
-    seen = np.zeros(p, dtype=bool)
-    for root in range(p):
-        if seen[root]:
-            continue
-        nodes, preds = csgraph.breadth_first_order(sym, root, directed=False, return_predecessors=True)
-        seen[nodes] = True
-        order.extend(nodes.tolist())
-        parent[nodes[1:]] = preds[nodes[1:]]
+    # One breadth-first search from a virtual root joined to the smallest node of each
+    # component, then the order regrouped by component (stable: within a component it is the
+    # search from that node). A search per component cost O(p) each: O(p^2) for p cliques
+    # that share nothing (10.4 s at p = 10,000 singleton cliques, sum_i x_i^2).
+    first = np.full(ncomp, p, dtype=np.int64)
+    np.minimum.at(first, labels, np.arange(p, dtype=np.int64))
+    sym = sym.tocoo()
+    rows = np.concatenate([sym.row, np.full(ncomp, p), first])
+    cols = np.concatenate([sym.col, first, np.full(ncomp, p)])
+    ext = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(p + 1, p + 1))
+    nodes, preds = csgraph.breadth_first_order(ext, p, directed=False, return_predecessors=True)
+    nodes = nodes[1:]
+    rank = np.empty(ncomp, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(ncomp)
+    nodes = nodes[np.argsort(rank[labels[nodes]], kind="stable")]
+    order = nodes.tolist()
+    parent = np.asarray(preds[:p], dtype=np.int64)
+    parent[(parent == p) | (parent < 0)] = -1
     sep = np.zeros(p, dtype=np.int64)
     has = parent >= 0
     if has.any():

@@ -213,8 +213,12 @@ def _no_variables(problem, name: str) -> BackendSolution:
         return BackendSolution("infeasible", name, 0.0, raw_status="constant problem",
                                message="no free variable, and the constant constraints fail")
     value = float(problem.offset)
+    # the dual point of a problem with no variable: every multiplier zero (the certificate of
+    # a constant objective c is f - c = 0, which the certify stage checks exactly)
+    duals = [np.zeros((k, k)) for k in problem.sizes]
     return BackendSolution("optimal", name, 0.0, raw_status="constant problem", value=value,
-                           dual_value=value, tolerance=0.0, x=np.zeros(0), lmi_duals=None,
+                           dual_value=value, tolerance=0.0, x=np.zeros(0), lmi_duals=duals,
+                           eq_duals=np.zeros(len(np.asarray(problem.b))),
                            message="no free variable: the value is the constant objective")
 
 

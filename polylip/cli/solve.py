@@ -90,4 +90,9 @@ def run(args) -> int:
         say(f"polylip: no certified bound: status {result.status}"
             + (f" ({result.message})" if result.message else ""))
         return 1
+    if not result.certified:
+        # exit 0 means a certified bound (docs/cli.md): a script must be able to trust it
+        say("polylip: no certified bound: the bound is numerical only"
+            + (f" ({result.message})" if result.message else ""))
+        return 1
     return 0

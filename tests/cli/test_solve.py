@@ -93,6 +93,7 @@ def test_structure_plot_into_a_missing_folder(cli, problem, tmp_path):
 
 class _Stub:
     status = "optimal"
+    certified = True
 
     def __str__(self):
         return "stub result"
@@ -138,3 +139,16 @@ def test_hopeless_relaxation_ends_at_once_with_one_line(cli, tmp_path):
     line = assert_one_line_error(run, 1, "status time_limit")
     assert "not started" in line and "601 x 601" in line
     assert "status:    time_limit" in run.out
+
+
+def test_numerical_only_bound_is_exit_1(cli, tmp_path):
+    """Exit 0 means a certified bound (docs/cli.md): a bound the certify stage could not prove
+    (here no box bounds the residual's monomials) is printed, with exit code 1 and one line."""
+    path = tmp_path / "n.pop"
+    path.write_text("minimize: x^2 + y^2\nsubject to: x*y >= 1\n")
+    run = cli("solve", path, "--order", "2", "--json")
+    out = json.loads(run.out)
+    if out["certified"]:
+        pytest.skip("certified on this machine's solver path")
+    assert out["status"] == "optimal" and out["bound"] is not None
+    assert_one_line_error(run, 1, "no certified bound: the bound is numerical only")

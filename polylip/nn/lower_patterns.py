@@ -80,7 +80,7 @@ from polylip.nn.lower import (ACCEPT_TOL, LP_BASE_WORK, LP_ENTRY_WORK, _kink_lay
 from polylip.nn.norms import dual, vec_norm
 from polylip.nn.regions import BallRegion, BoxRegion
 
-__all__ = ["pattern_ascent", "PatternAscent"]
+__all__ = ["pattern_ascent", "PatternAscent", "dense_entries", "MAX_DENSE_ENTRIES"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,9 @@ RAY_CANDIDATES = 64
 LPS_PER_CELL = 3
 #: Steps of the line moves, in units of the distance to the candidate's hyperplane.
 LINE_STEPS = (1.001, 1.05, 1.3, 2.0)
+#: Most entries of a cell's dense data (:func:`dense_entries`, 8 bytes each: 160 MB) the
+#: ascent takes on; a larger network (a wide convolutional one) skips it.
+MAX_DENSE_ENTRIES = 20_000_000
 #: Most non-improving moves in a row (tabu search past a local maximum).
 MAX_STALL = 8
 #: Work units (multiply-add equivalents of :data:`polylip.nn.lower.WORK_RATE`) per dense
@@ -404,6 +407,11 @@ def pattern_ascent(net, region, p, X, *, work, deadline=None, unstable=None,
     """
     q = dual(p)
     kinked = _kink_layers(net)
+    stats = {"ray_moves": 0, "line_moves": 0, "lp_moves": 0, "sideways": 0, "lps": 0,
+             "cells": 0, "rejected": 0, "work": 0.0}
+    if dense_entries(net) > MAX_DENSE_ENTRIES:  # memory before work: dense cell data
+        log.info("pattern ascent skipped: %d dense entries", dense_entries(net))
+        return PatternAscent(-np.inf, None, dict(stats, skipped="size"))
     constrain = unstable
     if constrain is None:
         constrain = [np.arange(n) if kk else np.zeros(0, dtype=int)
@@ -418,8 +426,6 @@ def pattern_ascent(net, region, p, X, *, work, deadline=None, unstable=None,
                                  for W, _ in net.affine_layers))
     spent = 0.0
     best_v, best_x = -np.inf, None
-    stats = {"ray_moves": 0, "line_moves": 0, "lp_moves": 0, "sideways": 0, "lps": 0,
-             "cells": 0, "rejected": 0}
 
     def out_of_time(cost):
         return spent + cost > work or (deadline is not None and time.perf_counter() > deadline)
@@ -525,6 +531,12 @@ def pattern_ascent(net, region, p, X, *, work, deadline=None, unstable=None,
                 best_v, best_x = v, x.copy()
     stats["work"] = spent
     return PatternAscent(float(best_v), best_x, stats)
+
+
+def dense_entries(net):
+    """Entries of a cell's dense data: the weights as dense arrays and the rows ``R x n_0``."""
+    return int(sum(W.shape[0] * W.shape[1] for W, _ in net.affine_layers)
+               + sum(net.widths) * net.input_dim)
 
 
 def _cell_cost(net, center=True):

@@ -114,3 +114,15 @@ def test_lower_bound_uses_it_and_stays_valid():
         assert lb.details["patterns"]["cells"] >= 1
         assert lb.value <= true * (1 + 1e-9)
         assert_differentiable_witness(net, lb.witness, lb.value, 2)
+
+
+def test_too_large_a_network_is_skipped(monkeypatch):
+    import polylip.nn.lower_patterns as lp
+
+    net = random_net([4, 6, 6, 1], 0)
+    monkeypatch.setattr(lp, "MAX_DENSE_ENTRIES", lp.dense_entries(net) - 1)
+    res = pattern_ascent(net, GlobalRegion(), 2.0, starts(net, GlobalRegion(), 2, 2, 0),
+                         work=1e9)
+    assert res.witness is None and res.details["skipped"] == "size"
+    lb = lower_bound(net, 2)  # the search goes on without it
+    assert_differentiable_witness(net, lb.witness, lb.value, 2)

@@ -52,6 +52,12 @@ alone: :func:`polylip.nn.lipsdp.certify_rho` with ``input_weights = mu`` proves 
 (see there), and the bound is ``sqrt(rho sum mu)``. A slightly infeasible answer is mixed with
 the strictly feasible start until the hidden part certifies.
 
+Several functionals (a vector output: the maximum over them), :func:`geolip_max`: each one
+after the first stops as soon as a certified bound below the largest so far is reached (its
+SDP value no longer changes the maximum), and may start from the others' multipliers rescaled
+(:func:`_rescaled`: the output is only the rank-one term of the last block). On the digits
+64-200-200-200-10 net's 10 outputs: 63 iterations instead of 211 (benchmarks/RESULTS.md).
+
 Examples
 --------
 >>> import numpy as np

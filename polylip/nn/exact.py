@@ -210,6 +210,14 @@ def _margin_socp(A, rhs, region, n, time_limit=None):
     return float(x[-1]), x[:n]
 
 
+def _signs_hold(net, x, signs, depth, unstable):
+    """True when the pre-activations at ``x`` of the first ``depth`` hidden layers have the
+    given signs (zero allowed) on the ``unstable`` neurons."""
+    zs = net.pre_activations(np.asarray(x, dtype=float).reshape(1, -1))
+    return all(np.all(sg[idx] * z[0][idx] >= 0)
+               for z, sg, idx in zip(zs[:depth], signs[:depth], unstable[:depth]))
+
+
 def realizable(net, S, region, depth=None, unstable=None, signs=None, time_limit=None):
     """Check whether a derivative pattern is realizable on a full-dimensional part of the
     region (piecewise-linear activations). Returns ``(margin, x)``; realizable iff
@@ -340,7 +348,13 @@ def exact_values(net, norm="inf", region=None, *, max_unstable=MAX_UNSTABLE, max
             else:
                 nlps += 1
                 eps, x = realizable(net, S, region, depth, en.unstable, sg)
-                ok = eps > MARGIN_TOL
+                # a margin at most MARGIN_TOL does not prove the cell empty: a thin cell
+                # (steep pre-activations: weights 1e4 over three layers, a cell 1e-9 wide in
+                # x) has an interior the LP cannot resolve, and dropping it put the "true"
+                # constant at a third of an attained lower bound. A point of the LP with the
+                # pattern's signs keeps it (keeping a pattern can only raise the value)
+                ok = eps > MARGIN_TOL or (eps > 0 and x is not None
+                                          and _signs_hold(net, x, sg, depth, en.unstable))
                 cache[key] = (ok, x)
             if not ok:
                 return False, None

@@ -286,3 +286,24 @@ def test_huge_and_tiny_scales_keep_their_bounds(scale):
     base = lipschitz(Network.from_weights(Ws, bs), "inf", method="exact").upper
     assert lipschitz(net, "inf", method="exact").upper == pytest.approx(base * scale ** 3,
                                                                         rel=1e-9)
+
+
+def test_exact_keeps_a_thin_realizable_cell():
+    """Fuzz seed 235 (weights 1e4 in the first two layers): the cell of the largest gradient
+    is 1e-9 wide in x, below the LP margin tolerance, and "exact" dropped it: its true
+    constant, 3.4e8, was a third of the lower bound attained inside that cell (1.06e9)."""
+    Ws = [np.array([[1533.85203761774], [-16409.648896244526]]),
+          np.array([[-2933.488387059995, -13573.239445434287]]),
+          np.array([[1.2588901707059679], [-1.506163912984396], [-0.5777574046719547],
+                    [0.3687912310934909]]),
+          np.array([[0.8121378281016395, -2.14134821714008, 0.17745335802149514,
+                     1.3751967871622701]])]
+    bs = [np.array([-8644.89930058285, -1459.6251195816392]), np.array([3282.3989913110786]),
+          np.array([0.2297032607275317, 0.3228393060875645, -0.6322610575574487,
+                    0.34526095535427237]), np.array([-0.2024365786791467])]
+    net = Network.from_weights(Ws, bs)
+    res = lipschitz(net, "inf", method="exact")
+    assert res.status != "inconsistent"
+    assert res.upper >= res.lower * (1 - 1e-9)
+    assert_attained(Ws, bs, None, "inf", res.lower, res.witness)
+    assert res.lower == pytest.approx(1.0590408248e9, rel=1e-9)

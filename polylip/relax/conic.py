@@ -219,10 +219,19 @@ def choose_side(data: MomentData, side: str = "auto") -> str:
     return "sos" if sos_side_nvars(data) < data.nmoments - 1 else "moment"
 
 
+@lru_cache(maxsize=256)
+def _triu(k: int):
+    """``np.triu_indices(k)``, cached (read-only): a relaxation has many blocks of few sizes,
+    and the uncached call was 6 s of 43 for 30,000 blocks of size 2."""
+    iu, ju = np.triu_indices(k)
+    iu.flags.writeable = ju.flags.writeable = False
+    return iu, ju
+
+
 def moments_from_sos(problem: LMIProblem, duals: list[np.ndarray]) -> np.ndarray:
     """Recover the moment vector from the dual matrices of an SOS-side problem."""
     meta = problem.meta
-    x = np.concatenate([mat[np.triu_indices(k)] for mat, k in zip(duals, problem.sizes)])
+    x = np.concatenate([np.asarray(mat)[_triu(int(k))] for mat, k in zip(duals, problem.sizes)])
     y = meta["S"] @ x
     if meta["free"].size:
         resid = meta["rhs"] - meta["B"] @ x

@@ -42,7 +42,7 @@ Examples
 >>> [t["method"] for t in res.details["tried"]], round(res.upper, 9), res.details["exact_formal"]
 (['product', 'interval', 'geolip', 'dp'], 3.0, True)
 >>> res.details["best_step"], [p["status"] for p in res.details["plan"]][:5]
-('dp', ['ok', 'ok', 'not applicable', 'ok', 'not applicable'])
+('dp', ['ok', 'ok', 'ok', 'not applicable', 'not applicable'])
 """
 
 from __future__ import annotations

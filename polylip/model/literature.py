@@ -214,6 +214,40 @@ def _sphere_product():
     return POP(x * y * z, eqs=[x**2 + y**2 + z**2 - 1])
 
 
+def _tssos_quartic(constrained):
+    def build():
+        x1, x2, x3 = variables("x1 x2 x3")
+        f = 1 + x1**4 + x2**4 + x3**4 + x1 * x2 * x3 + x2
+        if not constrained:
+            return POP(f)
+        return POP(f, ineqs=[1 - x1**2 - 2 * x2**2], eqs=[x2**2 + x3**2 - 1])
+    return build
+
+
+def _cs_tssos_6():
+    x = variables("x1 x2 x3 x4 x5 x6")
+    f = (1 + sum(v**4 for v in x) + x[0] * x[1] * x[2] + x[2] * x[3] * x[4] + x[2] * x[3] * x[5]
+         + x[2] * x[4] * x[5] + x[3] * x[4] * x[5])
+    return POP(f, ineqs=[1 - sum(v**2 for v in x[:3])], eqs=[1 - sum(v**2 for v in x[2:])])
+
+
+def _gloptipoly_lasserre():
+    x1, x2, x3 = variables("x1 x2 x3")
+    g = (24 - 20 * x1 + 9 * x2 - 13 * x3 + 4 * x1**2 - 4 * x1 * x2 + 4 * x1 * x3 + 2 * x2**2
+         - 2 * x2 * x3 + 2 * x3**2)
+    return POP(-2 * x1 + x2 - x3, ineqs=[g, 4 - x1 - x2 - x3, 6 - 3 * x2 - x3, x1, 2 - x1, x2, x3,
+                                         3 - x3])
+
+
+def _henrion_lasserre_three():
+    x1, x2 = variables("x1 x2")
+    return POP(-(x1 - 1) ** 2 - (x1 - x2) ** 2 - (x2 - 3) ** 2,
+               ineqs=[1 - (x1 - 1) ** 2, 1 - (x1 - x2) ** 2, 1 - (x2 - 3) ** 2])
+
+
+_MOBIUS8 = [(i, (i + 1) % 8) for i in range(8)] + [(i, i + 4) for i in range(4)]
+
+
 _S3 = 3 ** -0.5
 _S2 = 2 ** -0.5
 
@@ -300,4 +334,32 @@ LITERATURE = {p.name: p for p in [
                  "min -(x^2 + y^2) over x^4 + y^4 <= 1 (Cauchy-Schwarz: -sqrt 2)"),
     KnownProblem("sphere_product", _sphere_product, 3, -(3 ** -1.5), (_S3, _S3, -_S3),
                  "min xyz on the unit sphere (AM-GM: -1 / (3 sqrt 3))"),
+    KnownProblem("tssos_quartic", _tssos_quartic(False), 2, 0.47527478074415247,
+                 (-0.40712484938766585, -0.6630025872843232, -0.40712485537593934),
+                 "TSSOS test/runtest.jl (Wang, Magron, Lasserre): 1 + x1^4 + x2^4 + x3^4 + "
+                 "x1 x2 x3 + x2, 'optimum = 0.475274778453039' (a relaxation value); the value "
+                 "here at a local minimizer polished by SLSQP"),
+    KnownProblem("tssos_quartic_constrained", _tssos_quartic(True), 2, 0.686192555200305,
+                 (-0.3373389259061675, -0.6656584894179878, -0.7462565078213808),
+                 "TSSOS test/runtest.jl: the same quartic with 1 - x1^2 - 2 x2^2 >= 0 and "
+                 "x2^2 + x3^2 = 1; TSSOS prints 'optimum = 0.6861925732538557', 1.8e-8 ABOVE the "
+                 "value at this feasible point (its bound is numerical)"),
+    KnownProblem("cs_tssos_6", _cs_tssos_6, 2, 0.7174253341807817,
+                 (-0.36087930108581867, -0.36087930131758555, -0.5209354544714064,
+                  -0.4928239224179123, -0.49282392134221925, -0.4928239201988585),
+                 "TSSOS test/runtest.jl, CS-TSSOS example (n = 6, one ball inequality, one "
+                 "sphere equality): 'optimum = 0.7174253329322346'; value at a polished point"),
+    KnownProblem("gloptipoly_lasserre_3", _gloptipoly_lasserre, 2, -4.0, (2.0, 0.0, 0.0),
+                 "Lasserre (2001), Example 2 / GloptiPoly 3 demo: min -2x1 + x2 - x3 over a "
+                 "quadratic and linear constraints; -4 at (2, 0, 0) and (0.5, 0, 3); published "
+                 "bounds -6.0000, -5.6923, -4.0685, -4.0000 at orders 1-4; x2 bounded only by "
+                 "the linear constraints"),
+    KnownProblem("henrion_lasserre_three_minimizers", _henrion_lasserre_three, 2, -2.0,
+                 (1.0, 2.0),
+                 "Henrion and Lasserre (2005), 'Detecting global optimality and extracting "
+                 "solutions in GloptiPoly': -2 at (1, 2), (2, 2), (2, 3), exact at order 2"),
+    KnownProblem("maxcut_mobius8", _maxcut(8, _MOBIUS8), 2, 10.0,
+                 (1.0, 1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0),
+                 "max-cut of the Moebius ladder on 8 nodes (cycle plus 4 diagonals): 10 of 12 "
+                 "edges, by enumeration; the order-1 (Goemans-Williamson) bound is 10.83"),
 ]}

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 from scipy.sparse import csgraph
 
 from polylip.poly import monomials as mono
+from polylip.runtime import check_deadline
 from polylip.sparsity.blocks import MOMENT
 from polylip.sparsity import chordal
 
@@ -175,6 +176,7 @@ def term_blocks(pop, matrices, completion: str = "block", steps: int = 1, boolea
     converged = False
     N = int(off[-1])
     for step in range(1, steps + 1):
+        check_deadline(f"building term sparsity blocks (step {step})")
         groups = _blocks_for_support(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N,
                                      support, completion)
         npairs = int(sum(g.size * (g.size + 1) // 2 for g in groups))
@@ -191,7 +193,9 @@ def term_blocks(pop, matrices, completion: str = "block", steps: int = 1, boolea
         if step < steps:
             support = _grow_support(support, groups, allb, off, mult, table, boolean)
     if not converged and result is not None:
-        # one more look: would the next step change the blocks?
+        # one more look: would the next step change the blocks? (only a report's fact: a
+        # solve's deadline stops it like the steps)
+        check_deadline("checking whether term sparsity converged")
         nxt = _grow_support(support, result, allb, off, mult, table, boolean)
         converged = _same_graph(prod_rows, prod_rep, owner_s, p_s, q_s, off, sizes, N, nxt,
                                 completion, prev_pairs)

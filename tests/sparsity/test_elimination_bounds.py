@@ -177,3 +177,13 @@ def test_largest_usable_clique_is_monotone_and_exact():
             k1 = count_basis(c + 1, 0, order)
             assert assembly_bytes(k * (k + 1) // 2, 2 * order) <= memory_limit()
             assert c == 400 or assembly_bytes(k1 * (k1 + 1) // 2, 2 * order) > memory_limit()
+
+
+def test_term_sparsity_stops_at_the_deadline():
+    from polylip.runtime import Deadline, TimeLimitReached
+
+    x = sympy.symbols("x0:8")
+    pop = POP(sum(x[i] * x[i + 1] for i in range(7)) + sum(v**4 for v in x))
+    with Deadline(1e-9):
+        with pytest.raises(TimeLimitReached, match="term sparsity"):
+            pop.relax(order=2, sparsity="ts")

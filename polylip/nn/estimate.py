@@ -23,7 +23,8 @@ certified. For "auto" the budget is its own (``options={"budget": B}`` or ``budg
 
 **Deterministic mode.** ``deterministic=True`` replaces every wall-clock limit by a work limit,
 so that the same call gives the same numbers on every run and machine load: the lower-bound
-search stops by its counted work only (no ``time_limit``; seed 0 unless given), method
+search stops by its counted work only (no ``time_limit``; seed 0 unless given; with a budget,
+the work its share buys at :data:`~polylip.nn.lower.WORK_RATE`), method
 "auto" counts its budget in work (:mod:`polylip.nn.methods.plan`), a method's ``time_limit``
 (and Shor's cut ``seconds``) are dropped and "milp" gets a ``node_limit`` where it takes one.
 A budget then only sets the work; the wall clock stops the call only as a safety net, at
@@ -82,7 +83,7 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.nn.loaders import as_network
-from polylip.nn.lower import WORK_RATE, LowerOptions, effort, lower_bound
+from polylip.nn.lower import LOWER_WORK, WORK_RATE, LowerOptions, effort, lower_bound
 from polylip.nn.methods import TABLE
 from polylip.nn.methods.auto import (AUTO_SOLVER_RESERVE, DETERMINISTIC_DEADLINE_FACTOR,
                                      AutoOptions)
@@ -643,6 +644,13 @@ def lipschitz(net, norm="inf", method=DEFAULT_METHOD, region=None, lower=True, o
             if opts.time_limit is not None:
                 raise ModelError("deterministic=True: the lower-bound search stops by its "
                                  "counted work; drop its time_limit")
+            if budget is not None and opts.work is None:
+                # the work its share of the budget buys at the loaded rate, as the timed
+                # search gets that share in seconds: a larger budget buys a larger search in
+                # both modes (before, deterministic mode searched LOWER_WORK whatever the
+                # budget: the README's digits MLP, budget 20, 200.77; with this 204.96)
+                share = min(LOWER_SHARE * budget, LOWER_MAX_SECONDS)
+                opts = dataclasses.replace(opts, work=max(LOWER_WORK, WORK_RATE * share))
         elif budget is not None:
             share = min(LOWER_SHARE * budget, LOWER_MAX_SECONDS)
             opts = dataclasses.replace(opts, time_limit=share if opts.time_limit is None

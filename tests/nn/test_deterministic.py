@@ -182,3 +182,30 @@ def test_cli_deterministic_twice(tmp_path, capsys):
     assert a["deterministic"] is True and a["budget"] == 10.0
     assert (a["upper"], a["lower"], a["witness"]) == (b["upper"], b["lower"], b["witness"])
     assert [p["status"] for p in a["plan"]] == [p["status"] for p in b["plan"]]
+
+
+def test_deterministic_lower_search_work_follows_the_budget(monkeypatch):
+    # the search gets the work its share of the budget buys at WORK_RATE (as the timed
+    # search gets the share in seconds), at least LOWER_WORK; an explicit work is kept
+    import polylip.nn.estimate as est
+    from polylip.nn.lower import LOWER_WORK, WORK_RATE
+
+    seen = []
+    real = est.lower_bound
+
+    def spy(net, p, region, opts):
+        seen.append(opts)
+        return real(net, p, region, opts)
+
+    monkeypatch.setattr(est, "lower_bound", spy)
+    net = net_of()
+    for budget in (0.01, 20.0, 1000.0):
+        lipschitz(net, "inf", method="product", budget=budget, deterministic=True)
+    share = [min(est.LOWER_SHARE * b, est.LOWER_MAX_SECONDS) for b in (0.01, 20.0, 1000.0)]
+    assert [o.work for o in seen] == [max(LOWER_WORK, WORK_RATE * s) for s in share]
+    assert seen[0].work == LOWER_WORK and seen[2].work > seen[1].work > LOWER_WORK
+    assert all(o.time_limit is None for o in seen)
+    seen.clear()
+    lipschitz(net, "inf", method="product", budget=20.0, deterministic=True,
+              lower=LowerOptions(work=1e6))
+    assert seen[0].work == 1e6

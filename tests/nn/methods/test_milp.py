@@ -157,15 +157,17 @@ def test_bad_options_and_norms_are_refused():
 
 
 def test_auto_uses_milp_when_dp_does_not_fit(monkeypatch):
-    """"dp" made too small (its budget forced to 2^4): "auto" goes on to "milp", which closes
+    """"dp" made too small (its table forced to 2^4 entries): "auto" goes on to "milp", which closes
     and ends the search within its gap of the formal constant (computed by the real "dp")."""
     from polylip.nn.estimate import METHODS
 
     net = random_net([8, 12, 12, 1], 12)
     exact = lipschitz(net, "inf", method="dp", lower=False)
     real_dp = METHODS["dp"]
-    monkeypatch.setitem(METHODS, "dp", lambda problem, **kw: real_dp(problem, budget=16))
-    res = lipschitz(net, "inf", options={"budget": 60, "isolate": False})
+    monkeypatch.setitem(METHODS, "dp", lambda problem, **kw: real_dp(problem, max_table_entries=16))
+    # budget 300: the MILP closes in about 2.5 s at load 1, but its share of a 60-s budget ran
+    # out under load 15+ (status time_limit); a larger budget costs nothing when it closes
+    res = lipschitz(net, "inf", options={"budget": 300, "isolate": False})
     tried = {t["method"]: t for t in res.details["tried"]}
     assert tried["dp"]["status"] == "too_large"
     assert tried["milp"]["status"] == "ok"

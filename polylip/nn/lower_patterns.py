@@ -247,11 +247,15 @@ def _center(cell, region, iterations=CENTER_STEPS):
                                     grad)
         except np.linalg.LinAlgError:
             return x
-        lam = float(np.sqrt(max(-grad @ step, 0.0)))
+        with np.errstate(invalid="ignore", over="ignore"):
+            dec = float(-grad @ step)
+        if not (np.all(np.isfinite(step)) and np.isfinite(dec)):
+            return x  # overflow near a facet: a NaN point would pass the sign checks below
+        lam = float(np.sqrt(max(dec, 0.0)))
         y = y + step / (1.0 + lam)
         if lam < 1e-3:
             break
-    if np.any(v0 + N @ (y - x) <= 0):
+    if not np.all(np.isfinite(y)) or np.any(v0 + N @ (y - x) <= 0):
         return x
     return y
 

@@ -126,3 +126,17 @@ def test_too_large_a_network_is_skipped(monkeypatch):
     assert res.witness is None and res.details["skipped"] == "size"
     lb = lower_bound(net, 2)  # the search goes on without it
     assert_differentiable_witness(net, lb.witness, lb.value, 2)
+
+
+def test_center_never_returns_a_non_finite_point():
+    """Rows within 1e-170 of the point: the barrier's Hessian overflows (found on the digits
+    MLP: "invalid value encountered in matmul"); the damped Newton step must give up and keep
+    the cell's point, not return NaN (NaN passes every ``<= 0`` sign check)."""
+    from types import SimpleNamespace
+
+    from polylip.nn.lower_patterns import _center
+
+    cell = SimpleNamespace(x=np.array([0.0, 0.0]), flat=np.zeros(2, bool), sg=np.ones(2),
+                           Z=np.array([[1.0, 0.0], [0.0, 1.0]]), z=np.array([1e-170, 1e-170]))
+    y = _center(cell, GlobalRegion(2))
+    assert np.all(np.isfinite(y))

@@ -228,33 +228,34 @@ def _center(cell, region, iterations=CENTER_STEPS):
         return x
     box = region.input_box() if isinstance(region, BoxRegion) else None
     y = x.copy()
-    for _ in range(iterations):
-        v = v0 + N @ (y - x)
-        if np.any(v <= 0):
-            return x
-        w = 1.0 / v
-        grad = -(N.T @ w)
-        H = (N * (w * w)[:, None]).T @ N
-        if box is not None:
-            lo, hi = box
-            a, b = y - lo, hi - y
-            if np.any(a <= 0) or np.any(b <= 0):
+    # overflow next to a facet is caught by the finite checks below, not warned about
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(iterations):
+            v = v0 + N @ (y - x)
+            if np.any(v <= 0):
                 return x
-            grad += -1.0 / a + 1.0 / b
-            H[np.diag_indices_from(H)] += 1.0 / (a * a) + 1.0 / (b * b)
-        try:
-            step = -np.linalg.solve(H + 1e-12 * np.trace(H) / H.shape[0] * np.eye(H.shape[0]),
-                                    grad)
-        except np.linalg.LinAlgError:
-            return x
-        with np.errstate(invalid="ignore", over="ignore"):
+            w = 1.0 / v
+            grad = -(N.T @ w)
+            H = (N * (w * w)[:, None]).T @ N
+            if box is not None:
+                lo, hi = box
+                a, b = y - lo, hi - y
+                if np.any(a <= 0) or np.any(b <= 0):
+                    return x
+                grad += -1.0 / a + 1.0 / b
+                H[np.diag_indices_from(H)] += 1.0 / (a * a) + 1.0 / (b * b)
+            try:
+                step = -np.linalg.solve(H + 1e-12 * np.trace(H) / H.shape[0] * np.eye(H.shape[0]),
+                                        grad)
+            except np.linalg.LinAlgError:
+                return x
             dec = float(-grad @ step)
-        if not (np.all(np.isfinite(step)) and np.isfinite(dec)):
-            return x  # overflow near a facet: a NaN point would pass the sign checks below
-        lam = float(np.sqrt(max(dec, 0.0)))
-        y = y + step / (1.0 + lam)
-        if lam < 1e-3:
-            break
+            if not (np.all(np.isfinite(step)) and np.isfinite(dec)):
+                return x  # overflow near a facet: a NaN point would pass the sign checks below
+            lam = float(np.sqrt(max(dec, 0.0)))
+            y = y + step / (1.0 + lam)
+            if lam < 1e-3:
+                break
     if not np.all(np.isfinite(y)) or np.any(v0 + N @ (y - x) <= 0):
         return x
     return y

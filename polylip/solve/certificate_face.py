@@ -455,9 +455,10 @@ def repair_by_faces(cert, seal, rounds: int = 4, attempts: int = 8, seconds: flo
     neighbours, which may then need a face too (chained singular: the first clique's
     ``x3^4`` is fixed by ``x0^4``, and its -4.5e-8 goes to the three other blocks with
     ``x3``): the blocks found unpaid after sealing join the faced set, for a few rounds.
-    At most ``attempts`` faced certificates are sealed in all, and none is started after
-    ``seconds`` (each seal costs about what the first certification did, and this runs
-    only when that one failed: the caller gives it about that much time again)."""
+    At most ``attempts`` faced certificates are sealed in all, and none is started that would
+    end after ``seconds`` if it took as long as the last one (each seal costs about what the
+    first certification did, and this runs only when that one failed: the caller gives it
+    about that much time again, within the time limit)."""
     cb = cert.certified_bound()
     if cb.certified:
         return None
@@ -465,19 +466,22 @@ def repair_by_faces(cert, seal, rounds: int = 4, attempts: int = 8, seconds: flo
     if not bad:
         return None
     t0 = time.perf_counter()
-    best = None
+    best, last = None, 0.0
     for cut in range(MAX_CUTS):
         todo = set(bad)
         for _ in range(rounds):
-            if attempts <= 0 or (seconds is not None and time.perf_counter() - t0 > seconds):
+            # none started that would end past ``seconds``, as long as the last one took
+            if attempts <= 0 or (seconds is not None and time.perf_counter() - t0 + last > seconds):
                 return best
             attempts -= 1
+            t1 = time.perf_counter()
             try:
                 c = faced(cert, sorted(todo), cut)
                 got = None if c is None else seal(project_weighted(c))
             except (ValueError, ArithmeticError, IndexError, np.linalg.LinAlgError) as exc:
                 log.info("facial reduction failed: %s", exc)   # never lose the first answer
                 got = None
+            last = time.perf_counter() - t1
             if got is None:
                 break
             g = got.certified_bound()

@@ -25,6 +25,10 @@ tridiagonal, n = 1,000, order 2, "cs", Clarabel (999 resp. 998 blocks): certify 
 5-12 % of the solve; certified 0.99945 (SOS side, numerical 1.00000011; the moment side's
 1.000476 certifies only -0.163) and -1.2e-6 (numerical 4.95e-6 and, from an "inaccurate"
 SOS solve, 2.5e-5); exact :meth:`~SOSCertificate.verify` 1-3 s.
+
+Why this module is long: extraction and the float repairs are one pipeline over the same
+certificate layout (each repair reads the layout the previous one left), and the repair's
+steps are where the certify stage's deadline is checked (:mod:`polylip.solve.certify_clock`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from polylip.relax.conic import triangles
 from polylip.solve.box import box_from_constraints
 from polylip.solve.certificate import SOSCertificate, _triu
 from polylip.solve.certificate_face import repair_by_faces
+from polylip.solve.certify_clock import CertificationCut, CertifyClock
 
 
 def derived_box(pop):
@@ -171,7 +176,8 @@ def _multiplier(names, rows, coeffs) -> Polynomial:
     return Polynomial._canonical(tuple(names), np.ascontiguousarray(uniq), merged)
 
 
-def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSCertificate | None:
+def certificate_from_solution(pop, structure, lmi, raw, bound, box=None,
+                              clock: CertifyClock | None = None) -> SOSCertificate | None:
     """The sealed certificate of a solved relaxation, or None when the solution carries no
     Gram matrices (no duals / no point, or a bound that is not finite).
 
@@ -189,6 +195,10 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
         side), so that a solve that ended "inaccurate" can still be certified.
     box : (lower, upper), optional
         Bounds the caller asserts on top of those the constraints imply (``box_assumed``).
+    clock : CertifyClock, optional
+        The stage's deadline (:mod:`polylip.solve.certify_clock`): the repair steps that do
+        not fit are skipped (``clock.cut`` says so), and :class:`CertificationCut` is raised
+        when not even a first sealed certificate fits.
 
     Examples
     --------
@@ -239,7 +249,10 @@ def certificate_from_solution(pop, structure, lmi, raw, bound, box=None) -> SOSC
         variables=names, objective=objective, bound=float(bound if pop.sense == "min" else -bound),
         blocks=blocks, equalities=tuple(equalities), ineqs=pop.ineqs, eqs=pop.eqs,
         binary=pop.binary_mask, spin=pop.spin_mask, box=derived, box_assumed=assumed, sense=pop.sense)
-    return repair(cert)
+    if clock is not None:
+        cert._terms                     # the layout is part of the extraction step
+        clock.mark()
+    return repair(cert, clock)
 
 
 # ---------------------------------------------------------------------- float repairs
@@ -439,16 +452,25 @@ def _better(new, old) -> bool:
     return a.certified and (not b.certified or a.gap < b.gap)
 
 
-def _sealed_best(cert):
-    """The sealed certificate, or its regularized form when that is better."""
+def _sealed_best(cert, clock: CertifyClock | None = None):
+    """The sealed certificate, or its regularized form when that is better (and, with a
+    ``clock``, when the regularization and its seal fit in the time left)."""
+    if clock is not None and not clock.allows(1, "sealing the certificate"):
+        raise CertificationCut(clock.cut)
     first = cert.sealed()
+    if clock is not None:
+        clock.mark()
     cb = first.certified_bound()
     if cb.certified and cb.psd_shift == 0:
+        return first
+    if clock is not None and not clock.allows(2, "regularizing the certificate"):
         return first
     reg = regularize(cert)
     if reg is None:
         return first
     second = reg.sealed()
+    if clock is not None:
+        clock.mark()
     return second if _better(second, first) else first
 
 
@@ -456,28 +478,50 @@ def _sealed_best(cert):
 FACE_SECONDS = 0.5
 
 
-def repair(cert):
+def repair(cert, clock: CertifyClock | None = None):
     """Seal the projected certificate (dead rows zeroed), and a regularized one when the
     first needs a PSD shift or is not certified; return the better. When that is still not
     certified, the same without zeroing the dead rows is tried too: a row
     the solver keeps alive with off-diagonal entries of order sqrt(its tolerance) (PSD
     allows ``|G_pq| <= sqrt(G_pp G_qq)``) carries real terms, and zeroing it leaves a residual
     of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
-    xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2)."""
+    xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2).
+
+    With a ``clock`` (:mod:`polylip.solve.certify_clock`) every step starts only if it fits
+    in the time left: :class:`CertificationCut` before a first seal, otherwise the best
+    sealed certificate so far (``clock.cut`` then says what was skipped)."""
     t0 = time.perf_counter()
+    if clock is not None and not clock.allows(2, "folding the residual"):
+        raise CertificationCut(clock.cut)
     base = project(cert)
     dead = zero_dead_multiplier_terms(zero_dead_rows(base))
-    best = _sealed_best(project(dead) if dead is not base else base)
+    if clock is not None:
+        clock.mark()
+        if dead is not base and not clock.allows(2, "folding the residual again"):
+            raise CertificationCut(clock.cut)
+    folded = project(dead) if dead is not base else base
+    if clock is not None and dead is not base:
+        clock.mark()
+    best = _sealed_best(folded, clock)
     cb = best.certified_bound()
     if dead is not base and not cb.certified:   # (a second repair only for an uncertified first)
-        other = _sealed_best(base)
-        best = other if _better(other, best) else best
+        if clock is None or clock.allows(1, "the repair without the dead rows zeroed"):
+            try:
+                other = _sealed_best(base, clock)
+                best = other if _better(other, best) else best
+            except CertificationCut:
+                pass
     if not best.certified_bound().certified:
         # blocks on a face whose kernel is not monomial (solve/certificate_face.py)
         # given about the time the repairs above took (at least FACE_SECONDS): a face that
         # fails costs a seal per attempt (chained singular n = 1,000: about 2 s each)
-        faced = repair_by_faces(best, lambda c: _sealed_best(project(c)),
-                                seconds=max(FACE_SECONDS, time.perf_counter() - t0))
+        seconds = max(FACE_SECONDS, time.perf_counter() - t0)
+        if clock is not None:
+            seconds = clock.seconds_for(seconds)
+            if seconds <= 0:
+                clock.allows(1 + FACE_SECONDS / clock.step, "the facial repair")
+                return best
+        faced = repair_by_faces(best, lambda c: _sealed_best(project(c)), seconds=seconds)
         if faced is not None:
             return faced
     return best

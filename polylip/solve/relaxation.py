@@ -233,7 +233,13 @@ class Relaxation:
         outcome = self._solve_side(solver.lower(), side, tol, max_iters, verbose)
         first = outcome.result
         faced = first.certified and bool(getattr(first.certificate, "exact", ()))
-        if tol is None and first.status == "optimal" and (not first.certified or faced) and self._time_left() > 0:
+        if tol is None and first.status == "optimal" and (not first.certified or faced) \
+                and not self._room_for(first):
+            outcome = replace(outcome, result=replace(first, message=(
+                f"{first.message}; not solved again at a tighter tolerance: "
+                f"{max(self._time_left(), 0.0):.3g} s left, the solve took {first.solve_seconds:.3g} s")))
+            first = outcome.result
+        elif tol is None and first.status == "optimal" and (not first.certified or faced):
             # A numerical-only bound is as accurate as the solver's stopping test: tighten it
             # on the same side first (see _tighter); the other side is tried only if that fails.
             # A bound certified only through exact faces (solve/certificate_face.py) is
@@ -261,7 +267,7 @@ class Relaxation:
                                          f"ended {first.status})")
                 return SolveOutcome(result, retry.lmi, retry.raw)
             tried.append(retry)
-        if side == "auto" and first.status == "optimal" and self._loose(first) and self._time_left() > 0:
+        if side == "auto" and first.status == "optimal" and self._loose(first) and self._room_for(first):
             # The moment side's Gram matrices are the solver's duals, which carry its
             # stationarity error: the certificate built from them can be much looser than the
             # SOS side's (chained Wood n = 1,000 with cs: 0.88 against 0.9995). Try the other
@@ -390,6 +396,16 @@ class Relaxation:
                                  f"the default was {why or f'numerical only, {outcome.result.bound:.3g}'})")
         return SolveOutcome(result, again.lmi, again.raw)
 
+    def _room_for(self, first: Result) -> bool:
+        """Whether another solve of an answered relaxation (a tighter tolerance, the other side)
+        fits in the time left: it must have at least the seconds the first solve took, the
+        measured cost of this relaxation on this machine now (a tighter tolerance only adds
+        iterations). Without this, sum of x_i^2 at n = 100,000 under a 30 s limit started the
+        tighter solve with 8 s left after a 12.6 s first solve, and the solver's own deadline
+        stopped it 2.8 s past the limit (its conversion and last iteration)."""
+        left = self._time_left()
+        return left > 0 and (not np.isfinite(left) or left >= (first.solve_seconds or 0.0))
+
     def _time_left(self) -> float:
         deadline = getattr(self, "_deadline", None)
         return np.inf if deadline is None else deadline - time.perf_counter()
@@ -423,7 +439,7 @@ class Relaxation:
             failed = Result(status=status, bound=None, message=self._explain(status, message),
                             **common)
             if status == "inaccurate":  # the point the solver stopped at may still certify
-                return certify_sos(failed, self, lmi, raw, pop)
+                return certify_sos(failed, self, lmi, raw, pop, getattr(self, "_deadline", None))
             if status == "infeasible":  # only with a certificate: solve/infeasibility.py
                 return confirm_infeasible(failed, self, lmi, raw, pop, self._time_left())
             return failed
@@ -453,7 +469,8 @@ class Relaxation:
                         candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
                         accuracy=float(accuracy), message=message, **common)
         result = with_minimizers(result, self, y, FEAS_TOL, GAP_TOL)  # solve/minimizers.py
-        return certify_sos(result, self, lmi, raw, pop)  # solve/certify.py
+        return certify_sos(result, self, lmi, raw, pop,  # solve/certify.py
+                           getattr(self, "_deadline", None))
 
     def _explain(self, status: str, solver_message: str) -> str:
         """What a status without a bound means for this relaxation, and what to try."""

@@ -189,3 +189,26 @@ def test_trace_objective_is_the_sum_of_the_diagonals():
     traces = sum(np.trace((G @ z).reshape(k, k)) for G, k in zip(lmi.G, lmi.sizes))
     assert c @ z == pytest.approx(traces)
     assert not feasibility.is_feasibility(POP(x + 0 * y).relax(order=1).data)
+
+
+def test_no_tighter_solve_without_the_time_it_takes(monkeypatch):
+    """The tighter retry repeats the first solve with more iterations: it is not started when
+    the time left is less than the first solve took (it would be stopped by the solver's own
+    deadline after the limit, as sum of x_i^2 at n = 100,000 was)."""
+    from dataclasses import replace
+
+    from polylip.backends import registry
+
+    tols = []
+    real = registry.solve_sdp
+
+    def slow(problem, solver="auto", **kw):   # as if each solve had taken 1000 s
+        tols.append(kw.get("tol"))
+        return replace(real(problem, solver, **kw), seconds=1000.0)
+
+    monkeypatch.setattr(registry, "solve_sdp", slow)
+    relaxation = Relaxation.build(scale_pop(chained_singular(20))[0], order=2, sparsity="cs")
+    res = relaxation.solve(solver="clarabel", time_limit=600)
+    assert res.status == "optimal" and not res.certified
+    assert tols == [None]
+    assert "not solved again at a tighter tolerance" in res.message

@@ -146,45 +146,14 @@ def table(names, dense, cap, lower_seconds, auto):
 
 def formal_pattern_lower(net, starts=200, seed=0) -> float:
     """A lower bound on the *formal* l_2 constant (the largest gradient norm over every
-    activation pattern, realizable or not; LipSDP cannot go below it): block-coordinate ascent
-    on binary patterns, one hidden layer at a time set to its best response (the objective
-    ``t . g(S)``, ``t = g / |g|``, is linear in each layer's pattern), from random patterns.
-    Only for scalar or margin outputs and ReLU. A diagnostic: when the upper bound meets this
-    value and the lower bound (realizable patterns) stays below, the gap is the formal
-    constant's, which no slope-restricted relaxation closes."""
-    Ws = [np.asarray(W.toarray() if hasattr(W, "toarray") else W) for W, _ in net.affine_layers]
-    cL = net.functional() @ Ws[-1]
-    H = len(Ws) - 1
-    rng = np.random.default_rng(seed)
+    activation pattern, realizable or not; LipSDP cannot go below it):
+    :func:`polylip.nn.formal.formal_pattern_lower` with more starts and no work limit. A
+    diagnostic: when the upper bound meets this value and the lower bound (realizable
+    patterns) stays below, the gap is the formal constant's, which no slope-restricted
+    relaxation closes."""
+    from polylip.nn.formal import formal_pattern_lower as ascent
 
-    def grad(S):
-        g = cL.copy()
-        for k in range(H - 1, -1, -1):
-            g = (g * S[k]) @ Ws[k]
-        return g
-
-    best = 0.0
-    for _ in range(starts):
-        S = [rng.random(W.shape[0]) < 0.5 for W in Ws[:-1]]
-        for _ in range(50):
-            g = grad(S)
-            t = g / max(np.linalg.norm(g), 1e-300)
-            changed = False
-            for k in rng.permutation(H):
-                a = t.copy()
-                for j in range(k):
-                    a = (Ws[j] @ a) * S[j]
-                a = Ws[k] @ a
-                b = cL.copy()
-                for j in range(H - 1, k, -1):
-                    b = (b * S[j]) @ Ws[j]
-                new = a * b > 0
-                changed |= bool((new != S[k]).any())
-                S[k] = new
-            if not changed:
-                break
-        best = max(best, float(np.linalg.norm(grad(S))))
-    return best
+    return ascent(net, 2, starts=starts, seed=seed, work=None).value
 
 
 def budgets(names, budgets_, lower_seconds):

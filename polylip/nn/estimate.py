@@ -234,6 +234,15 @@ class LipschitzResult:
                  f"lower {f(self.lower)}: a true constant, the gradient norm measured at "
                  "an input of the region (res.witness)." if self.lower is not None else
                  "lower: not searched."]
+        formal = self.details.get("formal_lower")
+        if formal is None:
+            formal = (self.details.get("best_details") or {}).get("formal_lower")
+        if formal is not None and self.upper is not None and self.constant == "formal":
+            lines.append(f"formal constant >= {f(formal)} (a pattern of slopes at the ends of "
+                         "their ranges, realizable or not): no bound over slope ranges goes "
+                         f"below it; the upper bound is {self.upper / formal - 1:.2%} above it"
+                         + ("" if self.lower is None else
+                            f", the lower bound {1 - self.lower / formal:.2%} below it") + ".")
         if self.deterministic:
             lines.append("deterministic: work limits only, the same figures on every run" + (
                 "" if self.details.get("deterministic", True) else

@@ -200,6 +200,15 @@ def _bound_error(diff: dict, bounded: np.ndarray) -> float:
     return out if Fraction(out) >= total else float(np.nextafter(out, np.inf))
 
 
+def _center_radius(lo, hi, keep, unshifted):
+    """Centres (0 where ``unshifted``) and power-of-two radii covering ``[lo, hi]``; the
+    variables in ``keep`` (no finite box, binary, spin) get centre 0 and radius 1."""
+    center = np.where(unshifted, 0.0, (lo + hi) / 2)
+    half = np.maximum(hi - center, center - lo)
+    radius = np.where(keep, 1.0, 2.0 ** np.ceil(np.log2(np.maximum(half, 2.0 ** -1000))))
+    return center, radius
+
+
 def scale_pop(pop):
     """The scaled POP and the :class:`Scaling` that maps its solutions back.
 
@@ -216,10 +225,28 @@ def scale_pop(pop):
     lo, hi = box_from_constraints(n, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
     keep = ~(np.isfinite(lo) & np.isfinite(hi) & (hi > lo)) | pop.binary_mask | pop.spin_mask
     lo, hi = np.where(keep, -1.0, lo), np.where(keep, 1.0, hi)
-    center = np.where(keep, 0.0, (lo + hi) / 2)
-    half = np.maximum(hi - center, center - lo)
-    radius = np.where(keep, 1.0, 2.0 ** np.ceil(np.log2(np.maximum(half, 2.0 ** -1000))))
     bounded = ~keep | pop.binary_mask | pop.spin_mask
+    # An equality whose scaling rounds makes the scaled certificate no proof (its rounding
+    # cannot be paid for like an inequality's), and with a power-of-two radius only a shifted
+    # centre rounds: the variables of such an equality keep the centre 0 (GLOBALLib dispatch,
+    # x1 in [50, 200]: centre 125 rounded 0.00533 x1^2, and every bound was numerical only).
+    # Their z then lies in a sub-interval of [-1, 1], which conditions the relaxation as well
+    # as the box allows without a shift.
+    unshifted = keep.copy()
+    for _ in range(n + 1):
+        center, radius = _center_radius(lo, hi, keep, unshifted)
+        more = unshifted.copy()
+        for h in pop.eqs:
+            hv = np.unique(h.rows[h.rows >= 0]) if h.rows.size else np.zeros(0, dtype=int)
+            if hv.size == 0 or unshifted[hv].all():
+                continue
+            a = _affine(h, center, radius)
+            sh = _pow2(_norm(a) or 1.0)
+            if _bound_error(_exact_error(h, center, radius, a / sh, sh), bounded) != 0:
+                more[hv] = True
+        if (more == unshifted).all():
+            break
+        unshifted = more
     obj = _affine(pop.objective, center, radius)
     # The constant is a shift: taken out exactly and added back to the bound, it never sets the
     # scale (chained Wood's constant grows with n: dividing by it cost the certificate 0.4 at

@@ -93,3 +93,20 @@ def test_scaled_certificate_accounts_for_the_rounding():
     if not how_q.exact:
         res_q = q.solve(time_limit=60)
         assert not res_q.certified and "numerical only" in res_q.message
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_an_equality_with_a_shifted_box_is_certified(order):
+    """GLOBALLib dispatch's form (objvar + a quadratic = a constant, x in [50, 200]): a centre
+    shifted to 125 rounds the scaled equality, and its bound came back numerical only at
+    every order (at order 2 the solver's value was 1.1e-5 above the minimum). Variables of an
+    equality that would round keep the centre 0 (a power-of-two radius rounds nothing)."""
+    t = sympy.Symbol("t")
+    pop = POP(t, eqs=[t - 0.00533 * x**2 - 11.669 * x - 653.1], ineqs=[x - 50, 200 - x])
+    optimum = 0.00533 * 50**2 + 11.669 * 50 + 653.1            # increasing in x on the box
+    assert needs_scaling(pop) and scale_pop(pop)[1].exact
+    res = pop.solve(order=order, time_limit=60)
+    assert res.status == "optimal" and res.certified, res.message
+    assert res.bound <= optimum
+    assert res.bound >= optimum * (1 - 1e-5)  # measured: 1e-7 (order 1), 7e-6 (order 2)
+    assert res.certificate.verify()

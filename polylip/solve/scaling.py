@@ -147,9 +147,15 @@ def needs_scaling(pop) -> bool:
         if k == 0:  # the objective's constant is a shift, taken out exactly (see scale_pop)
             keep &= np.any(p.rows != -1, axis=1) if p.rows.shape[1] else np.zeros_like(keep)
         c = np.abs(p.coeffs[keep])
-        if c.size and (c.max() > COEFF_MAX or c.max() / c.min() > COEFF_SPAN):
+        if c.size and (c.max() > COEFF_MAX or c.max() > COEFF_SPAN * c.min()):  # no overflow
             return True
     return False
+
+
+def _div(p: Polynomial, s: float) -> Polynomial:
+    """``p / s`` coefficient by coefficient (``Polynomial / s`` multiplies by ``1 / s``, which
+    overflows for ``s = 2^-1074``: ``x^2 <= 5e-324`` died in "coefficients must be finite")."""
+    return Polynomial(p.variables, p.rows, p.coeffs / s)
 
 
 def _pow2(v: float) -> float:
@@ -242,7 +248,7 @@ def scale_pop(pop):
                 continue
             a = _affine(h, center, radius)
             sh = _pow2(_norm(a) or 1.0)
-            if _bound_error(_exact_error(h, center, radius, a / sh, sh), bounded) != 0:
+            if _bound_error(_exact_error(h, center, radius, _div(a, sh), sh), bounded) != 0:
                 more[hv] = True
         if (more == unshifted).all():
             break
@@ -254,7 +260,7 @@ def scale_pop(pop):
     c0 = obj.constant_term()
     obj = obj - c0
     s_obj = _pow2(_norm(obj) or 1.0)
-    obj_s = obj / s_obj
+    obj_s = _div(obj, s_obj)
     exact, why = True, ""
     err_obj = _bound_error(_exact_error(pop.objective, center, radius, obj_s, s_obj, c0), bounded)
     if not np.isfinite(err_obj):
@@ -263,7 +269,7 @@ def scale_pop(pop):
     for g in pop.ineqs:
         a = _affine(g, center, radius)
         sg = _pow2(_norm(a) or 1.0)
-        gs = a / sg
+        gs = _div(a, sg)
         e = _bound_error(_exact_error(g, center, radius, gs, sg), bounded)
         if not np.isfinite(e):
             exact, why = False, "a constraint's scaling rounds a term of an unbounded variable"
@@ -274,7 +280,7 @@ def scale_pop(pop):
     for h in pop.eqs:
         a = _affine(h, center, radius)
         sh = _pow2(_norm(a) or 1.0)
-        hs = a / sh
+        hs = _div(a, sh)
         if _bound_error(_exact_error(h, center, radius, hs, sh), bounded) != 0:
             exact, why = False, "an equality's scaling rounds"
         eqs.append(hs)

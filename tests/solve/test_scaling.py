@@ -110,3 +110,15 @@ def test_an_equality_with_a_shifted_box_is_certified(order):
     assert res.bound <= optimum
     assert res.bound >= optimum * (1 - 1e-5)  # measured: 1e-7 (order 1), 7e-6 (order 2)
     assert res.certificate.verify()
+
+
+@pytest.mark.parametrize("rhs", [5e-324, 1e-300, 1e300])
+def test_extreme_boxes_are_solved_not_misreported(rhs, recwarn):
+    """``x^2 <= 5e-324`` (a subnormal) made the scaling divide by 2^-1074 through its
+    reciprocal, which overflows: the solve died with "polynomial coefficients must be finite
+    (found NaN or infinity)", blaming the input, after a numpy overflow warning on stderr."""
+    res = POP(x, ineqs=[rhs - x**2]).solve(time_limit=60)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert res.status == "optimal", res.message
+    if res.certified:
+        assert res.bound <= -np.sqrt(rhs) * (1 - 1e-12)

@@ -33,7 +33,8 @@ a relaxation that might finish is run: the backend's own deadline stops it if it
   13.6 s, 2e-9 s * t**3); the non-zero term from Broyden n = 1,000 / 5,000 (2.6 / 15 s).
   Memory: those dense blocks, ``8 sum_j t_j**2`` bytes (certain), plus the factor's fill.
 * Assembly: :data:`ASSEMBLY_SECONDS_PER_PRODUCT` per index-row product (2.0 M products of the
-  order-1 relaxation above: 5.2 s at load 2, 10 s at load 4).
+  order-1 relaxation above: 5.2 s at load 2, 10 s at load 4), plus
+  :data:`ASSEMBLY_SECONDS_PER_ENTRY` per entry of the rows (high degrees: x^1000 at order 500).
 
 The figures are the solver alone on an idle machine, the low end of what was measured:
 certification, retries (the other side, a tighter tolerance) and a loaded machine come on top,
@@ -87,8 +88,13 @@ C_T3 = 2e-9
 C_NNZ = 5e-5
 #: Clarabel: bytes per non-zero of the constraint data in its KKT system and factor.
 CLARABEL_BYTES_PER_NNZ = 400
-#: Assembly (relax/moment.py): seconds per index-row product (module text).
+#: Assembly (relax/moment.py): seconds per index-row product (module text), plus
+#: ASSEMBLY_SECONDS_PER_ENTRY per entry of the row (its width: twice the basis degree plus the
+#: multiplier's). Measured CPU per product (2 cores, load 10): 1.4e-6 at width 60 (x^60 + y^60,
+#: order 30), 7.7e-6 at width 400, 3.2e-5 at width 1,000 (x^1000, order 500: 4.0 s CPU, 10 s
+#: wall); without the width term x^1000's build was estimated 0.31 s and overran its limit.
 ASSEMBLY_SECONDS_PER_PRODUCT = 2.5e-6
+ASSEMBLY_SECONDS_PER_ENTRY = 3e-8
 #: The solvers with a cost model; others get none.
 MODELLED = ("cvxopt", "clarabel")
 
@@ -248,7 +254,9 @@ def estimate_blocks(pop, blocks: BlockStructure, solver: str = "auto") -> CostEs
                         largest=max(sizes, default=0), entries=int(summary["entries"]),
                         moments=moments, nnz=products, exact=False,
                         build_bytes=int(summary["bytes"]),
-                        build_seconds=ASSEMBLY_SECONDS_PER_PRODUCT * products, solver=name,
+                        build_seconds=(ASSEMBLY_SECONDS_PER_PRODUCT
+                                       + ASSEMBLY_SECONDS_PER_ENTRY * width) * products,
+                        solver=name,
                         side=side, solver_bytes=nbytes, solver_seconds=secs, per_solver=costs)
 
 

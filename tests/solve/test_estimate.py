@@ -109,3 +109,17 @@ def test_refuse_factor_leaves_room():
     from polylip.solve.estimate import too_slow
     assert too_slow(est, 1.01 * est.seconds / REFUSE_FACTOR) is None
     assert too_slow(est, 0.99 * est.seconds / REFUSE_FACTOR) is not None
+
+
+def test_assembly_estimate_counts_the_row_width():
+    """An index row holds one entry per degree: x^1000 at order 500 assembles 125,751
+    products of width 1,000, measured 4.0 s of CPU (10 s wall at load 10); the estimate
+    charged 2.5e-6 s per product whatever the width (0.31 s), so a time limit let it start
+    and the build alone overran it (polylip solve with --time-limit 10: 12.6 s)."""
+    x, = variables("x")
+    pop = POP(x**1000 + 1)
+    est = estimate_blocks(pop, dense_structure(pop, 500))
+    assert est.build_seconds >= 2.0
+    narrow = POP(sum(v**2 for v in variables("a b c d e f g h")))
+    est_narrow = estimate_blocks(narrow, dense_structure(narrow, 4))
+    assert est_narrow.build_seconds <= 2 * 2.5e-6 * est_narrow.nnz  # unchanged at small widths

@@ -70,10 +70,13 @@ import numpy as np
 from polylip.errors import ModelError
 from polylip.model.pop import POP
 from polylip.nn.gradient_terms import ball, boxes, count_paths, expanded, lifted
+from polylip.nn.network import Network
 from polylip.nn.norms import parse_norm
+from polylip.nn.outputs import ScalarOutput
 from polylip.nn.regions import as_region
 
-__all__ = ["GradientPOP", "gradient_pop", "functionals", "count_paths", "MAX_TERMS"]
+__all__ = ["GradientPOP", "gradient_pop", "functionals", "functional_networks", "scalar_network",
+           "count_paths", "MAX_TERMS"]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +176,30 @@ def functionals(net):
     if out.norm == 2.0:
         return [None]
     return list(out.extreme_functionals(net.output_dim))
+
+
+def scalar_network(net, u):
+    """``u . net(x)`` as a network with a scalar output (the last layer folded with ``u``)."""
+    layers = net.affine_layers
+    W, b = layers[-1]
+    uu = np.asarray(u, dtype=float)
+    Wu = uu @ (W.toarray() if hasattr(W, "toarray") else np.asarray(W))
+    bu = np.array([float(uu @ np.asarray(b, dtype=float))]) if b is not None else np.zeros(1)
+    return Network(layers[:-1] + [(Wu[None, :], bu)], net.activations, ScalarOutput(),
+                   net.input_shape)
+
+
+def functional_networks(net):
+    """One scalar network per output functional (:func:`functionals`): the network itself
+    for a scalar or margin output, ``u . net`` for each extreme functional ``u`` of an l_inf
+    or l_1 vector output (the constant is the largest of theirs), ``None`` for an l_2 vector
+    output (no finite list)."""
+    us = functionals(net)
+    if len(us) == 1 and us[0] is None:
+        return None
+    if len(us) == 1 and net.functional() is not None:
+        return [net]
+    return [scalar_network(net, u) for u in us]
 
 
 def _derivative_ranges(net, region):

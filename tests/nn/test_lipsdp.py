@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from polylip.nn import BoxRegion, Network, lipschitz
+from polylip.nn.outputs import parse_output
 from polylip.nn.exact import exact_values
 from polylip.nn.lipsdp import (FORMS, LipSDPData, certify_rho, choose_form, chordal_lmi,
                                dense_lmi, lipsdp_data, lipsdp_neuron)
@@ -277,3 +278,54 @@ def test_auto_reaches_lipsdp_within_a_small_budget():
     early = lipsdp_neuron(net, form="structured", time_limit=1e-3)
     assert early["bound"] is not None and early["bound"] >= ref * (1 - 1e-9)
     assert early["status"] == "time_limit"
+
+
+@pytest.mark.parametrize("method", ["lipsdp", "eclipse"])
+def test_a_vector_output_in_l_inf_is_the_largest_of_its_functionals(method):
+    """l_2 -> l_inf: the constant is the largest l_2 constant of the outputs ``e_i . f``, so
+    the method's bound is the largest of the per-output bounds, valid against the exact
+    constant (enumeration), and never above the l_2 -> l_2 bound of the same method (the
+    multipliers of ``Q = I`` are feasible for ``Q = e_i e_i^T``)."""
+    from polylip.nn.gradient_pop import scalar_network
+
+    net = net_of([3, 6, 5, 3], 5, output="vector:inf")
+    res = lipschitz(net, 2, method=method, lower=False)
+    assert res.upper is not None and res.details["functionals"] == 3
+    parts = [lipschitz(scalar_network(net, u), 2, method=method, lower=False).upper
+             for u in np.eye(3)]
+    assert res.upper == pytest.approx(max(parts), rel=1e-9)
+    assert res.upper >= exact_values(net, 2).true * (1 - 1e-9)
+    J = net.jacobian(np.random.default_rng(0).uniform(-3, 3, (500, 3)))
+    assert res.upper >= max(np.linalg.norm(Jk, axis=1).max() for Jk in J) * (1 - 1e-9)
+    vec2 = Network(net.affine_layers, net.activations, parse_output("vector:2"), net.input_shape)
+    assert res.upper <= lipschitz(vec2, 2, method=method, lower=False).upper * (1 + REL)
+
+
+def test_auto_uses_lipsdp_on_a_vector_output_in_l_inf():
+    net = net_of([4, 8, 8, 3], 6, output="vector:inf")
+    res = lipschitz(net, 2, options={"budget": 30, "isolate": False}, lower=False)
+    tried = {t["method"]: t for t in res.details["tried"]}
+    assert tried["lipsdp"]["status"] == "ok"
+    assert res.upper <= tried["product"]["upper"]
+    assert res.upper >= exact_values(net, 2).true * (1 - 1e-9)
+
+
+def test_structured_stops_when_no_primal_step_keeps_x_definite():
+    """Class 6 of the bundled digits MLP over a box of radius 0.05: the primal iterate lost
+    definiteness to round-off after 61 iterations and the next Cholesky raised LinAlgError
+    out of ``lipschitz`` (found with a ten-class l_2 run); now the loop stops and the dual
+    point so far certifies a bound, valid against sampled gradients in the box."""
+    import os
+
+    from polylip.nn.gradient_pop import scalar_network
+    from polylip.nn.loaders import load_npz
+
+    ex = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+    net = scalar_network(load_npz(os.path.join(ex, "digits_mlp.npz")), np.eye(10)[6])
+    x0 = np.load(os.path.join(ex, "digits_x0.npy")).ravel()
+    res = lipschitz(net, 2, region=BoxRegion(x0, 0.05), method="lipsdp", lower=False,
+                    options={"form": "structured"})
+    assert res.upper is not None
+    rng = np.random.default_rng(0)
+    X = x0 + rng.uniform(-0.05, 0.05, (2000, x0.size))
+    assert res.upper >= float(np.linalg.norm(net.gradient(X), axis=1).max()) * (1 - 1e-9)

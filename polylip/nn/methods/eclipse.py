@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from polylip.errors import ModelError
 from polylip.nn.eclipse import eclipse_fast
+from polylip.nn.gradient_pop import functional_networks
 from polylip.nn.methods.base import MethodOptions
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
@@ -34,8 +35,17 @@ class EclipseOptions(MethodOptions):
 def eclipse(problem: LipschitzProblem, options: EclipseOptions) -> MethodOutput:
     """ECLipsE-Fast over the region's slope bounds, certified by
     :func:`polylip.nn.lipsdp.certify_rho` (l_2 input norm; scalar, margin or l_2 vector
-    output)."""
+    output; an l_inf or l_1 vector output: the largest bound over its functionals
+    ``u_i . f``, as in method "lipsdp")."""
     if problem.norm != 2.0:
         raise ModelError("method 'eclipse' bounds the l_2 constant: use norm=2")
-    out = eclipse_fast(problem.net, problem.bounds.derivative_bounds)
-    return MethodOutput(upper=out["bound"], details=out)
+    db = problem.bounds.derivative_bounds
+    net = problem.net
+    if net.functional() is not None or net.output.norm == 2.0:
+        out = eclipse_fast(net, db)
+        return MethodOutput(upper=out["bound"], details=out)
+    parts = [eclipse_fast(one, db) for one in functional_networks(net)]
+    if any(p["bound"] is None for p in parts):
+        return MethodOutput(status="failed", details={"functionals": len(parts), "parts": parts})
+    return MethodOutput(upper=max(float(p["bound"]) for p in parts),
+                        details={"functionals": len(parts), "parts": parts})

@@ -31,10 +31,8 @@ import numpy as np
 from polylip.errors import ModelError
 from polylip.nn.geolip import FORMS, geolip_max
 from polylip.nn.geolip_reduced import reduced_geolip
-from polylip.nn.gradient_pop import functionals
+from polylip.nn.gradient_pop import functionals, scalar_network
 from polylip.nn.methods.base import MethodOptions, flag, integer, name, number, one_of
-from polylip.nn.network import Network
-from polylip.nn.outputs import ScalarOutput
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
 __all__ = ["GeoLIPOptions", "geolip", "scalar_network"]
@@ -56,16 +54,6 @@ class GeoLIPOptions(MethodOptions):
     time_limit: float | None = number(None, low=0, low_open=True, optional=True)
     max_iters: int | None = integer(None, low=1, optional=True)
     reduce: bool = flag(True)
-
-
-def scalar_network(net: Network, u) -> Network:
-    """``u . net(x)`` as a network with a scalar output (the last layer folded with ``u``)."""
-    layers = net.affine_layers
-    W, b = layers[-1]
-    Wu = np.asarray(u, dtype=float) @ (W.toarray() if hasattr(W, "toarray") else np.asarray(W))
-    bu = np.array([float(np.asarray(u, dtype=float) @ np.asarray(b, dtype=float))])
-    return Network(layers[:-1] + [(Wu[None, :], bu)], net.activations, ScalarOutput(),
-                   net.input_shape)
 
 
 def _reduced_max(nets, db, o, t0, problem):

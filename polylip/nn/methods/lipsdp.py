@@ -23,10 +23,12 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from polylip.errors import ModelError
 from polylip.nn.formal import formal_pattern_lower
+from polylip.nn.gradient_pop import functional_networks
 from polylip.nn.lipsdp import FORMS, lipsdp_neuron
 from polylip.nn.methods.base import MethodOptions, name, number, one_of
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -51,6 +53,21 @@ class LipSDPOptions(MethodOptions):
     time_limit: float | None = number(None, low=0, low_open=True, optional=True)
 
 
+def _one(net, db, options) -> dict:
+    """LipSDP-Neuron of one network (scalar, margin or l_2 vector output); with the dense form
+    and ``solver="auto"`` Clarabel after CVXOPT if CVXOPT gives no bound."""
+    kw = dict(form=options.form, tol=options.tol, time_limit=options.time_limit)
+    out = lipsdp_neuron(net, db, solver=options.solver, **kw)
+    if (options.solver == "auto" and out.get("form") == "dense" and out["bound"] is None
+            and out.get("solver") != "clarabel"):
+        log.info("lipsdp: %s ended %s (%s); trying Clarabel", out.get("solver"), out["status"],
+                 out.get("message"))
+        first = out
+        out = lipsdp_neuron(net, db, solver="clarabel", **kw)
+        out["cvxopt"] = {k: first.get(k) for k in ("status", "message", "seconds")}
+    return out
+
+
 def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
     """LipSDP-Neuron over the region's slope bounds (see :mod:`polylip.nn.lipsdp`).
 
@@ -58,22 +75,45 @@ def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
     (CVXOPT fails, "domain error" after 3-49 s on two neurons, on single-valued slope ranges,
     where :func:`~polylip.nn.lipsdp.lipsdp_neuron` picks Clarabel itself;
     tests/nn/test_deep_regressions.py).
+
+    A vector output measured in l_inf or l_1 (``"vector:inf"``): the l_2 -> l_inf constant is
+    ``max_i`` of the l_2 constants of the functionals ``u_i . f`` (``u_i`` the extreme points of
+    the dual unit ball, :func:`~polylip.nn.gradient_pop.functionals`), so one LipSDP per
+    functional, each with an even share of the time left, and the largest certified bound.
+    (Before, "lipsdp" refused these outputs and "auto" returned the product bound: digits MLP,
+    ten classes, global l_2: 45.5 against a lower bound of 27.3.)
     """
     if problem.norm != 2.0:
         raise ModelError("method 'lipsdp' bounds the l_2 constant: use norm=2")
     db = problem.bounds.derivative_bounds
-    kw = dict(form=options.form, tol=options.tol, time_limit=options.time_limit)
-    out = lipsdp_neuron(problem.net, db, solver=options.solver, **kw)
-    if (options.solver == "auto" and out.get("form") == "dense" and out["bound"] is None
-            and out.get("solver") != "clarabel"):
-        log.info("lipsdp: %s ended %s (%s); trying Clarabel", out.get("solver"), out["status"],
-                 out.get("message"))
-        first = out
-        out = lipsdp_neuron(problem.net, db, solver="clarabel", **kw)
-        out["cvxopt"] = {k: first.get(k) for k in ("status", "message", "seconds")}
-    status = "ok" if out["bound"] is not None else out["status"]
-    out.update(formal_details(problem.net, 2.0, db, out["bound"]))
-    return MethodOutput(upper=out["bound"], status=status, details=out)
+    net = problem.net
+    if net.functional() is not None or net.output.norm == 2.0:
+        out = _one(net, db, options)
+        status = "ok" if out["bound"] is not None else out["status"]
+        out.update(formal_details(net, 2.0, db, out["bound"]))
+        return MethodOutput(upper=out["bound"], status=status, details=out)
+    nets = functional_networks(net)
+    t0 = time.perf_counter()
+    parts, best, status = [], 0.0, "ok"
+    for i, one in enumerate(nets):
+        o = options
+        if options.time_limit is not None:
+            left = options.time_limit - (time.perf_counter() - t0)
+            o = replace(options, time_limit=max(left, 1e-9) / (len(nets) - i))
+        out = _one(one, db, o)
+        parts.append(out)
+        problem.report("lipsdp", i + 1, len(nets))
+        if out["bound"] is None:
+            return MethodOutput(status=out["status"], details={
+                "functionals": len(nets), "parts": parts,
+                "seconds": time.perf_counter() - t0})
+        if out["status"] == "time_limit":
+            status = "time_limit"
+        best = max(best, float(out["bound"]))
+    details = {"functionals": len(nets), "parts": parts, "form": parts[0].get("form"),
+               "seconds": time.perf_counter() - t0}
+    # a "time_limit" status keeps the bound: each part is certified, short of its optimum
+    return MethodOutput(upper=best, status=status, details=details)
 
 
 def formal_details(net, norm, derivative_bounds, bound) -> dict:

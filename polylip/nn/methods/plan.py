@@ -50,6 +50,7 @@ from typing import Callable
 
 import numpy as np
 
+from polylip.errors import ModelError
 from polylip.nn.gradient_pop import MAX_TERMS, functionals
 from polylip.nn.gradient_terms import count_paths
 from polylip.nn.methods.relax import clique_block, lp_size, predict
@@ -288,9 +289,21 @@ NOT_DEGREE_2 = Condition("a gradient POP of degree above 2 or the lifted one (de
                          and not run.facts.degree_2)
 NOT_L2 = Condition("an input norm other than l_2 (l_2: shor-cuts-l2 ran instead)",
                    lambda run: run.facts.norm != 2.0)
-FIXED_OR_L2 = Condition("a scalar or margin output, or a vector output in l_2",
-                        lambda run: run.problem.net.functional() is not None
-                        or run.problem.net.output.norm == 2.0)
+def _l2_outputs(run) -> bool:
+    """A scalar or margin output, an l_2 vector output, or a vector output whose dual ball
+    has a finite list of extreme functionals (l_inf; l_1 up to 16 outputs): one LipSDP each."""
+    net = run.problem.net
+    if net.functional() is not None or net.output.norm == 2.0:
+        return True
+    try:
+        functionals(net)
+    except ModelError:
+        return False
+    return True
+
+
+FIXED_OR_L2 = Condition("a scalar or margin output, a vector output in l_2, or one in l_inf "
+                        "or l_1 (then one LipSDP per extreme functional)", _l2_outputs)
 ONE_HIDDEN = Condition("one hidden layer", lambda run: run.facts.num_hidden == 1)
 LP_LOW_BOUNDED = Condition("a bound from lp-low (a degree that reaches no bound makes the next "
                            "one no cheaper)",
@@ -632,11 +645,14 @@ def _cost_eclipse(run, options) -> dict:
 
 
 def _cost_lipsdp(run, options) -> dict:
-    sizes = run.problem.net.layer_sizes
+    """One solve per output functional (an l_inf vector output: one per class)."""
+    net = run.problem.net
+    sizes = net.layer_sizes
     cube = float(sum(float(a + b) ** 3 for a, b in zip(sizes[:-1], sizes[1:])))
+    k = 1 if net.functional() is not None or net.output.norm == 2.0 else len(functionals(net))
     return {"neurons": int(sum(sizes[1:-1])), "largest_pair": int(max(
-        a + b for a, b in zip(sizes[:-1], sizes[1:]))),
-        "seconds": LIPSDP_BASE_SECONDS + LIPSDP_SECONDS_PER_CUBE * cube}
+        a + b for a, b in zip(sizes[:-1], sizes[1:]))), "functionals": k,
+        "seconds": k * (LIPSDP_BASE_SECONDS + LIPSDP_SECONDS_PER_CUBE * cube)}
 
 
 def _cost_geolip(run, options) -> dict:

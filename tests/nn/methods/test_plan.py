@@ -121,13 +121,21 @@ def test_vector_l2_output_refuses_dp_and_milp():
     assert plan.step("dp").blocked(run).startswith("needs a fixed output functional")
 
 
-def test_vector_linf_output_has_no_l2_weight_steps():
+def test_l2_weight_steps_on_vector_outputs_with_finite_functionals():
+    """l_inf (and small l_1) vector outputs: one LipSDP / ECLipsE per extreme functional;
+    an l_1 vector output with more than 16 outputs has too many (2^(m-1)): not applicable."""
     rng = np.random.default_rng(0)
     net = Network.from_weights([rng.standard_normal((3, 2)), rng.standard_normal((2, 3))],
                                output="vector:inf")
     ids, run = applicable(net, 2.0)
-    assert "lipsdp" not in ids and "eclipse" not in ids
-    assert plan.step("lipsdp").blocked(run).startswith("needs a scalar or margin output")
+    assert "lipsdp" in ids and "eclipse" in ids
+    wide = Network.from_weights([rng.standard_normal((3, 2)), rng.standard_normal((20, 3))],
+                                output="vector:1")
+    from types import SimpleNamespace
+
+    run = SimpleNamespace(problem=SimpleNamespace(net=wide))
+    assert not plan.FIXED_OR_L2.holds(run)
+    assert plan.FIXED_OR_L2.needs.startswith("a scalar or margin output")
 
 
 def test_dp_refuses_l2_by_reachability_before_any_pop():

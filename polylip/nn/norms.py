@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from polylip.errors import ModelError
 
 __all__ = ["parse_norm", "dual", "vec_norm", "operator_norm", "operator_norm_upper",
-           "dual_vector", "MAX_ENUM_DIM"]
+           "dual_vector", "MAX_ENUM_DIM", "spectral_norm_quick"]
 
 #: Largest dimension for which an operator norm needing vertex enumeration is computed.
 MAX_ENUM_DIM = 16
@@ -80,7 +80,9 @@ def _sign_vertices(k: int) -> np.ndarray:
     """All sign vectors of length k with first entry +1 (the rest cover -v)."""
     if k == 0:
         return np.zeros((1, 0))
-    rest = np.array(list(itertools.product((1.0, -1.0), repeat=k - 1))).reshape(-1, k - 1)
+    # the count spelled out: reshape(-1, 0) of the one empty tuple of k = 1 raised ValueError
+    rest = np.array(list(itertools.product((1.0, -1.0), repeat=k - 1)),
+                    dtype=float).reshape(2 ** (k - 1), k - 1)
     return np.hstack([np.ones((rest.shape[0], 1)), rest])
 
 
@@ -120,11 +122,14 @@ def _abs(W):
     return abs(W) if sp.issparse(W) else np.abs(W)
 
 
-def operator_norm_upper(W, p: float, r: float) -> float:
+def operator_norm_upper(W, p: float, r: float, quick: bool = False) -> float:
     """An upper bound on ``||W||_{p->r}`` for one (dense or sparse) matrix, exact when
-    ``r = inf``, ``p = 1``, or ``p = r = 2``."""
+    ``r = inf``, ``p = 1``, or ``p = r = 2`` (``quick``: for ``p = r = 2``
+    :func:`spectral_norm_quick` instead, O(entries))."""
     if W.shape[0] == 0 or W.shape[1] == 0:
         return 0.0
+    if quick and p == 2.0 and r == 2.0:
+        return spectral_norm_quick(W)
     A = _abs(W)
     if r == np.inf:
         if p == np.inf:
@@ -148,6 +153,23 @@ def operator_norm_upper(W, p: float, r: float) -> float:
     # p = 2, r = 1: sum_i ||W_i||_2
     sq = A.multiply(A) if sp.issparse(A) else A * A
     return float(np.sum(np.sqrt(np.asarray(sq.sum(axis=1)).ravel())))
+
+
+def spectral_norm_quick(W) -> float:
+    """An upper bound on the largest singular value in O(entries): the smaller of the
+    Frobenius norm and ``sqrt(||W||_1 ||W||_inf)`` (both are bounds: ``s_max^2 <= sum s_i^2``
+    and ``s_max^2 = ||W^T W||_2 <= ||W^T||_inf ||W||_inf``), raised by 1e-12 relative for the
+    rounding of the sums.
+
+    >>> spectral_norm_quick(np.eye(3)), round(spectral_norm_quick(np.ones((2, 2))), 9)
+    (1.000000000001, 2.0)
+    """
+    A = _abs(W)
+    sq = A.multiply(A) if sp.issparse(A) else A * A
+    fro = float(np.sqrt(sq.sum()))
+    cols = float(np.asarray(A.sum(axis=0)).max())
+    rows = float(np.asarray(A.sum(axis=1)).max())
+    return min(fro, float(np.sqrt(cols * rows))) * (1.0 + 1e-12)
 
 
 def spectral_norm(W) -> float:

@@ -34,7 +34,7 @@ from polylip.errors import ModelError
 from polylip.nn.linear_bounds import crown_layer_bounds
 
 __all__ = ["Region", "GlobalRegion", "BoxRegion", "BallRegion", "RegionBounds", "as_region",
-           "interval_affine", "BOUNDS_CACHE_SIZE"]
+           "interval_affine", "BOUNDS_CACHE_SIZE", "bounds_cached", "remember_bounds"]
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,21 @@ def _bounds_key(region, net) -> tuple:
     return (type(region).__name__, region.bounds, settings,
             _digest(region.center), None if region.radius is None else float(region.radius),
             tuple(a.spec() for a in acts), _digest(*(x for layer in layers for x in layer)))
+
+
+def bounds_cached(region, net) -> bool:
+    """Whether :meth:`Region.propagate` of ``region`` and ``net`` is in this process's cache
+    (then it costs nothing)."""
+    return _bounds_key(region, net) in _BOUNDS_CACHE
+
+
+def remember_bounds(region, net, bounds) -> None:
+    """Put ``bounds`` (:meth:`Region.propagate` of ``region`` and ``net``, computed in another
+    process: a forked worker of method "auto") in this process's cache."""
+    key = _bounds_key(region, net)
+    if key not in _BOUNDS_CACHE and len(_BOUNDS_CACHE) >= BOUNDS_CACHE_SIZE:
+        _BOUNDS_CACHE.pop(next(iter(_BOUNDS_CACHE)))
+    _BOUNDS_CACHE[key] = bounds
 
 
 class Region:

@@ -244,3 +244,76 @@ def test_a_hopeless_step_without_its_own_limit_is_not_started(monkeypatch):
     dp = next(p for p in res.details["plan"] if p["step"] == "dp")
     assert dp["status"] == "too large" and "estimated" in dp["reason"]
     assert res.status == "ok" and res.best_step != "dp"
+
+
+# ------------------------------------------------------------------ BLAS threads
+def test_every_stage_runs_with_one_blas_thread(monkeypatch):
+    """On a shared machine two OpenBLAS threads made dense LAPACK 10-200x slower (product's
+    500 x 500 Gram eigenvalue: 8.3 s with two threads at load 7, 0.04 s with one), so the
+    budget overran in "product" and "interval" (in-process); lipschitz() runs with one."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def threads():
+        return max((i["num_threads"] for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas"), default=1)
+
+    def probe(problem, **kw):
+        return MethodOutput(upper=10.0, details={"blas": threads()})
+
+    monkeypatch.setitem(METHODS, "blas-probe", probe)
+    net = mlp((3, 4, 1))
+    assert lipschitz(net, "2", method="blas-probe", lower=False).details["blas"] == 1
+    if fork_available():  # in a worker stopped at the deadline
+        res = lipschitz(net, "2", method="blas-probe", lower=False, budget=5)
+        assert res.details["blas"] == 1
+    monkeypatch.setenv("POLYLIP_BLAS_THREADS", "0")  # left as the process has it
+    assert lipschitz(net, "2", method="blas-probe", lower=False).details["blas"] == threads()
+
+
+# ------------------------------------------------------------------ the closed forms of "auto"
+@needs_fork
+def test_closed_forms_too_large_to_run_in_process_are_stopped_at_the_budget(monkeypatch):
+    """"product" and "interval" ran in auto's own process whatever their cost (l_2 784-1000-
+    1000-1000-10, budget 2: 11.5 s); counted large, they run in a worker stopped before the
+    deadline, and a stopped product is replaced by the quick one (O(weights))."""
+    from polylip.nn.baselines import product_bound, quick_product_bound
+    from polylip.nn.methods import plan
+
+    net = mlp((6, 8, 8, 2))
+    net = net.with_output("margin:1,0")
+    monkeypatch.setattr(plan, "CLOSED_FORM_INLINE_FLOPS", -1.0)  # every closed form: a worker
+    real = METHODS["product"]
+
+    def stuck(problem, **kw):  # the exact product, as if its eigenvalues took a minute
+        import time
+        time.sleep(60)
+        return real(problem, **kw)
+
+    monkeypatch.setitem(METHODS, "product", stuck)
+    res = lipschitz(net, "2", lower=False, budget=1.5)
+    log = {p["step"]: p for p in res.details["plan"]}
+    assert log["product"]["status"] == "ok" and "quick product" in log["product"]["reason"]
+    quick = quick_product_bound(net, "2")
+    assert quick >= product_bound(net, "2") * (1 - 1e-12)
+    assert res.upper is not None and res.upper <= quick
+    assert all(p["status"] in ("skipped", "time_limit", "ok") for p in res.details["plan"])
+    assert any(p["reason"].startswith("budget spent") for p in res.details["plan"])
+
+
+@needs_fork
+def test_closed_forms_in_a_worker_send_the_region_bounds_back(monkeypatch):
+    from polylip.nn.methods import plan
+    from polylip.nn.regions import bounds_cached
+
+    net = mlp((5, 7, 7, 1), seed=3)
+    region = BoxRegion(np.full(5, 0.3), 0.2)
+    inline = lipschitz(net, "2", region=region, lower=False, method="auto",
+                       options={"budget": 20, "isolate": False})
+    monkeypatch.setattr(plan, "CLOSED_FORM_INLINE_FLOPS", -1.0)
+    region = BoxRegion(np.full(5, 0.3) + 1e-3, 0.2)  # not in the cache of this process
+    assert not bounds_cached(region, net)
+    res = lipschitz(net, "2", region=region, lower=False, budget=20)
+    assert bounds_cached(region, net)  # computed in the worker, kept here
+    tried = {t["method"]: t for t in res.details["tried"]}
+    assert tried["product"]["upper"] is not None and tried["interval"]["upper"] is not None
+    assert res.upper is not None and inline.upper is not None

@@ -210,3 +210,23 @@ def test_pooling_matrices_by_hand():
         avg_pool2d_matrix((1, 4, 4), 2, 2, 2)
     with pytest.raises(ModelError, match="groups=3 must divide"):
         conv2d_matrix(np.ones((2, 1, 1, 1)), (4, 2, 2), groups=3)
+
+
+@pytest.mark.parametrize("p, r", [(np.inf, 2.0), (np.inf, 1.0), (2.0, 1.0)])
+def test_operator_norms_of_one_row_or_one_column_by_enumeration(p, r):
+    """One input (p = inf) or one output (r = 1): the sign vertices of length 1. They raised a
+    ValueError (reshape of an empty product), so lipschitz() on a 1-input network with a
+    "vector:2" output crashed in its lower-bound search."""
+    from polylip.nn import lipschitz
+    from polylip.nn.norms import dual, operator_norm, vec_norm
+
+    rng = np.random.default_rng(0)
+    col, row = rng.standard_normal((3, 1)), rng.standard_normal((1, 3))
+    if p == np.inf:  # ||J t||_r at t = +-1
+        assert operator_norm(col, p, r) == pytest.approx(vec_norm(col[:, 0], r))
+    assert operator_norm(row, p, r) == pytest.approx(
+        vec_norm(row[0], dual(p)) if r != 2.0 or p != 2.0 else np.linalg.norm(row))
+    net = Network.from_weights([rng.standard_normal((4, 1)), rng.standard_normal((2, 4))],
+                               output="vector:2")
+    res = lipschitz(net, "inf", method="interval", region=BoxRegion([0.1], 0.5))
+    assert res.upper >= res.lower > 0

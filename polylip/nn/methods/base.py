@@ -31,12 +31,27 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Callable, ClassVar
 
 from polylip.errors import ModelError
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside polylip, for a warning raised by the
+    function that calls this one (a fixed level pointed inside polylip once lipschitz() gained
+    a frame, and Python hides a DeprecationWarning attributed to a library's line)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+            _PACKAGE + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 __all__ = ["MethodOptions", "Method", "choice", "integer", "number", "flag", "name", "one_of",
            "custom"]
@@ -243,7 +258,7 @@ class MethodOptions:
                     raise ModelError(f"method {cls.method!r}: give {new!r}, not both {new!r} "
                                      f"and its old name {old!r}")
                 warnings.warn(f"option {old!r} of method {cls.method!r} is now {new!r}",
-                              DeprecationWarning, stacklevel=4)
+                              DeprecationWarning, stacklevel=_caller_level())
                 given[new] = given.pop(old)
         known = cls.names()
         unknown = [k for k in given if k not in known]

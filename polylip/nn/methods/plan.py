@@ -54,13 +54,15 @@ from polylip.errors import ModelError
 from polylip.nn.gradient_pop import MAX_TERMS, functionals
 from polylip.nn.gradient_terms import count_paths
 from polylip.nn.methods.relax import clique_block, lp_size, predict
+from polylip.nn.regions import bounds_cached
 
 __all__ = ["Step", "Condition", "PLAN", "step", "estimate", "pop_estimate", "milp_node_limit",
            "AUTO_MAX_BLOCK", "AUTO_MAX_VARS", "AUTO_MAX_LP_PRODUCTS", "AUTO_CUT_ROUNDS",
            "AUTO_MILP_SHARE", "AUTO_MILP_TRUE_SHARE", "AUTO_MILP_GAP", "AUTO_CUT_SHARE",
            "AUTO_GEOLIP_SHARE",
            "MILP_NODES_PER_SECOND", "MILP_FIRST_BOUND_SECONDS", "MILP_FIRST_BOUND_DOUBLING",
-           "milp_first_bound", "milp_too_short", "lifted_shor_seconds", "AUTO_LIPSDP_SHARE"]
+           "milp_first_bound", "milp_too_short", "lifted_shor_seconds", "AUTO_LIPSDP_SHARE",
+           "CLOSED_FORM_INLINE_FLOPS", "closed_form_flops"]
 
 # ---------------------------------------------------------------------------------------------
 # the plan's numbers, as measured (benchmarks/RESULTS.md)
@@ -478,7 +480,9 @@ def _dp_too_large(run, options) -> str | None:
         # that clique's size less one; counted here by reachability, before any POP is built
         # (digits 64-100-100-10: dp spent 50-55 s building the POPs before refusing 2^200)
         width = _l2_clique(run.problem.net) - 1
-        if width > 0 and 2.0 ** width > float(table):
+        # compared in log2: 2.0 ** width overflowed past width 1023 (an OverflowError out of
+        # lipschitz() on 784-1000-1000-1000-10, l_2)
+        if width > 0 and width > math.log2(max(float(table), 1.0)):
             return (f"too large (l_2: one input reaches {width + 1} hidden neurons, a table of "
                     f"at least 2^{width} entries, above dp's max_table_entries = {int(table):,})")
     limit = defaults.get("max_terms")
@@ -496,7 +500,10 @@ def _milp_gap(out):
 def milp_first_bound(problem) -> float:
     """The least seconds "milp" needs for a first bound on ``problem`` (a lower envelope of
     measured times, see :data:`MILP_FIRST_BOUND_SECONDS`)."""
-    return MILP_FIRST_BOUND_SECONDS * 2.0 ** (_unstable(problem) / MILP_FIRST_BOUND_DOUBLING)
+    doublings = _unstable(problem) / MILP_FIRST_BOUND_DOUBLING
+    if doublings > 1000:  # 2.0 ** 1024 overflows; any such estimate is "never"
+        return math.inf
+    return MILP_FIRST_BOUND_SECONDS * 2.0 ** doublings
 
 
 def milp_too_short(run, options) -> str | None:
@@ -561,6 +568,42 @@ def pop_estimate(problem) -> dict:
            "seconds": float(len(fs) * each)}
     problem.cache[key] = out
     return out
+
+
+#: "product" and "interval" run in "auto"'s own process (no fork) when they are counted at
+#: most this many floating-point operations (:func:`closed_form_flops`), else in a worker
+#: stopped at the deadline. Measured with one BLAS thread, loads 4-8: 784-500-500-10 l_2
+#: product (8e8 counted) 0.08 s; CROWN bounds of 784-1000-1000-1000-10 over a box (9e9)
+#: 0.95 s of CPU, 2.0 s of wall clock; the 64-100-100-10 digits MLP (4e6 over a box) stays
+#: in-process, as before (a fork costs 10-30 ms, a row of a 1,000-certificate batch ~2 s).
+CLOSED_FORM_INLINE_FLOPS = 3e8
+
+
+def closed_form_flops(problem, method) -> float:
+    """Floating-point operations "product" or "interval" would spend on ``problem``, counted
+    from the layer sizes: the region's bound propagation when it is not cached (CROWN: each
+    hidden layer's back-substitution through the layers before it, upper and lower; IBP: the
+    weights), and for "product" in l_2 the spectral norms (the Gram matrix and its symmetric
+    eigenvalue problem of the smaller side k: ``m n k + 2 k^3``)."""
+    net, region = problem.net, problem.region
+    layers = net.affine_layers
+    flops = 0.0
+    if region.input_box() is not None and "bounds" not in problem.__dict__ \
+            and not bounds_cached(region, net):
+        nnz = [float(_nnz(W)) for W, _ in layers[:net.num_hidden]]
+        flops += sum(nnz)
+        if getattr(region, "bounds", "crown") == "crown":
+            flops += sum(2.0 * layers[k][0].shape[0] * sum(nnz[:k + 1])
+                         for k in range(1, net.num_hidden))
+    if method == "product" and problem.norm == 2.0:
+        mats = [W for W, _ in layers[:-1]]
+        if net.functional() is None and getattr(net.output, "norm", None) == 2.0:
+            mats.append(layers[-1][0])
+        for W in mats:
+            m, n = W.shape
+            k = min(m, n)
+            flops += float(m) * n * k + 2.0 * float(k) ** 3
+    return flops
 
 
 def _cost_closed_form(run, options) -> dict:

@@ -111,7 +111,10 @@ def test_dp_budget_is_the_old_name_of_max_table_entries():
     assert opts.max_table_entries == 64
     with pytest.raises(ModelError, match="not both"):
         DPOptions.coerce({"budget": 64, "max_table_entries": 64})
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning) as caught:
         res = lipschitz(net(), method="dp", lower=False, options={"budget": 2})
+    # attributed to the caller's line (Python shows a DeprecationWarning by default only
+    # there, in __main__), not to a line of polylip however deep the call
+    assert [w.filename for w in caught] == [__file__]
     assert res.status == "too_large" and "max_table_entries = 2" in res.details["message"]
     assert "budget" not in AutoOptions.renamed and "budget" in AutoOptions.names()

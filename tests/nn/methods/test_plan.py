@@ -157,6 +157,19 @@ def test_dp_refuses_l2_by_reachability_before_any_pop():
     assert plan.step("dp").too_large(run, {}) is None
 
 
+def test_size_tests_of_huge_networks_do_not_overflow():
+    # one input reaching 1,500 hidden neurons: 2.0 ** 1499 overflowed (OverflowError out of
+    # lipschitz(), 784-1000-1000-1000-10, l_2, auto); and 20,000 unstable neurons in milp's
+    # first-bound estimate
+    net = Network.from_weights([np.ones((750, 1)), np.ones((750, 750)), np.ones((1, 750))])
+    run = Run(LipschitzProblem(net, 2.0, GlobalRegion(), methods=METHODS), AutoOptions())
+    reason = plan.step("dp").too_large(run, {})
+    assert reason is not None and "2^1499" in reason
+    wide = Network.from_weights([np.ones((20000, 1)), np.ones((1, 20000))])
+    problem = LipschitzProblem(wide, "inf", GlobalRegion(), methods=METHODS)
+    assert plan.milp_first_bound(problem) == math.inf or plan.milp_first_bound(problem) > 1e300
+
+
 # ------------------------------------------------------------------ what a run records
 def plan_log(res):
     log = res.details["plan"]

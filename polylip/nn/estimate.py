@@ -19,7 +19,8 @@ method runs in a forked worker
 interval/CROWN bounds included. A method with a ``time_limit`` option ("milp", "lp",
 "lipsdp") gets the time left, less a reserve, so that it stops itself and hands back what it
 certified. For "auto" the budget is its own (``options={"budget": B}`` or ``budget=B``): see
-:mod:`polylip.nn.methods.auto`.
+:mod:`polylip.nn.methods.auto`; what its steps leave unused may go to a further lower-bound
+search (:data:`LOWER_CONTINUE_USED`).
 
 **Deterministic mode.** ``deterministic=True`` replaces every wall-clock limit by a work limit,
 so that the same call gives the same numbers on every run and machine load: the lower-bound
@@ -97,7 +98,8 @@ from polylip.runtime import blas_threads, call_with_deadline
 
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
            "DEFAULT_METHOD", "register_method", "method_names", "LOWER_SHARE",
-           "LOWER_MAX_SECONDS", "LOWER_HARD_FACTOR", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
+           "LOWER_MAX_SECONDS", "LOWER_HARD_FACTOR", "LOWER_CONTINUE_USED",
+           "LOWER_CONTINUE_MIN_SECONDS", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,18 @@ LOWER_HARD_GRACE = 0.5
 #: local-search step over its restarts, at the loaded rate of :data:`polylip.nn.lower.WORK_RATE`)
 #: are estimated below this fraction of its share: its own time checks then suffice.
 LOWER_INLINE_STEP = 0.25
+
+#: After "auto" (wall clock, not deterministic), when its steps left part of the budget
+#: unused, the gap is open and the first search was stopped by its share of the clock (it used
+#: at least :data:`LOWER_CONTINUE_USED` of it; a search that ended on its counted effort would
+#: gain little from more time), the search runs again with the next seed and the time left:
+#: its share is that time over :data:`LOWER_HARD_FACTOR` (its hard stop is at the budget's end
+#: less :data:`~polylip.nn.methods.auto.AUTO_SOLVER_RESERVE`), and not at all below
+#: :data:`LOWER_CONTINUE_MIN_SECONDS`. Measured on the digits MLP 64-200-200-200-10, margin 3-8,
+#: l_2, budget 60 (LipSDP ends after 15-25 s): the search of 5 s 31.07, a further search of
+#: 24 s 31.14 (upper 33.65); see benchmarks/RESULTS.md, "Global l_2 at MNIST scale".
+LOWER_CONTINUE_USED = 0.8
+LOWER_CONTINUE_MIN_SECONDS = 2.0
 
 #: What ``LipschitzResult.constant`` says ``upper`` bounds.
 CONSTANT_MEANINGS = {
@@ -525,6 +539,27 @@ def _bounded_lower(net, p, region, opts):
     return _quick_lower(net, p, region, opts.seed), True
 
 
+def _continue_lower(net, p, region, opts, lb, out, end, rel_gap):
+    """The further search of :data:`LOWER_CONTINUE_USED` after "auto": ``(LowerBound,
+    seconds)`` when it ran, else None. ``end``: the budget's end (``time.perf_counter()``)."""
+    share = opts.time_limit
+    if share is None or not lb.details.get("seconds", 0.0) >= LOWER_CONTINUE_USED * share:
+        return None
+    upper = out.upper
+    best = max(lb.value, out.lower if out.lower is not None else -math.inf)
+    if upper is None or not math.isfinite(upper) or \
+            upper - best <= rel_gap * max(1.0, abs(upper)):
+        return None
+    left = end - time.perf_counter() - AUTO_SOLVER_RESERVE
+    more = left / LOWER_HARD_FACTOR  # its hard stop at LOWER_HARD_FACTOR x its share
+    if more < LOWER_CONTINUE_MIN_SECONDS:
+        return None
+    t1 = time.perf_counter()
+    again, _ = _bounded_lower(net, p, region, dataclasses.replace(opts, time_limit=more,
+                                                                    seed=opts.seed + 1))
+    return again, time.perf_counter() - t1
+
+
 def _run_method(entry, problem, parsed, deadline, deterministic):
     """The method's output, run in a forked worker stopped at ``deadline`` (a
     :func:`time.perf_counter` reading; None: in this process, no limit)."""
@@ -691,8 +726,14 @@ def _lipschitz(t0, net, norm, method, region, lower, options, progress, budget, 
             parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
                                          else min(mine, limit))
     problem = LipschitzProblem(net, p, region, lb, progress, started=t0, methods=METHODS)
+    continued = None
     if is_auto:  # its own budget and workers
         out = entry.invoke(problem, parsed)
+        if lb is not None and not lower_stopped and not deterministic:
+            continued = _continue_lower(net, p, region, opts, lb, out, t0 + budget,
+                                        parsed.rel_gap)
+            if continued is not None and continued[0].value > lb.value:
+                lb = continued[0]
     else:
         out = _run_method(entry, problem, parsed, deadline, deterministic)
     upper = None if out.upper is None else float(out.upper)
@@ -722,6 +763,9 @@ def _lipschitz(t0, net, norm, method, region, lower, options, progress, budget, 
         details.setdefault("scale", scale)
     if lower_stopped:
         details.setdefault("lower_stopped", True)
+    if continued is not None:
+        details["lower_continued"] = {"value": float(continued[0].value) * scale,
+                                      "seconds": continued[1]}
     if lb is not None:
         details.setdefault("lower_evaluations", lb.evaluations)
         details.setdefault("lower_work", lb.details.get("work"))

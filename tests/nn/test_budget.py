@@ -317,3 +317,31 @@ def test_closed_forms_in_a_worker_send_the_region_bounds_back(monkeypatch):
     tried = {t["method"]: t for t in res.details["tried"]}
     assert tried["product"]["upper"] is not None and tried["interval"]["upper"] is not None
     assert res.upper is not None and inline.upper is not None
+@needs_fork
+def test_auto_s_unused_budget_goes_to_a_further_lower_bound_search(monkeypatch, tmp_path):
+    """When "auto" ends early with the gap open and the first search was stopped by its share
+    of the clock (here: any search counts as such), the search runs again (next seed) with the
+    time left over the hard factor; the lower bound is the better one, attained at the
+    witness. Not in deterministic mode, not when the bounds meet."""
+    log = tmp_path / "limits.txt"
+    real = est.lower_bound
+
+    def spy(net, p, region, opts):
+        with open(log, "a") as fh:
+            fh.write(f"{opts.time_limit} {opts.seed}\n")
+        return real(net, p, region, opts)
+    monkeypatch.setattr(est, "lower_bound", spy)
+    monkeypatch.setattr(est, "LOWER_CONTINUE_USED", 0.0)
+    net = mlp((3, 6, 6, 1), seed=2)
+    res = lipschitz(net, 2, budget=10.0)
+    more = res.details["lower_continued"]
+    assert more["seconds"] >= 0 and more["value"] <= res.lower
+    assert res.lower == pytest.approx(float(net.local_lipschitz(res.witness[None, :], 2)[0]))
+    assert res.lower <= res.upper
+    calls = [line.split() for line in log.read_text().splitlines()]
+    assert len(calls) == 2 and calls[1][1] == "1"
+    assert float(calls[1][0]) <= (10.0 - float(calls[0][0])) / est.LOWER_HARD_FACTOR
+    det = lipschitz(net, 2, budget=10.0, deterministic=True)
+    assert "lower_continued" not in det.details
+    linear = Network.from_weights([np.array([[3.0, -4.0]])])  # upper = lower: nothing to gain
+    assert "lower_continued" not in lipschitz(linear, 2, budget=10.0).details

@@ -107,3 +107,11 @@ def test_explain_says_where_the_formal_constant_lies():
     text = res.explain()
     assert f"formal constant >= {res.details['formal_lower']:.6g}" in text
     assert "the lower bound" in text
+
+
+def test_a_spent_deadline_still_gives_a_valid_floor():
+    net = net_of([3, 4, 4, 1], 2)
+    res = formal_pattern_lower(net, 2, deadline=0.0)  # long past: no sweep
+    assert res.stopped and res.sweeps == 0
+    lo, hi = ranges(net)
+    assert res.value <= enumerated_formal(net, 2, lo, hi) * (1 + 1e-12)

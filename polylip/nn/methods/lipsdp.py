@@ -85,12 +85,16 @@ def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
     """
     if problem.norm != 2.0:
         raise ModelError("method 'lipsdp' bounds the l_2 constant: use norm=2")
+    t0 = time.perf_counter()
     db = problem.bounds.derivative_bounds
     net = problem.net
     if net.functional() is not None or net.output.norm == 2.0:
         out = _one(net, db, options)
         status = "ok" if out["bound"] is not None else out["status"]
-        out.update(formal_details(net, 2.0, db, out["bound"]))
+        # within the time limit too (checked between its sweeps, a few ms each on the digits
+        # MLPs), so a step given its share is not stopped by its worker's deadline after the SDP
+        deadline = None if options.time_limit is None else t0 + options.time_limit
+        out.update(formal_details(net, 2.0, db, out["bound"], deadline))
         return MethodOutput(upper=out["bound"], status=status, details=out)
     nets = functional_networks(net)
     t0 = time.perf_counter()
@@ -116,11 +120,12 @@ def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
     return MethodOutput(upper=best, status=status, details=details)
 
 
-def formal_details(net, norm, derivative_bounds, bound) -> dict:
+def formal_details(net, norm, derivative_bounds, bound, deadline=None) -> dict:
     """``formal_lower`` (the best vertex slope pattern's gradient norm, a floor for every
     relaxation over these slope bounds) and ``formal_gap`` (``bound / formal_lower - 1``), or
-    nothing for a vector output or a network too large for its default work."""
-    found = formal_pattern_lower(net, norm, derivative_bounds)
+    nothing for a vector output or a network too large for its default work; ``deadline``
+    (a ``time.perf_counter()`` value) stops its ascent between sweeps."""
+    found = formal_pattern_lower(net, norm, derivative_bounds, deadline=deadline)
     if found is None or not found.value > 0:
         return {}
     out = {"formal_lower": found.value}

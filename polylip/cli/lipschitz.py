@@ -48,8 +48,9 @@ def register(subparsers, parents=()) -> None:
         "lipschitz", parents=list(parents), help="bound the Lipschitz constant of a network",
         description="Bound the Lipschitz constant of a network (upper bound from the chosen "
                     "method, lower bound from a search for large local constants).")
-    p.add_argument("model", help="network file: .npz, .onnx, or .pt/.pth (pickled torch module, "
-                                 "with --trust-pickle)")
+    p.add_argument("model", help="network file: .npz, .mat (LipSDP's weights cell array), "
+                                 ".onnx, or .pt/.pth (pickled torch module, with "
+                                 "--trust-pickle)")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow loading a .pt/.pth file that holds a whole pickled module: "
                         "unpickling runs code from the file, so only for files you trust")

@@ -4,6 +4,8 @@
   this is what the command line calls.
 * :func:`load_npz` / :func:`save_npz`: the ``.npz`` convention (:mod:`polylip.nn.loaders.npz`:
   ``W0, b0, W1, b1, ...``, ``activation``, ``output``, ``input_shape``), validated before use.
+* :func:`load_mat`: LipSDP's ``.mat`` files (a cell array ``weights`` of (out, in) matrices;
+  :mod:`polylip.nn.loaders.mat`), read with :func:`scipy.io.loadmat`, never unpickled.
 * :func:`from_torch` (extra ``torch``; :mod:`polylip.nn.loaders.torch`): ``nn.Sequential``,
   modules whose forward is a chain of supported layers (traced with ``torch.fx``),
   TorchScript, a module plus a ``state_dict``; BatchNorm folded, Dropout ignored.
@@ -37,13 +39,14 @@ import sys
 import zipfile
 
 from polylip.errors import ModelError
+from polylip.nn.loaders.mat import load_mat
 from polylip.nn.loaders.npz import MAX_NPZ_BYTES, load_npz, save_npz
 from polylip.nn.loaders.onnx import from_onnx
 from polylip.nn.loaders.torch import from_torch, load_torch_file
 from polylip.nn.network import Network
 
-__all__ = ["load_model", "save_npz", "load_npz", "from_torch", "from_onnx", "load_torch_file",
-           "as_network", "MAX_NPZ_BYTES"]
+__all__ = ["load_model", "save_npz", "load_npz", "load_mat", "from_torch", "from_onnx",
+           "load_torch_file", "as_network", "MAX_NPZ_BYTES"]
 
 _TORCH_EXT = (".pt", ".pth")
 
@@ -63,7 +66,8 @@ def _sniff(path):
 
 
 def load_model(path, *, trust_pickle=False, input_shape=None, output=None) -> Network:
-    """Load a network file: ``.npz``, ``.onnx``, or ``.pt``/``.pth`` (torch).
+    """Load a network file: ``.npz``, ``.mat`` (LipSDP's), ``.onnx``, or ``.pt``/``.pth``
+    (torch).
 
     Parameters
     ----------
@@ -91,7 +95,7 @@ def load_model(path, *, trust_pickle=False, input_shape=None, output=None) -> Ne
         raise ModelError(f"no such model file: {path}")
     low = path.lower()
     kind = ("onnx" if low.endswith(".onnx") else "torch" if low.endswith(_TORCH_EXT)
-            else "npz" if low.endswith(".npz") else None)
+            else "npz" if low.endswith(".npz") else "mat" if low.endswith(".mat") else None)
     if kind != "onnx" and os.path.isfile(path):
         # the content wins over the extension (both readers are safe): a .npz saved as
         # "net.pt" once reached torch.load, which failed with an inline_container error
@@ -101,12 +105,12 @@ def load_model(path, *, trust_pickle=False, input_shape=None, output=None) -> Ne
     if kind == "torch":
         return load_torch_file(path, trust_pickle=trust_pickle, input_shape=input_shape,
                                output=output)
-    if kind == "npz":
-        net = load_npz(path)
+    if kind in ("npz", "mat"):
+        net = load_npz(path) if kind == "npz" else load_mat(path)
         if input_shape is not None:
             net = Network(net.affine_layers, net.activations, net.output, input_shape)
         return net if output is None else net.with_output(output)
-    raise ModelError(f"{path}: unknown model file type; expected .npz, .onnx, .pt or .pth")
+    raise ModelError(f"{path}: unknown model file type; expected .npz, .mat, .onnx, .pt or .pth")
 
 
 def as_network(model, *, input_shape=None, output=None):

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from polylip.errors import ModelError
 from polylip.nn.network import Network
 
-__all__ = ["save_npz", "load_npz", "load_npy", "MAX_NPZ_BYTES"]
+__all__ = ["save_npz", "load_npz", "load_npy", "MAX_NPZ_BYTES", "network_from_arrays"]
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +312,14 @@ def load_npz(path, *, max_bytes=None) -> Network:
     if os.path.isdir(path):
         raise ModelError(f"{path} is a directory, not a .npz network")
     limit = MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
-    arrays = _read_arrays(path, limit)
+    return network_from_arrays(_read_arrays(path, limit), path, limit)
+
+
+def network_from_arrays(arrays, path, limit=MAX_NPZ_BYTES) -> Network:
+    """The network that ``arrays`` (names of this module's convention -> numpy arrays) hold,
+    validated as :func:`load_npz` validates a file's (``path`` names it in errors; ``limit``
+    caps a layer's width at ``limit / 8``). Also the last step of other array formats
+    (:mod:`polylip.nn.loaders.mat`)."""
     files = set(arrays)
     indices, unknown = {}, []
     for name in files:

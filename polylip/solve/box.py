@@ -112,9 +112,26 @@ PROPAGATION_MAX_DEGREE = 8
 
 def _term_range(row, coeff: float, lo, hi):
     """Exact range ``(inf, sup)`` of ``coeff * prod_{j in row} x_j`` over the box, as
-    Fractions, or None when a variable of the term is unbounded."""
+    Fractions; an end that is infinite is None (one-sided bounds still give the other end
+    of ``c x_j`` and ``c x_j^(2k)``: ``-5 x2 <= 0`` for ``x2 >= 0``, which bounds ``x1`` in
+    ``34.8 - 12 x1 - 5 x2 >= 0``); None when neither end is finite."""
+    powers = Counter(int(v) for v in row if v >= 0)
+    c = Fraction(float(coeff))
+    if len(powers) == 1:
+        (j, k), = powers.items()
+        if not (np.isfinite(lo[j]) and np.isfinite(hi[j])):
+            if k == 1:
+                ends = [None if not np.isfinite(b) else c * Fraction(float(b)) for b in (lo[j], hi[j])]
+                ends = ends if c >= 0 else ends[::-1]
+            elif k % 2 == 0:  # c x^k: the end at the smallest |x| is finite
+                m = 0 if lo[j] <= 0 <= hi[j] else min(abs(float(lo[j])), abs(float(hi[j])))
+                low = c * Fraction(m) ** k
+                ends = [low, None] if c >= 0 else [None, low]
+            else:
+                return None
+            return None if ends == [None, None] else tuple(ends)
     a = b = Fraction(1)
-    for j, k in Counter(int(v) for v in row if v >= 0).items():
+    for j, k in powers.items():
         if not (np.isfinite(lo[j]) and np.isfinite(hi[j])):
             return None
         lj, uj = Fraction(float(lo[j])) ** k, Fraction(float(hi[j])) ** k
@@ -124,7 +141,6 @@ def _term_range(row, coeff: float, lo, hi):
             pa, pb = min(lj, uj), max(lj, uj)
         ends = (a * pa, a * pb, b * pa, b * pb)
         a, b = min(ends), max(ends)
-    c = Fraction(float(coeff))
     return (c * a, c * b) if c >= 0 else (c * b, c * a)
 
 
@@ -154,14 +170,16 @@ def _propagate(polys, lo, hi) -> None:
         changed = False
         for p, rows, cands in work:
             ranges = [_term_range(r, c, lo, hi) for r, c in zip(rows, p.coeffs.tolist())]
-            unbounded = [t for t, rg in enumerate(ranges) if rg is None]
+            unbounded = [t for t, rg in enumerate(ranges) if rg is None or rg[1] is None]
             if len(unbounded) > 1:
                 continue
-            sup_all = sum((rg[1] for rg in ranges if rg is not None), Fraction(0))
+            sup_all = sum((rg[1] for rg in ranges if rg is not None and rg[1] is not None),
+                          Fraction(0))
             for t, i, a in cands:
                 if unbounded and unbounded != [t]:
                     continue
-                rest = sup_all - (ranges[t][1] if ranges[t] is not None else 0)
+                own = ranges[t][1] if ranges[t] is not None and ranges[t][1] is not None else 0
+                rest = sup_all - own
                 bound = -rest / Fraction(a)  # a x_i >= -rest
                 if a > 0:
                     v = float(bound)

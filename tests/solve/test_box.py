@@ -67,3 +67,34 @@ def test_nothing_bounds_a_free_direction():
     assert np.isinf(lo).all() and np.isinf(hi).all()
     lo, hi = _box(POP(x, ineqs=[x * y - 1, x, 1 - x]))  # y only in a product: not propagated
     assert np.isinf(lo[1]) and np.isinf(hi[1])
+
+
+def test_one_sided_bounds_of_the_other_terms_are_enough():
+    """GLOBALLib st_bsj2 (YALMIP dev/tests/globlib/qp): x >= 0 and 12 x1 + 5 x2 + 12 x3 <= 34.8.
+    Every variable has a lower bound only, yet each is bounded: -5 x2 - 12 x3 <= 0 whatever
+    the upper bounds. Propagation needed finite two-sided ranges of the other terms, found no
+    box, and 14 of 58 GLOBALLib bounds at order 2 stayed numerical only."""
+    x1, x2, x3 = variables("x1 x2 x3")
+    pop = POP(x1**2 + x2**2 + x3**2, ineqs=[34.8 - 12 * x1 - 5 * x2 - 12 * x3, 29.1 - 12 * x1
+                                            - 12 * x2 - 7 * x3, x1, x2, x3])
+    lo, hi = _box(pop)
+    assert lo.tolist() == [0.0, 0.0, 0.0]
+    # the exact bounds (of the float data): min over the two rows of rhs / coefficient
+    a, b = Fraction(34.8), Fraction(29.1)
+    exact = [min(a / 12, b / 12), b / 12, min(a / 12, b / 7)]
+    for h, e in zip(hi.tolist(), exact):
+        assert Fraction(h) >= e and h <= float(e) * (1 + 1e-12)
+    # a variable with an upper bound only propagates the other way
+    lo2, hi2 = _box(POP(x1, ineqs=[x1 + x2 - 1, 3 - x2, 5 - x1]))
+    assert lo2[0] == -2.0 and hi2[0] == 5.0
+
+
+def test_st_bsj2_is_certified():
+    """The bound of st_bsj2 (optimum 1, YALMIP's value) at order 2 was numerical only."""
+    x1, x2, x3 = variables("x1 x2 x3")
+    pop = POP(-(2 * x1 - x1**2 - x2**2 - x3**2 + 2 * x3),
+              ineqs=[1 - x1 - x2 + x3, -1 + x1 - x2 + x3, 34.8 - 12 * x1 - 5 * x2 - 12 * x3,
+                     29.1 - 12 * x1 - 12 * x2 - 7 * x3, -4.1 + 6 * x1 - x2 - x3, x1, x2, x3])
+    res = pop.solve(order=2, time_limit=60)
+    assert res.status == "optimal" and res.certified, res.message
+    assert res.bound <= 1.0 and res.certificate.verify()

@@ -37,6 +37,19 @@ CVXOPT_TOL = 1e-7
 #: fewer than 60 iterations.
 CVXOPT_MAX_ITERS = 100
 
+#: The "ldl" retry after a "chol" breakdown (see :func:`solve_lmi`) stops after this many
+#: iterations. "ldl" factors the whole KKT matrix (the free variables, the equality rows and
+#: every entry of every PSD block) densely at each iteration: 1.4-5x the time per iteration of
+#: "chol" (measured on GLOBALLib and literature relaxations, 2 cores, load 5-10). Where it
+#: recovered it took 15-56 iterations; where it did not it ran to the cap of 100 (122 s on
+#: GLOBALLib ex2_1_4's SOS side at order 2, 48-150 s in all on a 3-variable GloptiPoly example).
+LDL_MAX_ITERS = 60
+
+#: "ldl" is assumed to cost this many times "chol"'s measured seconds per iteration (the
+#: measured ratio was 1.4-5); the retry is skipped when LDL_MAX_ITERS such iterations do not
+#: fit in the time left.
+LDL_COST_FACTOR = 3.0
+
 
 def _check_solver(name: str) -> None:
     avail = available_solvers()
@@ -93,9 +106,44 @@ def _solve_once(P, options):
     return sol, status, raw, ""
 
 
+def _iterations(sol) -> int | None:
+    """CVXOPT's iteration count of a PICOS solution, when PICOS kept CVXOPT's result."""
+    info = getattr(sol, "info", None)
+    raw = info.get("cvxopt_sol") if isinstance(info, dict) else None
+    it = raw.get("iterations") if isinstance(raw, dict) else None
+    return int(it) if isinstance(it, (int, np.integer)) else None
+
+
+def _ldl_retry(sol, options, seconds: float, time_limit: float | None, elapsed: float) -> str:
+    """Why the "ldl" retry after a failed "chol" solve is skipped ("" to run it).
+
+    "chol" that ran to its iteration cap did not break down: the relaxation itself stalls
+    (no interior point, a diverging primal), and "ldl" never recovered such a solve in the
+    measurements (:data:`LDL_MAX_ITERS`). Nor is it run when its estimated time,
+    :data:`LDL_MAX_ITERS` iterations at :data:`LDL_COST_FACTOR` times "chol"'s measured time
+    per iteration, exceeds the time left."""
+    its = _iterations(sol)
+    cap = options.get("max_iterations")
+    if its is not None and cap is not None and its >= cap:
+        return f"'chol' ran to its {cap} iterations (a stall, not a breakdown)"
+    if time_limit is not None:
+        left = time_limit - elapsed
+        per_iteration = seconds / max(its or 1, 1)
+        need = LDL_COST_FACTOR * per_iteration * min(LDL_MAX_ITERS, cap or LDL_MAX_ITERS)
+        if need > left:
+            return f"about {need:.3g} s needed, {max(left, 0.0):.3g} s left"
+    return ""
+
+
 def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = None,
-              max_iters: int | None = None, verbose: bool = False) -> BackendSolution:
-    """Solve ``minimize c @ x + offset s.t. mat(G_j x + h_j) PSD, A x = b`` with PICOS."""
+              max_iters: int | None = None, verbose: bool = False,
+              time_limit: float | None = None) -> BackendSolution:
+    """Solve ``minimize c @ x + offset s.t. mat(G_j x + h_j) PSD, A x = b`` with PICOS.
+
+    With CVXOPT, a "chol" solve that breaks down is retried with the "ldl" KKT solver, within
+    :data:`LDL_MAX_ITERS` iterations, unless "chol" ran to its iteration cap or the retry
+    does not fit in ``time_limit`` (seconds from the call; the caller enforces the deadline
+    itself, this only decides whether the retry is worth starting)."""
     import picos
 
     _check_solver(solver)
@@ -117,11 +165,23 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
     P.set_objective("min", picos.Constant(problem.c).T * x)
     build = time.perf_counter() - t0
     options = _options(solver, tol, max_iters, verbose)
+    t_chol = time.perf_counter()
     sol, status, raw, error = _solve_once(P, options)
     if status not in ("optimal", "infeasible", "unbounded") and options.get("cvxopt_kktsolver") == "chol":
-        log.info("CVXOPT with the 'chol' KKT solver ended %s; retrying with 'ldl'", error or raw)
-        options["cvxopt_kktsolver"] = "ldl"
-        sol, status, raw, error = _solve_once(P, options)
+        skip = _ldl_retry(sol, options, time.perf_counter() - t_chol, time_limit,
+                          time.perf_counter() - t0)
+        if skip:
+            log.info("CVXOPT with the 'chol' KKT solver ended %s; no 'ldl' retry: %s",
+                     error or raw, skip)
+        else:
+            log.info("CVXOPT with the 'chol' KKT solver ended %s; retrying with 'ldl'", error or raw)
+            chol = (sol, status, raw, error)
+            options["cvxopt_kktsolver"] = "ldl"
+            options["max_iterations"] = min(int(options.get("max_iterations") or LDL_MAX_ITERS),
+                                            LDL_MAX_ITERS)
+            sol, status, raw, error = _solve_once(P, options)
+            if sol is None and chol[0] is not None:  # keep chol's point when ldl has none
+                sol, status, raw, error = chol
     if sol is None:
         return BackendSolution("failed", solver, time.perf_counter() - t0, raw_status=raw, message=error)
     seconds = time.perf_counter() - t0

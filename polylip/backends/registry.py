@@ -172,7 +172,8 @@ def solve_sdp(problem, solver: str = "auto", *, tol: float | None = None,
         return clarabel_backend.solve_lmi(problem, tol=tol, max_iters=max_iters, verbose=verbose,
                                           time_limit=time_limit)
     return _with_deadline(lambda: picos_backend.solve_lmi(problem, solver=name, tol=tol,
-                                                          max_iters=max_iters, verbose=verbose),
+                                                          max_iters=max_iters, verbose=verbose,
+                                                          time_limit=time_limit),
                           name, time_limit)
 
 

@@ -188,10 +188,15 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
     def run() -> dict:
         sol = clarabel.DefaultSolver(P, c, A, b, cones, settings).solve()
         dual = getattr(sol, "obj_val_dual", None)
+        # r_prim / r_dual: the primal and dual residuals of Clarabel's own stopping test
+        # (compared with tol_feas for "Solved"); a caller may check an "AlmostSolved" point
+        # against a looser tolerance with them (Relaxation._tighter)
+        res = [getattr(sol, a, None) for a in ("r_prim", "r_dual")]
         return dict(status=_status_map(clarabel).get(sol.status, "failed"), raw=str(sol.status),
                     x=np.array(sol.x, dtype=float),
                     z=np.array(sol.z, dtype=float), iterations=int(sol.iterations),
-                    dual=None if dual is None else float(dual))
+                    dual=None if dual is None else float(dual),
+                    residuals=None if None in res else tuple(float(r) for r in res))
 
     if hard or need > ISOLATE_KKT_BYTES and fork_supported():
         # Clarabel aborts the process when an allocation fails, and its real need (the
@@ -247,6 +252,7 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
                            x=x if status in ("optimal", "inaccurate") else None,
                            lmi_duals=duals, eq_duals=z[:problem.neq],
                            extra=dict(build_seconds=build, iterations=out["iterations"],
+                                      residuals=out.get("residuals"),
                                       # the improving ray of a "DualInfeasible" (unbounded)
                                       # problem, its certificate (the z of a
                                       # "PrimalInfeasible" one is in lmi_duals/eq_duals)

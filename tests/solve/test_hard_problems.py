@@ -28,25 +28,26 @@ def _default_solve(pop, limit):
 
 
 def test_chained_singular_100_default_path():
-    res, seconds = _default_solve(chained_singular(100), 120)
+    # the time limit makes it end; the times are in benchmarks/RESULTS.md (no wall-clock
+    # assertion: the machine is shared)
+    res, _ = _default_solve(chained_singular(100), 120)
     assert res.status == "optimal", res.message
     assert abs(res.bound) <= 1e-5, (res.bound, res.message)
     assert res.bound <= res.accuracy  # on the right side of the optimum 0, within its accuracy
-    assert seconds < 60
+    # numerical only: every Gram block is singular on the real zeros of the quartic part, a
+    # float certificate cannot prove that (docs/relaxations.md, "Why no float certificate")
+    assert res.certified or "numerical only" in res.message
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "objective scale now a power of two (2^17, exact scaling) instead of 1e5: Clarabel's "
-    "tighter retry at 1e-10 ends 'inaccurate' (measured 2026-12-01; with 1e5 it was 'Solved' "
-    "at -1.58e-6), so the default-tolerance answer -1.013e-9 * 2^17 = -1.33e-4 is kept (at "
-    "1e-9: -1.84e-5); numerical only either way (benchmarks/RESULTS.md, chained singular)"))
 def test_chained_singular_1000_default_path():
-    # about 20 s on an idle 2-core machine, 43 s at load 6: marked slow (run with -m slow)
-    res, seconds = _default_solve(chained_singular(1000), 300)
+    """Within 1e-5 through the tighter retry: Clarabel ends "AlmostSolved" at 1e-10 under the
+    2^17 objective scale, at a point that meets the default 1e-8 (Relaxation._meets): -9.3e-7
+    (the default-tolerance answer alone was -1.33e-4). About 44 s at load 10 (RESULTS.md)."""
+    res, _ = _default_solve(chained_singular(1000), 300)
     assert res.status == "optimal", res.message
     assert abs(res.bound) <= 1e-5, (res.bound, res.message)
-    assert seconds < 60
+    assert res.bound <= res.accuracy
 
 
 def test_numerical_only_bound_is_solved_again_tighter(monkeypatch):
@@ -212,3 +213,43 @@ def test_no_tighter_solve_without_the_time_it_takes(monkeypatch):
     assert res.status == "optimal" and not res.certified
     assert tols == [None]
     assert "not solved again at a tighter tolerance" in res.message
+
+
+def test_meets_the_default_tolerance():
+    from polylip.backends.base import BackendSolution
+
+    def sol(raw_status="AlmostSolved", residuals=(1e-9, 2e-9), value=3.9e-11, dual=-7.1e-12):
+        return BackendSolution("inaccurate", "clarabel", 1.0, raw_status=raw_status, value=value,
+                               dual_value=dual, tolerance=1e-10, extra=dict(residuals=residuals))
+
+    assert "primal residual 1e-09" in Relaxation._meets(sol(), 1e-8)
+    assert Relaxation._meets(sol(residuals=(1e-9, 1e-7)), 1e-8) is None       # dual residual
+    assert Relaxation._meets(sol(value=1.0, dual=0.9), 1e-8) is None           # the gap
+    assert Relaxation._meets(sol(raw_status="MaxIterations"), 1e-8) is None
+    assert Relaxation._meets(sol(residuals=None), 1e-8) is None                # not reported
+    assert Relaxation._meets(sol(residuals=(float("nan"), 0.0)), 1e-8) is None
+
+
+@pytest.mark.parametrize("residuals, accepted", [((1e-9, 1e-9), True), ((1e-5, 1e-9), False)])
+def test_an_almost_solved_tighter_solve_counts_only_within_the_default(monkeypatch, residuals,
+                                                                      accepted):
+    """Clarabel's tighter retry at 1e-10 may stop "AlmostSolved" (chained singular n = 1,000);
+    its point is kept only when its own residuals and gap meet the first solve's 1e-8."""
+    from dataclasses import replace
+
+    from polylip.backends import registry
+
+    real = registry.solve_sdp
+
+    def almost(problem, solver="auto", **kw):
+        out = real(problem, solver, **kw)
+        if kw.get("tol") is None:
+            return out
+        return replace(out, status="inaccurate", raw_status="AlmostSolved",
+                       extra=dict(out.extra, residuals=residuals))
+
+    monkeypatch.setattr(registry, "solve_sdp", almost)
+    relaxation = Relaxation.build(scale_pop(chained_singular(20))[0], order=2, sparsity="cs")
+    res = relaxation.solve(solver="clarabel", side="moment")
+    assert res.status == "optimal" and res.bound <= res.accuracy    # 0 is the optimum
+    assert ("AlmostSolved at tolerance 1e-10, within the default 1e-08" in res.message) == accepted

@@ -397,8 +397,10 @@ class Relaxation:
         if again.result.status == "inaccurate" and met is not None:
             # Clarabel stopped short of 1e-10 ("AlmostSolved") at a point that passes its own
             # stopping test at the first solve's tolerance: a solution at that tolerance, with
-            # a smaller gap (chained singular n = 1,000: residuals within 1e-8, gap 4.6e-11,
-            # bound -9.3e-7 where the first solve's was -1.33e-4)
+            # a smaller gap (chained singular n = 1,000: residuals 1.1e-10 / 4.1e-13, gap
+            # 4.6e-11, bound -9.3e-7 where the first solve's was -1.33e-4; the primal residual
+            # 1.1e-10 is just what kept it from "Solved" at 1e-10, which is how r_prim/r_dual
+            # are read here: the quantities of Clarabel's test against tol_feas)
             raw = replace(again.raw, status="optimal", tolerance=first_tol)
             result = self._result(again.lmi, raw, 0.0)
             if result.status == "optimal":

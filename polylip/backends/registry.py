@@ -34,8 +34,8 @@ import logging
 
 import numpy as np
 
-from polylip.backends import (clarabel_backend, clarabel_lp, highs_backend, highspy_lp, picos_backend,
-                              picos_lp)
+from polylip.backends import (clarabel_backend, clarabel_lp, highs_backend, highspy_lp, pdhg_lp,
+                              picos_backend, picos_lp)
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError
 from polylip.runtime import call_with_deadline, fork_available
@@ -47,12 +47,18 @@ SDP_SOLVERS = ("auto", "clarabel")
 #: polylip's own LP backends; any other name is taken as a PICOS LP solver. "highs" is scipy's
 #: linprog (HiGHS's choice of simplex or interior point; "highs-ds" dual simplex, "highs-ipm"
 #: interior point), "clarabel" an interior point with sparse LDL, and the first-order ones
-#: (:data:`FIRST_ORDER_LP_SOLVERS`, :mod:`polylip.backends.highspy_lp`) HiGHS's PDLP.
-LP_SOLVERS = ("auto", "highs", "highs-ds", "highs-ipm", "clarabel", "pdlp", "cupdlp", "hipdlp")
+#: (:data:`FIRST_ORDER_LP_SOLVERS`): HiGHS's PDLP (:mod:`polylip.backends.highspy_lp`) and
+#: polylip's own PDLP in numpy/scipy with threaded products (:mod:`polylip.backends.pdhg_lp`;
+#: "pdhg" in double precision, "pdhg-single" with float32 products).
+LP_SOLVERS = ("auto", "highs", "highs-ds", "highs-ipm", "clarabel", "pdlp", "cupdlp", "hipdlp", "pdhg",
+              "pdhg-single")
 #: LP backends whose points are first-order accurate (about the tolerance, 1e-7..1e-5): "pdlp"
 #: and "cupdlp" are cuPDLP-C, "hipdlp" HiGHS's own PDLP (see :mod:`polylip.backends.highspy_lp`
-#: for the choice). Their bounds are made valid by the certificate check of the caller.
-FIRST_ORDER_LP_SOLVERS = ("pdlp", "cupdlp", "hipdlp")
+#: for the choice), "pdhg" / "pdhg-single" polylip's own (:mod:`polylip.backends.pdhg_lp`).
+#: Their bounds are made valid by the certificate check of the caller.
+FIRST_ORDER_LP_SOLVERS = ("pdlp", "cupdlp", "hipdlp", "pdhg", "pdhg-single")
+#: The first-order backends that need ``highspy``.
+HIGHSPY_LP_SOLVERS = ("pdlp", "cupdlp", "hipdlp")
 
 # ---------------------------------------------------------------------------------------------
 # solver="auto" for SDPs
@@ -188,7 +194,14 @@ def solve_lp(problem, solver: str = "auto", *, tol: float | None = None,
     shape) is passed to the first-order backends only, the others ignore it.
     """
     name = choose_lp_solver(problem.A.nnz, solver, rows=problem.A.shape[0], cliques=cliques)
-    if name in FIRST_ORDER_LP_SOLVERS:
+    if name in ("pdhg", "pdhg-single"):
+        out = pdhg_lp.solve_lp(problem, tol=tol, max_iters=max_iters, verbose=verbose,
+                               time_limit=time_limit, warm_start=warm_start,
+                               precision="single" if name == "pdhg-single" else "double")
+        return BackendSolution(out.status, name, out.seconds, raw_status=out.raw_status, value=out.value,
+                               dual_value=out.dual_value, tolerance=out.tolerance, x=out.x,
+                               eq_duals=out.eq_duals, message=out.message, extra=out.extra)
+    if name in HIGHSPY_LP_SOLVERS:
         return highspy_lp.solve_lp(problem, tol=tol, max_iters=max_iters, verbose=verbose,
                                    time_limit=time_limit, method=name, warm_start=warm_start)
     if name in ("highs", "highs-ds", "highs-ipm"):

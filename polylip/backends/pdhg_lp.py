@@ -1,0 +1,535 @@
+"""polylip's own PDLP: restarted primal-dual hybrid gradient for large LPs in numpy/scipy, with
+the sparse products split over threads (``solver="pdhg"``).
+
+Why this module is long: it is a whole first-order LP solver (scaling, step sizes, restarts,
+termination, the threaded products) that must stay one readable unit next to the measurements
+that chose each piece.
+
+The LP form is :class:`polylip.relax.krivine.LPProblem`: ``minimize c @ z s.t. A z = b`` with
+``z[0]`` free and ``z[1:] >= 0``. As in :mod:`polylip.backends.highspy_lp` the free variable is
+substituted out first when it has a single entry (its row is dropped), leaving
+``min c' x s.t. A' x = b', x >= 0``. Like every first-order result, the point is accurate to
+about the tolerance; the bound is made valid downstream by the certificate check
+(:meth:`polylip.solve.lp.LPRelaxation._result`).
+
+The algorithm (PDLP, Applegate et al. 2021, as in cuPDLP, Lu & Yang 2023)
+----------------------------------------------------------------------------
+* **Preconditioning**: 10 Ruiz equilibration passes (rows and columns divided by the square
+  root of their largest entry), then one Pock-Chambolle pass (alpha = 1: the square root of the
+  rows' and columns' 1-norms), then ``b`` and ``c`` divided by ``1 + ||b||`` and ``1 + ||c||``.
+* **PDHG** ``x+ = max(0, x - tau (c - A^T y))``, ``y+ = y + sigma (b - A (2 x+ - x))`` with
+  ``tau = eta / omega``, ``sigma = eta omega``; the products ``A x`` and ``A^T y`` of each
+  iterate are kept, so an iteration costs one ``A x`` and one ``A^T y``.
+* **Adaptive steps** (PDLP's rule): a step is accepted when ``eta <= ||dz||_omega^2 /
+  (2 |dy^T A dx|)``; the next ``eta`` is ``min((1 - (k+1)^-0.3) limit, (1 + (k+1)^-0.6) eta)``.
+* **Restarts** every :data:`CHECK_EVERY` iterations on the KKT score
+  ``sqrt(omega^2 |Ax - b|^2 + |(c - A^T y)^-|^2 / omega^2 + gap^2)`` of the current and the
+  averaged iterate (cuPDLP's criteria: sufficient decay 0.2, necessary decay 0.8 with no local
+  progress, artificial after 36 % of the iterations); the **primal weight** ``omega`` is
+  updated at each restart from the distances moved, smoothed by 0.5 in the log.
+* **Termination** on the original (unscaled) LP, cuPDLP-C's relative criteria:
+  ``|Ax - b| <= tol (1 + |b|)``, ``|(c - A^T y)^-| <= tol (1 + |c|)`` and
+  ``|c x - b y| <= tol (1 + |c x| + |b y|)`` (2-norms), on the current or the average.
+
+The products: threads and float32
+---------------------------------
+``A`` (CSR, row blocks of equal non-zeros) and ``A^T`` (CSR, likewise) are both kept, one
+block per thread, with int32 indices; scipy's sparse kernels release the GIL, so the blocks run
+in parallel on a :class:`~concurrent.futures.ThreadPoolExecutor`. ``precision="single"`` keeps
+the scaled matrix and the vectors handed to the products in float32 (iterates, sums and the
+termination check stay float64): it halves the bytes streamed per non-zero (8 instead of 12).
+Neither changes what the bound means (the certificate is exact whatever the point).
+Measured: see the module's section of benchmarks/RESULTS.md.
+
+Statuses: "optimal" when the tolerances are met; "inaccurate" at the iteration cap or the time
+limit (the better of the current and average point is returned, so the certificate check can
+still certify a bound from it); "failed" on a non-finite iterate.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
+import numpy as np
+import scipy.sparse as sp
+
+from polylip import runtime
+from polylip.backends.base import BackendSolution
+from polylip.backends.highspy_lp import _eliminate_free
+from polylip.errors import RelaxationError
+
+log = logging.getLogger(__name__)
+
+#: Default relative tolerance (the same criteria and value as the cuPDLP-C backend).
+DEFAULT_TOL = 1e-6
+#: Iteration cap when the caller gives none.
+DEFAULT_MAX_ITERS = 100_000
+#: Iterations between restart / termination checks (cuPDLP-C checks every 40).
+CHECK_EVERY = 40
+#: Elements per chunk of the vector work inside a block (256 KiB of float64: the few arrays a
+#: chunk touches stay in the core's cache between the numpy calls).
+CHUNK = 32_768
+#: Ruiz passes of the preconditioner.
+RUIZ_PASSES = 10
+
+
+def default_threads() -> int:
+    """Threads for the products: the cores this process may use, at most 2 (the measured gain
+    is a split in two; more blocks only add overhead on these machines)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        n = os.cpu_count() or 1
+    return max(1, min(2, n))
+
+
+def estimate_bytes(nrows: int, ncols: int, nnz: int, precision: str = "double") -> int:
+    """Bytes this backend needs beyond the caller's own LP: the reduced CSC copy (12 bytes a
+    non-zero), the scaled matrix in both orientations (12 or 8 bytes a non-zero each) and about
+    20 vectors of the iterates.
+
+    Examples
+    --------
+    >>> estimate_bytes(92_871, 1_078_560, 12_403_440) // 10**6
+    471
+    """
+    per = 12 if precision == "double" else 8
+    return int((12 + 2 * per) * nnz + 20 * 8 * (nrows + ncols))
+
+
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """One BLAS thread while iterating: the dot products of the loop are BLAS calls, and on
+    these shared 2-core machines OpenBLAS's threads spin against the product threads (a dot of
+    85,120 doubles: 5.4 ms with the default threads at load 6, 0.023 ms with one)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            return nullcontext()
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+class _Products:
+    """``A x`` and ``A^T y`` of a fixed CSR matrix, split in row blocks over a thread pool."""
+
+    def __init__(self, A: sp.csr_matrix, threads: int, dtype):
+        self.dtype = np.dtype(dtype)
+        self.m, self.n = A.shape
+        self.threads = int(threads)
+        self.rows = self._blocks(A.astype(self.dtype))
+        self.cols = self._blocks(A.T.tocsr().astype(self.dtype))
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def _blocks(self, M: sp.csr_matrix):
+        M.indices = M.indices.astype(np.int32, copy=False)
+        M.indptr = M.indptr.astype(np.int64 if M.nnz > 2**31 - 1 else np.int32, copy=False)
+        k = self.threads if M.shape[0] >= 2 * self.threads else 1
+        cuts = np.searchsorted(M.indptr, np.linspace(0, M.nnz, k + 1)[1:-1])
+        edges = [0, *[int(c) for c in cuts], M.shape[0]]
+        return [(a, b, M[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+    def map(self, fn, blocks):
+        """``[fn(a, b, B) for each block]``, the blocks on the pool's threads."""
+        if self.pool is None or len(blocks) == 1:
+            return [fn(*blk) for blk in blocks]
+        return [f.result() for f in [self.pool.submit(fn, *blk) for blk in blocks]]
+
+    def cast(self, v):
+        return v.astype(self.dtype, copy=False)
+
+    def _run(self, blocks, v, out):
+        v = self.cast(v)
+
+        def one(a, b, B):
+            out[a:b] = B @ v
+
+        self.map(one, blocks)
+        return out
+
+    def Ax(self, x, out=None):
+        return self._run(self.rows, x, np.empty(self.m) if out is None else out)
+
+    def ATy(self, y, out=None):
+        return self._run(self.cols, y, np.empty(self.n) if out is None else out)
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _scale(A: sp.csr_matrix, passes: int = RUIZ_PASSES):
+    """Row and column scalings ``r``, ``s`` (``R A S`` equilibrated): Ruiz then Pock-Chambolle."""
+    m, n = A.shape
+    r = np.ones(m)
+    s = np.ones(n)
+    absA = abs(A).tocsr()
+    absA.data = absA.data.astype(float)
+    cur = absA.copy()
+    for _ in range(passes):
+        rmax = np.asarray(cur.max(axis=1).todense()).ravel()
+        cmax = np.asarray(cur.max(axis=0).todense()).ravel()
+        dr = np.where(rmax > 0, 1.0 / np.sqrt(np.where(rmax > 0, rmax, 1.0)), 1.0)
+        dc = np.where(cmax > 0, 1.0 / np.sqrt(np.where(cmax > 0, cmax, 1.0)), 1.0)
+        r *= dr
+        s *= dc
+        cur = sp.diags(dr) @ cur @ sp.diags(dc)
+    # Pock-Chambolle, alpha = 1
+    rsum = np.asarray(cur.sum(axis=1)).ravel()
+    csum = np.asarray(cur.sum(axis=0)).ravel()
+    r *= np.where(rsum > 0, 1.0 / np.sqrt(np.where(rsum > 0, rsum, 1.0)), 1.0)
+    s *= np.where(csum > 0, 1.0 / np.sqrt(np.where(csum > 0, csum, 1.0)), 1.0)
+    return r, s
+
+
+def pdhg(*args, **kwargs) -> dict:
+    """Solve ``min c x s.t. A x = b, x >= 0`` by restarted PDHG (the algorithm of the module
+    docstring): ``pdhg(A, b, c, *, tol, max_iters, time_limit, threads, precision, x0, y0,
+    check_every, verbose)``. Returns a dict: ``x``, ``y`` (duals of ``A x = b``, i.e. of
+    ``max b y s.t. A^T y <= c``), ``status`` ("optimal" / "inaccurate" / "failed"),
+    ``iterations``, ``restarts``, the final relative residuals and the seconds spent in the
+    products.
+
+    Examples
+    --------
+    >>> A = sp.csr_matrix([[1.0, 1.0, 1.0]])
+    >>> out = pdhg(A, np.array([1.0]), np.array([1.0, 2.0, 3.0]), tol=1e-8, threads=1)
+    >>> out["status"], round(float(out["x"] @ [1.0, 2.0, 3.0]), 6)
+    ('optimal', 1.0)
+    """
+    with _one_blas_thread():
+        return _pdhg(*args, **kwargs)
+
+
+def _pdhg(A, b, c, *, tol: float = DEFAULT_TOL, max_iters: int = DEFAULT_MAX_ITERS,
+         time_limit: float | None = None, threads: int | None = None, precision: str = "double",
+         x0=None, y0=None, check_every: int = CHECK_EVERY, verbose: bool = False) -> dict:
+    """The body of :func:`pdhg` (under one BLAS thread)."""
+    t0 = time.perf_counter()
+    if precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'double' or 'single', not {precision!r}")
+    A = sp.csr_matrix(A, dtype=float)
+    m, n = A.shape
+    b = np.asarray(b, dtype=float)
+    c = np.asarray(c, dtype=float)
+    threads = default_threads() if threads is None else max(1, int(threads))
+    deadline = None if time_limit is None else t0 + float(time_limit)
+
+    r, s = _scale(A)
+    As = sp.diags(r) @ A @ sp.diags(s)
+    As = As.tocsr()
+    bs0 = r * b
+    cs0 = s * c
+    sb = 1.0 + float(np.linalg.norm(bs0))
+    sc = 1.0 + float(np.linalg.norm(cs0))
+    bs = bs0 / sb
+    cs = cs0 / sc
+    ops = _Products(As, threads, np.float32 if precision == "single" else np.float64)
+    amax = float(np.abs(As.data).max(initial=0.0))
+    del As
+    nb = 1.0 + float(np.linalg.norm(b))
+    nc = 1.0 + float(np.linalg.norm(c))
+    prod_s = 0.0
+
+    def to_orig(xs, ys):
+        return xs * s * sb, ys * r * sc
+
+    # scaled iterates
+    x = np.zeros(n) if x0 is None else np.maximum(np.asarray(x0, dtype=float) / (s * sb), 0.0)
+    y = np.zeros(m) if y0 is None else np.asarray(y0, dtype=float) / (r * sc)
+    tp = time.perf_counter()
+    ax = ops.Ax(x)
+    aty = ops.ATy(y)
+    prod_s += time.perf_counter() - tp
+    eta = 1.0 / amax if amax > 0 else 1.0
+    nbs, ncs = float(np.linalg.norm(bs)), float(np.linalg.norm(cs))
+    omega = ncs / nbs if min(nbs, ncs) > 1e-3 else 1.0
+    nstep = 0
+
+    xsum = np.zeros(n)
+    ysum = np.zeros(m)
+    axsum = np.zeros(m)
+    wsum = 0.0
+    x_last, y_last = x.copy(), y.copy()
+    mu_last = None          # (pfeas, dfeas, gap) of the last restart point, scaled space
+    mu_cand_prev = None
+    last_restart = 0
+    restarts = 0
+    status, best = "inaccurate", None
+    it = 0
+    info = {}
+
+    def measures(xv, yv, axv, atyv):
+        """Scaled-space (pfeas, dfeas, gap) and original-space relative errors."""
+        pres = axv - bs
+        rc = cs - atyv
+        dneg = np.minimum(rc, 0.0)
+        pobj = float(cs @ xv)
+        dobj = float(bs @ yv)
+        scaled = (float(np.linalg.norm(pres)), float(np.linalg.norm(dneg)), abs(pobj - dobj))
+        po = float(np.linalg.norm(pres / r)) * sb
+        do = float(np.linalg.norm(dneg / s)) * sc
+        pobj_o, dobj_o = pobj * sb * sc, dobj * sb * sc
+        rel = (po / nb, do / nc, abs(pobj_o - dobj_o) / (1.0 + abs(pobj_o) + abs(dobj_o)))
+        return scaled, rel
+
+    def score(meas, w):
+        p, d, g = meas
+        return float(np.sqrt(w * w * p * p + d * d / (w * w) + g * g))
+
+    g = np.empty(n)
+    xn = np.empty(n)
+    yn = np.empty(m)
+    axn = np.empty(m)
+    atyn = np.empty(n)
+    wpend = 0.0
+    xcast = ops.cast(xn) if ops.dtype != np.float64 else None
+    ycast = ops.cast(yn) if ops.dtype != np.float64 else None
+
+    def phase_a(a, b, tau, w):
+        """xn = max(0, x - tau (c - A^T y)) and g = xn - x on [a, b), in chunks; returns
+        (g.g, g.A^T y); adds w x to the average's sum first."""
+        gg = gaty = 0.0
+        for lo in range(a, b, CHUNK):
+            hi = min(lo + CHUNK, b)
+            xv, gv, xnv, av = x[lo:hi], g[lo:hi], xn[lo:hi], aty[lo:hi]
+            if w:
+                xsum[lo:hi] += w * xv
+            np.subtract(av, cs[lo:hi], out=gv)
+            gv *= tau
+            np.add(xv, gv, out=xnv)
+            np.maximum(xnv, 0.0, out=xnv)
+            np.subtract(xnv, xv, out=gv)
+            gg += float(np.dot(gv, gv))
+            gaty += float(np.dot(gv, av))
+            if xcast is not None:
+                xcast[lo:hi] = xnv
+        return gg, gaty
+
+    def phase_b(a, b, B, sigma):
+        """A x+ and y+ = y + sigma (b - 2 A x+ + A x) on rows [a, b); returns |dy|^2."""
+        out = axn[a:b]
+        out[:] = B @ (xn if xcast is None else xcast)
+        yv = yn[a:b]
+        np.multiply(out, -2.0, out=yv)
+        yv += bs[a:b]
+        yv += ax[a:b]
+        yv *= sigma
+        d = float(np.dot(yv, yv))
+        yv += y[a:b]
+        if ycast is not None:
+            ycast[a:b] = yv
+        return d
+
+    def phase_c(a, b, B):
+        """A^T y+ on columns [a, b); returns g.A^T y+ there."""
+        out = atyn[a:b]
+        out[:] = B @ (yn if ycast is None else ycast)
+        return float(np.dot(g[a:b], out))
+
+    loop_wall, loop_cpu = time.perf_counter(), time.process_time()
+    while True:
+        if it % check_every == 0 or it >= max_iters or (deadline is not None and time.perf_counter() > deadline):
+            if wpend:
+                xsum += wpend * x
+                wpend = 0.0
+            cur_s, cur_rel = measures(x, y, ax, aty)
+            if wsum > 0:
+                xa = xsum / wsum
+                ya = ysum / wsum
+                axa = axsum / wsum
+                tp = time.perf_counter()
+                atya = ops.ATy(ya)
+                prod_s += time.perf_counter() - tp
+                avg_s, avg_rel = measures(xa, ya, axa, atya)
+            else:
+                xa = ya = axa = atya = None
+                avg_s, avg_rel = cur_s, cur_rel
+            if not (np.isfinite(cur_s).all() and np.isfinite(cur_rel).all()):
+                status = "failed"
+                best = (x, y, cur_rel)
+                break
+            if verbose:
+                log.info("pdhg it %d: current %s average %s omega %.3g eta %.3g", it,
+                         ["%.2e" % v for v in cur_rel], ["%.2e" % v for v in avg_rel], omega, eta)
+            if max(cur_rel) <= tol:
+                status, best = "optimal", (x, y, cur_rel)
+                break
+            if xa is not None and max(avg_rel) <= tol:
+                status, best = "optimal", (xa, ya, avg_rel)
+                break
+            use_avg = xa is not None and score(avg_s, omega) < score(cur_s, omega)
+            best = (xa, ya, avg_rel) if use_avg else (x, y, cur_rel)
+            if it >= max_iters or (deadline is not None and time.perf_counter() > deadline):
+                status = "inaccurate"
+                break
+            cand = avg_s if use_avg else cur_s
+            if mu_last is None:
+                mu_last = cur_s
+                mu_cand_prev = cand
+            elif it > last_restart:
+                mc = score(cand, omega)
+                ml = score(mu_last, omega)
+                restart = ((it - last_restart) >= 0.36 * it or mc < 0.2 * ml
+                           or (mc < 0.8 * ml and mc > score(mu_cand_prev, omega)))
+                mu_cand_prev = cand
+                if restart:
+                    if use_avg:
+                        x, y, ax, aty = xa, ya, axa, atya
+                    dxn = float(np.linalg.norm(x - x_last))
+                    dyn = float(np.linalg.norm(y - y_last))
+                    if min(dxn, dyn) > 1e-10:
+                        omega = float(np.exp(0.5 * np.log(dyn / dxn) + 0.5 * np.log(omega)))
+                    x_last, y_last = x.copy(), y.copy()
+                    xsum[:] = 0.0
+                    ysum[:] = 0.0
+                    axsum[:] = 0.0
+                    wsum = 0.0
+                    mu_last = cand
+                    mu_cand_prev = cand
+                    last_restart = it
+                    restarts += 1
+        # one PDHG step with PDLP's adaptive step size, in three phases over the blocks
+        # (the vector work of each phase runs on the product threads too, in cache-sized
+        # chunks): A. the primal step on column blocks; B. A x+ and the dual step on row
+        # blocks; C. A^T y+ on column blocks. The average's sum of the last accepted x is
+        # added in the next phase A (pending weight ``wpend``).
+        while True:
+            tau = eta / omega
+            sigma = eta * omega
+            parts = ops.map(lambda a, b, B: phase_a(a, b, tau, wpend), ops.cols)
+            wpend = 0.0
+            gg = sum(p[0] for p in parts)
+            gaty = sum(p[1] for p in parts)
+            tp = time.perf_counter()
+            dyy = sum(ops.map(lambda a, b, B: phase_b(a, b, B, sigma), ops.rows))
+            gatyn = sum(ops.map(phase_c, ops.cols))
+            prod_s += time.perf_counter() - tp
+            movement = 0.5 * omega * gg + 0.5 / omega * dyy
+            interaction = abs(gatyn - gaty)
+            limit = movement / interaction if interaction > 0 else np.inf
+            nstep += 1
+            new_eta = min((1.0 - (nstep + 1) ** -0.3) * limit, (1.0 + (nstep + 1) ** -0.6) * eta)
+            ok = eta <= limit
+            used = eta
+            eta = new_eta
+            if ok or not np.isfinite(new_eta):
+                break
+        x, xn = xn, x
+        y, yn = yn, y
+        ax, axn = axn, ax
+        aty, atyn = atyn, aty
+        wpend = used
+        ysum += used * y
+        axsum += used * ax
+        wsum += used
+        it += 1
+
+    loop_wall, loop_cpu = time.perf_counter() - loop_wall, time.process_time() - loop_cpu
+    xs, ys, rel = best
+    ops.close()
+    xo, yo = to_orig(xs, ys)
+    info.update(x=xo, y=yo, status=status, iterations=it, restarts=restarts, relative=rel,
+                product_seconds=prod_s, seconds=time.perf_counter() - t0, threads=threads,
+                precision=precision, omega=omega, step=eta, loop_seconds=loop_wall,
+                loop_cpu_seconds=loop_cpu)
+    return info
+
+
+def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
+             verbose: bool = False, time_limit: float | None = None, warm_start=None,
+             threads: int | None = None, precision: str = "double") -> BackendSolution:
+    """Solve ``minimize c @ z s.t. A z = b, z[0] free, z[1:] >= 0`` with :func:`pdhg`.
+
+    Parameters
+    ----------
+    tol : relative tolerance (default :data:`DEFAULT_TOL`).
+    max_iters : iteration cap (default :data:`DEFAULT_MAX_ITERS`); at the cap the status is
+        "inaccurate" and the better point (current or average) is returned.
+    time_limit : seconds; the same at the limit (checked every :data:`CHECK_EVERY` iterations).
+    warm_start : a :class:`BackendSolution` (or a pair ``(x, eq_duals)``) of an LP of the same
+        shape.
+    threads : threads for the sparse products (default :func:`default_threads`).
+    precision : "double" or "single" (float32 matrix and product vectors).
+
+    Examples
+    --------
+    >>> from polylip.relax.krivine import LPProblem
+    >>> lp = LPProblem(sp.csr_matrix([[1.0, 1.0]]), np.array([2.0]), np.array([-1.0, 0.0]))
+    >>> round(solve_lp(lp, threads=1).value, 5)
+    -2.0
+    """
+    t0 = time.perf_counter()
+    name = "pdhg"
+    tol = DEFAULT_TOL if tol is None else float(tol)
+    m, n = problem.A.shape
+    need = estimate_bytes(m, n, int(problem.A.nnz), precision)
+    runtime.check_memory(need, f"solving the LP of {m:,} rows, {n:,} columns and "
+                         f"{int(problem.A.nnz):,} non-zeros by polylip's PDHG",
+                         "lower the degree or use smaller cliques", error=RelaxationError)
+    reduced = _eliminate_free(problem)
+    if reduced is None:
+        # z[0] free in several rows: split it, z0 = u - v with u, v >= 0
+        A = sp.csc_matrix(problem.A, dtype=float)
+        Ar = sp.hstack([A[:, :1], -A[:, :1], A[:, 1:]]).tocsr()
+        cr = np.concatenate([[problem.c[0], -problem.c[0]], np.asarray(problem.c[1:], dtype=float)])
+        br = np.asarray(problem.b, dtype=float)
+        offset = 0.0
+    else:
+        Ar, br, cr, offset, r0, a0, row0 = reduced
+    if Ar.shape[1] == 0:
+        from polylip.backends.highspy_lp import _trivial  # lazy: shared trivial-case helper
+        out = _trivial(problem, reduced, br, offset, time.perf_counter() - t0)
+        return BackendSolution(out.status, name, out.seconds, raw_status=out.raw_status,
+                               value=out.value, dual_value=out.dual_value, x=out.x,
+                               eq_duals=out.eq_duals)
+    x0 = y0 = None
+    if warm_start is not None:
+        wx, wy = (warm_start.x, warm_start.eq_duals) if isinstance(warm_start, BackendSolution) else warm_start
+        if wx is not None:
+            wx = np.asarray(wx, dtype=float)
+            if wx.size != n:
+                raise ValueError(f"warm start has {wx.size} values for {n} columns")
+            x0 = wx[1:] if reduced is not None else np.concatenate([[max(wx[0], 0), max(-wx[0], 0)], wx[1:]])
+        if wy is not None:
+            wy = np.asarray(wy, dtype=float)
+            y0 = np.delete(wy, reduced[4]) if reduced is not None else wy
+    build = time.perf_counter() - t0
+    remaining = None if time_limit is None else max(float(time_limit) - build, 0.0)
+    try:
+        out = pdhg(Ar, br, cr, tol=tol, max_iters=DEFAULT_MAX_ITERS if max_iters is None else int(max_iters),
+                   time_limit=remaining, threads=threads, precision=precision, x0=x0, y0=y0,
+                   verbose=verbose)
+    except MemoryError as exc:
+        return BackendSolution("failed", name, time.perf_counter() - t0, raw_status="MemoryError",
+                               message=str(exc))
+    xr, yr = out["x"], out["y"]
+    if reduced is not None:
+        z0 = (float(problem.b[r0]) - float(row0 @ xr)) / a0
+        x = np.concatenate([[z0], xr])
+        y = np.insert(yr, r0, float(problem.c[0]) / a0)
+    else:
+        x = np.concatenate([[xr[0] - xr[1]], xr[2:]])
+        y = yr
+    value = float(np.asarray(problem.c, dtype=float) @ x)
+    dual_value = float(np.asarray(problem.b, dtype=float) @ y)
+    seconds = time.perf_counter() - t0
+    rel = out["relative"]
+    raw = (f"pdhg {out['status']} after {out['iterations']} iterations ({out['restarts']} restarts; "
+           f"relative residuals primal {rel[0]:.2e}, dual {rel[1]:.2e}, gap {rel[2]:.2e})")
+    log.info("%s in %.3f s", raw, seconds)
+    return BackendSolution(out["status"], name, seconds, raw_status=raw, value=value,
+                           dual_value=dual_value, tolerance=tol, x=x, eq_duals=y,
+                           message="" if out["status"] == "optimal" else raw,
+                           extra=dict(iterations=out["iterations"], restarts=out["restarts"],
+                                      model_seconds=build, product_seconds=out["product_seconds"],
+                                      threads=out["threads"], precision=precision,
+                                      estimated_bytes=need, reduced=reduced is not None))

@@ -364,45 +364,45 @@ def _pdhg(A, b, c, *, tol: float = DEFAULT_TOL, max_iters: int = DEFAULT_MAX_ITE
     ycast = ops.cast(yn) if ops.dtype != np.float64 else None
 
     def phase_a(a, b, tau, w):
-        """xn = max(0, x - tau (c - A^T y)) and g = xn - x on [a, b), in chunks; returns
-        (g.g, g.A^T y); adds w x to the average's sum first."""
-        gg = gaty = 0.0
+        """xn = max(0, x - tau (c - A^T y)) and g = xn - x on [a, b), in chunks; returns g.g;
+        adds w x to the average's sum first."""
+        gg = 0.0
         for lo in range(a, b, CHUNK):
             hi = min(lo + CHUNK, b)
-            xv, gv, xnv, av = x[lo:hi], g[lo:hi], xn[lo:hi], aty[lo:hi]
+            xv, gv, xnv = x[lo:hi], g[lo:hi], xn[lo:hi]
             if w:
                 xsum[lo:hi] += w * xv
-            np.subtract(av, cs[lo:hi], out=gv)
+            np.subtract(aty[lo:hi], cs[lo:hi], out=gv)
             gv *= tau
             np.add(xv, gv, out=xnv)
             np.maximum(xnv, 0.0, out=xnv)
             np.subtract(xnv, xv, out=gv)
             gg += float(np.dot(gv, gv))
-            gaty += float(np.dot(gv, av))
             if xcast is not None:
                 xcast[lo:hi] = xnv
-        return gg, gaty
+        return gg
 
     def phase_b(a, b, B, sigma):
-        """A x+ and y+ = y + sigma (b - 2 A x+ + A x) on rows [a, b); returns |dy|^2."""
+        """A x+ and y+ = y + sigma (b - 2 A x+ + A x) on rows [a, b); returns |dy|^2 and the
+        interaction dy.(A dx) (= dx.(A^T dy), on the short side)."""
         out = axn[a:b]
         out[:] = B @ (xn if xcast is None else xcast)
         yv = yn[a:b]
+        axv = ax[a:b]
         np.multiply(out, -2.0, out=yv)
         yv += bs[a:b]
-        yv += ax[a:b]
+        yv += axv
         yv *= sigma
         d = float(np.dot(yv, yv))
+        inter = float(np.dot(yv, out - axv))
         yv += y[a:b]
         if ycast is not None:
             ycast[a:b] = yv
-        return d
+        return d, inter
 
     def phase_c(a, b, B):
-        """A^T y+ on columns [a, b); returns g.A^T y+ there."""
-        out = atyn[a:b]
-        out[:] = B @ (yn if ycast is None else ycast)
-        return float(np.dot(g[a:b], out))
+        """A^T y+ on columns [a, b)."""
+        atyn[a:b] = B @ (yn if ycast is None else ycast)
 
     loop_wall, loop_cpu = time.perf_counter(), time.process_time()
     if scheme == "halpern":
@@ -437,9 +437,8 @@ def _pdhg(A, b, c, *, tol: float = DEFAULT_TOL, max_iters: int = DEFAULT_MAX_ITE
         while True:
             tau = eta / omega
             sigma = eta * omega
-            parts = ops.map(lambda a, b, B: phase_a(a, b, tau, 0.0), ops.cols)
-            gg = sum(p[0] for p in parts)
-            dyy = sum(ops.map(lambda a, b, B: phase_b(a, b, B, sigma), ops.rows))
+            gg = sum(ops.map(lambda a, b, B: phase_a(a, b, tau, 0.0), ops.cols))
+            dyy = sum(p[0] for p in ops.map(lambda a, b, B: phase_b(a, b, B, sigma), ops.rows))
             resid = float(np.sqrt(omega * gg + dyy / omega))
             w1, w0 = (k + 1) / (k + 2), 1.0 / (k + 2)
             c1, c2, c3 = w1 * (1 + rho), -w1 * rho, w0
@@ -564,16 +563,15 @@ def _pdhg(A, b, c, *, tol: float = DEFAULT_TOL, max_iters: int = DEFAULT_MAX_ITE
         while True:
             tau = eta / omega
             sigma = eta * omega
-            parts = ops.map(lambda a, b, B: phase_a(a, b, tau, wpend), ops.cols)
+            gg = sum(ops.map(lambda a, b, B: phase_a(a, b, tau, wpend), ops.cols))
             wpend = 0.0
-            gg = sum(p[0] for p in parts)
-            gaty = sum(p[1] for p in parts)
             tp = time.perf_counter()
-            dyy = sum(ops.map(lambda a, b, B: phase_b(a, b, B, sigma), ops.rows))
-            gatyn = sum(ops.map(phase_c, ops.cols))
+            parts = ops.map(lambda a, b, B: phase_b(a, b, B, sigma), ops.rows)
+            ops.map(phase_c, ops.cols)
             prod_s += time.perf_counter() - tp
+            dyy = sum(p[0] for p in parts)
             movement = 0.5 * omega * gg + 0.5 / omega * dyy
-            interaction = abs(gatyn - gaty)
+            interaction = abs(sum(p[1] for p in parts))
             limit = movement / interaction if interaction > 0 else np.inf
             nstep += 1
             new_eta = min((1.0 - (nstep + 1) ** -0.3) * limit, (1.0 + (nstep + 1) ** -0.6) * eta)

@@ -24,8 +24,8 @@ Examples
 'highs'
 >>> choose_lp_solver(nnz=10**6)
 'clarabel'
->>> choose_lp_solver(nnz=10**6, rows=40_000, cliques=40) in ("pdlp", "clarabel")  # pdlp if highspy
-True
+>>> choose_lp_solver(nnz=10**6, rows=40_000, cliques=40)
+'pdhg-single'
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ AUTO_SPARSE_MIN_VARS = 200
 #: at 12,128: it forms dense normal equations); it stays available with solver="cvxopt" as an
 #: independent cross-check, like any other PICOS LP solver.
 AUTO_HIGHS_MAX_NNZ = 2_000
-#: PDLP (:mod:`polylip.backends.highspy_lp`, when highspy is installed) instead of Clarabel for an
+#: A first-order PDLP (:data:`AUTO_FIRST_ORDER`) instead of Clarabel for an
 #: LP with more than AUTO_PDLP_MIN_NNZ non-zeros AND more than AUTO_PDLP_MIN_ROWS_PER_CLIQUE rows
 #: per clique (the LP's rows divided by the cliques of its sparsity; only known for the Krivine
 #: LPs, so an LP of unknown structure stays on the interior point). Why rows per clique: each
@@ -105,6 +105,13 @@ AUTO_HIGHS_MAX_NNZ = 2_000
 #: keeps small LPs (where Clarabel's 1e-8 accuracy costs nothing) on the interior point.
 AUTO_PDLP_MIN_NNZ = 200_000
 AUTO_PDLP_MIN_ROWS_PER_CLIQUE = 250
+#: The first-order backend "auto" takes for those LPs: polylip's own PDLP with float32 products
+#: (:mod:`polylip.backends.pdhg_lp`), which needs no optional dependency. Measured against
+#: cuPDLP-C (highspy) on the LiPopt-4 LPs of the CertDNN networks, seed 0, tolerance 1e-6, the
+#: whole run (build, solve, certificate check) in CPU seconds at the same load (about 9-10,
+#: benchmarks/RESULTS.md "polylip's own PDLP"): see the table there; the certified bounds of
+#: both are within 1e-5 of the published LiPopt-4 values.
+AUTO_FIRST_ORDER = "pdhg-single"
 
 
 def choose_sdp_solver(nvars: int, sizes, requested: str = "auto") -> str:
@@ -145,10 +152,7 @@ def choose_lp_solver(nnz: int, requested: str = "auto", *, rows: int | None = No
         return "highs"
     if (rows is not None and cliques and nnz > AUTO_PDLP_MIN_NNZ
             and rows / cliques > AUTO_PDLP_MIN_ROWS_PER_CLIQUE):
-        if highspy_lp.available():
-            return "pdlp"
-        log.info("the LP (%d non-zeros, %.0f rows per clique) would go to PDLP, but highspy is not "
-                 "installed: Clarabel", nnz, rows / cliques)
+        return AUTO_FIRST_ORDER
     return "clarabel"
 
 

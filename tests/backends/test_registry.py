@@ -45,21 +45,23 @@ def test_lp_auto_rule(monkeypatch):
     assert r.choose_lp_solver(10, "highs-ipm") == "highs-ipm"
     assert {"pdlp", "cupdlp", "hipdlp", "highs-ipm", "highs-ds"} <= set(r.LP_SOLVERS)
     assert set(r.FIRST_ORDER_LP_SOLVERS) <= set(r.LP_SOLVERS)
-    monkeypatch.setattr(highspy_lp, "available", lambda: True)
     big, per = r.AUTO_PDLP_MIN_NNZ + 1, r.AUTO_PDLP_MIN_ROWS_PER_CLIQUE
-    # PDLP only when both the non-zeros and the rows per clique are above their thresholds
-    assert r.choose_lp_solver(big, rows=80 * (per + 1), cliques=80) == "pdlp"
+    fo = r.AUTO_FIRST_ORDER
+    assert fo in r.FIRST_ORDER_LP_SOLVERS and fo not in r.HIGHSPY_LP_SOLVERS  # no optional dependency
+    # first-order only when both the non-zeros and the rows per clique are above their thresholds
+    assert r.choose_lp_solver(big, rows=80 * (per + 1), cliques=80) == fo
     assert r.choose_lp_solver(big, rows=80 * per, cliques=80) == "clarabel"
     assert r.choose_lp_solver(big - 1, rows=80 * (per + 1), cliques=80) == "clarabel"
     assert r.choose_lp_solver(10**8, rows=10**6, cliques=None) == "clarabel"  # structure unknown
     assert r.choose_lp_solver(10**8, rows=None, cliques=3) == "clarabel"
     assert r.choose_lp_solver(r.AUTO_HIGHS_MAX_NNZ, rows=10**6, cliques=1) == "highs"
     # the LiPopt-4 LPs of the measurements (non-zeros, rows, cliques)
-    assert r.choose_lp_solver(12_942_720, rows=92_872, cliques=80) == "pdlp"     # 80x20
+    assert r.choose_lp_solver(12_942_720, rows=92_872, cliques=80) == fo           # 80x20
     assert r.choose_lp_solver(1_210_000, rows=80 * 157, cliques=80) == "clarabel"  # 80x10
     assert r.choose_lp_solver(12_942_720, "Clarabel", rows=92_872, cliques=80) == "clarabel"
-    monkeypatch.setattr(highspy_lp, "available", lambda: False)  # no highspy: the interior point
-    assert r.choose_lp_solver(12_942_720, rows=92_872, cliques=80) == "clarabel"
+    assert r.choose_lp_solver(12_942_720, "pdlp", rows=92_872, cliques=80) == "pdlp"
+    monkeypatch.setattr(highspy_lp, "available", lambda: False)  # highspy is not needed for it
+    assert r.choose_lp_solver(12_942_720, rows=92_872, cliques=80) == fo
 
 
 @pytest.mark.parametrize("bad", [None, 3, "", ["clarabel"]])

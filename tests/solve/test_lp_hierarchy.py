@@ -270,9 +270,13 @@ def test_memory_estimate_refuses_before_the_lp_is_built(monkeypatch):
         assert LPRelaxation.build(pop, degree=4).matrix.nnz == nnz
 
 
-def test_auto_chooses_pdlp_by_size_through_the_registry(monkeypatch):
-    pytest.importorskip("highspy")
+@pytest.mark.parametrize("first_order", ["pdhg-single", "pdlp"])
+def test_auto_chooses_pdlp_by_size_through_the_registry(monkeypatch, first_order):
+    if first_order == "pdlp":
+        pytest.importorskip("highspy")
     from polylip.backends import registry
+
+    monkeypatch.setattr(registry, "AUTO_FIRST_ORDER", first_order)
 
     pop = POP(x * y - x + y / 2 + x * z, ineqs=box([x, y, z]))
     R = LPRelaxation.build(pop, degree=3)
@@ -281,9 +285,9 @@ def test_auto_chooses_pdlp_by_size_through_the_registry(monkeypatch):
     monkeypatch.setattr(registry, "AUTO_HIGHS_MAX_NNZ", 0)
     monkeypatch.setattr(registry, "AUTO_PDLP_MIN_NNZ", 0)
     monkeypatch.setattr(registry, "AUTO_PDLP_MIN_ROWS_PER_CLIQUE", R.matrix.shape[0] - 1)
-    assert R.choose_solver("auto") == "pdlp"
+    assert R.choose_solver("auto") == first_order
     res = R.solve()
-    assert res.solver == "pdlp" and res.ok and res.certified
+    assert res.solver == first_order and res.ok and res.certified
     assert abs(res.bound - ref.bound) <= res.accuracy + 1e-9
     monkeypatch.setattr(registry, "AUTO_PDLP_MIN_ROWS_PER_CLIQUE", R.matrix.shape[0])
     assert R.choose_solver("auto") == "clarabel"

@@ -13,6 +13,7 @@ Usage:
     python benchmarks/bench_lp_pdlp.py --configs 80x20 --degrees 4 --seeds 0 --method hipdlp --tol 1e-5
     python benchmarks/bench_lp_pdlp.py --configs 40x10 80x10 --degrees 3 4 --method auto   # the registry's choice
     python benchmarks/bench_lp_pdlp.py --rule 40x20:3 40x30:3 80x20:3 20x16:4 80x10:4  # Clarabel vs PDLP
+    python benchmarks/bench_lp_pdlp.py --micro 80x20:4 --repeats 5   # pdhg per-iteration: threads, float32
 
 The machine is shared: "solve s" is wall-clock, with the process's CPU seconds beside it
 (a loaded machine stretches the first, much less the second). Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
@@ -93,6 +94,57 @@ def rule(specs):
     print(f"<!-- load: {os.getloadavg()} -->")
 
 
+def micro(specs, repeats, iters):
+    """Per-iteration microbenchmark of polylip's PDLP (polylip.backends.pdhg_lp) on the reduced
+    LiPopt LPs given as WxS:DEGREE: the bare products (one ``A x`` and one ``A^T y``) and whole
+    iterations (no restart check inside), 1 and 2 threads, float64 and float32; best and median
+    of ``repeats`` runs of ``iters`` iterations, wall-clock and the process's CPU ms."""
+    from polylip.backends import pdhg_lp
+
+    print("| LP | what | precision | threads | best ms wall (cpu) | median ms wall | load |")
+    print("|---|---|---|---|---|---|---|")
+    for spec in specs:
+        cfg, _, d = spec.partition(":")
+        w, s = (int(v) for v in cfg.split("x"))
+        data = np.load(os.path.join(REF, "certdnn_nets", f"w{w}_s{s}.npz"))
+        W, c = data["W"][0], data["c"][0]
+        pop = lipopt_pop(W, c)
+        cl = [[w + j] + np.flatnonzero(W[j]).tolist() for j in range(W.shape[0])]
+        R = LPRelaxation.build(pop, degree=int(d), sparsity=LPSparsity.of(pop, cl, anchors=[w + j for j in range(w)]))
+        A, b, cc = highspy_lp._eliminate_free(R.to_lp())[:3]
+        A = A.tocsr()
+        del R
+        pat = pdhg_lp._Pattern(A)
+        rng = np.random.default_rng(0)
+        x, y = rng.random(A.shape[1]), rng.random(A.shape[0])
+        for prec, dt in (("double", np.float64), ("single", np.float32)):
+            for threads in (1, 2):
+                rows = {}
+                with pdhg_lp._one_blas_thread():
+                    P = pdhg_lp._Products(pat, pat.data, threads, dt)
+                    ax, aty = np.empty(A.shape[0]), np.empty(A.shape[1])
+                    res = []
+                    for _ in range(repeats):
+                        t, cpu = time.perf_counter(), time.process_time()
+                        for _ in range(iters):
+                            P.Ax(x, ax)
+                            P.ATy(y, aty)
+                        res.append((time.perf_counter() - t, time.process_time() - cpu))
+                    P.close()
+                rows["A x + A^T y"] = res
+                res = []
+                for _ in range(repeats):
+                    out = pdhg_lp.pdhg(A, b, cc, tol=1e-12, threads=threads, precision=prec,
+                                       max_iters=iters, check_every=10**9)
+                    res.append((out["loop_seconds"], out["loop_cpu_seconds"]))
+                rows["iteration"] = res
+                for what, res in rows.items():
+                    res.sort()
+                    k = 1e3 / iters
+                    print(f"| {cfg} deg {d} | {what} | {prec} | {threads} | {res[0][0] * k:.1f} ({res[0][1] * k:.1f}) | "
+                          f"{res[len(res) // 2][0] * k:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="+", default=["80x20"])
@@ -103,9 +155,14 @@ def main(argv=None):
     ap.add_argument("--tol", type=float, default=None, help=f"default {highspy_lp.DEFAULT_TOL}")
     ap.add_argument("--time-limit", type=float, default=900.0, help="seconds per network (solver)")
     ap.add_argument("--rule", nargs="+", metavar="WxS:DEGREE", help="compare Clarabel and PDLP instead")
+    ap.add_argument("--micro", nargs="+", metavar="WxS:DEGREE", help="pdhg per-iteration microbenchmark instead")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=10)
     args = ap.parse_args(argv)
     if args.rule:
         return rule(args.rule)
+    if args.micro:
+        return micro(args.micro, args.repeats, args.iters)
     a, _, b = args.seeds.partition("-")
     seeds = range(int(a), int(b or a) + 1)
     print(f"<!-- load before: {os.getloadavg()}; solver {args.method}, tol {args.tol or 'default'} -->")

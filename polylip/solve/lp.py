@@ -11,8 +11,8 @@ from ``theta``, rounded down. The result is a valid bound whatever the solver's 
 - Interior-point and simplex solvers (every solver but PDLP): a residual bound above
   :data:`RESIDUAL_TOL` (or a multiplier below ``-NEG_TOL``) makes the status "inaccurate" and
   no bound is reported, as before.
-- First-order solvers (``solver="pdlp"``, :mod:`polylip.backends.highspy_lp`; accurate to
-  1e-7..1e-5): the certified bound ``theta - slack`` is always reported when it is finite, with
+- First-order solvers (``solver="pdlp"``, :mod:`polylip.backends.highspy_lp`, and
+  ``"pdhg"`` / ``"pdhg-single"``, :mod:`polylip.backends.pdhg_lp`; accurate to 1e-7..1e-5): the certified bound ``theta - slack`` is always reported when it is finite, with
   the solver's numerical value beside it (``numerical_bound``, and in ``message``) and their
   distance as ``accuracy``. A solve stopped by the time or iteration limit keeps status
   "inaccurate" but still carries the certified bound of its last point.
@@ -63,8 +63,9 @@ FEAS_TOL = 1e-6
 GAP_TOL = 1e-6
 
 #: Solvers whose points are first-order accurate: their certified bound is reported whatever the
-#: residual (see the module docstring); these names reach :mod:`polylip.backends.highspy_lp`
-#: through the registry ("pdlp" and "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own PDLP).
+#: residual (see the module docstring); through the registry these names reach
+#: :mod:`polylip.backends.highspy_lp` ("pdlp" and "cupdlp": cuPDLP-C; "hipdlp": HiGHS's own
+#: PDLP) and :mod:`polylip.backends.pdhg_lp` ("pdhg", "pdhg-single": polylip's own).
 FIRST_ORDER_SOLVERS = registry.FIRST_ORDER_LP_SOLVERS
 #: :meth:`KrivineLP.build <polylip.relax.krivine.KrivineLP.build>` drops matrix entries with
 #: ``|a| <= DROPPED_REL * max |A|``; the certificate check accounts for them.
@@ -123,12 +124,13 @@ class LPRelaxation(KrivineLP):
         Parameters
         ----------
         solver : str
-            "auto" (HiGHS for small LPs, PDLP for large ones with many rows per clique, Clarabel
-            otherwise: :func:`polylip.backends.registry.choose_lp_solver`),
+            "auto" (HiGHS for small LPs, a first-order PDLP for large ones with many rows per
+            clique, Clarabel otherwise: :func:`polylip.backends.registry.choose_lp_solver`),
             "highs" (``scipy.optimize.linprog``; "highs-ds", "highs-ipm" pick its method),
-            "clarabel", "pdlp" (HiGHS's first-order PDLP, :mod:`polylip.backends.highspy_lp`:
-            the fast path for the largest LPs; "hipdlp" selects HiGHS's own PDLP), or a PICOS LP solver
-            name ("cvxopt", "glpk", "gurobi", "mosek", ...).
+            "clarabel", "pdhg" / "pdhg-single" (polylip's own PDLP, :mod:`polylip.backends.pdhg_lp`:
+            the fast path for the largest LPs, "auto"'s choice for them), "pdlp" (HiGHS's
+            cuPDLP-C, :mod:`polylip.backends.highspy_lp`; "hipdlp" selects HiGHS's own PDLP), or
+            a PICOS LP solver name ("cvxopt", "glpk", "gurobi", "mosek", ...).
         tol, max_iters, verbose, time_limit : solver settings, translated by each backend.
         strategy : str
             "auto" (column generation above :data:`COLGEN_MIN_PRODUCTS` products, the whole LP

@@ -263,7 +263,8 @@ def _scale(pat: _Pattern, passes: int = RUIZ_PASSES):
 def pdhg(*args, **kwargs) -> dict:
     """Solve ``min c x s.t. A x = b, x >= 0`` by restarted PDHG (the algorithm of the module
     docstring): ``pdhg(A, b, c, *, tol, max_iters, time_limit, threads, precision, x0, y0,
-    check_every, verbose)``. Returns a dict: ``x``, ``y`` (duals of ``A x = b``, i.e. of
+    check_every, verbose, scheme, reflection)``; ``scheme="halpern"`` is the reflected Halpern
+    variant with constant steps (cuPDLPx), measured and not the default (RESULTS.md). Returns a dict: ``x``, ``y`` (duals of ``A x = b``, i.e. of
     ``max b y s.t. A^T y <= c``), ``status`` ("optimal" / "inaccurate" / "failed"),
     ``iterations``, ``restarts``, the final relative residuals and the seconds spent in the
     products.
@@ -287,6 +288,8 @@ def _pdhg(A, b, c, *, tol: float = DEFAULT_TOL, max_iters: int = DEFAULT_MAX_ITE
     t0 = time.perf_counter()
     if precision not in ("double", "single"):
         raise ValueError(f"precision must be 'double' or 'single', not {precision!r}")
+    if scheme not in ("adaptive", "halpern"):
+        raise ValueError(f"scheme must be 'adaptive' or 'halpern', not {scheme!r}")
     A = sp.csr_matrix(A, dtype=float)
     m, n = A.shape
     b = np.asarray(b, dtype=float)

@@ -229,3 +229,17 @@ def test_warm_start_from_the_optimum_stops_at_once():
     assert warm.value == pytest.approx(cold.value, abs=1e-5)
     with pytest.raises(ValueError):
         pdhg_lp.solve_lp(lp, warm_start=(np.zeros(3), None))
+
+
+def test_halpern_scheme_solves_a_small_lp():
+    # the experimental reflected Halpern scheme (measured, not the default): the same optimum
+    pop = POP(x * y - x + y / 2 + x * z, ineqs=box([x, y, z]))
+    lp = LPRelaxation.build(pop, degree=3).to_lp()
+    A, b, c, offset = pdhg_lp._eliminate_free(lp)[:4]
+    ref = highs_backend.solve_lp(lp, solver="highs-ipm")
+    for scheme in ("adaptive", "halpern"):
+        out = pdhg_lp.pdhg(A.tocsr(), b, c, tol=1e-8, threads=1, scheme=scheme)
+        assert out["status"] == "optimal" and out["iterations"] > 0
+        assert float(c @ out["x"]) + offset == pytest.approx(ref.value, abs=1e-6)
+    with pytest.raises(ValueError):
+        pdhg_lp.pdhg(A.tocsr(), b, c, precision="half")

@@ -365,8 +365,8 @@ def _pdhg(A, b, c, *, tol: float = DEFAULT_TOL, max_iters: int = DEFAULT_MAX_ITE
     axn = np.empty(m)
     atyn = np.empty(n)
     wpend = 0.0
-    xcast = ops.cast(xn) if ops.dtype != np.float64 else None
-    ycast = ops.cast(yn) if ops.dtype != np.float64 else None
+    xcast = np.empty(n, dtype=ops.dtype) if ops.dtype != np.float64 else None
+    ycast = np.empty(m, dtype=ops.dtype) if ops.dtype != np.float64 else None
 
     def phase_a(a, b, tau, w):
         """xn = max(0, x - tau (c - A^T y)) and g = xn - x on [a, b), in chunks; returns g.g;

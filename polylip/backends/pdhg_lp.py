@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 
 #: Default relative tolerance (the same criteria and value as the cuPDLP-C backend).
 DEFAULT_TOL = 1e-6
+#: ``precision="single"`` is taken only for tolerances at least this large; below it the solve
+#: runs in double precision (and says so in ``extra["precision"]``): float32 products carry a
+#: rounding of about 6e-8 relative, so residuals far below 1e-7 are out of their reach.
+SINGLE_MIN_TOL = 1e-7
 #: Iteration cap when the caller gives none.
 DEFAULT_MAX_ITERS = 100_000
 #: Iterations between restart / termination checks (cuPDLP-C checks every 40).
@@ -87,7 +91,7 @@ def default_threads() -> int:
     return max(1, min(2, n))
 
 
-def estimate_bytes(nrows: int, ncols: int, nnz: int, precision: str = "double") -> int:
+def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
     """Bytes this backend needs beyond the caller's own LP, at its peak (the scaling), counted
     per non-zero: the reduced matrix in CSR (12), the CSC-to-CSR map (8), the transposed
     indices and the row of each non-zero (8), the float32 copies and the index of the scaling
@@ -620,7 +624,8 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     warm_start : a :class:`BackendSolution` (or a pair ``(x, eq_duals)``) of an LP of the same
         shape.
     threads : threads for the sparse products (default :func:`default_threads`).
-    precision : "double" or "single" (float32 matrix and product vectors).
+    precision : "double" or "single" (float32 matrix and product vectors; "double" is used
+        instead when ``tol`` is below :data:`SINGLE_MIN_TOL`).
 
     Examples
     --------
@@ -632,8 +637,11 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     t0 = time.perf_counter()
     name = "pdhg"
     tol = DEFAULT_TOL if tol is None else float(tol)
+    if precision == "single" and tol < SINGLE_MIN_TOL:
+        log.info("pdhg: tolerance %g below %g, float64 products instead of float32", tol, SINGLE_MIN_TOL)
+        precision = "double"
     m, n = problem.A.shape
-    need = estimate_bytes(m, n, int(problem.A.nnz), precision)
+    need = estimate_bytes(m, n, int(problem.A.nnz))
     runtime.check_memory(need, f"solving the LP of {m:,} rows, {n:,} columns and "
                          f"{int(problem.A.nnz):,} non-zeros by polylip's PDHG",
                          "lower the degree or use smaller cliques", error=RelaxationError)

@@ -187,6 +187,14 @@ def test_certdnn_threads_and_precision_agree_with_interior_point():
         assert res.bound >= ref.bound - 1e-6  # a valid upper bound, not far below the LP optimum
 
 
+def test_single_precision_only_for_tolerances_it_can_reach():
+    pop = POP(x * y - x + y / 2, ineqs=box([x, y]))
+    lp = LPRelaxation.build(pop, degree=3).to_lp()
+    assert pdhg_lp.solve_lp(lp, precision="single").extra["precision"] == "single"
+    tight = pdhg_lp.solve_lp(lp, tol=pdhg_lp.SINGLE_MIN_TOL / 10, precision="single")
+    assert tight.extra["precision"] == "double" and tight.status == "optimal"
+
+
 def test_limits_give_a_valid_bound_or_an_honest_status():
     rng = np.random.default_rng(5)
     f = sum(rng.normal() * x**i * y**j for i in range(4) for j in range(4) if 0 < i + j <= 3)

@@ -312,6 +312,13 @@ def test_closed_forms_too_large_to_run_in_process_are_stopped_at_the_budget(monk
     assert res.upper is not None and res.upper <= quick
     assert all(p["status"] in ("skipped", "time_limit", "ok") for p in res.details["plan"])
     assert any(p["reason"].startswith("budget spent") for p in res.details["plan"])
+    # deterministic mode: stopped by its safety deadline, the result says it is not
+    # reproducible
+    from polylip.nn.methods import auto as auto_module
+    monkeypatch.setattr(auto_module, "DETERMINISTIC_DEADLINE_FACTOR", 1.0)
+    res = lipschitz(net, "2", lower=False, budget=1.5, deterministic=True)
+    assert res.upper is not None and res.details["deterministic"] is False
+    assert "product" in res.details["clock_stopped"]
 
 
 @needs_fork

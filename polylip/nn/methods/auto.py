@@ -363,6 +363,8 @@ class Run:
         if done.status == "error" and not isinstance(done.error, (PolylipError, MemoryError)):
             raise done.error
         self.closed_stopped = True
+        if done.status == "time_limit" and self.deterministic:
+            self.clock_stopped.append(step.id)  # the safety deadline: not reproducible
         status = "time_limit" if done.status == "time_limit" else "failed"
         what = "stopped at the budget" if status == "time_limit" else done.message
         return MethodOutput(upper=None, status=status,

@@ -134,6 +134,19 @@ def run_relaxations(problem: LipschitzProblem, pops, label: str, solve_one, show
                             len(pops))
                 best = None
                 break
+        objective = gp.pop.objective
+        if objective.degree == 0:
+            # a constant objective (every neuron stable off over the region: the zero
+            # polynomial) is its own maximum over the non-empty feasible set; no relaxation
+            # (the LP one raised "an explicit sparsity needs at least one non-empty clique"
+            # and "lp" reported status "unreachable" for a constant 0)
+            value = objective.constant_term()
+            parts.append({"status": "optimal", "bound": value, "seconds": 0.0, "solver": None,
+                          "side": None, "structure": {}, "pop": gp.summary(),
+                          "accuracy": 0.0, "margin": 0.0, "margin_kind": "constant",
+                          "upper": value})
+            best = max(best, value)
+            continue
         res, info = solve_one(gp, left)
         margin = aposteriori.soundness_margin(res)
         cert = info.get("certificate")

@@ -408,3 +408,15 @@ def test_module_doctests():
                                              globs=vars(lower).copy()):
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+@pytest.mark.parametrize("method", ["lp", "sdp", "shor"])
+def test_every_neuron_dead_on_the_region_gives_zero(method):
+    """Every hidden neuron stable off over the box (biases -50): the gradient POP's objective
+    is the zero polynomial and the constant is 0. "lp" answered no bound with status
+    "unreachable" ("an explicit sparsity needs at least one non-empty clique"), a false
+    statement about a problem whose maximum is exactly 0."""
+    net = Network.from_weights([np.array([[1.0], [2.0], [-1.0]]), np.ones((1, 3))],
+                               [np.full(3, -50.0), np.zeros(1)])
+    res = lipschitz(net, "inf", method=method, region=BoxRegion([0.3], 0.5))
+    assert res.upper == 0.0 and res.lower == 0.0 and res.status in ("ok", "optimal")

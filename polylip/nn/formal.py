@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from polylip.nn.network import _matmul_left, _matmul_right
 from polylip.nn.norms import dual, dual_vector, parse_norm, vec_norm
 
 try:  # pragma: no cover - threadpoolctl ships with scikit-learn
@@ -74,10 +75,6 @@ class FormalPattern:
     starts: int
     sweeps: int
     stopped: bool = False
-
-
-def _dense(W) -> np.ndarray:
-    return W.toarray() if sp.issparse(W) else np.asarray(W, dtype=float)
 
 
 def sweep_cost(net) -> float:
@@ -134,8 +131,9 @@ def _ascent(net, norm, derivative_bounds, starts, sweeps, seed, work, deadline):
     q = dual(p)
     layers = net.affine_layers
     H = net.num_hidden
-    Ws = [_dense(W) for W, _ in layers]
-    c = np.asarray(u, dtype=float) @ Ws[-1]
+    # the weights as they are (a convolution's CSR matrix stays sparse: memory before work)
+    Ws = [W if sp.issparse(W) else np.asarray(W, dtype=float) for W, _ in layers]
+    c = _matmul_left(np.asarray(u, dtype=float)[None, :], Ws[-1])[0]
     if derivative_bounds is None:
         derivative_bounds = [act.derivative_range(np.full(n, -np.inf), np.full(n, np.inf))
                              for act, n in zip(net.activations, net.widths)]
@@ -158,7 +156,7 @@ def _ascent(net, norm, derivative_bounds, starts, sweeps, seed, work, deadline):
     def grad(S):
         g = np.broadcast_to(c, (m, c.size))
         for k in range(H - 1, -1, -1):
-            g = (g * S[k]) @ Ws[k]
+            g = _matmul_left(g * S[k], Ws[k])
         return g
 
     if H == 0:
@@ -178,12 +176,12 @@ def _ascent(net, norm, derivative_bounds, starts, sweeps, seed, work, deadline):
         t = dual_vector(grad(S), p)
         changed = np.zeros(m, dtype=bool)
         for k in order:
-            a = t @ Ws[0].T  # the forward vector of t at layer k's pre-activations
+            a = _matmul_right(t, Ws[0])  # the forward vector of t at layer k's pre-activations
             for j in range(k):
-                a = (a * S[j]) @ Ws[j + 1].T
+                a = _matmul_right(a * S[j], Ws[j + 1])
             b = np.broadcast_to(c, (m, c.size))  # the backward vector of u at layer k
             for j in range(H - 1, k, -1):
-                b = (b * S[j]) @ Ws[j]
+                b = _matmul_left(b * S[j], Ws[j])
             gain = a * b
             new = np.where(gain > 0, hi[k][None, :], np.where(gain < 0, lo[k][None, :], S[k]))
             new[~active] = S[k][~active]

@@ -115,3 +115,13 @@ def test_a_spent_deadline_still_gives_a_valid_floor():
     assert res.stopped and res.sweeps == 0
     lo, hi = ranges(net)
     assert res.value <= enumerated_formal(net, 2, lo, hi) * (1 + 1e-12)
+
+
+def test_sparse_layers_stay_sparse_and_give_the_same_floor():
+    import scipy.sparse as sp
+
+    net = net_of([3, 5, 4, 1], 4)
+    sparse = Network([(sp.csr_matrix(W), b) for W, b in net.affine_layers], net.activations,
+                     net.output)
+    a, b = formal_pattern_lower(net, 2, starts=16), formal_pattern_lower(sparse, 2, starts=16)
+    assert b.value == pytest.approx(a.value, rel=1e-12)

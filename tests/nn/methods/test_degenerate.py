@@ -420,3 +420,22 @@ def test_every_neuron_dead_on_the_region_gives_zero(method):
                                [np.full(3, -50.0), np.zeros(1)])
     res = lipschitz(net, "inf", method=method, region=BoxRegion([0.3], 0.5))
     assert res.upper == 0.0 and res.lower == 0.0 and res.status in ("ok", "optimal")
+
+
+@pytest.mark.parametrize("norm, dim", [("inf", 1), ("inf", 2), ("2", 2)])
+def test_exact_over_a_ball_rejects_a_cell_of_coincident_hyperplanes(norm, dim):
+    """Two first-layer neurons on the same hyperplane x_1 = 0 (rows -2 and -4), the pattern
+    "one on, one off" realizable only at x_1 = 0: over a ball "exact" took it (Clarabel's
+    margin ~1e-9 above the tolerance) and called 8 the true constant, which is 6 (found by
+    benchmarks/qa_lipschitz_fuzz.py, seed 1091); over the box it was right."""
+    W0 = np.array([[-2.0], [-4.0], [0.0]])
+    W0 = np.hstack([W0, np.zeros((3, dim - 1))])
+    net = Network.from_weights([W0, np.array([[-1.0, 2, -1], [-1, 2, -1], [0, 0, 0]]),
+                                np.array([[-2.0, 1, 2]])],
+                               [np.array([0.0, 0, -1]), np.array([1.0, 1, 0]), np.zeros(1)])
+    for center in (np.zeros(dim), np.full(dim, 0.01)):
+        ev = exact_values(net, norm, BallRegion(center, 0.1))
+        assert ev.formal == pytest.approx(8.0) and ev.true == pytest.approx(6.0)
+    # sampled: the slope is 6 for x_1 < 0 and 0 for x_1 > 0
+    res = lipschitz(net, norm, method="exact", region=BallRegion(np.zeros(dim), 0.1))
+    assert res.upper == pytest.approx(6.0) and res.lower == pytest.approx(6.0)

@@ -342,7 +342,8 @@ class LPRelaxation(KrivineLP):
         point = np.nan_to_num((P.lower + P.upper) / 2.0, nan=0.0)
         deg = mono.degrees(self.monomials)
         one = np.flatnonzero(deg == 1)
-        point[self.monomials[one, 0]] = L[one]
+        if one.size:  # none for a constant objective with no variable in any row
+            point[self.monomials[one, 0]] = L[one]
         return point
 
 

@@ -113,6 +113,16 @@ def test_non_polytope_inputs_are_refused(ineqs, eqs, match):
         POP(x * y, ineqs=ineqs, eqs=eqs).solve(method="lp", degree=2)
 
 
+@pytest.mark.parametrize("ineqs", [[], [x + 1, 1 - x], [sympy.Integer(1)]])
+def test_constant_objective_is_its_own_bound(ineqs):
+    """A constant objective has no degree-one moment: the LP's candidate point is the middle
+    of the ranges (raised IndexError with no variable in any row; found by QA of degenerate
+    POPs)."""
+    res = POP(sympy.Integer(-2), ineqs=ineqs, variables=[x]).solve(method="lp")
+    assert res.status == "optimal" and res.certified
+    assert res.bound <= -2.0 and res.bound == pytest.approx(-2.0)
+
+
 def test_unbounded_general_polytope_is_refused():
     with pytest.raises(RelaxationError, match="not a bounded polytope"):
         POP(x * y, ineqs=[x, y, 1 - x + y]).solve(method="lp", degree=2)

@@ -97,8 +97,109 @@ def box_from_constraints(nvars: int, ineqs=(), eqs=(), binary=None, spin=None):
         if mask is not None:
             mask = np.asarray(mask, bool)
             lo[mask], hi[mask] = np.maximum(lo[mask], a), np.minimum(hi[mask], b)
-    _propagate(list(ineqs) + [s * h for h in eqs for s in (1.0, -1.0)], lo, hi)
+    both = list(ineqs) + [s * h for h in eqs for s in (1.0, -1.0)]
+    _propagate(both, lo, hi)
+    if _polytope(both, lo, hi):
+        _propagate(both, lo, hi)
     return lo, hi
+
+
+#: The LP step (:func:`_polytope`) runs when at most this many bounds are missing and the
+#: linear constraints have at most POLYTOPE_MAX_ROWS rows (one small HiGHS LP per missing
+#: bound, about a millisecond each at these sizes).
+POLYTOPE_MAX_MISSING = 200
+POLYTOPE_MAX_ROWS = 5000
+#: Margin asked of the LP multipliers (A^T y >= e_i + margin on every column) so that the
+#: float y passes the exact check A^T y >= 0 after rounding.
+POLYTOPE_MARGIN = 1e-9
+
+
+def _polytope(polys, lo, hi) -> bool:
+    """Bounds from the linear constraints taken together, in place; whether any changed.
+
+    For a missing upper bound of ``x_i`` where every variable of the linear constraints
+    ``A x <= b`` has a lower bound ``l``: with ``s = x - l >= 0``, any ``y >= 0`` gives
+    ``(A^T y)^T s <= y^T (b - A l)``, so ``x_i <= l_i + y^T (b - A l) / (A^T y)_i`` when
+    ``A^T y >= 0``. ``y`` comes from the LP ``min y^T (b - A l)`` s.t.
+    ``A^T y >= e_i + margin``, ``y >= 0`` (HiGHS); the bound is then recomputed from ``y`` in
+    exact rational arithmetic (a negative column of ``A^T y`` is paid with that variable's
+    upper bound, or the bound is dropped), so it holds whatever the LP solver's accuracy.
+    Lower bounds the same way in ``-x``. This bounds ``x1, x2 <= 3`` in
+    ``x >= 0, 2 x1 - x2 <= 3, -x1 + 2 x2 <= 3`` (GLOBALLib st_qpk1), where propagation one
+    constraint at a time goes round in circles.
+    """
+    linear = [p for p in polys if p.nterms and mono.degrees(p.rows).max(initial=0) <= 1]
+    if not linear or len(linear) > POLYTOPE_MAX_ROWS:
+        return False
+    used = np.unique(np.concatenate([p.variable_indices() for p in linear]))
+    missing = [i for i in used if not np.isfinite(hi[i])] + [~i for i in used if not np.isfinite(lo[i])]
+    # the exact recheck costs about (missing x columns^2) rational products: kept small
+    if not missing or len(missing) > POLYTOPE_MAX_MISSING or len(missing) * used.size ** 2 > 4e6:
+        return False
+    where = {int(v): c for c, v in enumerate(used)}
+    A, b = np.zeros((len(linear), used.size)), np.zeros(len(linear))
+    for r, p in enumerate(linear):
+        for row, c in zip(p.rows, p.coeffs):
+            idx = row[row != mono.PAD]
+            if idx.size:
+                A[r, where[int(idx[0])]] -= float(c)  # p = c0 + sum c_j x_j >= 0  <=>  -c.x <= c0
+        b[r] = float(p.constant_term())
+    cols = used
+    changed = False
+    for m in missing:
+        up = m >= 0
+        i = m if up else ~m
+        # x' = x (upper) or -x (lower): A' = A diag(sign), l' = l or -u, u' = u or -l
+        sign = 1.0 if up else -1.0
+        low = lo if up else -hi
+        high = hi if up else -lo
+        if not np.all(np.isfinite(low[cols])):
+            continue
+        v = _lp_upper(A[:, cols] * sign, b, low[cols], high[cols], int(np.flatnonzero(cols == i)[0]))
+        if v is None:
+            continue
+        if up and v < hi[i] and v >= lo[i]:
+            hi[i], changed = v, True
+        elif not up and -v > lo[i] and -v <= hi[i]:
+            lo[i], changed = -v, True
+    return changed
+
+
+def _lp_upper(A, b, low, high, k):
+    """A proven float upper bound of ``x_k`` over ``{A x <= b, x >= low}`` (see
+    :func:`_polytope`), or None."""
+    from scipy.optimize import linprog  # noqa: PLC0415 - the LP step is rarely needed
+
+    shifted = b - A @ low  # float guide for the LP only; the bound is recomputed exactly
+    target = np.full(A.shape[1], POLYTOPE_MARGIN)
+    target[k] += 1.0
+    try:
+        res = linprog(shifted, A_ub=-A.T, b_ub=-target, bounds=(0, None), method="highs")
+    except (ValueError, ArithmeticError):
+        return None
+    if res.status != 0 or res.x is None:
+        return None
+    y = [Fraction(float(v)) for v in np.maximum(res.x, 0.0)]
+    nz = [j for j, v in enumerate(y) if v]
+    F = [[Fraction(float(A[j, c])) for c in range(A.shape[1])] for j in nz]
+    cols = [sum((y[j] * F[t][c] for t, j in enumerate(nz)), Fraction(0)) for c in range(A.shape[1])]
+    if cols[k] <= 0:
+        return None
+    lows = [Fraction(float(v)) for v in low]
+    total = sum((y[j] * (Fraction(float(b[j])) - sum((F[t][c] * lows[c] for c in range(A.shape[1])
+                                                     if F[t][c]), Fraction(0)))
+                 for t, j in enumerate(nz)), Fraction(0))
+    for c, rc in enumerate(cols):  # r_c s_c >= r_c (u_c - l_c) for a negative column
+        if c == k or rc >= 0:
+            continue
+        if not np.isfinite(high[c]):
+            return None
+        total -= rc * (Fraction(float(high[c])) - lows[c])
+    bound = lows[k] + total / cols[k]
+    v = float(bound)
+    if Fraction(v) < bound:
+        v = math.nextafter(v, math.inf)
+    return v if np.isfinite(v) else None
 
 
 #: Rounds of propagation (each pass over the constraints uses the bounds of the one before).

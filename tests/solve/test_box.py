@@ -98,3 +98,31 @@ def test_st_bsj2_is_certified():
     res = pop.solve(order=2, time_limit=60)
     assert res.status == "optimal" and res.certified, res.message
     assert res.bound <= 1.0 and res.certificate.verify()
+
+
+def test_a_polytope_bounds_variables_that_propagation_cannot():
+    """GLOBALLib st_qpk1: x >= 0, x1 - x2 <= 1, -x1 + x2 <= 1, -x1 + 2 x2 <= 3, 2 x1 - x2 <= 3.
+    Each constraint bounds one variable by the other, so propagation goes round in circles;
+    2 (2 x1 - x2 <= 3) + (-x1 + 2 x2 <= 3) gives 3 x1 <= 9. The LP dual gives such combinations,
+    checked in exact arithmetic; its bounds enclose the LP's own optimum (x1, x2 <= 3)."""
+    x1, x2 = variables("x1 x2")
+    pop = POP(x1 + x2, ineqs=[1 + x1 - x2, 1 - x1 + x2, 3 + x1 - 2 * x2, 3 - 2 * x1 + x2, x1, x2])
+    lo, hi = _box(pop)
+    assert lo.tolist() == [0.0, 0.0]
+    assert np.all(hi >= 3.0) and np.all(hi <= 3.0 + 1e-6)
+    # and from above: x <= 0 with the mirrored constraints bounds x from below
+    pop2 = POP(x1, ineqs=[1 - x1 + x2, 1 + x1 - x2, 3 - x1 + 2 * x2, 3 + 2 * x1 - x2, -x1, -x2])
+    lo2, hi2 = _box(pop2)
+    assert np.all(lo2 <= -3.0) and np.all(lo2 >= -3.0 - 1e-6) and hi2.tolist() == [0.0, 0.0]
+    # an unbounded polytope stays unbounded
+    lo3, hi3 = _box(POP(x1, ineqs=[x1 - x2, x1, x2]))
+    assert np.isinf(hi3).all()
+
+
+def test_st_qpk1_is_certified():
+    x1, x2 = variables("x1 x2")
+    pop = POP(-(2 * x1 - 2 * x1**2 + 2 * x1 * x2 + 3 * x2 - 2 * x2**2),
+              ineqs=[1 + x1 - x2, 1 - x1 + x2, 3 + x1 - 2 * x2, 3 - 2 * x1 + x2, x1, x2])
+    res = pop.solve(order=2, time_limit=60)
+    assert res.status == "optimal" and res.certified, res.message
+    assert res.bound <= -3.0 and res.certificate.verify()   # YALMIP's optimum: -3

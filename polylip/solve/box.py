@@ -155,7 +155,8 @@ def _polytope(polys, lo, hi) -> bool:
         high = hi if up else -lo
         if not np.all(np.isfinite(low[cols])):
             continue
-        v = _lp_upper(A[:, cols] * sign, b, low[cols], high[cols], int(np.flatnonzero(cols == i)[0]))
+        # A has one column per variable of the linear constraints (cols), in that order
+        v = _lp_upper(A * sign, b, low[cols], high[cols], where[int(i)])
         if v is None:
             continue
         if up and v < hi[i] and v >= lo[i]:
@@ -171,7 +172,10 @@ def _lp_upper(A, b, low, high, k):
     from scipy.optimize import linprog  # noqa: PLC0415 - the LP step is rarely needed
 
     shifted = b - A @ low  # float guide for the LP only; the bound is recomputed exactly
-    target = np.full(A.shape[1], POLYTOPE_MARGIN)
+    # the margin only where some row can pay it: a column without a positive entry (a
+    # variable no linear constraint bounds from above) must get (A^T y)_c = 0 exactly, which
+    # the LP's zero multipliers give
+    target = np.where(np.any(A > 0, axis=0), POLYTOPE_MARGIN, 0.0)
     target[k] += 1.0
     try:
         res = linprog(shifted, A_ub=-A.T, b_ub=-target, bounds=(0, None), method="highs")

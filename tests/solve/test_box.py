@@ -126,3 +126,22 @@ def test_st_qpk1_is_certified():
     res = pop.solve(order=2, time_limit=60)
     assert res.status == "optimal" and res.certified, res.message
     assert res.bound <= -3.0 and res.certificate.verify()   # YALMIP's optimum: -3
+
+
+def test_polytope_step_with_variables_outside_the_linear_constraints():
+    """GLOBALLib circle: the linear constraints use only objvar (the last variable), and the
+    LP step indexed the full matrix by global variable numbers: IndexError in every solve."""
+    x1, x2, t = variables("x1 x2 t")
+    pop = POP(t, ineqs=[t**2 - (1 - x1) ** 2 - (2 - x2) ** 2, t, 3 - t + x1 - x1])
+    assert pop.variables == ("t", "x1", "x2")
+    lo, hi = _box(pop)
+    assert lo[0] == 0.0 and hi[0] == 3.0
+    # st_qpk1's polytope (the LP step is needed) beside a variable 'a' (index 0) that no
+    # linear constraint uses
+    a, = variables("a")
+    pop2 = POP(x1 + x2 + a, ineqs=[1 + x1 - x2, 1 - x1 + x2, 3 + x1 - 2 * x2, 3 - 2 * x1 + x2,
+                                   x1, x2, 1 - a**2])
+    assert pop2.variables == ("a", "x1", "x2")
+    lo2, hi2 = _box(pop2)
+    assert lo2.tolist() == [-1.0, 0.0, 0.0] and hi2[0] == 1.0
+    assert 3.0 <= hi2[1] <= 3.0 + 1e-6 and 3.0 <= hi2[2] <= 3.0 + 1e-6

@@ -192,3 +192,13 @@ def test_adversarial_problem_files(cli, tmp_path, name):
         line = assert_one_line_error(run, code, match)
         if code == 2:
             assert f"{name}.pop" in line  # the error names the file
+
+
+def test_a_globallib_file_from_yalmip(cli):
+    """GLOBALLib st_bsj2 as converted from YALMIP's test (tests/support/globallib): the
+    command prints the certified bound, at or below YALMIP's optimum 1, and exits 0."""
+    path = Path(__file__).resolve().parents[1] / "support" / "globallib" / "st_bsj2.pop"
+    run = cli("solve", path, "--order", "2", "--json", "--time-limit", "120")
+    assert run.code == 0 and run.err == "", run.err
+    out = json.loads(run.out)
+    assert out["status"] == "optimal" and out["certified"] and out["bound"] <= 1.0

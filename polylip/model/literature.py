@@ -247,6 +247,24 @@ def _henrion_lasserre_three():
 
 _MOBIUS8 = [(i, (i + 1) % 8) for i in range(8)] + [(i, i + 4) for i in range(4)]
 
+#: A +-1 spin glass on the 3 x 3 torus (edges right and down, wrapping), weights fixed here.
+_TORUS3 = [(3 * r + c, e) for r in range(3) for c in range(3)
+           for e in (3 * r + (c + 1) % 3, 3 * ((r + 1) % 3) + c)]
+_TORUS3_W = [1, -1, -1, 1, -1, -1, -1, -1, 1, -1, 1, 1, 1, 1, 1, -1, 1, 1]
+_TORUS3_GROUND = (-1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0)
+
+
+def _spin_glass_torus3():
+    s = variables(" ".join(f"s{i}" for i in range(9)))
+    energy = sum(w * s[a] * s[b] for w, (a, b) in zip(_TORUS3_W, _TORUS3))
+    return POP(energy, spin=[f"s{i}" for i in range(9)])
+
+
+def _katsura2():
+    u0, u1, u2 = variables("u0 u1 u2")
+    f = [u0 + 2 * u1 + 2 * u2 - 1, u0**2 + 2 * u1**2 + 2 * u2**2 - u0, 2 * u0 * u1 + 2 * u1 * u2 - u1]
+    return POP(sum(g**2 for g in f), ineqs=[1 - u0**2, 1 - u1**2, 1 - u2**2])
+
 
 _S3 = 3 ** -0.5
 _S2 = 2 ** -0.5
@@ -362,4 +380,12 @@ LITERATURE = {p.name: p for p in [
                  (1.0, 1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0),
                  "max-cut of the Moebius ladder on 8 nodes (cycle plus 4 diagonals): 10 of 12 "
                  "edges, by enumeration; the order-1 (Goemans-Williamson) bound is 10.83"),
+    KnownProblem("spin_glass_torus_3x3", _spin_glass_torus3, 2, -10.0, _TORUS3_GROUND,
+                 "+-1 spin glass on the 3 x 3 torus, the form of BiqMac's toroidal-grid "
+                 "instances (Wiegele 2007; Liers et al. 2004), weights fixed here; ground "
+                 "state -10 by enumeration of the 2^9 states; order 1 gives -11.066"),
+    KnownProblem("katsura_2", _katsura2, 2, 0.0, (1.0, 0.0, 0.0),
+                 "Katsura-2 polynomial system (Katsura 1990; PHCpack / PoSSo test suites) as "
+                 "the least squares of its 3 equations on [-1, 1]^3: 0 at each of its real "
+                 "solutions, (1, 0, 0) among them"),
 ]}

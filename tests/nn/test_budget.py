@@ -322,6 +322,27 @@ def test_closed_forms_too_large_to_run_in_process_are_stopped_at_the_budget(monk
 
 
 @needs_fork
+def test_a_closed_form_worker_that_dies_still_leaves_a_bound(monkeypatch):
+    import os
+
+    from polylip.nn.baselines import quick_product_bound
+    from polylip.nn.methods import plan
+
+    net = mlp((6, 8, 8, 1))
+    monkeypatch.setattr(plan, "CLOSED_FORM_INLINE_FLOPS", -1.0)
+
+    def dies(problem, **kw):  # as a worker killed by its memory limit
+        os._exit(3)
+
+    monkeypatch.setitem(METHODS, "product", dies)
+    monkeypatch.setitem(METHODS, "interval", dies)  # in a worker too (flops 0 > -1)
+    res = lipschitz(net, "2", lower=False, budget=5)
+    assert res.upper is not None and math.isfinite(res.upper)
+    assert res.upper <= quick_product_bound(net, "2")
+    assert {t["method"]: t for t in res.details["tried"]}["product"]["status"] == "failed"
+
+
+@needs_fork
 def test_closed_forms_in_a_worker_send_the_region_bounds_back(monkeypatch):
     from polylip.nn.methods import plan
     from polylip.nn.regions import bounds_cached

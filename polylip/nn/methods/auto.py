@@ -325,9 +325,10 @@ class Run:
         else:
             out = self._closed_form_worker(step)
         seconds = time.perf_counter() - t0
-        if out.status == "time_limit" and step.method == "product":
+        if out.upper is None and step.method == "product":
+            # stopped, or its worker died (memory): "auto" never returns without a bound
             quick = quick_product_bound(self.problem.net, self.problem.norm)
-            self.tried.append({"method": step.method, "status": "time_limit", "upper": None,
+            self.tried.append({"method": step.method, "status": out.status, "upper": None,
                                "seconds": seconds})
             self.note(step, "ok", f"upper {quick:.6g} (the quick product: the exact one "
                       f"{out.details.get('message', 'did not finish')})",

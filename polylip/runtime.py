@@ -72,7 +72,7 @@ __all__ = ["quiet_native_stdout", "Deadline", "TimeLimitReached", "time_left", "
            "fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
            "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
            "memory_limit", "set_memory_limit", "MemoryLimit", "check_memory", "format_bytes",
-           "format_count", "blas_threads", "BLAS_THREADS_ENV"]
+           "format_count", "blas_threads", "BLAS_THREADS_ENV", "in_deadline_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,17 @@ def _rebuild_error(kind: str, text: str, trace: str, exc_type: type | None):
     return err
 
 
+_in_worker: list = []  # set in a worker of call_with_deadline (see in_deadline_worker)
+
+
+def in_deadline_worker() -> bool:
+    """Whether this process is a worker of :func:`call_with_deadline`: whatever it runs is
+    stopped at that call's deadline (it cannot fork a worker of its own: it is daemonic)."""
+    return bool(_in_worker)
+
+
 def _worker(conn, fn, memory, parent):
+    _in_worker.append(True)
     die_with_parent(parent)  # a caller killed mid-step takes its worker with it
     limit_memory(memory)
     try:

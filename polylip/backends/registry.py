@@ -38,7 +38,7 @@ from polylip.backends import (clarabel_backend, clarabel_lp, highs_backend, high
                               picos_backend, picos_lp)
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError
-from polylip.runtime import call_with_deadline, fork_available
+from polylip.runtime import call_with_deadline, fork_available, in_deadline_worker
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +244,15 @@ def _with_deadline(run, name: str, time_limit: float | None) -> BackendSolution:
     """Run a backend that has no time limit of its own under a hard deadline."""
     if time_limit is None:
         return run()
-    if not fork_available():  # pragma: no cover - non-Linux: the limit is checked after
-        log.warning("no fork here: the %s solve runs without a hard time limit", name)
+    if not fork_available():
+        if in_deadline_worker():
+            # a worker of call_with_deadline (a step of Lipschitz method "auto"): it cannot
+            # fork again, and needs not: it is stopped at its own deadline (the warning below
+            # was printed for every such solve). Not any daemonic process: a daemonic Dask
+            # worker has no deadline
+            log.debug("the %s solve runs under the deadline of this worker", name)
+        else:  # no fork on this platform: the limit is checked after
+            log.warning("no fork here: the %s solve runs without a hard time limit", name)
         return run()
     out = call_with_deadline(run, float(time_limit))
     if out.status == "done":

@@ -180,3 +180,38 @@ def test_clarabel_under_a_deadline_returns_its_solution(monkeypatch):
     assert forked.status == direct.status == "optimal"
     assert forked.value == pytest.approx(direct.value, abs=1e-9)
     assert np.allclose(forked.x, direct.x)
+
+
+def test_no_warning_for_a_solve_inside_a_worker_that_has_its_own_deadline(monkeypatch, caplog):
+    """Inside a step of Lipschitz method "auto" (a worker of call_with_deadline, stopped at its
+    deadline) a CVXOPT solve cannot fork again: it is still under a hard limit, the worker's.
+    The warning "no fork here: ... without a hard time limit" was printed for every such solve
+    (dozens on stderr in a run of benchmarks/qa_lipschitz_fuzz.py); it stays where it is true
+    (no fork on the platform, a daemonic Dask worker)."""
+    import logging
+
+    from polylip import runtime
+    from polylip.backends import registry
+
+    def run_in_worker():
+        records = []
+
+        class Keep(logging.Handler):
+            def emit(self, record):
+                records.append((record.levelno, record.getMessage()))
+
+        logger = logging.getLogger("polylip.backends.registry")
+        logger.addHandler(Keep())
+        logger.setLevel(logging.DEBUG)
+        assert registry._with_deadline(lambda: 42, "cvxopt", 5.0) == 42
+        return records
+
+    if runtime.fork_available():
+        done = runtime.call_with_deadline(run_in_worker, 30.0)
+        assert done.status == "done", done.message
+        assert not [m for level, m in done.value if level >= logging.WARNING]
+    monkeypatch.setattr(registry, "fork_available", lambda: False)  # no fork, no deadline
+    with caplog.at_level(logging.INFO, logger="polylip.backends.registry"):
+        assert registry._with_deadline(lambda: 42, "cvxopt", 5.0) == 42
+    assert any("without a hard time limit" in r.getMessage() for r in caplog.records
+               if r.levelno == logging.WARNING)

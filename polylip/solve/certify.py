@@ -124,11 +124,13 @@ def _cut(result: Result, lmi, raw, why: str, t0: float) -> Result:
     if bad > INDEFINITE_FACTOR * tol:
         return replace(result, status="inaccurate", bound=None, certified=False,
                        numerical_bound=result.bound, certify_seconds=seconds, is_global=False,
+                       minimizers=(),
                        message=(f"the solver reported optimal ({result.message}) with the bound "
                                 f"{result.bound:.8g}, but a Gram matrix has an eigenvalue of "
                                 f"-{bad:.2g} times its largest entry, beyond its tolerance "
                                 f"{tol:.0e}; {why}"))
     return replace(result, certified=False, numerical_bound=result.bound, is_global=False,
+                   minimizers=(),
                    certify_seconds=seconds, message=f"{result.message}; numerical only: {why}")
 
 
@@ -157,6 +159,7 @@ def certify_sos(result: Result, structure, lmi, raw, pop, deadline: float | None
         if result.status != "optimal":
             return result
         return replace(result, certified=False, numerical_bound=result.bound, is_global=False,
+                       minimizers=(),
                        message=f"{result.message}; numerical only: the solution carries no "
                                "certificate (no Gram matrices)")
     cb = cert.certified_bound()
@@ -186,7 +189,7 @@ def certify_sos(result: Result, structure, lmi, raw, pop, deadline: float | None
     if bad > INDEFINITE_FACTOR * tol:
         return replace(result, status="inaccurate", bound=None, certified=False,
                        numerical_bound=result.bound, certificate=cert, certify_seconds=seconds,
-                       is_global=False,
+                       is_global=False, minimizers=(),
                        message=(f"the solver reported optimal ({result.message}) with the "
                                 f"bound {result.bound:.8g}, but its sum-of-squares certificate "
                                 f"does not hold: a Gram matrix has an eigenvalue of "
@@ -194,9 +197,11 @@ def certify_sos(result: Result, structure, lmi, raw, pop, deadline: float | None
                                 f"tolerance {tol:.0e}; at order {result.order} there may be no "
                                 f"certificate (try order={(result.order or 0) + 1}, "
                                 "order='auto', or bounds on the variables)"))
-    # Without a proven bound, a feasible point matching it proves nothing: no global claim
-    # (extended Rosenbrock n = 8: numerical bound 2.8e-8 above the minimum 0, was "= global
-    # optimum"); the point stays as the candidate.
+    # Without a proven bound, a feasible point matching it proves nothing: no global claim and
+    # no minimizers (extended Rosenbrock n = 8: numerical bound 2.8e-8 above the minimum 0, was
+    # "= global optimum"; min x, unbounded, with Clarabel: "Solved" at -4.7e7 and the point
+    # x = -4.7e7 listed as a minimizer); the point stays as the candidate.
     why = cb.reason if clock is None or clock.cut is None else f"{cb.reason}; {clock.cut}"
     return replace(result, certified=False, numerical_bound=result.bound, certificate=cert,
-                   certify_seconds=seconds, is_global=False, message=f"{result.message}; {why}")
+                   certify_seconds=seconds, is_global=False,
+                   minimizers=(), message=f"{result.message}; {why}")

@@ -54,7 +54,8 @@ class Result:
         Every point found that is feasible (to 1e-6) and attains the bound, within
         ``max(accuracy, 1e-6 * max(1, |bound|))``: all the extracted global minimizers when the
         moment matrix is flat (e.g. both points of ``(x^2 - 1)^2``, the cuts of a max-cut
-        relaxation that is exact), best first; empty when none is known.
+        relaxation that is exact), best first; empty when none is known, and when the bound
+        is not certified (a point meeting an unproven bound proves nothing).
     is_global : bool
         True when the bound is certified to be the global optimum: the candidate is feasible
         and its value matches the bound to 1e-6 (relative).

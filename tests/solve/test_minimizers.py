@@ -190,3 +190,15 @@ def test_attains():
     assert mz.attains(-1.0 - 1e-7, -1.0)
     assert not mz.attains(-0.99, -1.0)
     assert mz.attains(-0.99, -1.0, accuracy=0.02)
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+def test_no_minimizers_without_a_proven_bound(solver):
+    """min x is unbounded: Clarabel's moment side says "Solved" at about -1 / (4 tol)
+    (its SOS side is weakly infeasible), and the point x = bound attains that number. A
+    feasible point meeting a bound that is not proven proves nothing: no minimizers, as no
+    is_global (was: "minimizers: 1 feasible point(s) attaining the bound"; found by QA of
+    degenerate POPs)."""
+    res = POP(x).solve(order=1, solver=solver)
+    assert not res.certified
+    assert not res.is_global and res.minimizers == ()

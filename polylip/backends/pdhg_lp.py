@@ -94,8 +94,9 @@ RUIZ_PASSES = 10
 
 
 def default_threads() -> int:
-    """Threads for the products: the cores this process may use, at most 2 (the measured gain
-    is a split in two; more blocks only add overhead on these machines)."""
+    """Threads for the products: the cores this process may use, at most 2 (these machines
+    have 2 cores; a gain from the second thread needs the second core free, which could not
+    be measured here: benchmarks/RESULTS.md, run P7)."""
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux

@@ -44,9 +44,9 @@ on the short (row) side. Neither threads nor float32 change what the bound means
 certificate is exact whatever the point).
 
 Measured (benchmarks/RESULTS.md, "polylip's own PDLP"; LiPopt-4 LPs of the CertDNN networks,
-seed 0, tolerance 1e-6, load 8-11, CPU seconds of the whole run): width 80 sparsity 20, 1,080
-iterations, 56.0 s (cuPDLP-C: 960 iterations, 84.3 s at the same load), certified +4.2e-6 from
-the published LiPopt-4; double precision 960 iterations, 64.7 s, +1.4e-6; width 80 sparsity 30,
+seed 0, tolerance 1e-6, load 8-11, CPU seconds of the whole run): width 80 sparsity 20,
+1,040-1,080 iterations, 56.0-62.1 s in two runs (cuPDLP-C: 960 iterations, 84.3 s at the same
+load), certified +3.9e-6 to +4.2e-6 from the published LiPopt-4; double precision 960 iterations, 64.7 s, +1.4e-6; width 80 sparsity 30,
 1,640 iterations, 301 s, optimal. Hence ``solver="auto"`` takes ``"pdhg-single"`` for the LPs
 of the first-order rule (:data:`polylip.backends.registry.AUTO_FIRST_ORDER`). A reflected
 Halpern scheme with constant steps (cuPDLPx, ``scheme="halpern"``) took more iterations

@@ -96,6 +96,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def order_or_auto(text: str) -> int | str:
+    """A relaxation order: a positive integer, or "auto" (raise it until the bound is certified,
+    :mod:`polylip.relax.hierarchy`)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return positive_int(text)
+
+
 def non_negative_int(text: str) -> int:
     value = _integer(text)
     if value < 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 
-from polylip.cli.common import load_pop, positive_int, say, seconds_or_none
+from polylip.cli.common import load_pop, order_or_auto, positive_int, say, seconds_or_none
 
 log = logging.getLogger("polylip.cli")
 
@@ -30,8 +30,9 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("file", help="problem file (UTF-8 text, at most 10 MiB)")
     p.add_argument("--method", choices=("sos", "lp"), default="sos",
                    help="moment-SOS hierarchy (default) or Krivine/Handelman LP hierarchy")
-    p.add_argument("--order", type=positive_int, default=None,
-                   help="relaxation order for --method sos (default: smallest valid)")
+    p.add_argument("--order", type=order_or_auto, default=None,
+                   help="relaxation order for --method sos (default: smallest valid), or "
+                        "'auto': raise it until the bound is certified")
     p.add_argument("--degree", type=positive_int, default=None,
                    help="certificate degree for --method lp")
     p.add_argument("--sparsity", default="auto",

@@ -202,3 +202,12 @@ def test_a_globallib_file_from_yalmip(cli):
     assert run.code == 0 and run.err == "", run.err
     out = json.loads(run.out)
     assert out["status"] == "optimal" and out["certified"] and out["bound"] <= 1.0
+
+
+def test_order_auto(cli, problem):
+    """--order auto is the API's order="auto" (it used to be refused as "expected an integer")."""
+    run = cli("solve", problem, "--order", "auto", "--json")
+    out = json.loads(run.out)
+    assert run.code == 0 and out["status"] == "optimal" and out["certified"]
+    assert out["order"] == 2
+    assert out["bound"] <= -3.5138  # min of x^4 - 3x^2 + x is -3.51378...

@@ -171,6 +171,16 @@ class LPRelaxation(KrivineLP):
         if not usable or raw.x is None:
             if status == "optimal":
                 status, message = "failed", "the solver claimed optimality but returned no solution"
+            if status in ("infeasible", "unbounded"):
+                # Never a status of the POP: an empty polytope is refused before the LP is
+                # built (relax/polytope.py), and the solver's claim comes with no
+                # Farkas ray that is checked here. HiGHS said "infeasible" on [1, 1 + 1e-13]
+                # at degree 2 and "Model error" (status 2) on a box of radius 1e-6 at degree 3,
+                # both feasible, with certificates that exist (found by QA of degenerate POPs).
+                message = (f"the LP solver reported the LP of degree {self.degree} {status} "
+                           f"({message}), a claim not checked (no Farkas certificate): no bound; "
+                           "try another degree, solver, or method='sos'")
+                status = "inaccurate"
             return Result(status=status, bound=None, message=message, **common)
         x = np.asarray(raw.x, dtype=float)
         if x.size != self.nproducts + 1 or not np.isfinite(x).all():

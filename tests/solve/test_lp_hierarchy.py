@@ -206,6 +206,35 @@ def test_inaccurate_solution_gives_no_bound():
     assert res.status == "inaccurate" and res.bound is None
 
 
+@pytest.mark.parametrize("claim", ["infeasible", "unbounded"])
+def test_unchecked_infeasible_or_unbounded_lp_is_not_a_status(claim):
+    """The LP solver's "infeasible" / "unbounded" comes with no Farkas ray polylip checks, and
+    an empty polytope is refused before the LP is built: the claim is "inaccurate" with the
+    reason, never the POP's status."""
+    from polylip.backends.base import BackendSolution
+
+    relaxation = LPRelaxation.build(POP(x * y, ineqs=box([x, y])), degree=2)
+    raw = BackendSolution(claim, "highs", 0.0, raw_status="fake", message=f"fake {claim}")
+    res = relaxation._result(relaxation.to_lp(), raw)
+    assert res.status == "inaccurate" and res.bound is None
+    assert claim in res.message and "not checked" in res.message
+
+
+@pytest.mark.parametrize("pop, degree, minimum", [
+    # [1, 1 + 1e-13]: HiGHS answered "infeasible" at degrees 2 and 3
+    (POP(x, ineqs=[x - 1, sympy.Rational(10**13 + 1, 10**13) - x]), 2, 1.0),
+    # a box of radius 1e-6: "Model error", mapped to infeasible, at degree 3
+    (POP(x + y, ineqs=[sympy.Rational(1, 10**6) - x, x + sympy.Rational(1, 10**6),
+                       sympy.Rational(1, 10**6) - y, y + sympy.Rational(1, 10**6)]), 3, -2e-6),
+])
+def test_thin_feasible_polytopes_are_never_infeasible(pop, degree, minimum):
+    """Found by QA of degenerate POPs: feasible polytopes reported "infeasible"."""
+    res = pop.solve(method="lp", degree=degree)
+    assert res.status != "infeasible"
+    if res.bound is not None and res.certified:
+        assert res.bound <= minimum
+
+
 def test_certdnn_w10_s4_matches_published_lipopt3():
     # seed 0 of the CertDNN width-10, sparsity-4 networks; published LiPopt-3 bound 0.6098883923
     data = np.load(os.path.join(NETS, "w10_s4.npz")) if \

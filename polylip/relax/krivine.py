@@ -359,6 +359,15 @@ class KrivineLP:
             anchor = spars.anchors[c] if spars.anchors else -1
             if anchor >= 0 and anchor in box_factor:
                 products.append(_anchored_products(fac, fbool, box_factor[anchor], degree))
+            elif fac.size and polytope.factor_degenerate[fac].all():
+                # Every factor is degenerate (l_j = 0 on the set, its pair l_j, -l_j sums to 0,
+                # not 1): products of exactly `degree` factors reach no lower monomial, so the
+                # lower degrees are added (-1 pads are the constant generator). A single-point
+                # polytope was refused at every degree >= 2 ("no product produces x").
+                for k in range(1, degree + 1):
+                    g = _clique_products(fac, fbool, k)
+                    products.append(np.hstack([g, np.full((g.shape[0], degree - g.shape[1]), -1,
+                                                          dtype=np.int32)]))
             else:
                 products.append(_clique_products(fac, fbool, degree))
         unfit = [polytope.labels[j] for j, s in enumerate(fsets)

@@ -235,6 +235,20 @@ def test_thin_feasible_polytopes_are_never_infeasible(pop, degree, minimum):
         assert res.bound <= minimum
 
 
+@pytest.mark.parametrize("degree", [2, 3, 4])
+@pytest.mark.parametrize("ineqs, point", [([x, y, -x - y], (0, 0)), ([x, -x, y, -y], (0, 0)),
+                                          ([x - 1, 1 - x, y - 2, 2 - y], (1, 2))])
+def test_single_point_polytope_every_degree(ineqs, point, degree):
+    """Every factor degenerate (a single point): l_j and -l_j no longer sum to 1, so products
+    of exactly ``degree`` factors reached no lower monomial and degree >= 2 was refused as
+    "no product produces x" (found by QA of degenerate POPs)."""
+    pop = POP(x * y + x + y, ineqs=ineqs)
+    minimum = point[0] * point[1] + point[0] + point[1]
+    res = pop.solve(method="lp", degree=degree)
+    assert res.status == "optimal" and res.certified
+    assert res.bound <= minimum and res.bound == pytest.approx(minimum, abs=1e-9)
+
+
 def test_certdnn_w10_s4_matches_published_lipopt3():
     # seed 0 of the CertDNN width-10, sparsity-4 networks; published LiPopt-3 bound 0.6098883923
     data = np.load(os.path.join(NETS, "w10_s4.npz")) if \

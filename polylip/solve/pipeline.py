@@ -199,7 +199,7 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
         return _solve_fixed(pop, certificate, settings, start, settings.time_limit)
     first = pop.min_order()
     last = certificate.max_order or first + AUTO_EXTRA_ORDERS
-    result = None
+    result = numerical = None
     for order in range(first, max(first, last) + 1):
         left = None
         if settings.time_limit is not None:
@@ -224,12 +224,21 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
             break
         result = _solve_one(relaxation, settings, _left(start, settings.time_limit))
         log.info("order='auto': order %d ended %s", order, result.status)
+        if result.status == "optimal" and not result.certified:
+            # a numerical bound only: not where "auto" stops (until the bound is certified);
+            # kept in case no higher order answers (the highest such order: the tightest)
+            numerical = result
+            continue
         if result.status in ("optimal", "infeasible", "time_limit"):
             break
     if result is None:
         return Result(status="time_limit", bound=None, order=None, solver=settings.solver,
                       sense=pop.sense, message="no time left to build a relaxation")
-    if result.status != "optimal":
-        result = replace(result, message=f"order='auto' tried orders {first}..{result.order}: "
+    tried = result.order
+    if result.status != "optimal" and numerical is not None:
+        result = replace(numerical, message=f"{numerical.message}; order {tried} ended "
+                                            f"{result.status}")
+    if result.status != "optimal" or not result.certified:
+        result = replace(result, message=f"order='auto' tried orders {first}..{tried}: "
                                          f"{result.message}")
     return result

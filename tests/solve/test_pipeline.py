@@ -39,6 +39,37 @@ def test_order_auto_raises_the_order_until_certified():
     assert -0.05 <= res.bound <= 1e-8  # a valid lower bound on the minimum 0
 
 
+@pytest.mark.parametrize("later", ["certified", "failed"])
+def test_order_auto_goes_past_an_uncertified_optimal(monkeypatch, later):
+    """order="auto" raises the order until the bound is certified (hierarchy.py): an
+    "optimal" whose bound is numerical only is not where it stops (it stopped there). When no
+    higher order does better, the uncertified answer is the one returned."""
+    from dataclasses import replace
+
+    from polylip.solve import pipeline
+    from polylip.solve.result import Result
+
+    orders = []
+
+    def fake(relaxation, settings, left):
+        k = relaxation.order
+        orders.append(k)
+        if k == 1:
+            return Result(status="optimal", bound=-1.0, order=1, solver="fake", certified=False,
+                          message="numerical only")
+        if later == "certified":
+            return Result(status="optimal", bound=-0.5, order=k, solver="fake", certified=True)
+        return Result(status="failed", bound=None, order=k, solver="fake", message="broke")
+
+    monkeypatch.setattr(pipeline, "_solve_one", fake)
+    res = BOX_PRODUCT.solve(order="auto")
+    if later == "certified":
+        assert orders == [1, 2] and res.certified and res.order == 2
+    else:
+        assert orders == [1, 2, 3] and res.status == "optimal" and not res.certified
+        assert res.order == 1 and "tried orders 1..3" in res.message
+
+
 def test_order_auto_stops_at_max_order():
     res = solve_pop(POP(x**3), Putinar(order="auto", max_order=3))
     assert res.status == "unbounded" and res.order == 3

@@ -50,8 +50,10 @@ load), certified +3.9e-6 to +4.2e-6 from the published LiPopt-4; double precisio
 1,640 iterations, 301 s, optimal. Hence ``solver="auto"`` takes ``"pdhg-single"`` for the LPs
 of the first-order rule (:data:`polylip.backends.registry.AUTO_FIRST_ORDER`). A reflected
 Halpern scheme with constant steps (cuPDLPx, ``scheme="halpern"``) took more iterations
-(20x16: 560 against 480) and is not the default. No gain from the second thread could be
-measured on the shared machine (the other core was busy); two threads stay the default.
+(20x16: 560 against 480) and is not the default. Two threads: at load 2-3 they split the
+float32 products 1.87x and a whole iteration 1.56x (80x20: 31.7 ms an iteration), and the
+whole width-80 sparsity-20 run took 48.9 s of wall-clock; at load 8-11 (the other core busy)
+they gain nothing and cost little CPU.
 
 Statuses: "optimal" when the tolerances are met; "inaccurate" at the iteration cap or the time
 limit (the better of the current and average point is returned, so the certificate check can
@@ -95,8 +97,8 @@ RUIZ_PASSES = 10
 
 def default_threads() -> int:
     """Threads for the products: the cores this process may use, at most 2 (these machines
-    have 2 cores; a gain from the second thread needs the second core free, which could not
-    be measured here: benchmarks/RESULTS.md, run P7)."""
+    have 2 cores; the second thread gains when the second core is free: 1.56x an iteration at
+    load 2, nothing at load 10; benchmarks/RESULTS.md, runs P7 and P7b)."""
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux

@@ -52,8 +52,8 @@ of the first-order rule (:data:`polylip.backends.registry.AUTO_FIRST_ORDER`). A 
 Halpern scheme with constant steps (cuPDLPx, ``scheme="halpern"``) took more iterations
 (20x16: 560 against 480) and is not the default. Two threads: at load 2-3 they split the
 float32 products 1.87x and a whole iteration 1.56x (80x20: 31.7 ms an iteration), and the
-whole width-80 sparsity-20 run took 48.9 s of wall-clock; at load 8-11 (the other core busy)
-they gain nothing and cost little CPU.
+whole width-80 sparsity-20 run took 48.9 s of wall-clock (sparsity 30: 492 s at load 2-5.6);
+at load 8-11 (the other core busy) they gain nothing and cost little CPU.
 
 Statuses: "optimal" when the tolerances are met; "inaccurate" at the iteration cap or the time
 limit (the better of the current and average point is returned, so the certificate check can

@@ -715,10 +715,14 @@ def _rump(G: np.ndarray, diag_err=0.0) -> np.ndarray:
     lam = np.linalg.eigvalsh(G)[:, 0]
     g = 2 * _gamma(k + 3)
     a = g / (1 - g)
-    fro = np.sqrt(np.einsum("bij,bij->b", G, G))
-    margin = 2 * a * (np.abs(np.einsum("bii->b", G)) + k * np.abs(lam)) + 8 * k * U * fro + k * TINY
+    with np.errstate(over="ignore"):  # entries near 1e154 and up: the margin is inf
+        fro = np.sqrt(np.einsum("bij,bij->b", G, G))
+        margin = (2 * a * (np.abs(np.einsum("bii->b", G)) + k * np.abs(lam)) + 8 * k * U * fro
+                  + k * TINY)
     out = np.full(G.shape[0], -np.inf)
-    todo = np.arange(G.shape[0])
+    # a block whose margin overflows proves nothing (-inf); shifting by inf gave NaN matrices
+    # ("invalid value in multiply", GLOBALLib ex9_2_6) and 40 failed factorizations
+    todo = np.flatnonzero(np.isfinite(margin))
     for _ in range(40):
         t = lam[todo] - margin[todo]
         B = G[todo] - t[:, None, None] * np.eye(k)

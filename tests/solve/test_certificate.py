@@ -236,6 +236,19 @@ def test_rump_bound_is_rigorous():
             assert _ldl_psd(shifted)
 
 
+def test_rump_with_entries_whose_margin_overflows():
+    """A block with entries near 1e200 (its Frobenius norm overflows): no bound (-inf) for that
+    block, the others as usual, and no "invalid value" warning (GLOBALLib ex9_2_6)."""
+    import warnings
+
+    G = np.stack([np.eye(3), np.diag([1e200, 1e200, 1e200]), 2 * np.eye(3)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        mu = _rump(G)
+    assert mu[1] == -np.inf
+    assert 0.999 < mu[0] <= 1.0 and 1.999 < mu[2] <= 2.0
+
+
 def test_ldl_psd_exact():
     F = lambda rows: [[Fraction(v) for v in r] for r in rows]  # noqa: E731
     assert _ldl_psd(F([[1, 1], [1, 1]]))

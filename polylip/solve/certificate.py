@@ -725,6 +725,8 @@ def _rump(G: np.ndarray, diag_err=0.0) -> np.ndarray:
     todo = np.flatnonzero(np.isfinite(margin))
     for _ in range(40):
         t = lam[todo] - margin[todo]
+        if not np.isfinite(t).all():  # the margin overflowed: the Frobenius bound below
+            break
         B = G[todo] - t[:, None, None] * np.eye(k)
         try:
             np.linalg.cholesky(B)

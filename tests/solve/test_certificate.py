@@ -293,3 +293,17 @@ def test_dead_multiplier_terms_are_zeroed():
     assert cb.certified and cb.bound == 2.0
     sealed = repair(cert)
     assert sealed.certified_bound().certified and sealed.verify()
+
+
+@pytest.mark.filterwarnings("error")
+def test_rump_on_near_singular_and_huge_matrices_is_quiet_and_sound():
+    """min x (unbounded) with Clarabel printed numpy's "invalid value encountered in multiply"
+    on the CLI's stderr: a margin that overflows (a huge matrix, or x 4 up to forty times)
+    made -inf * 0 in the shifted matrix. Each value is a lower bound on the smallest
+    eigenvalue (the Frobenius bound once the margin is not finite)."""
+    for G in ([[4.7e7, 0.5], [0.5, 5.3e-9]], [[4.7e7, 0.5], [0.5, -5.3e-9]],
+              [[1e300, 1e300], [1e300, -1e300]]):
+        G = np.array([G])
+        mu = _rump(G)
+        exact = np.linalg.eigvalsh(G)[0, 0]
+        assert mu[0] <= exact + 1e-9 * abs(exact)

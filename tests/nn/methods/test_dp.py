@@ -98,7 +98,7 @@ def test_l1_equals_the_exact_formal_value(sizes, seed):
 
 def test_too_large_is_a_status_not_a_bound():
     net = random_net([8, 8, 1], 10)  # dense: every t meets every sigma
-    res = dp(net, "inf", budget=2 ** 6)
+    res = dp(net, "inf", max_table_entries=2 ** 6)
     assert res.upper is None and res.status == "too_large"
     assert "budget" in res.details["message"] and res.details["width"] > 6
     assert dp(net, "inf").status == "ok"

@@ -66,12 +66,12 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
 
 from polylip import runtime
+from polylip.runtime import one_blas_thread
 from polylip.backends.base import BackendSolution
 from polylip.backends.highspy_lp import _eliminate_free
 from polylip.errors import RelaxationError
@@ -122,21 +122,7 @@ def estimate_bytes(nrows: int, ncols: int, nnz: int) -> int:
     return int(60 * nnz + 20 * 8 * (nrows + ncols))
 
 
-_CONTROLLER = None
-
-
-def _one_blas_thread():
-    """One BLAS thread while iterating: the dot products of the loop are BLAS calls, and on
-    these shared 2-core machines OpenBLAS's threads spin against the product threads (a dot of
-    85,120 doubles: 5.4 ms with the default threads at load 6, 0.023 ms with one)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            return nullcontext()
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+_one_blas_thread = one_blas_thread  # see polylip.runtime.one_blas_thread
 
 
 class _Products:

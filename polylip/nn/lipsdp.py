@@ -74,7 +74,6 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +83,7 @@ import scipy.sparse as sp
 from polylip.errors import ModelError
 from polylip.nn.hkm import hkm_solve
 from polylip.relax.conic import LMIProblem, upper_to_full
+from polylip.runtime import one_blas_thread
 from polylip.solve.sdp import solve_sdp
 
 __all__ = ["lipsdp_neuron", "LipSDPData", "lipsdp_data", "dense_lmi", "chordal_lmi",
@@ -113,14 +113,9 @@ AUTO_CHORDAL_MAX_PAIR = 60
 _U = np.finfo(float).eps / 2  # unit round-off
 
 
-def _blas_one_thread():
-    """One BLAS thread inside the dense loops: on these shared 2-core machines a 264 x 264
-    Cholesky took 0.6 s with two OpenBLAS threads under a load of 5, 1.5 ms with one."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return nullcontext()
-    return threadpool_limits(1, user_api="blas")
+# One BLAS thread inside the dense loops (a 264 x 264 Cholesky: 0.6 s with two OpenBLAS
+# threads under a load of 5, 1.5 ms with one).
+_blas_one_thread = one_blas_thread
 
 
 # ---------------------------------------------------------------------------------------------

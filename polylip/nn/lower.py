@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -81,6 +80,7 @@ from polylip.nn.exact import MARGIN_TOL, pattern_values, realizable
 from polylip.nn.network import _matmul_left, _matmul_right
 from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_norm
 from polylip.nn.regions import GlobalRegion, as_region
+from polylip.runtime import one_blas_thread
 
 __all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants",
            "differentiable_witness", "effort", "Effort", "LOWER_WORK", "WORK_RATE"]
@@ -800,24 +800,7 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
         return _search(net, norm, region, options)
 
 
-def _one_blas_thread():
-    """One BLAS thread for the search: its products are small (a few hundred rows), and on
-    these shared 2-core machines two OpenBLAS threads made them slower, not faster (64-200-200-
-    200-10 MLP at load 12: 1.2 s with two threads, 0.17 s with one; the same result)."""
-    # One controller for the process: threadpool_limits() scans the loaded libraries on every
-    # call (35 ms measured at rest; 0.17 s a call in a profile at load 11, 8% of a local
-    # certificate of the 64-100-100-10 MLP), the controller's limit() takes 35 us.
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-            return nullcontext()
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-_CONTROLLER = None
+_one_blas_thread = one_blas_thread  # see polylip.runtime.one_blas_thread
 
 
 def _search(net, norm, region, options) -> LowerBound:

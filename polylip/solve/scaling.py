@@ -105,7 +105,9 @@ class Scaling:
                 if bound is not None and certified:
                     is_global = abs(cand_value - bound) <= 1e-6 * max(1.0, abs(bound))
         minimizers = []
-        for m in result.minimizers:  # mapped back, and checked again on the original problem
+        # mapped back and checked again on the original problem, and only under a proven bound
+        # (the certify stage's rule: no minimizers without one)
+        for m in (result.minimizers if certified else ()):
             point = self.to_original([m[v] for v in pop.variables])
             if pop.is_feasible(point) and bound is not None \
                     and attains(float(pop.evaluate(point)), bound, accuracy):

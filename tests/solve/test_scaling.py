@@ -122,3 +122,23 @@ def test_extreme_boxes_are_solved_not_misreported(rhs, recwarn):
     assert res.status == "optimal", res.message
     if res.certified:
         assert res.bound <= -np.sqrt(rhs) * (1 - 1e-12)
+
+
+def test_no_minimizers_when_inexact_scaling_removes_certification():
+    """A scaling whose certificate does not carry over (``exact=False``) makes the bound
+    numerical only, and then no point is listed as a global minimizer (the rule of the certify
+    stage: no minimizers without a proven bound)."""
+    import numpy as np
+
+    from polylip.poly import variables
+    from polylip.solve.scaling import Scaling
+
+    x, y = variables("x y")
+    pop = POP((x - 0.5) ** 2 + (y + 0.25) ** 2, ineqs=[1 - x**2, 1 - y**2])
+    res = pop.solve(order=2)
+    assert res.certified and res.minimizers  # the premise: a certified solve with a minimizer
+    how = Scaling(center=np.zeros(2), radius=np.ones(2), objective_scale=1.0, exact=False,
+                  why="a test's inexact scaling")
+    out = how.unscale_result(res, pop)
+    assert not out.certified and not out.is_global
+    assert out.minimizers == ()

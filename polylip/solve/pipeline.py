@@ -239,6 +239,11 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
         result = replace(numerical, message=f"{numerical.message}; order {tried} ended "
                                             f"{result.status}")
     if result.status != "optimal" or not result.certified:
-        result = replace(result, message=f"order='auto' tried orders {first}..{tried}: "
-                                         f"{result.message}")
+        # the per-order hints name order='auto' itself: say what is left to try instead
+        text = (result.message or "").replace(" or order='auto'", "").replace(
+            ", order='auto',", ",")
+        if tried is not None and tried >= last:
+            text += (f"; order='auto' stops at order {last} (pass Putinar(order='auto', "
+                     "max_order=...) to go further)")
+        result = replace(result, message=f"order='auto' tried orders {first}..{tried}: {text}")
     return result

@@ -74,6 +74,8 @@ def test_order_auto_stops_at_max_order():
     res = solve_pop(POP(x**3), Putinar(order="auto", max_order=3))
     assert res.status == "unbounded" and res.order == 3
     assert "tried orders 2..3" in res.message
+    # the last order's hint does not send the user back to order='auto' itself
+    assert "or order='auto'" not in res.message and "max_order" in res.message
 
 
 @pytest.mark.parametrize("bad", [dict(order=0), dict(order=1.5), dict(max_order=0),

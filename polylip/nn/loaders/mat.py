@@ -37,7 +37,7 @@ import os
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.nn.loaders.npz import MAX_NPZ_BYTES, network_from_arrays
+from polylip.nn.loaders.npz import check_network_file, network_from_arrays
 from polylip.nn.network import Network
 
 __all__ = ["load_mat"]
@@ -77,12 +77,7 @@ def load_mat(path, *, max_bytes=None) -> Network:
         A missing, unreadable, v7.3 or oversized file; no ``weights`` cell array; an unknown
         variable; matrices that do not chain; NaN or infinite entries.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ModelError(f"no such network file: {path}")
-    if os.path.isdir(path):
-        raise ModelError(f"{path} is a directory, not a .mat network")
-    limit = MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
+    path, limit = check_network_file(path, ".mat", max_bytes)
     size = os.path.getsize(path)
     if size > limit:
         raise ModelError(f"{path} holds {size} bytes, above the limit of {limit} (max_bytes)")

@@ -306,13 +306,19 @@ def load_npz(path, *, max_bytes=None) -> Network:
     """Load a network from an ``.npz`` file in the convention of this module, validating it
     first (see the module docstring); ``max_bytes`` caps the total size of its arrays
     (default :data:`MAX_NPZ_BYTES`)."""
+    path, limit = check_network_file(path, ".npz", max_bytes)
+    return network_from_arrays(_read_arrays(path, limit), path, limit)
+
+
+def check_network_file(path, kind: str, max_bytes=None):
+    """``(path, limit)`` for a network file that exists and is not a directory (else a
+    :class:`ModelError` naming it); ``limit`` is ``max_bytes`` or :data:`MAX_NPZ_BYTES`."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelError(f"no such network file: {path}")
     if os.path.isdir(path):
-        raise ModelError(f"{path} is a directory, not a .npz network")
-    limit = MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
-    return network_from_arrays(_read_arrays(path, limit), path, limit)
+        raise ModelError(f"{path} is a directory, not a {kind} network")
+    return path, MAX_NPZ_BYTES if max_bytes is None else int(max_bytes)
 
 
 def network_from_arrays(arrays, path, limit=MAX_NPZ_BYTES) -> Network:

@@ -36,6 +36,8 @@ from polylip.solve.estimate import too_slow
 from polylip.solve.relaxation import Relaxation, check_time_limit
 from polylip.solve.result import Result
 from polylip.solve.scaling import needs_scaling, scale_pop
+from polylip.solve.unbounded import TIME_BUDGET, find_ray, settle_unbounded
+from polylip.solve.unbounded import hints as _hints
 
 __all__ = ["SolverSettings", "solve_pop", "relax_pop"]
 
@@ -148,12 +150,20 @@ def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> 
     start = time.perf_counter()
     try:
         with Deadline(settings.time_limit):
-            return _solve_pop(pop, certificate, settings)
+            result = _solve_pop(pop, certificate, settings)
     except TimeLimitReached as exc:
         return Result(status="time_limit", bound=None, order=None, solver=settings.solver,
                       sense=pop.sense, build_seconds=time.perf_counter() - start,
                       method="lp" if isinstance(certificate, Krivine) else "sos",
                       message=f"{exc}; no bound")
+    if isinstance(certificate, Putinar):
+        # a value or an "unbounded" without proof: a feasible ray of the POP settles it
+        # (solve/unbounded.py); within the time left, at most its own small budget
+        left = _left(start, settings.time_limit)
+        if left is None or left > 0:
+            budget = TIME_BUDGET if left is None else min(TIME_BUDGET, left)
+            result = settle_unbounded(pop, result, time_budget=budget)
+    return result
 
 
 def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
@@ -231,6 +241,9 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
             continue
         if result.status in ("optimal", "infeasible", "time_limit"):
             break
+        if result.status == "unbounded" and find_ray(pop, _hints(result, pop),
+                                                     time_budget=TIME_BUDGET) is not None:
+            break  # the POP itself is unbounded (solve/unbounded.py): no order has a bound
     if result is None:
         return Result(status="time_limit", bound=None, order=None, solver=settings.solver,
                       sense=pop.sense, message="no time left to build a relaxation")

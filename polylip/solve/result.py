@@ -37,7 +37,9 @@ class Result:
         derived from it with the scaling's exact rounding error taken off.
     status : str
         "optimal", "infeasible" (the relaxation, hence the POP, is infeasible), "unbounded"
-        (the relaxation gives no finite bound), "inaccurate" (the solver stopped without the
+        (the relaxation gives no finite bound; with ``certified=True`` the POP itself is
+        proven unbounded by a feasible ray, a :class:`~polylip.solve.unbounded.RayCertificate`
+        in ``certificate``), "inaccurate" (the solver stopped without the
         accuracy it needs to certify) or "failed".
     order, solver, side, sparsity, method, degree : how the bound was obtained ("sos" with a
         relaxation ``order``, or "lp" with a certificate ``degree``).

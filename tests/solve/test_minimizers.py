@@ -200,5 +200,6 @@ def test_no_minimizers_without_a_proven_bound(solver):
     is_global (was: "minimizers: 1 feasible point(s) attaining the bound"; found by QA of
     degenerate POPs)."""
     res = POP(x).solve(order=1, solver=solver)
-    assert not res.certified
+    # now "unbounded", proven by the ray x = -t (solve/unbounded.py): no bound at all
+    assert res.status == "unbounded" and res.bound is None
     assert not res.is_global and res.minimizers == ()

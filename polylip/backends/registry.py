@@ -223,12 +223,25 @@ def _no_variables(problem, name: str) -> BackendSolution:
     """An LMI problem with no free variable (a POP whose objective and constraints are constant)
     is a check, not an optimization: feasible when every block is PSD and ``b = 0``, with the
     value ``offset``. Solvers refuse such problems (PICOS: "zero-dimensional axis")."""
-    ok = all(np.linalg.eigvalsh(np.asarray(h, dtype=float).reshape(k, k)).min(initial=0.0)
-             >= -1e-12 * max(1.0, float(np.abs(h).max(initial=0.0)))
-             for h, k in zip(problem.h, problem.sizes))
-    ok = ok and bool(np.all(np.abs(np.asarray(problem.b, dtype=float)) <= 1e-12))
-    if not ok:
+    b = np.asarray(problem.b, dtype=float).ravel()
+    grams = [np.zeros((k, k)) for k in problem.sizes]
+    failed = False
+    for j, (h, k) in enumerate(zip(problem.h, problem.sizes)):
+        H = np.asarray(h, dtype=float).reshape(k, k)
+        w, v = np.linalg.eigh(H) if k else (np.zeros(0), np.zeros((0, 0)))
+        if k and w[0] < -1e-12 * max(1.0, float(np.abs(H).max(initial=0.0))):
+            grams[j] = np.outer(v[:, 0], v[:, 0])
+            failed = True
+            break
+    bad_b = bool(np.any(np.abs(b) > 1e-12))
+    if failed or bad_b:
+        # the Farkas ray of this empty problem, for the certify stage to check exactly
+        # (solve/infeasibility.py): the eigenvector of a negative eigenvalue of a constant
+        # block, or the multipliers b of a non-zero constant equality (was: no ray, so
+        # "minimize: 1, subject to: -1 >= 0" ended "inaccurate"; found by the POP QA round)
         return BackendSolution("infeasible", name, 0.0, raw_status="constant problem",
+                               lmi_duals=grams if failed else [np.zeros((k, k)) for k in problem.sizes],
+                               eq_duals=np.zeros_like(b) if failed else b.copy(),
                                message="no free variable, and the constant constraints fail")
     value = float(problem.offset)
     # the dual point of a problem with no variable: every multiplier zero (the certificate of

@@ -230,3 +230,18 @@ def test_feasible_point():
               eqs=[v[i] - 2 * v[i + 1] ** 2 for i in range(299)])
     p = feasible_point(pop)
     assert p is not None and pop.is_feasible(p)
+
+
+@pytest.mark.parametrize("solver", ["auto", "clarabel", "cvxopt"])
+@pytest.mark.parametrize("text", ["minimize: 1\nsubject to: -1 >= 0",
+                                  "maximize: 2\nsubject to: 3 <= 1",
+                                  "minimize: 1\nsubject to: 1 == 0"])
+def test_constant_problem_with_a_false_constraint_is_infeasible(text, solver):
+    """No variable at all and a constant constraint that fails: the relaxation has no free
+    variable and the backend decides it by itself; it now hands back the Farkas ray (the
+    eigenvector, or the equality's multiplier) for the certify stage to check. Was:
+    "inaccurate" ("the solver returned no dual matrices"); found by the POP QA round."""
+    from polylip.model.textformat import parse_problem
+    res = parse_problem(text).solve(solver=solver, time_limit=30)
+    assert res.status == "infeasible" and res.certified, res.message
+    assert res.certificate.verify()

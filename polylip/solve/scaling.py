@@ -149,7 +149,11 @@ def needs_scaling(pop) -> bool:
         if k == 0:  # the objective's constant is a shift, taken out exactly (see scale_pop)
             keep &= np.any(p.rows != -1, axis=1) if p.rows.shape[1] else np.zeros_like(keep)
         c = np.abs(p.coeffs[keep])
-        if c.size and (c.max() > COEFF_MAX or c.max() > COEFF_SPAN * c.min()):  # no overflow
+        # tiny coefficients too: the solvers' absolute tolerances (1e-8) swamp an objective of
+        # 1e-12 (1e-300 (x^2 - x) came back -1.7e-8, certified but 1e292 times the minimum
+        # -2.5e-301; found by the POP QA round); dividing by a power of two is exact
+        if c.size and (c.max() > COEFF_MAX or c.max() < 1.0 / COEFF_MAX
+                       or c.max() > COEFF_SPAN * c.min()):  # no overflow
             return True
     return False
 

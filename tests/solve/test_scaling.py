@@ -142,3 +142,20 @@ def test_no_minimizers_when_inexact_scaling_removes_certification():
     out = how.unscale_result(res, pop)
     assert not out.certified and not out.is_global
     assert out.minimizers == ()
+
+
+@pytest.mark.parametrize("pop, optimum", [
+    (POP(1e-300 * x**2 - 1e-300 * x), -2.5e-301),           # was -1.7e-8
+    (POP(1e-12 * (x**2 - x)), -2.5e-13),                    # was -1.7e-8
+    (POP(1e-200 * x, ineqs=[1 - x**2]), -1e-200),           # was -2e-8
+    (POP(5e-324 * x**2 - 5e-324, ineqs=[1 - x**2]), -5e-324),  # subnormal coefficients
+])
+def test_tiny_objectives_are_scaled_up(pop, optimum):
+    """An objective whose coefficients are all tiny is divided by a power of two (exact) like
+    a large one: the solvers' absolute tolerance (1e-8) made the certified bound of
+    1e-300 (x^2 - x) -1.7e-8, valid but 1e292 times the minimum (found by the POP QA round)."""
+    assert needs_scaling(pop)
+    res = pop.solve(time_limit=60)
+    assert res.status == "optimal" and res.certified, res.message
+    assert res.bound <= optimum
+    assert res.bound >= optimum - 1e-6 * abs(optimum) or optimum == -5e-324

@@ -92,7 +92,7 @@ def _exact_grams(exact, blocks) -> tuple:
             raise ModelError(f"an exact Gram matrix for block {j}: no such block, or twice")
         seen.add(j)
         k = blocks[j][2].shape[0]
-        X = tuple(tuple(Fraction(v) for v in row) for row in X)
+        X = tuple(tuple(v if type(v) is Fraction else Fraction(v) for v in row) for row in X)
         if len(X) != k or any(len(row) != k for row in X) or \
                 any(X[p][q] != X[q][p] for p in range(k) for q in range(p)):
             raise ModelError(f"the exact Gram matrix of block {j} is not symmetric of size {k}")

@@ -148,7 +148,9 @@ def certify_sos(result: Result, structure, lmi, raw, pop, deadline: float | None
             log.info("%s", clock.cut)
             return _cut(result, lmi, raw, clock.cut, t0)
     try:
-        cert = certificate_from_solution(pop, structure, lmi, raw, bound, clock=clock)
+        point = None if not result.candidate else [result.candidate.get(v) for v in pop.variables]
+        cert = certificate_from_solution(pop, structure, lmi, raw, bound, clock=clock,
+                                         candidate=None if point is None or None in point else point)
     except CertificationCut as exc:
         log.info("%s", exc)
         return _cut(result, lmi, raw, str(exc), t0)
@@ -181,8 +183,10 @@ def certify_sos(result: Result, structure, lmi, raw, pop, deadline: float | None
         accuracy = (result.accuracy or 0.0) + abs(float(cb.numerical) - float(cb.bound))
         return replace(result, bound=float(cb.bound), certified=True, accuracy=accuracy,
                        is_global=result.is_global and _attains(result.candidate_value, float(cb.bound)),
-                       numerical_bound=float(cb.numerical), certificate=cert,
-                       certify_seconds=seconds,
+                       # the solver's own bound (the exact faces certify f(x*) at a rounded
+                       # candidate x*, not the solver's value: cb.numerical is that bound)
+                       numerical_bound=float(result.bound) if result.bound is not None else float(cb.numerical),
+                       certificate=cert, certify_seconds=seconds,
                        message=f"{result.message}; {cb.reason}")
     tol = float(raw.tolerance or 1e-8)
     bad = _indefiniteness(_solver_grams(lmi, raw, cert))

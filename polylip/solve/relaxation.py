@@ -232,7 +232,9 @@ class Relaxation:
                 return SolveOutcome(self._result(lmi, raw, convert), lmi, raw)
         outcome = self._solve_side(solver.lower(), side, tol, max_iters, verbose)
         first = outcome.result
-        faced = first.certified and bool(getattr(first.certificate, "exact", ()))
+        # (a certified bound that a feasible candidate attains is the optimum: no tighter
+        # solve can improve it, e.g. the exact faces of solve/certificate_rational.py)
+        faced = first.certified and bool(getattr(first.certificate, "exact", ())) and not first.is_global
         if tol is None and first.status == "optimal" and (not first.certified or faced) \
                 and not self._room_for(first):
             outcome = replace(outcome, result=replace(first, message=(

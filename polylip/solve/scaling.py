@@ -84,7 +84,9 @@ class Scaling:
                                      "scaled problem's certificate does not prove this bound")
         if result.bound is not None:
             bound = float(result.bound) * s
-            if certified:  # each rounding is within half an ulp: step outward past it
+            if certified and Fraction(bound) != Fraction(float(result.bound)) * Fraction(float(s)):
+                # a rounding is within half an ulp: step outward past it (a power-of-two
+                # scale is exact, and an exact 0 stays 0, not -5e-324)
                 bound = float(np.nextafter(bound, out))
             bound = bound + c0
             if certified and c0 != 0.0:

@@ -21,6 +21,15 @@ from polylip.solve.relaxation import TIGHTER_TOL_FACTOR, Relaxation
 from polylip.solve.scaling import scale_pop
 
 
+@pytest.fixture
+def float_only(monkeypatch):
+    """The certify stage without the exact faces of solve/certificate_rational.py: chained
+    singular is then numerical only, the example of the tighter retry's tests."""
+    from polylip.solve import extract
+
+    monkeypatch.setattr(extract, "exact_face_certificate", lambda *a, **k: None)
+
+
 def _default_solve(pop, limit):
     t0 = time.perf_counter()
     res = pop.solve(time_limit=limit)
@@ -32,15 +41,34 @@ def test_chained_singular_100_default_path():
     # assertion: the machine is shared)
     res, _ = _default_solve(chained_singular(100), 120)
     assert res.status == "optimal", res.message
+    assert -1e-5 <= res.bound <= 0.0, (res.bound, res.message)   # the minimum is 0
+    # certified through exact faces of every block (solve/certificate_rational.py): no float
+    # certificate can prove it (docs/relaxations.md, "Why no float certificate")
+    assert res.certified, res.message
+    assert len(res.certificate.exact) == len(res.certificate.blocks)
+
+
+def test_chained_singular_100_float_only(float_only):
+    res, _ = _default_solve(chained_singular(100), 120)
+    assert res.status == "optimal", res.message
     assert abs(res.bound) <= 1e-5, (res.bound, res.message)
     assert res.bound <= res.accuracy  # on the right side of the optimum 0, within its accuracy
-    # numerical only: every Gram block is singular on the real zeros of the quartic part, a
-    # float certificate cannot prove that (docs/relaxations.md, "Why no float certificate")
-    assert res.certified or "numerical only" in res.message
+    assert not res.certified and "numerical only" in res.message
 
 
 @pytest.mark.slow
 def test_chained_singular_1000_default_path():
+    """Certified 0 through the exact faces (solve/certificate_rational.py), with no tighter
+    retry (the bound is attained by the rounded candidate 0). About 46 s at load 9, 18 s of
+    CPU (RESULTS.md)."""
+    res, _ = _default_solve(chained_singular(1000), 300)
+    assert res.status == "optimal", res.message
+    assert -1e-5 <= res.bound <= 0.0, (res.bound, res.message)
+    assert res.certified, res.message
+
+
+@pytest.mark.slow
+def test_chained_singular_1000_float_only(float_only):
     """Within 1e-5 through the tighter retry: Clarabel ends "AlmostSolved" at 1e-10 under the
     2^17 objective scale, at a point that meets the default 1e-8 (Relaxation._meets): -9.3e-7
     (the default-tolerance answer alone was -1.33e-4). About 44 s at load 10 (RESULTS.md)."""
@@ -50,7 +78,7 @@ def test_chained_singular_1000_default_path():
     assert res.bound <= res.accuracy
 
 
-def test_numerical_only_bound_is_solved_again_tighter(monkeypatch):
+def test_numerical_only_bound_is_solved_again_tighter(monkeypatch, float_only):
     """Chained singular's bound cannot be certified (rank-deficient Gram matrices, variables
     unbounded), so the same side is solved again at TIGHTER_TOL_FACTOR times the tolerance."""
     from polylip.backends import registry
@@ -192,7 +220,7 @@ def test_trace_objective_is_the_sum_of_the_diagonals():
     assert not feasibility.is_feasibility(POP(x + 0 * y).relax(order=1).data)
 
 
-def test_no_tighter_solve_without_the_time_it_takes(monkeypatch):
+def test_no_tighter_solve_without_the_time_it_takes(monkeypatch, float_only):
     """The tighter retry repeats the first solve with more iterations: it is not started when
     the time left is less than the first solve took (it would be stopped by the solver's own
     deadline after the limit, as sum of x_i^2 at n = 100,000 was)."""
@@ -232,7 +260,7 @@ def test_meets_the_default_tolerance():
 
 @pytest.mark.parametrize("residuals, accepted", [((1e-9, 1e-9), True), ((1e-5, 1e-9), False)])
 def test_an_almost_solved_tighter_solve_counts_only_within_the_default(monkeypatch, residuals,
-                                                                      accepted):
+                                                                      accepted, float_only):
     """Clarabel's tighter retry at 1e-10 may stop "AlmostSolved" (chained singular n = 1,000);
     its point is kept only when its own residuals and gap meet the first solve's 1e-8."""
     from dataclasses import replace

@@ -1,0 +1,704 @@
+"""Rational SOS certificates on faces built from the problem's data (every block faced).
+
+A float certificate proves a bound only with a positive PSD margin, and where the leading
+form ``f_top`` of an unconstrained objective has real zeros ``z != 0`` every Gram block is
+singular, whatever the bound (docs/relaxations.md, "Why no float certificate can prove
+chained singular"): the face is at infinity, and the solver's Gram matrices do not show it
+far along a chain of cliques. This module builds every block's face from data, re-solves
+the SOS problem on those faces (so the solver's matrices are interior to them), and turns
+the float solution into an exact rational identity
+
+    f - b = sum_j m_j^T Q_j H_j Q_j^T m_j,      H_j positive definite (exactly),
+
+for an unconstrained ``min f`` with multiplier-1 blocks only.
+
+Why this module is long: the route is one pipeline over one layout (the faced identity's
+sparse integer system): the faces (at infinity and at the minimizer), the two small SDPs,
+the exact chain solve and the exact checks share it, and none is useful alone.
+
+Steps:
+
+1. **The face at infinity** (degree ``2d`` of ``f``, the top monomials ``m_top`` of each
+   basis): a decomposition ``f_top = sum_j m_top,j^T B_j m_top,j`` of smallest trace (one
+   small SDP over the top monomials only; the trace keeps the matrices off the directions
+   that cost nothing in the full problem, where the solver's own matrices far along a chain
+   have eigenvalues of 1e-2 on directions an exact certificate must not use). In each block
+   the range of ``B_j`` is a set of forms in a few linear forms ``l`` (their ``(d - 1)``-th
+   partial derivatives span them, ``L_j``); rounded to rationals, the face keeps the top
+   monomials only through products of ``d`` forms of ``L_j``. This is the face every exact
+   certificate has when ``L_j^perp`` is the projection of the real zeros of ``f_top``
+   and the Hessian of ``f_top`` vanishes there (the kernel is ``m_j(z)`` and its
+   polarizations ``dm_j(z)[y]``, from the expansion of ``f(t z + y)`` in ``t``).
+2. **The face at the minimizer**: the relaxation's candidate ``x*`` rounded to simple
+   rationals; when ``f(x*)`` meets the numerical bound, ``b = f(x*)`` and every block must
+   vanish on ``m_j(x*)`` and on ``Dm_j(x*) y`` for ``y`` in the kernel of the Hessian of
+   ``f`` at ``x*`` (found numerically, rounded to rationals, checked exactly).
+3. **Re-solve** on the faces at that fixed ``b``: maximize ``t`` with ``H_j - t I`` PSD
+   (Clarabel); the solution is interior with a margin ``t`` (chained singular: 2^-17 in the
+   scaled units, every block), then a sparse least-squares polish of the identity.
+4. **Exact**: the residual of the rounded ``H_j`` is exact rationals; it is removed block
+   by block along the chain of cliques (each block solves, exactly, the monomials no later
+   block reaches, and passes its change on shared monomials on), so the work stays local
+   and linear in the number of blocks. Each ``H_j`` is then proven positive definite
+   exactly, and ``X_j = Q_j H_j Q_j^T`` is stored as the block's exact Gram matrix
+   (:attr:`SOSCertificate.exact`), which :meth:`SOSCertificate.verify` rechecks.
+
+Nothing here needs to be right for soundness: the faces and the minimizer are guesses, the
+re-solve fails or leaves no margin when they are wrong, an exact step that meets an
+inconsistent system gives up, and the certificate is checked exactly in the end. A wrong
+guess only costs the time of the attempt (the result stays numerical only).
+
+Examples
+--------
+>>> import sympy
+>>> from polylip import POP
+>>> x, y, z, w = sympy.symbols("x y z w")
+>>> f = (x + 10*y)**2 + 5*(z - w)**2 + (y - 2*z)**4 + 10*(x - 10*w)**4
+>>> res = POP(f).solve()
+>>> res.certified, res.bound, res.certificate.verify()
+(True, 0.0, True)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import replace
+from fractions import Fraction
+from itertools import combinations_with_replacement
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from polylip.errors import PolylipError
+from polylip.poly import monomials as mono
+from polylip.relax.conic import LMIProblem, TriBlocks
+from polylip.solve.certificate import _triu
+from polylip.solve.certificate_exact import _is_one
+from polylip.solve.certificate_face import _simplest, complement, rational_kernel
+
+__all__ = ["exact_face_certificate", "applies"]
+
+log = logging.getLogger(__name__)
+
+#: An eigenvalue of a top-form block is in its range when above RANGE_REL times the largest
+#: of all blocks (the min-trace solve leaves the others at its tolerance, 1e-8).
+RANGE_REL = 1e-6
+#: Relative size below which a singular value of a block's linear forms is zero (their
+#: entries carry the eigenvectors' error, about the solver's tolerance over the spectral gap:
+#: 1.2e-5 measured on chained singular), and the rounding of their RREF entries.
+FORM_REL = 1e-4
+FORM_EPS = 1e-4
+#: The same for the Hessian at the minimizer (exact data: its kernel is at rounding level).
+HESS_REL = 1e-9
+KERNEL_EPS = 1e-6
+#: The rounding of the candidate minimizer (relative).
+POINT_EPS = 1e-4
+#: The most kernel vectors of the Hessian at the minimizer looked for.
+MAX_KERNEL = 64
+#: The least margin (t relative to the largest Gram entry) of the face-restricted re-solve.
+MIN_MARGIN = 1e-10
+
+
+def applies(cert) -> bool:
+    """Whether the route can apply: an unconstrained minimization certified by multiplier-1
+    blocks only (no equalities, no boolean variables), of even degree twice the bases'."""
+    if cert.ineqs or cert.eqs or cert.equalities or cert.binary.any() or cert.spin.any():
+        return False
+    if not cert.blocks or not all(_is_one(g) for g, _, _ in cert.blocks):
+        return False
+    d = max(int(mono.degrees(b).max(initial=0)) for _, b, _ in cert.blocks)
+    return d >= 1 and cert.objective.degree == 2 * d
+
+
+# ---------------------------------------------------------------------- monomial layout
+def _entries(bases, objective):
+    """``(mons, entry_mon, obj_coef)``: the monomials of every triangle entry of every block
+    (a list of arrays, ``np.triu_indices`` order) and of the objective, as ids into ``mons``
+    (the constant monomial is id 0 when present), and the objective's coefficient per id."""
+    rows = []
+    for B in bases:
+        iu, ju = _triu(B.shape[0])
+        rows.append(mono.normalize(np.hstack([B[iu], B[ju]])) if B.shape[1] else np.zeros((iu.size, 0), mono.INDEX_DTYPE))
+    rows.append(mono.normalize(objective.rows) if objective.rows.shape[1] else objective.rows)
+    w = max(r.shape[1] for r in rows)
+    allrows = np.vstack([mono.pad_to(r, w) for r in rows])
+    mons, inv = mono.unique_rows(allrows)
+    cut = np.concatenate([[0], np.cumsum([r.shape[0] for r in rows])])
+    entry_mon = [inv[cut[j]:cut[j + 1]] for j in range(len(bases))]
+    coef = np.zeros(mons.shape[0])
+    np.add.at(coef, inv[cut[-2]:cut[-1]], objective.coeffs)
+    return mons, entry_mon, coef
+
+
+def _face_map(k: int, Q: np.ndarray):
+    """``(T x U)`` integers: the coefficient of each triangle entry ``(p, q)`` of
+    ``X = Q H Q^T`` (weighted 2 off the diagonal, as a monomial counts ``X_pq + X_qp``)
+    in the upper-triangle unknowns ``h_ab`` of ``H`` (``d x d``)."""
+    iu, ju = _triu(k)
+    d = Q.shape[1]
+    ia, ib = _triu(d)
+    Qp, Qq = Q[iu].astype(np.int64), Q[ju].astype(np.int64)
+    coef = Qp[:, ia] * Qq[:, ib] + np.where(ia != ib, Qp[:, ib] * Qq[:, ia], 0)
+    return coef * np.where(iu == ju, 1, 2)[:, None]
+
+
+def _system(entry_mon, faces, nmons):
+    """The sparse integer matrix (monomials x all unknowns) of the faced identity, and the
+    column offset of each block."""
+    rows, cols, vals, offs, off, local = [], [], [], [], 0, []
+    cache = {}
+    for em, Q in zip(entry_mon, faces):
+        key = (em.size, Q.shape, Q.tobytes())
+        C = cache.get(key)
+        if C is None:
+            k = int(round((math.isqrt(8 * em.size + 1) - 1) / 2))
+            C = cache[key] = sp.coo_matrix(_face_map(k, Q))
+        r = em[C.row]
+        rows.append(r), cols.append(C.col + off), vals.append(C.data)
+        # the block's own rows (monomials it reaches) and its dense local matrix
+        urows, inv = np.unique(r, return_inverse=True)
+        D = np.zeros((urows.size, Q.shape[1] * (Q.shape[1] + 1) // 2), dtype=np.int64)
+        np.add.at(D, (inv, C.col), C.data)
+        nz = D.any(axis=1)
+        local.append((urows[nz], D[nz]))
+        offs.append(off)
+        off += Q.shape[1] * (Q.shape[1] + 1) // 2
+    offs.append(off)
+    M = sp.csr_matrix((np.concatenate(vals).astype(np.int64), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(nmons, off))
+    M.sum_duplicates()
+    M.eliminate_zeros()
+    return M, np.array(offs, dtype=np.int64), local
+
+
+def _solve_sdp(M, rhs, sizes, offs, objective, extra_t: bool, time_limit):
+    """Solve ``M h = rhs`` with ``mat(h_j) (- t I) PSD``: minimize ``objective @ h`` (or
+    maximize ``t`` when ``extra_t``, with ``t <= 1``). Returns ``(h, t)`` or None."""
+    from polylip.backends.clarabel_backend import solve_lmi  # lazy: Clarabel is optional
+
+    U = int(offs[-1])
+    nv = U + (1 if extra_t else 0)
+    sizes = [int(s) for s in sizes]
+    # one PSD block per face: its triangle is h_j (minus t on the diagonal)
+    diag = np.concatenate([np.nonzero(_triu(d)[0] == _triu(d)[1])[0] + offs[j] for j, d in enumerate(sizes)]) \
+        if sizes else np.zeros(0, np.int64)
+    Gt = sp.identity(U, format="csr")
+    if extra_t:
+        Gt = sp.hstack([Gt, sp.csr_matrix((-np.ones(diag.size), (diag, np.zeros(diag.size, np.int64))),
+                                          shape=(U, 1))], format="csr")
+        Gt = sp.vstack([Gt, sp.csr_matrix(([-1.0], ([0], [U])), shape=(1, nv))], format="csr")
+        ht = np.concatenate([np.zeros(U), [1.0]])
+        sizes = sizes + [1]
+        toff = np.concatenate([offs, [U + 1]])
+        c = np.zeros(nv)
+        c[U] = -1.0
+    else:
+        ht, toff, c = np.zeros(U), offs, np.asarray(objective, dtype=float)
+    keep = np.diff(M.indptr) > 0
+    A = sp.csr_matrix(M[keep], dtype=float)
+    if extra_t:
+        A = sp.hstack([A, sp.csr_matrix((A.shape[0], 1))], format="csr")
+    prob = LMIProblem(c=c, offset=0.0, G=TriBlocks(Gt, toff, sizes, dense=False),
+                      h=TriBlocks(ht, toff, sizes, dense=True), sizes=tuple(sizes), A=A, b=rhs[keep],
+                      side="sos")
+    try:
+        sol = solve_lmi(prob, time_limit=time_limit)
+    except PolylipError as exc:
+        log.info("exact faces: the re-solve failed: %s", exc)
+        return None
+    if sol.status != "optimal" or sol.x is None:
+        log.info("exact faces: the re-solve ended %s", sol.raw_status)
+        return None
+    x = np.asarray(sol.x, dtype=float)
+    return x[:U], (float(x[U]) if extra_t else None)
+
+
+def _mats(h, sizes, offs):
+    out = []
+    for j, d in enumerate(sizes):
+        iu, ju = _triu(int(d))
+        H = np.zeros((d, d))
+        H[iu, ju] = h[offs[j]:offs[j + 1]]
+        out.append(H + np.triu(H, 1).T)
+    return out
+
+
+# ---------------------------------------------------------------------- faces
+def _clique(basis):
+    return sorted({int(v) for v in basis.ravel() if v >= 0})
+
+
+def _exponents(basis, cv):
+    """Exponent vectors (len(basis) x len(cv)) of the basis rows over the clique's variables."""
+    pos = {v: i for i, v in enumerate(cv)}
+    E = np.zeros((basis.shape[0], len(cv)), dtype=np.int64)
+    for t, row in enumerate(basis.tolist()):
+        for v in row:
+            if v >= 0:
+                E[t, pos[v]] += 1
+    return E
+
+
+def _linear_forms(V, lam, Etop, d):
+    """The linear forms (rows over the clique's variables) spanning the ``(d-1)``-th partial
+    derivatives of the forms ``sum_t V[t, s] x^{Etop[t]}`` (weighted by ``sqrt(lam_s)``)."""
+    index = {tuple(e): t for t, e in enumerate(Etop.tolist())}
+    nv = Etop.shape[1]
+    betas = {tuple(e - np.eye(nv, dtype=np.int64)[i]) for e in Etop for i in range(nv) if e[i] > 0}
+    forms = []
+    for s in range(V.shape[1]):
+        for beta in betas:
+            ell = np.zeros(nv)
+            for i in range(nv):
+                e = list(beta)
+                e[i] += 1
+                t = index.get(tuple(e))
+                if t is not None:
+                    ell[i] = V[t, s] * math.prod(math.factorial(a) for a in e)
+            forms.append(np.sqrt(lam[s]) * ell)
+    return np.array(forms).reshape(-1, nv)
+
+
+def _poly_product(forms, Etop):
+    """The coefficient vector over the top monomials (``Etop``) of the product of integer
+    linear forms, or None when a monomial of it is not among them."""
+    prod = {tuple([0] * Etop.shape[1]): 1}
+    for ell in forms:
+        new = {}
+        for e, c in prod.items():
+            for i, a in enumerate(ell):
+                if a:
+                    f = list(e)
+                    f[i] += 1
+                    new[tuple(f)] = new.get(tuple(f), 0) + c * int(a)
+        prod = new
+    index = {tuple(e): t for t, e in enumerate(Etop.tolist())}
+    out = [0] * Etop.shape[0]
+    for e, c in prod.items():
+        if c:
+            t = index.get(e)
+            if t is None:
+                return None
+            out[t] += c
+    return out
+
+
+def _top_kernel(basis, B, scale, d):
+    """Integer kernel rows (over the block's whole basis) of the face at infinity, from the
+    top-form Gram matrix ``B`` of the block (over its degree-``d`` monomials), or None."""
+    deg = mono.degrees(basis)
+    top = np.nonzero(deg == d)[0]
+    k = basis.shape[0]
+    cv = _clique(basis[top])
+    Etop = _exponents(basis[top], cv)
+    lam, V = np.linalg.eigh(B)
+    keep = lam > RANGE_REL * scale
+    if not keep.any():
+        forms = []
+    else:
+        F = _linear_forms(V[:, keep], lam[keep], Etop, d)
+        _, s, Vt = np.linalg.svd(F, full_matrices=False)
+        r = int((s > FORM_REL * s[0]).sum()) if s.size and s[0] > 0 else 0
+        if r == len(cv):
+            return []                                   # no face: every top monomial is used
+        forms = rational_kernel(Vt[:r].T, FORM_EPS) if r else []
+        if forms is None:
+            return None
+        Fn = np.array(forms, dtype=float)
+        Fn /= np.linalg.norm(Fn, axis=1, keepdims=True)
+        if np.abs(Fn - Fn @ Vt[:r].T @ Vt[:r]).max() > 10 * FORM_EPS:
+            return None
+    cols = []
+    for combo in combinations_with_replacement(range(len(forms)), d):
+        v = _poly_product([forms[i] for i in combo], Etop)
+        if v is None:
+            return None
+        cols.append(v)
+    K = complement(cols, top.size).T.tolist() if cols else np.eye(top.size, dtype=np.int64).tolist()
+    out = []
+    for row in K:
+        full = [0] * k
+        for t, v in zip(top.tolist(), row):
+            full[t] = int(v)
+        out.append(full)
+    return out
+
+
+def _integer_row(vals) -> list:
+    den = math.lcm(*(v.denominator for v in vals)) if vals else 1
+    ints = [int(v * den) for v in vals]
+    g = math.gcd(*ints) or 1
+    return [v // g for v in ints]
+
+
+def _minimizer_rows(basis, xs, Y):
+    """Integer kernel rows ``m(x*)`` and ``Dm(x*) y`` (``y`` in ``Y``) of one block."""
+    out = []
+    vals = []
+    for row in basis.tolist():
+        p = Fraction(1)
+        for v in row:
+            if v >= 0:
+                p *= xs[v]
+        vals.append(p)
+    out.append(_integer_row(vals))
+    for y in Y:
+        vals = []
+        for row in basis.tolist():
+            idx = [v for v in row if v >= 0]
+            s = Fraction(0)
+            for i in range(len(idx)):
+                if y[idx[i]]:
+                    p = Fraction(y[idx[i]])
+                    for t, v in enumerate(idx):
+                        if t != i:
+                            p *= xs[v]
+                    s += p
+            vals.append(s)
+        if any(vals):
+            out.append(_integer_row(vals))
+    return out
+
+
+def _hessian(objective, x, exact: bool = False):
+    """The Hessian of ``objective`` at ``x`` (floats: sparse CSR matrix; exact: dict of
+    Fractions). Only the terms with at most two factors vanishing at ``x`` can contribute
+    (at ``x = 0`` the quadratic ones): the others are skipped before any arithmetic."""
+    n = len(objective.variables)
+    H, ri, ci, vals = {}, [], [], []
+    rows = objective.rows
+    zero = np.array([v == 0 for v in x] + [False])
+    real = rows >= 0
+    nzero = np.where(real, zero[np.where(real, rows, n)], False).sum(axis=1)
+    keep = np.nonzero((real.sum(axis=1) >= 2) & (nzero <= 2))[0]
+    xf = [float(v) for v in x]
+    for row, c in zip(rows[keep].tolist(), objective.coeffs[keep].tolist()):
+        idx = [v for v in row if v >= 0]
+        for p in range(len(idx)):
+            for q in range(len(idx)):
+                if p == q:
+                    continue
+                rest = [idx[t] for t in range(len(idx)) if t not in (p, q)]
+                if exact:
+                    val = Fraction(c)
+                    for v in rest:
+                        val *= x[v]
+                    if val:
+                        H[(idx[p], idx[q])] = H.get((idx[p], idx[q]), Fraction(0)) + val
+                else:
+                    ri.append(idx[p]), ci.append(idx[q]), vals.append(c * math.prod(xf[v] for v in rest))
+    return H if exact else sp.csr_matrix((vals, (ri, ci)), shape=(n, n))
+
+
+def _small_eigenvectors(H):
+    """The eigenvectors of the sparse symmetric ``H`` whose eigenvalues are within
+    ``HESS_REL`` of 0 relative to ``||H||_inf`` (dense below 200 variables; above, shift-
+    invert Lanczos for the smallest few, doubling their number while all are small)."""
+    n = H.shape[0]
+    top = float(abs(H).sum(axis=1).max()) if H.nnz else 0.0
+    if top == 0:
+        return np.eye(n)
+    if n <= 200:
+        lam, V = np.linalg.eigh(H.toarray())
+        return V[:, np.abs(lam) <= HESS_REL * top]
+    k = 8
+    while True:
+        k = min(k, n - 2)
+        # H is PSD at a minimizer: H + top * 1e-6 I is positive definite and factors sparsely
+        lam, V = spla.eigsh(H.tocsc(), k=k, sigma=-1e-6 * top, which="LM")
+        small = np.abs(lam) <= HESS_REL * top
+        if not small.all() or k >= min(n - 2, MAX_KERNEL):
+            return V[:, small]
+        k *= 2
+
+
+def _hessian_kernel(objective, xs):
+    """Rational vectors spanning the kernel of the Hessian at ``xs`` (exactly checked), or
+    [] when it is trivial or cannot be found."""
+    try:
+        V = _small_eigenvectors(_hessian(objective, xs))
+    except (np.linalg.LinAlgError, RuntimeError, ValueError) as exc:   # ARPACK / the factorization
+        log.info("exact faces: no kernel of the Hessian: %s", exc)
+        return []
+    if V.shape[1] == 0:
+        return []
+    K = rational_kernel(V, KERNEL_EPS)
+    if K is None:
+        return []
+    He = _hessian(objective, xs, exact=True)
+    for y in K:
+        acc = {}
+        for (a, b), v in He.items():
+            if y[b]:
+                acc[a] = acc.get(a, Fraction(0)) + v * y[b]
+        if any(acc.values()):
+            return []
+    return K
+
+
+def _round_point(candidate):
+    out = []
+    for v in candidate:
+        q = _simplest(float(v), POINT_EPS * max(1.0, abs(float(v))))
+        if q is None:
+            return None
+        out.append(q)
+    return out
+
+
+def _value(objective, xs) -> Fraction:
+    total = Fraction(0)
+    for row, c in zip(objective.rows.tolist(), objective.coeffs.tolist()):
+        p = Fraction(c)
+        for v in row:
+            if v >= 0:
+                p *= xs[v]
+        total += p
+    return total
+
+
+# ---------------------------------------------------------------------- exact step
+def _rref_solve(Mloc: np.ndarray, rhs: list):
+    """A rational solution of ``Mloc x = rhs`` (free unknowns zero) or None."""
+    m, u = Mloc.shape
+    try:
+        import flint  # lazy: optional (exact rationals in C); the Fraction path is the fallback
+    except ImportError:
+        flint = None
+    if flint is not None:
+        aug = flint.fmpq_mat(m, u + 1, [x for i in range(m) for x in
+                                        ([int(v) for v in Mloc[i]] + [flint.fmpq(rhs[i].numerator, rhs[i].denominator)])])
+        R, rank = aug.rref()
+        sol = [Fraction(0)] * u
+        for i in range(rank):
+            c = next(c for c in range(u + 1) if R[i, c] != 0)
+            if c == u:
+                return None
+            v = R[i, u]
+            sol[c] = Fraction(int(v.p), int(v.q))
+        return sol
+    from polylip.solve.certificate_face import _solve_exact  # lazy: the same fallback
+    return _solve_exact(Mloc.tolist(), rhs)
+
+
+def _exact_step(local, nmons, r, order):
+    """Exact corrections ``dh`` (per block, lists of Fractions) with ``M dh = r`` on every
+    monomial but the constant one (``r``: list of Fractions, changed in place), block by
+    block in ``order``: each block solves the monomials no later block reaches and passes
+    its change on the others on. ``local``: per block, its rows and dense integer matrix.
+    None when a block's system is inconsistent."""
+    count = np.zeros(nmons, np.int64)
+    for rows, _ in local:
+        count[rows[rows != 0]] += 1
+    out = [None] * len(local)
+    for j in order:
+        rows, D = local[j]
+        live = rows != 0
+        rows, D = rows[live], D[live]
+        private = count[rows] == 1
+        count[rows] -= 1
+        sol = [Fraction(0)] * D.shape[1]
+        if private.any() and any(r[a] for a in rows[private].tolist()):
+            sol = _rref_solve(D[private], [r[a] for a in rows[private].tolist()])
+            if sol is None:
+                log.info("exact faces: block %d's system is inconsistent", j)
+                return None
+        out[j] = sol
+        if any(sol):
+            nzc = [c for c, v in enumerate(sol) if v]
+            for a, drow in zip(rows.tolist(), D[:, nzc].tolist()):
+                change = sum((v * sol[c] for c, v in zip(nzc, drow) if v), Fraction(0))
+                if change:
+                    r[a] -= change
+    return out
+
+
+def _dyadic_ints(x: np.ndarray):
+    """``x = m * 2^e0`` exactly: (object array of int m, int e0)."""
+    frac, e = np.frexp(np.asarray(x, dtype=float))
+    m = np.ldexp(frac, 53).astype(np.int64).astype(object)
+    e = e.astype(np.int64) - 53
+    nz = m != 0
+    e0 = int(e[nz].min()) if nz.any() else 0
+    return np.where(nz, m * np.array([1 << int(v) for v in np.where(nz, e - e0, 0)], dtype=object), 0), e0
+
+
+def _exact_residual(M, h, target):
+    """``target - M h`` exactly, as Fractions (``M`` integers, ``h`` and ``target`` floats)."""
+    hm, he = _dyadic_ints(h)
+    tm, te = _dyadic_ints(target)
+    Mc = M.tocsr()
+    prod = Mc.data.astype(object) * hm[Mc.indices]
+    sums = np.zeros(M.shape[0], dtype=object)
+    has = np.diff(Mc.indptr) > 0
+    if has.any():
+        sums[has] = np.add.reduceat(prod, Mc.indptr[:-1][has])
+    e0 = min(he, te)
+    num = tm * (1 << (te - e0)) - sums * (1 << (he - e0))
+    scale = Fraction(2) ** e0
+    return [Fraction(int(v)) * scale if v else Fraction(0) for v in num]
+
+
+def _positive_definite(H) -> bool:
+    """Whether the symmetric rational matrix ``H`` is positive definite, exactly: every
+    leading principal minor positive (Sylvester), by fraction-free (Bareiss) elimination of
+    its integer multiple."""
+    D = math.lcm(*(v.denominator for row in H for v in row))
+    A = [[v.numerator * (D // v.denominator) for v in row] for row in H]
+    k, prev = len(A), 1
+    for i in range(k):
+        if A[i][i] <= 0:
+            return False
+        for a in range(i + 1, k):
+            for b in range(i + 1, k):
+                A[a][b] = (A[a][b] * A[i][i] - A[a][i] * A[i][b]) // prev
+        prev = A[i][i]
+    return True
+
+
+def _exact_gram(Q, H):
+    """``Q H Q^T`` exactly (``Q`` integers, ``H`` Fractions), as a tuple of tuples, and its
+    nearest float image: one integer product over the common denominator of ``H``."""
+    D = math.lcm(*(v.denominator for row in H for v in row))
+    N = np.array([[v.numerator * (D // v.denominator) for v in row] for row in H], dtype=object)
+    Qo = Q.astype(object)
+    X = Qo.dot(N).dot(Qo.T)
+    k = Q.shape[0]
+    zero = Fraction(0)
+    out = [[zero] * k for _ in range(k)]
+    img = np.zeros((k, k))
+    for p in range(k):                                  # symmetric: one Fraction per pair
+        for q in range(p, k):
+            v = int(X[p, q])
+            if v:
+                out[p][q] = out[q][p] = Fraction(v, D)
+                img[p, q] = img[q, p] = v / D           # the nearest float (int / int)
+    return tuple(tuple(row) for row in out), img
+
+
+# ---------------------------------------------------------------------- the route
+def exact_face_certificate(cert, candidate, seconds: float | None = None):
+    """A sealed, certified :class:`SOSCertificate` of ``cert``'s problem with every block
+    exact on a face built from the data (module text), or None.
+
+    ``cert`` is the (uncertified) certificate of the solve, ``candidate`` the relaxation's
+    point (a sequence in ``cert.variables`` order, or None), ``seconds`` the time allowed."""
+    t0 = time.perf_counter()
+    deadline = None if seconds is None else t0 + seconds
+    left = (lambda: None) if deadline is None else (lambda: max(0.0, deadline - time.perf_counter()))
+    if not applies(cert) or candidate is None:
+        return None
+    f = cert.objective
+    d = max(int(mono.degrees(b).max(initial=0)) for _, b, _ in cert.blocks)
+    bases = [b for _, b, _ in cert.blocks]
+    mons, entry_mon, coef = _entries(bases, f)
+    if mons.shape[0] == 0 or (mons[0] != mono.PAD).any():
+        return None
+    mdeg = mono.degrees(mons)
+    # 1. the face at infinity: min-trace decomposition of the top form over the top monomials
+    tops = [np.nonzero(mono.degrees(b) == d)[0] for b in bases]
+    sel = [np.eye(b.shape[0], dtype=np.int64)[:, t] for b, t in zip(bases, tops)]
+    Mt, offt, _ = _system(entry_mon, sel, mons.shape[0])
+    rows_top = mdeg == 2 * d
+    Mt = sp.csr_matrix(Mt.multiply(rows_top[:, None]))
+    Mt.eliminate_zeros()
+    trace = np.zeros(int(offt[-1]))
+    for j, t in enumerate(tops):
+        iu, ju = _triu(t.size)
+        trace[offt[j] + np.nonzero(iu == ju)[0]] = 1.0
+    rhs = np.where(rows_top, coef, 0.0)
+    if np.any((np.diff(Mt.indptr) == 0) & (rhs != 0)):
+        return None
+    got = _solve_sdp(Mt, rhs, [t.size for t in tops], offt, trace, False, left())
+    if got is None:
+        return None
+    Bs = _mats(got[0], [t.size for t in tops], offt)
+    scale = max(float(np.abs(B).max()) for B in Bs)
+    # 2. the minimizer
+    xs = _round_point(candidate)
+    if xs is None:
+        return None
+    fx = _value(f, xs)
+    tol = max(1e-7 * max(1.0, abs(cert.bound)), 1e-6 * scale)
+    if not float(fx) <= cert.bound + tol:
+        log.info("exact faces: f at the rounded candidate (%.3g) is above the bound %.3g", float(fx), cert.bound)
+        return None
+    Y = _hessian_kernel(f, xs)
+    b = float(fx)
+    if Fraction(b) > fx:
+        b = float(np.nextafter(b, -np.inf))
+    # the faces
+    faces, cache = [], {}
+    for j, basis in enumerate(bases):
+        K = _top_kernel(basis, Bs[j], scale, d)
+        if K is None:
+            log.info("exact faces: block %d's top form has no rational face", j)
+            return None
+        K = K + _minimizer_rows(basis, xs, Y)
+        key = (basis.shape[0], tuple(map(tuple, K)))
+        Q = cache.get(key)
+        if Q is None:
+            Q = cache[key] = complement(K, basis.shape[0])
+        faces.append(Q)
+    if any(Q.shape[1] == 0 for Q in faces):
+        return None
+    # 3. re-solve on the faces at the fixed bound
+    M, offs, local = _system(entry_mon, faces, mons.shape[0])
+    target = coef.copy()
+    target[0] -= b
+    if np.any((np.diff(M.indptr) == 0) & (target != 0) & (np.arange(target.size) != 0)):
+        return None
+    sizes = [Q.shape[1] for Q in faces]
+    got = _solve_sdp(M, target, sizes, offs, None, True, left())
+    if got is None:
+        return None
+    h, t = got
+    gscale = max(float(np.abs(h).max()), 1e-300)
+    if not t > MIN_MARGIN * gscale:
+        log.info("exact faces: the faces leave no margin (t = %.3g)", t)
+        return None
+    Mf = M.astype(float).tocsr()
+    live = np.diff(M.indptr) > 0
+    live[0] = False
+    for _ in range(2):                                  # least-squares polish of the identity
+        res = np.where(live, target - Mf @ h, 0.0)
+        h = h + spla.lsqr(Mf[live], res[live], atol=0, btol=0, iter_lim=200)[0]
+    Hs = _mats(h, sizes, offs)
+    if any(np.linalg.eigvalsh(H)[0] <= 0 for H in Hs):
+        return None
+    # 4. exact: the residual of the float H, removed along the chain
+    r = _exact_residual(M, h, coef)
+    r[0] -= Fraction(b)
+    if any(r[a] for a in np.nonzero(~live)[0].tolist() if a != 0):
+        return None
+    dh = None
+    for order in (range(len(bases)), range(len(bases) - 1, -1, -1)):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
+        dh = _exact_step(local, M.shape[0], list(r), order)
+        if dh is not None:
+            break
+    if dh is None:
+        return None
+    exact, grams = [], []
+    for j, Q in enumerate(faces):
+        dd = sizes[j]
+        iu, ju = _triu(dd)
+        H = [[Fraction(0)] * dd for _ in range(dd)]
+        for u, (a, c_) in enumerate(zip(iu.tolist(), ju.tolist())):
+            H[a][c_] = H[c_][a] = Fraction(float(h[offs[j] + u])) + dh[j][u]
+        if not _positive_definite(H):
+            log.info("exact faces: block %d is not positive definite after the exact step", j)
+            return None
+        X, img = _exact_gram(Q, H)
+        exact.append((j, X))
+        grams.append(img)
+    out = replace(cert, blocks=tuple((g, bb, G) for (g, bb, _), G in zip(cert.blocks, grams)),
+                  bound=b, exact=tuple(exact), shifts=None, claimed=None).sealed()
+    cb = out.certified_bound()
+    log.info("exact faces: %s, bound %.10g (%.2f s)", "certified" if cb.certified else "not certified",
+             b, time.perf_counter() - t0)
+    return out if cb.certified else None

@@ -598,7 +598,21 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
     if mons.shape[0] == 0 or (mons[0] != mono.PAD).any():
         return None
     mdeg = mono.degrees(mons)
-    # 1. the face at infinity: min-trace decomposition of the top form over the top monomials
+    # 1. the minimizer (first: it is cheap, and most problems stop here)
+    xs = _round_point(candidate)
+    if xs is None:
+        return None
+    fx = _value(f, xs)
+    # a filter only (a wrong point makes the re-solve infeasible): within 1e-6 of the scale
+    tol = 1e-6 * max(1.0, abs(cert.bound), float(np.abs(f.coeffs).max(initial=0.0)))
+    if not float(fx) <= cert.bound + tol:
+        log.info("exact faces: f at the rounded candidate (%.3g) is above the bound %.3g", float(fx), cert.bound)
+        return None
+    Y = _hessian_kernel(f, xs)
+    low = float(fx)                          # the bound: f(x*), or the float below it
+    if Fraction(low) > fx:
+        low = float(np.nextafter(low, -np.inf))
+    # 2. the face at infinity: min-trace decomposition of the top form over the top monomials
     tops = [np.nonzero(mono.degrees(b) == d)[0] for b in bases]
     sel = [np.eye(b.shape[0], dtype=np.int64)[:, t] for b, t in zip(bases, tops)]
     Mt, offt, _ = _system(entry_mon, sel, mons.shape[0])
@@ -617,19 +631,6 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
         return None
     Bs = _mats(got[0], [t.size for t in tops], offt)
     scale = max(float(np.abs(B).max()) for B in Bs)
-    # 2. the minimizer
-    xs = _round_point(candidate)
-    if xs is None:
-        return None
-    fx = _value(f, xs)
-    tol = max(1e-7 * max(1.0, abs(cert.bound)), 1e-6 * scale)
-    if not float(fx) <= cert.bound + tol:
-        log.info("exact faces: f at the rounded candidate (%.3g) is above the bound %.3g", float(fx), cert.bound)
-        return None
-    Y = _hessian_kernel(f, xs)
-    b = float(fx)
-    if Fraction(b) > fx:
-        b = float(np.nextafter(b, -np.inf))
     # the faces
     faces, cache = [], {}
     for j, basis in enumerate(bases):
@@ -648,7 +649,7 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
     # 3. re-solve on the faces at the fixed bound
     M, offs, local = _system(entry_mon, faces, mons.shape[0])
     target = coef.copy()
-    target[0] -= b
+    target[0] -= low
     if np.any((np.diff(M.indptr) == 0) & (target != 0) & (np.arange(target.size) != 0)):
         return None
     sizes = [Q.shape[1] for Q in faces]
@@ -671,7 +672,7 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
         return None
     # 4. exact: the residual of the float H, removed along the chain
     r = _exact_residual(M, h, coef)
-    r[0] -= Fraction(b)
+    r[0] -= Fraction(low)
     if any(r[a] for a in np.nonzero(~live)[0].tolist() if a != 0):
         return None
     dh = None
@@ -697,8 +698,8 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
         exact.append((j, X))
         grams.append(img)
     out = replace(cert, blocks=tuple((g, bb, G) for (g, bb, _), G in zip(cert.blocks, grams)),
-                  bound=b, exact=tuple(exact), shifts=None, claimed=None).sealed()
+                  bound=low, exact=tuple(exact), shifts=None, claimed=None).sealed()
     cb = out.certified_bound()
     log.info("exact faces: %s, bound %.10g (%.2f s)", "certified" if cb.certified else "not certified",
-             b, time.perf_counter() - t0)
+             low, time.perf_counter() - t0)
     return out if cb.certified else None

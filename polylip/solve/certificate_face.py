@@ -33,9 +33,8 @@ inconsistent or ``H + dH`` indefinite, and the next cut point is tried.
 
 Examples
 --------
-**Limits** (measured 2026-12-01). Chained singular stays numerical only here (it is
-certified through :mod:`polylip.solve.certificate_rational`, whose faces come from the data,
-all blocks at once, tried before this repair): its first clique's
+**Limits** (measured 2026-12-01). Chained singular stays numerical only here (it certifies
+through :mod:`polylip.solve.certificate_rational`, tried first): its first clique's
 face is found (kernel ``e_{x0x1}, e_{x1^2}, e_{x1x3}, 100 x0^2 - x3^2, 5 x0x3 + x3^2``,
 complement ``x0^2 - 20 x0x3 + 100 x3^2``) and made exact, but that fixes the block's ``x3^4``
 coefficient, which the solver had 4.5e-8 off, and the three other blocks with ``x3`` sit on

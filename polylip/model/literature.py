@@ -6,6 +6,10 @@ optimum and a point attaining it (so the optimum is checked too: the point is fe
 value is the optimum), and the source. Written with polylip's own polynomials (no sympy), in the
 usual statement of each source.
 
+Why this module is long: it is one table, the problems and their builders side by side with
+the source of each optimum; split by source, a problem's statement would sit apart from its
+citation and the suite would be several dicts to keep in step.
+
 Examples
 --------
 >>> p = LITERATURE["six_hump_camel"]
@@ -266,6 +270,145 @@ def _katsura2():
     return POP(sum(g**2 for g in f), ineqs=[1 - u0**2, 1 - u1**2, 1 - u2**2])
 
 
+# ---------------------------------------------------------------- added by the POP QA round
+# (2026-12-01): Hock-Schittkowski, the TSSOS README, MOSEK's Polyopt.jl tests, M. Laurent's
+# survey; each optimum checked here by the stated point (and a 41-start SLSQP run: none better)
+
+
+def _hs006():
+    x1, x2 = variables("x1 x2")
+    return POP((1 - x1) ** 2, eqs=[10 * (x2 - x1**2)])
+
+
+def _hs010():
+    x1, x2 = variables("x1 x2")
+    return POP(x1 - x2, ineqs=[-3 * x1**2 + 2 * x1 * x2 - x2**2 + 1])
+
+
+def _hs011():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 - 5) ** 2 + x2**2 - 25, ineqs=[x2 - x1**2])
+
+
+def _hs012():
+    x1, x2 = variables("x1 x2")
+    return POP(0.5 * x1**2 + x2**2 - x1 * x2 - 7 * x1 - 7 * x2, ineqs=[25 - 4 * x1**2 - x2**2])
+
+
+def _hs014():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 - 2) ** 2 + (x2 - 1) ** 2, eqs=[x1 - 2 * x2 + 1], ineqs=[1 - x1**2 / 4 - x2**2])
+
+
+def _hs015():
+    x1, x2 = variables("x1 x2")
+    return POP(100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2, ineqs=[x1 * x2 - 1, x1 + x2**2, 0.5 - x1])
+
+
+def _hs018():
+    x1, x2 = variables("x1 x2")
+    return POP(0.01 * x1**2 + x2**2, ineqs=[x1 * x2 - 25, x1**2 + x2**2 - 25, x1 - 2, 50 - x1,
+                                           x2, 50 - x2])
+
+
+def _hs021():
+    x1, x2 = variables("x1 x2")
+    return POP(0.01 * x1**2 + x2**2 - 100, ineqs=[10 * x1 - x2 - 10, x1 - 2, 50 - x1, x2 + 50, 50 - x2])
+
+
+def _hs022():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 - 2) ** 2 + (x2 - 1) ** 2, ineqs=[2 - x1 - x2, x2 - x1**2])
+
+
+def _hs023():
+    x1, x2 = variables("x1 x2")
+    return POP(x1**2 + x2**2, ineqs=[x1 + x2 - 1, x1**2 + x2**2 - 1, 9 * x1**2 + x2**2 - 9,
+                                     x1**2 - x2, x2**2 - x1] + _box([x1, x2], -50, 50))
+
+
+def _hs029():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(-x1 * x2 * x3, ineqs=[48 - x1**2 - 2 * x2**2 - 4 * x3**2])
+
+
+def _hs030():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(x1**2 + x2**2 + x3**2, ineqs=[x1**2 + x2**2 - 1, x1 - 1, 10 - x1]
+               + _box([x2, x3], -10, 10))
+
+
+def _hs035():
+    x1, x2, x3 = variables("x1 x2 x3")
+    f = 9 - 8 * x1 - 6 * x2 - 4 * x3 + 2 * x1**2 + 2 * x2**2 + x3**2 + 2 * x1 * x2 + 2 * x1 * x3
+    return POP(f, ineqs=[3 - x1 - x2 - 2 * x3, x1, x2, x3])
+
+
+def _hs043():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    f = x1**2 + x2**2 + 2 * x3**2 + x4**2 - 5 * x1 - 5 * x2 - 21 * x3 + 7 * x4
+    return POP(f, ineqs=[8 - x1**2 - x2**2 - x3**2 - x4**2 - x1 + x2 - x3 + x4,
+                         10 - x1**2 - 2 * x2**2 - x3**2 - 2 * x4**2 + x1 + x4,
+                         5 - 2 * x1**2 - x2**2 - x3**2 - 2 * x1 + x2 + x4])
+
+
+def _hs044():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    f = x1 - x2 - x3 - x1 * x3 + x1 * x4 + x2 * x3 - x2 * x4
+    return POP(f, ineqs=[8 - x1 - 2 * x2, 12 - 4 * x1 - x2, 12 - 3 * x1 - 4 * x2, 8 - 2 * x3 - x4,
+                         8 - x3 - 2 * x4, 5 - x3 - x4, x1, x2, x3, x4])
+
+
+def _hs065():
+    x1, x2, x3 = variables("x1 x2 x3")
+    f = (x1 - x2) ** 2 + (x1 + x2 - 10) ** 2 / 9 + (x3 - 5) ** 2
+    return POP(f, ineqs=[48 - x1**2 - x2**2 - x3**2] + _box([x1, x2], -4.5, 4.5) + _box([x3], -5, 5))
+
+
+def _hs071():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    return POP(x1 * x4 * (x1 + x2 + x3) + x3, ineqs=[x1 * x2 * x3 * x4 - 25] + _box([x1, x2, x3, x4], 1, 5),
+               eqs=[x1**2 + x2**2 + x3**2 + x4**2 - 40])
+
+
+def _hs076():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    f = (x1**2 + 0.5 * x2**2 + x3**2 + 0.5 * x4**2 - x1 * x3 + x3 * x4 - x1 - 3 * x2 + x3 - x4)
+    return POP(f, ineqs=[5 - x1 - 2 * x2 - x3 - x4, 4 - 3 * x1 - x2 - 2 * x3 + x4, x2 + 4 * x3 - 1.5,
+                         x1, x2, x3, x4])
+
+
+def _tssos_readme(constrained):
+    def build():
+        x1, x2 = variables("x1 x2")
+        f = x1**4 + x2**4 - x1 * x2
+        if not constrained:
+            return POP(f)
+        return POP(f, ineqs=[2 - x1**2 - 2 * x2**2], eqs=[x1**2 - x2**2 - 1])
+    return build
+
+
+def _polyopt_shifted_square():
+    x, z = variables("x z")
+    return POP((x + z + 1) ** 2 - 1)
+
+
+def _polyopt_hyperbolic():
+    x, z = variables("x z")
+    return POP(x**4 + z**2 + 1, ineqs=[x**2 - z**2 - 1])
+
+
+def _polyopt_two_equalities():
+    x1, x2 = variables("x1 x2")
+    return POP(x1 + x2, eqs=[x1**2 + x2**2 - 1, x1 - 1])
+
+
+def _laurent_6_25():
+    x1, x2, x3 = variables("x1 x2 x3")
+    f = x1**2 * x2**2 * (x1**2 + x2**2 - 3 * x3**2) + x3**6 + 1e-2 * (x1**6 + x2**6 + x3**6)
+    return POP(f, ineqs=[1 - x1**2 - x2**2 - x3**2])
+
+
 _S3 = 3 ** -0.5
 _S2 = 2 ** -0.5
 
@@ -388,4 +531,80 @@ LITERATURE = {p.name: p for p in [
                  "Katsura-2 polynomial system (Katsura 1990; PHCpack / PoSSo test suites) as "
                  "the least squares of its 3 equations on [-1, 1]^3: 0 at each of its real "
                  "solutions, (1, 0, 0) among them"),
+    # ---- added by the POP QA round (2026-12-01); HS = Hock and Schittkowski (1981), Test
+    # Examples for Nonlinear Programming Codes, Lecture Notes in Econ. and Math. Systems 187
+    KnownProblem("hs006", _hs006, 2, 0.0, (1.0, 1.0),
+                 "HS problem 6: (1 - x1)^2 with 10 (x2 - x1^2) = 0; f* = 0 at (1, 1); "
+                 "unbounded feasible set"),
+    KnownProblem("hs010", _hs010, 1, -1.0, (0.0, 1.0),
+                 "HS problem 10: x1 - x2 over -3x1^2 + 2x1x2 - x2^2 + 1 >= 0; f* = -1 at (0, 1)"),
+    KnownProblem("hs011", _hs011, 2, -8.498464223155912, (1.23477283035536, 1.5246639425833817),
+                 "HS problem 11: (x1 - 5)^2 + x2^2 - 25 over x2 >= x1^2; published f* = "
+                 "-8.498464223 at (1.234679, 1.524450); the point polished by SLSQP"),
+    KnownProblem("hs012", _hs012, 1, -30.0, (2.0, 3.0),
+                 "HS problem 12: a convex quadratic over an ellipse; f* = -30 at (2, 3)"),
+    KnownProblem("hs014", _hs014, 1, 9 - 2.875 * 7 ** 0.5, (0.5 * (7 ** 0.5 - 1), 0.25 * (7 ** 0.5 + 1)),
+                 "HS problem 14 (Bracken and McCormick): f* = 9 - 2.875 sqrt 7 at "
+                 "((sqrt 7 - 1) / 2, (sqrt 7 + 1) / 4)"),
+    KnownProblem("hs015", _hs015, 2, 306.5, (0.5, 2.0),
+                 "HS problem 15: Rosenbrock over x1 x2 >= 1, x1 + x2^2 >= 0, x1 <= 0.5; "
+                 "f* = 306.5 at (0.5, 2); unbounded feasible set"),
+    KnownProblem("hs018", _hs018, 1, 5.0, (250 ** 0.5, 2.5 ** 0.5),
+                 "HS problem 18: 0.01 x1^2 + x2^2 over x1 x2 >= 25, x1^2 + x2^2 >= 25 and a box; "
+                 "f* = 5 at (sqrt 250, sqrt 2.5)"),
+    KnownProblem("hs021", _hs021, 1, -99.96, (2.0, 0.0),
+                 "HS problem 21: 0.01 x1^2 + x2^2 - 100 over 10 x1 - x2 >= 10 and a box; "
+                 "f* = -99.96 at (2, 0)"),
+    KnownProblem("hs022", _hs022, 1, 1.0, (1.0, 1.0),
+                 "HS problem 22: (x1 - 2)^2 + (x2 - 1)^2 over x1 + x2 <= 2, x2 >= x1^2; f* = 1 "
+                 "at (1, 1)"),
+    KnownProblem("hs023", _hs023, 1, 2.0, (1.0, 1.0),
+                 "HS problem 23: x1^2 + x2^2 over five quadratic constraints and [-50, 50]^2; "
+                 "f* = 2 at (1, 1) (orders 1 and 2 give 1.34: the bound is far but valid)"),
+    KnownProblem("hs029", _hs029, 2, -16 * 2 ** 0.5, (4.0, 2 * 2 ** 0.5, 2.0),
+                 "HS problem 29: -x1 x2 x3 over an ellipsoid; f* = -16 sqrt 2 at (4, 2 sqrt 2, 2)"),
+    KnownProblem("hs030", _hs030, 1, 1.0, (1.0, 0.0, 0.0),
+                 "HS problem 30: |x|^2 over x1^2 + x2^2 >= 1 and a box; f* = 1 at (1, 0, 0)"),
+    KnownProblem("hs035", _hs035, 1, 1 / 9, (4 / 3, 7 / 9, 4 / 9),
+                 "HS problem 35 (Beale): a convex QP over a simplex-like polytope; f* = 1/9 at "
+                 "(4/3, 7/9, 4/9)"),
+    KnownProblem("hs043", _hs043, 1, -44.0, (0.0, 1.0, 2.0, -1.0),
+                 "HS problem 43 (Rosen-Suzuki): three convex quadratic constraints; f* = -44 at "
+                 "(0, 1, 2, -1)"),
+    KnownProblem("hs044", _hs044, 2, -15.0, (0.0, 3.0, 0.0, 4.0),
+                 "HS problem 44: an indefinite bilinear objective over a polytope; f* = -15 at "
+                 "(0, 3, 0, 4)"),
+    KnownProblem("hs065", _hs065, 2, 0.9535288568047875,
+                 (3.6504617602817264, 3.6504616981407136, 4.620417549002304),
+                 "HS problem 65: f* = 0.9535288567 at (3.650461821, 3.65046168, 4.6204170507) "
+                 "published; the point polished by SLSQP"),
+    KnownProblem("hs071", _hs071, 2, 17.01401728914502,
+                 (0.9999999999993981, 4.742999652489081, 3.8211499642938005, 1.3794082959251854),
+                 "HS problem 71: x1 x4 (x1 + x2 + x3) + x3 over x1 x2 x3 x4 >= 25, |x|^2 = 40, "
+                 "[1, 5]^4; published f* = 17.0140173 at (1, 4.7429994, 3.8211503, 1.3794082); "
+                 "the point polished by SLSQP"),
+    KnownProblem("hs076", _hs076, 1, -103 / 22, (3 / 11, 23 / 11, 0.0, 6 / 11),
+                 "HS problem 76: a convex QP over a polytope; published f* = -4.681818181 at "
+                 "(0.2727273, 2.090909, 0, 0.5454545) = (3, 23, 0, 6) / 11, f* = -103/22"),
+    KnownProblem("tssos_readme", _tssos_readme(False), 2, -0.125, (0.5, 0.5),
+                 "TSSOS README (Wang, Magron, Lasserre), the unconstrained example "
+                 "x1^4 + x2^4 - x1 x2: -1/8 at +-(1/2, 1/2) (closed form)"),
+    KnownProblem("tssos_readme_constrained", _tssos_readme(True), 2, 0.875,
+                 ((1 + (5 ** 0.5 - 2) / 4) ** 0.5, ((5 ** 0.5 - 2) / 4) ** 0.5),
+                 "TSSOS README, the constrained example: the same quartic with "
+                 "2 - x1^2 - 2 x2^2 >= 0 and x1^2 - x2^2 - 1 = 0; 7/8 in closed form "
+                 "(x2^2 = s, x1^2 = 1 + s, s = (sqrt 5 - 2) / 4)"),
+    KnownProblem("polyopt_shifted_square", _polyopt_shifted_square, 1, -1.0, (0.0, -1.0),
+                 "MOSEK Polyopt.jl test/polyopt.jl: (x + z + 1)^2 - 1, not SOS but f + 1 is; "
+                 "-1 on the line x + z = -1"),
+    KnownProblem("polyopt_hyperbolic", _polyopt_hyperbolic, 2, 2.0, (1.0, 0.0),
+                 "MOSEK Polyopt.jl test/polyopt.jl: x^4 + z^2 + 1 over x^2 - z^2 >= 1 "
+                 "(unbounded set); 2 at (+-1, 0) (closed form)"),
+    KnownProblem("polyopt_two_equalities", _polyopt_two_equalities, 2, 1.0, (1.0, 0.0),
+                 "MOSEK Polyopt.jl test/polyopt.jl: x1 + x2 on x1^2 + x2^2 = 1, x1 = 1: the "
+                 "feasible set is the one point (1, 0), no interior"),
+    KnownProblem("laurent_6_25", _laurent_6_25, 4, 0.0, (0.0, 0.0, 0.0),
+                 "M. Laurent, 'Sums of squares, moment matrices and optimization over "
+                 "polynomials' (2009), Example 6.25 (as in Polyopt.jl's tests): the Motzkin "
+                 "form plus 1e-2 (x1^6 + x2^6 + x3^6) on the unit ball; 0 at the origin"),
 ]}

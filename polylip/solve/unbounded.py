@@ -24,7 +24,8 @@ its "unbounded" stays the relaxation's claim.)
 
 :func:`find_ray` tries a few rays, cheaply: directions from the solver's point (Clarabel's
 -4.7e7 is a point far along the ray), from ``x0 = 0`` and from that point, and the coordinate
-directions ``+-e_i`` on small problems; each direction is rounded to a dyadic with 20 bits
+directions ``+-e_i`` and ``+-(1, ..., 1)`` from 0, and ``+-e_i`` from ``+-e_j``, on small
+problems; each direction is rounded to a dyadic with 20 bits
 (components below 1e-6 of the largest set to zero) so that exact cancellations, such as
 ``x - y == 0`` along ``d = (1, 1)``, survive the solver's noise. :func:`settle_unbounded`
 applies it to a result: an uncertified "unbounded" becomes certified, an "optimal" bound that
@@ -69,6 +70,8 @@ MAX_TERMS = 20_000
 MAX_DEGREE = 60
 #: The coordinate directions +-e_i are tried only up to this many variables (2n tries).
 MAX_COORDINATE_VARS = 30
+#: ... and the rays from x0 = +-e_j along +-e_i (4 n (n - 1) tries) up to this many.
+MAX_OFFSET_VARS = 8
 #: Seconds for all tries together (checked between tries).
 TIME_BUDGET = 2.0
 #: Directions are rounded to multiples of 2^-DIRECTION_BITS of their largest component.
@@ -262,10 +265,24 @@ def find_ray(pop, hints=(), *, time_budget: float = TIME_BUDGET) -> RayCertifica
         x0 = _rounded_point(h)
         if x0 is not None:
             tries.append((x0, d))
+    def unit(i, s):
+        return tuple(Fraction(s) if j == i else Fraction(0) for j in range(n))
+
     if n <= MAX_COORDINATE_VARS:
         for i in range(n):
             for s in (1, -1):
-                tries.append((zero, tuple(Fraction(s) if j == i else Fraction(0) for j in range(n))))
+                tries.append((zero, unit(i, s)))
+        for s in (1, -1):
+            tries.append((zero, tuple(Fraction(s) for _ in range(n))))
+    if n <= MAX_OFFSET_VARS:
+        # from x0 = +-e_j: a term such as nan * x^2 ("nan" is a variable name) goes to -inf
+        # along x only where nan = -1 (it was an uncertified "unbounded"; POP QA round)
+        for j in range(n):
+            for sj in (1, -1):
+                for i in range(n):
+                    if i != j:
+                        for s in (1, -1):
+                            tries.append((unit(j, sj), unit(i, s)))
     t0 = time.perf_counter()
     seen = set()
     for x0, d in tries:

@@ -33,7 +33,9 @@ def test_min_x_is_unbounded_with_every_solver(solver, side):
     POP(x**3),                                            # odd degree
     POP(-(x**2) + y**2, ineqs=[1 - y**2]),                # -x^2 along x
     POP(x + b, binary=["b"]),                             # a binary variable stays put
-], ids=["max_x", "half_line", "cubic", "neg_square", "binary"])
+    POP(b * x**2),                                        # only from b = -1, along x
+    POP(x + y, eqs=[x - y]),                              # only along (-1, -1)
+], ids=["max_x", "half_line", "cubic", "neg_square", "binary", "offset", "diagonal"])
 def test_unbounded_problems_are_proven_so(pop):
     res = pop.solve(order=2, time_limit=30)
     assert res.status == "unbounded" and res.certified, res.message

@@ -12,7 +12,7 @@ import sympy
 from polylip.errors import ModelError, RelaxationError
 from polylip.poly import Polynomial, from_sympy
 from polylip.poly.parse import parse_expression, parse_relation
-from polylip.poly.sympy_io import symbols_of
+from polylip.poly.sympy_io import same_name_error, symbols_of
 from polylip.relax.hierarchy import as_certificate
 from polylip.solve.pipeline import SolverSettings, solve_pop
 from polylip.solve.relaxation import Relaxation
@@ -141,9 +141,16 @@ class POP:
             raise ModelError("the objective must be an expression, not a relation")
 
         symbols = {}
+
+        def add_symbol(name, sym):
+            prev = symbols.setdefault(name, sym)
+            if prev is not sym and prev != sym:
+                raise same_name_error(prev, sym)
+
         for item in [objective, *raw_ineqs, *raw_eqs]:
             if isinstance(item, sympy.Basic):
-                symbols.update(symbols_of(item))
+                for name, sym in symbols_of(item).items():
+                    add_symbol(name, sym)
         if variables is None:
             names = set(symbols)  # the sympy items' names, collected just above
             for item in [objective, *raw_ineqs, *raw_eqs]:
@@ -157,7 +164,7 @@ class POP:
                 raise ModelError(f"duplicate names in variables: {order}")
             for v in _as_list(variables):
                 if isinstance(v, sympy.Symbol):
-                    symbols[v.name] = v
+                    add_symbol(v.name, v)
         known = set(order)
         for what, names in (("binary", _names(binary)), ("spin", _names(spin))):
             unknown = [n for n in names if n not in known]

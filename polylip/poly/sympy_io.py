@@ -36,7 +36,7 @@ from polylip.poly.expand import Expansion, add, mul, not_polynomial, power, show
 from polylip.poly.parse import parse_expression
 from polylip.poly.polynomial import Polynomial
 
-__all__ = ["from_sympy", "to_sympy", "symbols_of"]
+__all__ = ["from_sympy", "to_sympy", "symbols_of", "same_name_error"]
 
 #: Results with at most this many terms (before merging) are put in canonical order in Python.
 SMALL_RESULT = 32
@@ -182,7 +182,9 @@ def symbols_of(expr) -> dict:
     while todo:
         node = todo.pop()
         if node.is_Symbol:
-            found.setdefault(node.name, node)
+            prev = found.setdefault(node.name, node)
+            if prev is not node and prev != node:
+                raise same_name_error(prev, node)
         elif not node.args or id(node) in seen:
             continue
         elif node.is_Add or node.is_Mul or node.is_Pow:
@@ -194,8 +196,24 @@ def symbols_of(expr) -> dict:
             except RecursionError:
                 raise ModelError(f"the subexpression {shown(node)} is nested too deeply") from None
             for s in free:
-                found.setdefault(getattr(s, "name", str(s)), s)
+                prev = found.setdefault(getattr(s, "name", str(s)), s)
+                if prev is not s and prev != s:
+                    raise same_name_error(prev, s)
     return found
+
+
+def same_name_error(a, b) -> ModelError:
+    """The error for two different sympy symbols with one name: polylip matches variables by
+    name, so it would merge them into one variable and solve another problem than the one
+    written (``(d - 1)**2 + x**2`` with ``d = Dummy("x")`` came back 0.5, certified, where the
+    minimum is 0; found by the POP QA round)."""
+    def what(s):
+        kind = type(s).__name__
+        facts = {k: v for k, v in getattr(s, "assumptions0", {}).items()
+                 if k in ("positive", "negative", "nonnegative", "nonpositive", "integer", "real")}
+        return kind + (f" {facts}" if facts else "")
+    return ModelError(f"two different sympy symbols are both named {a.name!r} ({what(a)} and "
+                      f"{what(b)}); polylip matches variables by name, so rename one of them")
 
 
 class _Order:

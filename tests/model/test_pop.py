@@ -114,3 +114,24 @@ def test_cli_solve_json_and_exit_codes(tmp_path, capsys):
     path.write_text("minimize: x^2\n")
     assert main(["solve", str(path), "--solver", "nosuchsolver"]) == 2
     assert "not available" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: POP((sympy.Dummy("x") - 1) ** 2 + x**2),                 # Dummy: unique by design
+    lambda x: POP((x - 1) ** 2 + (sympy.Symbol("x", positive=True) + 1) ** 2),
+    lambda x: POP(x**2, ineqs=[sympy.Symbol("x", integer=True) - 1]),  # across items
+    lambda x: POP(x**2, variables=[sympy.Symbol("x", real=True)]),     # and the variables list
+    lambda x: POP(sympy.sin(sympy.Dummy("x")) + x),                    # inside a function
+])
+def test_two_sympy_symbols_with_one_name_are_refused(make):
+    """polylip matches variables by name: two different sympy symbols named "x" were merged
+    into one variable, so another problem was solved, with a certificate: (d - 1)^2 + x^2
+    with d = Dummy("x") came back 0.5 "certified" where the minimum is 0 (POP QA round)."""
+    with pytest.raises(ModelError, match="two different sympy symbols are both named 'x'"):
+        make(sympy.Symbol("x"))
+
+
+def test_one_symbol_used_twice_and_strings_still_mix():
+    x = sympy.Symbol("x")
+    pop = POP((x - 1) ** 2 + sympy.Symbol("x") ** 2, ineqs=["x >= 0"], variables=["x"])
+    assert pop.variables == ("x",)

@@ -241,3 +241,13 @@ def test_pop_with_a_constraint_per_variable():
     assert pop.ineqs[7] == (1 - v("x7") ** 2).with_variables(pop.variables)
     assert pop.ineqs[-1] == (1 - v(f"x{n - 1}")).with_variables(pop.variables)  # x^2 = x: binary
     assert pop.symbols["x3"] is x[3]
+
+
+def test_a_power_whose_expansion_takes_too_long_is_refused_at_once():
+    """(x + y + 1)**300 has only 45,451 terms and each product fits in memory, but the 299
+    products take about 3e9 index entries of work (minutes); it ran with no limit (POP QA
+    round). Refused before the first product; (x + y + 1)**60 still expands."""
+    a, b = sympy.symbols("a b")
+    with pytest.raises(ModelError, match="index entries of work"):
+        from_sympy((a + b + 1) ** 300)
+    assert from_sympy((a + b + 1) ** 60).nterms == 1891

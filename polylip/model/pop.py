@@ -30,8 +30,22 @@ def _as_list(items) -> list:
     return list(items)
 
 
+def _name(s) -> str:
+    """The variable name of one entry of ``variables``, ``binary`` or ``spin``: a sympy symbol,
+    a polylip variable (``Polynomial.variable``) or a string; anything else is refused (a
+    ``spin=[x + 1]`` made a variable named "x + 1"; found by the POP QA round)."""
+    if isinstance(s, sympy.Symbol):
+        return s.name
+    if isinstance(s, str):
+        return s
+    if isinstance(s, Polynomial) and s.nterms == 1 and s.degree == 1 and s.coeffs[0] == 1.0:
+        return s.used_variables[0]
+    raise ModelError(f"{s!r} is not a variable: variables, binary and spin take symbols, "
+                     "polylip variables or names")
+
+
 def _names(items) -> list[str]:
-    return [s.name if isinstance(s, sympy.Symbol) else str(s) for s in _as_list(items)]
+    return [_name(s) for s in _as_list(items)]
 
 
 def _free_names(item) -> set[str]:

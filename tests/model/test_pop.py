@@ -135,3 +135,17 @@ def test_one_symbol_used_twice_and_strings_still_mix():
     x = sympy.Symbol("x")
     pop = POP((x - 1) ** 2 + sympy.Symbol("x") ** 2, ineqs=["x >= 0"], variables=["x"])
     assert pop.variables == ("x",)
+
+
+@pytest.mark.parametrize("kwargs", [dict(spin=[x + 1]), dict(binary=[2 * x]), dict(binary=[3]),
+                                    dict(variables=[x, y**2]), dict(spin=[variables("a b")[0] * 2])])
+def test_entries_of_variables_binary_spin_must_be_variables(kwargs):
+    """spin=[x + 1] made a fifth variable named "x + 1" (and solved); found by the POP QA round."""
+    with pytest.raises(ModelError, match="is not a variable"):
+        POP(x**2 + y**2, **kwargs)
+
+
+def test_polylip_variables_name_binary_entries():
+    a, b = variables("a b")
+    pop = POP(a + b, binary=[a], spin=[b])
+    assert pop.binary == ("a",) and pop.spin == ("b",)

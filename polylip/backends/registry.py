@@ -125,6 +125,12 @@ def choose_sdp_solver(nvars: int, sizes, requested: str = "auto") -> str:
     'clarabel'
     """
     requested = _name(requested)
+    if requested in LP_SOLVERS and requested not in ("auto", "clarabel"):
+        # was: "PICOS solver 'highs' is not available; installed PICOS solvers: cvxopt (plus
+        # polylip's own 'clarabel' and 'highs')", which contradicts itself (POP QA round)
+        raise SolverError(f"solver {requested!r} solves linear programs only (method='lp', "
+                          "`polylip solve --method lp`); the moment-SOS hierarchy takes 'auto', "
+                          "'clarabel' or a PICOS SDP solver such as 'cvxopt'")
     if requested != "auto":
         return requested
     sizes = list(sizes)

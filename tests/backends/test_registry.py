@@ -215,3 +215,11 @@ def test_no_warning_for_a_solve_inside_a_worker_that_has_its_own_deadline(monkey
         assert registry._with_deadline(lambda: 42, "cvxopt", 5.0) == 42
     assert any("without a hard time limit" in r.getMessage() for r in caplog.records
                if r.levelno == logging.WARNING)
+
+
+@pytest.mark.parametrize("name", ["highs", "HiGHS", "highs-ipm", "pdlp", "pdhg"])
+def test_an_lp_solver_for_the_sos_hierarchy_is_named_as_such(name):
+    """`polylip solve --solver highs` (method sos) said "PICOS solver 'highs' is not available
+    ... (plus polylip's own 'clarabel' and 'highs')": it is available, for LPs only."""
+    with pytest.raises(SolverError, match="solves linear programs only"):
+        registry.choose_sdp_solver(10, [3], name)

@@ -30,9 +30,12 @@ Steps:
    and the Hessian of ``f_top`` vanishes there (the kernel is ``m_j(z)`` and its
    polarizations ``dm_j(z)[y]``, from the expansion of ``f(t z + y)`` in ``t``).
 2. **The face at the minimizer**: the relaxation's candidate ``x*`` rounded to simple
-   rationals; when ``f(x*)`` meets the numerical bound, ``b = f(x*)`` and every block must
-   vanish on ``m_j(x*)`` and on ``Dm_j(x*) y`` for ``y`` in the kernel of the Hessian of
-   ``f`` at ``x*`` (found numerically, rounded to rationals, checked exactly).
+   rationals (several roundings, the least value kept); when ``f(x*)`` meets the numerical
+   bound, ``b = f(x*)`` and every block must vanish on ``m_j(x*)`` and on ``Dm_j(x*) y`` for
+   ``y`` in the kernel of the Hessian of ``f`` at ``x*`` (found numerically, rounded to
+   rationals, checked exactly). At ``x* != 0`` the identity is written in ``u = x - x*``
+   (``f(x* + u)`` expanded exactly), where those vectors are ``e_1`` and ``(0, y, 0)``, and
+   the Gram matrices are moved back at the end, ``X -> T^T X T`` with ``m(x - x*) = T m(x)``.
 3. **Re-solve** on the faces at that fixed ``b``: maximize ``t`` with ``H_j - t I`` PSD
    (Clarabel); the solution is interior with a margin ``t`` (chained singular: 2^-17 in the
    scaled units, every block), then a sparse least-squares polish of the identity.
@@ -94,8 +97,11 @@ FORM_EPS = 1e-4
 #: The same for the Hessian at the minimizer (exact data: its kernel is at rounding level).
 HESS_REL = 1e-9
 KERNEL_EPS = 1e-6
-#: The rounding of the candidate minimizer (relative).
-POINT_EPS = 1e-4
+#: The roundings of the candidate minimizer tried (relative): the moment solution locates a
+#: degenerate minimizer only to about the square root of the solver's tolerance (chained
+#: singular shifted to x* = 1: coordinates 0.98 to 1.002), so coarse roundings are tried too
+#: and the point with the least value kept.
+POINT_EPS = (1e-6, 1e-4, 1e-2, 5e-2)
 #: The most kernel vectors of the Hessian at the minimizer looked for.
 MAX_KERNEL = 64
 #: The least margin (t relative to the largest Gram entry) of the face-restricted re-solve.
@@ -439,14 +445,28 @@ def _hessian_kernel(objective, xs):
     return K
 
 
-def _round_point(candidate):
+def _round_point(candidate, eps):
     out = []
     for v in candidate:
-        q = _simplest(float(v), POINT_EPS * max(1.0, abs(float(v))))
+        q = _simplest(float(v), eps * max(1.0, abs(float(v))))
         if q is None:
             return None
         out.append(q)
     return out
+
+
+def _best_point(objective, candidate):
+    """``(x*, f(x*))``: the rounding of ``candidate`` (:data:`POINT_EPS`) with the least
+    exact value, or None."""
+    best = None
+    for eps in POINT_EPS:
+        xs = _round_point(candidate, eps)
+        if xs is None or (best is not None and xs == best[0]):
+            continue
+        fx = _value(objective, xs)
+        if best is None or fx < best[1]:
+            best = (xs, fx)
+    return best
 
 
 def _value(objective, xs) -> Fraction:
@@ -526,10 +546,11 @@ def _dyadic_ints(x: np.ndarray):
     return np.where(nz, m * np.array([1 << int(v) for v in np.where(nz, e - e0, 0)], dtype=object), 0), e0
 
 
-def _exact_residual(M, h, target):
-    """``target - M h`` exactly, as Fractions (``M`` integers, ``h`` and ``target`` floats)."""
+def _exact_residual(M, h, target, exact_target=None):
+    """``target - M h`` exactly, as Fractions (``M`` integers, ``h`` and ``target`` floats;
+    ``exact_target``, Fractions, in place of ``target`` when given)."""
     hm, he = _dyadic_ints(h)
-    tm, te = _dyadic_ints(target)
+    tm, te = _dyadic_ints(target if exact_target is None else np.zeros(M.shape[0]))
     Mc = M.tocsr()
     prod = Mc.data.astype(object) * hm[Mc.indices]
     sums = np.zeros(M.shape[0], dtype=object)
@@ -539,7 +560,10 @@ def _exact_residual(M, h, target):
     e0 = min(he, te)
     num = tm * (1 << (te - e0)) - sums * (1 << (he - e0))
     scale = Fraction(2) ** e0
-    return [Fraction(int(v)) * scale if v else Fraction(0) for v in num]
+    out = [Fraction(int(v)) * scale if v else Fraction(0) for v in num]
+    if exact_target is not None:
+        out = [t + v for t, v in zip(exact_target, out)]
+    return out
 
 
 def _positive_definite(H) -> bool:
@@ -579,6 +603,78 @@ def _exact_gram(Q, H):
     return tuple(tuple(row) for row in out), img
 
 
+def _shifted(objective, xs, mons):
+    """The exact coefficients over ``mons`` of ``f(x* + u)`` as a polynomial in ``u`` (a list
+    of Fractions), or None when a monomial of it is not among ``mons``."""
+    index = {tuple(int(v) for v in row if v >= 0): i for i, row in enumerate(mons.tolist())}
+    out = [Fraction(0)] * mons.shape[0]
+    for row, c in zip(objective.rows.tolist(), objective.coeffs.tolist()):
+        idx = [v for v in row if v >= 0]
+        terms = {(): Fraction(c)}
+        for v in idx:                       # multiply by (x*_v + u_v)
+            new = {}
+            for key, val in terms.items():
+                k2 = tuple(sorted(key + (v,)))
+                new[k2] = new.get(k2, Fraction(0)) + val
+                if xs[v]:
+                    new[key] = new.get(key, Fraction(0)) + val * xs[v]
+            terms = new
+        for key, val in terms.items():
+            if val:
+                i = index.get(key)
+                if i is None:
+                    return None
+                out[i] += val
+    return out
+
+
+def _basis_shift(basis, xs):
+    """The rational matrix ``T`` with ``m(x - x*) = T m(x)`` on the block's basis (a list of
+    rows of Fractions), or None when a divisor of a basis monomial is not in the basis."""
+    rows = [tuple(int(v) for v in row if v >= 0) for row in basis.tolist()]
+    index = {r: i for i, r in enumerate(rows)}
+    k = len(rows)
+    T = [[Fraction(0)] * k for _ in range(k)]
+    for p, r in enumerate(rows):
+        terms = {(): Fraction(1)}
+        for v in r:                         # multiply by (x_v - x*_v)
+            new = {}
+            for key, val in terms.items():
+                k2 = tuple(sorted(key + (v,)))
+                new[k2] = new.get(k2, Fraction(0)) + val
+                if xs[v]:
+                    new[key] = new.get(key, Fraction(0)) - val * xs[v]
+            terms = new
+        for key, val in terms.items():
+            if val:
+                q = index.get(key)
+                if q is None:
+                    return None
+                T[p][q] += val
+    return T
+
+
+def _congruence(T, X):
+    """``T^T X T`` exactly (rational matrices as lists of rows), with its nearest float image."""
+    DT = math.lcm(*(v.denominator for row in T for v in row))
+    DX = math.lcm(*(v.denominator for row in X for v in row))
+    Ti = np.array([[v.numerator * (DT // v.denominator) for v in row] for row in T], dtype=object)
+    Xi = np.array([[v.numerator * (DX // v.denominator) for v in row] for row in X], dtype=object)
+    Y = Ti.T.dot(Xi).dot(Ti)
+    D = DT * DT * DX
+    k = len(T)
+    zero = Fraction(0)
+    out = [[zero] * k for _ in range(k)]
+    img = np.zeros((k, k))
+    for p in range(k):
+        for q in range(p, k):
+            v = int(Y[p, q])
+            if v:
+                out[p][q] = out[q][p] = Fraction(v, D)
+                img[p, q] = img[q, p] = v / D
+    return tuple(tuple(row) for row in out), img
+
+
 # ---------------------------------------------------------------------- the route
 def exact_face_certificate(cert, candidate, seconds: float | None = None):
     """A sealed, certified :class:`SOSCertificate` of ``cert``'s problem with every block
@@ -599,10 +695,10 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
         return None
     mdeg = mono.degrees(mons)
     # 1. the minimizer (first: it is cheap, and most problems stop here)
-    xs = _round_point(candidate)
-    if xs is None:
+    got = _best_point(f, candidate)
+    if got is None:
         return None
-    fx = _value(f, xs)
+    xs, fx = got
     # a filter only (a wrong point makes the re-solve infeasible): within 1e-6 of the scale
     tol = 1e-6 * max(1.0, abs(cert.bound), float(np.abs(f.coeffs).max(initial=0.0)))
     if not float(fx) <= cert.bound + tol:
@@ -612,6 +708,23 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
     low = float(fx)                          # the bound: f(x*), or the float below it
     if Fraction(low) > fx:
         low = float(np.nextafter(low, -np.inf))
+    # at x* != 0 the route works in u = x - x*: the faces at the minimizer are then the same
+    # monomial ones as at 0, and the re-solve's identities have no dependent rows (at x* the
+    # evaluation and the derivatives of every faced block vanish, which makes the rows of a
+    # certificate in x dependent: Clarabel stopped "InsufficientProgress" after 2 iterations
+    # on chained singular shifted to x* = 1); the Gram matrices are moved back exactly at the
+    # end (m(x - x*) = T m(x), X -> T^T X T)
+    shift = any(xs)
+    exact_coef = None
+    if shift:
+        exact_coef = _shifted(f, xs, mons)
+        if exact_coef is None:
+            return None
+        coef = np.array([float(v) for v in exact_coef])
+        shifts_T = [_basis_shift(b, xs) for b in bases]
+        if any(T is None for T in shifts_T):
+            return None
+    at = [Fraction(0)] * len(xs) if shift else xs
     # 2. the face at infinity: min-trace decomposition of the top form over the top monomials
     tops = [np.nonzero(mono.degrees(b) == d)[0] for b in bases]
     sel = [np.eye(b.shape[0], dtype=np.int64)[:, t] for b, t in zip(bases, tops)]
@@ -638,7 +751,7 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
         if K is None:
             log.info("exact faces: block %d's top form has no rational face", j)
             return None
-        K = K + _minimizer_rows(basis, xs, Y)
+        K = K + _minimizer_rows(basis, at, Y)
         key = (basis.shape[0], tuple(map(tuple, K)))
         Q = cache.get(key)
         if Q is None:
@@ -670,8 +783,12 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
     Hs = _mats(h, sizes, offs)
     if any(np.linalg.eigvalsh(H)[0] <= 0 for H in Hs):
         return None
-    # 4. exact: the residual of the float H, removed along the chain
-    r = _exact_residual(M, h, coef)
+    # 4. exact: the residual of the float H, removed along the chain (not started when less
+    # time is left than the route has taken so far: the exact steps take about as long)
+    if deadline is not None and deadline - time.perf_counter() < time.perf_counter() - t0:
+        log.info("exact faces: no time left for the exact step")
+        return None
+    r = _exact_residual(M, h, coef, exact_coef)
     r[0] -= Fraction(low)
     if any(r[a] for a in np.nonzero(~live)[0].tolist() if a != 0):
         return None
@@ -695,6 +812,8 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
             log.info("exact faces: block %d is not positive definite after the exact step", j)
             return None
         X, img = _exact_gram(Q, H)
+        if shift:
+            X, img = _congruence(shifts_T[j], X)
         exact.append((j, X))
         grams.append(img)
     out = replace(cert, blocks=tuple((g, bb, G) for (g, bb, _), G in zip(cert.blocks, grams)),

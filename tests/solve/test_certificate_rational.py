@@ -2,6 +2,7 @@
 (polylip/solve/certificate_rational.py): chained singular, whose leading form vanishes on a
 real plane (every block singular, whatever the bound), certifies its optimum 0 exactly."""
 
+import math
 from dataclasses import replace
 from fractions import Fraction
 
@@ -112,6 +113,49 @@ def test_hessian_kernel_is_exact():
     V = np.array(K, dtype=float).T
     assert V.shape == (3, 2)
     assert np.linalg.matrix_rank(np.hstack([V, [[10, 0], [-1, 0], [0, 1]]])) == 2
+
+
+def _shifted_chained_singular(n, at=1, plus=3):
+    """Chained singular in x - at, plus a constant: minimum ``plus`` at x = (at, ..., at)."""
+    xs = variables(" ".join(f"x{i}" for i in range(n)))
+    y = [x - at for x in xs]
+    f = plus
+    for i in range(0, n - 3, 2):
+        f = f + ((y[i] + 10 * y[i + 1])**2 + 5 * (y[i + 2] - y[i + 3])**2 + (y[i + 1] - 2 * y[i + 2])**4
+                 + 10 * (y[i] - 10 * y[i + 3])**4)
+    return POP(f)
+
+
+def test_a_minimizer_away_from_0_is_certified():
+    # the route works in u = x - x*, and moves the Gram matrices back exactly
+    res = _shifted_chained_singular(12).solve()
+    assert res.status == "optimal" and res.certified, res.message
+    assert 3 - 1e-12 <= res.bound <= 3.0
+    assert len(res.certificate.exact) == len(res.certificate.blocks) and res.certificate.verify()
+
+
+def test_shifts_are_exact():
+    x, y = variables("x y")
+    f = POP((x - 2 * y)**4 + 3 * x * y - y + 7).objective
+    at = [Fraction(1, 3), Fraction(-2)]
+    basis = np.array([[-1, -1], [0, -1], [1, -1], [0, 0], [0, 1], [1, 1]])    # 1 x y x^2 xy y^2
+    mons = np.array(sorted({tuple(sorted(r)) for r in
+                            [tuple(v for v in (a, b, c, d) if v >= 0) for a in (-1, 0, 1) for b in (-1, 0, 1)
+                             for c in (-1, 0, 1) for d in (-1, 0, 1)]}, key=lambda t: (len(t), t)), dtype=object)
+    rows = np.array([list(t) + [-1] * (4 - len(t)) for t in mons])
+    g = cr._shifted(f, at, rows)
+    T = cr._basis_shift(basis, at)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        u = [Fraction(int(v), 7) for v in rng.integers(-9, 9, 2)]
+        xv = [a + b for a, b in zip(at, u)]
+        # f(x* + u) from the shifted coefficients
+        val = sum(c * math.prod([u[v] for v in row if v >= 0], start=Fraction(1)) for c, row in zip(g, rows.tolist()))
+        assert val == cr._value(f, xv)
+        # m(x - x*) = T m(x)
+        m = [math.prod([xv[v] for v in row if v >= 0], start=Fraction(1)) for row in basis.tolist()]
+        mu = [math.prod([u[v] for v in row if v >= 0], start=Fraction(1)) for row in basis.tolist()]
+        assert [sum(t * mm for t, mm in zip(Trow, m)) for Trow in T] == mu
 
 
 @pytest.mark.slow

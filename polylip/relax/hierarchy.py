@@ -20,6 +20,7 @@ Putinar(order=2, sparsity='cs', max_order=None)
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from polylip.errors import RelaxationError
@@ -33,7 +34,8 @@ AUTO_EXTRA_ORDERS = 2
 def _positive_int(value, what: str, allow_none: bool = True):
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    # any integer type (numpy's too: order=np.int64(2) was refused; POP QA round), never bool
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise RelaxationError(f"{what} must be a positive integer, not {value!r}")
     return int(value)
 
@@ -51,9 +53,9 @@ class Putinar:
     method = "sos"
 
     def __post_init__(self):
-        if self.order != "auto":
-            _positive_int(self.order, "the relaxation order")
-        _positive_int(self.max_order, "max_order")
+        if not (isinstance(self.order, str) and self.order == "auto"):
+            object.__setattr__(self, "order", _positive_int(self.order, "the relaxation order"))
+        object.__setattr__(self, "max_order", _positive_int(self.max_order, "max_order"))
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Krivine:
     method = "lp"
 
     def __post_init__(self):
-        _positive_int(self.degree, "the LP degree")
+        object.__setattr__(self, "degree", _positive_int(self.degree, "the LP degree"))
 
 
 def as_certificate(method: str = "sos", order=None, degree=None, sparsity="dense"):

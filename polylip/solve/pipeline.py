@@ -79,7 +79,7 @@ class SolverSettings:
                                            or not isinstance(self.max_iters, int) or self.max_iters < 1):
             raise SolverError(f"max_iters must be a positive integer, not {self.max_iters!r}")
         if self.time_limit is not None:
-            check_time_limit(self.time_limit)
+            object.__setattr__(self, "time_limit", check_time_limit(self.time_limit))
         if self.strategy not in ("auto", "direct", "colgen"):
             raise SolverError(f"strategy must be 'auto', 'direct' or 'colgen', not {self.strategy!r}")
 
@@ -147,6 +147,9 @@ def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> 
     result is then status "time_limit" without a bound."""
     settings = SolverSettings() if settings is None else settings
     certificate = Putinar() if certificate is None else certificate
+    if not isinstance(certificate, (Putinar, Krivine)):  # certificate="putinar": AttributeError
+        raise SolverError(f"the certificate must be Putinar(...) or Krivine(...) from "
+                          f"polylip.relax.hierarchy, not {certificate!r}")
     start = time.perf_counter()
     try:
         with Deadline(settings.time_limit):

@@ -91,6 +91,8 @@ def resolve_structure(pop, order, sparsity) -> BlockStructure:
 def check_time_limit(time_limit) -> float:
     """A time limit in seconds: a positive finite number (else :class:`SolverError`)."""
     try:
+        if isinstance(time_limit, (str, bytes)):  # "10" passed the float() test and then failed
+            raise TypeError                        # in arithmetic, a TypeError (POP QA round)
         value = float(time_limit)
     except (TypeError, ValueError):
         raise SolverError(f"time_limit must be a number of seconds, not {time_limit!r}") from None

@@ -129,3 +129,22 @@ def test_default_solve_fits_a_large_sparse_problem():
     assert res.sparsity == "cs"
     assert res.status == "optimal"
     assert res.bound == pytest.approx(1.0, abs=1e-2)  # the optimum is 1 (at x = 1)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(time_limit="10"), "time_limit must be a number"),        # was a raw TypeError
+    (dict(time_limit=b"10"), "time_limit must be a number"),
+    (dict(certificate="putinar"), "Putinar"),                      # was an AttributeError
+])
+def test_bad_option_types_are_clear_errors(kwargs, error):
+    """Found by the POP QA round: each of these ended in a traceback of another type."""
+    with pytest.raises(SolverError, match=error):
+        POP(x**2).solve(**kwargs)
+
+
+def test_numpy_integers_are_orders_and_degrees():
+    """order=np.int64(2) was refused ("must be a positive integer, not np.int64(2)")."""
+    import numpy as np
+    assert POP(x**4 - x).solve(order=np.int64(2), time_limit=np.float64(30)).status == "optimal"
+    assert Putinar(order=np.int32(3)).order == 3 and type(Putinar(order=np.int32(3)).order) is int
+    assert Krivine(degree=np.int64(2)).degree == 2

@@ -99,7 +99,7 @@ from polylip.runtime import blas_threads, call_with_deadline
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
            "DEFAULT_METHOD", "register_method", "method_names", "LOWER_SHARE",
            "LOWER_MAX_SECONDS", "LOWER_HARD_FACTOR", "LOWER_CONTINUE_USED",
-           "LOWER_CONTINUE_MIN_SECONDS", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
+           "LOWER_CONTINUE_MIN_SECONDS", "LOWER_CONTINUE_LPS_PER_CELL", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,16 @@ LOWER_INLINE_STEP = 0.25
 #: 24 s 31.14 (upper 33.65); see benchmarks/RESULTS.md, "Global l_2 at MNIST scale".
 LOWER_CONTINUE_USED = 0.8
 LOWER_CONTINUE_MIN_SECONDS = 2.0
+#: The further search also tries this many LPs per cell in its pattern ascent (the first one
+#: :data:`polylip.nn.lower_patterns.LPS_PER_CELL`, 3), unless the options set it: with only
+#: the next seed it ended in the cell of the first search on the digits 64-200-200-200-10 MLP
+#: (seeds 0, 1, 2: the same 31.0627 at work 1e9), so it repeated it; climbs with 6 LPs a cell
+#: end elsewhere (higher on 10 of 18 cases at the same work, lower on 3: see LPS_PER_CELL), and
+#: the better of the two searches is kept. Measured, budget 60, one run each, load 11-17
+#: (main at 65e8c8e / this): digits-200 margin 3-8 31.07 -> 31.40 (upper 33.65: 1.083 ->
+#: 1.072), digits-100 30.513 -> 30.525, a random 64-200-200-200-10 5.41 -> 5.50
+#: (benchmarks/RESULTS.md, "Global l_2 at MNIST scale").
+LOWER_CONTINUE_LPS_PER_CELL = 6
 
 #: What ``LipschitzResult.constant`` says ``upper`` bounds.
 CONSTANT_MEANINGS = {
@@ -555,8 +565,9 @@ def _continue_lower(net, p, region, opts, lb, out, end, rel_gap):
     if more < LOWER_CONTINUE_MIN_SECONDS:
         return None
     t1 = time.perf_counter()
-    again, _ = _bounded_lower(net, p, region, dataclasses.replace(opts, time_limit=more,
-                                                                    seed=opts.seed + 1))
+    per_cell = LOWER_CONTINUE_LPS_PER_CELL if opts.lps_per_cell is None else opts.lps_per_cell
+    again, _ = _bounded_lower(net, p, region, dataclasses.replace(
+        opts, time_limit=more, seed=opts.seed + 1, lps_per_cell=per_cell))
     return again, time.perf_counter() - t1
 
 

@@ -111,6 +111,9 @@ class LowerOptions:
         sampling misses).
     polish_lps : int or None
         Most LPs of that phase (None: from ``work``; 0: ray moves only).
+    lps_per_cell : int or None
+        LPs that phase tries per cell before it gives up on a cell (None:
+        :data:`polylip.nn.lower_patterns.LPS_PER_CELL`).
     smooth_points : int or None
         Best samples improved by ascent on the softplus-smoothed network (l_2 norm,
         piecewise-linear networks; None: from ``work``; 0: no smoothed ascent). See
@@ -130,6 +133,7 @@ class LowerOptions:
     candidates: int = 6
     polish_points: int = 4
     polish_lps: int | None = None
+    lps_per_cell: int | None = None
     smooth_points: int | None = None
     seed: int = 0
     time_limit: float | None = None
@@ -137,9 +141,10 @@ class LowerOptions:
 
     def __post_init__(self):
         for name in ("samples", "restarts", "steps", "candidates", "polish_points",
-                     "polish_lps", "smooth_points", "seed"):
+                     "polish_lps", "lps_per_cell", "smooth_points", "seed"):
             v = getattr(self, name)
-            if v is None and name in ("samples", "restarts", "polish_lps", "smooth_points"):
+            if v is None and name in ("samples", "restarts", "polish_lps", "lps_per_cell",
+                                      "smooth_points"):
                 continue
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
                 raise ModelError(f"lower-bound option {name} must be an int >= 0, got {v!r}")
@@ -893,8 +898,9 @@ def _search(net, norm, region, options) -> LowerBound:
             bounds = region.propagate(net)
             unstable = [np.flatnonzero(h > lo) for lo, h in zip(bounds.deriv_lo,
                                                                  bounds.deriv_hi)]
+        per_cell = {} if options.lps_per_cell is None else {"lps_per_cell": options.lps_per_cell}
         res = pattern_ascent(net, region, p, starts, work=left, unstable=unstable,
-                             max_lps=options.polish_lps,
+                             max_lps=options.polish_lps, **per_cell,
                              deadline=None if options.time_limit is None
                              else t0 + options.time_limit)
         lps, pattern_work, pattern_stats = res.details["lps"], res.details["work"], res.details

@@ -370,7 +370,7 @@ def test_auto_s_unused_budget_goes_to_a_further_lower_bound_search(monkeypatch, 
 
     def spy(net, p, region, opts):
         with open(log, "a") as fh:
-            fh.write(f"{opts.time_limit} {opts.seed}\n")
+            fh.write(f"{opts.time_limit} {opts.seed} {opts.lps_per_cell}\n")
         return real(net, p, region, opts)
     monkeypatch.setattr(est, "lower_bound", spy)
     monkeypatch.setattr(est, "LOWER_CONTINUE_USED", 0.0)
@@ -382,6 +382,8 @@ def test_auto_s_unused_budget_goes_to_a_further_lower_bound_search(monkeypatch, 
     assert res.lower <= res.upper
     calls = [line.split() for line in log.read_text().splitlines()]
     assert len(calls) == 2 and calls[1][1] == "1"
+    # the further search climbs differently (more LPs a cell), the first one as by default
+    assert calls[0][2] == "None" and calls[1][2] == str(est.LOWER_CONTINUE_LPS_PER_CELL)
     assert float(calls[1][0]) <= (10.0 - float(calls[0][0])) / est.LOWER_HARD_FACTOR
     det = lipschitz(net, 2, budget=10.0, deterministic=True)
     assert "lower_continued" not in det.details

@@ -84,6 +84,45 @@ def test_degenerate_nets_never_exceed_the_true_constant(seed):
             assert_differentiable_witness(net, res.witness, res.value, norm)
 
 
+@pytest.mark.parametrize("lps", [1, 3, 6, 10])
+def test_lps_per_cell_keeps_the_bound_valid(lps):
+    """More LPs per cell (the further search of a budgeted call takes 6) reach other cells,
+    never past the true constant; the LPs a cell tries are at most ``lps_per_cell`` and
+    counted in the work."""
+    for seed in range(4):
+        net = random_net([3, 6, 6, 1], 40 + seed)
+        true = exact_values(net, 2).true
+        res = pattern_ascent(net, GlobalRegion(), 2.0, starts(net, GlobalRegion(), 2, 2, seed),
+                             work=3e7, lps_per_cell=lps, center=False)
+        assert res.witness is not None
+        assert res.value <= true * (1 + 1e-9) + 1e-12
+        assert_differentiable_witness(net, res.witness, res.value, 2)
+        d = res.details
+        assert d["lps"] <= lps * d["cells"] and d["work"] <= 3e7
+
+
+def test_lower_bound_passes_lps_per_cell_on(monkeypatch):
+    import polylip.nn.lower_patterns as lp
+    from polylip.errors import ModelError
+
+    seen = []
+    real = lp.pattern_ascent
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("lps_per_cell"))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(lp, "pattern_ascent", spy)
+    net = random_net([4, 6, 6, 1], 21)
+    true = exact_values(net, 2).true
+    for given in (None, 6):
+        lb = lower_bound(net, 2, None, {"samples": 32, "smooth_points": 0, "restarts": 2,
+                                        "steps": 1, "lps_per_cell": given})
+        assert lb.value <= true * (1 + 1e-9)
+    assert seen == [None, 6]  # None: the ascent's own default, LPS_PER_CELL
+    with pytest.raises(ModelError):
+        lower_bound(net, 2, None, {"lps_per_cell": -1})
+
+
 def test_vector_output_values_are_measured():
     """Vector output (operator norm): the ascent ranks flips with the start's output
     functional; what it returns is the operator norm measured at its witness."""

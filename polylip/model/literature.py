@@ -378,6 +378,39 @@ def _hs076():
                          x1, x2, x3, x4])
 
 
+def _hs026():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP((x1 - x2) ** 2 + (x2 - x3) ** 4, eqs=[(1 + x2**2) * x1 + x3**4 - 3])
+
+
+def _hs027():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(0.01 * (x1 - 1) ** 2 + (x2 - x1**2) ** 2, eqs=[x1 + x3**2 + 1])
+
+
+def _hs028():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP((x1 + x2) ** 2 + (x2 + x3) ** 2, eqs=[x1 + 2 * x2 + 3 * x3 - 1])
+
+
+def _hs042():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    return POP((x1 - 1) ** 2 + (x2 - 2) ** 2 + (x3 - 3) ** 2 + (x4 - 4) ** 2,
+               eqs=[x1 - 2, x3**2 + x4**2 - 2])
+
+
+def _hs048():
+    x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
+    return POP((x1 - 1) ** 2 + (x2 - x3) ** 2 + (x4 - x5) ** 2,
+               eqs=[x1 + x2 + x3 + x4 + x5 - 5, x3 - 2 * (x4 + x5) + 3])
+
+
+def _hs051():
+    x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
+    return POP((x1 - x2) ** 2 + (x2 + x3 - 2) ** 2 + (x4 - 1) ** 2 + (x5 - 1) ** 2,
+               eqs=[x1 + 3 * x2 - 4, x3 + x4 - 2 * x5, x2 - x5])
+
+
 def _tssos_readme(constrained):
     def build():
         x1, x2 = variables("x1 x2")
@@ -586,6 +619,21 @@ LITERATURE = {p.name: p for p in [
     KnownProblem("hs076", _hs076, 1, -103 / 22, (3 / 11, 23 / 11, 0.0, 6 / 11),
                  "HS problem 76: a convex QP over a polytope; published f* = -4.681818181 at "
                  "(0.2727273, 2.090909, 0, 0.5454545) = (3, 23, 0, 6) / 11, f* = -103/22"),
+    KnownProblem("hs026", _hs026, 2, 0.0, (1.0, 1.0, 1.0),
+                 "HS problem 26: (x1 - x2)^2 + (x2 - x3)^4 on (1 + x2^2) x1 + x3^4 = 3; f* = 0 "
+                 "at (1, 1, 1); equality only (unbounded set)"),
+    KnownProblem("hs027", _hs027, 2, 0.04, (-1.0, 1.0, 0.0),
+                 "HS problem 27: 0.01 (x1 - 1)^2 + (x2 - x1^2)^2 on x1 + x3^2 = -1; f* = 0.04 at "
+                 "(-1, 1, 0)"),
+    KnownProblem("hs028", _hs028, 1, 0.0, (0.5, -0.5, 0.5),
+                 "HS problem 28: a convex quadratic on a plane; f* = 0 at (0.5, -0.5, 0.5)"),
+    KnownProblem("hs042", _hs042, 1, 28 - 10 * 2 ** 0.5, (2.0, 2.0, 0.6 * 2 ** 0.5, 0.8 * 2 ** 0.5),
+                 "HS problem 42: distance to (1, 2, 3, 4) on x1 = 2, x3^2 + x4^2 = 2; f* = "
+                 "28 - 10 sqrt 2 at (2, 2, 0.6 sqrt 2, 0.8 sqrt 2)"),
+    KnownProblem("hs048", _hs048, 1, 0.0, (1.0,) * 5,
+                 "HS problem 48: a convex quadratic on two linear equalities; f* = 0 at 1"),
+    KnownProblem("hs051", _hs051, 1, 0.0, (1.0,) * 5,
+                 "HS problem 51: a convex quadratic on three linear equalities; f* = 0 at 1"),
     KnownProblem("tssos_readme", _tssos_readme(False), 2, -0.125, (0.5, 0.5),
                  "TSSOS README (Wang, Magron, Lasserre), the unconstrained example "
                  "x1^4 + x2^4 - x1 x2: -1/8 at +-(1/2, 1/2) (closed form)"),

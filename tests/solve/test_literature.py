@@ -17,7 +17,7 @@ from polylip.model.literature import LITERATURE
 SLOW = {"floudas_4_10", "floudas_4_7"}
 #: the POP QA round's additions (Hock-Schittkowski, Polyopt.jl, Laurent) above 1.5 s at load 6
 SLOW |= {"hs015", "hs006", "hs011", "polyopt_two_equalities", "polyopt_shifted_square",
-         "laurent_6_25"}
+         "laurent_6_25", "hs026", "hs027", "hs042"}
 NAMES = sorted(LITERATURE)
 PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in NAMES]
 

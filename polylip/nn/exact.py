@@ -113,6 +113,22 @@ def pattern_values(net, S, p):
     return np.atleast_1d(operator_norm(J, p, net.output.norm))
 
 
+def unstable_count(bounds) -> int:
+    """The unstable neurons of ``bounds`` (a derivative range of positive width): "exact"
+    enumerates ``2^K`` patterns of them."""
+    return int(sum(np.count_nonzero(np.asarray(h, float) > np.asarray(lo, float))
+                   for lo, h in zip(bounds.deriv_lo, bounds.deriv_hi)))
+
+
+def check_unstable(net, K: int, max_unstable: int) -> None:
+    """Raise :class:`ExactTooLargeError` when ``K > max_unstable``."""
+    if K > max_unstable:
+        raise ExactTooLargeError(
+            f"'exact' enumerates 2^K activation patterns and accepts at most K = {max_unstable} "
+            f"unstable neurons; this network has K = {K} (widths {net.widths}). Use a smaller "
+            "network, a local region, or a relaxation method")
+
+
 class _Enumerator:
     """Maps pattern numbers to derivative arrays."""
 
@@ -306,11 +322,7 @@ def exact_values(net, norm="inf", region=None, *, max_unstable=MAX_UNSTABLE, max
     bounds = region.propagate(net)
     en = _Enumerator(net, bounds)
     K = en.K
-    if K > max_unstable:
-        raise ExactTooLargeError(
-            f"'exact' enumerates 2^K activation patterns and accepts at most K = {max_unstable} "
-            f"unstable neurons; this network has K = {K} (widths {net.widths}). Use a smaller "
-            "network, a local region, or a relaxation method")
+    check_unstable(net, K, max_unstable)
     total = 1 << K
     values = np.empty(total)
     for start in range(0, total, chunk):

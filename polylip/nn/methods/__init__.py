@@ -61,7 +61,8 @@ __all__ = ["TABLE", "BY_NAME", "Method", "MethodOptions", "ProductOptions", "Int
            "LipSDPOptions", "GeoLIPOptions", "DPOptions", "MILPOptions", "BaBOptions",
            "AutoOptions"]
 
-#: Every built-in method: name, function, options class, description (the order of
+#: Every built-in method: name, function, options class, description, and the check that
+#: refuses a problem it does not apply to before any work (the order of
 #: ``polylip lipschitz --help`` and of the docs' table: cheap to expensive, then "auto").
 TABLE = (
     Method("product", baselines.product, ProductOptions,
@@ -71,28 +72,30 @@ TABLE = (
            "local: IBP ranges)"),
     Method("eclipse", eclipse.eclipse, EclipseOptions,
            "ECLipsE-Fast (Xu and Sivaranjani 2024): LipSDP-Neuron multipliers in closed form, "
-           "layer by layer, certified; l_2, no SDP"),
+           "layer by layer, certified; l_2, no SDP", eclipse.check),
     Method("exact", exact.exact, ExactOptions,
-           "exact formal and true constants by enumeration (small networks)"),
+           "exact formal and true constants by enumeration (small networks)", exact.check),
     Method("shor", shor.shor, ShorOptions,
-           "order-1 SDP (Shor) of the gradient POP (lifted when deep)"),
+           "order-1 SDP (Shor) of the gradient POP (lifted when deep)", shor.check),
     Method("sdp", sdp.sdp, SDPOptions,
-           "moment-SOS relaxation of the gradient POP (order, sparsity)"),
+           "moment-SOS relaxation of the gradient POP (order, sparsity)", sdp.check),
     Method("lp", lp.lp, LPOptions,
-           "Krivine/Handelman LP of degree k (LiPopt-k), l_inf"),
+           "Krivine/Handelman LP of degree k (LiPopt-k), l_inf", lp.check),
     Method("lipsdp", lipsdp.lipsdp, LipSDPOptions,
-           "LipSDP-Neuron (Fazlyab et al. 2019), l_2 input norm"),
+           "LipSDP-Neuron (Fazlyab et al. 2019), l_2 input norm", lipsdp.check),
     Method("geolip", geolip.geolip, GeoLIPOptions,
            "GeoLIP (Wang et al. 2022): SDP of the formal constant over the lifted layers, "
-           "one multiplier per input and neuron, certified; l_inf input norm"),
+           "one multiplier per input and neuron, certified; l_inf input norm", geolip.check),
     Method("dp", dp.dp, DPOptions,
            "exact formal constant by variable elimination (small elimination width; l_inf, "
-           "l_2, l_1)"),
+           "l_2, l_1)", dp.check),
     Method("milp", milp.milp, MILPOptions,
-           "formal constant by mixed-integer LP (HiGHS branch and bound; l_inf, l_1)"),
+           "formal constant by mixed-integer LP (HiGHS branch and bound; l_inf, l_1)",
+           milp.check),
     Method("bab", bab.bab, BaBOptions,
            "true local l_inf constant over a box: branch and bound on the activation pattern "
-           "with linear bounds through the Jacobian (Shi et al. 2022 style) and exact leaves"),
+           "with linear bounds through the Jacobian (Shi et al. 2022 style) and exact leaves",
+           bab.check),
     Method("auto", auto.auto, AutoOptions,
            "best certified bound within a time budget (default)"),
 )

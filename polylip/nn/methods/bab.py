@@ -62,7 +62,7 @@ from polylip.nn.methods.milp_model import realizable_activations
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 from polylip.nn.regions import BoxRegion
 
-__all__ = ["BaBOptions", "bab", "EXACT_UNSTABLE"]
+__all__ = ["BaBOptions", "bab", "EXACT_UNSTABLE", "check"]
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,14 @@ class BaBOptions(MethodOptions):
     exact_unstable: int = integer(EXACT_UNSTABLE, low=0)
 
 
+def check(problem: LipschitzProblem, options: BaBOptions | None = None) -> None:
+    """Refuse a problem "bab" does not apply to (see :func:`_check`)."""
+    _check(problem)
+
+
 def _check(problem: LipschitzProblem):
+    """The output functional, after refusing an input norm other than l_inf, a region other
+    than a box, a vector output."""
     if problem.norm != math.inf:
         raise ModelError("method 'bab' bounds the l_inf local constant (norm='inf')")
     if not isinstance(problem.region, BoxRegion):

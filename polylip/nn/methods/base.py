@@ -283,12 +283,19 @@ class Method:
     ``run(problem, **options)`` with the caller's dict. Calling the entry,
     ``method(problem, **options)``, parses the options and runs it: that is how "auto" calls its
     steps.
+
+    ``check(problem, options)``, when given, raises :class:`~polylip.errors.ModelError` when
+    the method does not apply to the problem's norm, region or network (or to these options),
+    reading nothing costly (not ``problem.bounds``, no gradient POP):
+    :func:`~polylip.nn.estimate.lipschitz` calls it before any work, the lower-bound search
+    included, and ``run`` calls it first too.
     """
 
     name: str
     run: Callable
     options: type | None
     description: str
+    check: Callable | None = None
 
     def parse(self, options):
         """The options value ``run`` receives (see :meth:`MethodOptions.coerce`)."""

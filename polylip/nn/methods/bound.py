@@ -31,13 +31,37 @@ from polylip.solve import aposteriori
 from polylip.solve.lp import LPRelaxation
 
 __all__ = ["gradient_pops", "solve_gradient_pop", "solve_certified", "run_relaxations",
-           "hit_time_limit", "SHOWN_OPTIONS"]
+           "hit_time_limit", "SHOWN_OPTIONS", "check_pop_norm", "check_lp"]
 
 log = logging.getLogger(__name__)
 
 #: The options a relaxation method copies into its ``details`` (when they are plain values,
 #: not pattern objects).
 SHOWN_OPTIONS = ("order", "degree", "sparsity", "solver", "cuts", "rounds")
+
+
+def check_pop_norm(problem: LipschitzProblem, options=None) -> None:
+    """Refuse an input norm the gradient POP does not support ("shor", "sdp"): the message of
+    :func:`~polylip.nn.gradient_pop.gradient_pop`, before anything is built."""
+    if problem.norm not in (math.inf, 2.0):
+        raise ModelError("gradient_pop supports the input norms inf and 2 (for norm 1 the "
+                         "constant is max_i |grad_i|: use method 'exact' or 'product')")
+
+
+def check_lp(problem: LipschitzProblem, options=None) -> None:
+    """Refuse a problem method "lp" does not apply to (see :func:`_lp_pop`), before the
+    gradient POPs are built (before, "lp" with norm 2 on 784-500-500-10 built the expanded
+    POP, about 2e8 terms, for more than ten minutes before refusing)."""
+    if problem.norm != math.inf:
+        raise ModelError(_LP_NORM)
+    if any(u is None for u in functionals(problem.net)):
+        raise ModelError(_LP_FORM)
+
+
+_LP_NORM = ("method 'lp' needs the l_inf input norm (the l_2 ball is not a polytope); use "
+            "'sdp', 'shor' or 'lipsdp'")
+_LP_FORM = ("method 'lp' needs the expanded formulation with a fixed output functional (no l_2 "
+            "vector output, no lifted formulation)")
 
 
 def gradient_pops(problem: LipschitzProblem, formulation="auto", max_terms=None) -> list:
@@ -63,11 +87,9 @@ def hit_time_limit(message) -> bool:
 
 def _lp_pop(gp: GradientPOP) -> POP:
     if gp.norm != math.inf:
-        raise ModelError("method 'lp' needs the l_inf input norm (the l_2 ball is not a polytope); "
-                         "use 'sdp', 'shor' or 'lipsdp'")
+        raise ModelError(_LP_NORM)
     if gp.u or gp.pop.eqs:
-        raise ModelError("method 'lp' needs the expanded formulation with a fixed output "
-                         "functional (no l_2 vector output, no lifted formulation)")
+        raise ModelError(_LP_FORM)
     return gp.pop
 
 

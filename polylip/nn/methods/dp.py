@@ -71,7 +71,7 @@ from polylip.nn.problem import LipschitzProblem, MethodOutput
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 
-__all__ = ["DPOptions", "dp", "dp_formal", "squared_gradient_norm", "gradient_coordinates",
+__all__ = ["DPOptions", "dp", "check", "dp_formal", "squared_gradient_norm", "gradient_coordinates",
            "DP_MAX_TERMS"]
 
 log = logging.getLogger(__name__)
@@ -303,6 +303,15 @@ def _table_message(exc: EliminationTooLargeError, limit: int) -> str:
             "(8 bytes per entry, two or three tables at once)")
 
 
+def check(problem: LipschitzProblem, options: DPOptions | None = None) -> None:
+    """Refuse a problem "dp" does not apply to (another input norm, an l_2 vector output)."""
+    if problem.norm not in (math.inf, 2.0, 1.0):
+        raise ModelError("method 'dp' supports the input norms inf, 2 and 1")
+    if any(u is None for u in functionals(problem.net)):
+        raise ModelError("method 'dp' needs a fixed output functional: an l_2 vector output is "
+                         "not supported (use 'sdp' or 'lipsdp')")
+
+
 def dp(problem: LipschitzProblem, options: DPOptions) -> MethodOutput:
     """The exact optimum of the gradient POP (formal constant) by variable elimination.
 
@@ -311,17 +320,13 @@ def dp(problem: LipschitzProblem, options: DPOptions) -> MethodOutput:
     """
     limit, heuristic, max_terms = options.max_table_entries, options.heuristic, options.max_terms
     t0 = time.perf_counter()
-    if problem.norm not in (math.inf, 2.0, 1.0):
-        raise ModelError("method 'dp' supports the input norms inf, 2 and 1")
+    check(problem, options)
     # l_1: the gradient's coordinates are read from the l_inf POP (t spin, g_i its coefficients)
     pop_norm = "inf" if problem.norm == 1.0 else problem.norm
     db = problem.bounds.derivative_bounds
     parts = []
     best = -math.inf
     fs = functionals(problem.net)
-    if any(u is None for u in fs):
-        raise ModelError("method 'dp' needs a fixed output functional: an l_2 vector output is "
-                         "not supported (use 'sdp' or 'lipsdp')")
     for k, u in enumerate(fs):
         problem.report("dp", k, len(fs))
         gp = gradient_pop(problem.net, pop_norm, problem.region, functional=u,

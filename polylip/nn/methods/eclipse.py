@@ -22,7 +22,7 @@ from polylip.nn.gradient_pop import functional_networks
 from polylip.nn.methods.base import MethodOptions
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
-__all__ = ["EclipseOptions", "eclipse"]
+__all__ = ["EclipseOptions", "eclipse", "check"]
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,18 @@ class EclipseOptions(MethodOptions):
     method = "eclipse"
 
 
+def check(problem: LipschitzProblem, options: EclipseOptions | None = None) -> None:
+    """Refuse a problem "eclipse" does not apply to (an input norm other than l_2)."""
+    if problem.norm != 2.0:
+        raise ModelError("method 'eclipse' bounds the l_2 constant: use norm=2")
+
+
 def eclipse(problem: LipschitzProblem, options: EclipseOptions) -> MethodOutput:
     """ECLipsE-Fast over the region's slope bounds, certified by
     :func:`polylip.nn.lipsdp.certify_rho` (l_2 input norm; scalar, margin or l_2 vector
     output; an l_inf or l_1 vector output: the largest bound over its functionals
     ``u_i . f``, as in method "lipsdp")."""
-    if problem.norm != 2.0:
-        raise ModelError("method 'eclipse' bounds the l_2 constant: use norm=2")
+    check(problem, options)
     db = problem.bounds.derivative_bounds
     net = problem.net
     if net.functional() is not None or net.output.norm == 2.0:

@@ -35,7 +35,7 @@ from polylip.nn.gradient_pop import functionals, scalar_network
 from polylip.nn.methods.base import MethodOptions, flag, integer, name, number, one_of
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
-__all__ = ["GeoLIPOptions", "geolip", "scalar_network"]
+__all__ = ["GeoLIPOptions", "geolip", "scalar_network", "check"]
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,22 @@ def _reduced_max(nets, db, o, t0, problem):
     return float(best), parts, status
 
 
+def check(problem: LipschitzProblem, options: GeoLIPOptions | None = None) -> None:
+    """Refuse a problem "geolip" does not apply to (an input norm other than l_inf, an l_2
+    vector output)."""
+    if problem.norm != np.inf:
+        raise ModelError("method 'geolip' bounds the l_inf constant: use norm='inf'")
+    us = functionals(problem.net)
+    if len(us) == 1 and us[0] is None:
+        raise ModelError("method 'geolip' needs a scalar, margin, or l_inf / l_1 vector output")
+
+
 def geolip(problem: LipschitzProblem, options: GeoLIPOptions) -> MethodOutput:
     """GeoLIP's certified bound over the region's slope ranges (global: [0, 1] per ReLU;
     local: interval bounds), the maximum over the output's functionals."""
-    if problem.norm != np.inf:
-        raise ModelError("method 'geolip' bounds the l_inf constant: use norm='inf'")
+    check(problem, options)
     net = problem.net
     us = functionals(net)
-    if len(us) == 1 and us[0] is None:
-        raise ModelError("method 'geolip' needs a scalar, margin, or l_inf / l_1 vector output")
     db = problem.bounds.derivative_bounds
     o = options
     t0 = time.perf_counter()

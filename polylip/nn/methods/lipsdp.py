@@ -33,7 +33,7 @@ from polylip.nn.lipsdp import FORMS, lipsdp_neuron
 from polylip.nn.methods.base import MethodOptions, name, number, one_of
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
-__all__ = ["LipSDPOptions", "lipsdp"]
+__all__ = ["LipSDPOptions", "lipsdp", "check"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,12 @@ def _one(net, db, options) -> dict:
     return out
 
 
+def check(problem: LipschitzProblem, options: LipSDPOptions | None = None) -> None:
+    """Refuse a problem "lipsdp" does not apply to (an input norm other than l_2)."""
+    if problem.norm != 2.0:
+        raise ModelError("method 'lipsdp' bounds the l_2 constant: use norm=2")
+
+
 def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
     """LipSDP-Neuron over the region's slope bounds (see :mod:`polylip.nn.lipsdp`).
 
@@ -83,8 +89,7 @@ def lipsdp(problem: LipschitzProblem, options: LipSDPOptions) -> MethodOutput:
     (Before, "lipsdp" refused these outputs and "auto" returned the product bound: digits MLP,
     ten classes, global l_2: 45.5 against a lower bound of 27.3.)
     """
-    if problem.norm != 2.0:
-        raise ModelError("method 'lipsdp' bounds the l_2 constant: use norm=2")
+    check(problem, options)
     t0 = time.perf_counter()
     db = problem.bounds.derivative_bounds
     net = problem.net

@@ -19,11 +19,15 @@ from dataclasses import dataclass
 
 from polylip.errors import RelaxationError
 from polylip.nn.methods.base import MethodOptions, custom, integer, name, number
-from polylip.nn.methods.bound import gradient_pops, run_relaxations, solve_gradient_pop
+from polylip.nn.methods.bound import check_lp, gradient_pops, run_relaxations, \
+    solve_gradient_pop
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 from polylip.sparsity.krivine import LPSparsity
 
-__all__ = ["LPOptions", "lp", "LP_SPARSITIES"]
+__all__ = ["LPOptions", "lp", "LP_SPARSITIES", "check"]
+
+#: Refuse what "lp" does not apply to, before any work (:func:`~polylip.nn.methods.bound.check_lp`).
+check = check_lp
 
 #: The sparsity names of method "lp" (or a list of cliques, each a list of variable indices).
 LP_SPARSITIES = ("network", "cs", "dense")
@@ -58,6 +62,7 @@ class LPOptions(MethodOptions):
 def lp(problem: LipschitzProblem, options: LPOptions) -> MethodOutput:
     """LiPopt-k: the LP hierarchy of ``degree`` (default: the objective's degree + 1)."""
     o = options
+    check_lp(problem, o)
     pops = gradient_pops(problem, formulation="expanded", max_terms=10 ** 9)
     degree = o.degree
     if degree is None:

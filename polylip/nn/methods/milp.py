@@ -78,7 +78,7 @@ from polylip.nn.methods.milp_model import (FormalMILP, MILPSolution, formal_milp
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
 __all__ = ["MILPOptions", "milp", "MILP_MARGIN", "FormalMILP", "MILPSolution", "formal_milp",
-           "solve_formal_milp", "realizable_activations"]
+           "solve_formal_milp", "realizable_activations", "check"]
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +140,27 @@ def _vertex_value(net, functional, t, pattern) -> float:
     return float(np.asarray(functional, float) @ (_csr(layers[-1][0]) @ v))
 
 
+def check(problem: LipschitzProblem, options: MILPOptions | None = None) -> str:
+    """Refuse a problem "milp" does not apply to (the l_2 input norm, an l_2 vector output,
+    ``constant="true"`` without a bounded region or ReLU-type activations); returns the
+    constant it bounds ("formal" or "true")."""
+    constant = _which_constant(problem, (options or MILPOptions()).constant)
+    if problem.norm not in (math.inf, 1.0):
+        raise ModelError("method 'milp' supports the input norms inf and 1 (the l_2 constant "
+                         "maximizes a convex quadratic: use 'dp', 'lipsdp' or 'sdp')")
+    if any(u is None for u in functionals(problem.net)):
+        raise ModelError("method 'milp' needs a fixed output functional: an l_2 vector output "
+                         "is not supported (use 'sdp' or 'lipsdp')")
+    return constant
+
+
 def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     """The formal constant (the gradient POP's optimum), or over a box or a ball the true
     local constant, by branch and bound (see :class:`MILPOptions`)."""
     time_limit, gap = options.time_limit, options.gap
     t0 = time.perf_counter()
-    constant = _which_constant(problem, options.constant)
-    if problem.norm not in (math.inf, 1.0):
-        raise ModelError("method 'milp' supports the input norms inf and 1 (the l_2 constant "
-                         "maximizes a convex quadratic: use 'dp', 'lipsdp' or 'sdp')")
+    constant = check(problem, options)
     fs = functionals(problem.net)
-    if any(u is None for u in fs):
-        raise ModelError("method 'milp' needs a fixed output functional: an l_2 vector output "
-                         "is not supported (use 'sdp' or 'lipsdp')")
     db = problem.bounds.derivative_bounds
     forward = None
     if constant == "true":

@@ -23,12 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from polylip.nn.methods.base import MethodOptions, choice, integer, name, number, one_of
-from polylip.nn.methods.bound import gradient_pops, run_relaxations, solve_gradient_pop
+from polylip.nn.methods.bound import check_pop_norm, gradient_pops, run_relaxations, solve_gradient_pop
 from polylip.nn.methods.relax import PATTERNS, SPARSITIES
 from polylip.nn.methods.shor import FORMULATIONS, SIDES
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
-__all__ = ["SDPOptions", "sdp"]
+__all__ = ["SDPOptions", "sdp", "check"]
+
+#: Refuse the l_1 input norm before any work
+#: (:func:`~polylip.nn.methods.bound.check_pop_norm`).
+check = check_pop_norm
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class SDPOptions(MethodOptions):
 def sdp(problem: LipschitzProblem, options: SDPOptions) -> MethodOutput:
     """Moment-SOS relaxation at ``order`` (default: the smallest valid, at least 2)."""
     o = options
+    check_pop_norm(problem)
     pops = gradient_pops(problem, o.formulation, o.max_terms)
     order = o.order
     if order is None:

@@ -27,7 +27,7 @@ from polylip.errors import ModelError
 from polylip.model.pop import POP
 from polylip.nn.gradient_pop import GradientPOP
 from polylip.nn.methods.base import MethodOptions, choice, integer, name, number, one_of
-from polylip.nn.methods.bound import gradient_pops, run_relaxations, solve_certified, \
+from polylip.nn.methods.bound import check_pop_norm, gradient_pops, run_relaxations, solve_certified, \
     solve_gradient_pop
 from polylip.nn.methods.relax import PATTERNS, SPARSITIES, relax_gradient_pop
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -35,7 +35,7 @@ from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.solve.aposteriori import soundness_margin
 
-__all__ = ["ShorOptions", "shor", "mccormick", "shor_cuts", "SIDES", "FORMULATIONS"]
+__all__ = ["ShorOptions", "shor", "mccormick", "shor_cuts", "SIDES", "FORMULATIONS", "check"]
 
 #: Sides of an SDP relaxation handed to the solver ("auto": the one with fewer free variables).
 SIDES = ("auto", "moment", "sos")
@@ -200,10 +200,20 @@ def shor_cuts(gp: GradientPOP, *, cuts=None, rounds: int = 3, solver="auto", sid
     return best, best_info
 
 
+def check(problem: LipschitzProblem, options: ShorOptions | None = None) -> None:
+    """Refuse what "shor" does not apply to (the l_1 input norm; ``rlt="cuts"`` with a
+    sparsity other than "dense"), before the gradient POPs are built."""
+    check_pop_norm(problem)
+    o = options or ShorOptions()
+    if o.rlt == "cuts" and not (isinstance(o.sparsity, str) and o.sparsity == "dense"):
+        raise ModelError("rlt='cuts' uses the dense Shor relaxation")
+
+
 def shor(problem: LipschitzProblem, options: ShorOptions) -> MethodOutput:
     """Shor's relaxation: order 1 of a degree-2 formulation of the gradient POP (see
     :class:`ShorOptions` for ``rlt``)."""
     o = options
+    check(problem, o)
     pops = gradient_pops(problem, formulation="expanded" if o.formulation == "auto"
                          else o.formulation)
     if o.formulation == "auto" and any(gp.pop.degree > 2 for gp in pops):
@@ -212,8 +222,6 @@ def shor(problem: LipschitzProblem, options: ShorOptions) -> MethodOutput:
         raise ModelError("the Shor relaxation needs a degree-2 formulation: use "
                          "formulation='lifted' or method 'sdp'")
     if o.rlt == "cuts":
-        if not (isinstance(o.sparsity, str) and o.sparsity == "dense"):
-            raise ModelError("rlt='cuts' uses the dense Shor relaxation")
         out = run_relaxations(
             problem, pops, "shor",
             lambda gp, _: shor_cuts(gp, cuts=o.cuts, rounds=o.rounds, solver=o.solver,

@@ -41,7 +41,10 @@ child's address space is capped (``memory`` bytes beyond what it inherits), so i
 ``MemoryError`` instead of waking the kernel's out-of-memory killer.
 
 A stopped step gives no value at all: whatever the child computed is discarded, so no partial,
-uncertified number can leak out. Where ``fork`` is not available (Windows; macOS, where forking a
+uncertified number can leak out. The one exception is explicit: a caller may hand the child a
+:func:`shared_floats` array (created before the fork) where the child posts *finished* values
+on the way (the lower-bound search its best points, which the caller measures again; "product"
+each finished layer factor, itself a bound), so that a stopped step still leaves those. Where ``fork`` is not available (Windows; macOS, where forking a
 process that has used system frameworks is unsafe) the step runs in this process and the
 deadline is only checked after it (``StepOutcome.isolated`` is False).
 
@@ -55,6 +58,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import mmap
 import multiprocessing
 import os
 import pickle
@@ -73,6 +77,7 @@ __all__ = ["quiet_native_stdout", "Deadline", "TimeLimitReached", "time_left", "
            "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
            "memory_limit", "set_memory_limit", "MemoryLimit", "check_memory", "format_bytes",
            "format_count", "blas_threads", "one_blas_thread", "BLAS_THREADS_ENV",
+           "shared_floats",
            "in_deadline_worker"]
 
 log = logging.getLogger(__name__)
@@ -699,3 +704,23 @@ def one_blas_thread():
     if controller is None:  # pragma: no cover - threadpoolctl is a dependency
         return contextlib.nullcontext()
     return controller.limit(limits=1, user_api="blas")
+
+
+def shared_floats(shape, fill: float = 0.0) -> np.ndarray:
+    """A float64 array in an anonymous shared mapping: a child forked after it is created
+    (:func:`call_with_deadline`) writes to the same memory, and the writes outlive the child
+    when it is stopped. Only finished values should be posted there (see the module text);
+    one float64 is written at once, a row of them is not (a reader must accept a torn row).
+
+    >>> a = shared_floats((2, 3), fill=float("inf"))
+    >>> a.shape, float(a.min())
+    ((2, 3), inf)
+    """
+    import numpy as np  # numpy only here: the rest of this module does without it
+
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    count = int(np.prod(shape)) if shape else 1
+    buf = mmap.mmap(-1, 8 * max(1, count))
+    arr = np.frombuffer(buf, dtype=np.float64, count=count).reshape(shape)
+    arr[...] = fill
+    return arr

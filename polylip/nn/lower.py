@@ -82,7 +82,8 @@ from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_n
 from polylip.nn.regions import GlobalRegion, as_region
 from polylip.runtime import one_blas_thread
 
-__all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants",
+__all__ = ["LowerOptions", "LowerBound", "lower_bound", "local_constants", "best_of_points",
+           "CHECKPOINT_POINTS",
            "differentiable_witness", "effort", "Effort", "LOWER_WORK", "WORK_RATE"]
 
 log = logging.getLogger(__name__)
@@ -775,7 +776,7 @@ def _certified_best(net, region, p, V, X, rng, max_moves=8, deadline=None):
     return best_v, best_x, kinks
 
 
-def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
+def lower_bound(net, norm="inf", region=None, options=None, checkpoint=None) -> LowerBound:
     """Largest local Lipschitz constant found at inputs of the region, with its witness.
 
     Parameters
@@ -787,6 +788,12 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
     region : Region, optional
         Default: the global region.
     options : LowerOptions or dict, optional
+    checkpoint : callable, optional
+        ``checkpoint(values, points)`` is called after each phase with the best points found so
+        far (rows of ``points``, best first, at most :data:`CHECKPOINT_POINTS`), so that a
+        caller that may stop the search (a worker stopped at its hard deadline,
+        :func:`polylip.nn.lipschitz`) keeps them; the values are not certified (the points
+        may sit on kinks): measure them again (:func:`best_of_points`).
 
     Returns
     -------
@@ -802,13 +809,54 @@ def lower_bound(net, norm="inf", region=None, options=None) -> LowerBound:
     True
     """
     with _one_blas_thread():
-        return _search(net, norm, region, options)
+        return _search(net, norm, region, options, checkpoint)
 
 
 _one_blas_thread = one_blas_thread  # see polylip.runtime.one_blas_thread
 
 
-def _search(net, norm, region, options) -> LowerBound:
+#: Points a search hands to its ``checkpoint`` after each phase (see :func:`lower_bound`).
+CHECKPOINT_POINTS = 8
+
+
+def _post(checkpoint, values, points):
+    """The best :data:`CHECKPOINT_POINTS` candidates to ``checkpoint`` (when one is given)."""
+    if checkpoint is None:
+        return
+    V = np.concatenate([np.ravel(v) for v in values])
+    X = np.vstack([np.atleast_2d(x) for x in points])
+    top = np.argsort(-V, kind="stable")[:CHECKPOINT_POINTS]
+    checkpoint(V[top], X[top])
+
+
+def best_of_points(net, norm, region, X, seed=0) -> LowerBound:
+    """The best gradient norm at a point of differentiability among the rows of ``X`` (put into
+    the region first; rows that are not finite dropped), and among the region's center and 16
+    samples: no search, no LP (a candidate on a kink is dropped). What a stopped search's
+    posted points are worth (:func:`lower_bound`'s ``checkpoint``).
+
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> net = Network.from_weights([np.array([[1.0, 2.0], [-1.0, 1.0]]), np.array([[1.0, 1.0]])])
+    >>> round(best_of_points(net, "inf", None, np.array([[1.0, 1.0]])).value, 6)
+    3.0
+    """
+    p = parse_norm(norm)
+    region = as_region(region)
+    rng = np.random.default_rng(seed)
+    X = np.atleast_2d(np.asarray(X, dtype=float)).reshape(-1, net.input_dim)
+    X = X[np.all(np.isfinite(X), axis=1)]
+    S = _sample(net, region, 16, rng)
+    if region.center is not None:
+        S = np.vstack([region.center[None, :], S])
+    X = np.vstack([region.project(X), S]) if X.shape[0] else S
+    vals = _pairs(net, X, p)[0]
+    value, witness, kinks = _certified_best(net, region, p, vals, X, rng, max_moves=0)
+    return LowerBound(value, witness, int(X.shape[0]), {"points": int(X.shape[0]),
+                                                        "kinks": kinks})
+
+
+def _search(net, norm, region, options, checkpoint=None) -> LowerBound:
     """The search of :func:`lower_bound`."""
     p = parse_norm(norm)
     region = as_region(region)
@@ -835,6 +883,7 @@ def _search(net, norm, region, options) -> LowerBound:
     vals, U, T = evaluate(X)
     nevals = nsampled = X.shape[0]
     sampled = vals.max()
+    _post(checkpoint, [vals], [X])
     smooth_used = smooth_iters = 0
     if eff.smooth_points:  # ascent on the smoothed network from the best samples
         top = np.argsort(-vals, kind="stable")[:eff.smooth_points]
@@ -848,6 +897,7 @@ def _search(net, norm, region, options) -> LowerBound:
         nevals += smooth_used
         X, vals = np.vstack([X, Xs]), np.concatenate([vals, Vs])
         U, T = np.vstack([U, Us]), np.vstack([T, Ts])
+        _post(checkpoint, [vals], [X])
     order = np.argsort(-vals, kind="stable")[:max(1, options.restarts)]
     P, PV, PU, PT = X[order], vals[order], U[order], T[order]
     active = np.ones(P.shape[0], dtype=bool)
@@ -882,6 +932,7 @@ def _search(net, norm, region, options) -> LowerBound:
         P[idx], PV[idx], PU[idx], PT[idx] = best_x, best_v, best_u, best_t
         active[idx[~improved]] = False
         steps_done = step + 1
+        _post(checkpoint, [PV, vals], [P, X])
     lps, pattern_work, pattern_stats = 0, 0.0, {}
     left = max(0.0, eff.work - (nsampled + smooth_used) * eff.evaluation - spent)
     if lps_given is None:  # the LPs get what sampling and the local search left
@@ -908,6 +959,7 @@ def _search(net, norm, region, options) -> LowerBound:
         if res.witness is not None:
             cand_v.append(np.array([res.value]))
             cand_x.append(res.witness[None, :])
+            _post(checkpoint, cand_v, cand_x)
     value, witness, kinks = _certified_best(
         net, region, p, np.concatenate(cand_v), np.vstack(cand_x), rng,
         deadline=None if options.time_limit is None else t0 + options.time_limit)

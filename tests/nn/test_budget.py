@@ -130,10 +130,10 @@ def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
 
     real = est.lower_bound
 
-    def slow(net, p, region, opts):
+    def slow(net, p, region, opts, **kw):
         if opts.time_limit:  # the quick fallback (time_limit 0) is not slowed
             time.sleep(60)
-        return real(net, p, region, opts)
+        return real(net, p, region, opts, **kw)
     monkeypatch.setattr(est, "lower_bound", slow)
     monkeypatch.setattr(est, "LOWER_INLINE_STEP", 0.0)  # as on a large network: in a worker
     net = mlp((3, 4, 1))
@@ -143,6 +143,39 @@ def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
     assert res.lower == pytest.approx(float(net.local_lipschitz(res.witness[None, :])[0]))
     res = lipschitz(net, budget=2.0)  # "auto" too
     assert res.details["lower_stopped"] is True and res.upper is not None
+
+
+@needs_fork
+@pytest.mark.parametrize("region", [None, BoxRegion([0.3, -0.2], 0.5)])
+def test_a_stopped_search_keeps_the_best_point_it_had_found(monkeypatch, region):
+    """A search stopped at its hard deadline keeps what it had found (the points it posted on
+    the way), measured again here: before, everything was lost and the lower bound was that of
+    16 samples (784-500-500-10, l_2, budget 40: 0.750 where budget 20, whose search was not
+    stopped, gave 1.488)."""
+    import time
+
+    net = mlp((2, 6, 6, 1), seed=3)
+    center, radius = (np.zeros(2), 3.0) if region is None else (region.center, region.radius)
+    X = center + radius * np.random.default_rng(7).uniform(-1, 1, (20000, 2))
+    vals = net.local_lipschitz(X, "inf")
+    best = X[int(np.argmax(vals))]
+    real = est.lower_bound
+
+    def posts_then_hangs(net_, p, region_, opts, checkpoint=None, **kw):
+        if not opts.time_limit:  # the quick fallback
+            return real(net_, p, region_, opts)
+        assert checkpoint is not None
+        checkpoint(np.array([1.0, float(vals.max())]), np.vstack([best + 50.0, best]))
+        time.sleep(60)
+    monkeypatch.setattr(est, "lower_bound", posts_then_hangs)
+    monkeypatch.setattr(est, "LOWER_INLINE_STEP", 0.0)
+    res = lipschitz(net, "inf", method="product", region=region, budget=2.0)
+    assert res.details["lower_stopped"] is True
+    # at least the posted point's value, measured here at a point of the region
+    assert res.lower >= float(vals.max()) * (1 - 1e-9)
+    assert res.lower == pytest.approx(float(net.local_lipschitz(res.witness[None, :], "inf")[0]))
+    if region is not None:
+        assert np.all(np.abs(res.witness - np.asarray(region.center)) <= region.radius + 1e-12)
 
 
 @needs_fork

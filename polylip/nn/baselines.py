@@ -44,7 +44,7 @@ from polylip.nn.norms import dual, operator_norm_upper, parse_norm, vec_norm
 from polylip.nn.regions import GlobalRegion, as_region
 
 __all__ = ["product_bound", "layer_norms", "interval_bound", "interval_jacobian",
-           "quick_product_bound"]
+           "quick_product_bound", "mixed_product"]
 
 
 def _scale_cols(W, c):
@@ -53,9 +53,11 @@ def _scale_cols(W, c):
     return W * c[None, :]
 
 
-def layer_norms(net, norm="inf", region=None, quick=False) -> list:
+def layer_norms(net, norm="inf", region=None, quick=False, post=None) -> list:
     """The factors of :func:`product_bound`, first layer first (the last is the output
-    factor); ``quick``: spectral norms bounded in O(entries) (:func:`quick_product_bound`)."""
+    factor); ``quick``: spectral norms bounded in O(entries) (:func:`quick_product_bound`);
+    ``post(k, factor)``, when given, is called as each factor is finished (method "auto"
+    keeps them when it stops the computation: :func:`mixed_product`)."""
     p = parse_norm(norm)
     region = as_region(region)
     bounds = region.propagate(net)
@@ -67,6 +69,8 @@ def layer_norms(net, norm="inf", region=None, quick=False) -> list:
         if k > 0:
             W = _scale_cols(W, cs[k - 1])
         factors.append(operator_norm_upper(W, p, p, quick=quick))
+        if post is not None:
+            post(k, factors[-1])
     W = layers[-1][0]
     if cs:
         W = _scale_cols(W, cs[-1])
@@ -76,7 +80,34 @@ def layer_norms(net, norm="inf", region=None, quick=False) -> list:
         factors.append(float(vec_norm(g, dual(p))))
     else:
         factors.append(operator_norm_upper(W, p, net.output.norm, quick=quick))
+    if post is not None:
+        post(len(factors) - 1, factors[-1])
     return factors
+
+
+def mixed_product(net, norm, finished) -> float:
+    """The product bound with each layer's factor the smaller of ``finished[k]`` (a factor some
+    computation finished, :func:`layer_norms`' ``post``; inf or NaN: none) and the quick one
+    (:func:`quick_product_bound`'s). Every factor bounds ``||W_k D_{k-1}||`` over every
+    derivative matrix of the region's ranges (those of a local region lie in the global
+    ones), so any choice per layer gives a bound. What method "auto" returns when its
+    "product" step is stopped: on 784-1000-1000-1000-10, l_2, a ball, the global spectral
+    norms (1.4 s at load 12, before the region's CROWN bounds, 2.1 s) give 12.04 where the
+    quick factors alone give 2.9e4.
+
+    >>> import numpy as np
+    >>> from polylip.nn.network import Network
+    >>> net = Network.from_weights([np.eye(2), np.ones((1, 2))])
+    >>> mixed_product(net, 2, [np.inf, np.nan]) == quick_product_bound(net, 2)
+    True
+    """
+    quick = layer_norms(net, norm, GlobalRegion(), quick=True)
+    got = np.asarray(finished, dtype=float).ravel()
+    factors = []
+    for k, q in enumerate(quick):
+        g = float(got[k]) if k < got.size else np.inf
+        factors.append(min(q, g) if np.isfinite(g) and g >= 0 else q)
+    return float(np.prod(factors))
 
 
 def product_bound(net, norm="inf", region=None) -> float:

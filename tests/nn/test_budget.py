@@ -355,6 +355,43 @@ def test_closed_forms_too_large_to_run_in_process_are_stopped_at_the_budget(monk
 
 
 @needs_fork
+@pytest.mark.parametrize("region", [None, BoxRegion(np.full(6, 0.2), 0.3)])
+def test_a_stopped_product_keeps_the_factors_it_finished(monkeypatch, region):
+    """A "product" step stopped in its worker leaves the layer factors it had finished (over
+    a local region it computes the global ones first: they need no region bounds); the bound
+    is their product with the quick factors of the others. Before, the quick factors only:
+    784-1000-1000-1000-10, l_2, a ball: 2.9e4 where the global spectral norms give 12.04."""
+    import time
+
+    from polylip.nn import baselines
+    from polylip.nn.baselines import layer_norms, mixed_product, quick_product_bound
+    from polylip.nn.methods import plan
+
+    net = mlp((6, 8, 8, 2)).with_output("margin:1,0")
+    exact = layer_norms(net, "2")  # global: [W1, W2 (scaled by 1), output]
+    if region is None:  # stuck at the second layer's spectral norm
+        stuck_at, finished = 2, [exact[0], math.inf, math.inf]
+    else:  # stuck at the first factor over the box, after the global pass
+        stuck_at, finished = 3, exact
+    expected = mixed_product(net, "2", finished)
+    assert expected < quick_product_bound(net, "2") * (1 - 1e-3)
+    real, calls = baselines.operator_norm_upper, [0]
+
+    def slow(*args, **kw):
+        calls[0] += 1
+        if calls[0] >= stuck_at and not kw.get("quick"):
+            time.sleep(60)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(baselines, "operator_norm_upper", slow)
+    monkeypatch.setattr(plan, "CLOSED_FORM_INLINE_FLOPS", -1.0)  # every closed form: a worker
+    res = lipschitz(net, "2", region=region, lower=False, budget=1.5)
+    log = {p["step"]: p for p in res.details["plan"]}
+    assert log["product"]["reason"].startswith(f"upper {expected:.6g} (the quick product")
+    assert res.upper is not None and res.upper <= expected * (1 + 1e-12)
+
+
+@needs_fork
 def test_a_closed_form_worker_that_dies_still_leaves_a_bound(monkeypatch):
     import os
 

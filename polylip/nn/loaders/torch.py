@@ -124,6 +124,25 @@ def _refuse_hooks(torch, module, source):
                                  "(handle.remove()) or bake it into the layers")
 
 
+def _warn_training_mode(torch, module, source):
+    """A module in training mode whose BatchNorm or Dropout layers then compute something else
+    than in evaluation mode (batch statistics, random masks) is read in evaluation mode, as
+    documented; say so, since ``module(x)`` as given does not compute that network (QA round
+    of issue 14: a BatchNorm2d network in training mode, relative difference 0.71 between
+    ``module(x)`` and the network read)."""
+    nn = torch.nn
+    kinds = (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd)
+    found = [name or type(sub).__name__ for name, sub in module.named_modules()
+             if isinstance(sub, kinds) and sub.training
+             and not (isinstance(sub, nn.modules.dropout._DropoutNd) and sub.p == 0)]
+    if found:
+        log.warning("%s is in training mode: its layer%s %s compute%s with batch statistics "
+                    "or random masks there; polylip reads it in evaluation mode "
+                    "(module.eval(): running statistics, no dropout)", source,
+                    "s" if len(found) > 1 else "", ", ".join(repr(f) for f in found[:5]),
+                    "" if len(found) > 1 else "s")
+
+
 def _working_copy(torch, module):
     """A deep copy of ``module`` in evaluation mode, on the CPU, in float64."""
     try:
@@ -168,6 +187,7 @@ def from_torch(module, input_shape=None, output=None, *, state_dict=None) -> Net
         raise ModelError(f"from_torch expects a torch.nn.Module, got {type(module).__name__}")
     source = f"torch module {getattr(module, 'original_name', None) or type(module).__name__}"
     _refuse_hooks(torch, module, source)
+    _warn_training_mode(torch, module, source)
     work = _working_copy(torch, module)
     if state_dict is not None:
         sd = load_state_dict(state_dict)

@@ -12,8 +12,8 @@ measured overshoot is a fraction of a second), every stage included: the lower-b
 gets a share (:data:`LOWER_SHARE` of the budget, at most :data:`LOWER_MAX_SECONDS`, as its
 ``time_limit``; its default effort is also scaled to the network, see
 :func:`polylip.nn.lower.effort`; on a network where one of its steps may outlast its share,
-it runs in a forked worker stopped at twice its share, and then the lower bound is the best
-of a few samples: ``details["lower_stopped"]``), then the
+it runs in a forked worker stopped a quarter past its share, and then the lower bound is the
+best of the points it had found and a few samples: ``details["lower_stopped"]``), then the
 method runs in a forked worker
 (:func:`polylip.runtime.call_with_deadline`) stopped at the deadline, the region's
 interval/CROWN bounds included. A method with a ``time_limit`` option ("milp", "lp",
@@ -100,7 +100,8 @@ from polylip.runtime import blas_threads, call_with_deadline, shared_floats
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
            "DEFAULT_METHOD", "register_method", "method_names", "LOWER_SHARE",
            "LOWER_MAX_SECONDS", "LOWER_HARD_FACTOR", "LOWER_CONTINUE_USED",
-           "LOWER_CONTINUE_MIN_SECONDS", "LOWER_CONTINUE_LPS_PER_CELL", "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
+           "LOWER_CONTINUE_MIN_SECONDS", "LOWER_CONTINUE_LPS_PER_CELL", "LOWER_CONTINUE_SPLIT",
+           "STATUS_MEANINGS", "CONSTANT_MEANINGS"]
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +115,15 @@ LOWER_MAX_SECONDS = 5.0
 #: its share (at least its share plus :data:`LOWER_HARD_GRACE` seconds): its own time checks
 #: fall between steps, and one step can be long (one realizability LP of a 784-500-500-10
 #: network took 5 s of CPU, 22 s of wall clock at load 17; the search given 0.5 s of a 5 s
-#: budget took 48 s). Stopped, the lower bound is a quick one (:func:`_quick_lower`).
-LOWER_HARD_FACTOR = 2.0
-LOWER_HARD_GRACE = 0.5
+#: budget took 48 s). Stopped, the lower bound is the best of the points it had posted and a
+#: quick one (:func:`_bounded_lower`). It was twice its share plus 0.5 s while a stop lost
+#: everything; keeping the points, a quarter past the share loses little: measured at load 11
+#: on 784-500-500-10 and 784-1000-1000-1000-10 (box r = 0.05 l_inf, global l_2), shares 0.5, 2
+#: and 4 s: the same lower bound in 6 of 12 cases, within 1.3% in four (one higher), 8% and
+#: 10% lower in two (share 0.5 s, l_2), and 5.4 s instead of 8.6 s for a share of 4 s on the
+#: larger network.
+LOWER_HARD_FACTOR = 1.25
+LOWER_HARD_GRACE = 0.25
 #: The search runs in this process when its longest uninterrupted steps (one LP, one
 #: local-search step over its restarts, at the loaded rate of :data:`polylip.nn.lower.WORK_RATE`)
 #: are estimated below this fraction of its share: its own time checks then suffice.
@@ -126,9 +133,11 @@ LOWER_INLINE_STEP = 0.25
 #: unused, the gap is open and the first search was stopped by its share of the clock (it used
 #: at least :data:`LOWER_CONTINUE_USED` of it; a search that ended on its counted effort would
 #: gain little from more time), the search runs again with the next seed and the time left:
-#: its share is that time over :data:`LOWER_HARD_FACTOR` (its hard stop is at the budget's end
-#: less :data:`~polylip.nn.methods.auto.AUTO_SOLVER_RESERVE`), and not at all below
-#: :data:`LOWER_CONTINUE_MIN_SECONDS`. Measured on the digits MLP 64-200-200-200-10, margin 3-8,
+#: its share is that time over :data:`LOWER_CONTINUE_SPLIT` (its hard stop
+#: :data:`LOWER_HARD_FACTOR` times that, before the budget's end less
+#: :data:`~polylip.nn.methods.auto.AUTO_SOLVER_RESERVE`), and not at all below
+#: :data:`LOWER_CONTINUE_MIN_SECONDS`. (Its share was the time left over the hard factor of 2,
+#: its hard stop the budget's end: a stopped further search took all that was left.) Measured on the digits MLP 64-200-200-200-10, margin 3-8,
 #: l_2, budget 60 (LipSDP ends after 15-25 s): the search of 5 s 31.07, a further search of
 #: 24 s 31.14 (upper 33.65); see benchmarks/RESULTS.md, "Global l_2 at MNIST scale".
 LOWER_CONTINUE_USED = 0.8
@@ -143,6 +152,7 @@ LOWER_CONTINUE_MIN_SECONDS = 2.0
 #: 1.072), digits-100 30.513 -> 30.525, a random 64-200-200-200-10 5.41 -> 5.50
 #: (benchmarks/RESULTS.md, "Global l_2 at MNIST scale").
 LOWER_CONTINUE_LPS_PER_CELL = 6
+LOWER_CONTINUE_SPLIT = 2.0
 
 #: What ``LipschitzResult.constant`` says ``upper`` bounds.
 CONSTANT_MEANINGS = {
@@ -595,7 +605,7 @@ def _continue_lower(net, p, region, opts, lb, out, end, rel_gap):
             upper - best <= rel_gap * max(1.0, abs(upper)):
         return None
     left = end - time.perf_counter() - AUTO_SOLVER_RESERVE
-    more = left / LOWER_HARD_FACTOR  # its hard stop at LOWER_HARD_FACTOR x its share
+    more = left / LOWER_CONTINUE_SPLIT  # its hard stop at LOWER_HARD_FACTOR x that, < left
     if more < LOWER_CONTINUE_MIN_SECONDS:
         return None
     t1 = time.perf_counter()

@@ -125,7 +125,7 @@ def test_a_large_network_s_search_runs_in_a_worker_a_small_one_s_here():
 def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
     """One step of the search can outlast its share many times (a realizability LP of a
     784-500-500-10 network: 22 s at load 17, against 0.5 s given): the search runs in a worker
-    stopped at twice its share, and the lower bound is then a quick one, still attained."""
+    stopped a quarter past its share, and the lower bound is then a quick one, still attained."""
     import time
 
     real = est.lower_bound
@@ -143,6 +143,26 @@ def test_a_lower_bound_search_past_its_share_is_stopped(monkeypatch):
     assert res.lower == pytest.approx(float(net.local_lipschitz(res.witness[None, :])[0]))
     res = lipschitz(net, budget=2.0)  # "auto" too
     assert res.details["lower_stopped"] is True and res.upper is not None
+
+
+@needs_fork
+def test_the_search_s_hard_stop_is_close_to_its_share(monkeypatch):
+    """Stopped, a search now keeps its posted points, so its hard stop need not be generous:
+    at most a quarter past its share (plus LOWER_HARD_GRACE), where it was twice its share
+    (784-1000-1000-1000-10, share 4 s: stopped at 8.6 s, now 5.4 s, the same lower bound
+    11.994 over a box, 1.1835 l_2; QA round of issue 14)."""
+    seen = []
+    real = est.call_with_deadline
+
+    def spy(fn, seconds, **kw):
+        seen.append(seconds)
+        return real(fn, seconds, **kw)
+    monkeypatch.setattr(est, "call_with_deadline", spy)
+    monkeypatch.setattr(est, "LOWER_INLINE_STEP", 0.0)  # in a worker
+    lipschitz(mlp((3, 5, 1)), method="product", budget=40.0)  # share 4 s
+    share = min(LOWER_SHARE * 40.0, LOWER_MAX_SECONDS)
+    assert seen and seen[0] <= max(1.25 * share, share + est.LOWER_HARD_GRACE) + 1e-9
+    assert est.LOWER_HARD_GRACE <= 0.25
 
 
 @needs_fork
@@ -433,15 +453,15 @@ def test_closed_forms_in_a_worker_send_the_region_bounds_back(monkeypatch):
 def test_auto_s_unused_budget_goes_to_a_further_lower_bound_search(monkeypatch, tmp_path):
     """When "auto" ends early with the gap open and the first search was stopped by its share
     of the clock (here: any search counts as such), the search runs again (next seed) with the
-    time left over the hard factor; the lower bound is the better one, attained at the
+    time left over LOWER_CONTINUE_SPLIT; the lower bound is the better one, attained at the
     witness. Not in deterministic mode, not when the bounds meet."""
     log = tmp_path / "limits.txt"
     real = est.lower_bound
 
-    def spy(net, p, region, opts):
+    def spy(net, p, region, opts, **kw):
         with open(log, "a") as fh:
             fh.write(f"{opts.time_limit} {opts.seed} {opts.lps_per_cell}\n")
-        return real(net, p, region, opts)
+        return real(net, p, region, opts, **kw)
     monkeypatch.setattr(est, "lower_bound", spy)
     monkeypatch.setattr(est, "LOWER_CONTINUE_USED", 0.0)
     net = mlp((3, 6, 6, 1), seed=2)
@@ -454,7 +474,7 @@ def test_auto_s_unused_budget_goes_to_a_further_lower_bound_search(monkeypatch, 
     assert len(calls) == 2 and calls[1][1] == "1"
     # the further search climbs differently (more LPs a cell), the first one as by default
     assert calls[0][2] == "None" and calls[1][2] == str(est.LOWER_CONTINUE_LPS_PER_CELL)
-    assert float(calls[1][0]) <= (10.0 - float(calls[0][0])) / est.LOWER_HARD_FACTOR
+    assert float(calls[1][0]) <= (10.0 - float(calls[0][0])) / est.LOWER_CONTINUE_SPLIT
     det = lipschitz(net, 2, budget=10.0, deterministic=True)
     assert "lower_continued" not in det.details
     linear = Network.from_weights([np.array([[3.0, -4.0]])])  # upper = lower: nothing to gain

@@ -91,3 +91,11 @@ def test_settle_leaves_bounded_results_alone():
     assert settle_unbounded(POP(x**2 - 1), res) is res
     inf = Result(status="infeasible", bound=None, order=1, solver="clarabel", certified=True)
     assert settle_unbounded(POP(x), inf) is inf   # a proven status is never overturned
+
+
+def test_a_small_problem_gets_its_first_tries_whatever_the_clock():
+    """Under load 12, `polylip solve` on "minimize: x" spent the 2 s budget (wall time) before
+    its second try, -e_x, and the status stayed the relaxation's unproven claim. A budget of 0
+    stands for that clock: a small problem still gets its first tries."""
+    assert find_ray(POP(x), time_budget=0.0) is not None
+    assert find_ray(POP(x * y - 3 * y, ineqs=[1 - x]), time_budget=0.0) is not None

@@ -758,12 +758,16 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
             Q = cache[key] = complement(K, basis.shape[0])
         faces.append(Q)
     if any(Q.shape[1] == 0 for Q in faces):
+        log.info("exact faces: a block's face is {0}")
         return None
     # 3. re-solve on the faces at the fixed bound
     M, offs, local = _system(entry_mon, faces, mons.shape[0])
     target = coef.copy()
     target[0] -= low
     if np.any((np.diff(M.indptr) == 0) & (target != 0) & (np.arange(target.size) != 0)):
+        # a monomial of f no faced block reaches (at a point that is not a critical point of
+        # f, its gradient's monomials): x* is no minimizer
+        log.info("exact faces: the faces cannot carry f (x* is no minimizer)")
         return None
     sizes = [Q.shape[1] for Q in faces]
     got = _solve_sdp(M, target, sizes, offs, None, True, left())

@@ -97,9 +97,12 @@ def rule(specs):
 def micro(specs, repeats, iters):
     """Per-iteration microbenchmark of polylip's PDLP (polylip.backends.pdhg_lp) on the reduced
     LiPopt LPs given as WxS:DEGREE: the bare products (one ``A x`` and one ``A^T y``) and whole
-    iterations (no restart check inside), 1 and 2 threads, float64 and float32; best and median
+    iterations (no restart check inside), 1 and 2 threads, float64 and float32, with the
+    explicit matrix and with the per-clique templates (polylip.backends.pdhg_blocks); best and median
     of ``repeats`` runs of ``iters`` iterations, wall-clock and the process's CPU ms."""
-    from polylip.backends import pdhg_lp
+    from concurrent.futures import ThreadPoolExecutor
+
+    from polylip.backends import pdhg_blocks, pdhg_lp
 
     print("| LP | what | precision | threads | best ms wall (cpu) | median ms wall | load |")
     print("|---|---|---|---|---|---|---|")
@@ -111,38 +114,52 @@ def micro(specs, repeats, iters):
         pop = lipopt_pop(W, c)
         cl = [[w + j] + np.flatnonzero(W[j]).tolist() for j in range(W.shape[0])]
         R = LPRelaxation.build(pop, degree=int(d), sparsity=LPSparsity.of(pop, cl, anchors=[w + j for j in range(w)]))
-        A, b, cc = highspy_lp._eliminate_free(R.to_lp())[:3]
+        lp = R.to_lp()
+        A, b, cc = highspy_lp._eliminate_free(lp)[:3]
         A = A.tocsr()
-        del R
+        blocks = lp.column_blocks[1:]
+        del R, lp
         pat = pdhg_lp._Pattern(A)
+        tm, rest = pdhg_blocks.find_templates(A, blocks)
+        order = pdhg_blocks.column_order(tm, rest)
+        m, n = A.shape
         rng = np.random.default_rng(0)
-        x, y = rng.random(A.shape[1]), rng.random(A.shape[0])
+        x, y = rng.random(n), rng.random(m)
         for prec, dt in (("double", np.float64), ("single", np.float32)):
             for threads in (1, 2):
-                rows = {}
-                with pdhg_lp._one_blas_thread():
-                    P = pdhg_lp._Products(pat, pat.data, threads, dt)
-                    ax, aty = np.empty(A.shape[0]), np.empty(A.shape[1])
+                for kind in ("explicit", "template"):
+                    rows = {}
+                    with pdhg_lp._one_blas_thread():
+                        if kind == "explicit":
+                            P = pdhg_lp._Products(pat, pat.data, threads, dt)
+                        else:
+                            pool = ThreadPoolExecutor(threads) if threads > 1 else None
+                            rest_csc = A[:, order[n - rest.size:]].tocsc() if rest.size else None
+                            P = pdhg_blocks.TemplateProducts(tm, m, n, np.ones(m), np.ones(n), rest_csc, pool,
+                                                             threads, dt)
+                        ax, aty = np.empty(m), np.empty(n)
+                        res = []
+                        for _ in range(repeats):
+                            t, cpu = time.perf_counter(), time.process_time()
+                            for _ in range(iters):
+                                P.Ax(x, ax)
+                                P.ATy(y, aty)
+                            res.append((time.perf_counter() - t, time.process_time() - cpu))
+                        P.close()
+                    rows["A x + A^T y"] = res
                     res = []
                     for _ in range(repeats):
-                        t, cpu = time.perf_counter(), time.process_time()
-                        for _ in range(iters):
-                            P.Ax(x, ax)
-                            P.ATy(y, aty)
-                        res.append((time.perf_counter() - t, time.process_time() - cpu))
-                    P.close()
-                rows["A x + A^T y"] = res
-                res = []
-                for _ in range(repeats):
-                    out = pdhg_lp.pdhg(A, b, cc, tol=1e-12, threads=threads, precision=prec,
-                                       max_iters=iters, check_every=10**9)
-                    res.append((out["loop_seconds"], out["loop_cpu_seconds"]))
-                rows["iteration"] = res
-                for what, res in rows.items():
-                    res.sort()
-                    k = 1e3 / iters
-                    print(f"| {cfg} deg {d} | {what} | {prec} | {threads} | {res[0][0] * k:.1f} ({res[0][1] * k:.1f}) | "
-                          f"{res[len(res) // 2][0] * k:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+                        out = pdhg_lp.pdhg(A, b, cc, tol=1e-12, threads=threads, precision=prec,
+                                           max_iters=iters, check_every=10**9,
+                                           blocks=blocks if kind == "template" else None)
+                        res.append((out["loop_seconds"], out["loop_cpu_seconds"]))
+                    rows["iteration"] = res
+                    for what, res in rows.items():
+                        res.sort()
+                        k = 1e3 / iters
+                        print(f"| {cfg} deg {d} | {what}, {kind} | {prec} | {threads} | {res[0][0] * k:.1f} "
+                              f"({res[0][1] * k:.1f}) | {res[len(res) // 2][0] * k:.1f} | {os.getloadavg()[0]:.1f} |",
+                              flush=True)
 
 
 def main(argv=None):

@@ -275,11 +275,15 @@ def _rows_of_keys(keys: np.ndarray, base: np.int64, width: int) -> np.ndarray:
 @dataclass(frozen=True)
 class LPProblem:
     """The LP handed to a backend: ``minimize c @ z  s.t.  A z = b,  z[0] free, z[1:] >= 0``,
-    with ``z = (theta, lambda)`` and ``c = (-1, 0, ..., 0)``."""
+    with ``z = (theta, lambda)`` and ``c = (-1, 0, ..., 0)``. ``column_blocks`` (optional, one
+    int per column, -1 for none) labels the clique each column's product was formed in: a hint
+    that lets the first-order backend share one template per clique shape
+    (:mod:`polylip.backends.pdhg_blocks`, which checks it); no backend needs it."""
 
     A: sp.csr_matrix
     b: np.ndarray
     c: np.ndarray
+    column_blocks: np.ndarray | None = None
 
     @property
     def nvars(self) -> int:
@@ -323,6 +327,8 @@ class KrivineLP:
         self.target = target
         self.product_degrees = product_degrees
         self.build_seconds = build_seconds
+        #: the clique each product was formed in (None: not known); see :meth:`to_lp`
+        self.product_blocks = None
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -350,6 +356,7 @@ class KrivineLP:
         runtime.check_memory(min(need, 10 ** 300), f"the products of the degree-{degree} LP",
                              "lower the degree or use smaller cliques", error=RelaxationError)
         products = []
+        owner = []  # the clique each block of products came from
         box_factor = {next(iter(s)): j for j, s in enumerate(fsets)
                       if len(s) == 1 and j < len(fsets)}
         for c, clique in enumerate(spars.cliques):
@@ -359,6 +366,7 @@ class KrivineLP:
             anchor = spars.anchors[c] if spars.anchors else -1
             if anchor >= 0 and anchor in box_factor:
                 products.append(_anchored_products(fac, fbool, box_factor[anchor], degree))
+                owner.append(c)
             elif fac.size and polytope.factor_degenerate[fac].all():
                 # Every factor is degenerate (l_j = 0 on the set, its pair l_j, -l_j sums to 0,
                 # not 1): products of exactly `degree` factors reach no lower monomial, so the
@@ -368,16 +376,24 @@ class KrivineLP:
                     g = _clique_products(fac, fbool, k)
                     products.append(np.hstack([g, np.full((g.shape[0], degree - g.shape[1]), -1,
                                                           dtype=np.int32)]))
+                    owner.append(c)
             else:
                 products.append(_clique_products(fac, fbool, degree))
+                owner.append(c)
         unfit = [polytope.labels[j] for j, s in enumerate(fsets)
                  if not any(s <= set(c) for c in spars.cliques)]
         if unfit:
             log.warning("%d factor(s) fit in no clique and are not used: %s", len(unfit), unfit[:3])
         P = np.vstack(products) if products else np.zeros((0, degree), np.int32)
+        blocks = np.repeat(np.asarray(owner, dtype=np.int64), [g.shape[0] for g in products])
         if len(spars.cliques) > 1 and P.shape[0]:
-            P, _ = mono.unique_rows(mono.pad_to(mono.normalize(P), degree))
+            P, inv = mono.unique_rows(mono.pad_to(mono.normalize(P), degree))
             P = mono.pad_to(P, degree)
+            # each distinct product's clique: that of its first occurrence (a hint for the
+            # first-order backend's per-clique templates, pdhg_blocks; checked there)
+            first = np.full(P.shape[0], blocks.size, dtype=np.int64)
+            np.minimum.at(first, inv, np.arange(blocks.size))
+            blocks = blocks[first]
         gv, gc = polytope.generators()
         f = pop.objective if pop.sense == "min" else -pop.objective
         nnz_max, rows_max = _size_bounds(P, gc, spars.cliques, degree, len(f.coeffs))
@@ -417,7 +433,9 @@ class KrivineLP:
         seconds = time.perf_counter() - t0
         log.info("built LP relaxation of degree %d (%s): %d products, %d rows, %d non-zeros in %.3f s",
                  degree, spars.kind, P.shape[0], A.shape[0], A.nnz, seconds)
-        return cls(pop, polytope, spars, degree, P, monomials, A, target, pdeg, seconds)
+        out = cls(pop, polytope, spars, degree, P, monomials, A, target, pdeg, seconds)
+        out.product_blocks = blocks
+        return out
 
     @staticmethod
     def _unreachable_message(pop, spars, polytope, missing, base, width, degree) -> str:
@@ -473,4 +491,7 @@ class KrivineLP:
         A = sp.hstack([sp.csr_matrix(e), self.matrix], format="csr")
         c = np.zeros(A.shape[1])
         c[0] = -1.0
-        return LPProblem(A, self.target.copy(), c)
+        blocks = None
+        if self.product_blocks is not None and self.product_blocks.size == self.matrix.shape[1]:
+            blocks = np.concatenate([[-1], self.product_blocks])
+        return LPProblem(A, self.target.copy(), c, column_blocks=blocks)

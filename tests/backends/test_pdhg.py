@@ -251,3 +251,134 @@ def test_halpern_scheme_solves_a_small_lp():
         assert float(c @ out["x"]) + offset == pytest.approx(ref.value, abs=1e-6)
     with pytest.raises(ValueError):
         pdhg_lp.pdhg(A.tocsr(), b, c, precision="half")
+
+
+# ------------------------------------------------------------------ per-clique templates
+def _blocky(rng, reps=4, extra=3):
+    """A matrix of ``reps`` copies of one random block (on overlapping random row sets), one
+    block of the same shape with one value changed, and ``extra`` unlabelled columns."""
+    from polylip.backends import pdhg_blocks  # noqa: F401
+
+    m, mloc, nloc = 30, 8, 6
+    M = sp.random(mloc, nloc, density=0.5, random_state=1, format="csc") + sp.eye(mloc, nloc)
+    cols, labels = [], []
+    for b in range(reps + 1):
+        rows = np.sort(rng.choice(m, mloc, replace=False))
+        Mb = M.tolil(copy=True)
+        if b == reps:
+            Mb[0, 0] += 1.0  # same pattern, other value: not the template
+        Pb = sp.csr_matrix((np.ones(mloc), (rows, np.arange(mloc))), shape=(m, mloc))
+        cols.append(Pb @ Mb.tocsc())
+        labels += [b] * nloc
+    cols.append(sp.random(m, extra, density=0.3, random_state=2))
+    labels += [-1] * extra
+    return sp.hstack(cols).tocsr(), np.array(labels), reps * nloc
+
+
+def test_templates_found_and_checked():
+    from polylip.backends import pdhg_blocks
+
+    A, labels, ntempl = _blocky(np.random.default_rng(0))
+    n = A.shape[1]
+    # interleave the blocks (local column k of every block, then k + 1, ...): a block's columns
+    # need not be contiguous, only in the same order in every block
+    local = np.concatenate([np.arange(6)] * 5 + [np.arange(3) + 100])
+    perm = np.lexsort((labels, local))
+    A, labels = A[:, perm], labels[perm]
+
+    def exact(A, tm, rest):
+        """Every template block is P_b M exactly, and the columns are split once."""
+        seen = [rest]
+        for t in tm:
+            for cols, rows in zip(t["cols"], t["rows"]):
+                np.testing.assert_array_equal(A[:, cols][rows].toarray(), t["M"].toarray())
+                assert A[:, cols].nnz == t["M"].nnz  # nothing outside the block's rows
+                seen.append(cols)
+        np.testing.assert_array_equal(np.sort(np.concatenate(seen)), np.arange(A.shape[1]))
+
+    tm, rest = pdhg_blocks.find_templates(A, labels)
+    assert len(tm) == 1 and tm[0]["cols"].shape == (4, 6)
+    assert rest.size == n - ntempl  # the altered block and the unlabelled columns
+    exact(A, tm, rest)
+    # other hints: no labels (nothing); every column its own block (equal columns only); one
+    # block's columns in another order than the others' (the check compares the local
+    # matrices as they are, so that block stays out)
+    assert pdhg_blocks.find_templates(A, -np.ones(n, int))[0] == []
+    exact(A, *pdhg_blocks.find_templates(A, np.arange(n)))
+    shuffled = np.arange(n)
+    b0 = np.flatnonzero(labels == 0)
+    shuffled[b0] = b0[::-1]
+    tm2, rest2 = pdhg_blocks.find_templates(A[:, shuffled], labels)
+    assert len(tm2) == 1 and tm2[0]["cols"].shape == (3, 6) and rest2.size == n - 18
+    exact(A[:, shuffled], tm2, rest2)
+    with pytest.raises(ValueError):
+        pdhg_blocks.find_templates(A, labels[:-1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_template_products_equal_the_explicit_ones(threads):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from polylip.backends import pdhg_blocks
+
+    rng = np.random.default_rng(3)
+    A, labels, _ = _blocky(rng)
+    m, n = A.shape
+    tm, rest = pdhg_blocks.find_templates(A, labels)
+    order = pdhg_blocks.column_order(tm, rest)
+    r, s = rng.uniform(0.5, 2.0, m), rng.uniform(0.5, 2.0, n)
+    As = (sp.diags(r) @ A[:, order] @ sp.diags(s)).tocsc()
+    o = n - rest.size
+    for dtype, tol in ((np.float64, 1e-13), (np.float32, 1e-5)):
+        pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        P = pdhg_blocks.TemplateProducts(tm, m, n, r, s, As[:, o:], pool, threads, dtype)
+        for _ in range(3):
+            xv, yv = rng.standard_normal(n), rng.standard_normal(m)
+            np.testing.assert_allclose(P.Ax(xv), As @ xv, rtol=0, atol=tol * np.abs(As @ xv).max())
+            np.testing.assert_allclose(P.ATy(yv), As.T @ yv, rtol=0, atol=tol * np.abs(As.T @ yv).max())
+        P.close()
+
+
+def test_relaxation_labels_columns_by_clique_and_pdhg_uses_them():
+    _, _, pop, spars = certdnn(10, 8, 0)
+    R = LPRelaxation.build(pop, degree=3, sparsity=spars)
+    lp = R.to_lp()
+    assert lp.column_blocks is not None and lp.column_blocks.size == lp.A.shape[1]
+    assert lp.column_blocks[0] == -1
+    # every product lies in the clique it is labelled with
+    gv, _ = R.polytope.generators()
+    for p in np.random.default_rng(0).choice(R.products.shape[0], 50, replace=False):
+        clique = set(spars.cliques[lp.column_blocks[p + 1]])
+        for g in R.products[p][R.products[p] >= 0]:
+            assert {int(v) for v in np.atleast_1d(gv[g]) if v >= 0} <= clique
+    ref = R.solve(solver="clarabel")
+    raw = pdhg_lp.solve_lp(lp, tol=1e-7, threads=2, precision="single")
+    assert raw.extra["template_columns"] > 0
+    plain = pdhg_lp.solve_lp(dataclasses_replace(lp, column_blocks=None), tol=1e-7, threads=2,
+                             precision="single")
+    assert plain.extra["template_columns"] == 0
+    for out in (raw, plain):
+        res = R._result(lp, out)
+        assert res.status == "optimal"
+        agree(res, ref)
+
+
+def dataclasses_replace(obj, **kw):
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)
+
+
+def test_pid_primal_weight_solves_a_small_lp():
+    # cuPDLPx's PID weight update (measured, not the default): the same optimum
+    pop = POP(x * y - x + y / 2 + x * z, ineqs=box([x, y, z]))
+    lp = LPRelaxation.build(pop, degree=3).to_lp()
+    A, b, c, offset = pdhg_lp._eliminate_free(lp)[:4]
+    ref = highs_backend.solve_lp(lp, solver="highs-ipm")
+    seen = []
+    out = pdhg_lp.pdhg(A.tocsr(), b, c, tol=1e-8, threads=1, weight="pid", monitor=seen.append)
+    assert out["status"] == "optimal"
+    assert float(c @ out["x"]) + offset == pytest.approx(ref.value, abs=1e-6)
+    assert seen and seen[-1]["it"] <= out["iterations"] and max(seen[-1]["cur_rel"]) > 0
+    with pytest.raises(ValueError):
+        pdhg_lp.pdhg(A.tocsr(), b, c, weight="integral")

@@ -14,6 +14,8 @@ Usage:
     python benchmarks/bench_lp_pdlp.py --configs 40x10 80x10 --degrees 3 4 --method auto   # the registry's choice
     python benchmarks/bench_lp_pdlp.py --rule 40x20:3 40x30:3 80x20:3 20x16:4 80x10:4  # Clarabel vs PDLP
     python benchmarks/bench_lp_pdlp.py --micro 80x20:4 --repeats 5   # pdhg per-iteration: threads, float32
+    python benchmarks/bench_lp_pdlp.py --trace 80x20:4 --seeds 8 --certify   # per-check trace, bounds
+    python benchmarks/bench_lp_pdlp.py --trace 40x20:4 --seeds 0-5 --weight pid   # primal weight rule
 
 The machine is shared: "solve s" is wall-clock, with the process's CPU seconds beside it
 (a loaded machine stretches the first, much less the second). Prints one markdown row per network: "certified" is the bound polylip reports (valid whatever
@@ -162,6 +164,50 @@ def micro(specs, repeats, iters):
                               flush=True)
 
 
+def trace(spec, seeds, weight, certify, tol):
+    """The run of polylip's PDLP ("pdhg-single", templates on) on the LiPopt LP WxS:DEGREE of
+    each seed, one line per check: the relative residuals of the current and average point,
+    the primal weight, and with ``certify`` the certified bound of both points minus the
+    published value (the certificate check at every check: slow). Then the iterations."""
+    import json
+
+    from polylip.backends import pdhg_lp
+
+    cfg, _, d = spec.partition(":")
+    w, s = (int(v) for v in cfg.split("x"))
+    data = np.load(os.path.join(REF, "certdnn_nets", f"w{w}_s{s}.npz"))
+    pub = published(f"LiPopt-{d}")
+    for seed in seeds:
+        W, c = data["W"][seed], data["c"][seed]
+        pop = lipopt_pop(W, c)
+        cl = [[w + j] + np.flatnonzero(W[j]).tolist() for j in range(W.shape[0])]
+        R = LPRelaxation.build(pop, degree=int(d), sparsity=LPSparsity.of(pop, cl, anchors=[w + j for j in range(w)]))
+        lp = R.to_lp()
+        A, b, cc, _, r0, a0, row0 = highspy_lp._eliminate_free(lp)
+        pb = pub.get((w, s, seed), (float("nan"),))[0]
+
+        def bound(xr):
+            z0 = (float(lp.b[r0]) - float(row0 @ xr)) / a0
+            return -R.certify(z0, xr)["bound"] - pb
+
+        def mon(info):
+            line = (f"{cfg} seed {seed} it {info['it']:5d} restarts {info['restarts']:3d} omega {info['omega']:.3g} "
+                    f"current {' '.join('%.1e' % v for v in info['cur_rel'])} "
+                    f"average {' '.join('%.1e' % v for v in info['avg_rel'])}")
+            if certify:
+                for name in ("cur", "avg"):
+                    if info[name] is not None:
+                        line += f" | {name} certified {bound(info['to_orig'](*info[name])[0]):+.2e}"
+            print(line, flush=True)
+
+        c0 = time.process_time()
+        out = pdhg_lp.pdhg(A.tocsr(), b, cc, tol=tol or pdhg_lp.DEFAULT_TOL, precision="single",
+                           weight=weight, blocks=lp.column_blocks[1:], monitor=mon)
+        print(json.dumps(dict(config=cfg, seed=seed, weight=weight, iterations=out["iterations"],
+                              status=out["status"], certified_minus_published=bound(out["x"]),
+                              cpu=time.process_time() - c0, load=os.getloadavg()[0])), flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="+", default=["80x20"])
@@ -173,6 +219,9 @@ def main(argv=None):
     ap.add_argument("--time-limit", type=float, default=900.0, help="seconds per network (solver)")
     ap.add_argument("--rule", nargs="+", metavar="WxS:DEGREE", help="compare Clarabel and PDLP instead")
     ap.add_argument("--micro", nargs="+", metavar="WxS:DEGREE", help="pdhg per-iteration microbenchmark instead")
+    ap.add_argument("--trace", metavar="WxS:DEGREE", help="per-check trace of pdhg-single instead")
+    ap.add_argument("--weight", default="smooth", help="with --trace: primal weight rule, smooth or pid")
+    ap.add_argument("--certify", action="store_true", help="with --trace: certified bound at every check")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--iters", type=int, default=10)
     args = ap.parse_args(argv)
@@ -182,6 +231,8 @@ def main(argv=None):
         return micro(args.micro, args.repeats, args.iters)
     a, _, b = args.seeds.partition("-")
     seeds = range(int(a), int(b or a) + 1)
+    if args.trace:
+        return trace(args.trace, seeds, args.weight, args.certify, args.tol)
     print(f"<!-- load before: {os.getloadavg()}; solver {args.method}, tol {args.tol or 'default'} -->")
     print("| width | sparsity | degree | seed | products | rows | non-zeros | solver | build s | solve s | check s | "
           "total s (cpu) | iters | status | certified | numerical | published | diff | published s | peak GB | est. GB |")

@@ -382,3 +382,22 @@ def test_pid_primal_weight_solves_a_small_lp():
     assert seen and seen[-1]["it"] <= out["iterations"] and max(seen[-1]["cur_rel"]) > 0
     with pytest.raises(ValueError):
         pdhg_lp.pdhg(A.tocsr(), b, c, weight="integral")
+
+
+def test_templates_with_warm_start_and_limits():
+    # the permuted column order is undone on return: a warm start from the optimum stops at
+    # once, and a point stopped by the iteration cap still certifies a valid bound
+    W, c, pop, spars = certdnn(10, 4, 1)
+    T = np.array(list(itertools.product((-1.0, 1.0), repeat=W.shape[1])))
+    exact = float(np.maximum((T @ W.T) * c, 0.0).sum(axis=1).max())
+    R = LPRelaxation.build(pop, degree=3, sparsity=spars)
+    lp = R.to_lp()
+    cold = pdhg_lp.solve_lp(lp, tol=1e-7, threads=2)
+    assert cold.status == "optimal" and cold.extra["template_columns"] > 0
+    warm = pdhg_lp.solve_lp(lp, tol=1e-7, threads=2, warm_start=cold)
+    assert warm.status == "optimal" and warm.extra["iterations"] < cold.extra["iterations"]
+    assert warm.value == pytest.approx(cold.value, abs=1e-5)
+    stopped = pdhg_lp.solve_lp(lp, max_iters=30, threads=2)
+    assert stopped.status == "inaccurate" and stopped.extra["iterations"] == 30
+    res = R._result(lp, stopped)
+    assert res.status == "inaccurate" and res.bound is not None and res.bound >= exact

@@ -130,7 +130,14 @@ def csc_columns(data, indices, indptr, cols: np.ndarray, m: int) -> sp.csc_matri
 def column_order(templates, rest: np.ndarray) -> np.ndarray:
     """The column permutation (new position -> old column) that puts each template's columns
     first, interleaved (local column k of block b at ``offset + k * B + b``, so that the block
-    values form a C-ordered ``nloc x B`` array), then the remainder."""
+    values form a C-ordered ``nloc x B`` array), then the remainder.
+
+    Examples
+    --------
+    >>> t = [dict(cols=np.array([[0, 1], [2, 3]]))]
+    >>> column_order(t, np.array([4])).tolist()
+    [0, 2, 1, 3, 4]
+    """
     parts = [t["cols"].T.ravel() for t in templates]
     parts.append(rest)
     return np.concatenate(parts).astype(np.int64)
@@ -155,6 +162,16 @@ class TemplateProducts:
     Each thread takes one row range of every template (and of the remainder), so that one
     task per thread covers a product; the local rows of all templates map to the global rows
     through one sparse matrix ``P`` (with the row scaling in its values) and one gather.
+
+    Examples
+    --------
+    >>> M = sp.csr_matrix([[1.0, 2.0], [0.0, 3.0]])
+    >>> A = sp.hstack([sp.vstack([M, sp.csr_matrix((1, 2))]), sp.vstack([sp.csr_matrix((1, 2)), M])])
+    >>> t, rest = find_templates(A, np.array([0, 0, 1, 1]))
+    >>> P = TemplateProducts(t, 3, 4, np.ones(3), np.ones(4), None, None, 1, np.float64)
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0])
+    >>> P.Ax(x[column_order(t, rest)]).tolist(), (A @ x).tolist()
+    ([5.0, 17.0, 12.0], [5.0, 17.0, 12.0])
     """
 
     whole = True

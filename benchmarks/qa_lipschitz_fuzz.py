@@ -27,12 +27,14 @@ import numpy as np
 from polylip.nn import Network, lipschitz, BoxRegion, BallRegion
 from polylip.errors import PolylipError
 
+#: Activations drawn from (``QA_ACTS``, comma-separated, overrides: e.g. "leaky_relu:1.5,leaky_relu:0").
+ACTS = os.environ.get("QA_ACTS", "relu,relu,leaky_relu:0.1,tanh").split(",")
 METHODS = ["product", "interval", "eclipse", "exact", "shor", "sdp", "lp", "lipsdp", "geolip", "dp", "milp", "bab", "auto"]
 
 def act_fn(name):
     if name == "relu": return (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(float), True)
     if name.startswith("leaky"):
-        a = float(name.split(":")[1]); return (lambda z: np.where(z > 0, z, a*z), lambda z: np.where(z > 0, 1.0, a), True)
+        a = float(name.split(":")[1]); return (lambda z: np.where(z > 0, z, a*z), lambda z: np.where(z > 0, 1.0, a) + 0.0 * z, True)
     if name == "tanh": return (np.tanh, lambda z: 1 - np.tanh(z)**2, False)
 
 def jac(Ws, bs, act, X):
@@ -102,7 +104,7 @@ def main(seed0, count, methods, outlog):
         seed = seed0 + it
         rng = np.random.default_rng(seed)
         family = rng.choice(["gauss", "integer", "dead"])
-        act = rng.choice(["relu", "relu", "leaky_relu:0.1", "tanh"])
+        act = rng.choice(ACTS)
         sizes, Ws, bs = make_net(rng, family)
         m = sizes[-1]
         outs = ["scalar"] if m == 1 else [f"margin:{m-1},0", rng.choice(["vector:inf", "vector:2", "vector:1"])]

@@ -34,6 +34,7 @@ from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.solve.lp import LPRelaxation
 from polylip.solve.estimate import too_slow
 from polylip.solve.relaxation import Relaxation, check_time_limit
+from polylip.solve.refute import refute_numerical_bound
 from polylip.solve.result import Result
 from polylip.solve.scaling import needs_scaling, scale_pop
 from polylip.solve.unbounded import TIME_BUDGET, find_ray, settle_unbounded
@@ -166,7 +167,8 @@ def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> 
         if left is None or left > 0:
             budget = TIME_BUDGET if left is None else min(TIME_BUDGET, left)
             result = settle_unbounded(pop, result, time_budget=budget)
-    return result
+    # a numerical bound above the value at a feasible point is no bound (solve/refute.py)
+    return refute_numerical_bound(pop, result)
 
 
 def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:

@@ -34,22 +34,7 @@ PROBLEMS = {
 }
 
 
-def chained_singular_shifted(n, at=1, plus=3):
-    """Chained singular in x - at, plus a constant (minimum ``plus`` at x = (at, ..., at)):
-    the exact faces at a minimizer away from 0 (polylip/solve/certificate_rational.py)."""
-    from polylip import POP
-    from polylip.poly import variables
-
-    xs = variables(" ".join(f"x{i}" for i in range(n)))
-    y = [x - at for x in xs]
-    f = plus
-    for i in range(0, n - 3, 2):
-        f = f + ((y[i] + 10 * y[i + 1])**2 + 5 * (y[i + 2] - y[i + 3])**2 + (y[i + 1] - 2 * y[i + 2])**4
-                 + 10 * (y[i] - 10 * y[i + 3])**4)
-    return POP(f)
-
-
-PROBLEMS["chained_singular_shifted"] = (chained_singular_shifted, None, 3.0, (100, 1000))
+PROBLEMS["chained_singular_shifted"] = (problems.chained_singular_shifted, None, 3.0, (100, 1000))
 PROBLEMS["tssos_system"] = (lambda n: problems.tssos_polynomial_system(),
                            problems.TSSOS_POLYNOMIAL_SYSTEM_ORDER,
                            problems.TSSOS_POLYNOMIAL_SYSTEM_MIN, (3,))

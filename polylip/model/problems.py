@@ -120,6 +120,18 @@ def chained_singular(n: int) -> POP:
     return _chain(n, t, range(0, n - 3, 2), name="chained_singular")
 
 
+def chained_singular_shifted(n: int, at: float = 1, plus: float = 3) -> POP:
+    """Chained singular in ``x - at``, plus ``plus`` (n a multiple of 4; min ``plus`` at
+    x = (at, ..., at)): a degenerate minimizer away from 0, for the exact faces of
+    :mod:`polylip.solve.certificate_rational`."""
+    if n % 4 or n < 4:
+        raise ValueError("chained_singular_shifted needs n a positive multiple of 4")
+    a0, a1, a2, a3 = (a - at for a in _local(4))
+    t = ((a0 + 10 * a1) ** 2 + 5 * (a2 - a3) ** 2 + (a1 - 2 * a2) ** 4
+         + 10 * (a0 - 10 * a3) ** 4)
+    return _chain(n, t, range(0, n - 3, 2), constant=float(plus), name="chained_singular_shifted")
+
+
 def chained_wood(n: int) -> POP:
     """Chained Wood (n a multiple of 4; min 1 at x = 1)."""
     if n % 4 or n < 4:

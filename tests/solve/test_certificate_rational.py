@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from polylip import POP
-from polylip.model.problems import chained_singular
+from polylip.model.problems import chained_singular, chained_singular_shifted
 from polylip.poly import variables
 from polylip.solve import certificate_rational as cr
 from polylip.solve.certificate import SOSCertificate
@@ -115,20 +115,9 @@ def test_hessian_kernel_is_exact():
     assert np.linalg.matrix_rank(np.hstack([V, [[10, 0], [-1, 0], [0, 1]]])) == 2
 
 
-def _shifted_chained_singular(n, at=1, plus=3):
-    """Chained singular in x - at, plus a constant: minimum ``plus`` at x = (at, ..., at)."""
-    xs = variables(" ".join(f"x{i}" for i in range(n)))
-    y = [x - at for x in xs]
-    f = plus
-    for i in range(0, n - 3, 2):
-        f = f + ((y[i] + 10 * y[i + 1])**2 + 5 * (y[i + 2] - y[i + 3])**2 + (y[i + 1] - 2 * y[i + 2])**4
-                 + 10 * (y[i] - 10 * y[i + 3])**4)
-    return POP(f)
-
-
 def test_a_minimizer_away_from_0_is_certified():
     # the route works in u = x - x*, and moves the Gram matrices back exactly
-    res = _shifted_chained_singular(12).solve()
+    res = chained_singular_shifted(12).solve()
     assert res.status == "optimal" and res.certified, res.message
     assert 3 - 1e-12 <= res.bound <= 3.0
     assert len(res.certificate.exact) == len(res.certificate.blocks) and res.certificate.verify()

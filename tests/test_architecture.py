@@ -3,6 +3,7 @@ no import cycle between packages, function-level imports of polylip only with a 
 module over 500 lines without a reason at its top."""
 
 import ast
+import logging
 import os
 from pathlib import Path
 
@@ -20,16 +21,49 @@ def _modules():
     return sorted(p for p in PACKAGE.rglob("*.py"))
 
 
-def test_import_contract_holds():
+def _logging_state():
+    """Every logger's level, handlers, propagation and disabled flag (the root's too)."""
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in
+                                        sorted(logging.Logger.manager.loggerDict)]
+    return {lg.name: (lg.level, tuple(lg.handlers), lg.propagate, lg.disabled)
+            for lg in loggers}
+
+
+def _lint_imports():
+    """import-linter's check, run in this process; returns its exit code. The logging
+    configuration it installs (``dictConfig``, which disables every existing logger) is undone
+    afterwards, so the tests that run later see the logging they would see alone."""
     cli = pytest.importorskip("importlinter.cli")
     cwd = os.getcwd()
+    saved = _logging_state()
     os.chdir(ROOT)
     try:
-        code = cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_logo=True,
+        return cli.lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_logo=True,
                                 cache_dir=None)
     finally:
         os.chdir(cwd)
+        for name, (level, handlers, propagate, disabled) in saved.items():
+            lg = logging.getLogger(name if name != "root" else None)
+            lg.setLevel(level)
+            lg.handlers[:] = list(handlers)
+            lg.propagate, lg.disabled = propagate, disabled
+
+
+def test_import_contract_holds():
+    code = _lint_imports()
     assert code == 0, "an import breaks the layer contract of pyproject.toml (run lint-imports)"
+
+
+def test_import_contract_check_leaves_logging_alone():
+    # lint_imports configures logging with logging.config.dictConfig, whose default
+    # disable_existing_loggers=True disabled every logger that existed then (polylip.cli's
+    # among them): the CLI's logging tests failed when they ran after this module
+    name = "polylip.cli"
+    logging.getLogger(name)
+    before = _logging_state()
+    _lint_imports()
+    assert _logging_state() == before
+    assert not logging.getLogger(name).disabled
 
 
 def test_no_cycle_between_packages():

@@ -9,7 +9,9 @@ Conventions
 -----------
 * All activations here are non-decreasing, so the image of an interval ``[lo, hi]`` is
   ``[f(lo), f(hi)]`` (used by interval bound propagation).
-* At a kink (ReLU and leaky ReLU at 0) the derivative is taken from the right, and an interval
+* At a kink (ReLU, leaky ReLU and ELU at 0; ``kinked`` says which activations have one) the
+  derivative returned is the left piece's slope; the network is not differentiable there, and
+  lower bounds are never measured there. An interval
   that only touches the kink (``hi <= 0`` or ``lo >= 0``) counts as stable: the function is
   linear on it.
 * ``derivative_range(lo, hi)`` returns closed intervals ``[dlo, dhi]`` containing every value
@@ -51,6 +53,10 @@ class Activation:
 
     name = "activation"
     piecewise_linear = False
+    #: The derivative jumps at 0 (ReLU, leaky ReLU with alpha != 1, ELU with alpha != 1):
+    #: the network is not differentiable where such a pre-activation is 0, and a lower bound
+    #: is never measured there (:func:`polylip.nn.lower.differentiable_witness`).
+    kinked = False
 
     def __call__(self, z):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -186,6 +192,10 @@ class _PiecewiseLinear(Activation):
         return (self.left, self.right)
 
     @property
+    def kinked(self):
+        return self.left != self.right
+
+    @property
     def convex(self):
         return self.left <= self.right
 
@@ -245,6 +255,11 @@ class ELU(Activation):
 
     def __init__(self, alpha: float = 1.0):
         self.alpha = _check_alpha("elu", alpha)
+
+    @property
+    def kinked(self):
+        """Slopes ``alpha`` (left) and 1 (right) at 0: a kink unless ``alpha == 1``."""
+        return self.alpha != 1.0
 
     def __call__(self, z):
         z = _arr(z)

@@ -75,7 +75,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
-from polylip.nn.activations import _PiecewiseLinear
 from polylip.nn.exact import MARGIN_TOL, pattern_values, realizable
 from polylip.nn.network import _matmul_left, _matmul_right
 from polylip.nn.norms import dual, dual_vector, operator_norm, parse_norm, vec_norm
@@ -587,8 +586,9 @@ MAX_TIES = 12
 
 
 def _kink_layers(net):
-    """Per hidden layer: does its activation have a kink at 0 (two different slopes)?"""
-    return [isinstance(a, _PiecewiseLinear) and a.left != a.right for a in net.activations]
+    """Per hidden layer: does its activation have a kink at 0 (two different slopes: ReLU,
+    leaky ReLU and ELU with alpha != 1)?"""
+    return [bool(a.kinked) for a in net.activations]
 
 
 def _rows_abs(M):
@@ -691,16 +691,17 @@ def differentiable_witness(net, x, region=None, norm="inf", *, max_lps=16, seed=
     def value_at(y):
         return float(_pairs(net, y[None, :], p)[0][0])
 
-    if not net.piecewise_linear or not net.num_hidden:
+    kinked = _kink_layers(net)
+    if not any(kinked) or not net.num_hidden:
         return value_at(x), x
     signs, near, _ = _near_kinks(net, x, KINK_TOL)
     ties = [(k, int(j)) for k, idx in enumerate(near) for j in idx]
     if not ties:
         return value_at(x), x
-    kinked = _kink_layers(net)
     constrain = [np.arange(sg.size) if kink else np.zeros(0, dtype=int)
                  for sg, kink in zip(signs, kinked)]
-    if len(ties) <= MAX_TIES:
+    # the cells' LPs need affine pieces; a kinked smooth network (ELU) moves at random below
+    if len(ties) <= MAX_TIES and net.piecewise_linear:
         combos = ((np.arange(1 << len(ties))[:, None] >> np.arange(len(ties))) & 1).astype(bool)
         SG = [np.repeat(sg[None, :], combos.shape[0], axis=0) for sg in signs]
         for c, (k, j) in enumerate(ties):
@@ -751,10 +752,11 @@ def _certified_best(net, region, p, V, X, rng, max_moves=8, deadline=None):
     of them) or dropped. Returns ``(value, witness, kinks)`` with ``kinks`` the number of
     candidates found on a kink. After ``deadline`` no candidate is moved (the moves solve LPs)."""
     best_v, best_x, kinks = -np.inf, None, 0
+    kinked = _kink_layers(net)
     for i in np.argsort(-V, kind="stable"):
         if V[i] <= best_v:
             break
-        if not net.piecewise_linear or _off_kinks(net, X[i], KINK_TOL):
+        if not any(kinked) or _off_kinks(net, X[i], KINK_TOL):
             best_v, best_x = float(V[i]), X[i].copy()
             break
         kinks += 1

@@ -184,3 +184,21 @@ def test_sparse_weights():
     value, x = differentiable_witness(net, KINK, BoxRegion(ISSUE_CENTER, 1.5), "inf")
     assert value == pytest.approx(5.0)
     assert_differentiable_witness(issue_net(), x, value)
+
+
+@pytest.mark.parametrize("alpha", [3.0, 0.2])
+def test_elu_kink_is_a_kink(alpha):
+    """ELU with alpha != 1 has a kink at 0 (slopes alpha and 1). f = elu(x) - elu(-x): its
+    derivative is 1 + alpha e^-|x| off 0, so the local constant of any box around 0 is the
+    supremum 1 + alpha, not attained; at x = 0 the left derivatives give 2 alpha (6 for
+    alpha = 3), which was returned as the lower bound (status "optimal" at 6)."""
+    net = Network.from_weights([np.array([[1.0], [-1.0]]), np.array([[1.0, -1.0]])],
+                               [np.zeros(2), None], activation=f"elu:{alpha}")
+    assert not _off_kinks(net, np.array([0.0]))
+    for region in (BoxRegion([0.0], 1.0), BoxRegion([0.0], 1e-3)):
+        lb = lower_bound(net, "inf", region)
+        assert lb.value <= 1.0 + alpha
+        assert lb.witness[0] != 0.0
+        assert lb.value == pytest.approx(net.local_lipschitz(lb.witness[None, :], "inf")[0])
+        res = lipschitz(net, "inf", method="interval", region=region)
+        assert res.lower <= 1.0 + alpha and res.status != "optimal"

@@ -54,7 +54,13 @@ def _caller_level() -> int:
     return level
 
 __all__ = ["MethodOptions", "Method", "choice", "integer", "number", "flag", "name", "one_of",
-           "custom"]
+           "custom", "DEFAULT_TIME_LIMIT"]
+
+#: Seconds a method that hands its problem to a solver ("lp", "sdp", "shor", "lipsdp",
+#: "geolip") gets by default when no budget is given: every run ends (before, they had no limit
+#: of their own without a budget; an "lp" of a small CNN ran 100,000 PDLP iterations). Ten
+#: minutes: above every solve of the benchmarks; ``time_limit=None`` asks for no limit.
+DEFAULT_TIME_LIMIT = 600.0
 
 
 class _Reject(Exception):

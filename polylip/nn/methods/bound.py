@@ -93,11 +93,12 @@ def _lp_pop(gp: GradientPOP) -> POP:
     return gp.pop
 
 
-def solve_certified(relaxation, solver, side, tol):
-    """Solve (as :meth:`Relaxation.solve`, other side on failure) and check the certificate:
-    ``(SolveOutcome, certificate)`` with the certificate of :func:`polylip.solve.aposteriori.check`
-    (None when the solve was not optimal)."""
-    outcome = relaxation.solve_detailed(solver=solver, side=side, tol=tol)
+def solve_certified(relaxation, solver, side, tol, time_limit=None):
+    """Solve (as :meth:`Relaxation.solve`, other side on failure; ``time_limit`` seconds) and
+    check the certificate: ``(SolveOutcome, certificate)`` with the certificate of
+    :func:`polylip.solve.aposteriori.check` (None when the solve was not optimal)."""
+    outcome = relaxation.solve_detailed(solver=solver, side=side, tol=tol,
+                                        time_limit=time_limit)
     return outcome, aposteriori.check(relaxation, outcome)
 
 
@@ -107,8 +108,8 @@ def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degr
     """Relax and solve one gradient POP; returns ``(Result, info)``.
 
     ``method``: "sdp" (moment-SOS at ``order``) or "lp" (Krivine LP at ``degree``).
-    ``time_limit`` (seconds, "lp" only) is handed to the LP solver; a stopped solve is not
-    optimal, so it carries no bound.
+    ``time_limit`` (seconds) is handed to the solve (:meth:`Relaxation.solve`, every backend
+    honours it); a stopped solve is not optimal, so it carries no bound.
     """
     t0 = time.perf_counter()
     if method == "lp":
@@ -121,12 +122,9 @@ def solve_gradient_pop(gp: GradientPOP, method: str = "sdp", *, order=None, degr
         info = {"structure": relaxation.sizes}
         res = relaxation.solve(solver=solver, tol=tol, time_limit=time_limit)
     else:
-        if time_limit is not None:
-            raise ModelError("time_limit applies to method 'lp' only (the SDP backends are "
-                             "stopped by method 'auto' from outside)")
         relaxation = relax_gradient_pop(gp, order=order, sparsity=sparsity, ts_steps=ts_steps)
         info = {"structure": relaxation.sizes}
-        outcome, cert = solve_certified(relaxation, solver, side, tol)
+        outcome, cert = solve_certified(relaxation, solver, side, tol, time_limit)
         res = outcome.result
         info["certificate"] = cert
     info["seconds"] = time.perf_counter() - t0

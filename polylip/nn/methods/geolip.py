@@ -32,7 +32,7 @@ from polylip.errors import ModelError
 from polylip.nn.geolip import FORMS, geolip_max
 from polylip.nn.geolip_reduced import reduced_geolip
 from polylip.nn.gradient_pop import functionals, scalar_network
-from polylip.nn.methods.base import MethodOptions, flag, integer, name, number, one_of
+from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, flag, integer, name, number, one_of
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
 __all__ = ["GeoLIPOptions", "geolip", "scalar_network", "check"]
@@ -51,7 +51,7 @@ class GeoLIPOptions(MethodOptions):
     form: str = one_of("auto", ("auto",) + FORMS)
     solver: str = name("clarabel", what="'clarabel', 'auto' or a PICOS solver name")
     tol: float | None = number(None, low=0, low_open=True, optional=True)
-    time_limit: float | None = number(None, low=0, low_open=True, optional=True)
+    time_limit: float | None = number(DEFAULT_TIME_LIMIT, low=0, low_open=True, optional=True)
     max_iters: int | None = integer(None, low=1, optional=True)
     reduce: bool = flag(True)
 

@@ -30,7 +30,7 @@ from polylip.errors import ModelError
 from polylip.nn.formal import formal_pattern_lower
 from polylip.nn.gradient_pop import functional_networks
 from polylip.nn.lipsdp import FORMS, lipsdp_neuron
-from polylip.nn.methods.base import MethodOptions, name, number, one_of
+from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, name, number, one_of
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
 __all__ = ["LipSDPOptions", "lipsdp", "check"]
@@ -50,7 +50,7 @@ class LipSDPOptions(MethodOptions):
     form: str = one_of("auto", ("auto",) + FORMS)
     solver: str = name("auto", what="'auto', 'clarabel' or a PICOS solver name such as 'cvxopt'")
     tol: float | None = number(None, low=0, low_open=True, optional=True)
-    time_limit: float | None = number(None, low=0, low_open=True, optional=True)
+    time_limit: float | None = number(DEFAULT_TIME_LIMIT, low=0, low_open=True, optional=True)
 
 
 def _one(net, db, options) -> dict:

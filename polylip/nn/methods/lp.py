@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from polylip.errors import RelaxationError
-from polylip.nn.methods.base import MethodOptions, custom, integer, name, number
+from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, custom, integer, name, number
 from polylip.nn.methods.bound import check_lp, gradient_pops, run_relaxations, \
     solve_gradient_pop
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -56,7 +56,7 @@ class LPOptions(MethodOptions):
                               _is_lp_sparsity)
     solver: str = name("auto")
     tol: float | None = number(None, low=0, low_open=True, optional=True)
-    time_limit: float | None = number(None, low=0, low_open=True, optional=True)
+    time_limit: float | None = number(DEFAULT_TIME_LIMIT, low=0, low_open=True, optional=True)
 
 
 def lp(problem: LipschitzProblem, options: LPOptions) -> MethodOutput:

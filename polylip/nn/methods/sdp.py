@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from polylip.nn.methods.base import MethodOptions, choice, integer, name, number, one_of
+from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, choice, integer, name, number, one_of
 from polylip.nn.methods.bound import check_pop_norm, gradient_pops, run_relaxations, solve_gradient_pop
 from polylip.nn.methods.relax import PATTERNS, SPARSITIES
 from polylip.nn.methods.shor import FORMULATIONS, SIDES
@@ -42,7 +42,9 @@ class SDPOptions(MethodOptions):
     ``order`` (None: the smallest valid, at least 2), ``sparsity`` (default "network"),
     ``ts_steps`` (term-sparsity steps), ``solver``, ``side``, ``formulation``, ``max_terms``
     (largest expanded objective before "auto" lifts; None: the default of
-    :func:`~polylip.nn.gradient_pop.gradient_pop`), ``tol``.
+    :func:`~polylip.nn.gradient_pop.gradient_pop`), ``tol``, ``time_limit`` (seconds for the
+    solves together, default :data:`~polylip.nn.methods.base.DEFAULT_TIME_LIMIT`, None: no
+    limit; a solve stopped by it gives no bound and ``status="time_limit"``).
     """
 
     method = "sdp"
@@ -54,6 +56,7 @@ class SDPOptions(MethodOptions):
     formulation: str = choice("auto", *FORMULATIONS)
     max_terms: int | None = integer(None, low=1, optional=True)
     tol: float | None = number(None, low=0, low_open=True, optional=True)
+    time_limit: float | None = number(DEFAULT_TIME_LIMIT, low=0, low_open=True, optional=True)
 
 
 def sdp(problem: LipschitzProblem, options: SDPOptions) -> MethodOutput:
@@ -66,7 +69,7 @@ def sdp(problem: LipschitzProblem, options: SDPOptions) -> MethodOutput:
         order = max(2, max(gp.pop.min_order() for gp in pops))
     return run_relaxations(
         problem, pops, "sdp",
-        lambda gp, _: solve_gradient_pop(gp, "sdp", order=order, sparsity=o.sparsity,
-                                         ts_steps=o.ts_steps, solver=o.solver, side=o.side,
-                                         tol=o.tol),
-        shown=dict(order=order, sparsity=o.sparsity, solver=o.solver))
+        lambda gp, left: solve_gradient_pop(gp, "sdp", order=order, sparsity=o.sparsity,
+                                            ts_steps=o.ts_steps, solver=o.solver, side=o.side,
+                                            tol=o.tol, time_limit=left),
+        shown=dict(order=order, sparsity=o.sparsity, solver=o.solver), time_limit=o.time_limit)

@@ -26,7 +26,7 @@ import numpy as np
 from polylip.errors import ModelError
 from polylip.model.pop import POP
 from polylip.nn.gradient_pop import GradientPOP
-from polylip.nn.methods.base import MethodOptions, choice, integer, name, number, one_of
+from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, choice, integer, name, number, one_of
 from polylip.nn.methods.bound import check_pop_norm, gradient_pops, run_relaxations, solve_certified, \
     solve_gradient_pop
 from polylip.nn.methods.relax import PATTERNS, SPARSITIES, relax_gradient_pop
@@ -53,7 +53,10 @@ class ShorOptions(MethodOptions):
     ``rlt``: False, True (the McCormick products that bound each objective term from above,
     :func:`mccormick`), "all" (all four per term) or "cuts" (added as cutting planes: ``cuts``
     per round, default the number of inputs, at most ``rounds`` rounds, ``seconds`` of wall
-    clock per relaxation; see :func:`shor_cuts`).
+    clock per relaxation; see :func:`shor_cuts`); ``time_limit`` (seconds for the solves
+    together, default :data:`~polylip.nn.methods.base.DEFAULT_TIME_LIMIT`, None: no limit; a
+    solve stopped by it gives no bound and ``status="time_limit"``; with ``rlt="cuts"`` the
+    best round finished before it is kept).
     """
 
     method = "shor"
@@ -66,6 +69,7 @@ class ShorOptions(MethodOptions):
     cuts: int | None = integer(None, low=1, optional=True)
     rounds: int = integer(3, low=0)
     seconds: float | None = number(None, low=0, low_open=True, optional=True)
+    time_limit: float | None = number(DEFAULT_TIME_LIMIT, low=0, low_open=True, optional=True)
 
 
 def _mccormick_candidates(gp: GradientPOP, both: bool = False) -> np.ndarray:
@@ -128,13 +132,15 @@ def mccormick(gp: GradientPOP, both: bool = False) -> GradientPOP:
 
 
 def shor_cuts(gp: GradientPOP, *, cuts=None, rounds: int = 3, solver="auto", side="auto",
-              tol=None, seconds=None):
+              tol=None, seconds=None, time_limit=None):
     """Shor's relaxation with McCormick products added as cutting planes.
 
     Solve Shor; evaluate every McCormick product of the objective's terms at the returned
     moments; add the ``cuts`` most violated (default: the number of inputs) and solve again, for
     at most ``rounds`` rounds after the first, until none is violated (by 1e-7), the bound stops
-    improving (by 1e-7 relative), or ``seconds`` have passed. Each round's certified bound is
+    improving (by 1e-7 relative), or ``seconds`` have passed. ``time_limit`` (seconds) stops
+    the solves: a round stopped by it ends the rounds (the best finished round is kept; the
+    first stopped gives its "time_limit" result). Each round's certified bound is
     valid; the smallest is returned as ``(Result, info)`` like
     :func:`~polylip.nn.methods.bound.solve_gradient_pop`. A handful of cuts per round keeps each
     SDP as cheap as Shor (scalar constraints), where adding all products at once
@@ -152,7 +158,11 @@ def shor_cuts(gp: GradientPOP, *, cuts=None, rounds: int = 3, solver="auto", sid
     for rnd in range(int(rounds) + 1):
         g2 = _with_products(gp, cands[added]) if added.any() else gp
         relaxation = relax_gradient_pop(g2, order=1, sparsity="dense")
-        outcome, cert = solve_certified(relaxation, solver, side, tol)
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t_start)
+        if left is not None and left <= 0 and best is not None:
+            break
+        outcome, cert = solve_certified(relaxation, solver, side, tol,
+                                        None if left is None else max(left, 1e-9))
         res = outcome.result
         if res.status != "optimal":
             if best is None:
@@ -224,17 +234,19 @@ def shor(problem: LipschitzProblem, options: ShorOptions) -> MethodOutput:
     if o.rlt == "cuts":
         out = run_relaxations(
             problem, pops, "shor",
-            lambda gp, _: shor_cuts(gp, cuts=o.cuts, rounds=o.rounds, solver=o.solver,
-                                    side=o.side, tol=o.tol, seconds=o.seconds),
-            shown=dict(cuts=o.cuts, rounds=o.rounds, solver=o.solver))
+            lambda gp, left: shor_cuts(gp, cuts=o.cuts, rounds=o.rounds, solver=o.solver,
+                                       side=o.side, tol=o.tol, seconds=o.seconds,
+                                       time_limit=left),
+            shown=dict(cuts=o.cuts, rounds=o.rounds, solver=o.solver), time_limit=o.time_limit)
         out.details["rlt"] = o.rlt
         return out
     if o.rlt:
         pops = [mccormick(gp, both=(o.rlt == "all")) for gp in pops]
     out = run_relaxations(
         problem, pops, "shor",
-        lambda gp, _: solve_gradient_pop(gp, "sdp", order=1, sparsity=o.sparsity,
-                                         solver=o.solver, side=o.side, tol=o.tol),
-        shown=dict(order=1, sparsity=o.sparsity, solver=o.solver))
+        lambda gp, left: solve_gradient_pop(gp, "sdp", order=1, sparsity=o.sparsity,
+                                            solver=o.solver, side=o.side, tol=o.tol,
+                                            time_limit=left),
+        shown=dict(order=1, sparsity=o.sparsity, solver=o.solver), time_limit=o.time_limit)
     out.details["rlt"] = o.rlt
     return out

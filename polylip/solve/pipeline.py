@@ -40,6 +40,15 @@ from polylip.solve.scaling import needs_scaling, scale_pop
 from polylip.solve.unbounded import TIME_BUDGET, find_ray, settle_unbounded
 from polylip.solve.unbounded import hints as _hints
 
+#: The LP hierarchy is scaled (solve/scaling.py) as soon as a box is wider than [-1, 1] or
+#: off-centre by more than 1, not only past BOX_MAX as the moment-SOS side: its rows match
+#: coefficients in the monomial basis, so a box [-10, 10] makes them range over 10^8 at degree 8
+#: and the certificate check fails (x^4 - 3x^3 + x - 2 on [-10, 10], degree 8: residual bound
+#: 861, "inaccurate"; on [0, 1000] every degree came back "infeasible" from HiGHS). The factors
+#: (x - a) / (b - a) are affine-invariant, so the LP is the same in exact arithmetic; [0, 1]
+#: boxes (LiPopt's) are not touched.
+LP_BOX_MAX = 1.0
+
 __all__ = ["SolverSettings", "solve_pop", "relax_pop"]
 
 log = logging.getLogger(__name__)
@@ -176,19 +185,28 @@ def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
         scaled, how = scale_pop(pop)
         log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)
         return how.unscale_result(_solve_putinar(scaled, certificate, settings), pop)
+    if isinstance(certificate, Krivine) and needs_scaling(pop, box_max=LP_BOX_MAX):
+        scaled, how = scale_pop(pop)
+        log.info("LP hierarchy in scaled variables (objective / %.3g)", how.objective_scale)
+        return how.unscale_result(_solve_krivine(scaled, certificate, settings), pop)
     if isinstance(certificate, Krivine):
-        start = time.perf_counter()
-        relaxation = relax_pop(pop, certificate)
-        left = _left(start, settings.time_limit)  # building counts, as for the SOS side
-        if left is not None and left <= 0:
-            return Result(status="time_limit", bound=None, order=None, degree=relaxation.degree,
-                          method="lp",
-                          solver=settings.solver, sense=pop.sense,
-                          build_seconds=time.perf_counter() - start,
-                          message=f"stopped at the time limit: building the relaxation took "
-                                  f"the {settings.time_limit:g} s")
-        return _solve_one(relaxation, settings, left)
+        return _solve_krivine(pop, certificate, settings)
     return _solve_putinar(pop, certificate, settings)
+
+
+def _solve_krivine(pop, certificate, settings: SolverSettings) -> Result:
+    """The LP hierarchy of ``pop``: built, then solved in the time left (building counts)."""
+    start = time.perf_counter()
+    relaxation = relax_pop(pop, certificate)
+    left = _left(start, settings.time_limit)  # building counts, as for the SOS side
+    if left is not None and left <= 0:
+        return Result(status="time_limit", bound=None, order=None, degree=relaxation.degree,
+                      method="lp",
+                      solver=settings.solver, sense=pop.sense,
+                      build_seconds=time.perf_counter() - start,
+                      message=f"stopped at the time limit: building the relaxation took "
+                              f"the {settings.time_limit:g} s")
+    return _solve_one(relaxation, settings, left)
 
 
 def _solve_fixed(pop, certificate: Putinar, settings: SolverSettings, start: float,

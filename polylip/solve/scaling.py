@@ -139,12 +139,13 @@ def _affine(p: Polynomial, center: np.ndarray, radius: np.ndarray) -> Polynomial
     return Polynomial(q.variables, q.rows, q.coeffs * factor)
 
 
-def needs_scaling(pop) -> bool:
-    """Whether :func:`scale_pop` would change the conditioning of ``pop`` (see the thresholds)."""
+def needs_scaling(pop, box_max: float = BOX_MAX) -> bool:
+    """Whether :func:`scale_pop` would change the conditioning of ``pop`` (see the thresholds;
+    ``box_max`` in place of BOX_MAX: the LP hierarchy asks with 1, see solve/pipeline.py)."""
     lo, hi = box_from_constraints(pop.nvars, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
     finite = np.isfinite(lo) & np.isfinite(hi)
     lo_f, hi_f = lo[finite], hi[finite]
-    if np.any((hi_f - lo_f) / 2 > BOX_MAX) or np.any(np.abs(lo_f + hi_f) / 2 > BOX_MAX):
+    if np.any((hi_f - lo_f) / 2 > box_max) or np.any(np.abs(lo_f + hi_f) / 2 > box_max):
         return True
     for k, p in enumerate((pop.objective, *pop.ineqs, *pop.eqs)):
         keep = p.coeffs != 0

@@ -29,6 +29,41 @@ def test_univariate_interior_optimum_known_rate(k):
     assert res.method == "lp" and res.degree == k and res.order is None
 
 
+@pytest.mark.parametrize("width", [8, 1000, 2.0 ** 20])
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_known_rate_on_wide_boxes(width, k):
+    # The Handelman hierarchy is affine-invariant: max u - u^2 with u = x / width on [0, width]
+    # has the degree-k bound k / (4 (k - 1)) of the [0, 1] case. Unscaled, [0, 1000] came back
+    # "infeasible" from HiGHS (the rows matched coefficients of x^k, up to 1000^k).
+    u = x / width
+    res = POP(u - u**2, ineqs=[x, width - x], sense="max").solve(method="lp", degree=k,
+                                                                 solver="highs")
+    assert res.status == "optimal" and res.certified
+    assert res.bound == pytest.approx(k / (4 * (k - 1)), rel=1e-7)
+    assert res.bound >= 0.25                       # an upper bound on the maximum 1/4
+
+
+@pytest.mark.parametrize("lo, hi", [(-10, 10), (-50, 200), (0, 1000), (1e4, 1e4 + 3)])
+def test_wide_and_off_centre_boxes_give_certified_valid_bounds(lo, hi):
+    # x^4 - 3x^3 + x - 2: its minimum on [lo, hi] from the real roots of f' (closed form
+    # up to numpy's roots) and the ends. Before the LP was scaled, each of these boxes ended
+    # "inaccurate" (residual bounds up to 2e17) or "infeasible" at some degree in 4, 6, 8.
+    f = x**4 - 3 * x**3 + x - 2
+    cands = [lo, hi] + [r.real for r in np.roots([4, -9, 0, 1])
+                        if abs(r.imag) < 1e-12 and lo <= r.real <= hi]
+    fmin = min(float(f.subs(x, c)) for c in cands)
+    bounds = []
+    for k in (4, 6, 8):
+        res = POP(f, ineqs=[x - lo, hi - x]).solve(method="lp", degree=k)
+        assert res.status == "optimal" and res.certified, res.message
+        assert res.bound <= fmin
+        bounds.append(res.bound)
+    # monotone in the degree, up to the certificate's float slack (off-centre box: the bound
+    # 1e16 at degree 8 pays 3.7e3 for a residual 4e-10 of the scaled objective, times 8.8e12)
+    slack = 1e-9 * max(1.0, abs(fmin))
+    assert all(b2 >= b1 - slack for b1, b2 in zip(bounds, bounds[1:]))
+
+
 def vertex_min(f, vars_, lo, hi):
     best = np.inf
     for v in itertools.product(*[(a, b) for a, b in zip(lo, hi)]):

@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -41,6 +42,13 @@ class KnownProblem:
     minimizer: tuple
     source: str
     sparsity: str = "auto"
+    #: every global minimizer, when there are finitely many and all are known (else empty):
+    #: a relaxation that is exact and flat at ``order`` must return each of them (issue 12,
+    #: item 5); each is checked feasible and at the optimum by the tests
+    all_minimizers: tuple = ()
+    #: the order at which every one of ``all_minimizers`` comes back in ``Result.minimizers``
+    #: (checked by the tests); None where none is promised (e.g. the bound is numerical only)
+    minimizers_order: int | None = None
 
 
 def _box(xs, lo, hi):
@@ -145,6 +153,13 @@ def _maxcut(nodes, edges):
         cut = sum((1 - s[a] * s[b]) / 2 for a, b in edges)
         return POP(cut, sense="max", spin=[f"s{i}" for i in range(nodes)])
     return build
+
+
+def _best_cuts(nodes, edges):
+    """Every maximum cut of a graph as a +-1 labelling (enumeration of the 2^nodes)."""
+    labels = list(itertools.product((-1.0, 1.0), repeat=nodes))
+    sizes = [sum(s[a] != s[b] for a, b in edges) for s in labels]
+    return tuple(s for s, k in zip(labels, sizes) if k == max(sizes))
 
 
 _K5 = [(a, b) for a in range(5) for b in range(a + 1, 5)]
@@ -442,6 +457,136 @@ def _laurent_6_25():
     return POP(f, ineqs=[1 - x1**2 - x2**2 - x3**2])
 
 
+# ---------------------------------------------------------------- added by the POP QA round 3
+# (2026-12-01): More, Garbow and Hillstrom (1981), "Testing unconstrained optimization
+# software", ACM TOMS 7(1) (MGH; the problem numbers are theirs), problems with several global
+# minimizers on a ball, a sphere and a simplex, weighted cut and spin problems solved here by
+# enumeration. Where MGH give a value and no point, the point was computed here (noted).
+
+
+def _mgh_freudenstein_roth():
+    x1, x2 = variables("x1 x2")
+    f1 = -13 + x1 + ((5 - x2) * x2 - 2) * x2
+    f2 = -29 + x1 + ((x2 + 1) * x2 - 14) * x2
+    return POP(f1**2 + f2**2)
+
+
+def _mgh_beale():
+    x1, x2 = variables("x1 x2")
+    return POP(sum((c - x1 * (1 - x2**i)) ** 2 for i, c in ((1, 1.5), (2, 2.25), (3, 2.625))))
+
+
+def _mgh_powell_singular():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    return POP((x1 + 10 * x2) ** 2 + 5 * (x3 - x4) ** 2 + (x2 - 2 * x3) ** 4 + 10 * (x1 - x4) ** 4)
+
+
+def _mgh_brown_badly_scaled():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 - 1e6) ** 2 + (x2 - 2e-6) ** 2 + (x1 * x2 - 2) ** 2)
+
+
+def _mgh_variably_dimensioned(n):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        s = sum((j + 1) * (x[j] - 1) for j in range(n))
+        return POP(sum((v - 1) ** 2 for v in x) + s**2 + s**4)
+    return build
+
+
+_PENALTY_A = 1e-5
+
+
+def _mgh_penalty1(n):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        return POP(_PENALTY_A * sum((v - 1) ** 2 for v in x) + (sum(v**2 for v in x) - 0.25) ** 2)
+    return build
+
+
+def _mgh_watson(n):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        f = (x[0]) ** 2 + (x[1] - x[0] ** 2 - 1) ** 2
+        for i in range(1, 30):
+            t = i / 29
+            s1 = sum(j * x[j] * t ** (j - 1) for j in range(1, n))
+            s2 = sum(x[j] * t**j for j in range(n))
+            f = f + (s1 - s2**2 - 1) ** 2
+        return POP(f)
+    return build
+
+
+def _mgh_brown_almost_linear3():
+    x1, x2, x3 = variables("x1 x2 x3")
+    s = x1 + x2 + x3
+    return POP((x1 + s - 4) ** 2 + (x2 + s - 4) ** 2 + (x1 * x2 * x3 - 1) ** 2)
+
+
+def _mgh_linear_rank1(n, m):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        s = sum((j + 1) * x[j] for j in range(n))
+        return POP(sum((i * s - 1) ** 2 for i in range(1, m + 1)))
+    return build
+
+
+def _mgh_chebyquad3():
+    x = variables("x1 x2 x3")
+    # T_1, T_2, T_3 of 2x - 1 (the shifted Chebyshev polynomials), y_2 = -1/3 (y_i = 0, i odd)
+    t1 = [2 * v - 1 for v in x]
+    t2 = [2 * u**2 - 1 for u in t1]
+    t3 = [4 * u**3 - 3 * u for u in t1]
+    return POP((sum(t1) / 3) ** 2 + (sum(t2) / 3 + 1 / 3) ** 2 + (sum(t3) / 3) ** 2)
+
+
+def _cubic_ball():
+    x, y, z = variables("x y z")
+    return POP(x**3 + y**3 + z**3, ineqs=[1 - x**2 - y**2 - z**2])
+
+
+def _quartic_sphere():
+    x, y, z = variables("x y z")
+    return POP(-(x**4) - y**4 - z**4, eqs=[x**2 + y**2 + z**2 - 1])
+
+
+#: The 5-cycle with the chord (0, 2): one triangle {0, 1, 2}, so clique number 3.
+_C5_CHORD = [(i, (i + 1) % 5) for i in range(5)] + [(0, 2)]
+
+
+def _motzkin_straus():
+    x = variables("x0 x1 x2 x3 x4")
+    return POP(sum(x[a] * x[b] for a, b in _C5_CHORD), eqs=[sum(x) - 1], ineqs=list(x), sense="max")
+
+
+#: A weighted graph on 8 nodes (edges and integer weights drawn once with numpy's
+#: default_rng(12) and fixed here): its maximum cut 42 by enumeration of the 2^8 0/1 labellings.
+_W8_EDGES = [(0, 1), (0, 3), (0, 4), (0, 5), (0, 6), (1, 2), (1, 5), (1, 7), (2, 3), (2, 4), (2, 5),
+             (2, 6), (3, 4), (3, 5), (4, 7)]
+_W8_WEIGHTS = [5, 3, 4, 2, 5, 4, 5, 4, 1, 4, 4, 2, 5, 1, 2]
+
+
+def _maxcut_binary_weighted8():
+    b = variables(" ".join(f"b{i}" for i in range(8)))
+    cut = sum(w * (b[i] + b[j] - 2 * b[i] * b[j]) for w, (i, j) in zip(_W8_WEIGHTS, _W8_EDGES))
+    return POP(cut, sense="max", binary=[f"b{i}" for i in range(8)])
+
+
+#: A spin glass with couplings in {-2, -1, 1, 2} and a field in {-1, 0, 1} on 10 spins
+#: (drawn once with numpy's default_rng(5), fixed here): ground energy -19 by enumeration of
+#: the 2^10 states, attained by two states (the field breaks the s -> -s symmetry).
+_SG10_J = [(0, 4, 2), (0, 7, -2), (0, 8, -2), (1, 2, 2), (2, 3, 2), (2, 4, 1), (2, 6, -1), (2, 8, 1),
+           (3, 5, 2), (3, 6, 1), (3, 9, 1), (4, 6, -1), (4, 7, -1), (5, 6, 1), (5, 7, -2), (6, 7, 2),
+           (6, 8, -1), (6, 9, 2)]
+_SG10_H = [1, 0, -1, 1, -1, 0, 1, -1, -1, 1]
+
+
+def _spin_glass_field10():
+    s = variables(" ".join(f"s{i}" for i in range(10)))
+    energy = sum(w * s[i] * s[j] for i, j, w in _SG10_J) + sum(h * v for h, v in zip(_SG10_H, s))
+    return POP(energy, spin=[f"s{i}" for i in range(10)])
+
+
 _S3 = 3 ** -0.5
 _S2 = 2 ** -0.5
 
@@ -463,7 +608,9 @@ LITERATURE = {p.name: p for p in [
                  (),
                  "GLOBALLib ex3_1_1 (Floudas et al. 1999, heat exchanger network design)"),
     KnownProblem("maxcut_c5", _maxcut_c5, 2, 4.0, (1.0, -1.0, 1.0, -1.0, -1.0),
-                 "max-cut of the 5-cycle (Goemans and Williamson 1995; an odd cycle cuts n - 1)"),
+                 "max-cut of the 5-cycle (Goemans and Williamson 1995; an odd cycle cuts n - 1)",
+                 all_minimizers=_best_cuts(5, [(i, (i + 1) % 5) for i in range(5)]),
+                 minimizers_order=2),
     KnownProblem("knapsack_4", _knapsack_binary, 2, 7.0, (1.0, 1.0, 0.0, 0.0),
                  "0/1 knapsack (capacity 5), optimum by enumeration"),
     KnownProblem("circle_linear", _circle_linear, 1, -2 ** 0.5, (-_S2, -_S2),
@@ -491,7 +638,10 @@ LITERATURE = {p.name: p for p in [
     KnownProblem("maxcut_petersen", _maxcut(10, _PETERSEN), 2, 12.0,
                  (1.0, 1.0, -1.0, 1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0),
                  "max-cut of the Petersen graph: 12 of its 15 edges (it is not bipartite and "
-                 "has 5-cycles; value checked by enumeration)"),
+                 "has 5-cycles; value checked by enumeration; its 10 maximum cuts too). "
+                 "'auto' picks correlative sparsity, whose clique blocks are not flat at order "
+                 "2 (ranks 8-10 against 5-6): a cut and its complement come back (dense: all 10)",
+                 all_minimizers=_best_cuts(10, _PETERSEN)),
     KnownProblem("globallib_ex4_1_1", _ex4_1_1, 4, -7.487312364902364, (-1.1912998141879898,),
                  "GLOBALLib ex4_1_1 (Floudas et al. 1999, Handbook ch. 4, univariate degree 6 "
                  "on [-2, 11]; best known -7.4873); value from the roots of f'"),
@@ -551,11 +701,13 @@ LITERATURE = {p.name: p for p in [
     KnownProblem("henrion_lasserre_three_minimizers", _henrion_lasserre_three, 2, -2.0,
                  (1.0, 2.0),
                  "Henrion and Lasserre (2005), 'Detecting global optimality and extracting "
-                 "solutions in GloptiPoly': -2 at (1, 2), (2, 2), (2, 3), exact at order 2"),
+                 "solutions in GloptiPoly': -2 at (1, 2), (2, 2), (2, 3), exact at order 2",
+                 all_minimizers=((1.0, 2.0), (2.0, 2.0), (2.0, 3.0)), minimizers_order=2),
     KnownProblem("maxcut_mobius8", _maxcut(8, _MOBIUS8), 2, 10.0,
                  (1.0, 1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0),
                  "max-cut of the Moebius ladder on 8 nodes (cycle plus 4 diagonals): 10 of 12 "
-                 "edges, by enumeration; the order-1 (Goemans-Williamson) bound is 10.83"),
+                 "edges, by enumeration; the order-1 (Goemans-Williamson) bound is 10.83",
+                 all_minimizers=_best_cuts(8, _MOBIUS8), minimizers_order=2),
     KnownProblem("spin_glass_torus_3x3", _spin_glass_torus3, 2, -10.0, _TORUS3_GROUND,
                  "+-1 spin glass on the 3 x 3 torus, the form of BiqMac's toroidal-grid "
                  "instances (Wiegele 2007; Liers et al. 2004), weights fixed here; ground "
@@ -636,7 +788,8 @@ LITERATURE = {p.name: p for p in [
                  "HS problem 51: a convex quadratic on three linear equalities; f* = 0 at 1"),
     KnownProblem("tssos_readme", _tssos_readme(False), 2, -0.125, (0.5, 0.5),
                  "TSSOS README (Wang, Magron, Lasserre), the unconstrained example "
-                 "x1^4 + x2^4 - x1 x2: -1/8 at +-(1/2, 1/2) (closed form)"),
+                 "x1^4 + x2^4 - x1 x2: -1/8 at +-(1/2, 1/2) (closed form)",
+                 all_minimizers=((0.5, 0.5), (-0.5, -0.5)), minimizers_order=2),
     KnownProblem("tssos_readme_constrained", _tssos_readme(True), 2, 0.875,
                  ((1 + (5 ** 0.5 - 2) / 4) ** 0.5, ((5 ** 0.5 - 2) / 4) ** 0.5),
                  "TSSOS README, the constrained example: the same quartic with "
@@ -655,4 +808,66 @@ LITERATURE = {p.name: p for p in [
                  "M. Laurent, 'Sums of squares, moment matrices and optimization over "
                  "polynomials' (2009), Example 6.25 (as in Polyopt.jl's tests): the Motzkin "
                  "form plus 1e-2 (x1^6 + x2^6 + x3^6) on the unit ball; 0 at the origin"),
+    # ---- added by the POP QA round 3 (2026-12-01); MGH = More, Garbow and Hillstrom (1981)
+    KnownProblem("mgh_freudenstein_roth", _mgh_freudenstein_roth, 3, 0.0, (5.0, 4.0),
+                 "MGH problem 2 (Freudenstein and Roth): f = 0 at (5, 4); a local minimum "
+                 "48.9842 at (11.41, -0.8968); unconstrained"),
+    KnownProblem("mgh_beale", _mgh_beale, 4, 0.0, (3.0, 0.5),
+                 "MGH problem 5 (Beale): f = 0 at (3, 0.5); degree 8, unconstrained"),
+    KnownProblem("mgh_powell_singular", _mgh_powell_singular, 2, 0.0, (0.0,) * 4,
+                 "MGH problem 13 (Powell singular): f = 0 at the origin, a singular Hessian "
+                 "there (the four-variable block of chained singular); unconstrained"),
+    KnownProblem("mgh_brown_badly_scaled", _mgh_brown_badly_scaled, 2, 0.0, (1e6, 2e-6),
+                 "MGH problem 4 (Brown badly scaled): f = 0 at (1e6, 2e-6); unconstrained"),
+    KnownProblem("mgh_variably_dimensioned_5", _mgh_variably_dimensioned(5), 2, 0.0, (1.0,) * 5,
+                 "MGH problem 25 (variably dimensioned), n = 5: f = 0 at (1, ..., 1)"),
+    KnownProblem("mgh_penalty1_4", _mgh_penalty1(4), 2, 2.2499775008999375e-05,
+                 (0.25000749958753793,) * 4,
+                 "MGH problem 23 (penalty I), n = 4, a = 1e-5: published f = 2.24997e-5; the "
+                 "minimizer is s (1, 1, 1, 1) (for a fixed |x| the penalty term is least along "
+                 "(1, ..., 1)) with s the root of 64 s^3 - (4 - 8a) s - 8a = 0, computed here"),
+    KnownProblem("mgh_watson_6", _mgh_watson(6), 2, 0.0022876700535523257,
+                 (-0.015725087002419397, 1.0124348687832585, -0.23299162060820106,
+                  1.2604300684434877, -1.5137288984245387, 0.9929964212854812),
+                 "MGH problem 20 (Watson), n = 6: published f = 2.28767e-3; the point from 60 "
+                 "Levenberg-Marquardt starts here (none lower)"),
+    KnownProblem("mgh_brown_almost_linear_3", _mgh_brown_almost_linear3, 3, 0.0, (1.0, 1.0, 1.0),
+                 "MGH problem 27 (Brown almost-linear), n = 3: f = 0 at (a, a, a^-2) for each "
+                 "root a of 3a^3 - 4a^2 + 1 = (a - 1)(3a^2 - a - 1): a = 1, (1 +- sqrt 13) / 6",
+                 all_minimizers=tuple((a, a, a ** -2) for a in (1.0, (1 + 13 ** 0.5) / 6,
+                                                                 (1 - 13 ** 0.5) / 6))),
+    KnownProblem("mgh_linear_rank1_5", _mgh_linear_rank1(5, 5), 1, 10 / 11, (3 / 11, 0.0, 0.0, 0.0, 0.0),
+                 "MGH problem 33 (linear function, rank 1), n = m = 5: f = m(m - 1) / (2(2m + 1)) "
+                 "= 10/11 on the hyperplane sum_j j x_j = 3/11 (a continuum of minimizers)"),
+    KnownProblem("mgh_chebyquad_3", _mgh_chebyquad3, 3, 0.0,
+                 (0.5 - 2 ** 0.5 / 4, 0.5, 0.5 + 2 ** 0.5 / 4),
+                 "MGH problem 35 (Chebyquad), n = m = 3: f = 0 at the Chebyshev quadrature "
+                 "nodes (1 + {-1/sqrt 2, 0, 1/sqrt 2}) / 2 in any order: six minimizers",
+                 all_minimizers=tuple(itertools.permutations(
+                     (0.5 - 2 ** 0.5 / 4, 0.5, 0.5 + 2 ** 0.5 / 4)))),
+    KnownProblem("cubic_ball", _cubic_ball, 2, -1.0, (-1.0, 0.0, 0.0),
+                 "min x^3 + y^3 + z^3 on the unit ball: sum x_i^3 >= -max|x_i| |x|^2 >= -1, "
+                 "equality only at -e_1, -e_2, -e_3 (closed form, three minimizers)",
+                 all_minimizers=((-1.0, 0.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, -1.0)), minimizers_order=2),
+    KnownProblem("quartic_sphere", _quartic_sphere, 2, -1.0, (1.0, 0.0, 0.0),
+                 "min -(x^4 + y^4 + z^4) on the unit sphere: sum x_i^4 <= (sum x_i^2)^2 = 1, "
+                 "equality only at +-e_i (closed form, six minimizers)",
+                 all_minimizers=tuple(tuple(float(s * (i == j)) for j in range(3))
+                                      for i in range(3) for s in (1, -1)), minimizers_order=3),
+    KnownProblem("motzkin_straus_c5_chord", _motzkin_straus, 2, 1 / 3, (1 / 3, 1 / 3, 1 / 3, 0.0, 0.0),
+                 "Motzkin and Straus (1965): max of sum_{ij in E} x_i x_j on the simplex is "
+                 "(1 - 1/omega) / 2; the 5-cycle with a chord has clique number 3: 1/3 at the "
+                 "triangle's barycentre"),
+    KnownProblem("maxcut_binary_weighted_8", _maxcut_binary_weighted8, 2, 42.0,
+                 (0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0),
+                 "weighted max-cut on 8 nodes in 0/1 variables (x_i + x_j - 2 x_i x_j per edge); "
+                 "42 by enumeration of the 256 labellings, attained by one cut and its complement",
+                 all_minimizers=((0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0),
+                                 (1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0)), minimizers_order=2),
+    KnownProblem("spin_glass_field_10", _spin_glass_field10, 2, -19.0,
+                 (-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0),
+                 "+-1 spin glass with a field on 10 spins (couplings and field fixed here); "
+                 "ground energy -19 by enumeration of the 1,024 states, two ground states",
+                 all_minimizers=((-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0),
+                                 (1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0)), minimizers_order=2),
 ]}

@@ -28,7 +28,13 @@ feasible points in three ways and puts the best one in ``Result.candidate``:
    moments, and Goemans-Williamson hyperplane rounding of the order-1 moment matrix of the
    boolean variables (``GW_SAMPLES`` seeded hyperplanes, deterministic), then single flips
    while they improve a feasible point.
-3. **Polishing** of the continuous variables with SLSQP (``POLISH_ITERS`` iterations, the
+3. **Sign symmetries**: when flipping the signs of some variables leaves the POP unchanged
+   (every term of the objective and the constraints has even degree in the flipped ones,
+   e.g. ``s -> -s`` for max-cut), the images of a minimizer are minimizers too
+   (:func:`sign_symmetries`); under correlative sparsity, where the clique blocks are often
+   not flat and the order-1 moment matrix needed by the rounding is missing, this is how the
+   complement of a cut comes back. The images are checked like every other point.
+4. **Polishing** of the continuous variables with SLSQP (``POLISH_ITERS`` iterations, the
    constraints included) from the extracted points (all of them up to ``POLISH_ALL_VARS``
    variables, else those not yet at the bound) and, when no point is at the bound yet, from the
    first-order candidate and a seeded perturbation of it (the average of symmetric minimizers
@@ -41,6 +47,10 @@ atoms are checked like every other point; points within 1e-3 of each other count
 better kept). Nothing here may fail a solve: an exception means
 no minimizers. Extraction is skipped for moment blocks larger than ``MAX_BLOCK``, polishing
 for more than ``POLISH_MAX_VARS`` continuous variables.
+
+Why this module is long: the four ways to a minimizer (extraction, rounding, sign images,
+polishing) feed one list that is checked once on the POP; apart, each would repeat the
+scoring and the duplicate test, and the order in which they run is the module's point.
 
 Examples
 --------
@@ -64,7 +74,7 @@ from scipy.optimize import minimize
 from polylip.poly import monomials as mono
 from polylip.sparsity.blocks import MOMENT, count_basis
 
-__all__ = ["with_minimizers", "extract_atoms", "attains", "MAX_BLOCK", "RANK_RTOL"]
+__all__ = ["with_minimizers", "extract_atoms", "attains", "sign_symmetries", "MAX_BLOCK", "RANK_RTOL"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +109,13 @@ def attains(value, bound, accuracy=None, rtol: float = 1e-6) -> bool:
     """
     tol = max(float(accuracy or 0.0), rtol * max(1.0, abs(bound)))
     return bool(abs(value - bound) <= tol)
+
+
+def attains_all(values, bound, accuracy=None, rtol: float = 1e-6) -> np.ndarray:
+    """:func:`attains` for an array of values."""
+    tol = max(float(accuracy or 0.0), rtol * max(1.0, abs(bound)))
+    with np.errstate(invalid="ignore"):
+        return np.abs(np.asarray(values, dtype=float) - bound) <= tol
 
 
 def _rank(M: np.ndarray, rtol: float) -> int:
@@ -229,6 +246,70 @@ def extracted_points(relaxation, y: np.ndarray, x0: np.ndarray) -> np.ndarray:
             return none
         joined = np.array(out[:MAX_POINTS])
     return np.where(np.isnan(joined), x0, joined)
+
+
+#: Sign symmetries are sought only up to this many variables and terms (a GF(2) elimination
+#: of terms x variables bits; 2,000 x 200 takes ~10 ms).
+SYMMETRY_MAX_VARS = 200
+SYMMETRY_MAX_TERMS = 20_000
+
+
+def sign_symmetries(pop) -> np.ndarray:
+    """The sign flips ``x -> d * x`` (``d`` in {-1, 1}^n, binary variables never flipped) that
+    leave the objective and every constraint unchanged, as rows of ``d``: the solutions ``d``
+    of ``E d = 0`` over GF(2), ``E`` the exponent parities of the terms. The identity first;
+    at most ``MAX_POINTS`` rows; only the identity beyond the size limits.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> s, t = sympy.symbols("s t")
+    >>> sign_symmetries(POP(s * t, spin=[s, t])).tolist()    # s -> -s, t -> -t together
+    [[1.0, 1.0], [-1.0, -1.0]]
+    """
+    n = pop.nvars
+    identity = np.ones((1, n))
+    polys = [pop.objective, *pop.ineqs, *pop.eqs]
+    if n == 0 or n > SYMMETRY_MAX_VARS or sum(p.nterms for p in polys) > SYMMETRY_MAX_TERMS:
+        return identity
+    rows = [np.zeros((0, n), bool)]
+    for p in polys:
+        q = p.with_variables(pop.variables)
+        idx = np.asarray(q.rows)
+        par = np.zeros((idx.shape[0], n + 1), np.int64)
+        if idx.size:
+            np.add.at(par, (np.repeat(np.arange(idx.shape[0]), idx.shape[1]),
+                            np.where(idx == mono.PAD, n, idx).ravel()), 1)
+        rows.append((par[:, :n] % 2).astype(bool)[np.asarray(q.coeffs) != 0])
+    rows.append(np.eye(n, dtype=bool)[pop.binary_mask])   # binary variables stay put
+    E = np.vstack(rows)
+    E = E[E.any(axis=1)]
+    # the reduced row echelon form of E over GF(2), then a basis of its null space
+    A, pivots, r = E.copy(), [], 0
+    for col in range(n):
+        hit = np.nonzero(A[r:, col])[0] if r < A.shape[0] else []
+        if len(hit) == 0:
+            continue
+        k = r + hit[0]
+        A[[r, k]] = A[[k, r]]
+        others = np.nonzero(A[:, col])[0]
+        A[others[others != r]] ^= A[r]
+        pivots.append(col)
+        r += 1
+    basis = []
+    for col in sorted(set(range(n)) - set(pivots)):
+        d = np.zeros(n, bool)
+        d[col] = True
+        for i, pc in enumerate(pivots):
+            d[pc] = A[i, col]
+        basis.append(d)
+    group = [np.zeros(n, bool)]
+    for d in basis:
+        group += [g ^ d for g in group]
+        if len(group) >= MAX_POINTS:
+            break
+    return np.where(np.array(group[:MAX_POINTS]), -1.0, 1.0)
 
 
 def _snap(pop, pts: np.ndarray) -> np.ndarray:
@@ -389,8 +470,8 @@ def with_minimizers(result, relaxation, y, feas_tol: float = 1e-6, gap_tol: floa
     >>> x, y = sympy.symbols("x y")
     >>> pop = POP((x**2 - 1)**2 + (y**2 - 1)**2)
     >>> res = pop.solve(order=2)               # calls with_minimizers; M_2 is not flat
-    >>> len(res.minimizers), res.is_global     # one minimizer, found by polishing
-    (1, True)
+    >>> len(res.minimizers), res.is_global     # one found by polishing, 3 by sign symmetry
+    (4, True)
     >>> len(pop.solve(order=4).minimizers)     # flat at order 4: all four extracted
     4
     """
@@ -434,6 +515,12 @@ def _with_minimizers(result, relaxation, y, feas_tol, gap_tol):
                 pts.append(p[None, :])
     pts = np.vstack(pts)
     score = _score(pop, pts, feas_tol)
+    flips = sign_symmetries(pop)
+    if flips.shape[0] > 1:   # the images of the points at the bound (checked like the rest)
+        at = pts[np.isfinite(score) & attains_all(sign * score, bound, result.accuracy, gap_tol)]
+        images = (at[:MAX_POINTS, None, :] * flips[None, 1:, :]).reshape(-1, pts.shape[1])
+        pts = np.vstack([pts, images])
+        score = np.concatenate([score, _score(pop, images, feas_tol)])
     minimizers = []
     for k in np.argsort(score, kind="stable"):
         if np.isfinite(score[k]) and attains(sign * score[k], bound, result.accuracy, gap_tol) \

@@ -50,10 +50,11 @@ def test_two_minimizers_are_extracted(solver):
     res = pop.solve(order=3, solver=solver)   # rank M_2 = rank M_1 = 2: flat
     _check(pop, res, 2)
     assert np.allclose(_points(res, pop), [[-1, 0], [1, 0]], atol=1e-5)
-    # order 2 is not flat (the moment of y^4 is free), but polishing finds one minimizer
+    # order 2 is not flat (the moment of y^4 is free), but polishing finds one minimizer and
+    # the sign symmetry x -> -x its image
     low = pop.solve(order=2, solver=solver)
-    _check(pop, low, 1)
-    assert np.allclose(np.abs(_points(low, pop)), [[1, 0]], atol=1e-5)
+    _check(pop, low, 2)
+    assert np.allclose(_points(low, pop), [[-1, 0], [1, 0]], atol=1e-5)
 
 
 @pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
@@ -174,8 +175,8 @@ def test_large_blocks_skip_extraction_and_failures_mean_no_minimizers(monkeypatc
     pop = POP((x**2 - 1)**2 + y**2)
     monkeypatch.setattr(mz, "MAX_BLOCK", 5)
     assert _atoms(pop, 3).shape[0] == 0
-    res = pop.solve(order=3)                       # polishing still closes the gap
-    _check(pop, res, 1)
+    res = pop.solve(order=3)                       # polishing still closes the gap,
+    _check(pop, res, 2)                            # and x -> -x gives the other minimizer
 
     def boom(*args, **kwargs):
         raise RuntimeError("broken")
@@ -203,3 +204,32 @@ def test_no_minimizers_without_a_proven_bound(solver):
     # now "unbounded", proven by the ray x = -t (solve/unbounded.py): no bound at all
     assert res.status == "unbounded" and res.bound is None
     assert not res.is_global and res.minimizers == ()
+
+
+def test_sign_symmetric_images_of_a_minimizer_are_minimizers():
+    """A POP unchanged by x -> -x (every term of even degree) has -x* as a minimizer with x*.
+    Under correlative sparsity the Petersen max-cut's clique blocks are not flat at order 2 and
+    the full order-1 moment matrix is missing (no hyperplane rounding): one cut came back, not
+    its complement (found by the literature suite, QA round 3)."""
+    from polylip.model.literature import LITERATURE
+
+    pop = LITERATURE["maxcut_petersen"].build()
+    res = pop.solve(order=2, sparsity="cs")
+    assert res.sparsity == "cs" and res.is_global
+    cuts = {tuple(m[v] for v in pop.variables) for m in res.minimizers}
+    assert len(cuts) >= 2 and all(tuple(-c for c in cut) in cuts for cut in cuts)
+    _check(pop, res)
+
+
+def test_sign_symmetries():
+    a, b, c = sympy.symbols("a b c")
+    # flipping (x, y) together, a alone, both; never b (b^3) or the binary c
+    pop = POP(x**2 * y**2 + x * y * a**2 + b**3 + c, ineqs=[1 - a**2 - b**2], binary=[c])
+    got = {tuple(g) for g in mz.sign_symmetries(pop)}
+    names = pop.variables
+    want = set()
+    for flip in itertools.product([1, -1], repeat=len(names)):
+        d = dict(zip(names, flip))
+        if d["c"] == 1 and d["b"] == 1 and d["x"] * d["y"] == 1:
+            want.add(flip)
+    assert got == want

@@ -10,6 +10,14 @@ limit plus 5 s). The summary counts certified and numerical-only bounds.
 Usage::
 
     python benchmarks/qa_literature_sweep.py [--time-limit 40] [--solvers clarabel,cvxopt] [NAMES...]
+    python benchmarks/qa_literature_sweep.py --order default --solvers auto --sides auto
+    python benchmarks/qa_literature_sweep.py --order auto --solvers auto --sides auto
+    python benchmarks/qa_literature_sweep.py --non-sos --order default   # NON_SOS forms
+
+``--order stated`` (default) relaxes at each problem's stated order, ``default`` calls
+``POP.solve()`` with no order (the smallest valid one), ``auto`` passes ``order="auto"``.
+Rows of ``--non-sos`` (no SOS certificate of the optimum at any order) are flagged
+``NO_HINT`` when a bound is not certified and the message names no order to try.
 """
 
 from __future__ import annotations
@@ -19,42 +27,49 @@ import multiprocessing as mp
 import time
 
 
-def _run(name, solver, side, time_limit, queue):
-    from polylip.model.literature import LITERATURE
+def _table(non_sos):
+    from polylip.model.literature import LITERATURE, NON_SOS
 
-    p = LITERATURE[name]
+    return NON_SOS if non_sos else LITERATURE
+
+
+def _run(name, solver, side, time_limit, order, non_sos, queue):
+    p = _table(non_sos)[name]
     pop = p.build()
     t0 = time.perf_counter()
     try:
-        r = pop.solve(order=p.order, sparsity=p.sparsity, solver=solver, side=side,
-                      time_limit=time_limit)
+        kw = {} if order == "default" else {"order": p.order if order == "stated" else order}
+        r = pop.solve(sparsity=p.sparsity, solver=solver, side=side, time_limit=time_limit, **kw)
         verified = r.certificate.verify() if r.certified and r.certificate is not None else None
-        queue.put((r.status, r.bound, r.certified, verified, time.perf_counter() - t0, r.message))
+        queue.put((r.status, r.bound, r.certified, verified, time.perf_counter() - t0,
+                   f"[order {r.order}, {r.sparsity}, {len(r.minimizers)} minimizer(s)] {r.message}"))
     except Exception as exc:  # a row, not a crash of the sweep
         queue.put(("EXCEPTION", None, False, None, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"))
 
 
 def main() -> None:
-    from polylip.model.literature import LITERATURE
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*")
     ap.add_argument("--time-limit", type=float, default=40.0)
     ap.add_argument("--solvers", default="clarabel,cvxopt")
     ap.add_argument("--sides", default="moment,sos")
+    ap.add_argument("--order", default="stated", choices=["stated", "default", "auto"])
+    ap.add_argument("--non-sos", action="store_true", help="sweep literature.NON_SOS")
     args = ap.parse_args()
-    names = args.names or sorted(LITERATURE)
+    table = _table(args.non_sos)
+    names = args.names or sorted(table)
     counts = dict(rows=0, certified=0, numerical=0, other=0, flagged=0)
     print(f"| problem | solver | side | status | bound | optimum | certified | s | flags |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name in names:
-        p = LITERATURE[name]
+        p = table[name]
         sense = p.build().sense
         tiny = 1e-9 * max(1.0, abs(p.optimum))
         for solver in args.solvers.split(","):
             for side in args.sides.split(","):
                 q = mp.Queue()
-                proc = mp.Process(target=_run, args=(name, solver, side, args.time_limit, q))
+                proc = mp.Process(target=_run, args=(name, solver, side, args.time_limit, args.order,
+                                                        args.non_sos, q))
                 proc.start()
                 proc.join(args.time_limit + 60)
                 if proc.is_alive():
@@ -75,6 +90,9 @@ def main() -> None:
                     flags.append("VERIFY_FAILS")
                 if sec > args.time_limit + 5:
                     flags.append("late")
+                if args.non_sos and not cert and status in ("optimal", "inaccurate", "unbounded") \
+                        and "order=" not in msg:
+                    flags.append("NO_HINT")
                 counts["rows"] += 1
                 counts["flagged"] += bool(flags)
                 key = "certified" if status == "optimal" and cert else \
@@ -82,7 +100,7 @@ def main() -> None:
                 counts[key] += 1
                 b = "" if bound is None else f"{bound:.10g}"
                 print(f"| {name} | {solver} | {side} | {status} | {b} | {p.optimum:.10g} | {cert} | "
-                      f"{sec:.1f} | {' '.join(flags)}{(' ' + msg[:120]) if flags else ''} |", flush=True)
+                      f"{sec:.1f} | {' '.join(flags)}{(' ' + msg[:160]) if flags else ' ' + msg[:40]} |", flush=True)
     print(f"\n{counts['rows']} solves: {counts['certified']} certified, {counts['numerical']} "
           f"optimal but numerical only, {counts['other']} other statuses, {counts['flagged']} flagged")
 

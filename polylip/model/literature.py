@@ -28,7 +28,7 @@ from polylip.model.pop import POP
 from polylip.model.problems import broyden_tridiagonal, chained_wood, generalized_rosenbrock
 from polylip.poly import variables
 
-__all__ = ["KnownProblem", "LITERATURE"]
+__all__ = ["KnownProblem", "LITERATURE", "NON_SOS"]
 
 
 @dataclass(frozen=True)
@@ -870,4 +870,39 @@ LITERATURE = {p.name: p for p in [
                  "ground energy -19 by enumeration of the 1,024 states, two ground states",
                  all_minimizers=((-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0),
                                  (1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0)), minimizers_order=2),
+]}
+
+
+def _global(build_boxed):
+    """The same objective with no constraint (the box of a ``*_box`` builder dropped)."""
+    def build():
+        return POP(build_boxed().objective)
+    return build
+
+
+def _motzkin_form():
+    x, y, z = variables("x y z")
+    return POP(x**4 * y**2 + x**2 * y**4 - 3 * x**2 * y**2 * z**2 + z**6)
+
+
+#: Non-negative polynomials with no SOS certificate of their minimum at any order, minimized
+#: over all of R^n: no relaxation order gives the optimum, and at orders where the SOS side is
+#: infeasible (or weakly so) a solver can only stall or return a numerical value. The rule
+#: checked (tests/solve/test_literature.py): the solve returns within its time limit; a
+#: certified bound is at or below the optimum; a bound that is not certified, and a status
+#: without one, say in the message which order to try.
+NON_SOS = {p.name: p for p in [
+    KnownProblem("motzkin", _global(_motzkin_box), 3, 0.0, (1.0, 1.0),
+                 "Motzkin (1967), dehomogenized: non-negative (AM-GM), zeros at (+-1, +-1); "
+                 "Motzkin minus any constant is not SOS (issue 12: CVXOPT ran for 11 minutes, "
+                 "Clarabel called it optimal at -552.3)"),
+    KnownProblem("motzkin_form", _motzkin_form, 3, 0.0, (0.0, 0.0, 0.0),
+                 "the Motzkin form M(x, y, z) (homogeneous, degree 6): minimum 0, not SOS"),
+    KnownProblem("robinson", _global(_robinson_box), 3, 0.0, (1.0, 0.0),
+                 "Robinson (1973) form, dehomogenized: non-negative, not SOS"),
+    KnownProblem("choi_lam", _global(_choi_lam_box), 3, 0.0, (1.0, 1.0),
+                 "Choi and Lam (1977) form S, dehomogenized (z = 1): non-negative, not SOS"),
+    KnownProblem("lasserre_nonsos", _global(_lasserre_nonsos_box), 3, -1 / 27, (_S3, _S3),
+                 "Lasserre (2001): x^2 y^2 (x^2 + y^2 - 1) + 1/27 is non-negative, not SOS; "
+                 "minimum -1/27 at (+-1/sqrt 3, +-1/sqrt 3)"),
 ]}

@@ -10,8 +10,10 @@ own value is kept as ``numerical_bound``. When no certificate can be proven the 
   a residual cannot be bounded): the bound is the numerical one, labelled as such;
 * status "inaccurate" and no bound when the solver's claim is false: its Gram matrices are
   indefinite far beyond its tolerance (:data:`INDEFINITE_FACTOR` times it, relative to their
-  size), as Clarabel's "Solved" with bound -547.9 on the Motzkin polynomial, whose SOS side is
-  infeasible at every order.
+  size). Clarabel's "Solved" with bound -547.9 on the Motzkin polynomial (whose SOS side is
+  infeasible at every order) is not caught so: on the moment side its duals are PSD and the
+  residual is 6e-11 of their size, the moment vector diverging instead (x^6 at 7e9). It
+  stays numerical only, and the message names the order to try and says why.
 
 A solve that ended "inaccurate" is certified too, from the point the solver stopped at: when
 that certificate holds, the result is "optimal" with the certified bound.
@@ -43,7 +45,7 @@ import numpy as np
 
 from polylip.solve.certify_clock import FIRST_STEPS, CertificationCut, CertifyClock
 from polylip.solve.extract import _symmetric, certificate_from_solution, sos_side_grams
-from polylip.solve.result import Result
+from polylip.solve.result import ORDER_HINT, Result
 
 __all__ = ["certify_sos", "INDEFINITE_FACTOR"]
 
@@ -206,6 +208,15 @@ def certify_sos(result: Result, structure, lmi, raw, pop, deadline: float | None
     # "= global optimum"; min x, unbounded, with Clarabel: "Solved" at -4.7e7 and the point
     # x = -4.7e7 listed as a minimizer); the point stays as the candidate.
     why = cb.reason if clock is None or clock.cut is None else f"{cb.reason}; {clock.cut}"
+    if "unbounded on K" in cb.reason and result.order is not None:
+        # what to try: a higher order may carry a certificate whose residual needs no box
+        # (or none: Motzkin minus a constant is never SOS, and Clarabel's "Solved" at -547.9
+        # on its moment side has PSD duals and a residual of 6e-11 of their size, so nothing
+        # here refutes it), and bounds on the variables pay for a residual
+        why += (f"{ORDER_HINT} {result.order} that needs no bounds on the "
+                f"variables (the SOS side may have none, e.g. when the objective minus a "
+                f"constant is not a sum of squares): try order={result.order + 1}, "
+                "order='auto', or bounds on the variables")
     return replace(result, certified=False, numerical_bound=result.bound, certificate=cert,
                    certify_seconds=seconds, is_global=False,
                    minimizers=(), message=f"{result.message}; {why}")

@@ -9,6 +9,12 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 
+#: How the certify stage's hint on what to try begins (solve/certify.py); a message that
+#: embeds an earlier one drops it where it no longer applies (solve/unbounded.py: a POP
+#: proven unbounded has no order to try).
+ORDER_HINT = "; no certificate at order"
+
+
 @dataclass(frozen=True)
 class Result:
     """Outcome of a relaxation solve.

@@ -56,6 +56,7 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.poly import Polynomial
+from polylip.solve.result import ORDER_HINT
 
 __all__ = ["RayCertificate", "find_ray", "settle_unbounded", "FORMAT"]
 
@@ -346,7 +347,7 @@ def settle_unbounded(pop, result, time_budget: float = TIME_BUDGET):
         message = proof  # the relaxation's hints (try a higher order) no longer apply
     elif result.status == "optimal":
         message = (f"the solver reported optimal with the value {result.bound:.8g}, which is not "
-                   f"a bound (not certified: {result.message}); {proof}")
+                   f"a bound (not certified: {result.message.split(ORDER_HINT)[0]}); {proof}")
     else:
         message = f"the solve ended {result.status} ({result.message}); {proof}"
     numerical = result.numerical_bound if result.numerical_bound is not None else result.bound

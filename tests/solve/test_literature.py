@@ -11,7 +11,7 @@ optimum; where the constraints bound every variable, the bound must be certified
 import numpy as np
 import pytest
 
-from polylip.model.literature import LITERATURE
+from polylip.model.literature import LITERATURE, NON_SOS
 
 #: measured above ~5 s on a shared 2-core machine (order-4 relaxations with CVXOPT)
 SLOW = {"floudas_4_10", "floudas_4_7"}
@@ -95,3 +95,21 @@ def test_every_minimizer_comes_back(name):
         point = [m[v] for v in pop.variables]
         assert pop.is_feasible(point)
         assert abs(float(pop.evaluate(point)) - res.bound) <= max(res.accuracy, 1e-6 * max(1, abs(res.bound)))
+
+
+@pytest.mark.parametrize("solver", ["clarabel", "cvxopt"])
+@pytest.mark.parametrize("name", sorted(NON_SOS))
+def test_non_sos_forms_end_and_say_which_order_to_try(name, solver):
+    """Issue 12: Motzkin and Lasserre's non-SOS example must return within the time limit with
+    a status that explains there is no SOS certificate at that order."""
+    p = NON_SOS[name]
+    pop = p.build()
+    assert pop.is_feasible(p.minimizer)
+    assert float(pop.evaluate(p.minimizer)) == pytest.approx(p.optimum, abs=1e-12)
+    res = pop.solve(solver=solver, time_limit=30)
+    assert res.status in ("optimal", "inaccurate", "unbounded", "time_limit", "failed"), res.status
+    if res.certified:
+        assert res.bound <= p.optimum and res.certificate.verify()
+    elif res.status != "time_limit":
+        assert not res.is_global
+        assert f"order={res.order + 1}" in res.message, res.message

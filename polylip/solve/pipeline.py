@@ -34,6 +34,7 @@ from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.solve.lp import LPRelaxation
 from polylip.solve.estimate import too_slow
 from polylip.solve.relaxation import Relaxation, check_time_limit
+from polylip.solve.recentre import recentre
 from polylip.solve.refute import refute_numerical_bound
 from polylip.solve.result import Result
 from polylip.solve.scaling import needs_scaling, scale_pop
@@ -181,16 +182,32 @@ def solve_pop(pop, certificate=None, settings: SolverSettings | None = None) -> 
 
 
 def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
-    if isinstance(certificate, Putinar) and needs_scaling(pop):
-        scaled, how = scale_pop(pop)
-        log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)
-        return how.unscale_result(_solve_putinar(scaled, certificate, settings), pop)
+    if isinstance(certificate, Putinar):
+        start = time.perf_counter()
+        result = _solve_scaled(pop, certificate, settings)
+        # unbounded variables far from 0 at the candidate: moved there and solved again when
+        # the bound is loose (solve/recentre.py), at the order the first solve ended at
+        again = certificate if certificate.order != "auto" or result.order is None else \
+            replace(certificate, order=result.order)
+
+        def solve(scaled, limit):
+            return _solve_putinar(scaled, again, replace(settings, time_limit=limit))
+
+        return recentre(pop, result, solve, _left(start, settings.time_limit))
     if isinstance(certificate, Krivine) and needs_scaling(pop, box_max=LP_BOX_MAX):
         scaled, how = scale_pop(pop)
         log.info("LP hierarchy in scaled variables (objective / %.3g)", how.objective_scale)
         return how.unscale_result(_solve_krivine(scaled, certificate, settings), pop)
     if isinstance(certificate, Krivine):
         return _solve_krivine(pop, certificate, settings)
+    raise SolverError(f"the certificate must be Putinar(...) or Krivine(...), not {certificate!r}")
+
+
+def _solve_scaled(pop, certificate: Putinar, settings: SolverSettings) -> Result:
+    if needs_scaling(pop):
+        scaled, how = scale_pop(pop)
+        log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)
+        return how.unscale_result(_solve_putinar(scaled, certificate, settings), pop)
     return _solve_putinar(pop, certificate, settings)
 
 

@@ -215,6 +215,79 @@ def _bound_error(diff: dict, bounded: np.ndarray) -> float:
     return out if Fraction(out) >= total else float(np.nextafter(out, np.inf))
 
 
+def _free_degree(diff: dict, bounded: np.ndarray) -> int:
+    """The largest number of unbounded factors (with repetition) in a nonzero term of ``diff``."""
+    return max((sum(1 for i in key if not bounded[i]) for key, v in diff.items() if v != 0),
+               default=0)
+
+
+def _abs_sum_up(diff: dict, bounded: np.ndarray, free_terms: bool) -> float:
+    """``sum |v|`` over the terms of ``diff`` with (``free_terms``) or without an unbounded
+    factor, as a float rounded up."""
+    total = sum((abs(v) for key, v in diff.items()
+                 if all(bounded[i] for i in key) != free_terms), Fraction(0))
+    out = float(total)
+    return out if Fraction(out) >= total else float(np.nextafter(out, np.inf))
+
+
+#: The envelope's coefficient may be at most this fraction of the scaled polynomial's
+#: even-power coefficients it lowers (or of its largest coefficient when it has none): past
+#: that the rounding is not small beside the problem (a centre of 53 bits at 2e5 on a quartic
+#: rounds the linear coefficient by about 4, against a leading one of 1), and a centre of
+#: fewer bits is tried instead.
+ENVELOPE_REL = 2.0 ** -30
+
+
+def _envelope(p: Polynomial, diff: dict, bounded: np.ndarray, envelope: int, factor: float,
+              sign: int, constant: bool):
+    """``(p_with_envelope, error)`` paying for the rounding ``diff`` of the scaled ``p`` (see
+    :func:`scale_pop`), or None when the envelope is not allowed or too large."""
+    two_d = _envelope_degree(diff, bounded)
+    if not envelope or two_d > envelope:
+        return None
+    e_b, e_f = _abs_sum_up(diff, bounded, False), _abs_sum_up(diff, bounded, True)
+    e = float(np.nextafter(e_f / factor * (1 + 2 ** -50), np.inf))
+    free = ~bounded
+    pure = {tuple([int(i)] * two_d) for i in np.nonzero(free)[0]}
+    lowered = [abs(c) for r, c in zip(p.rows.tolist(), p.coeffs.tolist())
+               if tuple(v for v in r if v >= 0) in pure]
+    ref = min(lowered) if len(lowered) == len(pure) else _norm(p)
+    if not e <= ENVELOPE_REL * ref:
+        return None
+    return _with_envelope(p, free, two_d, e, sign, constant), e_b, e_f
+
+
+def _with_envelope(p: Polynomial, free: np.ndarray, two_d: int, e: float, sign: int,
+                   constant: bool) -> Polynomial:
+    """``p + sign * e * (sum_i z_i^two_d  [+ 1 if constant])`` over the variables in ``free``,
+    each changed coefficient rounded away from ``p`` (down for ``sign = -1``, up for +1), so
+    the result is below (above) the exact sum everywhere: every monomial changed is an even
+    power or the constant, nonnegative."""
+    width = max(p.rows.shape[1], two_d)
+    rows = [tuple(r) + (-1,) * (width - len(r)) for r in p.rows.tolist()]
+    coeffs = dict(zip(rows, p.coeffs.tolist()))
+    keys = [(int(i),) * two_d + (-1,) * (width - two_d) for i in np.nonzero(free)[0]]
+    if constant:
+        keys.append((-1,) * width)
+    out = np.inf if sign > 0 else -np.inf
+    for key in keys:
+        exact = Fraction(coeffs.get(key, 0.0)) + sign * Fraction(e)
+        v = float(exact)
+        if (Fraction(v) < exact) if sign > 0 else (Fraction(v) > exact):
+            v = float(np.nextafter(v, out))
+        coeffs[key] = v
+    items = [(k, v) for k, v in coeffs.items() if v != 0.0]
+    return Polynomial(p.variables, np.array([k for k, _ in items], dtype=np.int64).reshape(
+        len(items), width), [v for _, v in items])
+
+
+def _envelope_degree(diff: dict, bounded: np.ndarray) -> int:
+    """The even degree ``2d >= 2`` with ``|z^a| <= 1 + sum_i z_i^2d`` for every term of
+    ``diff`` (``|z_j| <= 1`` on the bounded variables, any value on the others)."""
+    k = _free_degree(diff, bounded)
+    return max(2, k + (k % 2))
+
+
 def _center_radius(lo, hi, keep, unshifted):
     """Centres (0 where ``unshifted``) and power-of-two radii covering ``[lo, hi]``; the
     variables in ``keep`` (no finite box, binary, spin) get centre 0 and radius 1."""
@@ -224,8 +297,26 @@ def _center_radius(lo, hi, keep, unshifted):
     return center, radius
 
 
-def scale_pop(pop):
+def scale_pop(pop, centers=None, envelope: int = 0):
     """The scaled POP and the :class:`Scaling` that maps its solutions back.
+
+    ``centers`` (optional, one value per variable, NaN for none) moves the variables that have
+    no finite box (and are not binary or spin) to ``x_i = centers_i + z_i``: the recentring of
+    :mod:`polylip.solve.recentre`. A term of such a variable is not bounded, so its rounding
+    cannot be paid for: a centre whose substitution rounds one makes ``Scaling.exact`` False
+    (the caller picks centres of few bits, which round nothing on short coefficients), unless
+    ``envelope`` allows paying for it.
+
+    ``envelope`` (an even degree, 0 for none) pays for a rounding in terms of unbounded
+    variables: with ``E`` the sum of the absolute rounding errors and ``2d`` the smallest even
+    degree at least the number of unbounded factors of a rounded term (``2d <= envelope``),
+    every such term obeys ``|z^a| <= 1 + sum_i z_i^2d`` (bounded variables in ``[-1, 1]``), so
+    the objective becomes ``f_s - (E / s) sum_i z_i^2d`` (below the exact one everywhere, a
+    bound of it is one of the original minus ``E``) and an inequality
+    ``g_s + (E_g / s_g) (1 + sum_i z_i^2d) >= 0`` (the scaled feasible set contains the
+    original's image). The objective may then be bounded where the original is not only when
+    its growth does not dominate ``z_i^2d``: a relaxation that then comes out unbounded proves
+    nothing, which the caller checks.
 
     Every factor is a power of two (the radii, rounded up, and the norms), so the scaled
     coefficients are exact where no centre is shifted; where one is (``x = c + r z`` with
@@ -241,15 +332,25 @@ def scale_pop(pop):
     keep = ~(np.isfinite(lo) & np.isfinite(hi) & (hi > lo)) | pop.binary_mask | pop.spin_mask
     lo, hi = np.where(keep, -1.0, lo), np.where(keep, 1.0, hi)
     bounded = ~keep | pop.binary_mask | pop.spin_mask
+    given = np.zeros(n, dtype=bool)
+    if centers is not None:
+        centers = np.asarray(centers, dtype=float).ravel()
+        if centers.size != n:
+            raise ValueError(f"centers needs {n} values, got {centers.size}")
+        given = keep & ~pop.binary_mask & ~pop.spin_mask & np.isfinite(centers)
+        # the box of a recentred variable is [c - 1, c + 1]: centre c, radius 1 (its z is free)
+        lo, hi = np.where(given, centers - 1.0, lo), np.where(given, centers + 1.0, hi)
     # An equality whose scaling rounds makes the scaled certificate no proof (its rounding
     # cannot be paid for like an inequality's), and with a power-of-two radius only a shifted
     # centre rounds: the variables of such an equality keep the centre 0 (GLOBALLib dispatch,
     # x1 in [50, 200]: centre 125 rounded 0.00533 x1^2, and every bound was numerical only).
     # Their z then lies in a sub-interval of [-1, 1], which conditions the relaxation as well
     # as the box allows without a shift.
-    unshifted = keep.copy()
+    unshifted = keep & ~given
     for _ in range(n + 1):
         center, radius = _center_radius(lo, hi, keep, unshifted)
+        if given.any():
+            center = np.where(given & ~unshifted, centers, center)
         more = unshifted.copy()
         for h in pop.eqs:
             hv = np.unique(h.rows[h.rows >= 0]) if h.rows.size else np.zeros(0, dtype=int)
@@ -271,7 +372,13 @@ def scale_pop(pop):
     s_obj = _pow2(_norm(obj) or 1.0)
     obj_s = _div(obj, s_obj)
     exact, why = True, ""
-    err_obj = _bound_error(_exact_error(pop.objective, center, radius, obj_s, s_obj, c0), bounded)
+    diff = _exact_error(pop.objective, center, radius, obj_s, s_obj, c0)
+    err_obj = _bound_error(diff, bounded)
+    paid = None if np.isfinite(err_obj) else \
+        _envelope(obj_s, diff, bounded, envelope, s_obj, -1 if pop.sense == "min" else 1, False)
+    if paid is not None:  # f >= s f_s' + c0 - E_b - E_f: the error is both parts
+        obj_s, e_b, e_f = paid
+        err_obj = float(np.nextafter(e_b + e_f, np.inf))
     if not np.isfinite(err_obj):
         exact, why = False, "the objective's scaling rounds a term of an unbounded variable"
     ineqs = []
@@ -279,11 +386,17 @@ def scale_pop(pop):
         a = _affine(g, center, radius)
         sg = _pow2(_norm(a) or 1.0)
         gs = _div(a, sg)
-        e = _bound_error(_exact_error(g, center, radius, gs, sg), bounded)
+        diff = _exact_error(g, center, radius, gs, sg)
+        e = _bound_error(diff, bounded)
+        paid = None if np.isfinite(e) else _envelope(gs, diff, bounded, envelope, sg, 1, True)
+        if paid is not None:
+            # g_s + (E_f / s_g)(1 + sum z^2d) >= 0, then + E_b / s_g below
+            gs, e, _ = paid
         if not np.isfinite(e):
             exact, why = False, "a constraint's scaling rounds a term of an unbounded variable"
-        elif e > 0:
-            gs = gs + float(np.nextafter(e / sg * (1 + 2 ** -50), np.inf))  # g_s + E_g >= 0 on K
+        elif e > 0:  # g_s + E_g >= 0 on K; the constant rounded up (0.7 + 1e-17 is 0.7)
+            gs = _with_envelope(gs, np.zeros(n, dtype=bool), 0,
+                                float(np.nextafter(e / sg * (1 + 2 ** -50), np.inf)), 1, True)
         ineqs.append(gs)
     eqs = []
     for h in pop.eqs:

@@ -159,3 +159,22 @@ def test_tiny_objectives_are_scaled_up(pop, optimum):
     assert res.status == "optimal" and res.certified, res.message
     assert res.bound <= optimum
     assert res.bound >= optimum - 1e-6 * abs(optimum) or optimum == -5e-324
+
+
+def test_scaled_inequality_contains_the_box_image_exactly():
+    # x in [0.2, 1.5]: centre 0.85, radius 1; 1 - 0.1 x^2 shifted rounds by ~1e-17, below half
+    # an ulp of its constant 0.93: adding the payment to the constant in floats was a no-op
+    from fractions import Fraction
+
+    from polylip.solve.scaling import _affine, _exact_error, _norm, _pow2
+
+    xx = sympy.Symbol("xx")
+    pop = POP(xx, ineqs=[xx - 0.2, 1.5 - xx, 1 - 0.1 * xx**2, 0.7 + 0.3 * xx - 0.1 * xx**2])
+    scaled, how = scale_pop(pop)
+    assert how.center[0] != 0 and how.exact
+    for g, gs in zip(pop.ineqs, scaled.ineqs):
+        sg = _pow2(_norm(_affine(g, how.center, how.radius)) or 1.0)
+        diff = _exact_error(g, how.center, how.radius, gs, sg)     # g(c + r z) - s_g g_s(z)
+        const = -diff.get((), Fraction(0))
+        rest = sum(abs(v) for k, v in diff.items() if k != ())
+        assert const >= rest, (str(g), const, rest)   # s_g g_s >= g(c + r z) on |z| <= 1

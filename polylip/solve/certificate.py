@@ -72,7 +72,7 @@ from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.solve.box import box_from_constraints  # noqa: F401 (part of this module's API)
-from polylip.solve.certificate_exact import _exact_grams, _ints, _is_one, _ldl_psd, _residual, _verify
+from polylip.solve.certificate_exact import _exact_grams, _ints, _is_one, _ldl_psd, _psd_many, _residual_sparse, _verify
 
 U = 2.0 ** -53
 TINY = 2.0 ** -1000
@@ -401,16 +401,19 @@ class SOSCertificate:
         residual is computed exactly (it carries rational coefficients), each exact block is
         proven PSD exactly (it gets no shift and no share of the fold), the rest as usual."""
         L = self._layout
-        r = _residual(self, L)
-        absr = np.array([float(abs(v)) for v in r])
-        r0 = float(r[0])
-        r0_low = r0 if Fraction(r0) <= r[0] else float(_down(r0))
+        r = _residual_sparse(self, L)
+        absr = np.zeros(L["mons"].shape[0])
+        if r:
+            absr[list(r)] = [float(abs(v)) for v in r.values()]
+        r00 = r.get(0, Fraction(0))
+        r0 = float(r00)
+        r0_low = r0 if Fraction(r0) <= r00 else float(_down(r0))
         Bv = self._bounds()
         with np.errstate(invalid="ignore", over="ignore"):
             M = _up(Bv[L["mons"]].prod(axis=1), mono.degrees(L["mons"]))
         mu = self._min_eigs()
-        for j, X in self.exact:
-            mu[j] = np.inf if _ldl_psd([list(row) for row in X]) else -np.inf
+        for (j, _), psd in zip(self.exact, _psd_many([X for _, X in self.exact])):
+            mu[j] = np.inf if psd else -np.inf
         best = self._best(_up(absr, 0), r0_low, M, mu, self._block_bounds(Bv))
         if not best.certified and not all(mu[j] > -np.inf for j, _ in self.exact):
             best = replace(best, reason="numerical only: an exact Gram matrix is not PSD")
@@ -672,7 +675,7 @@ def _rational_matrix(tri, k: int) -> list:
 
 def _exact_residual_floats(L):
     """``(|r_alpha| rounded to nearest, a float <= r_0)`` of the exact residual: the integer
-    sums of :func:`polylip.solve.certificate_exact._exact_residual` (each term a product of two
+    sums of :func:`polylip.solve.certificate_exact._float_terms` (each term a product of two
     floats and a small integer, at a common scale ``2^e0``), divided out as integers (Python's
     int / int is correctly rounded), with no Fraction per monomial (5x faster on small
     certificates; :meth:`SOSCertificate.verify` keeps the Fraction version)."""

@@ -31,54 +31,97 @@ def _ints(x: np.ndarray):
     return np.ldexp(frac, 53).astype(np.int64).astype(object), e.astype(np.int64) - 53
 
 
-def _exact_residual(L) -> list:
-    """The exact coefficient of every monomial of ``r`` (as Fractions): each term is a
-    product of two floats times a small integer, summed as integers at a common scale."""
+#: The longest common denominator (bits) :func:`_rational_sums` sums at.
+SUM_BITS = 1 << 14
+
+
+def _rational_sums(keys: np.ndarray, nums: np.ndarray, dens: list) -> dict:
+    """``{key: sum of nums[i] / dens[i] over i with keys[i] == key}`` exactly (the nonzero
+    sums only; ``nums`` an object array of ints, ``dens`` positive ints): one integer sum per
+    key at the common denominator when it stays short (the route's Gram matrices share a
+    power of two), else one Fraction per term."""
+    out = {}
+    if not len(dens):
+        return out
+    D = math.lcm(*set(dens))
+    if D.bit_length() > SUM_BITS:                      # denominators without a short lcm
+        for a, v, d in zip(keys.tolist(), nums.tolist(), dens):
+            if v:
+                out[a] = out.get(a, Fraction(0)) + Fraction(v, d)
+        return {a: v for a, v in out.items() if v}
+    scaled = nums * np.array([D // d for d in dens], dtype=object)
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    first = np.concatenate([[0], np.nonzero(np.diff(k))[0] + 1])
+    sums = np.add.reduceat(scaled[order], first)
+    for a, v in zip(k[first].tolist(), sums.tolist()):
+        if v:
+            out[a] = Fraction(v, D)
+    return out
+
+
+def _float_terms(L):
+    """The float terms of ``r`` (layout ``L``) as exact rationals with one denominator:
+    ``(monomial ids, integer numerators, denominator)``; each term is a product of two
+    floats times a small integer."""
     ma, ea = _ints(L["A"])
     mc, ec = _ints(L["C"])
     val = L["S"].astype(object) * ma * mc
     e = ea + ec
     nz = np.nonzero(val != 0)[0]
-    out = [Fraction(0)] * L["mons"].shape[0]
-    if not nz.size:
-        return out
-    e0 = int(e[nz].min())
-    shifted = val[nz] << (e[nz] - e0).astype(object)
-    order = np.argsort(L["inv"][nz], kind="stable")
-    groups = L["inv"][nz][order]
-    first = np.concatenate([[0], np.nonzero(np.diff(groups))[0] + 1])
-    sums = np.add.reduceat(shifted[order], first)
-    scale = Fraction(2) ** e0
-    for g, s in zip(groups[first], sums):
-        out[int(g)] = Fraction(int(s)) * scale
-    return out
+    e0 = min(int(e[nz].min()), 0) if nz.size else 0
+    return L["inv"][nz], val[nz] << (e[nz] - e0).astype(object), 1 << -e0
 
 
-def _exact_delta(c, L) -> dict:
-    """``{monomial index: exact change of r}`` from the blocks whose Gram matrix is exact
-    (``c.exact``): the layout holds their float images, so the residual moves by
-    ``-(X_pq - fl(X_pq))`` (twice off the diagonal) on the monomial of each entry."""
-    out = {}
+def _exact_delta_terms(c, L):
+    """The change of ``r`` from the blocks whose Gram matrix is exact (``c.exact``): the
+    layout holds their float images, so the residual moves by ``-(X_pq - fl(X_pq))`` (twice
+    off the diagonal) on the monomial of each entry. ``(monomial ids, integer numerators,
+    denominators)`` of every term, all blocks at once."""
+    if not c.exact:
+        return np.zeros(0, np.int64), np.zeros(0, object), []
     nc, rep, start = L["ncoef"], L["rep"], L["start"]
-    for j, X in c.exact:
-        G = c.blocks[j][2]
-        e = np.arange(int(start[j]), int(start[j + 1]))
-        pos = np.searchsorted(rep, e)                 # a block with g = 1: one term per entry
-        mons = L["inv"][nc + pos]
-        for t, a in zip(e.tolist(), mons.tolist()):
-            p, q = int(L["P"][t]), int(L["Q"][t])
-            d = X[p][q] - Fraction(float(G[p, q]))
-            if d:
-                out[a] = out.get(a, Fraction(0)) - (d if p == q else 2 * d)
-    return out
+    es = [np.arange(int(start[j]), int(start[j + 1])) for j, _ in c.exact]
+    e = np.concatenate(es)
+    pos = np.searchsorted(rep, e)                      # a block with g = 1: one term per entry
+    mons = L["inv"][nc + pos]
+    P, Q = L["P"][e], L["Q"][e]
+    vals, floats, cut = [], [], 0
+    for (j, X), ej in zip(c.exact, es):
+        pj, qj = P[cut:cut + ej.size], Q[cut:cut + ej.size]
+        vals.extend(X[p][q] for p, q in zip(pj.tolist(), qj.tolist()))
+        floats.append(c.blocks[j][2][pj, qj])
+        cut += ej.size
+    floats = np.concatenate(floats)
+    if not np.isfinite(floats).all():
+        raise ValueError("an exact Gram matrix's float image is not finite")
+    w = np.where(P == Q, -1, -2).astype(object)
+    # -w * X_pq (exact) and +w * fl(X_pq) (a dyadic float: m * 2^ex)
+    m, ex = _ints(floats)
+    nz = np.nonzero(m != 0)[0]
+    e0 = min(int(ex[nz].min()), 0) if nz.size else 0
+    fl = -w[nz] * m[nz] * np.array([1 << int(v) for v in ex[nz] - e0], dtype=object)
+    return (np.concatenate([mons, mons[nz]]),
+            np.concatenate([w * np.array([v.numerator for v in vals], dtype=object), fl]),
+            [v.denominator for v in vals] + [1 << -e0] * nz.size)
+
+
+def _residual_sparse(c, L) -> dict:
+    """``{monomial id: exact coefficient of r}`` of ``c`` (the nonzero ones, as Fractions),
+    exact Gram matrices included: every term summed as an integer at one denominator (one
+    Fraction per nonzero monomial)."""
+    k1, n1, d1 = _float_terms(L)
+    k2, n2, d2 = _exact_delta_terms(c, L)
+    return _rational_sums(np.concatenate([k1, k2]), np.concatenate([n1, n2]), [d1] * k1.size + d2)
 
 
 def _residual(c, L) -> list:
-    """The exact residual of ``c`` (as Fractions), exact Gram matrices included."""
-    r = _exact_residual(L)
-    for a, d in _exact_delta(c, L).items():
-        r[a] += d
-    return r
+    """The exact residual of ``c`` (as Fractions, one per monomial of the layout), exact Gram
+    matrices included."""
+    out = [Fraction(0)] * L["mons"].shape[0]
+    for a, v in _residual_sparse(c, L).items():
+        out[a] = v
+    return out
 
 
 def _exact_grams(exact, blocks) -> tuple:
@@ -92,9 +135,12 @@ def _exact_grams(exact, blocks) -> tuple:
             raise ModelError(f"an exact Gram matrix for block {j}: no such block, or twice")
         seen.add(j)
         k = blocks[j][2].shape[0]
-        X = tuple(tuple(v if type(v) is Fraction else Fraction(v) for v in row) for row in X)
-        if len(X) != k or any(len(row) != k for row in X) or \
-                any(X[p][q] != X[q][p] for p in range(k) for q in range(p)):
+        if not (type(X) is tuple and all(type(row) is tuple for row in X)
+                and all(type(v) is Fraction for row in X for v in row)):
+            X = tuple(tuple(v if type(v) is Fraction else Fraction(v) for v in row) for row in X)
+        # (tuples compare entries by identity first: a matrix built with one object per
+        # symmetric pair is checked at C speed)
+        if len(X) != k or any(len(row) != k for row in X) or tuple(zip(*X)) != X:
             raise ModelError(f"the exact Gram matrix of block {j} is not symmetric of size {k}")
         if not _is_one(blocks[j][0]):
             raise ModelError(f"an exact Gram matrix is only for a block with multiplier 1 (block {j})")
@@ -130,6 +176,44 @@ def _psd_exact(A: list) -> bool:
     except np.linalg.LinAlgError:
         pass
     return _ldl_psd(A)
+
+
+def _psd_many(mats: list) -> list:
+    """Whether each symmetric rational matrix of ``mats`` (sequences of rows of Fractions) is
+    PSD, exactly: the test of :func:`_ldl_psd` (no negative pivot, a zero pivot only on a
+    zero row) as fraction-free (Bareiss) elimination of the integer multiples, all matrices
+    of one size at once (numpy arrays of Python ints). A zero pivot on a zero row is skipped
+    (its row and column take no part in the rest: the elimination of the others is the
+    same with it deleted)."""
+    out = [True] * len(mats)
+    by_size = {}
+    for i, X in enumerate(mats):
+        by_size.setdefault(len(X), []).append(i)
+    for k, idx in by_size.items():
+        if k == 0:
+            continue
+        rows = []
+        for i in idx:
+            flat = [v for row in mats[i] for v in row]
+            D = math.lcm(*{v.denominator for v in flat})
+            rows.append([v.numerator * (D // v.denominator) for v in flat])
+        A = np.array(rows, dtype=object).reshape(len(idx), k, k)
+        ok = np.ones(len(idx), bool)
+        prev = np.ones(len(idx), dtype=object)
+        for i in range(k):
+            piv = A[:, i, i]
+            rest = (A[:, i, i + 1:] != 0).any(axis=1) if i + 1 < k else np.zeros(len(idx), bool)
+            ok &= ~((piv < 0) | ((piv == 0) & rest))
+            act = np.nonzero(ok & (piv > 0))[0]
+            if act.size and i + 1 < k:
+                p = piv[act][:, None, None]
+                col = A[act, i + 1:, i]
+                A[act, i + 1:, i + 1:] = (A[act, i + 1:, i + 1:] * p - col[:, :, None] * col[:, None, :]) \
+                    // prev[act][:, None, None]
+                prev[act] = piv[act]
+        for t, i in enumerate(idx):
+            out[i] = bool(ok[t])
+    return out
 
 
 def _ldl_psd(A: list) -> bool:

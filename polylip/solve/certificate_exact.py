@@ -180,11 +180,7 @@ def _psd_exact(A: list) -> bool:
 
 def _psd_many(mats: list) -> list:
     """Whether each symmetric rational matrix of ``mats`` (sequences of rows of Fractions) is
-    PSD, exactly: the test of :func:`_ldl_psd` (no negative pivot, a zero pivot only on a
-    zero row) as fraction-free (Bareiss) elimination of the integer multiples, all matrices
-    of one size at once (numpy arrays of Python ints). A zero pivot on a zero row is skipped
-    (its row and column take no part in the rest: the elimination of the others is the
-    same with it deleted)."""
+    PSD, exactly (:func:`_psd_stack` of their integer multiples, all of one size at once)."""
     out = [True] * len(mats)
     by_size = {}
     for i, X in enumerate(mats):
@@ -197,23 +193,38 @@ def _psd_many(mats: list) -> list:
             flat = [v for row in mats[i] for v in row]
             D = math.lcm(*{v.denominator for v in flat})
             rows.append([v.numerator * (D // v.denominator) for v in flat])
-        A = np.array(rows, dtype=object).reshape(len(idx), k, k)
-        ok = np.ones(len(idx), bool)
-        prev = np.ones(len(idx), dtype=object)
-        for i in range(k):
-            piv = A[:, i, i]
-            rest = (A[:, i, i + 1:] != 0).any(axis=1) if i + 1 < k else np.zeros(len(idx), bool)
-            ok &= ~((piv < 0) | ((piv == 0) & rest))
-            act = np.nonzero(ok & (piv > 0))[0]
-            if act.size and i + 1 < k:
-                p = piv[act][:, None, None]
-                col = A[act, i + 1:, i]
-                A[act, i + 1:, i + 1:] = (A[act, i + 1:, i + 1:] * p - col[:, :, None] * col[:, None, :]) \
-                    // prev[act][:, None, None]
-                prev[act] = piv[act]
+        ok = _psd_stack(np.array(rows, dtype=object).reshape(len(idx), k, k))
         for t, i in enumerate(idx):
-            out[i] = bool(ok[t])
+            out[i] = ok[t]
     return out
+
+
+def _psd_stack(A: np.ndarray, strict: bool = False) -> list:
+    """Whether each matrix of a stack of symmetric integer matrices (object array of Python
+    ints, b x k x k) is PSD, exactly: the test of :func:`_ldl_psd` (no negative pivot, a
+    zero pivot only on a zero row) as fraction-free (Bareiss) elimination, one numpy step
+    per pivot for the whole stack. A zero pivot on a zero row is skipped (its row and
+    column take no part in the rest: the elimination of the others is the same with it
+    deleted). ``strict``: positive definite instead (every pivot positive: Sylvester)."""
+    A = A.copy()
+    nb, k = A.shape[0], A.shape[1]
+    ok = np.ones(nb, bool)
+    prev = np.ones(nb, dtype=object)
+    for i in range(k):
+        piv = A[:, i, i]
+        if strict:
+            ok &= piv > 0
+        else:
+            rest = (A[:, i, i + 1:] != 0).any(axis=1) if i + 1 < k else np.zeros(nb, bool)
+            ok &= ~((piv < 0) | ((piv == 0) & rest))
+        act = np.nonzero(ok & (piv > 0))[0]
+        if act.size and i + 1 < k:
+            p = piv[act][:, None, None]
+            col = A[act, i + 1:, i]
+            A[act, i + 1:, i + 1:] = (A[act, i + 1:, i + 1:] * p - col[:, :, None] * col[:, None, :]) \
+                // prev[act][:, None, None]
+            prev[act] = piv[act]
+    return [bool(v) for v in ok]
 
 
 def _ldl_psd(A: list) -> bool:

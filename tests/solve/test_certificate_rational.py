@@ -156,3 +156,89 @@ def test_chained_singular_large_certifies(n):
     assert res.status == "optimal" and res.certified, res.message
     assert -1e-5 <= res.bound <= 0.0
     assert res.certificate.verify()
+
+
+def test_a_tampered_exact_block_is_not_certified():
+    # the seal's own check (the batched exact PSD test), not only verify(): X moved along
+    # 1 * x^2 = x * x, which keeps the residual, until a diagonal entry is negative
+    cert, point = _uncertified(12)
+    good = cr.exact_face_certificate(cert, point)
+    j, X = good.exact[3]
+    rows = [tuple(int(v) for v in r if v >= 0) for r in good.blocks[j][1].tolist()]
+    v = rows[1][0]
+    one, lin, sq = rows.index(()), rows.index((v,)), rows.index((v, v))
+    t = X[lin][lin] + 1
+    Y = [list(row) for row in X]
+    Y[one][sq] = Y[sq][one] = Y[one][sq] + t
+    Y[lin][lin] -= 2 * t
+    bad = replace(good, exact=tuple((i, tuple(map(tuple, Y)) if i == j else Z) for i, Z in good.exact),
+                  shifts=None, claimed=None)
+    cb = bad.certified_bound()
+    assert not cb.certified and "not PSD" in cb.reason
+    assert not bad.sealed().verify()
+
+
+def test_the_polish_is_the_fallback(monkeypatch):
+    # the re-solve's identity holds to rounding, so the exact step goes first; when it fails
+    # the identity is polished (least squares) and the exact step tried again
+    cert, point = _uncertified(12)
+    real, calls, polishes = cr._exact_faced, [], []
+    real_lsqr = cr.spla.lsqr
+
+    def failing_once(*args):
+        calls.append(1)
+        return None if len(calls) == 1 else real(*args)
+
+    def lsqr(*a, **k):
+        polishes.append(1)
+        return real_lsqr(*a, **k)
+
+    monkeypatch.setattr(cr, "_exact_faced", failing_once)
+    monkeypatch.setattr(cr.spla, "lsqr", lsqr)
+    got = cr.exact_face_certificate(cert, point)
+    assert len(calls) == 2 and polishes and got is not None and got.verify()
+    # polished first when the residual is not far below the margin; no second attempt
+    calls.clear(), polishes.clear()
+    monkeypatch.setattr(cr, "POLISH_BELOW", 0.0)
+    monkeypatch.setattr(cr, "_exact_faced", lambda *args: calls.append(1))
+    assert cr.exact_face_certificate(cert, point) is None
+    assert len(calls) == 1 and polishes
+
+
+def test_solver_solves_exactly():
+    rng = np.random.default_rng(5)
+    for m, u, rank in [(3, 3, 3), (4, 3, 2), (2, 5, 2), (5, 4, 1), (3, 2, 0)]:
+        A = rng.integers(-4, 5, (m, rank)) @ rng.integers(-3, 4, (rank, u)) if rank else np.zeros((m, u), int)
+        E, e, r, piv = cr._solver(A)
+        assert r == np.linalg.matrix_rank(A) and len(piv) == r
+        xt = [Fraction(int(v), int(w)) for v, w in zip(rng.integers(-9, 9, u), rng.integers(1, 9, u))]
+        b = [sum((int(A[i, c]) * xt[c] for c in range(u)), Fraction(0)) for i in range(m)]
+        y = [sum((int(E[i, t]) * b[t] for t in range(m)), Fraction(0)) / e for i in range(m)]
+        assert not any(y[r:])                           # consistent
+        x = [Fraction(0)] * u
+        for i, c in enumerate(piv):
+            x[c] = y[i]
+        assert [sum((int(A[i, c]) * x[c] for c in range(u)), Fraction(0)) for i in range(m)] == b
+        if r < m:                                        # a right-hand side off the range
+            bad = b[:]
+            z = np.linalg.svd(A.astype(float))[0][:, -1]
+            bad = [bi + Fraction(float(zi)) for bi, zi in zip(b, z)]
+            yb = [sum((int(E[i, t]) * bad[t] for t in range(m)), Fraction(0)) for i in range(m)]
+            assert any(yb[r:])
+
+
+def test_top_kernels_follow_each_blocks_forms():
+    # two blocks of one shape over (1, x, y, x^2, xy, y^2) in different variables, with top
+    # forms (x - 2y)^2 and (u - 3v)^2: the shared shape must not share the kernel
+    basis = lambda a, b: np.array([[-1, -1], [a, -1], [b, -1], [a, a], [a, b], [b, b]])  # noqa: E731
+    bases = [basis(0, 1), basis(2, 3), basis(4, 5)]
+    tops = [np.array([3, 4, 5])] * 3
+    vs = [np.array([1.0, -4.0, 4.0]), np.array([1.0, -6.0, 9.0]), np.array([1.0, -4.0, 4.0])]
+    Bs = [np.outer(v, v) for v in vs]
+    Ks = cr._top_kernels(bases, tops, Bs, max(float(np.abs(B).max()) for B in Bs), 2)
+    for K, v in zip(Ks, vs):
+        K = np.array(K, dtype=float)
+        assert K.shape == (2, 6) and np.abs(K[:, :3]).max() == 0     # on the top monomials only
+        assert np.abs(K[:, 3:] @ v).max() == 0                       # the form's square is kept
+        assert np.linalg.matrix_rank(K) == 2
+    assert Ks[0] == Ks[2] and Ks[0] != Ks[1]

@@ -1,4 +1,9 @@
-"""A sparse multivariate polynomial over named variables, always canonical and immutable."""
+"""A sparse multivariate polynomial over named variables, always canonical and immutable.
+
+Why this module is long: it is the one value class of the package (arithmetic, evaluation,
+substitution, shifting, boolean reduction, display and sympy conversion); its operations
+share the index-row invariants, which split modules would each have to restate.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,20 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.poly import monomials as mono
+
+#: :meth:`Polynomial.shift` refuses a result of more index entries than this (terms times
+#: degree; 2e7 int32 entries are 80 MB, built in about a second): the shifted product of 40
+#: distinct variables has 2^40 terms and would never end.
+SHIFT_MAX_ENTRIES = 20_000_000
+
+
+def _pascal(n: int) -> np.ndarray:
+    """Binomial coefficients ``C(e, k)`` for ``e, k <= n`` as floats (Pascal's triangle)."""
+    table = np.zeros((n + 1, n + 1))
+    table[:, 0] = 1.0
+    for e in range(1, n + 1):
+        table[e, 1:e + 1] = table[e - 1, :e] + table[e - 1, 1:e + 1]
+    return table
 
 
 class Polynomial:
@@ -383,7 +402,11 @@ class Polynomial:
         """The polynomial ``q(z) = p(z + center)`` in the same variables.
 
         ``center`` is an array (one value per variable) or a mapping ``{name: value}``
-        (missing names: 0). Each term of degree k expands into at most 2^k terms, all at once.
+        (missing names: 0). One variable at a time, a term with ``x_i^e`` becomes the
+        ``e + 1`` terms of ``(z_i + c_i)^e`` and equal monomials are merged, so the work
+        follows the size of the result (``(x + y)^60``: 61 terms; a product of k distinct
+        shifted variables: 2^k). A result of more than :data:`SHIFT_MAX_ENTRIES` index
+        entries is refused with a :class:`~polylip.errors.ModelError` before it is built.
 
         Examples
         --------
@@ -399,19 +422,35 @@ class Polynomial:
         c = np.asarray(center, dtype=float).ravel()
         if c.size != self.nvars or not np.all(np.isfinite(c)):
             raise ModelError(f"the center needs {self.nvars} finite values")
-        w = self._rows.shape[1]
-        if w == 0:
+        rows, coeffs = self._rows, self._coeffs
+        w = rows.shape[1]
+        if w == 0 or not c.any():
             return self
-        cext = np.append(c, 1.0)
-        masks = ((np.arange(2 ** w)[:, None] >> np.arange(w)[None, :]) & 1).astype(bool)  # keep?
-        real = self._rows != mono.PAD
-        rows = np.where(masks[:, None, :], self._rows[None, :, :], mono.PAD)
-        # a dropped real factor contributes its center value; dropped padding contributes 1
-        factor = np.where(~masks[:, None, :] & real[None, :, :], cext[self._rows][None, :, :], 1.0)
-        coeffs = factor.prod(axis=2) * self._coeffs[None, :]
-        # a padding position kept or dropped gives the same monomial: count each once
-        valid = ~np.any(masks[:, None, :] & ~real[None, :, :], axis=2)
-        return Polynomial(self._variables, rows[valid], coeffs[valid])
+        for i in np.nonzero(c)[0]:
+            hit = rows == i
+            e = hit.sum(axis=1)
+            if not e.any():
+                continue
+            reps = e + 1
+            total = int(reps.sum())
+            if total * w > SHIFT_MAX_ENTRIES:
+                raise ModelError(f"shifting the polynomial's variables (to the centre of their "
+                                 f"box) would give more than {total:,} terms of degree up to "
+                                 f"{w}: too large")
+            t = np.repeat(np.arange(rows.shape[0]), reps)
+            k = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)    # 0 .. e_t
+            et = e[t]
+            extra = np.where(np.arange(int(e.max()))[None, :] < k[:, None], i, mono.PAD)
+            base = np.where(hit, mono.PAD, rows)[t]
+            # z_i^k from (z_i + c_i)^e: C(e, k) c_i^(e - k); the row keeps at most w entries
+            new = mono.normalize(np.hstack([base, extra.astype(mono.INDEX_DTYPE)]))[:, :w]
+            with np.errstate(over="ignore"):
+                coeffs = coeffs[t] * _pascal(int(e.max()))[et, k] * c[i] ** (et - k)
+            rows, coeffs = mono.canonical(new, coeffs)
+            w = rows.shape[1]
+            if w == 0:
+                break
+        return Polynomial(self._variables, rows, coeffs)
 
     def reduce_boolean(self, binary: Iterable[str] = (), spin: Iterable[str] = ()) -> "Polynomial":
         """Reduce modulo x^2 = x for ``binary`` and x^2 = 1 for ``spin`` variables.

@@ -129,3 +129,23 @@ def test_shift_matches_evaluation(p, center):
     c = np.array(center, dtype=float)
     pts = np.random.default_rng(1).standard_normal((4, 3))
     assert np.allclose(P.shift(c).evaluate(pts), P.evaluate(pts + c))
+
+
+def test_shift_of_high_degree_terms_is_linear_in_the_output():
+    """A term of degree k was expanded into 2^k terms before merging: (x + y)^60 (61 terms)
+    died in the scaling step with numpy's "array is too big" (an internal error of `polylip
+    solve`, found by the QA round 3 fuzzing), x^30 asked for 2^30 rows."""
+    x, y = variables("x y")
+    p = (x + y) ** 60 + 1
+    q = p.shift([0.5, -0.25])
+    pts = np.array([[0.1, 0.2], [-0.3, 0.05]])
+    assert np.allclose(q.evaluate(pts), p.evaluate(pts + [0.5, -0.25]), rtol=1e-9)
+    assert (x**200).shift([1.0]).nterms == 201
+    assert p.shift([0.0, 0.0]) == p
+    # a product of many distinct variables really has 2^k terms once shifted: refused, not run
+    zs = variables(" ".join(f"z{i}" for i in range(40)))
+    big = zs[0]
+    for z in zs[1:]:
+        big = big * z
+    with pytest.raises(ModelError, match="terms"):
+        big.shift(np.ones(40))

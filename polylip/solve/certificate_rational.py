@@ -135,13 +135,16 @@ def _entries(bases, objective):
     """``(mons, entry_mon, obj_coef)``: the monomials of every triangle entry of every block
     (a list of arrays, ``np.triu_indices`` order) and of the objective, as ids into ``mons``
     (the constant monomial is id 0 when present), and the objective's coefficient per id."""
+    wb = max((B.shape[1] for B in bases), default=0)
     rows = []
-    for B in bases:
+    for B in bases:                                     # (the products unsorted: one sort below)
         iu, ju = _triu(B.shape[0])
-        rows.append(mono.normalize(np.hstack([B[iu], B[ju]])) if B.shape[1] else np.zeros((iu.size, 0), mono.INDEX_DTYPE))
-    rows.append(mono.normalize(objective.rows) if objective.rows.shape[1] else objective.rows)
+        Bp = mono.pad_to(B, wb)
+        rows.append(np.hstack([Bp[iu], Bp[ju]]))
+    rows.append(objective.rows)
     w = max(r.shape[1] for r in rows)
     allrows = np.vstack([mono.pad_to(r, w) for r in rows])
+    allrows = mono.normalize(allrows) if allrows.shape[1] else allrows
     mons, inv = mono.unique_rows(allrows)
     cut = np.concatenate([[0], np.cumsum([r.shape[0] for r in rows])])
     entry_mon = [inv[cut[j]:cut[j + 1]] for j in range(len(bases))]
@@ -162,33 +165,47 @@ def _face_map(k: int, Q: np.ndarray):
     return coef * np.where(iu == ju, 1, 2)[:, None]
 
 
-def _system(entry_mon, faces, nmons):
-    """The sparse integer matrix (monomials x all unknowns) of the faced identity, and the
-    column offset of each block."""
-    rows, cols, vals, offs, off, local = [], [], [], [], 0, []
+def _system(entry_mon, faces, nmons, local: bool = True):
+    """The sparse integer matrix (monomials x all unknowns) of the faced identity, the column
+    offset of each block, and (``local``) per block its rows (the monomials it reaches) and
+    dense integer matrix, all from one sort of the (block, monomial) pairs."""
+    rows, cols, vals, blk, offs, off = [], [], [], [], [], 0
     cache = {}
-    for em, Q in zip(entry_mon, faces):
+    for j, (em, Q) in enumerate(zip(entry_mon, faces)):
         key = (em.size, Q.shape, Q.tobytes())
         C = cache.get(key)
         if C is None:
             k = int(round((math.isqrt(8 * em.size + 1) - 1) / 2))
             C = cache[key] = sp.coo_matrix(_face_map(k, Q))
-        r = em[C.row]
-        rows.append(r), cols.append(C.col + off), vals.append(C.data)
-        # the block's own rows (monomials it reaches) and its dense local matrix
-        urows, inv = np.unique(r, return_inverse=True)
-        D = np.zeros((urows.size, Q.shape[1] * (Q.shape[1] + 1) // 2), dtype=np.int64)
-        np.add.at(D, (inv, C.col), C.data)
-        nz = D.any(axis=1)
-        local.append((urows[nz], D[nz]))
+        rows.append(em[C.row]), cols.append(C.col), vals.append(C.data), blk.append(np.full(C.nnz, j))
         offs.append(off)
         off += Q.shape[1] * (Q.shape[1] + 1) // 2
     offs.append(off)
-    M = sp.csr_matrix((np.concatenate(vals).astype(np.int64), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(nmons, off))
+    offs = np.array(offs, dtype=np.int64)
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    v = np.concatenate(vals).astype(np.int64) if vals else np.zeros(0, np.int64)
+    b = np.concatenate(blk) if blk else np.zeros(0, np.int64)
+    M = sp.csr_matrix((v, (r, c + offs[b])), shape=(nmons, off))
     M.sum_duplicates()
     M.eliminate_zeros()
-    return M, np.array(offs, dtype=np.int64), local
+    if not local:
+        return M, offs, None
+    # per block: its distinct monomials (sorted) and the dense matrix over them
+    keys, inv = np.unique(b * nmons + r, return_inverse=True)
+    kb, km = keys // nmons, keys % nmons
+    nb = len(faces)
+    first = np.searchsorted(kb, np.arange(nb + 1))          # each block's slice of keys
+    u = np.diff(offs)
+    base = np.concatenate([[0], np.cumsum((first[1:] - first[:-1]) * u)])
+    flat = np.zeros(int(base[-1]), np.int64)
+    np.add.at(flat, base[b] + (inv - first[b]) * u[b] + c, v)
+    out = []
+    for j in range(nb):
+        D = flat[base[j]:base[j + 1]].reshape(first[j + 1] - first[j], u[j])
+        nz = D.any(axis=1)
+        out.append((km[first[j]:first[j + 1]][nz], D[nz]))
+    return M, offs, out
 
 
 def _solve_sdp(M, rhs, sizes, offs, objective, extra_t: bool, time_limit):
@@ -234,12 +251,21 @@ def _solve_sdp(M, rhs, sizes, offs, objective, extra_t: bool, time_limit):
 
 
 def _mats(h, sizes, offs):
-    out = []
-    for j, d in enumerate(sizes):
-        iu, ju = _triu(int(d))
-        H = np.zeros((d, d))
-        H[iu, ju] = h[offs[j]:offs[j + 1]]
-        out.append(H + np.triu(H, 1).T)
+    """The symmetric matrices of the stacked triangles ``h`` (block ``j`` at ``offs[j]``),
+    all blocks of one size at once."""
+    out = [None] * len(sizes)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    offs = np.asarray(offs, dtype=np.int64)
+    for d in np.unique(sizes):
+        js = np.nonzero(sizes == d)[0]
+        d = int(d)
+        iu, ju = _triu(d)
+        H = np.zeros((js.size, d, d))
+        tri = h[offs[js][:, None] + np.arange(iu.size)[None, :]]
+        H[:, iu, ju] = tri
+        H[:, ju, iu] = tri
+        for b, j in enumerate(js.tolist()):
+            out[j] = H[b]
     return out
 
 
@@ -336,7 +362,7 @@ def _top_kernels(bases, tops, Bs, scale, d):
         F = _linear_forms(V, np.where(keep, lam, 0.0), T, W)
         sv, Vts = (np.linalg.svd(F, full_matrices=False)[1:] if F.shape[1] and nv
                    else (np.zeros((len(js), 0)), np.zeros((len(js), 0, nv))))
-        cache = {}
+        cache, seen = {}, {}
         for b, j in enumerate(js):
             forms = []
             if keep[b].any():
@@ -345,16 +371,22 @@ def _top_kernels(bases, tops, Bs, scale, d):
                 if r == nv:
                     out[j] = []                             # no face: every top monomial is used
                     continue
-                forms = rational_kernel(Vt[:r].T, FORM_EPS) if r else []
+                # the rounded forms of an earlier block of the group when they pass this
+                # block's test (the face depends only on their span, which they then are to
+                # FORM_EPS), else this block's own rounding
+                forms = next((fs for fs, Fn in seen.get(r, ()) if _near_span(Fn, Vt[:r])), None)
                 if forms is None:
-                    log.info("exact faces: block %d's top form has no rational face", j)
-                    return None
-                if forms:
-                    Fn = np.array(forms, dtype=float)
-                    Fn /= np.linalg.norm(Fn, axis=1, keepdims=True)
-                    if np.abs(Fn - Fn @ Vt[:r].T @ Vt[:r]).max() > 10 * FORM_EPS:
+                    forms = rational_kernel(Vt[:r].T, FORM_EPS) if r else []
+                    if forms is None:
                         log.info("exact faces: block %d's top form has no rational face", j)
                         return None
+                    if forms:
+                        Fn = np.array(forms, dtype=float)
+                        Fn /= np.linalg.norm(Fn, axis=1, keepdims=True)
+                        if not _near_span(Fn, Vt[:r]):
+                            log.info("exact faces: block %d's top form has no rational face", j)
+                            return None
+                        seen.setdefault(r, []).append((forms, Fn))
             fkey = tuple(map(tuple, forms))
             if fkey not in cache:
                 cache[fkey] = _kernel_rows(forms, Etop, top, k, d)
@@ -363,6 +395,12 @@ def _top_kernels(bases, tops, Bs, scale, d):
                 return None
             out[j] = cache[fkey]
     return out
+
+
+def _near_span(Fn, Vr) -> bool:
+    """Whether the unit rows ``Fn`` lie in the row span of the orthonormal ``Vr`` (to
+    ``10 * FORM_EPS``)."""
+    return bool(np.abs(Fn - Fn @ Vr.T @ Vr).max() <= 10 * FORM_EPS)
 
 
 def _kernel_rows(forms, Etop, top, k, d):
@@ -392,29 +430,33 @@ def _integer_row(vals) -> list:
 
 
 def _minimizer_rows(basis, xs, Y):
-    """Integer kernel rows ``m(x*)`` and ``Dm(x*) y`` (``y`` in ``Y``) of one block."""
-    out = []
-    vals = []
-    for row in basis.tolist():
+    """Integer kernel rows ``m(x*)`` and ``Dm(x*) y`` (``y`` in ``Y``) of one block (a
+    product with a zero factor is not formed; a ``y`` without support on the block's
+    variables gives nothing)."""
+    rows = [[v for v in row if v >= 0] for row in basis.tolist()]
+
+    def prod(vs):
         p = Fraction(1)
-        for v in row:
-            if v >= 0:
-                p *= xs[v]
-        vals.append(p)
-    out.append(_integer_row(vals))
+        for v in vs:
+            if not xs[v]:
+                return 0
+            p *= xs[v]
+        return p
+
+    out = [_integer_row([prod(r) for r in rows])]
+    used = {v for r in rows for v in r}
     for y in Y:
+        if not any(y[v] for v in used):
+            continue
         vals = []
-        for row in basis.tolist():
-            idx = [v for v in row if v >= 0]
-            s = Fraction(0)
-            for i in range(len(idx)):
-                if y[idx[i]]:
-                    p = Fraction(y[idx[i]])
-                    for t, v in enumerate(idx):
-                        if t != i:
-                            p *= xs[v]
-                    s += p
-            vals.append(s)
+        for r in rows:
+            zeros = [i for i, v in enumerate(r) if not xs[v]]
+            s = 0
+            if len(zeros) <= 1:                          # two zero factors: every term is 0
+                for i in (zeros or range(len(r))):
+                    if y[r[i]]:
+                        s += y[r[i]] * prod(r[:i] + r[i + 1:])
+            vals.append(Fraction(s))
         if any(vals):
             out.append(_integer_row(vals))
     return out
@@ -521,8 +563,12 @@ def _best_point(objective, candidate):
 
 
 def _value(objective, xs) -> Fraction:
+    """``objective(xs)`` exactly (the terms with a zero factor skipped before any arithmetic)."""
+    zero = np.array([not v for v in xs] + [False])
+    rows = objective.rows
+    keep = ~zero[np.where(rows >= 0, rows, len(xs))].any(axis=1) if rows.shape[1] else np.ones(rows.shape[0], bool)
     total = Fraction(0)
-    for row, c in zip(objective.rows.tolist(), objective.coeffs.tolist()):
+    for row, c in zip(rows[keep].tolist(), objective.coeffs[keep].tolist()):
         p = Fraction(c)
         for v in row:
             if v >= 0:
@@ -843,7 +889,7 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
     # 2. the face at infinity: min-trace decomposition of the top form over the top monomials
     tops = [np.nonzero(mono.degrees(b) == d)[0] for b in bases]
     sel = [np.eye(b.shape[0], dtype=np.int64)[:, t] for b, t in zip(bases, tops)]
-    Mt, offt, _ = _system(entry_mon, sel, mons.shape[0])
+    Mt, offt, _ = _system(entry_mon, sel, mons.shape[0], local=False)
     rows_top = mdeg == 2 * d
     Mt = sp.csr_matrix(Mt.multiply(rows_top[:, None]))
     Mt.eliminate_zeros()

@@ -242,3 +242,20 @@ def test_top_kernels_follow_each_blocks_forms():
         assert np.abs(K[:, 3:] @ v).max() == 0                       # the form's square is kept
         assert np.linalg.matrix_rank(K) == 2
     assert Ks[0] == Ks[2] and Ks[0] != Ks[1]
+
+
+def test_minimizer_rows_are_the_point_and_its_derivatives():
+    basis = np.array([[-1, -1], [0, -1], [1, -1], [0, 0], [0, 1], [1, 1]])    # 1 x y x^2 xy y^2
+    xs = [Fraction(1, 3), Fraction(0)]
+    Y = [[1, 2], [0, 1], [0, 0]]
+    rows = cr._minimizer_rows(basis, xs, Y)
+    x, y = xs
+    want = [[1, x, y, x * x, x * y, y * y],                       # m(x*)
+            [0, 1, 2, 2 * x, 2 * x + y, 4 * y],                   # Dm(x*) (1, 2)
+            [0, 0, 1, 0, x, 2 * y]]                               # Dm(x*) (0, 1); (0, 0) gives none
+    assert len(rows) == 3
+    for got, w in zip(rows, want):
+        w = [Fraction(v) for v in w]
+        assert np.linalg.matrix_rank(np.array([got, [float(v) for v in w]], dtype=float)) == 1
+        assert all(Fraction(g) * w[next(i for i, v in enumerate(w) if v)] ==
+                   w[i] * got[next(i for i, v in enumerate(w) if v)] for i, g in enumerate(got))

@@ -194,8 +194,8 @@ def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
             return _solve_putinar(scaled, again, replace(settings, time_limit=limit))
 
         return recentre(pop, result, solve, _left(start, settings.time_limit))
-    if isinstance(certificate, Krivine) and needs_scaling(pop, box_max=LP_BOX_MAX):
-        scaled, how = scale_pop(pop)
+    if isinstance(certificate, Krivine) and needs_scaling(pop, box_max=LP_BOX_MAX, timed=True):
+        scaled, how = scale_pop(pop, timed=True)
         log.info("LP hierarchy in scaled variables (objective / %.3g)", how.objective_scale)
         return how.unscale_result(_solve_krivine(scaled, certificate, settings), pop)
     if isinstance(certificate, Krivine):
@@ -204,8 +204,8 @@ def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
 
 
 def _solve_scaled(pop, certificate: Putinar, settings: SolverSettings) -> Result:
-    if needs_scaling(pop):
-        scaled, how = scale_pop(pop)
+    if needs_scaling(pop, timed=True):   # before the solve: stopped at the time limit
+        scaled, how = scale_pop(pop, timed=True)
         log.info("solving in scaled variables (objective / %.3g)", how.objective_scale)
         return how.unscale_result(_solve_putinar(scaled, certificate, settings), pop)
     return _solve_putinar(pop, certificate, settings)

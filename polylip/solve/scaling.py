@@ -40,6 +40,7 @@ from fractions import Fraction
 import numpy as np
 
 from polylip.poly import Polynomial
+from polylip.runtime import check_deadline
 from polylip.solve.box import box_from_constraints
 from polylip.solve.minimizers import attains
 from polylip.solve.result import Result
@@ -139,10 +140,11 @@ def _affine(p: Polynomial, center: np.ndarray, radius: np.ndarray) -> Polynomial
     return Polynomial(q.variables, q.rows, q.coeffs * factor)
 
 
-def needs_scaling(pop, box_max: float = BOX_MAX) -> bool:
+def needs_scaling(pop, box_max: float = BOX_MAX, timed: bool = False) -> bool:
     """Whether :func:`scale_pop` would change the conditioning of ``pop`` (see the thresholds;
     ``box_max`` in place of BOX_MAX: the LP hierarchy asks with 1, see solve/pipeline.py)."""
-    lo, hi = box_from_constraints(pop.nvars, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
+    lo, hi = box_from_constraints(pop.nvars, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask,
+                                  timed=timed)
     finite = np.isfinite(lo) & np.isfinite(hi)
     lo_f, hi_f = lo[finite], hi[finite]
     if np.any((hi_f - lo_f) / 2 > box_max) or np.any(np.abs(lo_f + hi_f) / 2 > box_max):
@@ -297,7 +299,7 @@ def _center_radius(lo, hi, keep, unshifted):
     return center, radius
 
 
-def scale_pop(pop, centers=None, envelope: int = 0):
+def scale_pop(pop, centers=None, envelope: int = 0, timed: bool = False):
     """The scaled POP and the :class:`Scaling` that maps its solutions back.
 
     ``centers`` (optional, one value per variable, NaN for none) moves the variables that have
@@ -326,9 +328,13 @@ def scale_pop(pop, centers=None, envelope: int = 0):
     error ``E_f`` is subtracted from a certified bound (:meth:`Scaling.unscale_result`). An
     equality whose scaling rounds, or a rounding in a term of an unbounded variable, makes
     the scaled certificate no proof for the original problem (``Scaling.exact`` False: its
-    bound is reported as numerical only)."""
+    bound is reported as numerical only).
+
+    ``timed``: the loops over the constraints check the deadline of an enclosing
+    :class:`polylip.runtime.Deadline` (:class:`~polylip.runtime.TimeLimitReached`); the
+    pipeline asks for it before a solve, where nothing is lost by stopping."""
     n = pop.nvars
-    lo, hi = box_from_constraints(n, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask)
+    lo, hi = box_from_constraints(n, pop.ineqs, pop.eqs, pop.binary_mask, pop.spin_mask, timed=timed)
     keep = ~(np.isfinite(lo) & np.isfinite(hi) & (hi > lo)) | pop.binary_mask | pop.spin_mask
     lo, hi = np.where(keep, -1.0, lo), np.where(keep, 1.0, hi)
     bounded = ~keep | pop.binary_mask | pop.spin_mask
@@ -383,6 +389,8 @@ def scale_pop(pop, centers=None, envelope: int = 0):
         exact, why = False, "the objective's scaling rounds a term of an unbounded variable"
     ineqs = []
     for g in pop.ineqs:
+        if timed:  # 20,000 constraints took 24 s here, past the time limit (QA round 3)
+            check_deadline("scaling the constraints")
         a = _affine(g, center, radius)
         sg = _pow2(_norm(a) or 1.0)
         gs = _div(a, sg)
@@ -400,6 +408,8 @@ def scale_pop(pop, centers=None, envelope: int = 0):
         ineqs.append(gs)
     eqs = []
     for h in pop.eqs:
+        if timed:
+            check_deadline("scaling the constraints")
         a = _affine(h, center, radius)
         sh = _pow2(_norm(a) or 1.0)
         hs = _div(a, sh)

@@ -259,3 +259,19 @@ def test_minimizer_rows_are_the_point_and_its_derivatives():
         assert np.linalg.matrix_rank(np.array([got, [float(v) for v in w]], dtype=float)) == 1
         assert all(Fraction(g) * w[next(i for i, v in enumerate(w) if v)] ==
                    w[i] * got[next(i for i, v in enumerate(w) if v)] for i, g in enumerate(got))
+
+
+def test_an_sdp_not_solved_without_refinement_is_solved_with_it(monkeypatch):
+    from polylip.backends import clarabel_backend
+    cert, point = _uncertified(12)
+    real, seen = clarabel_backend.solve_lmi, []
+
+    def flaky(prob, refine=True, **kw):
+        seen.append(refine)
+        sol = real(prob, refine=refine, **kw)
+        return sol if refine else replace(sol, status="inaccurate", raw_status="AlmostSolved")
+
+    monkeypatch.setattr(clarabel_backend, "solve_lmi", flaky)
+    got = cr.exact_face_certificate(cert, point)
+    assert seen == [False, True, False, True]                   # each of the two SDPs twice
+    assert got is not None and got.verify()

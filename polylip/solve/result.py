@@ -43,9 +43,12 @@ class Result:
         derived from it with the scaling's exact rounding error taken off.
     status : str
         "optimal", "infeasible" (the relaxation, hence the POP, is infeasible), "unbounded"
-        (the relaxation gives no finite bound; with ``certified=True`` the POP itself is
-        proven unbounded by a feasible ray, a :class:`~polylip.solve.unbounded.RayCertificate`
-        in ``certificate``), "inaccurate" (the solver stopped without the
+        (proven: with ``certified=True`` the POP itself is unbounded, by a feasible ray, a
+        :class:`~polylip.solve.unbounded.RayCertificate` in ``certificate``; with
+        ``certified=False`` the relaxation of this order has no SOS certificate of any bound,
+        by a :class:`~polylip.solve.moment_ray.MomentRayCertificate`, and the POP may be
+        bounded; a solver's claim that neither proves is "inaccurate"), "inaccurate" (the
+        solver stopped without the
         accuracy it needs to certify) or "failed".
     order, solver, side, sparsity, method, degree : how the bound was obtained ("sos" with a
         relaxation ``order``, or "lp" with a certificate ``degree``).

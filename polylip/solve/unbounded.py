@@ -56,6 +56,7 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.poly import Polynomial
+from polylip.solve.moment_ray import settle_relaxation_claim
 from polylip.solve.result import ORDER_HINT
 
 __all__ = ["RayCertificate", "find_ray", "settle_unbounded", "FORMAT"]
@@ -324,7 +325,9 @@ def settle_unbounded(pop, result, time_budget: float = TIME_BUDGET):
     """``result`` with a proven status where ``pop`` has a feasible ray (see module): an
     "unbounded" claim is certified; an "optimal" bound that is not certified, an "inaccurate"
     or a "failed" solve becomes "unbounded" (certified, no bound). Any other result, or one
-    without a ray, is returned unchanged."""
+    without a ray, is returned unchanged, but an "unbounded" one: it is kept only when a
+    moment ray proves the relaxation unbounded at its order, and is "inaccurate" otherwise
+    (:func:`polylip.solve.moment_ray.settle_relaxation_claim`)."""
     if result.status == "unbounded" and result.certified:
         return result
     if result.status not in ("unbounded", "inaccurate", "failed") and \
@@ -338,7 +341,10 @@ def settle_unbounded(pop, result, time_budget: float = TIME_BUDGET):
         ray = None
     seconds = time.perf_counter() - t0
     if ray is None:
-        return result
+        # no ray of the POP: the relaxation's own claim is checked, else not made
+        # (solve/moment_ray.py)
+        left = None if time_budget is None else max(0.1, time_budget - seconds)
+        return settle_relaxation_claim(pop, result, left)
     log.info("a feasible ray proves the POP unbounded: %s", ray.describe())
     proof = (f"certified: the POP is unbounded: x0 + t d with {ray.describe()} is feasible "
              f"for all large t and the objective goes to {'-' if pop.sense == 'min' else '+'}inf "

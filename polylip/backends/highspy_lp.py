@@ -270,7 +270,7 @@ def solve_lp(problem, tol: float | None = None, max_iters: int | None = None,
     >>> round(solve_lp(lp).value, 6)
     -2.0
     """
-    highspy = require("highspy", "the PDLP LP backend")
+    highspy = require("highspy", "the PDLP LP backend", "pdlp")
     t0 = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"unknown PDLP method {method!r}; choose from {sorted(METHODS)}")

@@ -1,5 +1,6 @@
 """The pipeline: certificates as values, typed solver settings, sparsity="auto", order="auto"."""
 
+import numpy as np
 import pytest
 import sympy
 
@@ -148,3 +149,31 @@ def test_numpy_integers_are_orders_and_degrees():
     assert POP(x**4 - x).solve(order=np.int64(2), time_limit=np.float64(30)).status == "optimal"
     assert Putinar(order=np.int32(3)).order == 3 and type(Putinar(order=np.int32(3)).order) is int
     assert Krivine(degree=np.int64(2)).degree == 2
+
+
+def test_default_order_goes_up_when_a_bounded_problem_has_no_bound_at_the_lowest():
+    # A quartic on a box given by linear constraints: order 2 has no Putinar certificate (the
+    # relaxation is unbounded), yet the feasible set is bounded, so order=None goes to order 3.
+    # Its certified bound is checked against the objective on a grid of the box (every grid
+    # value is at least the minimum).
+    x, y = sympy.symbols("x y")
+    f = x**4 - 3 * x**3 * y + 2 * y**4 - x * y + x
+    pop = POP(f, ineqs=[x + 2, 2 - x, y + 1, 3 - y])
+    assert pop.solve(order=2).status == "unbounded"          # an order the user chose is kept
+    res = pop.solve()
+    assert res.status == "optimal" and res.certified and res.order == 3
+    assert "order 2 gave no finite bound although the feasible set is bounded" in res.message
+    assert res.certificate.verify()
+    X, Y = np.meshgrid(np.linspace(-2, 2, 401), np.linspace(-1, 3, 401))
+    grid_min = float((X**4 - 3 * X**3 * Y + 2 * Y**4 - X * Y + X).min())
+    assert res.bound <= grid_min
+    assert grid_min - res.bound < 0.01                       # and close to it (min -10.88434)
+
+
+def test_default_order_stays_when_the_feasible_set_is_not_bounded():
+    # with an unbounded variable "unbounded" from the relaxation may be the
+    # truth, so order=None does not go up on its own (min x is proven unbounded by a ray)
+    x = sympy.Symbol("x")
+    res = POP(x).solve()
+    assert res.status == "unbounded" and res.order == 1
+    assert "feasible set is bounded" not in (res.message or "")

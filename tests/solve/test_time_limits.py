@@ -36,9 +36,12 @@ def test_bad_time_limits(bad):
 def test_unbounded_message_names_the_next_order():
     # min xy on [0, 1]^2 by linear constraints (minimum 0): order 1 is unbounded, the POP is
     # not (x^3, unbounded itself, now comes back proven so and names no order)
-    res = POP(x * y, ineqs=[x, 1 - x, y, 1 - y]).solve()
+    res = POP(x * y, ineqs=[x, 1 - x, y, 1 - y]).solve(order=1)
     assert res.status == "unbounded" and res.bound is None and not res.certified
     assert "order=2" in res.message
+    # the default order goes up by itself there (the box is bounded: pipeline._solve_default)
+    res = POP(x * y, ineqs=[x, 1 - x, y, 1 - y]).solve()
+    assert res.status == "optimal" and res.order == 2 and res.certified and res.bound <= 0
 
 
 def test_time_limit_does_not_change_a_normal_solve():

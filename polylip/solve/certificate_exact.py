@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -60,6 +61,15 @@ def _rational_sums(keys: np.ndarray, nums: np.ndarray, dens: list) -> dict:
     return out
 
 
+#: The zero Fraction the exact faces fill their Gram matrices with (an identity test then
+#: skips the arithmetic of the many zero entries; any other zero is handled as any Fraction).
+ZERO = Fraction(0)
+
+
+def _entry(X, p, q):
+    return X[p][q]
+
+
 def _float_terms(L):
     """The float terms of ``r`` (layout ``L``) as exact rationals with one denominator:
     ``(monomial ids, integer numerators, denominator)``; each term is a product of two
@@ -89,7 +99,7 @@ def _exact_delta_terms(c, L):
     vals, floats, cut = [], [], 0
     for (j, X), ej in zip(c.exact, es):
         pj, qj = P[cut:cut + ej.size], Q[cut:cut + ej.size]
-        vals.extend(X[p][q] for p, q in zip(pj.tolist(), qj.tolist()))
+        vals.extend(map(_entry, repeat(X), pj.tolist(), qj.tolist()))
         floats.append(c.blocks[j][2][pj, qj])
         cut += ej.size
     floats = np.concatenate(floats)
@@ -101,9 +111,10 @@ def _exact_delta_terms(c, L):
     nz = np.nonzero(m != 0)[0]
     e0 = min(int(ex[nz].min()), 0) if nz.size else 0
     fl = -w[nz] * m[nz] * np.array([1 << int(v) for v in ex[nz] - e0], dtype=object)
+    pairs = [v.as_integer_ratio() if v is not ZERO else (0, 1) for v in vals]
     return (np.concatenate([mons, mons[nz]]),
-            np.concatenate([w * np.array([v.numerator for v in vals], dtype=object), fl]),
-            [v.denominator for v in vals] + [1 << -e0] * nz.size)
+            np.concatenate([w * np.array([n for n, _ in pairs], dtype=object), fl]),
+            [d for _, d in pairs] + [1 << -e0] * nz.size)
 
 
 def _residual_sparse(c, L) -> dict:
@@ -135,8 +146,8 @@ def _exact_grams(exact, blocks) -> tuple:
             raise ModelError(f"an exact Gram matrix for block {j}: no such block, or twice")
         seen.add(j)
         k = blocks[j][2].shape[0]
-        if not (type(X) is tuple and all(type(row) is tuple for row in X)
-                and all(type(v) is Fraction for row in X for v in row)):
+        if not (type(X) is tuple and set(map(type, X)) <= {tuple}
+                and set(map(type, chain.from_iterable(X))) <= {Fraction}):
             X = tuple(tuple(v if type(v) is Fraction else Fraction(v) for v in row) for row in X)
         # (tuples compare entries by identity first: a matrix built with one object per
         # symmetric pair is checked at C speed)
@@ -190,9 +201,10 @@ def _psd_many(mats: list) -> list:
             continue
         rows = []
         for i in idx:
-            flat = [v for row in mats[i] for v in row]
-            D = math.lcm(*{v.denominator for v in flat})
-            rows.append([v.numerator * (D // v.denominator) for v in flat])
+            flat = list(chain.from_iterable(mats[i]))
+            pairs = [v.as_integer_ratio() if v is not ZERO else (0, 1) for v in flat]
+            D = math.lcm(*{d for _, d in pairs})
+            rows.append([n * (D // d) if n else 0 for n, d in pairs])
         ok = _psd_stack(np.array(rows, dtype=object).reshape(len(idx), k, k))
         for t, i in enumerate(idx):
             out[i] = ok[t]

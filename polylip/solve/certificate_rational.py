@@ -87,7 +87,7 @@ from polylip.errors import PolylipError
 from polylip.poly import monomials as mono
 from polylip.relax.conic import LMIProblem, TriBlocks
 from polylip.solve.certificate import _triu
-from polylip.solve.certificate_exact import _is_one, _psd_stack
+from polylip.solve.certificate_exact import ZERO, _is_one, _psd_stack
 from polylip.solve.certificate_face import _simplest, complement, rational_kernel
 
 __all__ = ["exact_face_certificate", "applies"]
@@ -713,7 +713,7 @@ def _exact_blocks(h, dh, faces, sizes, offs):
         nums.append([int(m) * fh + v * f2 for m, v in zip(seg.tolist(), xs)])
         dens.append(D)
     out = [None] * len(faces)
-    zero = Fraction(0)
+    zero = ZERO                                         # (shared: the checks skip it by identity)
     groups = {}
     for j, Q in enumerate(faces):
         groups.setdefault(Q.shape, []).append(j)

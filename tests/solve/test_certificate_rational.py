@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from polylip import POP
 from polylip.model.problems import chained_singular, chained_singular_shifted
@@ -178,31 +179,78 @@ def test_a_tampered_exact_block_is_not_certified():
     assert not bad.sealed().verify()
 
 
-def test_the_polish_is_the_fallback(monkeypatch):
+def _spy(monkeypatch, name, calls, fail_first=False):
+    real = getattr(cr, name)
+
+    def spy(*args):
+        calls.append(name)
+        return None if fail_first and calls.count(name) == 1 else real(*args)
+
+    monkeypatch.setattr(cr, name, spy)
+
+
+def test_the_projected_solver_matrices_spare_the_re_solve(monkeypatch):
+    # chained singular: the solver's own Gram matrices, projected on the faces and polished,
+    # keep a margin there: one SDP (the face at infinity), no re-solve
+    cert, point = _uncertified(12)
+    calls = []
+    _spy(monkeypatch, "_solve_sdp", calls)
+    got = cr.exact_face_certificate(cert, point)
+    assert calls == ["_solve_sdp"] and got is not None and got.verify()
+
+
+def test_the_re_solve_when_the_projection_fails(monkeypatch):
+    cert, point = _uncertified(12)
+    calls = []
+    _spy(monkeypatch, "_solve_sdp", calls)
+    monkeypatch.setattr(cr, "_projected", lambda *a: np.zeros(1) * np.nan)     # no guess at all
+    got = cr.exact_face_certificate(cert, point)
+    assert calls == ["_solve_sdp"] * 2 and got is not None and got.verify()
+    # a projection whose exact step fails (here: made to fail) falls back to the re-solve too
+    calls.clear()
+    monkeypatch.undo()
+    _spy(monkeypatch, "_solve_sdp", calls)
+    _spy(monkeypatch, "_exact_faced", calls, fail_first=True)
+    got = cr.exact_face_certificate(cert, point)
+    assert calls.count("_solve_sdp") == 2 and calls.count("_exact_faced") == 2
+    assert got is not None and got.verify()
+
+
+def test_the_polish_is_the_fallback_after_the_re_solve(monkeypatch):
     # the re-solve's identity holds to rounding, so the exact step goes first; when it fails
     # the identity is polished (least squares) and the exact step tried again
     cert, point = _uncertified(12)
-    real, calls, polishes = cr._exact_faced, [], []
-    real_lsqr = cr.spla.lsqr
+    monkeypatch.setattr(cr, "_projected", lambda *a: np.zeros(1) * np.nan)
+    calls, polishes = [], []
+    real_polisher = cr._polisher
 
-    def failing_once(*args):
-        calls.append(1)
-        return None if len(calls) == 1 else real(*args)
+    def polisher(*args):
+        p = real_polisher(*args)
+        return lambda h: polishes.append(1) or p(h)
 
-    def lsqr(*a, **k):
-        polishes.append(1)
-        return real_lsqr(*a, **k)
-
-    monkeypatch.setattr(cr, "_exact_faced", failing_once)
-    monkeypatch.setattr(cr.spla, "lsqr", lsqr)
+    monkeypatch.setattr(cr, "_polisher", polisher)
+    _spy(monkeypatch, "_exact_faced", calls, fail_first=True)
     got = cr.exact_face_certificate(cert, point)
-    assert len(calls) == 2 and polishes and got is not None and got.verify()
+    # (the first polish is the projection's, which gives up on a NaN guess)
+    assert len(calls) == 2 and len(polishes) == 2 and got is not None and got.verify()
     # polished first when the residual is not far below the margin; no second attempt
     calls.clear(), polishes.clear()
     monkeypatch.setattr(cr, "POLISH_BELOW", 0.0)
     monkeypatch.setattr(cr, "_exact_faced", lambda *args: calls.append(1))
     assert cr.exact_face_certificate(cert, point) is None
-    assert len(calls) == 1 and polishes
+    assert len(calls) == 1 and len(polishes) == 2
+
+
+def test_the_polish_solves_the_least_squares_problem():
+    rng = np.random.default_rng(2)
+    M = sp.random(40, 25, density=0.2, random_state=3, format="csr")
+    x = rng.normal(size=25)
+    live = np.ones(40, bool)
+    live[0] = False
+    target = M @ x
+    got = cr._polisher(M, live, target)(np.zeros(25))
+    assert np.abs((M @ got - target)[live]).max() <= 1e-9 * np.abs(target).max()
+    assert cr._polisher(M, live, target)(np.full(25, np.nan)) is None
 
 
 def test_solver_solves_exactly():
@@ -272,6 +320,7 @@ def test_an_sdp_not_solved_without_refinement_is_solved_with_it(monkeypatch):
         return sol if refine else replace(sol, status="inaccurate", raw_status="AlmostSolved")
 
     monkeypatch.setattr(clarabel_backend, "solve_lmi", flaky)
+    monkeypatch.setattr(cr, "_projected", lambda *a: np.zeros(1) * np.nan)     # both SDPs run
     got = cr.exact_face_certificate(cert, point)
     assert seen == [False, True, False, True]                   # each of the two SDPs twice
     assert got is not None and got.verify()

@@ -55,6 +55,8 @@ _HINT = {"=": "a single '=' is not a comparison", "<": "strict inequalities are 
          ">": "strict inequalities are not supported", "!=": "'!=' is not supported"}
 _ALLOWED = "only +, -, *, / by a constant, ^ or ** with integer exponents"
 _OVERFLOW = "a coefficient is too large for a float"
+#: A non-zero coefficient read as 0 changes the problem ('1e-400*x >= 0' would be dropped).
+_UNDERFLOW = "a coefficient is too small for a float (it would be read as 0)"
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,9 @@ class _Parser:
         value = float(tok)
         if not math.isfinite(value):
             raise self.error(pos, f"the number {self.snippet(pos, pos + len(tok))} is too large")
+        if value == 0.0 and any(ch in "123456789" for ch in tok.lower().split("e")[0]):
+            raise self.error(pos, f"the number {self.snippet(pos, pos + len(tok))} is too small "
+                                  "for a float (it would be read as 0)")
         exact = None
         if tok.isdigit():
             digits = tok.lstrip("0") or "0"
@@ -244,6 +249,12 @@ class _Parser:
         if not (math.isfinite(v) if isinstance(v, float) else np.all(np.isfinite(v.coeffs))):
             raise self.error(pos, _OVERFLOW)
         return v
+
+    def nonzero(self, out: float, a: float, b: float, pos: int) -> float:
+        """``out`` = ``a`` times (or over) ``b``, unless that rounded a non-zero value to 0."""
+        if out == 0.0 and a != 0.0 and b != 0.0 and math.isfinite(b):
+            raise self.error(pos, _UNDERFLOW)
+        return out
 
     def charge(self, entries: int, pos: int, what: str):
         self.work += entries
@@ -293,17 +304,20 @@ class _Parser:
 
     def scale(self, v, c: float, pos: int):
         if isinstance(v, _Term):
-            return _Term(self.finite(v.coeff * c, pos), v.idx)
+            return _Term(self.nonzero(self.finite(v.coeff * c, pos), v.coeff, c, pos), v.idx)
         if c == 1.0:
             return v
         p = self.poly(v, pos)
         self.charge(p.nterms, pos, "this product")
+        if p.nterms:  # the smallest coefficient times c is the first to round to 0
+            self.nonzero(float(np.abs(p.coeffs).min()) * abs(c), 1.0, c, pos)
         return _Sum([], [self.finite(p * c, pos)])
 
     def mul(self, a, b, pos: int):
         if isinstance(a, _Term) and isinstance(b, _Term):
             self.check_degree(len(a.idx) + len(b.idx), pos, "this product")
-            return _Term(self.finite(a.coeff * b.coeff, pos), a.idx + b.idx)
+            return _Term(self.nonzero(self.finite(a.coeff * b.coeff, pos), a.coeff, b.coeff, pos),
+                         a.idx + b.idx)
         if isinstance(a, _Term) and not a.idx:
             return self.scale(b, a.coeff, pos)
         if isinstance(b, _Term) and not b.idx:
@@ -321,6 +335,8 @@ class _Parser:
                 raise self.error(pos, f"{what} would have up to {_count(bound)} terms, more than "
                                       f"max_terms={self.limits.max_terms:,}")
         self.charge(rows * max(degree, 1), pos, what)
+        if a.nterms and b.nterms:   # the smallest product of two terms is the first to round to 0
+            self.nonzero(float(np.abs(a.coeffs).min()) * float(np.abs(b.coeffs).min()), 1.0, 1.0, pos)
         try:
             return self.finite(a * b, pos)
         except ModelError:   # Polynomial refuses infinite coefficients
@@ -338,9 +354,11 @@ class _Parser:
         if c == 0.0:
             raise self.error(pos, f"division by zero ({shown!r} is 0)")
         if isinstance(a, _Term):
-            return _Term(self.finite(a.coeff / c, pos), a.idx)
+            return _Term(self.nonzero(self.finite(a.coeff / c, pos), a.coeff, c, pos), a.idx)
         p = self.poly(a, pos)
         self.charge(p.rows.size + p.nterms, pos, "this division")
+        if p.nterms:
+            self.nonzero(float(np.abs(p.coeffs).min()) / abs(c), 1.0, c, pos)
         return _Sum([], [self.finite(Polynomial(self.vars, p.rows, p.coeffs / c), pos)])
 
     def power(self, a, e, pos: int, epos: int, shown: str, eshown: str):
@@ -367,7 +385,7 @@ class _Parser:
             c = a.coeff ** k
         except OverflowError:
             c = math.inf
-        return _Term(self.finite(c, pos), a.idx * k)
+        return _Term(self.nonzero(self.finite(c, pos), a.coeff, 1.0 if k else 0.0, pos), a.idx * k)
 
     def poly_power(self, p: Polynomial, k: int, pos: int, shown: str) -> Polynomial:
         """``p^k`` as ``p * p * ... * p``, refused up front if its size bounds exceed the limits."""

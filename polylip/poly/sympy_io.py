@@ -63,14 +63,24 @@ def _constant(node):
 def _number(node) -> float:
     if node.is_Rational:
         try:
-            return node.p / node.q  # correctly rounded, exact ints
+            value = node.p / node.q  # correctly rounded, exact ints
         except OverflowError:
             raise ModelError(f"the number {shown(node)} is too large for a float") from None
-    value = float(node) if node.is_Float else _constant(node)
+        return _not_flushed(value, node)
+    value = _not_flushed(float(node), node) if node.is_Float else _constant(node)
     if isinstance(value, float) and not math.isfinite(value):
         if node.is_Float and node.is_finite:   # a finite sympy Float beyond the double range
             raise ModelError(f"the number {shown(node)} is too large for a float")
         raise not_polynomial(node, "its value is not a finite number")
+    return value
+
+
+def _not_flushed(value: float, node) -> float:
+    """``value`` unless it is 0 for a non-zero ``node``: 1e-400 x read as 0 turns an unbounded
+    objective into a constant and drops a constraint 1e-400 x >= 0 (QA round 3)."""
+    if value == 0.0 and node.is_zero is False:
+        raise ModelError(f"the number {shown(node)} is too small for a float (it would be read "
+                         "as 0)")
     return value
 
 

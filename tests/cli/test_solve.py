@@ -179,6 +179,10 @@ ADVERSARIAL = {
     # the scaling's shift expanded a term of degree k into 2^k rows: numpy's "array is too
     # big" as an internal error (QA round 3); now the relaxation's own estimate answers
     "degree_60_shifted": ("minimize: (x+y)^60 + 1", 1, "time_limit"),
+    # 1e-400 was read as 0: an unbounded objective solved as the constant 0, "= global optimum"
+    "underflow": ("minimize: 1e-400*x", 2, "too small for a float"),
+    "underflow_constraint": ("minimize: x\nsubject to: 1e-400*x >= 0\nsubject to: x >= -1", 2,
+                             "too small for a float"),
 }
 
 

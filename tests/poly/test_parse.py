@@ -389,3 +389,28 @@ def test_random_expressions_evaluate_like_python(expr):
         want = value(point)
         tol = 1e-9 * max(1.0, magnitude(point))
         assert abs(got - want) <= tol, (text, point, got, want)
+
+
+@pytest.mark.parametrize("text, culprit", [
+    ("1e-400*x", "1e-400"),                  # a literal that rounds to 0
+    ("x^2 + 0.0000e-999*x + 7e-9999", "7e-9999"),
+    ("1e-200*1e-200*x", None),               # a product of constants
+    ("1e-200*(1e-200*x + y)", None),         # a constant times a sum
+    ("(1e-200*x + 1)*(1e-200*y + 1)", None), # a product of sums: x*y underflows
+    ("x/1e200/1e200", None),                 # a division
+])
+def test_coefficients_that_underflow_to_zero_are_refused(text, culprit):
+    """A non-zero coefficient that the float arithmetic turns into 0 changes the problem:
+    'minimize: 1e-400*x' (unbounded below) was solved as the constant 0, '= global optimum',
+    and a constraint '1e-400*x >= 0' (x >= 0) vanished (QA round 3)."""
+    with pytest.raises(ModelError, match="too small") as info:
+        parse_expression(text, ["x", "y"])
+    if culprit:
+        assert culprit in str(info.value)
+
+
+def test_zeros_and_subnormals_are_still_numbers():
+    assert parse_expression("0e-400*x + 0.000 + x", ["x"]) == parse_expression("x", ["x"])
+    p = parse_expression("5e-324*x", ["x"])   # the smallest subnormal is a float
+    assert p.coeffs.tolist() == [5e-324]
+    assert parse_expression("(x + 1)*(x - 1)", ["x"]) == parse_expression("x^2 - 1", ["x"])

@@ -251,3 +251,12 @@ def test_a_power_whose_expansion_takes_too_long_is_refused_at_once():
     with pytest.raises(ModelError, match="index entries of work"):
         from_sympy((a + b + 1) ** 300)
     assert from_sympy((a + b + 1) ** 60).nterms == 1891
+
+
+@pytest.mark.parametrize("expr", [
+    sympy.Float("1e-400") * sympy.Symbol("x"), sympy.Rational(1, 10**400) * sympy.Symbol("x"),
+    sympy.Symbol("x")**2 + sympy.Float("1e-200") * sympy.Float("1e-200") * sympy.Symbol("x")])
+def test_numbers_that_underflow_to_zero_are_refused(expr):
+    """POP(Float('1e-400') * x) was the constant 0, solved 'optimal' (QA round 3)."""
+    with pytest.raises(ModelError, match="too small for a float"):
+        POP(expr)

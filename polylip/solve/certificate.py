@@ -731,11 +731,7 @@ def _rump(G: np.ndarray, diag_err=0.0) -> np.ndarray:
         if not np.isfinite(t).all():  # the margin overflowed: the Frobenius bound below
             break
         B = G[todo] - t[:, None, None] * np.eye(k)
-        try:
-            np.linalg.cholesky(B)
-            good = np.ones(todo.size, bool)
-        except np.linalg.LinAlgError:
-            good = np.array([_chol_ok(b) for b in B])
+        good = _chol_ok_many(B)
         d = np.einsum("bii->bi", B[good])
         slack = _up(a * d.sum(axis=1) + U * d.max(axis=1) + k * TINY, k + 4)
         out[todo[good]] = _down(t[good] - slack)
@@ -748,12 +744,20 @@ def _rump(G: np.ndarray, diag_err=0.0) -> np.ndarray:
     return mu
 
 
-def _chol_ok(B) -> bool:
+def _chol_ok_many(S) -> np.ndarray:
+    """Whether each matrix of the stack ``S`` has a Cholesky factorization: the stack at once,
+    halved around a failure (a few failing blocks among thousands cost a few dozen stacked
+    calls, not one call per block; the same LAPACK factorization of each matrix)."""
+    if S.shape[0] == 0:
+        return np.zeros(0, bool)
     try:
-        np.linalg.cholesky(B)
-        return True
+        np.linalg.cholesky(S)
+        return np.ones(S.shape[0], bool)
     except np.linalg.LinAlgError:
-        return False
+        if S.shape[0] == 1:
+            return np.zeros(1, bool)
+    h = S.shape[0] // 2
+    return np.concatenate([_chol_ok_many(S[:h]), _chol_ok_many(S[h:])])
 
 
 # ---------------------------------------------------------------------- box from constraints

@@ -620,9 +620,10 @@ def _solver(A: np.ndarray):
         e, r, piv
 
 
-def _exact_step(local, nmons, r, order):
+def _exact_step(local, nmons, num, den, order):
     """Exact corrections ``dh`` with ``M dh = r`` on every monomial but the constant one
-    (``r``: list of Fractions), block by block in ``order``: each block solves the monomials
+    (``r = num / den``, lists of ints changed in place), block by block in ``order``: each
+    block solves the monomials
     no later block reaches and passes its change on the others on. ``local``: per block,
     its rows and dense integer matrix. Per block ``(numerators, denominator)`` of its
     correction (None: none); None when a block's system is inconsistent.
@@ -633,8 +634,6 @@ def _exact_step(local, nmons, r, order):
     count = np.zeros(nmons, np.int64)
     for rows, _ in local:
         count[rows[rows != 0]] += 1
-    num = [v.numerator for v in r]
-    den = [v.denominator for v in r]
     solvers = {}
     out = [None] * len(local)
     for j in order:
@@ -747,15 +746,14 @@ def _exact_faced(M, h, coef, exact_coef, low, live, local, faces, sizes, offs, d
         same = [H for H in Hs if H.shape[0] == d]
         if d and np.linalg.eigvalsh(np.stack(same))[:, 0].min() <= 0:
             return None
-    r = _exact_residual(M, h, coef, exact_coef)
-    r[0] -= Fraction(low)
-    if any(r[a] for a in np.nonzero(~live)[0].tolist() if a != 0):
+    num, den = _exact_residual(M, h, coef, exact_coef, low)
+    if any(num[a] for a in np.nonzero(~live)[0].tolist() if a != 0):
         return None
     dh = None
     for order in (range(len(faces)), range(len(faces) - 1, -1, -1)):
         if deadline is not None and time.perf_counter() > deadline:
             return None
-        dh = _exact_step(local, M.shape[0], list(r), order)
+        dh = _exact_step(local, M.shape[0], list(num), list(den), order)
         if dh is not None:
             break
     if dh is None:
@@ -820,24 +818,32 @@ def _dyadic_ints(x: np.ndarray):
     return np.where(nz, m * np.array([1 << int(v) for v in np.where(nz, e - e0, 0)], dtype=object), 0), e0
 
 
-def _exact_residual(M, h, target, exact_target=None):
-    """``target - M h`` exactly, as Fractions (``M`` integers, ``h`` and ``target`` floats;
-    ``exact_target``, Fractions, in place of ``target`` when given)."""
+def _exact_residual(M, h, target, exact_target=None, low: float = 0.0):
+    """``target - M h - low e_0`` exactly, as ``(numerators, denominators)`` (lists of Python
+    ints, one pair per monomial; ``M`` integers, ``h``, ``target`` and ``low`` floats, summed
+    at one power of two; ``exact_target``, Fractions, in place of ``target`` when given)."""
     hm, he = _dyadic_ints(h)
     tm, te = _dyadic_ints(target if exact_target is None else np.zeros(M.shape[0]))
+    lm, le = _dyadic_ints(np.array([low], dtype=float))
     Mc = M.tocsr()
     prod = Mc.data.astype(object) * hm[Mc.indices]
     sums = np.zeros(M.shape[0], dtype=object)
     has = np.diff(Mc.indptr) > 0
     if has.any():
         sums[has] = np.add.reduceat(prod, Mc.indptr[:-1][has])
-    e0 = min(he, te)
-    num = tm * (1 << (te - e0)) - sums * (1 << (he - e0))
-    scale = Fraction(2) ** e0
-    out = [Fraction(int(v)) * scale if v else Fraction(0) for v in num]
-    if exact_target is not None:
-        out = [t + v for t, v in zip(exact_target, out)]
-    return out
+    e0 = min(he, te, le, 0)
+    num = (tm * (1 << (te - e0)) - sums * (1 << (he - e0))).tolist()
+    if num:
+        num[0] -= int(lm[0]) << (le - e0)
+    D = 1 << -e0
+    if exact_target is None:
+        return [int(v) for v in num], [D] * len(num)
+    nums, dens = [], []
+    for tv, v in zip(exact_target, num):
+        n, d = tv.as_integer_ratio()
+        nums.append(n * D + int(v) * d)
+        dens.append(d * D)
+    return nums, dens
 
 
 def _shifted(objective, xs, mons):

@@ -44,7 +44,7 @@ from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.relax.conic import triangles
 from polylip.solve.box import box_from_constraints
-from polylip.solve.certificate import SOSCertificate, _triu
+from polylip.solve.certificate import SOSCertificate, _chol_ok_many, _triu
 from polylip.solve.certificate_face import repair_by_faces
 from polylip.solve.certificate_rational import applies as exact_faces_apply
 from polylip.solve.certificate_rational import exact_face_certificate
@@ -419,11 +419,7 @@ def regularize(cert, tries=(0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)):
             ka = G.shape[1]
             S = G + (t * nuj)[:, None, None] * Nn - tau[:, None, None] * np.eye(ka)
             d = np.full(js.size, np.inf)
-            try:
-                np.linalg.cholesky(S[:, 1:, 1:])
-                ok = np.ones(js.size, bool)
-            except np.linalg.LinAlgError:
-                ok = np.array([_chol_ok(S[b, 1:, 1:]) for b in range(js.size)])
+            ok = _chol_ok_many(S[:, 1:, 1:])
             if ok.any():
                 C = np.linalg.cholesky(S[ok, 1:, 1:])
                 zz = np.linalg.solve(C, S[ok, 1:, 0][:, :, None])[:, :, 0]
@@ -443,14 +439,6 @@ def regularize(cert, tries=(0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)):
         H[0, 0] += delta[j]
         grams[j] = H
     return project(cert.with_grams(grams), passes=1)
-
-
-def _chol_ok(B) -> bool:
-    try:
-        np.linalg.cholesky(B)
-        return True
-    except np.linalg.LinAlgError:
-        return False
 
 
 def _better(new, old) -> bool:

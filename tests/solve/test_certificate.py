@@ -307,3 +307,15 @@ def test_rump_on_near_singular_and_huge_matrices_is_quiet_and_sound():
         mu = _rump(G)
         exact = np.linalg.eigvalsh(G)[0, 0]
         assert mu[0] <= exact + 1e-9 * abs(exact)
+
+
+def test_chol_ok_many_is_each_matrix_alone():
+    from polylip.solve.certificate import _chol_ok_many
+    rng = np.random.default_rng(4)
+    S = np.stack([(lambda A: A @ A.T + 1e-3 * np.eye(4))(rng.normal(size=(4, 4))) for _ in range(37)])
+    bad = [0, 5, 6, 36]
+    S[bad, 2, 2] = -1.0
+    want = np.ones(37, bool)
+    want[bad] = False
+    assert (_chol_ok_many(S) == want).all()
+    assert _chol_ok_many(S[:0]).shape == (0,) and _chol_ok_many(S[1:2]).all()

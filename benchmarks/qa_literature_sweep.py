@@ -13,10 +13,12 @@ Usage::
     python benchmarks/qa_literature_sweep.py --order default --solvers auto --sides auto
     python benchmarks/qa_literature_sweep.py --order auto --solvers auto --sides auto
     python benchmarks/qa_literature_sweep.py --non-sos --order default   # NON_SOS forms
+    python benchmarks/qa_literature_sweep.py --hard-equalities            # HARD_EQUALITIES
 
 ``--order stated`` (default) relaxes at each problem's stated order, ``default`` calls
 ``POP.solve()`` with no order (the smallest valid one), ``auto`` passes ``order="auto"``.
-Rows of ``--non-sos`` (no SOS certificate of the optimum at any order) are flagged
+Rows of ``--non-sos`` (no SOS certificate of the optimum at any order) and of
+``--hard-equalities`` (HS equality problems with no certified bound at their order) are flagged
 ``NO_HINT`` when a bound is not certified and the message names no order to try.
 """
 
@@ -27,10 +29,11 @@ import multiprocessing as mp
 import time
 
 
-def _table(non_sos):
-    from polylip.model.literature import LITERATURE, NON_SOS
+def _table(which):
+    from polylip.model import literature
 
-    return NON_SOS if non_sos else LITERATURE
+    return {"non_sos": literature.NON_SOS, "hard": literature.HARD_EQUALITIES}.get(
+        which, literature.LITERATURE)
 
 
 def _run(name, solver, side, time_limit, order, non_sos, queue):
@@ -55,7 +58,10 @@ def main() -> None:
     ap.add_argument("--sides", default="moment,sos")
     ap.add_argument("--order", default="stated", choices=["stated", "default", "auto"])
     ap.add_argument("--non-sos", action="store_true", help="sweep literature.NON_SOS")
+    ap.add_argument("--hard-equalities", action="store_true",
+                    help="sweep literature.HARD_EQUALITIES")
     args = ap.parse_args()
+    args.non_sos = "non_sos" if args.non_sos else "hard" if args.hard_equalities else ""
     table = _table(args.non_sos)
     names = args.names or sorted(table)
     counts = dict(rows=0, certified=0, numerical=0, other=0, flagged=0)

@@ -28,7 +28,7 @@ from polylip.model.pop import POP
 from polylip.model.problems import broyden_tridiagonal, chained_wood, generalized_rosenbrock
 from polylip.poly import variables
 
-__all__ = ["KnownProblem", "LITERATURE", "NON_SOS"]
+__all__ = ["KnownProblem", "LITERATURE", "NON_SOS", "HARD_EQUALITIES"]
 
 
 @dataclass(frozen=True)
@@ -420,6 +420,28 @@ def _hs048():
                eqs=[x1 + x2 + x3 + x4 + x5 - 5, x3 - 2 * (x4 + x5) + 3])
 
 
+def _hs039():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    return POP(-x1, eqs=[x2 - x1**3 - x3**2, x1**2 - x2 - x4**2])
+
+
+def _hs040():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    return POP(-x1 * x2 * x3 * x4, eqs=[x1**3 + x2**2 - 1, x1**2 * x4 - x3, x4**2 - x2])
+
+
+def _hs049():
+    x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
+    return POP((x1 - x2) ** 2 + (x3 - 1) ** 2 + (x4 - 1) ** 4 + (x5 - 1) ** 6,
+               eqs=[x1 + x2 + x3 + 4 * x4 - 7, x3 + 5 * x5 - 6])
+
+
+def _hs078():
+    x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
+    return POP(x1 * x2 * x3 * x4 * x5, eqs=[x1**2 + x2**2 + x3**2 + x4**2 + x5**2 - 10,
+                                            x2 * x3 - 5 * x4 * x5, x1**3 + x2**3 + 1])
+
+
 def _hs051():
     x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
     return POP((x1 - x2) ** 2 + (x2 + x3 - 2) ** 2 + (x4 - 1) ** 2 + (x5 - 1) ** 2,
@@ -786,6 +808,13 @@ LITERATURE = {p.name: p for p in [
                  "HS problem 48: a convex quadratic on two linear equalities; f* = 0 at 1"),
     KnownProblem("hs051", _hs051, 1, 0.0, (1.0,) * 5,
                  "HS problem 51: a convex quadratic on three linear equalities; f* = 0 at 1"),
+    KnownProblem("hs078", _hs078, 3, -2.9197004089636795,
+                 (-1.7171435644879571, 1.595709683343963, 1.8272457639017754,
+                  -0.7636430797603017, -0.7636430779213031),
+                 "HS problem 78: x1 x2 x3 x4 x5 on |x|^2 = 10, x2 x3 = 5 x4 x5, "
+                 "x1^3 + x2^3 = -1; published f* = -2.91970041 at (-1.717143, 1.595709, "
+                 "1.827247, -0.7636413, -0.7636450); the point polished by SLSQP (200 "
+                 "random SLSQP starts: none lower)"),
     KnownProblem("tssos_readme", _tssos_readme(False), 2, -0.125, (0.5, 0.5),
                  "TSSOS README (Wang, Magron, Lasserre), the unconstrained example "
                  "x1^4 + x2^4 - x1 x2: -1/8 at +-(1/2, 1/2) (closed form)",
@@ -905,4 +934,27 @@ NON_SOS = {p.name: p for p in [
     KnownProblem("lasserre_nonsos", _global(_lasserre_nonsos_box), 3, -1 / 27, (_S3, _S3),
                  "Lasserre (2001): x^2 y^2 (x^2 + y^2 - 1) + 1/27 is non-negative, not SOS; "
                  "minimum -1/27 at (+-1/sqrt 3, +-1/sqrt 3)"),
+]}
+
+
+#: Hock-Schittkowski problems with equality constraints on unbounded feasible sets whose
+#: relaxation at the stated order gives no certified bound (issue 12's leftovers): at order 2
+#: the relaxations of HS 39 and 40 are unbounded (with a ball of radius R added, order 2 gives
+#: -1, -2.28, -10.5 for HS 39 and -0.62, -29.0, -2.1e5 for HS 40 at R = 10, 100, 1000), and
+#: weakly so: no moment ray at infinity exists (solve/moment_ray.py), so nothing proves it and
+#: the solvers stall; at higher orders, and for HS 49 at its order 3, the bound is tight but
+#: numerical only, since the Gram matrices are singular at a tight bound and an unbounded set
+#: pays for no shift. The rule checked is NON_SOS's (tests/solve/test_literature.py).
+HARD_EQUALITIES = {p.name: p for p in [
+    KnownProblem("hs039", _hs039, 2, -1.0, (1.0, 1.0, 0.0, 0.0),
+                 "HS problem 39: -x1 on x2 = x1^3 + x3^2, x1^2 = x2 + x4^2; f* = -1 at "
+                 "(1, 1, 0, 0) (x1^2 - x1^3 = x3^2 + x4^2 >= 0 gives x1 <= 1); unbounded set"),
+    KnownProblem("hs040", _hs040, 2, -0.25,
+                 (2 ** (-1 / 3), 2 ** (-1 / 2), 2 ** (-11 / 12), 2 ** (-1 / 4)),
+                 "HS problem 40: -x1 x2 x3 x4 on x1^3 + x2^2 = 1, x1^2 x4 = x3, x4^2 = x2; "
+                 "f* = -1/4 at (2^(-1/3), 2^(-1/2), 2^(-11/12), 2^(-1/4)) (closed form); "
+                 "unbounded set"),
+    KnownProblem("hs049", _hs049, 3, 0.0, (1.0,) * 5,
+                 "HS problem 49: (x1 - x2)^2 + (x3 - 1)^2 + (x4 - 1)^4 + (x5 - 1)^6 on "
+                 "x1 + x2 + x3 + 4 x4 = 7, x3 + 5 x5 = 6; f* = 0 at 1; unbounded set"),
 ]}

@@ -48,7 +48,7 @@ from polylip.solve.box import box_from_constraints
 from polylip.solve.minimizers import polish
 from polylip.solve.scaling import BOX_MAX, scale_pop
 
-__all__ = ["recentre", "centers_for", "FAR", "LOOSE"]
+__all__ = ["recentre", "centers_for", "radii_for", "FAR", "LOOSE"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ CENTER_BITS = (53, 40, 30, 20, None, 12, 8, 4, 2, 1)
 #: No recentring above this many terms (objective and constraints): each try checks the
 #: substitution in exact rationals, pure Python.
 MAX_TERMS = 2_000
+#: An unbounded variable is also rescaled when its curvature at the candidate is more than
+#: this times the flattest one's (see radii_for).
+CURVATURE_SPAN = 2.0 ** 20
 #: Recentring rounds at most (each from the best candidate so far: a first candidate far
 #: off, from an "inaccurate" solve, gives a better one once recentred).
 ROUNDS = 3
@@ -116,6 +119,44 @@ def _point(pop, result):
     return point if point is not None and np.isfinite(point).all() else None
 
 
+def _hessian_diagonal(p, point: np.ndarray) -> np.ndarray:
+    """``d^2 p / dx_i^2`` at ``point``, every ``i`` (from the exponent matrix)."""
+    e = p.exponents.astype(float)
+    c = p.coeffs
+    out = np.zeros(e.shape[1])
+    with np.errstate(all="ignore"):
+        for i in range(e.shape[1]):
+            a = e[:, i]
+            keep = a >= 2
+            if not keep.any():
+                continue
+            ee = e[keep].copy()
+            ee[:, i] -= 2
+            out[i] = float(np.sum(c[keep] * a[keep] * (a[keep] - 1)
+                                  * np.prod(point[None, :] ** ee, axis=1)))
+    return out
+
+
+def radii_for(pop, point) -> np.ndarray:
+    """Power-of-two radii for the unbounded continuous variables whose curvature at ``point``
+    (the objective's ``d^2 f / dx_i^2``) is more than :data:`CURVATURE_SPAN` times the least
+    positive one among them: ``r_i`` about ``sqrt(H_min / H_ii)``, so ``z_i`` has the
+    curvature of the flattest variable (MGH's Brown badly scaled function, ``x2* = 2e-6``:
+    ``H_22 = 2e12`` beside ``H_11 = 2``, radius 2^-20); NaN elsewhere (left at 1)."""
+    point = np.asarray(point, dtype=float)
+    free = _free(pop)
+    out = np.full(pop.nvars, np.nan)
+    obj = pop.objective.with_variables(pop.variables)
+    H = _hessian_diagonal(obj, point) * (1.0 if pop.sense == "min" else -1.0)
+    pos = free & np.isfinite(H) & (H > 0)
+    if pos.sum() < 2:
+        return out
+    ref = H[pos].min()
+    steep = pos & (H > CURVATURE_SPAN * ref)
+    out[steep] = 2.0 ** np.round(0.5 * np.log2(ref / H[steep]))
+    return out
+
+
 def centers_for(pop, point, order: int | None = None):
     """The centres for ``scale_pop`` from ``point`` (the original variables): NaN but for the
     unbounded continuous variables beyond :data:`FAR`, rounded to the most bits of
@@ -125,18 +166,28 @@ def centers_for(pop, point, order: int | None = None):
     if point.size != pop.nvars or not np.isfinite(point).all():
         return None
     move = _free(pop) & (np.abs(point) > FAR)
-    if not move.any():
+    radii = radii_for(pop, point)
+    if not move.any() and not np.isfinite(radii).any():
         return None
+    radii = radii if np.isfinite(radii).any() else None
     for bits in CENTER_BITS:
         if bits is None and order is None:
             continue
         centers = np.where(move, point if bits is None else _round_bits(point, bits), np.nan)
-        scaled, how = scale_pop(pop, centers=centers, envelope=0 if bits else 2 * order)
+        scaled, how = scale_pop(pop, centers=centers, envelope=0 if bits else 2 * order,
+                                radii=radii)
         if how.exact and np.array_equal(how.center[move], centers[move]):
             return centers, scaled, how
         log.debug("recentring with %s bits rounds: %s", bits or "53 (envelope)",
                   how.why or "an equality rounds")
     return None
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    if not np.array_equal(fa, fb):
+        return False
+    return bool(np.all(np.abs(a[fa] - b[fb]) <= 1e-9 * np.maximum(1.0, np.abs(a[fa]))))
 
 
 def _better(first, second) -> bool:
@@ -178,8 +229,8 @@ def recentre(pop, result, solve, time_left=None):
         if found is None:
             break
         centers, scaled, how = found
-        if any(np.array_equal(centers, c, equal_nan=True) for c in tried):
-            break
+        if any(_same(centers, c) for c in tried):
+            break   # the same centres again (to 1e-9): the same solve
         tried.append(centers)
         limit = None
         if time_left is not None:

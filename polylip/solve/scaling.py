@@ -299,7 +299,7 @@ def _center_radius(lo, hi, keep, unshifted):
     return center, radius
 
 
-def scale_pop(pop, centers=None, envelope: int = 0, timed: bool = False):
+def scale_pop(pop, centers=None, envelope: int = 0, timed: bool = False, radii=None):
     """The scaled POP and the :class:`Scaling` that maps its solutions back.
 
     ``centers`` (optional, one value per variable, NaN for none) moves the variables that have
@@ -308,6 +308,9 @@ def scale_pop(pop, centers=None, envelope: int = 0, timed: bool = False):
     cannot be paid for: a centre whose substitution rounds one makes ``Scaling.exact`` False
     (the caller picks centres of few bits, which round nothing on short coefficients), unless
     ``envelope`` allows paying for it.
+
+    ``radii`` (optional, powers of two, NaN for none) rescales the variables with no finite
+    box (not binary or spin) too: ``x_i = c_i + r_i z_i`` (a power of two rounds nothing).
 
     ``envelope`` (an even degree, 0 for none) pays for a rounding in terms of unbounded
     variables: with ``E`` the sum of the absolute rounding errors and ``2d`` the smallest even
@@ -352,11 +355,22 @@ def scale_pop(pop, centers=None, envelope: int = 0, timed: bool = False):
     # x1 in [50, 200]: centre 125 rounded 0.00533 x1^2, and every bound was numerical only).
     # Their z then lies in a sub-interval of [-1, 1], which conditions the relaxation as well
     # as the box allows without a shift.
+    free_radii = None
+    if radii is not None:
+        radii = np.asarray(radii, dtype=float).ravel()
+        if radii.size != n:
+            raise ValueError(f"radii needs {n} values, got {radii.size}")
+        m, _ = np.frexp(np.where(np.isfinite(radii), radii, 1.0))
+        if np.any(np.isfinite(radii) & ((radii <= 0) | (m != 0.5))):
+            raise ValueError("radii must be powers of two")
+        free_radii = keep & ~pop.binary_mask & ~pop.spin_mask & np.isfinite(radii)
     unshifted = keep & ~given
     for _ in range(n + 1):
         center, radius = _center_radius(lo, hi, keep, unshifted)
         if given.any():
             center = np.where(given & ~unshifted, centers, center)
+        if free_radii is not None:
+            radius = np.where(free_radii, radii, radius)
         more = unshifted.copy()
         for h in pop.eqs:
             hv = np.unique(h.rows[h.rows >= 0]) if h.rows.size else np.zeros(0, dtype=int)

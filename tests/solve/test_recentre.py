@@ -115,3 +115,26 @@ def test_inequality_envelope_contains_the_feasible_set():
         orig = {v: Fraction(float(c)) + zf[v] for v, c in zip("xy", how.center)}
         if _exact_value(g, orig) >= 0:
             assert _exact_value(gs, zf) >= 0
+
+
+def test_steep_unbounded_variables_are_rescaled():
+    # MGH Brown badly scaled: x* = (1e6, 2e-6), curvature 2 in x1 and 2e12 in x2
+    from polylip.model.literature import LITERATURE
+    from polylip.solve.recentre import radii_for
+
+    pop = LITERATURE["mgh_brown_badly_scaled"].build()
+    point = np.array([1e6, 2e-6])
+    radii = radii_for(pop, point)
+    assert np.isnan(radii[0]) and radii[1] == 2.0**-20
+    centers, scaled, how = centers_for(pop, point, order=2)
+    assert how.exact and how.radius.tolist() == [1.0, 2.0**-20] and how.center[0] == 1e6
+    # the map back, in exact rationals: s f_s(z) + c0 - E <= f(c + r z) (the x2 term rounds,
+    # -4e6 - 4e-6 times 2^-20, so the envelope pays: one-sided)
+    zf = {"x1": Fraction(3, 10), "x2": Fraction(21, 10)}
+    orig = {v: Fraction(float(c)) + Fraction(float(r)) * zf[v]
+            for v, c, r in zip(pop.variables, how.center, how.radius)}
+    mapped = Fraction(how.objective_scale) * _exact_value(scaled.objective, zf) \
+        + Fraction(how.objective_offset)
+    assert how.objective_error > 0
+    assert mapped - Fraction(how.objective_error) <= _exact_value(pop.objective, orig)
+    assert np.isnan(radii_for(POP((x - 1e6) ** 2 + (y - 3) ** 2), [1e6, 3.0])).all()

@@ -166,15 +166,16 @@ def test_limits_give_a_valid_bound_or_an_honest_status():
 
 
 def test_first_order_point_is_certified_not_refused():
-    # theta = 5 with no multipliers: refused on the interior-point path (as before), certified
-    # (and valid: min xy = -1) on the first-order path
+    # theta = 5 with no multipliers: "inaccurate" on the interior-point path (its point should
+    # have been exact) with the point's certified bound, "optimal" on the first-order path;
+    # valid on both (min xy = -1)
     pop = POP(x * y, ineqs=box([x, y]))
     R = LPRelaxation.build(pop, degree=2)
     lp = R.to_lp()
     z = np.zeros(lp.nvars)
     z[0] = 5.0
     ipm = R._result(lp, BackendSolution("optimal", "highs", 0.0, value=-5.0, x=z))
-    assert ipm.status == "inaccurate" and ipm.bound is None
+    assert ipm.status == "inaccurate" and ipm.certified and ipm.bound <= -1.0
     fo = R._result(lp, BackendSolution("optimal", "pdlp", 0.0, value=-5.0, x=z))
     assert fo.status == "optimal" and fo.bound <= -1.0
     # a perturbed optimum: negative and inflated multipliers are clipped, the bound stays valid

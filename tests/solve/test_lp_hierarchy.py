@@ -238,7 +238,14 @@ def test_inaccurate_solution_gives_no_bound():
     zbad[0] = 5.0  # theta = 5 with no multipliers: the certificate does not hold
     raw = BackendSolution("optimal", "highs", 0.0, value=-5.0, x=zbad)
     res = relaxation._result(lp, raw)
-    assert res.status == "inaccurate" and res.bound is None
+    # not the solver's word: "inaccurate", but the point's own certified bound stays, valid
+    # (theta - slack = 5 - 6, slack = max |xy - 5| on the box: 6; min xy = -1)
+    assert res.status == "inaccurate" and res.certified
+    assert res.bound <= -1.0 and res.numerical_bound == 5.0
+    assert "certificate check failed" in res.message and "valid, not tight" in res.message
+    zbad[0] = np.inf        # no finite certified bound: no bound at all
+    raw = BackendSolution("optimal", "highs", 0.0, value=-np.inf, x=zbad)
+    assert relaxation._result(lp, raw).bound is None
 
 
 @pytest.mark.parametrize("claim", ["infeasible", "unbounded"])

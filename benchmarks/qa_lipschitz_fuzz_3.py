@@ -50,6 +50,9 @@ ACTS = ["relu", "relu", "relu", "leaky_relu:0.1", "leaky_relu:1.5", "leaky_relu:
 FAMILIES = ["gauss", "integer", "coincident", "zero", "dead", "kink", "scale"]
 TOL, TOL_LOW = 1e-8, 1e-12
 MAX_LPS = 6000
+#: Methods run with ``time_limit=METHOD_SECONDS`` (which also checks that they honour it).
+LIMITED = ("lp", "sdp", "shor", "lipsdp", "geolip", "milp")
+METHOD_SECONDS = 30.0
 
 
 def act_fns(name):
@@ -102,7 +105,16 @@ def value(J, out, p):
 
 
 def margin_lp(R, h, region, c0, r, n):
-    """max eps: R x + eps <= h (rows of norm 1), x inside the region by eps. (eps, x)."""
+    """max eps: R x + eps <= h (rows of norm 1), x inside the region by eps. (eps, x).
+    Solved in the region's units (x = c0 + r y, eps returned in units of r): HiGHS's
+    tolerances are absolute, and a region of radius 1e-11 is below them in the units of x."""
+    if region != "global":
+        eps, y = margin_unit(R, (h - R @ c0) / r, region, np.zeros(n), 1.0, n)
+        return eps, (None if y is None else c0 + r * y)
+    return margin_unit(R, h, region, c0, r, n)
+
+
+def margin_unit(R, h, region, c0, r, n):
     if region == "ball":
         m = R.shape[0]
         A = np.zeros((m + 1 + n + 1, n + 1))
@@ -145,7 +157,7 @@ def true_constant(Ws, bs, act, out, p, region, c0, r):
     """(truth_lo, truth_hi, cells, ambiguous, lps) or None past MAX_LPS LPs."""
     slopes = act_fns(act)[2]
     n = Ws[0].shape[1]
-    scale = r if region != "global" else 1.0
+    scale = 1.0  # margins come in units of the radius (of x for the global region)
     counter = {"lps": 0, "cells": 0, "amb": 0}
     best = [-np.inf, -np.inf]  # without / with the ambiguous cells
 
@@ -309,7 +321,8 @@ def samples(rng, reg, c0, r, N, bscale):
 
 
 def main(seed0, count, methods):
-    fails, stats = [], {"nets": 0, "truth": 0, "calls": 0, "refused": 0, "ambiguous": 0}
+    fails, stats = [], {"nets": 0, "truth": 0, "calls": 0, "refused": 0, "ambiguous": 0,
+                        "statuses": {}}
     t_start = time.time()
     for seed in range(seed0, seed0 + count):
         rng = np.random.default_rng(seed)
@@ -351,6 +364,9 @@ def main(seed0, count, methods):
             stats["calls"] += 1
             try:
                 kw = {"budget": 4} if meth == "auto" else {}
+                if meth in LIMITED:
+                    kw["options"] = {"time_limit": METHOD_SECONDS}
+                t_call = time.perf_counter()
                 res = lipschitz(net, {np.inf: "inf", 2.0: "2"}[p], method=meth, region=region,
                                 **kw)
             except PolylipError as e:
@@ -362,8 +378,12 @@ def main(seed0, count, methods):
                 traceback.print_exc()
                 continue
             up, lo = res.upper, res.lower
+            took = time.perf_counter() - t_call
             line.append(f"{meth}={'-' if up is None else f'{up:.6g}'}/"
-                        f"{'-' if lo is None else f'{lo:.6g}'}")
+                        f"{'-' if lo is None else f'{lo:.6g}'}"
+                        + (f"({res.status},{took:.0f}s)" if took > 10 or res.status not in (
+                            "ok", "optimal") else ""))
+            stats["statuses"][res.status] = stats["statuses"].get(res.status, 0) + 1
             if up is not None:
                 if truth and up < t_lo * (1 - 1e-7) - 1e-300:
                     fails.append((tag, meth, "upper<truth", up, truth[:2]))
@@ -399,7 +419,7 @@ def main(seed0, count, methods):
                 print("FAIL", f, flush=True)
     print(f"SUMMARY nets={stats['nets']} with_truth={stats['truth']} "
           f"ambiguous={stats['ambiguous']} calls={stats['calls']} refused={stats['refused']} "
-          f"failures={len(fails)} wall={time.time() - t_start:.0f}s")
+          f"failures={len(fails)} statuses={stats['statuses']} wall={time.time() - t_start:.0f}s")
     for f in fails:
         print("FAIL", f)
 

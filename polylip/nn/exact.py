@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 MAX_UNSTABLE = 22
 #: Default cap on the number of LPs spent on the true value.
 MAX_LPS = 20000
-#: A pattern is realizable when its LP margin exceeds this (inputs in the units of x).
+#: A pattern is realizable when its LP margin exceeds this (in units of the region's radius
+#: for a box or a ball, of x for the global region).
 MARGIN_TOL = 1e-9
 
 
@@ -171,8 +172,26 @@ def _affine_prefix(net, S, depth):
 
 
 def _margin_lp(rows, rhs, region, n, time_limit=None):
-    """Maximize eps s.t. rows @ x + eps <= rhs, eps <= 1, x in region. Returns (eps, x);
-    ``(nan, None)`` when stopped by ``time_limit`` (seconds) before an answer."""
+    """Maximize eps s.t. rows @ x + eps <= rhs, eps <= 1, x in region (rows of norm 1).
+    Returns (eps, x); ``(nan, None)`` when stopped by ``time_limit`` (seconds) before an
+    answer.
+
+    Over a box or a ball the LP is solved in the region's own units, ``x = c + r y`` with
+    ``y`` in the unit box or ball, and ``eps`` is returned in units of the radius ``r``
+    (for the global region, of x). In the units of x a region of radius 1e-11 had every
+    cell's margin below :data:`MARGIN_TOL` and HiGHS's absolute tolerances (1e-7): "exact"
+    called 12 the true constant of a box whose samples reach 33."""
+    if isinstance(region, (BoxRegion, BallRegion)):
+        c, r = np.asarray(region.center, dtype=float), float(region.radius)
+        # rows (c + r y) + eps <= rhs  <=>  rows y + eps / r <= (rhs - rows c) / r
+        unit = type(region)(np.zeros(n), 1.0)
+        eps, y = _margin_unit(rows, (rhs - rows @ c) / r, unit, n, time_limit)
+        return eps, (None if y is None else c + r * y)
+    return _margin_unit(rows, rhs, region, n, time_limit)
+
+
+def _margin_unit(rows, rhs, region, n, time_limit=None):
+    """:func:`_margin_lp` in the region's units (a box or ball of radius 1 at 0, or global)."""
     m = rows.shape[0]
     c = np.zeros(n + 1)
     c[-1] = -1.0
@@ -184,7 +203,7 @@ def _margin_lp(rows, rhs, region, n, time_limit=None):
         # on a hyperplane (two coincident first-layer hyperplanes: "exact" called the formal
         # value 8 the true one, 6; benchmarks/qa_lipschitz_fuzz.py, seed 1091)
         boxed = BoxRegion(region.center, region.radius)
-        eps, x = _margin_lp(rows, rhs, boxed, n, time_limit)
+        eps, x = _margin_unit(rows, rhs, boxed, n, time_limit)
         if not eps > MARGIN_TOL:  # also NaN (stopped): the SOCP would not decide sooner
             return eps, x
         return _margin_socp(A, rhs, region, n, time_limit)

@@ -192,3 +192,36 @@ def test_lower_bound_deterministic():
     a, b = lower_bound(net, "inf"), lower_bound(net, "inf")
     assert a.value == b.value and np.array_equal(a.witness, b.witness)
     assert dual_norm(net.gradient(a.witness), np.inf) == pytest.approx(a.value)
+
+
+def _tiny_cells_net(radius):
+    """A 3-6-6-1 ReLU network whose first-layer hyperplanes pass through the center (0, -1, 0)
+    or within ``radius`` of it: its cells there are ``radius`` wide."""
+    W1 = np.array([[0, -1, -2], [2, -2, 2], [-1, 2, -2], [-2, 1, 1], [-1, -1, -1], [1, 0, 2]],
+                  float)
+    W2 = np.array([[0, 0, -2, -1, 0, -2], [-2, 2, 2, -2, -1, 1], [-1, 2, -2, -1, 1, -2],
+                   [-2, -1, 1, 1, 1, 2], [-2, -1, -1, 0, 0, 0], [0, -2, 1, -2, 1, 1]], float)
+    W3 = np.array([[-1, -1, -1, -2, 0, -1]], float)
+    c0 = np.array([0.0, -1.0, 0.0])
+    b1 = -(W1 @ c0) + np.array([0, 0, -1, -1, 0, 1]) * radius
+    return Network.from_weights([W1, W2, W3], [b1, np.array([0, 0, 2, 1, 0, 1.0]), None]), c0
+
+
+@pytest.mark.parametrize("radius", [1e-11, 1e-9, 1e-3])
+@pytest.mark.parametrize("kind", ["box", "ball"])
+def test_true_value_on_a_tiny_region(radius, kind):
+    """The realizability LPs worked in the units of x, with an absolute margin threshold of
+    1e-9 and HiGHS's absolute tolerances: over a box of radius 1e-11 every cell's margin was
+    below them, and "exact" called 12 the true constant where 200,000 samples of the box
+    reach 33 (an upper bound below the constant). They now work in the region's own units."""
+    net, c0 = _tiny_cells_net(radius)
+    region = BoxRegion(c0, radius) if kind == "box" else BallRegion(c0, radius)
+    rng = np.random.default_rng(0)
+    S = region.project(c0 + radius * rng.uniform(-1, 1, (200_000, 3)))
+    sampled = net.local_lipschitz(S, "inf").max()
+    assert sampled == pytest.approx(33.0)
+    ev = exact_values(net, "inf", region)
+    assert ev.true >= sampled - 1e-9
+    res = lipschitz(net, "inf", method="exact", region=region)
+    assert res.upper >= sampled - 1e-9 and res.status != "inconsistent"
+    assert res.lower <= res.upper

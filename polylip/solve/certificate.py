@@ -240,6 +240,34 @@ class SOSCertificate:
         return self._copy(blocks=blocks, bound=self.bound if bound is None else float(bound),
                           shifts=None, claimed=None)
 
+    def with_exact(self, grams, exact, bound: float) -> "SOSCertificate":
+        """The same certificate with other float Gram matrices (symmetric, of the blocks'
+        sizes), the exact (rational) ones ``exact`` (checked as in the constructor) and the
+        bound, unsealed, without exact blocks of its own before: the Gram-independent term
+        layout is shared, only which blocks are exact (never folded into) is redone."""
+        if self.exact:
+            raise ModelError("with_exact: the certificate has exact blocks already")
+        blocks = []
+        for (g, b, G0), G in zip(self.blocks, grams):
+            G = np.asarray(G, dtype=float)
+            if G.shape != G0.shape or not np.array_equal(G, G.T):
+                raise ModelError(f"a Gram matrix of shape {G.shape} for a basis of {G0.shape[0]} monomials, "
+                                 "or not symmetric")
+            blocks.append((g, b, G))
+        blocks = tuple(blocks)
+        ex = _exact_grams(exact, blocks)
+        T = dict(self._terms)
+        faced = np.zeros(T["sizes"].size, bool)
+        faced[[j for j, _ in ex]] = True
+        free = T["is_one"] & ~faced
+        rep, owner = T["rep"], T["owner"]
+        gmon = T["inv"][T["ncoef"]:T["ncoef"] + rep.size]
+        one = free[owner[rep]] & (gmon != 0)
+        T.update(faced=faced, free=free, one_ent=rep[one], one_mon=gmon[one])
+        out = self._copy(blocks=blocks, exact=ex, bound=float(bound), shifts=None, claimed=None)
+        out.__dict__["_terms"] = T
+        return out
+
     def residual_estimate(self) -> np.ndarray:
         """The float residual coefficients (over ``_layout["mons"]``): an estimate, not a bound."""
         L = self._layout

@@ -78,7 +78,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import replace
 from fractions import Fraction
 from itertools import combinations_with_replacement
 
@@ -656,20 +655,27 @@ def _exact_step(local, nmons, num, den, order):
             log.info("exact faces: block %d's system is inconsistent", j)
             return None
         dd = e * bd                                    # the correction is x / dd
+        yr = [int(v) for v in y[:rank]]
+        g = math.gcd(dd, *yr)                          # in lowest terms (else the denominators
+        if g > 1:                                      # grow along the chain: 2,682 bits at the
+            dd //= g                                   # end of chained singular n = 5,000)
+            yr = [v // g for v in yr]
         x = [0] * D.shape[1]
         for i, c in enumerate(piv):
-            x[c] = int(y[i])
+            x[c] = yr[i]
         out[j] = (x, dd)
-        change = D[:, piv].astype(object).dot(y[:rank]) if rank else np.zeros(rows.size, dtype=object)
+        change = D[:, piv].astype(object).dot(np.array(yr, dtype=object)) if rank \
+            else np.zeros(rows.size, dtype=object)
         for a, c in zip(rows.tolist(), change.tolist()):
-            if c:                                      # r_a -= c / dd
+            if c:                                      # r_a -= c / dd, in lowest terms
                 da = den[a]
                 if da == dd:
-                    num[a] -= c
+                    na = num[a] - c
                 else:
                     g = math.gcd(da, dd)
-                    num[a] = num[a] * (dd // g) - c * (da // g)
-                    den[a] = da // g * dd
+                    na, da = num[a] * (dd // g) - c * (da // g), da // g * dd
+                g = math.gcd(na, da)
+                num[a], den[a] = na // g, da // g
     return out
 
 
@@ -1075,8 +1081,7 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
             X, img = _congruence(shifts_T[j], X)
         exact.append((j, X))
         grams.append(img)
-    out = replace(cert, blocks=tuple((g, bb, G) for (g, bb, _), G in zip(cert.blocks, grams)),
-                  bound=low, exact=tuple(exact), shifts=None, claimed=None).sealed()
+    out = cert.with_exact(grams, exact, low).sealed()
     cb = out.certified_bound()
     log.info("exact faces: %s, bound %.10g (%.2f s)", "certified" if cb.certified else "not certified",
              low, time.perf_counter() - t0)

@@ -324,3 +324,22 @@ def test_an_sdp_not_solved_without_refinement_is_solved_with_it(monkeypatch):
     got = cr.exact_face_certificate(cert, point)
     assert seen == [False, True, False, True]                   # each of the two SDPs twice
     assert got is not None and got.verify()
+
+
+def test_with_exact_is_the_constructor_with_the_layout_shared():
+    cert, point = _uncertified(12)
+    got = cr.exact_face_certificate(cert, point)
+    grams = [G for _, _, G in got.blocks]
+    fresh = replace(cert, blocks=tuple((g, b, G) for (g, b, _), G in zip(cert.blocks, grams)),
+                    bound=got.bound, exact=got.exact, shifts=None, claimed=None)
+    shared = cert.with_exact(grams, got.exact, got.bound)
+    a, b = fresh._terms, shared._terms
+    assert {k for k in a if isinstance(k, str)} == {k for k in b if isinstance(k, str)}
+    for key in (k for k in a if isinstance(k, str)):
+        if isinstance(a[key], np.ndarray):
+            assert np.array_equal(a[key], b[key]), key
+    ca, cb = fresh.certified_bound(), shared.certified_bound()
+    assert (ca.certified, ca.bound, ca.reason) == (cb.certified, cb.bound, cb.reason) and cb.certified
+    assert shared.sealed().verify()
+    with pytest.raises(Exception, match="exact blocks already"):
+        shared.with_exact(grams, got.exact, got.bound)

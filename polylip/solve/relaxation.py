@@ -510,7 +510,8 @@ class Relaxation:
         result = Result(status="optimal", bound=float(bound), candidate=candidate,
                         candidate_value=cand_value, is_global=bool(is_global), rank_one=rank_one,
                         accuracy=float(accuracy), message=message, **common)
-        result = with_minimizers(result, self, y, FEAS_TOL, GAP_TOL)  # solve/minimizers.py
+        result = with_minimizers(result, self, y, FEAS_TOL, GAP_TOL,  # solve/minimizers.py
+                                 deadline=getattr(self, "_deadline", None))
         return certify_sos(result, self, lmi, raw, pop,  # solve/certify.py
                            getattr(self, "_deadline", None))
 

@@ -36,13 +36,13 @@ def _table(which):
         which, literature.LITERATURE)
 
 
-def _run(name, solver, side, time_limit, order, non_sos, queue):
+def _run(name, solver, side, time_limit, order, non_sos, sparsity, queue):
     p = _table(non_sos)[name]
     pop = p.build()
     t0 = time.perf_counter()
     try:
         kw = {} if order == "default" else {"order": p.order if order == "stated" else order}
-        r = pop.solve(sparsity=p.sparsity, solver=solver, side=side, time_limit=time_limit, **kw)
+        r = pop.solve(sparsity=sparsity or p.sparsity, solver=solver, side=side, time_limit=time_limit, **kw)
         verified = r.certificate.verify() if r.certified and r.certificate is not None else None
         queue.put((r.status, r.bound, r.certified, verified, time.perf_counter() - t0,
                    f"[order {r.order}, {r.sparsity}, {len(r.minimizers)} minimizer(s)] {r.message}"))
@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--non-sos", action="store_true", help="sweep literature.NON_SOS")
     ap.add_argument("--hard-equalities", action="store_true",
                     help="sweep literature.HARD_EQUALITIES")
+    ap.add_argument("--sparsity", default=None, help="instead of each problem's own")
     args = ap.parse_args()
     args.non_sos = "non_sos" if args.non_sos else "hard" if args.hard_equalities else ""
     table = _table(args.non_sos)
@@ -75,7 +76,7 @@ def main() -> None:
             for side in args.sides.split(","):
                 q = mp.Queue()
                 proc = mp.Process(target=_run, args=(name, solver, side, args.time_limit, args.order,
-                                                        args.non_sos, q))
+                                                        args.non_sos, args.sparsity, q))
                 proc.start()
                 proc.join(args.time_limit + 60)
                 if proc.is_alive():

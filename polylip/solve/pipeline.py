@@ -320,7 +320,18 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
                 result = replace(result, message=f"{result.message}; order {order} "
                                                  f"{relaxation.message}")
             break
-        result = _solve_one(relaxation, settings, _left(start, settings.time_limit))
+        left = _left(start, settings.time_limit)
+        if left is not None and left <= 0:  # building took what was left (as in _solve_fixed)
+            why = (f"stopped at the time limit: building the relaxation of order {order} took "
+                   f"{relaxation.build_seconds:.3g} s of the {settings.time_limit:g} s")
+            result = Result(status="time_limit", bound=None, order=relaxation.order,
+                            solver=settings.solver, sense=pop.sense,
+                            sparsity=relaxation.blocks.kind,
+                            build_seconds=relaxation.build_seconds,
+                            sizes=dict(relaxation.sizes), message=why) if result is None else \
+                replace(result, message=f"{result.message}; order {order} {why}")
+            break
+        result = _solve_one(relaxation, settings, left)
         log.info("order='auto': order %d ended %s", order, result.status)
         if result.status == "optimal" and not result.certified:
             # a numerical bound only: not where "auto" stops (until the bound is certified);

@@ -105,3 +105,52 @@ def test_the_scaling_step_stops_at_the_time_limit(monkeypatch):
     res = pop.solve(time_limit=0.5)
     assert res.status == "time_limit" and res.bound is None
     assert len(calls) < len(ineqs)   # the loop stopped, it did not run to its end
+
+
+def test_the_minimizer_search_leaves_time_to_certify(monkeypatch):
+    """Chained Wood n = 20 with time_limit=2 at load 10: the solver ended at 0.9 s, then three
+    SLSQP polishes of the candidate took 2.2 s, so the certify stage was cut ("numerical
+    only") and the call returned at 3.8 s (QA round 3). The minimizer search now takes at most
+    half the time left; here each polish is slowed to 0.4 s and the limit leaves room for one
+    or two of the three."""
+    import time
+
+    from polylip.model.problems import chained_wood
+    from polylip.solve import minimizers as mz
+
+    calls = []
+    real = mz.polish
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.4)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mz, "polish", slow)
+    pop = chained_wood(20)
+    pop.solve(order=2, sparsity="cs", solver="clarabel")
+    assert len(calls) >= 3                      # the premise: three polishes without a limit
+    calls.clear()
+    res = pop.solve(order=2, sparsity="cs", solver="clarabel", time_limit=1.5)
+    assert res.status in ("optimal", "time_limit")
+    assert len(calls) <= 2
+
+
+def test_order_auto_when_building_outlasts_the_limit(monkeypatch):
+    """order='auto' handed the time left after building to the solve even when it was
+    negative: 'time_limit must be a positive finite number of seconds, not -0.0427' raised
+    from chained Wood n = 20 with time_limit=2 at load 12 (QA round 3), a SolverError on a
+    valid input."""
+    import time
+
+    from polylip.solve.relaxation import Relaxation
+
+    real = Relaxation.build.__func__
+
+    def slow(cls, *args, **kwargs):
+        time.sleep(0.6)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Relaxation, "build", classmethod(slow))
+    res = POP(x**4 - x, ineqs=[1 - x, x + 1]).solve(order="auto", time_limit=0.5)
+    assert res.status == "time_limit" and res.bound is None

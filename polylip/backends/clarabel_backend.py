@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from polylip.backends.base import BackendSolution
 from polylip.errors import SolverError, require
-from polylip.runtime import call_with_deadline, fork_supported, run_forked
+from polylip.runtime import call_with_deadline, fork_available, fork_supported, run_forked
 from polylip.relax.conic import LMIProblem, triangles
 
 log = logging.getLogger(__name__)
@@ -182,8 +182,12 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
         settings.max_iter = int(max_iters)
     if not refine:
         settings.iterative_refinement_enable = False
+    # the hard deadline needs call_with_deadline's worker, which a daemonic process (itself a
+    # worker) cannot start: there it would run Clarabel in this process, uncapped by a child,
+    # and an allocation failure aborts it (the 3x10 order-2 "sdp" in a 4 GiB worker, once "sdp"
+    # passed its default time limit); run_forked's capped child still isolates it there
     hard = (time_limit is not None and np.isfinite(time_limit) and need > DEADLINE_KKT_BYTES
-            and fork_supported())
+            and fork_available())
     if time_limit is not None:
         left = max(0.0, float(time_limit) - (time.perf_counter() - t0))
         settings.time_limit = left * OWN_LIMIT_SHARE if hard else left

@@ -114,6 +114,21 @@ def test_time_limit_is_passed_on(cli, problem, monkeypatch):
     assert seen == [cli_solve.DEFAULT_TIME_LIMIT, 2.5, None] and seen[0] == 600
 
 
+@pytest.mark.parametrize("certified, bound, code, line", [
+    (True, -1.0, 0, "certified bound, not tight: status inaccurate"),
+    (False, None, 1, "no certified bound: status inaccurate")])
+def test_inaccurate_with_a_certified_bound_is_exit_0(cli, problem, monkeypatch, certified,
+                                                      bound, code, line):
+    # an LP point that missed its certificate keeps its own certified bound (solve/lp.py):
+    # exit 0 means a certified bound, and this is one; stderr says it is not tight
+    class Inaccurate(_Stub):
+        status, message = "inaccurate", "certificate check failed: residual bound 1e-4"
+
+    Inaccurate.certified, Inaccurate.bound = certified, bound
+    monkeypatch.setattr(POP, "solve", lambda self, **kw: Inaccurate())
+    assert_one_line_error(cli("solve", problem), code, line)
+
+
 def test_time_limit_reached_is_exit_1(cli):
     if not cli_solve._takes_time_limit("sos"):
         pytest.skip("this build's SOS solve takes no time limit yet")

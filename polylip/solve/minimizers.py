@@ -44,7 +44,7 @@ feasible points in three ways and puts the best one in ``Result.candidate``:
 Every point is checked on the POP (``pop.is_feasible``); ``Result.minimizers`` lists the feasible
 ones whose value meets the bound within ``max(accuracy, 1e-6 max(1, |bound|))`` (extracted
 atoms are checked like every other point; points within 1e-3 of each other count once, the
-better kept). Nothing here may fail a solve: an exception means
+better kept; at most ``MAX_POINTS``, the best first). Nothing here may fail a solve: an exception means
 no minimizers. Extraction is skipped for moment blocks larger than ``MAX_BLOCK``, polishing
 for more than ``POLISH_MAX_VARS`` continuous variables.
 
@@ -543,9 +543,15 @@ def _with_minimizers(result, relaxation, y, feas_tol, gap_tol, stop=None):
         pts = np.vstack([pts, images])
         score = np.concatenate([score, _score(pop, images, feas_tol)])
     minimizers = []
+    found = np.zeros((MAX_POINTS, pts.shape[1]))
     for k in np.argsort(score, kind="stable"):
-        if np.isfinite(score[k]) and attains(sign * score[k], bound, result.accuracy, gap_tol) \
-                and not any(np.allclose(pts[k], m, rtol=1e-3, atol=1e-3) for m in minimizers):
+        if len(minimizers) >= MAX_POINTS:
+            break
+        if not (np.isfinite(score[k]) and attains(sign * score[k], bound, result.accuracy, gap_tol)):
+            continue
+        got = found[:len(minimizers)]
+        if not (np.abs(got - pts[k]) <= 1e-3 + 1e-3 * np.abs(pts[k])).all(axis=1).any():
+            found[len(minimizers)] = pts[k]
             minimizers.append(pts[k])
     k = int(np.argmin(score))
     if not np.isfinite(score[k]):

@@ -233,3 +233,14 @@ def test_sign_symmetries():
         if d["c"] == 1 and d["b"] == 1 and d["x"] * d["y"] == 1:
             want.add(flip)
     assert got == want
+
+
+def test_the_list_of_minimizers_is_capped():
+    """10 independent spin pairs have 2^10 global minimizers, and the sign images of each
+    found point made 1,024 of them, deduplicated pairwise: 132 s at order 1 (QA round 3, from
+    the sign symmetries added the same day). At most MAX_POINTS are listed."""
+    s = sympy.symbols("s0:20")
+    pop = POP(sum(s[2 * k] * s[2 * k + 1] for k in range(10)), spin=s)
+    res = pop.solve(order=1, sparsity="dense")
+    assert res.is_global and 2 <= len(res.minimizers) <= mz.MAX_POINTS
+    _check(pop, res)

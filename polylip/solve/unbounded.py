@@ -19,8 +19,9 @@ with, as univariate polynomials in ``t`` computed in exact rationals,
 Then each ``g_j(x(t)) >= 0`` and ``h_k(x(t)) = 0`` for every ``t`` past the largest real root
 of the ``g_j``'s, so ``x(t)`` is feasible for all large ``t`` while ``f(x(t)) -> -inf``: the
 infimum is ``-inf``, and every relaxation of every order is unbounded too. (The converse does
-not hold: a POP unbounded only along a curve, such as ``min x`` on ``xy = 1``, has no ray, and
-its "unbounded" stays the relaxation's claim.)
+not hold: a POP unbounded only along a curve, such as ``min x`` on ``xy = 1``, has no ray; its
+"unbounded" is then the relaxation's claim, kept only when a moment ray proves it
+(:mod:`polylip.solve.moment_ray`) and "inaccurate" otherwise.)
 
 :func:`find_ray` tries a few rays, cheaply: directions from the solver's point (Clarabel's
 -4.7e7 is a point far along the ray), from ``x0 = 0`` and from that point, and the coordinate

@@ -40,6 +40,7 @@ True
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -50,13 +51,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from polylip.backends import registry
+from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.relax.conic import LMIProblem
 
 __all__ = ["MomentRayCertificate", "find_moment_ray", "settle_relaxation_claim", "MAX_TOP_BLOCK",
-           "MAX_MOMENTS"]
+           "MAX_MOMENTS", "FORMAT"]
 
 log = logging.getLogger(__name__)
+
+FORMAT = "polylip-moment-ray-certificate/1"
 
 #: No search when the top moment block has more rows than this, or the functional more
 #: degree-2k monomials than MAX_MOMENTS, or the equalities more rows than MAX_EQ_ROWS: the
@@ -173,6 +177,46 @@ class MomentRayCertificate:
             return self.why_not() is None
         except (ValueError, ZeroDivisionError, OverflowError, KeyError):
             return False
+
+    def to_json(self) -> str:
+        """Plain JSON: the polynomials (terms as {variable: exponent}, coefficients as float
+        hex), the monomials as lists of variable indices, the values as ``p/q``."""
+        poly = lambda p: [[e, float(c).hex()] for e, c in p.terms()]  # noqa: E731
+        return json.dumps(dict(
+            format=FORMAT, variables=list(self.variables), sense=self.sense, order=self.order,
+            objective=poly(self.objective), ineqs=[poly(g) for g in self.ineqs],
+            eqs=[poly(h) for h in self.eqs], monomials=[list(m) for m in self.monomials],
+            values=[f"{v.numerator}/{v.denominator}" for v in self.values]))
+
+    @classmethod
+    def from_json(cls, text: str) -> "MomentRayCertificate":
+        """Rebuild a certificate written by :meth:`to_json`.
+
+        >>> from polylip.poly import variables
+        >>> from polylip.model import POP
+        >>> x, y = variables("x y")
+        >>> cert = find_moment_ray(POP(x * y, ineqs=[x, 1 - x, y, 1 - y]), order=1)
+        >>> MomentRayCertificate.from_json(cert.to_json()).verify()
+        True
+        """
+        data = json.loads(text)
+        if data.get("format") != FORMAT:
+            raise ModelError(f"not a {FORMAT} document")
+        names = tuple(data["variables"])
+
+        def poly(terms):
+            out = Polynomial.zero(names)
+            for exps, c in terms:
+                mono = Polynomial.constant(float.fromhex(c), names)
+                for name, e in exps.items():
+                    mono = mono * Polynomial.variable(name).with_variables(names) ** int(e)
+                out = out + mono
+            return out
+
+        return cls(names, poly(data["objective"]), tuple(poly(g) for g in data["ineqs"]),
+                   tuple(poly(h) for h in data["eqs"]), data["sense"], int(data["order"]),
+                   tuple(tuple(int(i) for i in m) for m in data["monomials"]),
+                   tuple(Fraction(v) for v in data["values"]))
 
 
 def _blocks(pop, k: int):

@@ -81,3 +81,11 @@ def test_moment_ray_with_rows_forced_to_zero():
     z, = variables("z")
     cert = find_moment_ray(POP(x * y, ineqs=[x, 1 - x, y, 1 - y], eqs=[z**2 - x]), order=1)
     assert cert is not None and cert.verify()
+
+
+def test_moment_ray_json_round_trip():
+    cert = find_moment_ray(NEG_SQUARES, order=1)
+    back = MomentRayCertificate.from_json(cert.to_json())
+    assert back == cert and back.verify()
+    with pytest.raises(Exception, match="not a polylip-moment-ray-certificate"):
+        MomentRayCertificate.from_json('{"format": "other"}')

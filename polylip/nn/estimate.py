@@ -95,6 +95,7 @@ from polylip.nn.network import Network
 from polylip.nn.norms import parse_norm
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 from polylip.nn.regions import GlobalRegion, as_region
+from polylip.nn.unit_region import lower_to_unit, needs_units, output_from_unit, to_unit
 from polylip.runtime import blas_threads, call_with_deadline, shared_floats
 
 __all__ = ["lipschitz", "LipschitzResult", "LipschitzProblem", "MethodOutput", "METHODS",
@@ -360,6 +361,8 @@ def _plan_lines(plan: list) -> list:
 #: :data:`polylip.nn.methods.TABLE`, then what :func:`register_method` adds). A plain callable
 #: ``fn(problem, **options)`` placed here works too.
 METHODS: dict = {m.name: m for m in TABLE}
+#: The built-in entries by name (the methods that see a local region in its own units).
+TABLE_ENTRIES: dict = dict(METHODS)
 
 
 def register_method(name: str, *, description: str = "", options=None, replace: bool = False):
@@ -785,10 +788,17 @@ def _lipschitz(t0, net, norm, method, region, lower, options, progress, budget, 
         if limit > 0:  # else the budget is spent: _run_method says so without running it
             parsed = dataclasses.replace(parsed, time_limit=limit if mine is None
                                          else min(mine, limit))
-    problem = LipschitzProblem(net, p, region, lb, progress, started=t0, methods=METHODS)
+    # the built-in methods see a small box or ball in its own units (polylip.nn.unit_region:
+    # the solvers' tolerances are absolute; over a box of radius 1e-11 "milp" and "bab" gave
+    # bounds below the constant)
+    units = TABLE_ENTRIES.get(method) is entry and needs_units(region)
+    unit_net, unit_region = to_unit(net, region) if units else (net, region)
+    problem = LipschitzProblem(unit_net, p, unit_region, lower_to_unit(lb, region) if units
+                               else lb, progress, started=t0, methods=METHODS)
     continued = None
     if is_auto:  # its own budget and workers
-        out = entry.invoke(problem, parsed)
+        out = output_from_unit(entry.invoke(problem, parsed), net, region, p) if units \
+            else entry.invoke(problem, parsed)
         if lb is not None and not lower_stopped and not deterministic:
             continued = _continue_lower(net, p, region, opts, lb, out, t0 + budget,
                                         parsed.rel_gap)
@@ -796,6 +806,8 @@ def _lipschitz(t0, net, norm, method, region, lower, options, progress, budget, 
                 lb = continued[0]
     else:
         out = _run_method(entry, problem, parsed, deadline, deterministic)
+        if units:
+            out = output_from_unit(out, net, region, p)
     upper = None if out.upper is None else float(out.upper)
     lo_val, witness = out.lower, out.witness
     if lb is not None and (lo_val is None or lb.value > lo_val):

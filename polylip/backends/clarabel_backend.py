@@ -212,10 +212,7 @@ def solve_lmi(problem: LMIProblem, tol: float | None = None, max_iters: int | No
         # factorization's fill) can be many times the estimate above (measured: a 172 x 172
         # block estimated at 1.8 GB grew past 23 GB); a child with a capped address space
         # fails alone. With a time limit the child is also stopped at the deadline.
-        if hard and fork_available():
-            # (in a daemonic process, e.g. a deadline worker, call_with_deadline cannot fork
-            # and would run Clarabel in this process, whose abort then killed it: the
-            # capped child of run_forked below, stopped by Clarabel's own time limit, instead)
+        if hard:   # (never in a daemonic process: see where hard is set)
             left = max(0.0, float(time_limit) - (time.perf_counter() - t0))
             step = call_with_deadline(run, left, memory=limit)
             if step.status == "time_limit":

@@ -327,8 +327,9 @@ def _score(pop, pts: np.ndarray, feas_tol: float) -> np.ndarray:
     pts = np.atleast_2d(pts)
     if pts.shape[0] == 0:
         return np.zeros(0)
-    val = np.atleast_1d(pop.evaluate(pts)) * (1.0 if pop.sense == "min" else -1.0)
-    ok = np.atleast_1d(pop.is_feasible(pts, tol=feas_tol)) & np.isfinite(val)
+    with np.errstate(over="ignore", invalid="ignore"):   # a point SLSQP sent far off: inf, dropped
+        val = np.atleast_1d(pop.evaluate(pts)) * (1.0 if pop.sense == "min" else -1.0)
+        ok = np.atleast_1d(pop.is_feasible(pts, tol=feas_tol)) & np.isfinite(val)
     return np.where(ok, val, np.inf)
 
 

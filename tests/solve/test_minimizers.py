@@ -244,3 +244,14 @@ def test_the_list_of_minimizers_is_capped():
     res = pop.solve(order=1, sparsity="dense")
     assert res.is_global and 2 <= len(res.minimizers) <= mz.MAX_POINTS
     _check(pop, res)
+
+
+def test_a_point_sent_far_off_scores_inf_without_a_warning():
+    """SLSQP can send a start to 1e200; its value overflowed with numpy's RuntimeWarning on
+    stderr (quartic on the sphere at order 2, through the recentring's polish; QA round 3)."""
+    import warnings
+
+    pop = POP(-x**4 - y**4, eqs=[x**2 + y**2 - 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(mz._score(pop, np.array([[1e200, 1e200]]), 1e-6)).all()

@@ -280,7 +280,10 @@ def gradient_pop(net, norm="inf", region=None, *, functional="auto", formulation
     s_idx, fixed = [], []
     for k in range(H):
         lo, hi = lo_list[k], hi_list[k]
-        fx = hi - lo <= 1e-12 * np.maximum(1.0, np.abs(hi))
+        # fixed (at the midpoint) only when narrow relative to its end: an absolute 1e-12
+        # fixed a saturated sigmoid's range [7e-23, 5.2e-22], and "dp" returned a bound
+        # below the constant
+        fx = hi - lo <= 1e-12 * np.maximum(np.abs(lo), np.abs(hi))
         idx = np.full(lo.size, -1, dtype=np.int64)
         free = np.nonzero(~fx)[0]
         idx[free] = len(names) + np.arange(free.size)

@@ -177,3 +177,20 @@ def test_dp_on_a_margin_output_matches_exact():
         dp = lipschitz(net, norm, method="dp", lower=False)
         formal = lipschitz(net, norm, method="exact", lower=False).details["formal"]
         assert dp.status == "ok" and formal <= dp.upper <= formal * (1 + 1e-9) + 1e-12
+
+
+def test_tiny_derivative_ranges_stay_free():
+    """A saturated sigmoid (z = x - 50 on [-1, 1]): its derivative range [7e-23, 5.2e-22] is
+    narrower than 1e-12, and the gradient POP fixed such a neuron at the midpoint of its
+    range in absolute terms: "dp" returned 3.3e-23 below the lower bound 6.0e-23 attained
+    (status "inconsistent"). A range is fixed only when it is narrow relative to its end."""
+    from polylip.nn import BoxRegion, Network, lipschitz
+
+    net = Network.from_weights([np.array([[1.0], [1.0]]), np.array([[1.0, 1.0]])],
+                               [np.array([-50.0, -52.0]), None], activation="sigmoid")
+    region = BoxRegion([0.0], 1.0)
+    true = float(net.local_lipschitz(np.array([[1.0]]), "inf")[0])  # the derivative grows in x
+    for method in ("dp", "exact", "interval"):
+        res = lipschitz(net, "inf", method=method, region=region)
+        assert res.upper >= true * (1 - 1e-9), (method, res.upper, true)
+        assert res.status != "inconsistent"

@@ -114,6 +114,23 @@ def _psd_exact(M: list[list[Fraction]]) -> bool:
     return True
 
 
+
+def polynomial_from_terms(terms, names) -> Polynomial:
+    """The polynomial of a certificate's JSON terms ``[[{name: exponent}, float.hex], ...]``
+    (the form both :class:`MomentRayCertificate` and the ray certificate of
+    :mod:`polylip.solve.unbounded` write).
+
+    >>> polynomial_from_terms([[{"x": 2}, (3.0).hex()], [{}, (1.0).hex()]], ("x",)).evaluate([2.0])
+    13.0
+    """
+    out = Polynomial.zero(names)
+    for exps, c in terms:
+        mono = Polynomial.constant(float.fromhex(c), names)
+        for name, e in exps.items():
+            mono = mono * Polynomial.variable(name).with_variables(names) ** int(e)
+        out = out + mono
+    return out
+
 @dataclass(frozen=True)
 class MomentRayCertificate:
     """A moment functional at infinity proving that the order-``order`` relaxation has no
@@ -205,13 +222,7 @@ class MomentRayCertificate:
         names = tuple(data["variables"])
 
         def poly(terms):
-            out = Polynomial.zero(names)
-            for exps, c in terms:
-                mono = Polynomial.constant(float.fromhex(c), names)
-                for name, e in exps.items():
-                    mono = mono * Polynomial.variable(name).with_variables(names) ** int(e)
-                out = out + mono
-            return out
+            return polynomial_from_terms(terms, names)
 
         return cls(names, poly(data["objective"]), tuple(poly(g) for g in data["ineqs"]),
                    tuple(poly(h) for h in data["eqs"]), data["sense"], int(data["order"]),

@@ -57,7 +57,7 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.poly import Polynomial
-from polylip.solve.moment_ray import settle_relaxation_claim
+from polylip.solve.moment_ray import polynomial_from_terms, settle_relaxation_claim
 from polylip.solve.result import ORDER_HINT
 
 __all__ = ["RayCertificate", "find_ray", "settle_unbounded", "FORMAT"]
@@ -201,13 +201,7 @@ class RayCertificate:
         names = tuple(data["variables"])
 
         def poly(terms):
-            out = Polynomial.zero(names)
-            for exps, c in terms:
-                mono = Polynomial.constant(float.fromhex(c), names)
-                for name, e in exps.items():
-                    mono = mono * Polynomial.variable(name).with_variables(names) ** int(e)
-                out = out + mono
-            return out
+            return polynomial_from_terms(terms, names)
 
         return cls(names, poly(data["objective"]), tuple(poly(g) for g in data["ineqs"]),
                    tuple(poly(h) for h in data["eqs"]), tuple(data["binary"]), tuple(data["spin"]),

@@ -11,9 +11,10 @@ from ``theta``, rounded down. The result is a valid bound whatever the solver's 
 - Interior-point and simplex solvers (every solver but PDLP): a residual bound above
   :data:`RESIDUAL_TOL` (or a multiplier below ``-NEG_TOL``) makes the status "inaccurate"; the
   certified bound ``theta - slack`` of that point is still reported when it is finite (valid,
-  not tight: ``accuracy`` is the slack). On random polytopes (a box and one linear cut, degree
-  5-7) 10 of 60 "Solved" points missed their certificates by 4e-6..7 (Clarabel and HiGHS
-  alike, so solving again with the other was measured and not kept); each now has a bound.
+  not tight: ``accuracy`` is the slack). Random polytopes (a box and one linear cut, run QB1
+  of benchmarks/RESULTS.md, degree d + 1 and d + 3): 8 of 60 "Solved" points missed their
+  certificates by 4e-6..4e-4, Clarabel's and HiGHS's alike (solving again with the other
+  solver was measured on the same problems and not kept); each now has a bound.
 - First-order solvers (``solver="pdlp"``, :mod:`polylip.backends.highspy_lp`, and
   ``"pdhg"`` / ``"pdhg-single"``, :mod:`polylip.backends.pdhg_lp`; accurate to 1e-7..1e-5): the certified bound ``theta - slack`` is always reported when it is finite, with
   the solver's numerical value beside it (``numerical_bound``, and in ``message``) and their

@@ -74,7 +74,7 @@ from polylip.errors import PolylipError
 
 __all__ = ["quiet_native_stdout", "Deadline", "TimeLimitReached", "time_left", "check_deadline",
            "fork_supported", "run_forked", "mapped_bytes", "limit_memory", "die_with_parent",
-           "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
+           "Background", "StepOutcome", "call_with_deadline", "fork_available", "available_memory",
            "memory_limit", "set_memory_limit", "MemoryLimit", "check_memory", "format_bytes",
            "format_count", "blas_threads", "one_blas_thread", "BLAS_THREADS_ENV",
            "shared_floats",
@@ -147,44 +147,111 @@ def run_forked(fn: Callable[[], Any], memory: int | None = None) -> tuple[str, A
     (the child ended without an answer: killed by a signal, or aborted by native code).
     The value must pickle.
     """
-    read_fd, write_fd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child (coverage does not follow forks)
-        code = 0
-        try:
-            os.close(read_fd)
-            die_with_parent(parent)
-            # an abort in native code is reported to the parent as "died"; the inherited
-            # faulthandler (pytest enables it) would only print the child's stack as noise
-            import faulthandler
+    return Background(fn, memory).result()
 
-            faulthandler.disable()
-            limit_memory(memory)
+
+class Background:
+    """``fn()`` started now in a forked child, its answer collected later (or never).
+
+    The same child as :func:`run_forked`'s (capped memory, dies with this process), for work
+    that can go on while this process does something else: the top-form SDP of the exact faces
+    (:mod:`polylip.solve.certificate_rational`) runs on the second core while the float
+    repairs run here. :meth:`result` waits (at most ``timeout`` seconds: then
+    ``("time_limit", None)`` and the child is stopped), :meth:`cancel` stops it unheard.
+    Linux only (:func:`fork_supported`); a caller elsewhere calls ``fn`` itself.
+
+    Examples
+    --------
+    >>> if fork_supported():
+    ...     job = Background(lambda: 6 * 7)
+    ...     assert job.result(timeout=10.0) == ("done", 42)
+    """
+
+    def __init__(self, fn: Callable[[], Any], memory: int | None = None):
+        read_fd, write_fd = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (coverage does not follow forks)
+            code = 0
             try:
-                payload = ("done", fn())
-            except BaseException as exc:  # noqa: BLE001 - handed to the parent
-                payload = ("error", exc)
-            try:
-                data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # noqa: BLE001 - an unpicklable value or exception
-                data = pickle.dumps(("error", RuntimeError(f"{type(payload[1]).__name__}: "
-                                                           f"{payload[1]}")))
-            with os.fdopen(write_fd, "wb") as fh:
-                fh.write(data)
-        except BaseException:  # noqa: BLE001 - never return into the parent's code
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as fh:
-        data = fh.read()
-    _, status = os.waitpid(pid, 0)
-    if data:
-        return pickle.loads(data)
-    if os.WIFSIGNALED(status):
-        return "died", f"killed by signal {os.WTERMSIG(status)}"
-    return "died", f"exit code {os.WEXITSTATUS(status)}"
+                os.close(read_fd)
+                die_with_parent(parent)
+                # an abort in native code is reported to the parent as "died"; the inherited
+                # faulthandler (pytest enables it) would only print the child's stack as noise
+                import faulthandler
+
+                faulthandler.disable()
+                limit_memory(memory)
+                try:
+                    payload = ("done", fn())
+                except BaseException as exc:  # noqa: BLE001 - handed to the parent
+                    payload = ("error", exc)
+                try:
+                    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - an unpicklable value or exception
+                    data = pickle.dumps(("error", RuntimeError(f"{type(payload[1]).__name__}: "
+                                                               f"{payload[1]}")))
+                with os.fdopen(write_fd, "wb") as fh:
+                    fh.write(data)
+            except BaseException:  # noqa: BLE001 - never return into the parent's code
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        self._pid, self._fd, self._answer = pid, read_fd, None
+
+    def result(self, timeout: float | None = None) -> tuple[str, Any]:
+        """The child's answer: ``("done", value)``, ``("error", exception)``, ``("died",
+        message)``, or ``("time_limit", None)`` when none came within ``timeout`` seconds (the
+        child is then stopped). Asked again, the same answer."""
+        if self._answer is not None:
+            return self._answer
+        import select
+
+        end = None if timeout is None else time.perf_counter() + max(0.0, float(timeout))
+        chunks = []
+        while True:
+            wait = None if end is None else max(0.0, end - time.perf_counter())
+            ready, _, _ = select.select([self._fd], [], [], wait)
+            if not ready:
+                self.cancel()
+                self._answer = ("time_limit", None)
+                return self._answer
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(self._fd)
+        self._fd = None
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = None
+        if chunks:
+            self._answer = pickle.loads(b"".join(chunks))
+        elif os.WIFSIGNALED(status):
+            self._answer = ("died", f"killed by signal {os.WTERMSIG(status)}")
+        else:
+            self._answer = ("died", f"exit code {os.WEXITSTATUS(status)}")
+        return self._answer
+
+    def cancel(self) -> None:
+        """Stop the child (if it still runs) and forget its answer."""
+        import signal
+
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._answer is None:
+            self._answer = ("died", "cancelled")
+
+    def __del__(self):  # a job nobody asked about is not left running (nor as a zombie)
+        with contextlib.suppress(Exception):
+            self.cancel()
 
 
 # ---------------------------------------------------------------------------------------------

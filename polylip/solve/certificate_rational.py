@@ -88,11 +88,12 @@ import scipy.sparse.linalg as spla
 from polylip.errors import PolylipError
 from polylip.poly import monomials as mono
 from polylip.relax.conic import LMIProblem, TriBlocks
+from polylip.runtime import Background, fork_supported, memory_limit
 from polylip.solve.certificate import _triu
 from polylip.solve.certificate_exact import ZERO, _is_one, _psd_stack
 from polylip.solve.certificate_face import _simplest, complement, rational_kernel
 
-__all__ = ["exact_face_certificate", "applies"]
+__all__ = ["exact_face_certificate", "applies", "TopForm"]
 
 log = logging.getLogger(__name__)
 
@@ -929,24 +930,106 @@ def _congruence(T, X):
 
 
 # ---------------------------------------------------------------------- the route
-def exact_face_certificate(cert, candidate, seconds: float | None = None):
+def _top_grams(layout, seconds):
+    """Step 2's SDP: the min-trace decomposition ``f_top = sum_j m_top,j^T B_j m_top,j`` over
+    the top monomials of every basis; ``(tops, [B_j])`` or None."""
+    f, d, bases, mons, entry_mon, coef = layout
+    mdeg = mono.degrees(mons)
+    tops = [np.nonzero(mono.degrees(b) == d)[0] for b in bases]
+    sel = [np.eye(b.shape[0], dtype=np.int64)[:, t] for b, t in zip(bases, tops)]
+    Mt, offt, _ = _system(entry_mon, sel, mons.shape[0], local=False)
+    rows_top = mdeg == 2 * d
+    Mt = sp.csr_matrix(Mt.multiply(rows_top[:, None]))
+    Mt.eliminate_zeros()
+    trace = np.zeros(int(offt[-1]))
+    for j, t in enumerate(tops):
+        iu, ju = _triu(t.size)
+        trace[offt[j] + np.nonzero(iu == ju)[0]] = 1.0
+    rhs = np.where(rows_top, coef, 0.0)
+    if np.any((np.diff(Mt.indptr) == 0) & (rhs != 0)):
+        return None
+    got = _solve_sdp(Mt, rhs, [t.size for t in tops], offt, trace, False, seconds)
+    if got is None:
+        return None
+    return tops, _mats(got[0], [t.size for t in tops], offt)
+
+
+#: The least number of blocks for which :class:`TopForm` runs its SDP in a forked child while
+#: the caller goes on (the float repairs): below it the fork and the transfer (10-30 ms) cost
+#: more than the overlap gains (the SDP takes about 0.45 ms a block: 0.45 s at 998 blocks).
+BACKGROUND_BLOCKS = 100
+
+
+class TopForm:
+    """Step 2 of :func:`exact_face_certificate` (the face at infinity's SDP) for ``cert``.
+
+    It reads only the objective and the bases (not the Gram matrices, not the candidate), so
+    :func:`polylip.solve.extract.repair` starts it first, with ``background=True``: with at
+    least :data:`BACKGROUND_BLOCKS` blocks where fork is available, it runs in a forked child
+    (:class:`polylip.runtime.Background`) on the other core while the float repairs run
+    here (chained singular n = 1,000: the SDP's 0.4-0.5 s overlap 0.25-0.3 s of repairs and
+    of the minimizer's steps). Otherwise :meth:`grams` solves it when asked. Nothing here
+    is trusted: the SDP's answer is only a guess at the faces (module text), and the child's
+    CPU time is reported beside the stage's wall time (benchmarks/bench_certify.py)."""
+
+    def __init__(self, cert, seconds: float | None = None, background: bool = False):
+        self._cert, self._layout, self._job = cert, None, None
+        if background and len(cert.blocks) >= BACKGROUND_BLOCKS and fork_supported() and applies(cert):
+            # (the child builds the layout itself: this process needs it only when the float
+            # repairs fail, and then builds it while the child solves)
+            self._job = Background(lambda: _top_grams(self.layout, seconds), memory=memory_limit())
+
+    @property
+    def layout(self):
+        """``(f, d, bases, mons, entry_mon, coef)``: the objective, the bases' degree, the
+        bases and :func:`_entries`' monomial layout; None when the route cannot apply."""
+        if self._layout is None:
+            cert = self._cert
+            if not applies(cert):
+                return None
+            f = cert.objective
+            d = max(int(mono.degrees(b).max(initial=0)) for _, b, _ in cert.blocks)
+            bases = [b for _, b, _ in cert.blocks]
+            mons, entry_mon, coef = _entries(bases, f)
+            if mons.shape[0] == 0 or (mons[0] != mono.PAD).any():
+                return None
+            self._layout = (f, d, bases, mons, entry_mon, coef)
+        return self._layout
+
+    def grams(self, seconds: float | None = None):
+        """``(tops, [B_j])`` (the top monomials' positions in each basis and the min-trace
+        Gram matrices), or None; waits at most ``seconds`` for a child."""
+        if self._job is None:
+            return None if self.layout is None else _top_grams(self.layout, seconds)
+        how, value = self._job.result(timeout=seconds)
+        if how != "done":
+            log.info("exact faces: the top form's SDP %s", "did not end in time" if how == "time_limit"
+                     else f"failed in its child ({how}: {value})")
+            return None
+        return value
+
+    def cancel(self) -> None:
+        """Stop a child still solving (its answer is not needed)."""
+        if self._job is not None:
+            self._job.cancel()
+
+
+def exact_face_certificate(cert, candidate, seconds: float | None = None, top: TopForm | None = None):
     """A sealed, certified :class:`SOSCertificate` of ``cert``'s problem with every block
     exact on a face built from the data (module text), or None.
 
     ``cert`` is the (uncertified) certificate of the solve, ``candidate`` the relaxation's
-    point (a sequence in ``cert.variables`` order, or None), ``seconds`` the time allowed."""
+    point (a sequence in ``cert.variables`` order, or None), ``seconds`` the time allowed;
+    ``top``, the :class:`TopForm` of ``cert`` when it was started earlier."""
     t0 = time.perf_counter()
     deadline = None if seconds is None else t0 + seconds
     left = (lambda: None) if deadline is None else (lambda: max(0.0, deadline - time.perf_counter()))
     if not applies(cert) or candidate is None:
         return None
-    f = cert.objective
-    d = max(int(mono.degrees(b).max(initial=0)) for _, b, _ in cert.blocks)
-    bases = [b for _, b, _ in cert.blocks]
-    mons, entry_mon, coef = _entries(bases, f)
-    if mons.shape[0] == 0 or (mons[0] != mono.PAD).any():
+    top = TopForm(cert) if top is None else top
+    if top.layout is None:
         return None
-    mdeg = mono.degrees(mons)
+    f, d, bases, mons, entry_mon, coef = top.layout
     # 1. the minimizer (first: it is cheap, and most problems stop here)
     got = _best_point(f, candidate)
     if got is None:
@@ -978,24 +1061,12 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
         if any(T is None for T in shifts_T):
             return None
     at = [Fraction(0)] * len(xs) if shift else xs
+    kmin = [_minimizer_rows(basis, at, Y) for basis in bases]      # (before waiting for step 2)
     # 2. the face at infinity: min-trace decomposition of the top form over the top monomials
-    tops = [np.nonzero(mono.degrees(b) == d)[0] for b in bases]
-    sel = [np.eye(b.shape[0], dtype=np.int64)[:, t] for b, t in zip(bases, tops)]
-    Mt, offt, _ = _system(entry_mon, sel, mons.shape[0], local=False)
-    rows_top = mdeg == 2 * d
-    Mt = sp.csr_matrix(Mt.multiply(rows_top[:, None]))
-    Mt.eliminate_zeros()
-    trace = np.zeros(int(offt[-1]))
-    for j, t in enumerate(tops):
-        iu, ju = _triu(t.size)
-        trace[offt[j] + np.nonzero(iu == ju)[0]] = 1.0
-    rhs = np.where(rows_top, coef, 0.0)
-    if np.any((np.diff(Mt.indptr) == 0) & (rhs != 0)):
-        return None
-    got = _solve_sdp(Mt, rhs, [t.size for t in tops], offt, trace, False, left())
+    got = top.grams(left())
     if got is None:
         return None
-    Bs = _mats(got[0], [t.size for t in tops], offt)
+    tops, Bs = got
     scale = max(float(np.abs(B).max()) for B in Bs)
     # the faces
     faces, cache = [], {}
@@ -1003,7 +1074,7 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None):
     if Ks is None:
         return None
     for j, basis in enumerate(bases):
-        K = Ks[j] + _minimizer_rows(basis, at, Y)
+        K = Ks[j] + kmin[j]
         key = (basis.shape[0], tuple(map(tuple, K)))
         Q = cache.get(key)
         if Q is None:

@@ -47,7 +47,7 @@ from polylip.solve.box import box_from_constraints
 from polylip.solve.certificate import SOSCertificate, _chol_ok_many, _triu
 from polylip.solve.certificate_face import repair_by_faces
 from polylip.solve.certificate_rational import applies as exact_faces_apply
-from polylip.solve.certificate_rational import exact_face_certificate
+from polylip.solve.certificate_rational import TopForm, exact_face_certificate
 from polylip.solve.certify_clock import CertificationCut, CertifyClock
 
 
@@ -472,21 +472,10 @@ def _sealed_best(cert, clock: CertifyClock | None = None):
 FACE_SECONDS = 0.5
 
 
-def repair(cert, clock: CertifyClock | None = None, candidate=None):
-    """Seal the projected certificate (dead rows zeroed), and a regularized one when the
-    first needs a PSD shift or is not certified; return the better. When that is still not
-    certified, the same without zeroing the dead rows is tried too: a row
-    the solver keeps alive with off-diagonal entries of order sqrt(its tolerance) (PSD
-    allows ``|G_pq| <= sqrt(G_pp G_qq)``) carries real terms, and zeroing it leaves a residual
-    of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
-    xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2).
-
-    With a ``clock`` (:mod:`polylip.solve.certify_clock`) every step starts only if it fits
-    in the time left: :class:`CertificationCut` before a first seal, otherwise the best
-    sealed certificate so far (``clock.cut`` then says what was skipped)."""
-    t0 = time.perf_counter()
-    if clock is not None and not clock.allows(2, "folding the residual"):
-        raise CertificationCut(clock.cut)
+def _float_repairs(cert, clock: CertifyClock | None):
+    """:func:`repair`'s float steps: the better sealed certificate of the projected one with
+    the dead rows zeroed (regularized when that is better) and, when that is not certified,
+    of the one without."""
     base = project(cert)
     dead = zero_dead_multiplier_terms(zero_dead_rows(base))
     if clock is not None:
@@ -505,16 +494,46 @@ def repair(cert, clock: CertifyClock | None = None, candidate=None):
                 best = other if _better(other, best) else best
             except CertificationCut:
                 pass
-    if not best.certified_bound().certified and candidate is not None and exact_faces_apply(cert):
-        # every block on a face built from the data, exact (solve/certificate_rational.py);
-        # it reads only the objective, the bases, the bound and the candidate, not the Gram
-        # matrices, and is tried before the facial repair below, whose seals cost about as
-        # much each as the first one (chained singular n = 1,000: the route certifies in
-        # 6.5 s of CPU, the facial repair's attempts took 9 s and certified nothing)
-        if clock is None or clock.allows(3, "the exact faces"):
-            got = exact_face_certificate(cert, candidate, None if clock is None else clock.left() - clock.step)
-            if got is not None:
-                return got
+    return best
+
+
+def repair(cert, clock: CertifyClock | None = None, candidate=None):
+    """Seal the projected certificate (dead rows zeroed), and a regularized one when the
+    first needs a PSD shift or is not certified; return the better. When that is still not
+    certified, the same without zeroing the dead rows is tried too: a row
+    the solver keeps alive with off-diagonal entries of order sqrt(its tolerance) (PSD
+    allows ``|G_pq| <= sqrt(G_pp G_qq)``) carries real terms, and zeroing it leaves a residual
+    of that order that only an unbounded monomial can absorb (min x^2 + y^2 over
+    xy >= 1, x, y >= 0 at order 2: entries 3.4e-5 on the row of x^2).
+
+    With a ``clock`` (:mod:`polylip.solve.certify_clock`) every step starts only if it fits
+    in the time left: :class:`CertificationCut` before a first seal, otherwise the best
+    sealed certificate so far (``clock.cut`` then says what was skipped)."""
+    t0 = time.perf_counter()
+    if clock is not None and not clock.allows(2, "folding the residual"):
+        raise CertificationCut(clock.cut)
+    # the exact faces' top-form SDP reads only the objective and the bases: started now, in a
+    # child on the other core when it is large, it overlaps the float repairs below and is
+    # stopped when they certify (solve/certificate_rational.TopForm)
+    top = TopForm(cert, None if clock is None else clock.left(), background=True) \
+        if candidate is not None and exact_faces_apply(cert) else None
+    try:
+        best = _float_repairs(cert, clock)
+        if not best.certified_bound().certified and top is not None:
+            # every block on a face built from the data, exact (solve/certificate_rational.py);
+            # it reads only the objective, the bases, the bound, the candidate and the
+            # solver's Gram matrices projected on its faces, and is tried before the facial
+            # repair below, whose seals cost about as much each as the first one (chained
+            # singular n = 1,000: the route certifies in 6.5 s of CPU, the facial repair's
+            # attempts took 9 s and certified nothing)
+            if clock is None or clock.allows(3, "the exact faces"):
+                got = exact_face_certificate(cert, candidate,
+                                             None if clock is None else clock.left() - clock.step, top=top)
+                if got is not None:
+                    return got
+    finally:
+        if top is not None:
+            top.cancel()
     if not best.certified_bound().certified:
         # blocks on a face whose kernel is not monomial (solve/certificate_face.py)
         # given about the time the repairs above took (at least FACE_SECONDS): a face that

@@ -964,11 +964,11 @@ class TopForm:
     """Step 2 of :func:`exact_face_certificate` (the face at infinity's SDP) for ``cert``.
 
     It reads only the objective and the bases (not the Gram matrices, not the candidate), so
-    :func:`polylip.solve.extract.repair` starts it first, with ``background=True``: with at
-    least :data:`BACKGROUND_BLOCKS` blocks where fork is available, it runs in a forked child
-    (:class:`polylip.runtime.Background`) on the other core while the float repairs run
-    here (chained singular n = 1,000: the SDP's 0.4-0.5 s overlap 0.25-0.3 s of repairs and
-    of the minimizer's steps). Otherwise :meth:`grams` solves it when asked. Nothing here
+    :func:`polylip.solve.extract.repair` starts it, with ``background=True``, as soon as the
+    first float seal is not certified: with at least :data:`BACKGROUND_BLOCKS` blocks where
+    fork is available, it runs in a forked child (:class:`polylip.runtime.Background`) on
+    the other core while the rest of the float repairs and the route's first steps (the
+    minimizer, the Hessian's kernel) run here. Otherwise :meth:`grams` solves it when asked. Nothing here
     is trusted: the SDP's answer is only a guess at the faces (module text), and the child's
     CPU time is reported beside the stage's wall time (benchmarks/bench_certify.py)."""
 

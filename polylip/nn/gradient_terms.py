@@ -164,13 +164,19 @@ def _groups(pairs) -> tuple:
         return ()
     split = np.nonzero(np.diff(pairs[:, 0]))[0] + 1
     groups = {tuple(int(v) for v in g) for g in np.split(pairs[:, 1], split)}
-    sets = sorted(groups, key=len, reverse=True)
     kept: list = []
-    for g in sets:
+    holding: dict = {}  # variable -> indices of the kept groups that contain it
+    for g in sorted(groups, key=len, reverse=True):
+        # a kept superset of g contains every variable of g: look only among the kept groups
+        # holding g's rarest variable (was: every kept group, 2 million set tests and 1.7 s
+        # for the 2,000 cliques of a 2-2000-1 network; QA round 4)
+        rare = min(g, key=lambda v: len(holding.get(v, ())))
         sg = set(g)
-        if not any(sg <= set(k) for k in kept):
-            kept.append(g)
-    return tuple(sorted(kept))
+        if not any(sg <= kept[i][1] for i in holding.get(rare, ())):
+            for v in g:
+                holding.setdefault(v, []).append(len(kept))
+            kept.append((g, sg))
+    return tuple(sorted(g for g, _ in kept))
 
 
 def lifted(net, names, t_idx, s_idx, lo_eff, d_list, hi_list, u_idx, functional):

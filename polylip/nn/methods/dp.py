@@ -63,8 +63,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from polylip.errors import ModelError
-from polylip.exact.elimination import (DEFAULT_BUDGET, HEURISTICS, EliminationTooLargeError,
-                                       eliminate, plan_elimination)
+from polylip.exact.elimination import (DEFAULT_BUDGET, HEURISTICS, EliminationPlan,
+                                       EliminationTooLargeError, eliminate, plan_elimination)
 from polylip.nn.gradient_pop import GradientPOP, functionals, gradient_pop
 from polylip.nn.methods.base import MethodOptions, choice, integer
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -170,12 +170,22 @@ def _check_square(gp: GradientPOP, max_table_entries, heuristic) -> None:
         v = np.unique(rest[a:b])
         members.append(v[v >= 0])
     width = max((m.size for m in members), default=0)
+    limit = int(max_table_entries)
+    if width > limit.bit_length():  # 2^width > limit
+        # a monomial's variables meet in one table whatever the order, so the width is at
+        # least the largest input's clique: refused without planning (a 2-2000-1 network's
+        # two cliques of 2,000 took 2.7 s to plan, and "auto" in deterministic mode, which
+        # had estimated the step at 0.4 s, ran to its safety deadline; QA round 4)
+        plan = EliminationPlan((), width, 2 ** width, "largest monomial (lower bound)")
+        raise EliminationTooLargeError(
+            f"the squared gradient norm needs a table of at least 2^{width} entries (the "
+            f"paths of one input meet {width} neurons), above the table budget "
+            f"max_table_entries = {limit:,} (before forming it)", plan, limit)
     rows = np.full((len(members), max(width, 1)), mono.PAD, dtype=mono.INDEX_DTYPE)
     for r, m in enumerate(members):
         rows[r, :m.size] = m
     proxy = Polynomial(names, mono.normalize(rows), np.ones(len(members)))
     plan = plan_elimination(proxy, {n: "binary" for n in gp.pop.binary}, heuristic=heuristic)
-    limit = int(max_table_entries)
     if plan.max_table > limit:
         raise EliminationTooLargeError(
             f"the squared gradient norm needs a table of 2^{plan.width} = {plan.max_table:,} "

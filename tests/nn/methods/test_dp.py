@@ -194,3 +194,28 @@ def test_tiny_derivative_ranges_stay_free():
         res = lipschitz(net, "inf", method=method, region=region)
         assert res.upper >= true * (1 - 1e-9), (method, res.upper, true)
         assert res.status != "inconsistent"
+
+
+def test_squared_norm_of_a_wide_layer_refused_before_planning():
+    """A 2-2000-1 network's squared gradient norm has one clique of 2,000 neurons per input:
+    its width is at least 2,000 whatever the order, so it is refused from the cliques alone
+    (it took 2.7 s to plan the order, and "auto" in deterministic mode, which had estimated
+    the step at 0.4 s, ran to its safety deadline; QA round 4)."""
+    rng = np.random.default_rng(0)
+    net = Network.from_weights([rng.standard_normal((2000, 2)), rng.standard_normal((1, 2000))],
+                               [rng.standard_normal(2000), None])
+    res = lipschitz(net, "2", method="dp", lower=False)
+    assert res.status == "too_large" and res.upper is None
+    assert res.details["width"] == 2000 and "at least 2^2000" in res.details["message"]
+
+
+def test_cliques_drop_exactly_the_contained_groups():
+    """gradient_terms._groups (indexed by variable since QA round 4) against the definition."""
+    from polylip.nn.gradient_terms import _groups
+    rng = np.random.default_rng(3)
+    pairs = np.unique(np.column_stack([rng.integers(0, 40, 300), rng.integers(0, 12, 300)]),
+                      axis=0)
+    got = set(_groups(pairs))
+    groups = {tuple(int(v) for v in pairs[pairs[:, 0] == g, 1]) for g in np.unique(pairs[:, 0])}
+    want = {g for g in groups if not any(set(g) < set(h) for h in groups)}
+    assert got == want

@@ -154,7 +154,9 @@ def _working_copy(torch, module):
                          f"({type(exc).__name__}: {exc})") from exc
     work.eval()
     try:
-        work.to(device="cpu", dtype=torch.float64)
+        with warnings.catch_warnings():  # a TorchScript module's .to() warns about .grad of
+            warnings.simplefilter("ignore")  # non-leaf tensors: noise on the CLI's stderr
+            work.to(device="cpu", dtype=torch.float64)
     except Exception as exc:  # noqa: BLE001
         raise ModelError(f"cannot convert the torch module {type(module).__name__} to float64 "
                          f"on the CPU ({type(exc).__name__}: {exc})") from exc

@@ -367,6 +367,10 @@ def _top_kernels(bases, tops, Bs, scale, d):
         key = (basis.shape[0], top.tobytes(), Etop.shape, Etop.tobytes())
         groups.setdefault(key, (top, Etop, []))[2].append(j)
     for (k, _, _, _), (top, Etop, js) in groups.items():
+        if top.size == 0:                   # no top-degree monomial: nothing to face
+            for j in js:
+                out[j] = []
+            continue
         nv = Etop.shape[1]
         lam, V = np.linalg.eigh(np.stack([Bs[j] for j in js]))
         keep = lam > RANGE_REL * scale
@@ -1067,7 +1071,9 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None, top: T
     if got is None:
         return None
     tops, Bs = got
-    scale = max(float(np.abs(B).max()) for B in Bs)
+    # a block with no top-degree monomial (term sparsity can leave one: extended Powell
+    # singular under cs+ts) has an empty top form and no face at infinity
+    scale = max((float(np.abs(B).max()) for B in Bs if B.size), default=0.0)
     # the faces
     faces, cache = [], {}
     Ks = _top_kernels(bases, tops, Bs, scale, d)

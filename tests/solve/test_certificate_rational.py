@@ -374,3 +374,17 @@ def test_a_top_form_child_that_dies_or_is_late_gives_no_certificate(monkeypatch)
     top = cr.TopForm(cert, background=True)
     assert cr.exact_face_certificate(cert, point, seconds=0.5, top=top) is None
     top.cancel()
+
+
+def test_a_block_with_no_top_monomial_has_no_face_at_infinity(caplog):
+    """POP QA round 4: under term sparsity a block can hold no monomial of the top degree
+    (MGH's Powell singular, sparsity "ts"): its top form is 0 x 0, and the route raised
+    "zero-size array to reduction operation maximum" (caught in certify as "certificate
+    extraction failed", the bound left numerical only, -8.4e-10); now certified at 0."""
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    pop = POP((x1 + 10 * x2) ** 2 + 5 * (x3 - x4) ** 2 + (x2 - 2 * x3) ** 4 + 10 * (x1 - x4) ** 4)
+    with caplog.at_level("WARNING", logger="polylip.solve.certify"):
+        res = pop.solve(sparsity="ts", time_limit=60)
+    assert "extraction failed" not in caplog.text
+    assert res.status == "optimal" and res.certified, res.message
+    assert res.bound <= 0.0 and res.certificate.verify()

@@ -609,6 +609,232 @@ def _spin_glass_field10():
     return POP(energy, spin=[f"s{i}" for i in range(10)])
 
 
+# ---------------------------------------------------------------- added by the POP QA round 4
+# (2026-12-02): Hock and Schittkowski (1981), "Test examples for nonlinear programming codes",
+# LNEMS 187 (HS; the problem numbers are theirs) not used before, More, Garbow and Hillstrom
+# (1981) problems 22, 28, 31 and 32 (MGH), a 0/1 quadratic program solved by enumeration, and
+# two unbounded sets (an equality with a linear cut; an infimum that is not attained). Each
+# optimum checked here: the stated point (closed form where there is one, else the published
+# point polished by SLSQP), a 60-start SLSQP run (none lower; benchmarks/qa_pop_round4.py).
+
+
+def _hs001():
+    x1, x2 = variables("x1 x2")
+    return POP(100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2, ineqs=[x2 + 1.5])
+
+
+def _hs002():
+    x1, x2 = variables("x1 x2")
+    return POP(100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2, ineqs=[x2 - 1.5])
+
+
+def _hs003():
+    x1, x2 = variables("x1 x2")
+    return POP(x2 + 1e-5 * (x2 - x1) ** 2, ineqs=[x2])
+
+
+def _hs004():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 + 1) ** 3 / 3 + x2, ineqs=[x1 - 1, x2])
+
+
+def _hs008():
+    x1, x2 = variables("x1 x2")
+    return POP(0 * x1 - 1, eqs=[x1**2 + x2**2 - 25, x1 * x2 - 9], variables=[x1, x2])
+
+
+def _hs013():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 - 2) ** 2 + x2**2, ineqs=[(1 - x1) ** 3 - x2, x1, x2])
+
+
+def _hs016_017(which):
+    def build():
+        x1, x2 = variables("x1 x2")
+        cons = [x1 + x2**2, x1**2 + x2] if which == 16 else [x2**2 - x1, x1**2 - x2]
+        return POP(100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2, ineqs=cons + [x1 + 0.5, 0.5 - x1, 1 - x2])
+    return build
+
+
+def _hs019():
+    x1, x2 = variables("x1 x2")
+    return POP((x1 - 10) ** 3 + (x2 - 20) ** 3,
+               ineqs=[(x1 - 5) ** 2 + (x2 - 5) ** 2 - 100, 82.81 - (x2 - 5) ** 2 - (x1 - 6) ** 2,
+                      x1 - 13, 100 - x1, x2, 100 - x2])
+
+
+def _hs020():
+    x1, x2 = variables("x1 x2")
+    return POP(100 * (x2 - x1**2) ** 2 + (1 - x1) ** 2,
+               ineqs=[x2 + x1**2, x1 + x2**2, x1**2 + x2**2 - 1, x1 + 0.5, 0.5 - x1])
+
+
+def _hs024():
+    x1, x2 = variables("x1 x2")
+    r3 = 3 ** 0.5
+    return POP(((x1 - 3) ** 2 - 9) * x2**3 / (27 * r3),
+               ineqs=[x1 / r3 - x2, x1 + r3 * x2, 6 - x1 - r3 * x2, x1, x2])
+
+
+def _hs031():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(9 * x1**2 + x2**2 + 9 * x3**2,
+               ineqs=[x1 * x2 - 1, x1 + 10, 10 - x1, x2 - 1, 10 - x2, x3 + 10, 1 - x3])
+
+
+def _hs032():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP((x1 + 3 * x2 + x3) ** 2 + 4 * (x1 - x2) ** 2,
+               ineqs=[6 * x2 + 4 * x3 - x1**3 - 3, x1, x2, x3], eqs=[1 - x1 - x2 - x3])
+
+
+def _hs033():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP((x1 - 1) * (x1 - 2) * (x1 - 3) + x3,
+               ineqs=[x3**2 - x1**2 - x2**2, x1**2 + x2**2 + x3**2 - 4, x1, x2, x3, 5 - x3])
+
+
+def _hs036():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(-x1 * x2 * x3, ineqs=[72 - x1 - 2 * x2 - 2 * x3, x1, 20 - x1, x2, 11 - x2, x3, 42 - x3])
+
+
+def _hs037():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(-x1 * x2 * x3, ineqs=[72 - x1 - 2 * x2 - 2 * x3, x1 + 2 * x2 + 2 * x3]
+               + _box([x1, x2, x3], 0, 42))
+
+
+def _hs038():
+    return POP(_wood().objective, ineqs=_box(variables("x1 x2 x3 x4"), -10, 10))
+
+
+def _hs041():
+    x1, x2, x3, x4 = variables("x1 x2 x3 x4")
+    return POP(2 - x1 * x2 * x3, eqs=[x1 + 2 * x2 + 2 * x3 - x4],
+               ineqs=_box([x1, x2, x3], 0, 1) + [x4, 2 - x4])
+
+
+def _hs052_053(which):
+    def build():
+        x = variables("x1 x2 x3 x4 x5")
+        x1, x2, x3, x4, x5 = x
+        first = 4 * x1 - x2 if which == 52 else x1 - x2
+        return POP(first**2 + (x2 + x3 - 2) ** 2 + (x4 - 1) ** 2 + (x5 - 1) ** 2,
+                   eqs=[x1 + 3 * x2, x3 + x4 - 2 * x5, x2 - x5],
+                   ineqs=[] if which == 52 else _box(x, -10, 10))
+    return build
+
+
+def _hs060():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP((x1 - 1) ** 2 + (x1 - x2) ** 2 + (x2 - x3) ** 4,
+               eqs=[x1 * (1 + x2**2) + x3**4 - 4 - 3 * 2 ** 0.5], ineqs=_box([x1, x2, x3], -10, 10))
+
+
+def _hs061():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(4 * x1**2 + 2 * x2**2 + 2 * x3**2 - 33 * x1 + 16 * x2 - 24 * x3,
+               eqs=[3 * x1 - 2 * x2**2 - 7, 4 * x1 - x3**2 - 11])
+
+
+def _hs063():
+    x1, x2, x3 = variables("x1 x2 x3")
+    return POP(1000 - x1**2 - 2 * x2**2 - x3**2 - x1 * x2 - x1 * x3,
+               eqs=[8 * x1 + 14 * x2 + 7 * x3 - 56, x1**2 + x2**2 + x3**2 - 25], ineqs=[x1, x2, x3])
+
+
+def _hs079():
+    x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
+    r2 = 2 ** 0.5
+    return POP((x1 - 1) ** 2 + (x1 - x2) ** 2 + (x2 - x3) ** 2 + (x3 - x4) ** 4 + (x4 - x5) ** 4,
+               eqs=[x1 + x2**2 + x3**3 - 2 - 3 * r2, x2 - x3**2 + x4 + 2 - 2 * r2, x1 * x5 - 2])
+
+
+def _hs083():
+    x1, x2, x3, x4, x5 = variables("x1 x2 x3 x4 x5")
+    g1 = 85.334407 + 0.0056858 * x2 * x5 + 0.0006262 * x1 * x4 - 0.0022053 * x3 * x5
+    g2 = 80.51249 + 0.0071317 * x2 * x5 + 0.0029955 * x1 * x2 + 0.0021813 * x3**2
+    g3 = 9.300961 + 0.0047026 * x3 * x5 + 0.0012547 * x1 * x3 + 0.0019085 * x3 * x4
+    return POP(5.3578547 * x3**2 + 0.8356891 * x1 * x5 + 37.293239 * x1 - 40792.141,
+               ineqs=[g1, 92 - g1, g2 - 90, 110 - g2, g3 - 20, 25 - g3, x1 - 78, 102 - x1, x2 - 33,
+                      45 - x2] + _box([x3, x4, x5], 27, 45))
+
+
+def _mgh_extended_powell(n):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        return POP(sum((a + 10 * b) ** 2 + 5 * (c - d) ** 2 + (b - 2 * c) ** 4 + 10 * (a - d) ** 4
+                       for a, b, c, d in (x[k:k + 4] for k in range(0, n, 4))))
+    return build
+
+
+def _mgh_broyden_banded(n):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        f = []
+        for i in range(n):
+            near = [j for j in range(max(0, i - 5), min(n, i + 2)) if j != i]   # ml = 5, mu = 1
+            f.append(x[i] * (2 + 5 * x[i] ** 2) + 1 - sum(x[j] * (1 + x[j]) for j in near))
+        return POP(sum(fi**2 for fi in f))
+    return build
+
+
+def _mgh_discrete_boundary_value(n):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        h = 1 / (n + 1)
+        ext = [0] + list(x) + [0]                                    # x_0 = x_{n+1} = 0
+        return POP(sum((2 * ext[i] - ext[i - 1] - ext[i + 1] + h**2 * (ext[i] + i * h + 1) ** 3 / 2) ** 2
+                       for i in range(1, n + 1)))
+    return build
+
+
+def _mgh_linear_full_rank(n, m):
+    def build():
+        x = variables(" ".join(f"x{i}" for i in range(1, n + 1)))
+        s = sum(x)
+        return POP(sum((v - 2 * s / m - 1) ** 2 for v in x) + (m - n) * (-2 * s / m - 1) ** 2)
+    return build
+
+
+#: An upper-triangular integer Q on 12 binary variables (drawn once with numpy's
+#: default_rng(404), integers in [-10, 10], fixed here): min b^T Q b = -116 by enumeration of
+#: the 4,096 points, at two points (b00 free: its row sums to 0 there).
+_BQP12_Q = [
+    [9, -4, 2, -1, 6, -4, 5, 1, -8, -2, -9, -3], [0, -10, 8, -1, 5, -8, -3, -8, 10, -6, -2, 8],
+    [0, 0, -10, 2, -2, -10, -2, -1, -10, -2, -4, -7], [0, 0, 0, -2, -7, -3, -4, 6, 5, -2, -9, -4],
+    [0, 0, 0, 0, -3, 5, -9, -10, 4, -4, -4, 10], [0, 0, 0, 0, 0, 9, -3, 3, -1, -10, 6, -10],
+    [0, 0, 0, 0, 0, 0, 1, 2, 10, -6, -9, 3], [0, 0, 0, 0, 0, 0, 0, -2, 3, 3, -4, -8],
+    [0, 0, 0, 0, 0, 0, 0, 0, 10, 3, 9, 4], [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, -9, 4],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, -4], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]]
+_BQP12_MIN = ((0.0,) + (1.0,) * 7 + (0.0,) + (1.0,) * 3, (1.0,) * 8 + (0.0,) + (1.0,) * 3)
+
+
+def _bqp12():
+    b = variables(" ".join(f"b{i:02d}" for i in range(12)))
+    f = sum(q * b[i] * b[j] for i, row in enumerate(_BQP12_Q) for j, q in enumerate(row) if q)
+    return POP(f, binary=[f"b{i:02d}" for i in range(12)])
+
+
+def _product_on_hyperbola_cut():
+    x, y = variables("x y")
+    return POP(x * y, eqs=[x * y - 1], ineqs=[x + y - 3])
+
+
+def _unattained():
+    x, y = variables("x y")
+    return POP(x**2 + (1 - x * y) ** 2)
+
+
+_HS002_X1 = 1.224370748736352          # the largest root of 400 x^3 - 598 x - 2
+_HS002_F = 100 * (1.5 - _HS002_X1**2) ** 2 + (1 - _HS002_X1) ** 2
+_HS008_A, _HS008_B = (43 ** 0.5 + 7 ** 0.5) / 2, (43 ** 0.5 - 7 ** 0.5) / 2
+_HS008_MIN = ((_HS008_A, _HS008_B), (_HS008_B, _HS008_A), (-_HS008_A, -_HS008_B), (-_HS008_B, -_HS008_A))
+_HS019_X2 = 5 - (100 - 9.095**2) ** 0.5
+_HS019_F = (14.095 - 10) ** 3 + (_HS019_X2 - 20) ** 3
+
+
 _S3 = 3 ** -0.5
 _S2 = 2 ** -0.5
 
@@ -903,6 +1129,116 @@ LITERATURE = {p.name: p for p in [
                  "ground energy -19 by enumeration of the 1,024 states, two ground states",
                  all_minimizers=((-1.0, -1.0, 1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0),
                                  (1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0)), minimizers_order=2),
+    # ---- added by the POP QA round 4 (2026-12-02); HS = Hock and Schittkowski (1981)
+    KnownProblem("hs001", _hs001, 2, 0.0, (1.0, 1.0),
+                 "HS problem 1: Rosenbrock over x2 >= -1.5; f* = 0 at (1, 1); unbounded set"),
+    KnownProblem("hs002", _hs002, 2, _HS002_F, (_HS002_X1, 1.5),
+                 "HS problem 2: Rosenbrock over x2 >= 1.5; published f* = 0.0504261879 at "
+                 "(1.224370749, 1.5); x1 the root of 400 x1^3 - 598 x1 - 2 (f' on x2 = 1.5)"),
+    KnownProblem("hs003", _hs003, 1, 0.0, (0.0, 0.0),
+                 "HS problem 3: x2 + 1e-5 (x2 - x1)^2 over x2 >= 0; f* = 0 at (0, 0)"),
+    KnownProblem("hs004", _hs004, 2, 8 / 3, (1.0, 0.0),
+                 "HS problem 4: (x1 + 1)^3 / 3 + x2 over x1 >= 1, x2 >= 0; f* = 8/3 at (1, 0); "
+                 "an odd objective on an unbounded set"),
+    KnownProblem("hs008", _hs008, 1, -1.0, _HS008_MIN[0],
+                 "HS problem 8: the constant -1 on x1^2 + x2^2 = 25, x1 x2 = 9; every feasible "
+                 "point is optimal: the four points +-((a + b) / 2, (a - b) / 2) and their swaps, "
+                 "a = sqrt 43, b = sqrt 7", all_minimizers=_HS008_MIN, minimizers_order=1),
+    KnownProblem("hs013", _hs013, 2, 1.0, (1.0, 0.0),
+                 "HS problem 13: (x1 - 2)^2 + x2^2 over (1 - x1)^3 >= x2, x >= 0; f* = 1 at "
+                 "(1, 0), a cusp where no constraint qualification holds"),
+    KnownProblem("hs016", _hs016_017(16), 2, 0.25, (0.5, 0.25),
+                 "HS problem 16: Rosenbrock over x1 + x2^2 >= 0, x1^2 + x2 >= 0, |x1| <= 0.5, "
+                 "x2 <= 1; f* = 0.25 at (0.5, 0.25)"),
+    KnownProblem("hs017", _hs016_017(17), 2, 1.0, (0.0, 0.0),
+                 "HS problem 17: Rosenbrock over x2^2 >= x1, x1^2 >= x2, |x1| <= 0.5, x2 <= 1; "
+                 "f* = 1 at (0, 0)"),
+    KnownProblem("hs019", _hs019, 2, _HS019_F, (14.095, _HS019_X2),
+                 "HS problem 19: (x1 - 10)^3 + (x2 - 20)^3 over two discs' complement and "
+                 "intersection and a box; published f* = -6961.81381 at (14.095, 0.84296079), "
+                 "the circles' intersection: x2 = 5 - sqrt(100 - 9.095^2)"),
+    KnownProblem("hs020", _hs020, 2, 81.5 - 25 * 3 ** 0.5, (0.5, 3 ** 0.5 / 2),
+                 "HS problem 20: Rosenbrock over three quadratic constraints, |x1| <= 0.5; "
+                 "f* = 81.5 - 25 sqrt 3 at (0.5, sqrt 3 / 2)"),
+    KnownProblem("hs024", _hs024, 3, -1.0, (3.0, 3 ** 0.5),
+                 "HS problem 24: ((x1 - 3)^2 - 9) x2^3 / (27 sqrt 3) over a triangle; f* = -1 "
+                 "at (3, sqrt 3)"),
+    KnownProblem("hs031", _hs031, 1, 6.0, (3 ** -0.5, 3 ** 0.5, 0.0),
+                 "HS problem 31: 9 x1^2 + x2^2 + 9 x3^2 over x1 x2 >= 1 and a box; f* = 6 at "
+                 "(1/sqrt 3, sqrt 3, 0)"),
+    KnownProblem("hs032", _hs032, 2, 1.0, (0.0, 0.0, 1.0),
+                 "HS problem 32: a convex quadratic over a cubic constraint on the simplex; "
+                 "f* = 1 at (0, 0, 1)"),
+    KnownProblem("hs033", _hs033, 2, 2 ** 0.5 - 6, (0.0, 2 ** 0.5, 2 ** 0.5),
+                 "HS problem 33: (x1 - 1)(x1 - 2)(x1 - 3) + x3 over a cone, outside a ball, "
+                 "x >= 0, x3 <= 5; f* = sqrt 2 - 6 at (0, sqrt 2, sqrt 2) (order 2 gives -5.6: "
+                 "far but valid)"),
+    KnownProblem("hs036", _hs036, 2, -3300.0, (20.0, 11.0, 15.0),
+                 "HS problem 36: -x1 x2 x3 over a polytope; f* = -3300 at (20, 11, 15)"),
+    KnownProblem("hs037", _hs037, 2, -3456.0, (24.0, 12.0, 12.0),
+                 "HS problem 37: -x1 x2 x3 over a polytope; f* = -3456 at (24, 12, 12)"),
+    KnownProblem("hs038", _hs038, 2, 0.0, (1.0,) * 4,
+                 "HS problem 38: the Wood (Colville) function on [-10, 10]^4; f* = 0 at 1"),
+    KnownProblem("hs041", _hs041, 2, 52 / 27, (2 / 3, 1 / 3, 1 / 3, 2.0),
+                 "HS problem 41: 2 - x1 x2 x3 on x1 + 2 x2 + 2 x3 = x4 and a box; f* = 52/27 at "
+                 "(2/3, 1/3, 1/3, 2)"),
+    KnownProblem("hs052", _hs052_053(52), 1, 1859 / 349,
+                 tuple(v / 349 for v in (-33, 11, 180, -158, 11)),
+                 "HS problem 52: a convex quadratic on three linear equalities; f* = 1859/349 at "
+                 "(-33, 11, 180, -158, 11) / 349"),
+    KnownProblem("hs053", _hs052_053(53), 1, 176 / 43, tuple(v / 43 for v in (-33, 11, 27, -5, 11)),
+                 "HS problem 53: HS 52's equalities with (x1 - x2)^2 first and [-10, 10]^5; "
+                 "f* = 176/43 at (-33, 11, 27, -5, 11) / 43"),
+    KnownProblem("hs060", _hs060, 2, 0.03256820025506446,
+                 (1.1048590102196, 1.1966741682734083, 1.5352622644841365),
+                 "HS problem 60: published f* = 0.0325682003 at (1.104859024, 1.196674194, "
+                 "1.535262257); the point polished by SLSQP (orders 2 and 3 certify -0.053 "
+                 "and -5.2: far but valid)"),
+    KnownProblem("hs061", _hs061, 1, -143.64614219778028,
+                 (5.326770119419101, -2.1189986265046636, 3.210464215292923),
+                 "HS problem 61: a quadratic on two quadratic equalities (a curve); published "
+                 "f* = -143.6461422 at (5.32677015, -2.11899863, 3.21046423); polished by SLSQP"),
+    KnownProblem("hs063", _hs063, 2, 961.7151721300521,
+                 (3.512121483345486, 0.2169879302691593, 3.552171015638269),
+                 "HS problem 63: a concave quadratic on a plane and a sphere, x >= 0; published "
+                 "f* = 961.7151721 at (3.512118414, 0.2169881741, 3.552174034); polished by "
+                 "SLSQP (order 1 certifies 955.02)"),
+    KnownProblem("hs079", _hs079, 2, 0.07877682087143967,
+                 (1.19112782218276, 1.3626034452568214, 1.4728177579092745, 1.6350158275022713,
+                  1.6790809204128652),
+                 "HS problem 79: three polynomial equalities (unbounded set); published "
+                 "f* = 0.0787768209 at (1.191127, 1.362603, 1.472818, 1.635017, 1.679081); "
+                 "polished by SLSQP"),
+    KnownProblem("hs083", _hs083, 2, -30665.538671783317,
+                 (78.0, 33.0, 29.99525602568159, 45.0, 36.77581290578821),
+                 "HS problem 83 (Colville 3): badly scaled quadratic constraints; published "
+                 "f* = -30665.53867 at (78, 33, 29.99526, 45, 36.77581); x3, x5 from the two "
+                 "active constraints"),
+    KnownProblem("mgh_extended_powell_8", _mgh_extended_powell(8), 2, 0.0, (0.0,) * 8,
+                 "MGH problem 22 (extended Powell singular), n = 8: f = 0 at the origin"),
+    KnownProblem("mgh_broyden_banded_6", _mgh_broyden_banded(6), 3, 0.0,
+                 (-0.4283028635515591, -0.476596420733086, -0.5196529619530159,
+                  -0.5580733702133601, -0.5934373375926004, -0.5934373375926004),
+                 "MGH problem 31 (Broyden banded), n = 6, ml = 5, mu = 1: f = 0; the root "
+                 "computed here (scipy fsolve)"),
+    KnownProblem("mgh_discrete_boundary_value_6", _mgh_discrete_boundary_value(6), 3, 0.0,
+                 (-0.06546347687000416, -0.11816558733630561, -0.15462721498559873,
+                  -0.16999162631729522, -0.1572697324201286, -0.10603077805094094),
+                 "MGH problem 28 (discrete boundary value), n = 6: f = 0; the root computed "
+                 "here (scipy fsolve)"),
+    KnownProblem("mgh_linear_full_rank_5_10", _mgh_linear_full_rank(5, 10), 1, 5.0, (-1.0,) * 5,
+                 "MGH problem 32 (linear function, full rank), n = 5, m = 10: f = m - n at "
+                 "x = -1"),
+    KnownProblem("bqp_12", _bqp12, 2, -116.0, _BQP12_MIN[0],
+                 "0/1 quadratic program b^T Q b on 12 variables (Q fixed here); -116 by "
+                 "enumeration of the 4,096 points, at two points", all_minimizers=_BQP12_MIN),
+    KnownProblem("product_on_hyperbola_cut", _product_on_hyperbola_cut, 1, 1.0,
+                 ((3 + 5 ** 0.5) / 2, (3 - 5 ** 0.5) / 2),
+                 "min xy on xy = 1, x + y >= 3: the objective is 1 on the feasible set (the "
+                 "equality); unbounded set"),
+    KnownProblem("unattained_infimum", _unattained, 2, 0.0, (),
+                 "x^2 + (1 - x y)^2: infimum 0 (x = 1/y, y -> inf), not attained (the classic "
+                 "example of Nie, Demmel and Sturmfels (2006), Sec. 1); no minimizer"),
 ]}
 
 

@@ -101,6 +101,37 @@ def _linear_parts(g, nvars: int) -> tuple[np.ndarray, float]:
     return a, const
 
 
+def check_linear_inequalities(pop) -> None:
+    """Raise :class:`~polylip.errors.RelaxationError` unless the POP's constraints are linear
+    inequalities only (the form the LP hierarchy needs), naming the first that is not.
+
+    Called on the user's POP before it is scaled, so that the message quotes the constraint
+    as written (POP QA round 4: HS 8's x1^2 + x2^2 = 25 was refused as
+    "-0.390625 + x1**2 + x2**2 == 0", the scaled problem's).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from polylip import POP
+    >>> x = sympy.Symbol("x")
+    >>> check_linear_inequalities(POP(x, ineqs=[x + 1]))
+    >>> check_linear_inequalities(POP(x, eqs=[x**2 - 4]))
+    Traceback (most recent call last):
+    ...
+    polylip.errors.RelaxationError: the LP hierarchy needs a polytope given by inequalities; the problem has 1 equality constraint(s) (first: -4 + x**2 == 0). Eliminate linear equalities by substitution, or use method='sos'
+    """
+    if pop.eqs:
+        raise RelaxationError(
+            f"the LP hierarchy needs a polytope given by inequalities; the problem has "
+            f"{len(pop.eqs)} equality constraint(s) (first: {pop.eqs[0]} == 0). Eliminate linear "
+            "equalities by substitution, or use method='sos'")
+    for i, g in enumerate(pop.ineqs):
+        if g.degree > 1:
+            raise RelaxationError(
+                f"inequality {i} ({g} >= 0) has degree {g.degree}: the LP hierarchy needs a "
+                "polytope, i.e. linear inequalities only (use method='sos' for other sets)")
+
+
 def polytope_of(pop) -> Polytope:
     """Read the POP's feasible set as a polytope with factors scaled to ``[0, 1]``.
 
@@ -117,19 +148,11 @@ def polytope_of(pop) -> Polytope:
     ('box', [-1.0], [3.0])
     """
     n = pop.nvars
-    if pop.eqs:
-        raise RelaxationError(
-            f"the LP hierarchy needs a polytope given by inequalities; the problem has "
-            f"{len(pop.eqs)} equality constraint(s) (first: {pop.eqs[0]} == 0). Eliminate linear "
-            "equalities by substitution, or use method='sos'")
+    check_linear_inequalities(pop)
     lower = np.full(n, -np.inf)
     upper = np.full(n, np.inf)
     general = []  # (a, c, index): a @ x + c >= 0 with two or more variables
     for i, g in enumerate(pop.ineqs):
-        if g.degree > 1:
-            raise RelaxationError(
-                f"inequality {i} ({g} >= 0) has degree {g.degree}: the LP hierarchy needs a "
-                "polytope, i.e. linear inequalities only (use method='sos' for other sets)")
         a, c = _linear_parts(g, n)
         nz = np.flatnonzero(a)
         if nz.size == 0:

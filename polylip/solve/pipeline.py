@@ -38,6 +38,7 @@ import numpy as np
 from polylip.errors import RelaxationError, SolverError
 from polylip.runtime import Deadline, TimeLimitReached
 from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
+from polylip.relax.polytope import check_linear_inequalities
 from polylip.solve.lp import LPRelaxation
 from polylip.solve.box import box_from_constraints
 from polylip.solve.estimate import too_slow
@@ -203,6 +204,7 @@ def _solve_pop(pop, certificate, settings: SolverSettings) -> Result:
 
         return recentre(pop, result, solve, _left(start, settings.time_limit))
     if isinstance(certificate, Krivine) and needs_scaling(pop, box_max=LP_BOX_MAX, timed=True):
+        check_linear_inequalities(pop)   # a refusal quotes the constraints as written, not scaled
         scaled, how = scale_pop(pop, timed=True)
         log.info("LP hierarchy in scaled variables (objective / %.3g)", how.objective_scale)
         return how.unscale_result(_solve_krivine(scaled, certificate, settings), pop)

@@ -148,6 +148,18 @@ def test_non_polytope_inputs_are_refused(ineqs, eqs, match):
         POP(x * y, ineqs=ineqs, eqs=eqs).solve(method="lp", degree=2)
 
 
+@pytest.mark.parametrize("ineqs, eqs, quoted", [
+    ([], [x**2 + y**2 - 25, x * y - 9], "-25 + x**2 + y**2 == 0"),
+    ([25 - x**2 - y**2, 100 * x + 7], [], "25 - x**2 - y**2 >= 0"),
+])
+def test_a_refusal_quotes_the_constraint_as_written(ineqs, eqs, quoted):
+    """POP QA round 4: HS 8 (x^2 + y^2 = 25, xy = 9) was refused quoting the scaled problem's
+    constraint, "-0.390625 + x1**2 + x2**2 == 0"; the check now runs before the scaling."""
+    with pytest.raises(RelaxationError) as err:
+        POP(x + 1000 * y, ineqs=ineqs, eqs=eqs).solve(method="lp")
+    assert quoted in str(err.value)
+
+
 @pytest.mark.parametrize("ineqs", [[], [x + 1, 1 - x], [sympy.Integer(1)]])
 def test_constant_objective_is_its_own_bound(ineqs):
     """A constant objective has no degree-one moment: the LP's candidate point is the middle

@@ -1086,8 +1086,11 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None, top: T
         if Q is None:
             Q = cache[key] = complement(K, basis.shape[0])
         faces.append(Q)
-    if any(Q.shape[1] == 0 for Q in faces):
-        log.info("exact faces: a block's face is {0}")
+    # a block whose face is {0} is the zero matrix in every certificate on these faces (an
+    # empty block in the re-solve, a zero exact Gram matrix; extended Powell n = 8 under
+    # cs+ts has them); the route gave up at the first one before, leaving the bound numerical
+    if all(Q.shape[1] == 0 for Q in faces):
+        log.info("exact faces: every block's face is {0}")
         return None
     # 3. re-solve on the faces at the fixed bound
     M, offs, local = _system(entry_mon, faces, mons.shape[0])

@@ -48,6 +48,7 @@ from polylip.solve.certificate import SOSCertificate, _chol_ok_many, _triu
 from polylip.solve.certificate_face import repair_by_faces
 from polylip.solve.certificate_rational import applies as exact_faces_apply
 from polylip.solve.certificate_rational import TopForm, exact_face_certificate
+from polylip.solve.certificate_snap import GRID_BITS, snap_certificate
 from polylip.solve.certify_clock import CertificationCut, CertifyClock
 
 
@@ -547,6 +548,15 @@ def repair(cert, clock: CertifyClock | None = None, candidate=None):
     finally:
         if top is not None:
             top.cancel()
+    if not best.certified_bound().certified and cert.equalities:
+        # the solver's numbers snapped to a dyadic grid (solve/certificate_snap.py): an exact
+        # identity where the certificate has simple coefficients (min xy on xy = 1,
+        # x + y >= 3: the multiplier 1, every Gram matrix 0); a few seals, before the facial
+        # repair, which costs a seal per attempt
+        if clock is None or clock.allows(len(GRID_BITS), "the snapped certificate"):
+            got = snap_certificate(cert, lambda c: c.sealed())
+            if got is not None:
+                return got
     if not best.certified_bound().certified:
         # blocks on a face whose kernel is not monomial (solve/certificate_face.py)
         # given about the time the repairs above took (at least FACE_SECONDS): a face that

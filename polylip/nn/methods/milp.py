@@ -84,6 +84,13 @@ log = logging.getLogger(__name__)
 
 #: Relative safety margin added to HiGHS's dual bound (its LP tolerances are 1e-7).
 MILP_MARGIN = 1e-6
+#: Largest pre-activation magnitude over the region for which the true-constant MILP is
+#: built. Rounding of numbers of size M is about 2e-16 M, and HiGHS's primal feasibility
+#: tolerance is 1e-7 absolute: with pre-activation bounds of 2.25e9 (a 2-4-1 network over a
+#: box of radius 1e9) HiGHS returned "optimal" 0.574 where the true constant is 0.9431 (QA
+#: round 4; right at 2.25e8). Above it, constant="auto" bounds the formal constant (its MILP
+#: has no input columns) and constant="true" gives no bound.
+MAX_BIG_M = 1e8
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,17 @@ def milp(problem: LipschitzProblem, options: MILPOptions) -> MethodOutput:
     if constant == "true":
         x_lo, x_hi = problem.region.input_box()
         forward = (x_lo, x_hi, problem.bounds.pre_lo, problem.bounds.pre_hi)
+        big = max((float(np.max(np.abs(np.r_[lo, hi]), initial=0.0))
+                   for lo, hi in zip(problem.bounds.pre_lo, problem.bounds.pre_hi)), default=0.0)
+        if big > MAX_BIG_M:
+            why = (f"the pre-activations reach {big:.3g} over the region, above {MAX_BIG_M:g}: "
+                   "the big-M rows of the true-constant MILP are beyond HiGHS's absolute "
+                   "tolerances there")
+            if options.constant == "true":
+                return MethodOutput(upper=None, status="failed", details={
+                    "constant": "true", "message": f"no bound: {why}"})
+            log.info("milp: %s; bounding the formal constant instead", why)
+            constant, forward = "formal", None
     witnesses = []  # (local constant, input) at points of differentiability the MILPs found
     cuts = []  # patterns without interior, shared by the functionals (constant="true")
     parts, statuses = [], []

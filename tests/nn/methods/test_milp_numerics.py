@@ -20,6 +20,7 @@ import pytest
 from polylip.nn import BoxRegion, Network, lipschitz
 from polylip.nn.methods import milp as milp_method
 from polylip.nn.methods import milp_model
+from support.nn import brute_force
 
 
 def trained_like(seed):
@@ -91,3 +92,21 @@ def test_module_doctests():
 
     assert doctest.testmod(backend).failed == 0
     assert doctest.testmod(milp_method).failed == 0
+
+
+def test_true_constant_milp_not_built_past_the_tolerances():
+    """Over a box of radius 1e9 (pre-activations up to 2.25e9) HiGHS returned "optimal" 0.574
+    for the true-constant MILP of a 2-4-1 network whose true constant is 0.9431 (with
+    lower=False nothing caught it; QA round 4): past MAX_BIG_M, constant="auto" bounds the
+    formal constant and constant="true" gives no bound."""
+    rng = np.random.default_rng(0)
+    Ws = [rng.standard_normal((4, 2)), rng.standard_normal((1, 4))]
+    bs = [rng.standard_normal(4), np.zeros(1)]
+    net = Network.from_weights(Ws, bs)
+    _, true = brute_force(Ws, bs, np.inf)
+    region = BoxRegion([0.3, -0.2], 1e9)
+    res = lipschitz(net, "inf", method="milp", region=region, lower=False)
+    assert res.upper >= true * (1 - 1e-9) and res.details["constant"] == "formal"
+    res = lipschitz(net, "inf", method="milp", region=region, lower=False,
+                    options={"constant": "true"})
+    assert res.upper is None and "above" in res.details["message"]

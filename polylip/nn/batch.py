@@ -65,6 +65,11 @@ _REGIONS = {"box": BoxRegion, "ball": BallRegion}
 #: for what a row spends outside its budget (starting the task, pickling its row) and the
 #: scheduler.
 TOTAL_BUDGET_USE = 0.9
+#: Smallest row budget ``total_budget`` may give: what a row costs whatever its budget (the
+#: region's bounds, "product" and "interval", a lower-bound search and a method step in forked
+#: workers), about 0.2 s on the digits MLP at load 4. Below it the batch overran its total:
+#: ``total_budget=6`` for 180 rows (0.03 s a row) took 50 s (QA round 4).
+MIN_ROW_BUDGET = 0.25
 #: A parallel batch sends all the outputs of a center as one task when there are at least
 #: this many centers a worker (see :func:`_chunks`).
 CHUNK_CENTERS_PER_WORKER = 2
@@ -410,6 +415,12 @@ def lipschitz_batch(net, centers, radius, outputs=None, norm="inf", method="auto
     nrows = sum(len(outs) for outs in specs)
     if total_budget is not None:  # the rows' share of the batch's wall clock
         budget = TOTAL_BUDGET_USE * float(total_budget) * max(1, workers) / nrows
+        if budget < MIN_ROW_BUDGET:
+            need = MIN_ROW_BUDGET * nrows / (TOTAL_BUDGET_USE * max(1, workers))
+            raise ModelError(f"total_budget={float(total_budget):g} s gives {budget:.3g} s to "
+                             f"each of the {nrows} rows ({max(1, workers)} worker(s)); a row "
+                             f"needs at least {MIN_ROW_BUDGET:g} s whatever its budget: give "
+                             f"total_budget >= {need:.3g} s, more workers, or fewer rows")
     tasks = [((net, c, float(r), spec),
               dict(norm=p, method=method, options=parsed, lower=lower, region=region,
                    index=0, center_index=i, budget=budget, deterministic=deterministic))

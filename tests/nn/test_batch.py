@@ -308,6 +308,19 @@ def test_total_budget_is_shared_among_the_rows(net, centers):
         lipschitz_batch(net, centers, 0.1, method="interval", total_budget=-1.0)
 
 
+def test_total_budget_below_the_rows_floor_is_refused(net, centers):
+    """total_budget=6 for 180 rows (0.03 s a row) took 50 s: a row costs about 0.2 s whatever
+    its budget. Such a total is refused before any row runs, naming the total that works
+    (QA round 4)."""
+    from polylip.nn.batch import MIN_ROW_BUDGET, TOTAL_BUDGET_USE
+
+    rows = len(centers) * len(OUTPUTS)
+    enough = MIN_ROW_BUDGET * rows / TOTAL_BUDGET_USE
+    with pytest.raises(ModelError, match=f"total_budget >= {enough:.3g} s"):
+        lipschitz_batch(net, centers, 0.1, outputs=OUTPUTS, method="interval",
+                        total_budget=0.5 * enough)
+
+
 def test_region_bounds_are_shared_by_the_outputs_and_keyed_by_content(net, centers):
     # the margins of one center get the same pre-activation bounds (one propagation), which
     # are those of a fresh computation; other weights (same shapes) give other bounds

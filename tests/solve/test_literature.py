@@ -23,8 +23,9 @@ SLOW |= {"mgh_watson_6"}
 #: issue 12's leftovers: HS 78 at order 3, 9.6-16.9 s at load 8
 SLOW |= {"hs078"}
 #: POP QA round 4: above 0.8 s at load 3 (the 0/1 QP at order 2: 4-18 s; Broyden banded at
-#: order 3: 4.8 s); the other 25 new problems take about 10 s together
-SLOW |= {"bqp_12", "mgh_broyden_banded_6", "hs079", "hs033", "hs083", "hs001", "hs060"}
+#: order 3: 4.8 s) and three Rosenbrock variants like hs001; the other 22 take about 9 s at load 4
+SLOW |= {"bqp_12", "mgh_broyden_banded_6", "hs079", "hs033", "hs083", "hs001", "hs060", "hs002", "hs017",
+          "hs020"}
 NAMES = sorted(LITERATURE)
 PARAMS = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in NAMES]
 

@@ -413,12 +413,20 @@ class SOSCertificate:
         with np.errstate(invalid="ignore", over="ignore"):
             M = _up(Bv[L["mons"]].prod(axis=1), mono.degrees(L["mons"]))
         mu, beta = self._min_eigs(), self._block_bounds(Bv)
-        rounding = bool(np.all(np.abs(rhat) <= 64 * err))
+        small = np.abs(rhat) <= 64 * err
+        rounding = bool(np.all(small))
         # a small residual at rounding level is recomputed exactly below, and the exact
         # residual's bound is never worse than the float one: skip the float one then
         best = None if rounding and L["inv"].size <= EXACT_TERMS else self._best(rho, r0_low, M, mu, beta)
         hopeless = (mu < 0).any() or (~np.isfinite(M) & (L["wsum"] == 0) & (rhat != 0))[1:].any()
-        if rounding and (best is None or not best.certified and "unbounded" in best.reason and not hopeless):
+        # also where only the monomials a box pays for (the constant, bounded ones) carry more
+        # than rounding: the exact residual may vanish on the unbounded ones (POP QA round 4:
+        # xy on xy = 1, x + y >= 3 snapped to xy - 1 = 1 (xy - 1) with the bound 1 + 1.5e-9
+        # had an exact residual of -1.5e-9 alone, and the float one called it unbounded)
+        free = ~np.isfinite(M)
+        free[0] = False
+        exactly = rounding or bool(np.all(small[free]))
+        if exactly and (best is None or not best.certified and "unbounded" in best.reason and not hopeless):
             # a residual at rounding level (or no box to pay for it): recompute it exactly
             absr, r0_low = _exact_residual_floats(L)
             best = self._best(_up(absr, 0), r0_low, M, mu, beta)

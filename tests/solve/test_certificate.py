@@ -319,3 +319,19 @@ def test_chol_ok_many_is_each_matrix_alone():
     want[bad] = False
     assert (_chol_ok_many(S) == want).all()
     assert _chol_ok_many(S[:0]).shape == (0,) and _chol_ok_many(S[1:2]).all()
+
+
+def test_a_constant_residual_beside_exact_zeros_on_unbounded_monomials_is_paid():
+    """POP QA round 4: xy on xy = 1, x + y >= 3 with the certificate xy - b = 1 (xy - 1) + r at
+    b = 1 + 1.5e-9 (CVXOPT's SOS side, snapped): r = 1 - b exactly, a constant, but the float
+    residual's error bound on the monomial xy (unbounded) called it "numerical only"; the
+    exact residual is now computed whenever the unbounded monomials are at rounding level."""
+    from polylip.poly import variables
+    x, y = variables("x y")
+    one = Polynomial.constant(1.0, ("x", "y"))
+    b = 1.000000001476943
+    cert = SOSCertificate(("x", "y"), x * y, b, ((one, np.array([[-1], [0], [1]]), np.zeros((3, 3))),),
+                          equalities=((x * y - 1, one),), ineqs=(x + y - 3,), eqs=(x * y - 1,))
+    cb = cert.certified_bound()
+    assert cb.certified and 1.0 - 1e-15 <= cb.bound <= 1.0
+    assert cert.sealed().verify()

@@ -71,6 +71,7 @@ import numpy as np
 from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
+from polylip.solve import certificate_json as cj
 from polylip.solve.box import box_from_constraints  # noqa: F401 (part of this module's API)
 from polylip.solve.certificate_exact import _exact_grams, _ints, _is_one, _ldl_psd, _psd_many, _residual_sparse, _verify
 
@@ -641,8 +642,9 @@ class SOSCertificate:
         """
         try:
             return _verify(self)
-        except (ValueError, ZeroDivisionError, OverflowError, np.linalg.LinAlgError):
-            return False
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError,
+                np.linalg.LinAlgError):
+            return False    # data that is not a certificate proves nothing
 
     # ------------------------------------------------------------------ JSON
     def to_json(self) -> str:
@@ -666,43 +668,72 @@ class SOSCertificate:
 
     @classmethod
     def from_json(cls, text: str) -> "SOSCertificate":
-        """Rebuild a certificate written by :meth:`to_json`."""
-        d = json.loads(text)
-        if d.get("format") != FORMAT:
-            raise ModelError(f"not a {FORMAT} document")
-        names = tuple(d["variables"])
-        fl = lambda a: np.array([float.fromhex(v) for v in a], dtype=float)  # noqa: E731
+        """Rebuild a certificate written by :meth:`to_json`. Every field is checked before use
+        (:mod:`polylip.solve.certificate_json`): a malformed or tampered document is a
+        :class:`ModelError` naming the field, or a certificate :meth:`verify` refuses."""
+        d = cj.load_document(text, FORMAT)
+        names = cj.names(cj.field(d, "variables"))
+        n = len(names)
 
-        def poly(p):
-            k = len(p["coeffs"])       # the zero polynomial (a certificate of infeasibility's)
-            rows = np.array(p["rows"], dtype=mono.INDEX_DTYPE).reshape(k, -1) if k else \
+        def poly(p, where):
+            coeffs = cj.hex_floats(cj.field(p, "coeffs", where), f"{where}.coeffs")
+            k = len(coeffs)        # the zero polynomial (a certificate of infeasibility's)
+            rows = cj.index_rows(cj.field(p, "rows", where), f"{where}.rows", n, k) if k else \
                 np.zeros((0, 0), dtype=mono.INDEX_DTYPE)
-            return Polynomial(names, rows, fl(p["coeffs"]))
+            return Polynomial(names, rows, coeffs)
+
+        def polys(key, item=None):
+            out = []
+            for i, p in enumerate(cj.array(cj.field(d, key), key)):
+                where = f"{key}[{i}]"
+                out.append(poly(p, where) if item is None else
+                           tuple(poly(cj.field(p, name, where), f"{where}.{name}") for name in item))
+            return tuple(out)
+
+        def flags(key):
+            return np.array([cj.boolean(v, f"{key}[{i}]")
+                             for i, v in enumerate(cj.array(cj.field(d, key), key, n))], dtype=bool)
 
         blocks = []
-        for b in d["blocks"]:
-            basis = np.array(b["basis"], dtype=mono.INDEX_DTYPE).reshape(len(b["basis"]), -1)
+        for i, b in enumerate(cj.array(cj.field(d, "blocks"), "blocks")):
+            where = f"blocks[{i}]"
+            basis = cj.index_rows(cj.field(b, "basis", where), f"{where}.basis", n)
             k = basis.shape[0]
             G = np.zeros((k, k))
-            G[np.triu_indices(k)] = fl(b["gram"])
-            blocks.append((poly(b["g"]), basis, G))
-        box = None if d["box"] is None else (fl(d["box"]["lower"]), fl(d["box"]["upper"]))
-        return cls(names, poly(d["objective"]), float.fromhex(d["bound"]), tuple(blocks),
-                   tuple((poly(e["h"]), poly(e["multiplier"])) for e in d["equalities"]),
-                   tuple(poly(p) for p in d["ineqs"]), tuple(poly(p) for p in d["eqs"]),
-                   np.array(d["binary"], bool), np.array(d["spin"], bool), box, bool(d["box_assumed"]),
-                   d["sense"], None if d["shifts"] is None else tuple(fl(v) for v in d["shifts"]),
-                   bool(d["fold"]), None if d["claimed"] is None else float.fromhex(d["claimed"]),
-                   tuple((e["block"], _rational_matrix(e["gram"], blocks[e["block"]][2].shape[0]))
-                         for e in d.get("exact", ())))
+            G[np.triu_indices(k)] = cj.hex_floats(cj.field(b, "gram", where), f"{where}.gram",
+                                                  k * (k + 1) // 2)
+            blocks.append((poly(cj.field(b, "g", where), f"{where}.g"), basis, G))
+        box = cj.field(d, "box")
+        if box is not None:
+            box = tuple(cj.hex_floats(cj.field(box, side, "box"), f"box.{side}", n, infinite=True)
+                        for side in ("lower", "upper"))
+        sense = cj.field(d, "sense")
+        if sense not in ("min", "max"):
+            raise ModelError(f"sense: expected 'min' or 'max', got {str(sense)[:40]!r}")
+        shifts = cj.field(d, "shifts")
+        if shifts is not None:
+            shifts = tuple(cj.hex_floats(v, f"shifts[{i}]")
+                           for i, v in enumerate(cj.array(shifts, "shifts", len(blocks))))
+        claimed = cj.field(d, "claimed")
+        exact = []
+        for i, e in enumerate(cj.array(d.get("exact", []), "exact")):
+            j = cj.integer(cj.field(e, "block", f"exact[{i}]"), f"exact[{i}].block", 0, len(blocks) - 1)
+            exact.append((j, _rational_matrix(cj.array(cj.field(e, "gram", f"exact[{i}]"), f"exact[{i}].gram"),
+                                              blocks[j][2].shape[0])))
+        return cls(names, poly(cj.field(d, "objective"), "objective"),
+                   cj.hex_float(cj.field(d, "bound"), "bound"), tuple(blocks),
+                   polys("equalities", ("h", "multiplier")), polys("ineqs"), polys("eqs"),
+                   flags("binary"), flags("spin"), box, cj.boolean(cj.field(d, "box_assumed"), "box_assumed"),
+                   sense, shifts, cj.boolean(cj.field(d, "fold"), "fold"),
+                   None if claimed is None else cj.hex_float(claimed, "claimed"), tuple(exact))
 
 
 def _rational_matrix(tri, k: int) -> list:
     """The symmetric ``k x k`` matrix of the upper triangle ``tri`` of "p/q" strings (read by
     ``Fraction``'s parser: integers and a slash only, never evaluated)."""
-    if len(tri) != k * (k + 1) // 2 or not all(isinstance(v, str) and len(v) < 10000 for v in tri):
+    if len(tri) != k * (k + 1) // 2:
         raise ModelError("an exact Gram matrix must be the upper triangle of its block as 'p/q' strings")
-    vals = [Fraction(v) for v in tri]
+    vals = [cj.fraction(v, f"exact gram[{i}]") for i, v in enumerate(tri)]
     X = [[Fraction(0)] * k for _ in range(k)]
     for (p, q), v in zip(zip(*np.triu_indices(k)), vals):
         X[p][q] = X[q][p] = v

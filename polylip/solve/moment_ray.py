@@ -54,6 +54,7 @@ from polylip.backends import registry
 from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.relax.conic import LMIProblem
+from polylip.solve import certificate_json as cj
 
 __all__ = ["MomentRayCertificate", "find_moment_ray", "settle_relaxation_claim", "MAX_TOP_BLOCK",
            "MAX_MOMENTS", "FORMAT"]
@@ -115,22 +116,6 @@ def _psd_exact(M: list[list[Fraction]]) -> bool:
 
 
 
-def polynomial_from_terms(terms, names) -> Polynomial:
-    """The polynomial of a certificate's JSON terms ``[[{name: exponent}, float.hex], ...]``
-    (the form both :class:`MomentRayCertificate` and the ray certificate of
-    :mod:`polylip.solve.unbounded` write).
-
-    >>> polynomial_from_terms([[{"x": 2}, (3.0).hex()], [{}, (1.0).hex()]], ("x",)).evaluate([2.0])
-    13.0
-    """
-    out = Polynomial.zero(names)
-    for exps, c in terms:
-        mono = Polynomial.constant(float.fromhex(c), names)
-        for name, e in exps.items():
-            mono = mono * Polynomial.variable(name).with_variables(names) ** int(e)
-        out = out + mono
-    return out
-
 @dataclass(frozen=True)
 class MomentRayCertificate:
     """A moment functional at infinity proving that the order-``order`` relaxation has no
@@ -162,6 +147,11 @@ class MomentRayCertificate:
         k, n = self.order, len(self.variables)
         if len(self.monomials) != len(self.values) or any(len(m) != 2 * k for m in self.monomials):
             return "the functional is not on monomials of degree 2k"
+        # the exact check is pure-Python rationals: a functional larger than the search ever
+        # writes (a tampered order) is refused before its blocks are listed
+        if comb(n + k - 1, k) > MAX_TOP_BLOCK or comb(n + 2 * k - 1, 2 * k) > MAX_MOMENTS:
+            return (f"the functional is larger than verify() checks (top block of {comb(n + k - 1, k):,} "
+                    f"rows; limits MAX_TOP_BLOCK={MAX_TOP_BLOCK}, MAX_MOMENTS={MAX_MOMENTS:,})")
         L = self._L()
         if not self.value() < 0:
             return "L(f) is not negative"
@@ -192,8 +182,8 @@ class MomentRayCertificate:
         """Whether the functional proves that no SOS certificate exists at this order."""
         try:
             return self.why_not() is None
-        except (ValueError, ZeroDivisionError, OverflowError, KeyError):
-            return False
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError):
+            return False    # data that is not a certificate proves nothing
 
     def to_json(self) -> str:
         """Plain JSON: the polynomials (terms as {variable: exponent}, coefficients as float
@@ -216,18 +206,25 @@ class MomentRayCertificate:
         >>> MomentRayCertificate.from_json(cert.to_json()).verify()
         True
         """
-        data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise ModelError(f"not a {FORMAT} document")
-        names = tuple(data["variables"])
+        data = cj.load_document(text, FORMAT)
+        names = cj.names(cj.field(data, "variables"))
+        n = len(names)
 
-        def poly(terms):
-            return polynomial_from_terms(terms, names)
+        def polys(key):
+            return tuple(cj.polynomial_from_terms(p, names, f"{key}[{i}]")
+                         for i, p in enumerate(cj.array(cj.field(data, key), key)))
 
-        return cls(names, poly(data["objective"]), tuple(poly(g) for g in data["ineqs"]),
-                   tuple(poly(h) for h in data["eqs"]), data["sense"], int(data["order"]),
-                   tuple(tuple(int(i) for i in m) for m in data["monomials"]),
-                   tuple(Fraction(v) for v in data["values"]))
+        sense = cj.field(data, "sense")
+        if sense not in ("min", "max"):
+            raise ModelError(f"sense: expected 'min' or 'max', got {str(sense)[:40]!r}")
+        order = cj.integer(cj.field(data, "order"), "order", 1, cj.MAX_EXPONENT)
+        monomials = tuple(tuple(cj.integer(i, f"monomials[{t}][{j}]", 0, n - 1)
+                                for j, i in enumerate(cj.array(m, f"monomials[{t}]", 2 * order)))
+                          for t, m in enumerate(cj.array(cj.field(data, "monomials"), "monomials")))
+        values = tuple(cj.fraction(v, f"values[{t}]") for t, v in
+                       enumerate(cj.array(cj.field(data, "values"), "values", len(monomials))))
+        return cls(names, cj.polynomial_from_terms(cj.field(data, "objective"), names, "objective"),
+                   polys("ineqs"), polys("eqs"), sense, order, monomials, values)
 
 
 def _blocks(pop, k: int):

@@ -57,7 +57,8 @@ import numpy as np
 
 from polylip.errors import ModelError
 from polylip.poly import Polynomial
-from polylip.solve.moment_ray import polynomial_from_terms, settle_relaxation_claim
+from polylip.solve import certificate_json as cj
+from polylip.solve.moment_ray import settle_relaxation_claim
 from polylip.solve.result import ORDER_HINT
 
 __all__ = ["RayCertificate", "find_ray", "settle_unbounded", "FORMAT"]
@@ -140,6 +141,12 @@ class RayCertificate:
         """None when the ray proves unboundedness, else what fails (exact arithmetic)."""
         if len(self.x0) != len(self.variables) or len(self.d) != len(self.variables):
             return "the ray's length differs from the number of variables"
+        polys = [self.objective, *self.ineqs, *self.eqs]
+        if sum(p.nterms for p in polys) > MAX_TERMS or max(p.degree for p in polys) > MAX_DEGREE:
+            # the exact expansion along the ray costs (terms x degree^2) rationals: beyond what
+            # find_ray ever certifies (a tampered file) it is not attempted
+            return (f"the polynomials are larger than verify() checks ({MAX_TERMS:,} terms, "
+                    f"degree {MAX_DEGREE})")
         x0, d = dict(zip(self.variables, self.x0)), dict(zip(self.variables, self.d))
         for name in self.binary:
             if d[name] != 0 or x0[name] not in (0, 1):
@@ -173,8 +180,8 @@ class RayCertificate:
         """
         try:
             return self.why_not() is None
-        except (ValueError, ZeroDivisionError, OverflowError, KeyError):
-            return False
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError):
+            return False    # data that is not a certificate proves nothing
 
     def describe(self, k: int = 6) -> str:
         def vec(v):
@@ -195,18 +202,29 @@ class RayCertificate:
     @classmethod
     def from_json(cls, text: str) -> "RayCertificate":
         """Rebuild a certificate written by :meth:`to_json`."""
-        data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise ModelError(f"not a {FORMAT} document")
-        names = tuple(data["variables"])
+        data = cj.load_document(text, FORMAT)
+        names = cj.names(cj.field(data, "variables"))
 
-        def poly(terms):
-            return polynomial_from_terms(terms, names)
+        def polys(key):
+            return tuple(cj.polynomial_from_terms(p, names, f"{key}[{i}]")
+                         for i, p in enumerate(cj.array(cj.field(data, key), key)))
 
-        return cls(names, poly(data["objective"]), tuple(poly(g) for g in data["ineqs"]),
-                   tuple(poly(h) for h in data["eqs"]), tuple(data["binary"]), tuple(data["spin"]),
-                   data["sense"], tuple(Fraction(v) for v in data["x0"]),
-                   tuple(Fraction(v) for v in data["d"]))
+        def subset(key):
+            out = tuple(cj.array(cj.field(data, key), key))
+            if not all(isinstance(v, str) and v in names for v in out):
+                raise ModelError(f"{key}: expected names of the certificate's variables")
+            return out
+
+        def point(key):
+            return tuple(cj.fraction(v, f"{key}[{i}]")
+                         for i, v in enumerate(cj.array(cj.field(data, key), key, len(names))))
+
+        sense = cj.field(data, "sense")
+        if sense not in ("min", "max"):
+            raise ModelError(f"sense: expected 'min' or 'max', got {str(sense)[:40]!r}")
+        return cls(names, cj.polynomial_from_terms(cj.field(data, "objective"), names, "objective"),
+                   polys("ineqs"), polys("eqs"), subset("binary"), subset("spin"), sense,
+                   point("x0"), point("d"))
 
 
 def _dyadic(v: np.ndarray) -> tuple[Fraction, ...] | None:

@@ -678,7 +678,8 @@ def main():
     ap.add_argument("--show", type=int, default=8)
     a = ap.parse_args()
     kinds = a.kinds.split(",")
-    resource.setrlimit(resource.RLIMIT_AS, (API_MEMORY, API_MEMORY))
+    # soft cap only: the CLI children set their own (a hard cap here could not be raised there)
+    resource.setrlimit(resource.RLIMIT_AS, (API_MEMORY, resource.getrlimit(resource.RLIMIT_AS)[1]))
     sys.setrecursionlimit(3000)
     tallies = []
     workdir = tempfile.mkdtemp(prefix="qa_input_fuzz_")

@@ -12,6 +12,7 @@ import inspect
 import logging
 
 from polylip.cli.common import load_pop, order_or_auto, positive_int, say, seconds_or_none
+from polylip.errors import ModelError
 
 log = logging.getLogger("polylip.cli")
 
@@ -33,6 +34,9 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("--order", type=order_or_auto, default=None,
                    help="relaxation order for --method sos (default: smallest valid), or "
                         "'auto': raise it until the bound is certified")
+    p.add_argument("--max-order", type=positive_int, default=None, metavar="K",
+                   help="with --order auto: the highest order tried (default: the smallest "
+                        "valid order + 3)")
     p.add_argument("--degree", type=positive_int, default=None,
                    help="certificate degree for --method lp")
     p.add_argument("--sparsity", default="auto",
@@ -81,8 +85,18 @@ def run(args) -> int:
         else:
             log.info("--time-limit: the %s solve of this build takes no time limit; ignored",
                      args.method)
+    certificate = None
+    if args.max_order is not None:
+        if args.order != "auto" or args.method != "sos":
+            raise ModelError("--max-order is the highest order --order auto tries; give it with "
+                             "--order auto (and --method sos)")
+        # lazy: the hierarchy values are needed by this subcommand only
+        from polylip.relax.hierarchy import Putinar
+
+        certificate = Putinar(order="auto", sparsity=args.sparsity, max_order=args.max_order)
     result = pop.solve(order=args.order, degree=args.degree, sparsity=args.sparsity,
-                       solver=args.solver, method=args.method, **options)
+                       solver=args.solver, method=args.method, certificate=certificate,
+                       **options)
     if args.json:
         print(result.to_json())
     else:

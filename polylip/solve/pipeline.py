@@ -333,7 +333,16 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
                             sizes=dict(relaxation.sizes), message=why) if result is None else \
                 replace(result, message=f"{result.message}; order {order} {why}")
             break
-        result = _solve_one(relaxation, settings, left)
+        try:
+            step_result = _solve_one(relaxation, settings, left)
+        except RelaxationError as exc:  # no solver fits its memory: the last answer stands
+            if result is None and numerical is None:
+                raise
+            log.info("order='auto': order %d refused (%s)", order, exc)
+            result = replace(result or numerical, message=f"{(result or numerical).message}; "
+                                                          f"order {order} refused: {exc}")
+            break
+        result = step_result
         log.info("order='auto': order %d ended %s", order, result.status)
         if result.status == "optimal" and not result.certified:
             # a numerical bound only: not where "auto" stops (until the bound is certified);
@@ -357,7 +366,8 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
         text = (result.message or "").replace(" or order='auto'", "").replace(
             ", order='auto',", ",")
         if tried is not None and tried >= last:
-            text += (f"; order='auto' stops at order {last} (pass Putinar(order='auto', "
-                     "max_order=...) to go further)")
+            text += (f"; order='auto' stops at order {last}, its max_order (raise it to go "
+                     "further: Putinar(order='auto', max_order=...) from Python, --max-order "
+                     "on the command line)")
         result = replace(result, message=f"order='auto' tried orders {first}..{tried}: {text}")
     return result

@@ -19,14 +19,14 @@ import scipy.sparse as sp
 from polylip.backends import registry
 from polylip.backends.base import BackendSolution
 from polylip.errors import RelaxationError, SolverError
-from polylip.runtime import check_memory
 from polylip.poly import monomials as mono
 from polylip.relax import conic
 from polylip.sparsity.blocks import MOMENT, BlockStructure, dense_structure
 from polylip.relax.moment import MomentData, assemble, stacked_blocks
 from polylip.solve.minimizers import with_minimizers
 from polylip.solve.certify import certify_sos
-from polylip.solve.estimate import CostEstimate, estimate_blocks, estimate_data, refuse_if_too_large, too_slow
+from polylip.solve.estimate import (CostEstimate, estimate_blocks, estimate_data, refuse_if_too_large,
+                                    solver_that_fits, too_slow)
 from polylip.solve.feasibility import is_feasibility, solve_feasibility
 from polylip.solve.infeasibility import confirm_infeasible
 from polylip.solve.result import Result
@@ -223,6 +223,8 @@ class Relaxation:
         if not isinstance(solver, str):
             raise SolverError(f"solver must be a name such as 'auto', 'cvxopt' or 'clarabel', not {solver!r}")
         self._deadline = None if time_limit is None else time.perf_counter() + check_time_limit(time_limit)
+        # memory before time: a solver that cannot fit is replaced ("auto") or refused by name
+        solver = solver_that_fits(estimate_data(self, solver, side), solver)
         refused = self._refused(solver, side)
         if refused is not None:
             return refused
@@ -299,12 +301,6 @@ class Relaxation:
         exceeds the time left by more than the rule allows (:mod:`polylip.solve.estimate`)."""
         estimate = estimate_data(self, solver, side)
         log.info("estimated before solving: %s", estimate.describe())
-        if estimate.solver == "cvxopt" and estimate.solver_bytes is not None:
-            # its dense Schur complement over the free variables (Clarabel checks its own KKT
-            # system in its backend); a RelaxationError naming the sizes, not a MemoryError
-            check_memory(estimate.solver_bytes, f"solving {estimate.what()} with cvxopt on the "
-                         f"{estimate.side} side", "try solver='clarabel', a sparser pattern or a "
-                         "lower order", RelaxationError)
         left = self._time_left()
         why = too_slow(estimate, None if not np.isfinite(left) else left)
         if why is None:

@@ -233,3 +233,13 @@ def test_order_auto(cli, problem):
     assert run.code == 0 and out["status"] == "optimal" and out["certified"]
     assert out["order"] == 2
     assert out["bound"] <= -3.5138  # min of x^4 - 3x^2 + x is -3.51378...
+
+
+def test_max_order_goes_with_order_auto(cli, problem):
+    """--max-order is the CLI's Putinar(max_order=), named by the message of --order auto when
+    it stops there (QA round 4: the message named a flag-less Python keyword)."""
+    run = cli("solve", problem, "--order", "auto", "--max-order", "2", "--json")
+    assert run.code == 0 and json.loads(run.out)["status"] == "optimal"
+    assert_one_line_error(cli("solve", problem, "--max-order", "3"), 2, "--max-order")
+    assert_one_line_error(cli("solve", problem, "--order", "auto", "--max-order", "0"), 2,
+                          "positive integer")

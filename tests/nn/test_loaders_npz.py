@@ -227,3 +227,20 @@ def test_a_sparse_layer_too_wide_for_memory_is_refused(tmp_path):
 def test_float_integers_that_overflow_int64_are_refused(tmp_path):
     arrays = _sparse_arrays(W0_shape=np.array([2.0, 2.0 ** 70]))
     _raises(tmp_path, "integer too large", **arrays)
+
+
+@pytest.mark.parametrize("offset, value, match", [(6, b"\x01\x00", "encrypted"),
+                                                  (8, b"\x63\x00", "compression method")])
+def test_encrypted_or_unknown_compression_members_are_model_errors(tmp_path, offset, value, match):
+    """One flipped bit of a valid file (QA round 4): zipfile raises RuntimeError for an
+    encrypted member and NotImplementedError for an unknown method; both are a ModelError."""
+    np.savez(tmp_path / "good.npz", W0=np.ones((2, 2)), W1=np.ones((1, 2)))
+    raw = bytearray((tmp_path / "good.npz").read_bytes())
+    for sig, shift in ((b"PK\x03\x04", 0), (b"PK\x01\x02", 2)):  # local header, central directory
+        at = raw.find(sig)
+        while at >= 0:
+            raw[at + offset + shift:at + offset + shift + 2] = value
+            at = raw.find(sig, at + 4)
+    (tmp_path / "bad.npz").write_bytes(bytes(raw))
+    with pytest.raises(ModelError, match=match):
+        load_model(tmp_path / "bad.npz")

@@ -4,6 +4,8 @@ end in the time left. No wall-clock assertion: the tests check the status, that 
 came before the work (the work is replaced by a function that fails), and the counts against
 the assembled relaxation."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy
@@ -123,3 +125,28 @@ def test_assembly_estimate_counts_the_row_width():
     narrow = POP(sum(v**2 for v in variables("a b c d e f g h")))
     est_narrow = estimate_blocks(narrow, dense_structure(narrow, 4))
     assert est_narrow.build_seconds <= 2 * 2.5e-6 * est_narrow.nnz  # unchanged at small widths
+
+
+def test_memory_is_checked_before_time_when_solving():
+    """A relaxation no solver can fit is a memory refusal (RelaxationError naming the memory
+    limit), not a "time_limit" status whose figure was memory (QA round 4: Clarabel's
+    113 GiB for (x+y)^60 + 1); with solver "auto" a solver that fits is taken instead."""
+    from polylip.solve.estimate import solver_that_fits
+    x, y = variables("x y")
+    relaxation = POP((x + y)**10 + 1).relax(order=5)
+    est = estimate_data(relaxation, "clarabel", "moment")
+    assert solver_that_fits(est, "clarabel") == "clarabel"
+    with MemoryLimit(est.solver_bytes // 2):
+        with pytest.raises(RelaxationError, match="memory limit.*method='lp'"):
+            relaxation.solve(solver="clarabel", side="moment", time_limit=30)
+    auto = estimate_data(relaxation, "auto", "auto")
+    other = {k.split("/")[0]: c[2] for k, c in auto.per_solver.items() if c[0] == auto.side}
+    assert len(other) == 2
+    (small, low), (big, high) = sorted(other.items(), key=lambda kv: kv[1])
+    assert low < high
+    # as if the registry had picked the larger one
+    picked = dataclasses.replace(auto, solver=big, solver_bytes=high)
+    with MemoryLimit((low + high) // 2):
+        assert solver_that_fits(picked, "auto") == small
+        with pytest.raises(RelaxationError, match="memory limit"):
+            solver_that_fits(picked, big)

@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from polylip.errors import MissingDependencyError
+from polylip.errors import MissingDependencyError, ModelError
 
 __all__ = ["BatchResult", "COLUMNS"]
 
@@ -40,14 +40,28 @@ def _json_value(v):
     return v
 
 
-def _from_text(key, v):
-    """A cell read back from CSV or JSON, with its type."""
+def _from_text(key, v, where="row"):
+    """A cell read back from CSV or JSON, with its type; a :class:`ModelError` naming the row
+    and column for an unknown column or a value of the wrong type (a table from elsewhere:
+    QA round 4, ``int("1.5")`` and ``float([])`` came out raw)."""
+    if key not in COLUMNS:
+        raise ModelError(f"{where}: unknown column {str(key)[:40]!r} (columns: {', '.join(COLUMNS)})")
     if v is None or v == "":
         return None
-    if key in _INTS:
-        return int(v)
-    if key in _FLOATS:
-        return float(v)  # float("inf") reads "inf" back
+    try:
+        if key in _INTS:
+            if isinstance(v, bool) or not isinstance(v, (int, str)):
+                raise ValueError
+            return int(v)
+        if key in _FLOATS:
+            if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+                raise ValueError
+            return float(v)  # float("inf") reads "inf" back
+    except (ValueError, OverflowError):
+        kind = "an integer" if key in _INTS else "a number"
+        raise ModelError(f"{where}, column {key}: expected {kind}, got {str(v)[:40]!r}") from None
+    if not isinstance(v, (str, int, float)):
+        raise ModelError(f"{where}, column {key}: expected text, got {str(v)[:40]!r}")
     return v
 
 
@@ -114,8 +128,12 @@ class BatchResult:
     @classmethod
     def from_csv(cls, path) -> "BatchResult":
         """Read a table written by :meth:`to_csv` (a path)."""
-        with open(path, encoding="utf-8", newline="") as fh:
-            return cls([{k: _from_text(k, v) for k, v in r.items()} for r in csv.DictReader(fh)])
+        try:
+            with open(path, encoding="utf-8", newline="") as fh:
+                return cls([{k: _from_text(k, v, f"{path}, row {i + 1}") for k, v in r.items()}
+                            for i, r in enumerate(csv.DictReader(fh))])
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ModelError(f"cannot read {path} as a batch table: {exc}") from None
 
     @classmethod
     def from_json(cls, source) -> "BatchResult":
@@ -124,8 +142,17 @@ class BatchResult:
         if not str(source).lstrip().startswith("{"):
             with open(source, encoding="utf-8") as fh:
                 text = fh.read()
-        doc = json.loads(text)
-        return cls([{k: _from_text(k, v) for k, v in r.items()} for r in doc["rows"]],
-                   dict(doc.get("info", {})))
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ModelError(f"not a batch table: invalid JSON: {str(exc)[:200]}") from None
+        rows = doc.get("rows") if isinstance(doc, dict) else None
+        info = doc.get("info", {}) if isinstance(doc, dict) else None
+        if not isinstance(rows, list) or not isinstance(info, dict) or \
+                not all(isinstance(r, dict) for r in rows):
+            raise ModelError("not a batch table: expected an object with 'rows' (a list of "
+                             "objects) and 'info' (an object)")
+        return cls([{k: _from_text(k, v, f"row {i}") for k, v in r.items()} for i, r in enumerate(rows)],
+                   dict(info))
 
 

@@ -339,3 +339,14 @@ def test_region_bounds_are_shared_by_the_outputs_and_keyed_by_content(net, cente
     assert c is not a and not np.array_equal(c.pre_hi[0], a.pre_hi[0])
     assert BoxRegion(centers[0], 0.3).propagate(net) is not a
     assert len(regions._BOUNDS_CACHE) <= regions.BOUNDS_CACHE_SIZE
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{", "invalid JSON"), ('{"row": []}', "not a batch table"), ('{"rows": 3}', "not a batch table"),
+    ('{"rows": [1]}', "not a batch table"), ('{"rows": [{"index": "1.5"}]}', "row 0, column index"),
+    ('{"rows": [{"upper": []}]}', "column upper"), ('{"rows": [{"nope": 1}]}', "unknown column"),
+    ('{"rows": [{"index": 1e308}]}', "column index"), ('{"rows": [], "info": []}', "not a batch table")])
+def test_tables_from_elsewhere_are_model_errors(text, match):
+    """QA round 4: a table's JSON is checked (it raised KeyError/ValueError/TypeError raw)."""
+    with pytest.raises(ModelError, match=match):
+        BatchResult.from_json(text)

@@ -186,3 +186,23 @@ def test_onnx_conv_and_errors(tmp_path):
     (tmp_path / "junk.onnx").write_bytes(b"\x00\x01garbage")
     with pytest.raises(ModelError):
         Network.from_onnx(str(tmp_path / "junk.onnx"))
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pt"])
+def test_a_member_name_that_is_not_utf8_is_a_model_error(tmp_path, suffix):
+    """One flipped bit in a torch file's member name (flagged UTF-8, QA round 4): the content
+    sniffing raised a raw UnicodeDecodeError; now the reader of the extension refuses it."""
+    import io
+    import zipfile
+
+    from polylip.nn.loaders import load_model
+    if suffix == ".pt":
+        pytest.importorskip("torch")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("archive/d\u00e9ta.pkl", b"x")   # a non-ASCII name: stored with the UTF-8 flag
+    raw = buf.getvalue().replace("d\u00e9ta".encode(), b"d\xe9\xe9ta"[:5])
+    path = tmp_path / f"net{suffix}"
+    path.write_bytes(raw)
+    with pytest.raises(ModelError):
+        load_model(path)

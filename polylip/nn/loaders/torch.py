@@ -221,8 +221,8 @@ def _is_torchscript_archive(path):
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False  # ValueError: a member name that is not UTF-8 (one flipped bit)
     return any("/code/" in n for n in names) and any(n.endswith("constants.pkl") for n in names)
 
 

@@ -328,7 +328,9 @@ def _certificates():
     out = []
     for text in ["minimize: x^4 + y^2 - x*y\nsubject to: 1 - x^2 - y^2 >= 0\n",
                  "minimize: x1*x2 - x2 + x1\nbinary: x1 x2\n",
-                 "minimize: x^2 + y^2 - x\nsubject to: x + y == 1\nsubject to: 2 - x^2 >= 0\n"]:
+                 "minimize: x^2 + y^2 - x\nsubject to: x + y == 1\nsubject to: 2 - x^2 >= 0\n",
+                 # a degenerate sum of squares: exact (rational) Gram blocks, "p/q" strings
+                 "minimize: (x - 10*y)^4 + (y - z)^2\n"]:
         pop = parse_problem(text)
         r = pop.solve(time_limit=30)
         assert r.certified and r.certificate is not None, (text, r)

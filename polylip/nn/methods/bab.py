@@ -299,6 +299,14 @@ def bab(problem: LipschitzProblem, options: BaBOptions) -> MethodOutput:
     """The true local l_inf constant over a box by branch and bound (see the module text)."""
     t0 = time.perf_counter()
     u = _check(problem)
+    if problem.net.num_hidden == 0:
+        # an affine network: the gradient is u^T W everywhere (the search indexes the hidden
+        # layers, and had an IndexError here; QA round 4)
+        W = problem.net.affine_layers[0][0]
+        value = float(np.abs(np.asarray(W.T @ u).ravel()).sum())
+        return MethodOutput(upper=value, lower=value, witness=problem.region.center.copy(),
+                            status="optimal", details={"nodes": 0, "affine": True,
+                                                       "seconds": time.perf_counter() - t0})
     search = _Search(problem, u, options)
     with _one_blas_thread():
         upper, status, details = search.run(t0)

@@ -226,3 +226,12 @@ def test_auto_runs_bab_on_a_box_and_deterministic_mode_gives_it_nodes():
     tried = [t for t in runs[0].details["tried"] if t["method"] == "bab"]
     assert tried and tried[0]["node_limit"] >= 1 and "time_limit" not in tried[0]
     assert plan.BAB_NODES_PER_SECOND > 0
+
+
+def test_an_affine_network_is_its_gradient():
+    """A network without hidden layers (a torch nn.Linear alone) raised IndexError in the
+    node bounds (QA round 4): its constant is ||W^T u||_1, attained everywhere."""
+    net = Network.from_weights([np.array([[1.0, -2.0, 0.5], [0.5, 1.0, 1.0]])],
+                               output="margin:0,1")
+    res = lipschitz(net, "inf", method="bab", region=BoxRegion(np.zeros(3), 0.5))
+    assert res.upper == res.lower == 4.0 and res.status == "optimal"

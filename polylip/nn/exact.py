@@ -42,7 +42,7 @@ from scipy.optimize import linprog
 
 from polylip.errors import PolylipError, SolverError
 from polylip.nn.norms import dual, operator_norm, parse_norm, vec_norm
-from polylip.nn.regions import BallRegion, BoxRegion, as_region
+from polylip.nn.regions import BallRegion, BoxRegion, GlobalRegion, as_region
 from polylip.runtime import quiet_native_stdout
 
 __all__ = ["ExactValues", "ExactTooLargeError", "exact_values", "pattern_values",
@@ -57,6 +57,9 @@ MAX_LPS = 20000
 #: A pattern is realizable when its LP margin exceeds this (in units of ``min(r, 1)`` for a
 #: box or a ball of radius ``r``, of x for the global region).
 MARGIN_TOL = 1e-9
+#: Boxes of a larger radius (in the margin LP's units) are tried without their bounds first
+#: (:func:`_margin_unit`).
+LARGE_BOX = 1e6
 
 
 class ExactTooLargeError(PolylipError, ValueError):
@@ -228,6 +231,14 @@ def _margin_unit(rows, rhs, region, n, time_limit=None):
         return _margin_socp(A, rhs, region, n, time_limit)
     if isinstance(region, BoxRegion):
         lo, hi = region.input_box()
+        if region.radius > LARGE_BOX:
+            # first without the box: HiGHS answered "model status Unknown" (a SolverError,
+            # which stopped even "product" through the lower-bound search) on pattern LPs
+            # with bounds of 1e12..1e15 (3-6-6-1 networks; QA round 4). A point of the cell
+            # inside the box is feasible for the boxed LP, so its margin is the boxed optimum
+            eps, x = _margin_unit(rows, rhs, GlobalRegion(), n, time_limit)
+            if not eps > -np.inf or (x is not None and np.all(x >= lo) and np.all(x <= hi)):
+                return eps, x
         bounds = list(zip(lo, hi)) + [(None, 1.0)]
     else:
         bounds = [(None, None)] * n + [(None, 1.0)]

@@ -274,3 +274,18 @@ def test_true_value_on_a_huge_region(radius, kind):
         milp = lipschitz(net, "inf", method="milp", region=region).upper
         assert milp is None or milp >= true * (1 - 1e-9)   # big-M of 1e18: no bound, said
     assert lipschitz(net, "inf", method="product", region=region).upper >= true
+
+
+@pytest.mark.parametrize("method,radius,lower", [("exact", 1e15, True), ("bab", 1e12, False)])
+def test_huge_box_of_a_deeper_network_gives_its_bound(method, radius, lower):
+    """Pattern LPs with bounds of 1e12..1e15 got HiGHS's "model status Unknown", a
+    SolverError that stopped even "product" (through the lower-bound search) on a 3-6-6-1
+    network (QA round 4); a large box is tried without its bounds first."""
+    rng = np.random.default_rng(3)
+    Ws = [rng.standard_normal((6, 3)), rng.standard_normal((6, 6)), rng.standard_normal((1, 6))]
+    bs = [rng.standard_normal(6), rng.standard_normal(6), np.zeros(1)]
+    net = net_of(Ws, bs)
+    true = lipschitz(net, "inf", method="exact").upper
+    res = lipschitz(net, "inf", method=method, region=BoxRegion(rng.uniform(-.5, .5, 3), radius),
+                    lower=lower)
+    assert res.upper >= true * (1 - 1e-9)

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from polylip.errors import SolverError
-from polylip.nn.exact import MARGIN_TOL, realizable
+from polylip.nn.exact import LARGE_BOX, MARGIN_TOL, realizable
 from polylip.nn.methods.milp_model import FormalMILP, with_rows
 from polylip.nn.regions import BallRegion
 from polylip.runtime import quiet_native_stdout
@@ -68,6 +68,16 @@ def margin_lp(rows, rhs, lo, hi, time_limit: float | None = None):
     they contribute over the box (:func:`polylip.solve.sdp.drop_small_entries`), so ``eps`` is
     never below the true margin: a pattern is never cut for a row HiGHS changed."""
     m, n = rows.shape
+    width = np.asarray(hi, float) - np.asarray(lo, float)
+    if np.all(np.isfinite(width)) and np.max(width, initial=0.0) > 2 * LARGE_BOX:
+        # first without the box (as polylip.nn.exact._margin_unit): HiGHS answered "model
+        # status Unknown" on pattern LPs with bounds of 1e12 (method "bab", QA round 4). A
+        # point of the cell in the box is feasible for the boxed LP: its margin is the boxed
+        # optimum; no margin without the box is none with it (the multipliers say which rows)
+        free = np.full(n, -np.inf), np.full(n, np.inf)
+        eps, x, y = margin_lp(rows, rhs, *free, time_limit)
+        if not eps > MARGIN_TOL or (np.all(x >= lo) and np.all(x <= hi)):
+            return eps, x, y
     A, _, b = drop_small_entries(np.hstack([rows, np.ones((m, 1))]), np.full(m, -np.inf),
                                  np.asarray(rhs, float), np.r_[lo, -np.inf], np.r_[hi, 1.0])
     if time_limit is not None and time_limit <= 0:

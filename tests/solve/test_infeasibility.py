@@ -95,14 +95,24 @@ def test_no_ray_from_picos_clarabel_resolves(monkeypatch):
         assert "from clarabel's" in res.message
 
 
-@pytest.mark.parametrize("eqs", [[x + y - 1, x + y - 2], [x * y - 1, x]])
-def test_degenerate_infeasibility_is_not_claimed(eqs):
+def test_degenerate_infeasibility_is_not_claimed():
     """Infeasible, but on an unbounded set with no strictly feasible certificate at this
     order (the Gram matrix must be exactly singular): floats cannot prove it, so the status
     says so instead of passing the solver's claim on."""
-    res = POP(x + y, eqs=eqs).relax(order=1, sparsity="dense").solve(solver="clarabel", side="moment")
+    res = POP(x + y, eqs=[x + y - 1, x + y - 2]).relax(order=1, sparsity="dense").solve(
+        solver="clarabel", side="moment")
     assert res.status == "inaccurate" and not res.certified
     assert "not proven" in res.message and "does not verify" in res.message
+
+
+def test_a_degenerate_infeasibility_with_an_exact_certificate_is_claimed():
+    """xy = 1, x = 0: -1 = (xy - 1) - y * x, every Gram matrix 0. Its residual at rounding
+    level is recomputed exactly (also where only the constant carries more than rounding,
+    d887f98), so the claim is proven; it was "inaccurate" before, and the set is empty."""
+    res = POP(x + y, eqs=[x * y - 1, x]).relax(order=1, sparsity="dense").solve(
+        solver="clarabel", side="moment")
+    assert res.status == "infeasible" and res.certified, res.message
+    assert res.certificate.verify()
 
 
 # ---------------------------------------------------------------------- false claims

@@ -370,7 +370,9 @@ class BallRegion(Region):
     def project(self, X):
         D = X - self.center
         n = np.linalg.norm(D, axis=1, keepdims=True)
-        f = np.where(n > self.radius, self.radius / np.maximum(n, 1e-300), 1.0)
+        far = n > self.radius  # only those are scaled (r / n overflowed for r = 1e150)
+        f = np.ones_like(n)
+        f[far] = self.radius / n[far]
         return self.center + D * f
 
     def contains(self, X, tol=1e-9):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import logging
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -30,6 +32,9 @@ def _as_list(items) -> list:
     return list(items)
 
 
+_NOT_IN_NAMES = re.compile(r"[\s,]")
+
+
 def _name(s) -> str:
     """The variable name of one entry of ``variables``, ``binary`` or ``spin``: a sympy symbol,
     a polylip variable (``Polynomial.variable``) or a string; anything else is refused (a
@@ -37,6 +42,11 @@ def _name(s) -> str:
     if isinstance(s, sympy.Symbol):
         return s.name
     if isinstance(s, str):
+        # (a name with whitespace or a comma is a list written as one string: variables="x1 x2"
+        # made one variable "x1 x2", which no text file and no expression can name)
+        if not s or _NOT_IN_NAMES.search(s):
+            raise ModelError(f"{s!r} is not a variable name (empty, or with a space or a comma): "
+                             "give the names as a list, e.g. variables=['x1', 'x2']")
         return s
     if isinstance(s, Polynomial) and s.nterms == 1 and s.degree == 1 and s.coeffs[0] == 1.0:
         return s.used_variables[0]

@@ -37,6 +37,8 @@ def test_polylip_polynomials_are_accepted():
     (dict(objective=x, binary=[x], spin=[x]), "both binary and spin"),
     (dict(objective=x >= 1), "not a relation"),
     (dict(objective=x, ineqs=[sympy.Ne(x, 1)]), "unsupported relation"),
+    (dict(objective=x + y, variables="x y"), "not a variable name"),     # a list as one string
+    (dict(objective=x, binary=["x,"]), "not a variable name"),
 ])
 def test_bad_input_gives_clear_errors(kwargs, message):
     with pytest.raises(PolylipError, match=message):

@@ -516,18 +516,17 @@ def repair(cert, clock: CertifyClock | None = None, candidate=None):
     t0 = time.perf_counter()
     if clock is not None and not clock.allows(2, "folding the residual"):
         raise CertificationCut(clock.cut)
-    # the exact faces' top-form SDP reads only the objective and the bases: started as soon as
-    # the first seal is not certified, in a child on the other core when it is large, it
-    # overlaps the rest of the float repairs and the route's first steps, and is stopped when
-    # the repairs certify (solve/certificate_rational.TopForm). Not before that seal: the
-    # child's CPU would be lost on every problem the first seal certifies, and on a loaded
-    # machine it slowed them (generalized Rosenbrock n = 1,000: 0.27 -> 0.46 s)
+    # the exact faces' step 2 (solve/certificate_rational.TopForm) could run in a forked child
+    # while the float repairs go on (background=True); measured on chained singular n = 1,000
+    # at load 0 (2026-12-02 08:20 UTC) it gained nothing (certify 1.09/1.19 s with the child,
+    # 1.05/1.00 s without; more CPU), and on a loaded machine it slowed the problems the first
+    # seal certifies: it runs in this process, once the float repairs have failed
     top = None
 
     def start_top():
         nonlocal top
         if top is None and candidate is not None and exact_faces_apply(cert):
-            top = TopForm(cert, None if clock is None else clock.left(), background=True)
+            top = TopForm(cert, None if clock is None else clock.left())
 
     try:
         best = _float_repairs(cert, clock, start_top)

@@ -967,14 +967,13 @@ BACKGROUND_BLOCKS = 100
 class TopForm:
     """Step 2 of :func:`exact_face_certificate` (the face at infinity's SDP) for ``cert``.
 
-    It reads only the objective and the bases (not the Gram matrices, not the candidate), so
-    :func:`polylip.solve.extract.repair` starts it, with ``background=True``, as soon as the
-    first float seal is not certified: with at least :data:`BACKGROUND_BLOCKS` blocks where
-    fork is available, it runs in a forked child (:class:`polylip.runtime.Background`) on
-    the other core while the rest of the float repairs and the route's first steps (the
-    minimizer, the Hessian's kernel) run here. Otherwise :meth:`grams` solves it when asked. Nothing here
-    is trusted: the SDP's answer is only a guess at the faces (module text), and the child's
-    CPU time is reported beside the stage's wall time (benchmarks/bench_certify.py)."""
+    It reads only the objective and the bases (not the Gram matrices, not the candidate).
+    With ``background=True`` and at least :data:`BACKGROUND_BLOCKS` blocks where fork is
+    available it runs in a forked child (:class:`polylip.runtime.Background`) and
+    :meth:`grams` collects it; no caller does so now: beside the float repairs it gained
+    nothing at load 0 and lost under load (benchmarks/RESULTS.md, "The cost of
+    certification"). Nothing here is trusted: the SDP's answer is only a guess at the faces
+    (module text)."""
 
     def __init__(self, cert, seconds: float | None = None, background: bool = False):
         self._cert, self._layout, self._job = cert, None, None

@@ -47,7 +47,7 @@ from polylip.solve.box import box_from_constraints
 from polylip.solve.certificate import SOSCertificate, _chol_ok_many, _triu
 from polylip.solve.certificate_face import repair_by_faces
 from polylip.solve.certificate_rational import applies as exact_faces_apply
-from polylip.solve.certificate_rational import TopForm, exact_face_certificate
+from polylip.solve.certificate_rational import exact_face_certificate
 from polylip.solve.certificate_snap import GRID_BITS, snap_certificate
 from polylip.solve.certify_clock import CertificationCut, CertifyClock
 
@@ -447,10 +447,9 @@ def _better(new, old) -> bool:
     return a.certified and (not b.certified or a.gap < b.gap)
 
 
-def _sealed_best(cert, clock: CertifyClock | None = None, on_uncertified=None):
+def _sealed_best(cert, clock: CertifyClock | None = None):
     """The sealed certificate, or its regularized form when that is better (and, with a
-    ``clock``, when the regularization and its seal fit in the time left).
-    ``on_uncertified()`` is called when the first seal is not certified."""
+    ``clock``, when the regularization and its seal fit in the time left)."""
     if clock is not None and not clock.allows(1, "sealing the certificate"):
         raise CertificationCut(clock.cut)
     first = cert.sealed()
@@ -459,8 +458,6 @@ def _sealed_best(cert, clock: CertifyClock | None = None, on_uncertified=None):
     cb = first.certified_bound()
     if cb.certified and cb.psd_shift == 0:
         return first
-    if not cb.certified and on_uncertified is not None:
-        on_uncertified()
     if clock is not None and not clock.allows(2, "regularizing the certificate"):
         return first
     reg = regularize(cert)
@@ -476,10 +473,10 @@ def _sealed_best(cert, clock: CertifyClock | None = None, on_uncertified=None):
 FACE_SECONDS = 0.5
 
 
-def _float_repairs(cert, clock: CertifyClock | None, on_uncertified=None):
+def _float_repairs(cert, clock: CertifyClock | None):
     """:func:`repair`'s float steps: the better sealed certificate of the projected one with
     the dead rows zeroed (regularized when that is better) and, when that is not certified,
-    of the one without. ``on_uncertified()``: called when the first seal is not certified."""
+    of the one without."""
     base = project(cert)
     dead = zero_dead_multiplier_terms(zero_dead_rows(base))
     if clock is not None:
@@ -489,7 +486,7 @@ def _float_repairs(cert, clock: CertifyClock | None, on_uncertified=None):
     folded = project(dead) if dead is not base else base
     if clock is not None and dead is not base:
         clock.mark()
-    best = _sealed_best(folded, clock, on_uncertified)
+    best = _sealed_best(folded, clock)
     cb = best.certified_bound()
     if dead is not base and not cb.certified:   # (a second repair only for an uncertified first)
         if clock is None or clock.allows(1, "the repair without the dead rows zeroed"):
@@ -516,37 +513,20 @@ def repair(cert, clock: CertifyClock | None = None, candidate=None):
     t0 = time.perf_counter()
     if clock is not None and not clock.allows(2, "folding the residual"):
         raise CertificationCut(clock.cut)
-    # the exact faces' step 2 (solve/certificate_rational.TopForm) could run in a forked child
-    # while the float repairs go on (background=True); measured on chained singular n = 1,000
-    # at load 0 (2026-12-02 08:20 UTC) it gained nothing (certify 1.09/1.19 s with the child,
-    # 1.05/1.00 s without; more CPU), and on a loaded machine it slowed the problems the first
-    # seal certifies: it runs in this process, once the float repairs have failed
-    top = None
-
-    def start_top():
-        nonlocal top
-        if top is None and candidate is not None and exact_faces_apply(cert):
-            top = TopForm(cert, None if clock is None else clock.left())
-
-    try:
-        best = _float_repairs(cert, clock, start_top)
-        if not best.certified_bound().certified:
-            start_top()
-        if not best.certified_bound().certified and top is not None:
-            # every block on a face built from the data, exact (solve/certificate_rational.py);
-            # it reads only the objective, the bases, the bound, the candidate and the
-            # solver's Gram matrices projected on its faces, and is tried before the facial
-            # repair below, whose seals cost about as much each as the first one (chained
-            # singular n = 1,000: the route certifies in 6.5 s of CPU, the facial repair's
-            # attempts took 9 s and certified nothing)
-            if clock is None or clock.allows(3, "the exact faces"):
-                got = exact_face_certificate(cert, candidate,
-                                             None if clock is None else clock.left() - clock.step, top=top)
-                if got is not None:
-                    return got
-    finally:
-        if top is not None:
-            top.cancel()
+    best = _float_repairs(cert, clock)
+    if not best.certified_bound().certified and candidate is not None and exact_faces_apply(cert):
+        # every block on a face built from the data, exact (solve/certificate_rational.py);
+        # it reads only the objective, the bases, the bound, the candidate and the solver's
+        # Gram matrices projected on its faces, and is tried before the facial repair below,
+        # whose seals cost about as much each as the first one (chained singular n = 1,000:
+        # the route certifies in 6.5 s of CPU, the facial repair's attempts took 9 s and
+        # certified nothing). Its step 2 in a forked child beside the float repairs
+        # (TopForm(background=True)) was measured and not taken: no gain at load 0 (chained
+        # singular n = 1,000, certify 1.09/1.19 s with it, 1.05/1.00 s without), a loss under load
+        if clock is None or clock.allows(3, "the exact faces"):
+            got = exact_face_certificate(cert, candidate, None if clock is None else clock.left() - clock.step)
+            if got is not None:
+                return got
     if not best.certified_bound().certified and cert.equalities:
         # the solver's numbers snapped to a dyadic grid (solve/certificate_snap.py): an exact
         # identity where the certificate has simple coefficients (min xy on xy = 1,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from itertools import chain, repeat
 
 import numpy as np
 
@@ -17,6 +16,7 @@ from polylip.errors import ModelError
 from polylip.poly import Polynomial
 from polylip.poly import monomials as mono
 from polylip.solve.box import box_from_constraints
+from polylip.solve.rational_matrix import RationalMatrix
 
 def _key(p: Polynomial):
     return p.rows.shape, p.rows.tobytes(), p.coeffs.tobytes()
@@ -61,68 +61,57 @@ def _rational_sums(keys: np.ndarray, nums: np.ndarray, dens: list) -> dict:
     return out
 
 
-#: The zero Fraction the exact faces fill their Gram matrices with (an identity test then
-#: skips the arithmetic of the many zero entries; any other zero is handled as any Fraction).
-ZERO = Fraction(0)
-
-
-def _entry(X, p, q):
-    return X[p][q]
-
-
-def _float_terms(L):
+def _float_terms(L, skip=None):
     """The float terms of ``r`` (layout ``L``) as exact rationals with one denominator:
     ``(monomial ids, integer numerators, denominator)``; each term is a product of two
-    floats times a small integer."""
-    ma, ea = _ints(L["A"])
-    mc, ec = _ints(L["C"])
-    val = L["S"].astype(object) * ma * mc
+    floats times a small integer. ``skip``: term positions left out (an exact block's)."""
+    A, C, S, inv = L["A"], L["C"], L["S"], L["inv"]
+    if skip is not None and skip.size:
+        keep = np.ones(inv.size, bool)
+        keep[skip] = False
+        A, C, S, inv = A[keep], C[keep], S[keep], inv[keep]
+    ma, ea = _ints(A)
+    mc, ec = _ints(C)
+    val = S.astype(object) * ma * mc
     e = ea + ec
     nz = np.nonzero(val != 0)[0]
     e0 = min(int(e[nz].min()), 0) if nz.size else 0
-    return L["inv"][nz], val[nz] << (e[nz] - e0).astype(object), 1 << -e0
+    return inv[nz], val[nz] << (e[nz] - e0).astype(object), 1 << -e0
 
 
-def _exact_delta_terms(c, L):
-    """The change of ``r`` from the blocks whose Gram matrix is exact (``c.exact``): the
-    layout holds their float images, so the residual moves by ``-(X_pq - fl(X_pq))`` (twice
-    off the diagonal) on the monomial of each entry. ``(monomial ids, integer numerators,
-    denominators)`` of every term, all blocks at once."""
+def _exact_terms(c, L):
+    """The terms of ``r`` of the blocks whose Gram matrix is exact (``c.exact``: multiplier 1,
+    one term ``S X_pq`` per triangle entry, ``S`` = -1 on the diagonal, -2 off it), in place
+    of their float images' terms: ``(term positions in L, monomial ids, integer numerators,
+    denominators)``, all blocks at once."""
     if not c.exact:
-        return np.zeros(0, np.int64), np.zeros(0, object), []
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, object), []
     nc, rep, start = L["ncoef"], L["rep"], L["start"]
     es = [np.arange(int(start[j]), int(start[j + 1])) for j, _ in c.exact]
     e = np.concatenate(es)
-    pos = np.searchsorted(rep, e)                      # a block with g = 1: one term per entry
-    mons = L["inv"][nc + pos]
+    pos = nc + np.searchsorted(rep, e)                 # a block with g = 1: one term per entry
+    if not np.all(rep[pos - nc] == e):
+        raise ValueError("an exact Gram matrix on a block whose multiplier is not 1")
     P, Q = L["P"][e], L["Q"][e]
-    vals, floats, cut = [], [], 0
+    nums, dens, cut = [], [], 0
     for (j, X), ej in zip(c.exact, es):
-        pj, qj = P[cut:cut + ej.size], Q[cut:cut + ej.size]
-        vals.extend(map(_entry, repeat(X), pj.tolist(), qj.tolist()))
-        floats.append(c.blocks[j][2][pj, qj])
+        nums.append(X.nums[P[cut:cut + ej.size], Q[cut:cut + ej.size]])
+        dens.extend([X.den] * ej.size)
         cut += ej.size
-    floats = np.concatenate(floats)
+    floats = np.concatenate([c.blocks[j][2][P[i], Q[i]] for (j, _), i in
+                             zip(c.exact, np.split(np.arange(e.size), np.cumsum([x.size for x in es])[:-1]))])
     if not np.isfinite(floats).all():
         raise ValueError("an exact Gram matrix's float image is not finite")
-    w = np.where(P == Q, -1, -2).astype(object)
-    # -w * X_pq (exact) and +w * fl(X_pq) (a dyadic float: m * 2^ex)
-    m, ex = _ints(floats)
-    nz = np.nonzero(m != 0)[0]
-    e0 = min(int(ex[nz].min()), 0) if nz.size else 0
-    fl = -w[nz] * m[nz] * np.array([1 << int(v) for v in ex[nz] - e0], dtype=object)
-    pairs = [v.as_integer_ratio() if v is not ZERO else (0, 1) for v in vals]
-    return (np.concatenate([mons, mons[nz]]),
-            np.concatenate([w * np.array([n for n, _ in pairs], dtype=object), fl]),
-            [d for _, d in pairs] + [1 << -e0] * nz.size)
+    S = L["S"][pos].astype(object)
+    return pos, L["inv"][pos], S * np.concatenate(nums), dens
 
 
 def _residual_sparse(c, L) -> dict:
     """``{monomial id: exact coefficient of r}`` of ``c`` (the nonzero ones, as Fractions),
     exact Gram matrices included: every term summed as an integer at one denominator (one
     Fraction per nonzero monomial)."""
-    k1, n1, d1 = _float_terms(L)
-    k2, n2, d2 = _exact_delta_terms(c, L)
+    skip, k2, n2, d2 = _exact_terms(c, L)
+    k1, n1, d1 = _float_terms(L, skip)
     return _rational_sums(np.concatenate([k1, k2]), np.concatenate([n1, n2]), [d1] * k1.size + d2)
 
 
@@ -136,9 +125,10 @@ def _residual(c, L) -> list:
 
 
 def _exact_grams(exact, blocks) -> tuple:
-    """``exact`` as ``((block index, k x k tuple of tuples of Fractions), ...)``, checked:
-    symmetric, of its block's size, on a block with multiplier 1 (it is never folded into or
-    shifted: its PSD-ness is checked exactly)."""
+    """``exact`` as ``((block index, RationalMatrix), ...)``, checked: symmetric, of its
+    block's size, on a block with multiplier 1 (it is never folded into or shifted: its
+    PSD-ness is checked exactly). A matrix may come as a :class:`RationalMatrix` or as rows of
+    rationals (Fractions or ints)."""
     out, seen = [], set()
     for j, X in exact:
         j = int(j)
@@ -146,17 +136,19 @@ def _exact_grams(exact, blocks) -> tuple:
             raise ModelError(f"an exact Gram matrix for block {j}: no such block, or twice")
         seen.add(j)
         k = blocks[j][2].shape[0]
-        if not (type(X) is tuple and set(map(type, X)) <= {tuple}
-                and set(map(type, chain.from_iterable(X))) <= {Fraction}):
-            X = tuple(tuple(v if type(v) is Fraction else Fraction(v) for v in row) for row in X)
-        # (tuples compare entries by identity first: a matrix built with one object per
-        # symmetric pair is checked at C speed)
-        if len(X) != k or any(len(row) != k for row in X) or tuple(zip(*X)) != X:
+        if not isinstance(X, RationalMatrix):
+            try:
+                X = RationalMatrix.from_rows(X)
+            except ModelError as exc:
+                raise ModelError(f"the exact Gram matrix of block {j}: {exc}") from None
+            except (TypeError, ValueError, ZeroDivisionError) as exc:
+                raise ModelError(f"the exact Gram matrix of block {j} is not a matrix of rationals: {exc}") from None
+        if len(X) != k:
             raise ModelError(f"the exact Gram matrix of block {j} is not symmetric of size {k}")
         if not _is_one(blocks[j][0]):
             raise ModelError(f"an exact Gram matrix is only for a block with multiplier 1 (block {j})")
         out.append((j, X))
-    return tuple(sorted(out))
+    return tuple(sorted(out, key=lambda t: t[0]))
 
 
 def _psd_exact(A: list) -> bool:
@@ -190,8 +182,10 @@ def _psd_exact(A: list) -> bool:
 
 
 def _psd_many(mats: list) -> list:
-    """Whether each symmetric rational matrix of ``mats`` (sequences of rows of Fractions) is
-    PSD, exactly (:func:`_psd_stack` of their integer multiples, all of one size at once)."""
+    """Whether each symmetric rational matrix of ``mats`` (a :class:`RationalMatrix`, or rows
+    of Fractions) is PSD, exactly (:func:`_psd_stack` of their numerators, all of one size at
+    once: a positive denominator changes nothing)."""
+    mats = [X if isinstance(X, RationalMatrix) else RationalMatrix.from_rows(X) for X in mats]
     out = [True] * len(mats)
     by_size = {}
     for i, X in enumerate(mats):
@@ -199,13 +193,7 @@ def _psd_many(mats: list) -> list:
     for k, idx in by_size.items():
         if k == 0:
             continue
-        rows = []
-        for i in idx:
-            flat = list(chain.from_iterable(mats[i]))
-            pairs = [v.as_integer_ratio() if v is not ZERO else (0, 1) for v in flat]
-            D = math.lcm(*{d for _, d in pairs})
-            rows.append([n * (D // d) if n else 0 for n, d in pairs])
-        ok = _psd_stack(np.array(rows, dtype=object).reshape(len(idx), k, k))
+        ok = _psd_stack(np.stack([mats[i].nums for i in idx]))
         for t, i in enumerate(idx):
             out[i] = ok[t]
     return out

@@ -90,7 +90,8 @@ from polylip.poly import monomials as mono
 from polylip.relax.conic import LMIProblem, TriBlocks
 from polylip.runtime import Background, fork_supported, memory_limit
 from polylip.solve.certificate import _triu
-from polylip.solve.certificate_exact import ZERO, _is_one, _psd_stack
+from polylip.solve.certificate_exact import _is_one, _psd_stack
+from polylip.solve.rational_matrix import RationalMatrix
 from polylip.solve.certificate_face import _simplest, complement, rational_kernel
 
 __all__ = ["exact_face_certificate", "applies", "TopForm"]
@@ -448,7 +449,22 @@ def _integer_row(vals) -> list:
 def _minimizer_rows(basis, xs, Y):
     """Integer kernel rows ``m(x*)`` and ``Dm(x*) y`` (``y`` in ``Y``) of one block (a
     product with a zero factor is not formed; a ``y`` without support on the block's
-    variables gives nothing)."""
+    variables gives nothing); ``xs`` None: at the origin."""
+    if xs is None:
+        # the route's case (it works in u = x - x*, at 0): m(0) is the constant monomial,
+        # Dm(0) y the degree-1 monomials' y_v; the same rows as below, without the products
+        deg = mono.degrees(basis)
+        out = [[int(g == 0) for g in deg.tolist()]]
+        lin = np.nonzero(deg == 1)[0]
+        var = basis[lin].max(axis=1).tolist() if lin.size else []
+        for y in Y:
+            ys = [y[v] for v in var]
+            if any(ys):
+                vals = [0] * basis.shape[0]
+                for i, v in zip(lin.tolist(), ys):
+                    vals[i] = v
+                out.append(_integer_row([Fraction(v) for v in vals]))
+        return out
     rows = [[v for v in row if v >= 0] for row in basis.tolist()]
 
     def prod(vs):
@@ -489,7 +505,21 @@ def _hessian(objective, x, exact: bool = False):
     real = rows >= 0
     nzero = np.where(real, zero[np.where(real, rows, n)], False).sum(axis=1)
     keep = np.nonzero((real.sum(axis=1) >= 2) & (nzero <= 2))[0]
-    xf = [float(v) for v in x]
+    if not exact:
+        # every ordered pair (p, q), p != q, of factor positions at once: c times the
+        # product of the other factors (a padding position counts 1 and forms no pair)
+        R, c = rows[keep], objective.coeffs[keep]
+        xv = np.append(np.array([float(v) for v in x]), 1.0)[np.where(R >= 0, R, n)]
+        w = R.shape[1]
+        for p in range(w):
+            for q in range(w):
+                if p == q:
+                    continue
+                on = (R[:, p] >= 0) & (R[:, q] >= 0)
+                others = [t for t in range(w) if t not in (p, q)]
+                v = c[on] * (xv[on][:, others].prod(axis=1) if others else 1.0)
+                ri.extend(R[on, p].tolist()), ci.extend(R[on, q].tolist()), vals.extend(v.tolist())
+        return sp.csr_matrix((vals, (ri, ci)), shape=(n, n))
     for row, c in zip(rows[keep].tolist(), objective.coeffs[keep].tolist()):
         idx = [v for v in row if v >= 0]
         for p in range(len(idx)):
@@ -497,15 +527,12 @@ def _hessian(objective, x, exact: bool = False):
                 if p == q:
                     continue
                 rest = [idx[t] for t in range(len(idx)) if t not in (p, q)]
-                if exact:
-                    val = Fraction(c)
-                    for v in rest:
-                        val *= x[v]
-                    if val:
-                        H[(idx[p], idx[q])] = H.get((idx[p], idx[q]), Fraction(0)) + val
-                else:
-                    ri.append(idx[p]), ci.append(idx[q]), vals.append(c * math.prod(xf[v] for v in rest))
-    return H if exact else sp.csr_matrix((vals, (ri, ci)), shape=(n, n))
+                val = Fraction(c)
+                for v in rest:
+                    val *= x[v]
+                if val:
+                    H[(idx[p], idx[q])] = H.get((idx[p], idx[q]), Fraction(0)) + val
+    return H
 
 
 def _small_eigenvectors(H):
@@ -776,8 +803,8 @@ def _exact_blocks(h, dh, faces, sizes, offs):
     """``H_j = fl(h_j) + dh_j`` exactly (``dh_j``: :func:`_exact_step`'s ``(numerators,
     denominator)`` or None), as integer matrices over one denominator a block,
     proven positive definite (fraction-free elimination, all blocks of one size at once),
-    and ``X_j = Q_j H_j Q_j^T`` (one integer product per block shape): ``[(j, X_j as a tuple
-    of tuples of Fractions, its nearest float image)]``, or None when a block is not PD."""
+    and ``X_j = Q_j H_j Q_j^T`` (one integer product per block shape): ``[(j, X_j as a
+    :class:`RationalMatrix`, its nearest float image)]``, or None when a block is not PD."""
     hm, e0 = _dyadic_ints(h)
     nums, dens = [], []
     for j, d in enumerate(sizes):
@@ -789,7 +816,6 @@ def _exact_blocks(h, dh, faces, sizes, offs):
         nums.append([int(m) * fh + v * f2 for m, v in zip(seg.tolist(), xs)])
         dens.append(D)
     out = [None] * len(faces)
-    zero = ZERO                                         # (shared: the checks skip it by identity)
     groups = {}
     for j, Q in enumerate(faces):
         groups.setdefault(Q.shape, []).append(j)
@@ -806,20 +832,11 @@ def _exact_blocks(h, dh, faces, sizes, offs):
             return None
         Qo = np.stack([faces[j] for j in js]).astype(object)
         X = Qo @ N @ Qo.transpose(0, 2, 1)
-        pu, qu = _triu(k)
-        Xu = X[:, pu, qu]
-        Ds = np.array([dens[j] for j in js], dtype=object)[:, None]
-        imgs = np.zeros((len(js), k, k))
-        tri = (Xu / Ds).astype(float)                   # the nearest floats (int / int)
-        imgs[:, pu, qu] = tri
-        imgs[:, qu, pu] = tri
-        bb, uu = np.nonzero(Xu != 0)
-        rows_all = [[[zero] * k for _ in range(k)] for _ in js]
-        for b, u, v in zip(bb.tolist(), uu.tolist(), Xu[bb, uu].tolist()):
-            p, q = int(pu[u]), int(qu[u])
-            rows_all[b][p][q] = rows_all[b][q][p] = Fraction(v, dens[js[b]])
+        Ds = np.array([dens[j] for j in js], dtype=object)[:, None, None]
+        imgs = (X / Ds).astype(float)                    # the nearest floats (int / int)
         for b, j in enumerate(js):
-            out[j] = (j, tuple(tuple(row) for row in rows_all[b]), imgs[b])
+            R = RationalMatrix._lowest(X[b], dens[j])      # (symmetric integers by construction)
+            out[j] = (j, R, imgs[b])
     return out
 
 
@@ -913,24 +930,12 @@ def _basis_shift(basis, xs):
 
 
 def _congruence(T, X):
-    """``T^T X T`` exactly (rational matrices as lists of rows), with its nearest float image."""
+    """``T^T X T`` exactly (``T`` a list of rows of Fractions, ``X`` a
+    :class:`RationalMatrix`), with its nearest float image."""
     DT = math.lcm(*(v.denominator for row in T for v in row))
-    DX = math.lcm(*(v.denominator for row in X for v in row))
     Ti = np.array([[v.numerator * (DT // v.denominator) for v in row] for row in T], dtype=object)
-    Xi = np.array([[v.numerator * (DX // v.denominator) for v in row] for row in X], dtype=object)
-    Y = Ti.T.dot(Xi).dot(Ti)
-    D = DT * DT * DX
-    k = len(T)
-    zero = Fraction(0)
-    out = [[zero] * k for _ in range(k)]
-    img = np.zeros((k, k))
-    for p in range(k):
-        for q in range(p, k):
-            v = int(Y[p, q])
-            if v:
-                out[p][q] = out[q][p] = Fraction(v, D)
-                img[p, q] = img[q, p] = v / D
-    return tuple(tuple(row) for row in out), img
+    Y = RationalMatrix._lowest(Ti.T.dot(X.nums).dot(Ti), DT * DT * X.den)
+    return Y, Y.floats()
 
 
 # ---------------------------------------------------------------------- the route
@@ -1027,9 +1032,9 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None, top: T
     t0 = time.perf_counter()
     deadline = None if seconds is None else t0 + seconds
     left = (lambda: None) if deadline is None else (lambda: max(0.0, deadline - time.perf_counter()))
-    if not applies(cert) or candidate is None:
+    if candidate is None:
         return None
-    top = TopForm(cert) if top is None else top
+    top = TopForm(cert) if top is None else top      # (its layout is None when the route does not apply)
     if top.layout is None:
         return None
     f, d, bases, mons, entry_mon, coef = top.layout
@@ -1063,8 +1068,8 @@ def exact_face_certificate(cert, candidate, seconds: float | None = None, top: T
         shifts_T = [_basis_shift(b, xs) for b in bases]
         if any(T is None for T in shifts_T):
             return None
-    at = [Fraction(0)] * len(xs) if shift else xs
-    kmin = [_minimizer_rows(basis, at, Y) for basis in bases]      # (before waiting for step 2)
+    # (at the origin, which is x* in u = x - x*, or x* itself when it is 0: no shift)
+    kmin = [_minimizer_rows(basis, None, Y) for basis in bases]    # (before waiting for step 2)
     # 2. the face at infinity: min-trace decomposition of the top form over the top monomials
     got = top.grams(left())
     if got is None:

@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from polylip import POP
+from polylip.poly import Polynomial
 from polylip.model.problems import chained_singular, chained_singular_shifted
 from polylip.poly import variables
 from polylip.runtime import fork_supported
@@ -402,3 +403,26 @@ def test_a_block_whose_face_is_zero_gets_a_zero_gram_matrix():
     assert res.status == "optimal" and res.certified, res.message
     assert res.bound == 0.0 and res.certificate.verify()
     assert any(not np.any(X) for _, X in res.certificate.exact)     # a zero exact block
+
+
+def test_minimizer_rows_at_the_origin():
+    # the route's case (xs None: u = x - x* at 0): m(0) and the linear part of Dm(0) y
+    basis = np.array([[-1, -1], [0, -1], [1, -1], [0, 0], [0, 1], [1, 1]])    # 1 x y x^2 xy y^2
+    rows = cr._minimizer_rows(basis, None, [[1, 2], [0, 3], [0, 0]])
+    assert rows == [[1, 0, 0, 0, 0, 0], [0, 1, 2, 0, 0, 0], [0, 0, 1, 0, 0, 0]]
+    general = cr._minimizer_rows(basis, [Fraction(0), Fraction(0)], [[1, 2], [0, 3], [0, 0]])
+    assert rows == general
+
+
+def test_float_hessian_is_the_exact_one_rounded():
+    rng = np.random.default_rng(3)
+    names = ("x", "y", "z")
+    rows = np.sort(rng.integers(-1, 3, size=(25, 4)), axis=1)      # degree <= 4, padded
+    poly = Polynomial(names, rows, rng.integers(-9, 10, 25).astype(float))
+    for x in ([Fraction(1, 3), Fraction(-2), Fraction(0)], [Fraction(0)] * 3):
+        H = cr._hessian(poly, x).toarray()
+        He = cr._hessian(poly, x, exact=True)
+        want = np.zeros((3, 3))
+        for (a, b), v in He.items():
+            want[a, b] = float(v)
+        assert np.allclose(H, want, rtol=1e-12, atol=1e-12)

@@ -299,8 +299,12 @@ def _solve_putinar(pop, certificate: Putinar, settings: SolverSettings) -> Resul
         return _solve_fixed(pop, certificate, settings, start, settings.time_limit)
     first = pop.min_order()
     last = certificate.max_order or first + AUTO_EXTRA_ORDERS
+    if last < first:
+        # (as an explicit order below the smallest valid one: refused, not silently raised)
+        raise RelaxationError(f"max_order {last} is too low: the problem has degree {pop.degree}, "
+                              f"so the smallest valid order is {first}")
     result = numerical = None
-    for order in range(first, max(first, last) + 1):
+    for order in range(first, last + 1):
         left = None
         if settings.time_limit is not None:
             left = settings.time_limit - (time.perf_counter() - start)

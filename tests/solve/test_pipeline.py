@@ -177,3 +177,9 @@ def test_default_order_stays_when_the_feasible_set_is_not_bounded():
     res = POP(x).solve()
     assert res.status == "unbounded" and res.order == 1
     assert "feasible set is bounded" not in (res.message or "")
+
+
+def test_max_order_below_the_smallest_valid_order_is_refused():
+    # degree 4: the smallest valid order is 2, so max_order=1 asks for nothing that exists
+    with pytest.raises(RelaxationError, match="max_order 1 is too low.*smallest valid order is 2"):
+        solve_pop(POP(x**4 - x), Putinar(order="auto", max_order=1), SolverSettings(solver="cvxopt"))

@@ -22,6 +22,12 @@ class RelaxationError(PolylipError, ValueError):
     a constraint that fits no clique, ...)."""
 
 
+class EmptySetError(RelaxationError):
+    """Building found the constraints inconsistent (an empty polytope, a bound above its
+    opposite bound) in floating point: a claim to be certified, not yet an answer
+    (:func:`polylip.solve.pipeline.solve_pop` certifies it or says it could not)."""
+
+
 class SolverError(PolylipError, RuntimeError):
     """A solver is unknown, not installed, or failed in a way that yields no result."""
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from polylip.errors import RelaxationError
+from polylip.errors import EmptySetError, RelaxationError
 from polylip.poly import monomials as mono
 
 __all__ = ["Polytope", "polytope_of"]
@@ -157,8 +157,8 @@ def polytope_of(pop) -> Polytope:
         nz = np.flatnonzero(a)
         if nz.size == 0:
             if c < 0:
-                raise RelaxationError(f"inequality {i} is the negative constant {c:g} >= 0: the "
-                                      "feasible set is empty")
+                raise EmptySetError(f"inequality {i} is the negative constant {c:g} >= 0: the "
+                                    "feasible set is empty")
             continue
         if nz.size == 1:
             v = nz[0]
@@ -187,9 +187,11 @@ def polytope_of(pop) -> Polytope:
     kind = "box" if not general else "polytope"
     if general:
         lower, upper, gen_ranges = _polytope_ranges(pop, lower, upper, general, used)
-    bad = [v for v in used if lower[v] > upper[v] + 1e-12]
+    # (a bound -c/a is one rounding off: empty only beyond that, else the LP decides)
+    slack = 1e-12 + 4 * np.finfo(float).eps * np.maximum(np.abs(lower), np.abs(upper))
+    bad = [v for v in used if lower[v] > upper[v] + slack[v]]
     if bad:
-        raise RelaxationError(f"the feasible set is empty: variable {names[bad[0]]} has lower bound "
+        raise EmptySetError(f"the feasible set is empty: variable {names[bad[0]]} has lower bound "
                               f"{lower[bad[0]]:g} above its upper bound {upper[bad[0]]:g}")
     unbounded = [names[v] for v in used if not (np.isfinite(lower[v]) and np.isfinite(upper[v]))]
     if unbounded:
@@ -245,7 +247,7 @@ def _polytope_ranges(pop, lower, upper, general, used):
     def extreme(obj, what):
         res = linprog(obj, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
         if res.status == 2:
-            raise RelaxationError("the feasible polytope is empty (HiGHS: infeasible)")
+            raise EmptySetError("the feasible polytope is empty (HiGHS: infeasible)")
         if res.status == 3:
             raise RelaxationError(
                 f"the feasible set is not a bounded polytope: {what} is unbounded over it; the LP "

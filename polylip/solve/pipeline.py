@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from polylip.errors import RelaxationError, SolverError
+from polylip.errors import EmptySetError, RelaxationError, SolverError
 from polylip.runtime import Deadline, TimeLimitReached
 from polylip.relax.hierarchy import AUTO_EXTRA_ORDERS, Krivine, Putinar
 from polylip.relax.polytope import check_linear_inequalities
@@ -224,7 +224,10 @@ def _solve_scaled(pop, certificate: Putinar, settings: SolverSettings) -> Result
 def _solve_krivine(pop, certificate, settings: SolverSettings) -> Result:
     """The LP hierarchy of ``pop``: built, then solved in the time left (building counts)."""
     start = time.perf_counter()
-    relaxation = relax_pop(pop, certificate)
+    try:
+        relaxation = relax_pop(pop, certificate)
+    except EmptySetError as exc:
+        return _certify_empty(pop, settings, start, str(exc))
     left = _left(start, settings.time_limit)  # building counts, as for the SOS side
     if left is not None and left <= 0:
         return Result(status="time_limit", bound=None, order=None, degree=relaxation.degree,
@@ -234,6 +237,21 @@ def _solve_krivine(pop, certificate, settings: SolverSettings) -> Result:
                       message=f"stopped at the time limit: building the relaxation took "
                               f"the {settings.time_limit:g} s")
     return _solve_one(relaxation, settings, left)
+
+
+def _certify_empty(pop, settings: SolverSettings, start: float, why: str) -> Result:
+    """The LP hierarchy's building found the polytope empty, in floating point (HiGHS, or a
+    bound above its opposite bound): a claim, so the answer is the SOS relaxation's at the
+    smallest order instead, which says "infeasible" only with a checked Positivstellensatz
+    certificate (for linear constraints it holds the Farkas combinations: constant
+    multipliers) and gives its own certified bound where the claim was wrong."""
+    left = _left(start, settings.time_limit)
+    if left is not None and left <= 0:
+        return Result(status="time_limit", bound=None, order=None, method="lp", solver=settings.solver,
+                      sense=pop.sense, message=f"{why}; no time left to check it; no bound")
+    log.info("%s: checking it with the SOS relaxation at the smallest order", why)
+    res = _solve_putinar(pop, Putinar(order=pop.min_order()), replace(settings, time_limit=left))
+    return replace(res, message=f"{why}; the SOS relaxation of order {res.order} instead: {res.message}")
 
 
 def _solve_fixed(pop, certificate: Putinar, settings: SolverSettings, start: float,

@@ -95,13 +95,12 @@ def _exact_terms(c, L):
     P, Q = L["P"][e], L["Q"][e]
     nums, dens, cut = [], [], 0
     for (j, X), ej in zip(c.exact, es):
-        nums.append(X.nums[P[cut:cut + ej.size], Q[cut:cut + ej.size]])
+        pj, qj = P[cut:cut + ej.size], Q[cut:cut + ej.size]
+        if not np.isfinite(c.blocks[j][2][pj, qj]).all():
+            raise ValueError("an exact Gram matrix's float image is not finite")
+        nums.append(X.nums[pj, qj])
         dens.extend([X.den] * ej.size)
         cut += ej.size
-    floats = np.concatenate([c.blocks[j][2][P[i], Q[i]] for (j, _), i in
-                             zip(c.exact, np.split(np.arange(e.size), np.cumsum([x.size for x in es])[:-1]))])
-    if not np.isfinite(floats).all():
-        raise ValueError("an exact Gram matrix's float image is not finite")
     S = L["S"][pos].astype(object)
     return pos, L["inv"][pos], S * np.concatenate(nums), dens
 

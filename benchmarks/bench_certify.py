@@ -26,8 +26,8 @@ Usage::
 
 ``wall s`` and ``CPU s`` are the whole call's (the machine is shared: CPU seconds beside wall);
 ``certify CPU s`` is the stage's. CPU seconds count this process and its children (the
-solver's forked child; the exact faces' top-form SDP, which runs in a child on the other core
-while the float repairs run: so the stage's CPU time can exceed its wall time).
+solver's forked child); the stage's CPU time can exceed its wall time where BLAS or a
+solver runs threads.
 """
 
 from __future__ import annotations
@@ -67,8 +67,7 @@ _cpu = []
 
 
 def _cpu_now():
-    """CPU seconds of this process and of its reaped children (the solver's forked child, the
-    exact faces' top-form SDP in its child: solve/certificate_rational.TopForm)."""
+    """CPU seconds of this process and of its reaped children (the solver's forked child)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
 

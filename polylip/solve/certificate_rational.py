@@ -88,7 +88,6 @@ import scipy.sparse.linalg as spla
 from polylip.errors import PolylipError
 from polylip.poly import monomials as mono
 from polylip.relax.conic import LMIProblem, TriBlocks
-from polylip.runtime import Background, fork_supported, memory_limit
 from polylip.solve.certificate import _triu
 from polylip.solve.certificate_exact import _is_one, _psd_stack
 from polylip.solve.rational_matrix import RationalMatrix
@@ -963,29 +962,16 @@ def _top_grams(layout, seconds):
     return tops, _mats(got[0], [t.size for t in tops], offt)
 
 
-#: The least number of blocks for which :class:`TopForm` runs its SDP in a forked child while
-#: the caller goes on (the float repairs): below it the fork and the transfer (10-30 ms) cost
-#: more than the overlap gains (the SDP takes about 0.45 ms a block: 0.45 s at 998 blocks).
-BACKGROUND_BLOCKS = 100
-
-
 class TopForm:
-    """Step 2 of :func:`exact_face_certificate` (the face at infinity's SDP) for ``cert``.
+    """Step 2 of :func:`exact_face_certificate` (the face at infinity's SDP) for ``cert``: its
+    monomial layout (:attr:`layout`) and the SDP (:meth:`grams`). It reads only the objective
+    and the bases (not the Gram matrices, not the candidate). Running the SDP in a forked child
+    beside the float repairs was measured and not taken (no gain at load 0, a loss under load:
+    benchmarks/RESULTS.md, "The cost of certification"). Nothing here is trusted: the SDP's
+    answer is only a guess at the faces (module text)."""
 
-    It reads only the objective and the bases (not the Gram matrices, not the candidate).
-    With ``background=True`` and at least :data:`BACKGROUND_BLOCKS` blocks where fork is
-    available it runs in a forked child (:class:`polylip.runtime.Background`) and
-    :meth:`grams` collects it; no caller does so now: beside the float repairs it gained
-    nothing at load 0 and lost under load (benchmarks/RESULTS.md, "The cost of
-    certification"). Nothing here is trusted: the SDP's answer is only a guess at the faces
-    (module text)."""
-
-    def __init__(self, cert, seconds: float | None = None, background: bool = False):
-        self._cert, self._layout, self._job = cert, None, None
-        if background and len(cert.blocks) >= BACKGROUND_BLOCKS and fork_supported() and applies(cert):
-            # (the child builds the layout itself: this process needs it only when the float
-            # repairs fail, and then builds it while the child solves)
-            self._job = Background(lambda: _top_grams(self.layout, seconds), memory=memory_limit())
+    def __init__(self, cert):
+        self._cert, self._layout = cert, None
 
     @property
     def layout(self):
@@ -1006,35 +992,22 @@ class TopForm:
 
     def grams(self, seconds: float | None = None):
         """``(tops, [B_j])`` (the top monomials' positions in each basis and the min-trace
-        Gram matrices), or None; waits at most ``seconds`` for a child."""
-        if self._job is None:
-            return None if self.layout is None else _top_grams(self.layout, seconds)
-        how, value = self._job.result(timeout=seconds)
-        if how != "done":
-            log.info("exact faces: the top form's SDP %s", "did not end in time" if how == "time_limit"
-                     else f"failed in its child ({how}: {value})")
-            return None
-        return value
-
-    def cancel(self) -> None:
-        """Stop a child still solving (its answer is not needed)."""
-        if self._job is not None:
-            self._job.cancel()
+        Gram matrices), or None."""
+        return None if self.layout is None else _top_grams(self.layout, seconds)
 
 
-def exact_face_certificate(cert, candidate, seconds: float | None = None, top: TopForm | None = None):
+def exact_face_certificate(cert, candidate, seconds: float | None = None):
     """A sealed, certified :class:`SOSCertificate` of ``cert``'s problem with every block
     exact on a face built from the data (module text), or None.
 
     ``cert`` is the (uncertified) certificate of the solve, ``candidate`` the relaxation's
-    point (a sequence in ``cert.variables`` order, or None), ``seconds`` the time allowed;
-    ``top``, the :class:`TopForm` of ``cert`` when it was started earlier."""
+    point (a sequence in ``cert.variables`` order, or None), ``seconds`` the time allowed."""
     t0 = time.perf_counter()
     deadline = None if seconds is None else t0 + seconds
     left = (lambda: None) if deadline is None else (lambda: max(0.0, deadline - time.perf_counter()))
     if candidate is None:
         return None
-    top = TopForm(cert) if top is None else top      # (its layout is None when the route does not apply)
+    top = TopForm(cert)                              # (its layout is None when the route does not apply)
     if top.layout is None:
         return None
     f, d, bases, mons, entry_mon, coef = top.layout

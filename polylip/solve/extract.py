@@ -520,9 +520,9 @@ def repair(cert, clock: CertifyClock | None = None, candidate=None):
         # Gram matrices projected on its faces, and is tried before the facial repair below,
         # whose seals cost about as much each as the first one (chained singular n = 1,000:
         # the route certifies in 6.5 s of CPU, the facial repair's attempts took 9 s and
-        # certified nothing). Its step 2 in a forked child beside the float repairs
-        # (TopForm(background=True)) was measured and not taken: no gain at load 0 (chained
-        # singular n = 1,000, certify 1.09/1.19 s with it, 1.05/1.00 s without), a loss under load
+        # certified nothing). Its step 2 in a forked child beside the float repairs was
+        # measured and not taken: no gain at load 0 (chained singular n = 1,000, certify
+        # 1.09/1.19 s with it, 1.05/1.00 s without), a loss under load
         if clock is None or clock.allows(3, "the exact faces"):
             got = exact_face_certificate(cert, candidate, None if clock is None else clock.left() - clock.step)
             if got is not None:

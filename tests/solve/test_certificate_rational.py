@@ -3,8 +3,6 @@
 real plane (every block singular, whatever the bound), certifies its optimum 0 exactly."""
 
 import math
-import os
-import time
 from dataclasses import replace
 from fractions import Fraction
 
@@ -16,7 +14,6 @@ from polylip import POP
 from polylip.poly import Polynomial
 from polylip.model.problems import chained_singular, chained_singular_shifted
 from polylip.poly import variables
-from polylip.runtime import fork_supported
 from polylip.solve import certificate_rational as cr
 from polylip.solve.certificate import SOSCertificate
 from polylip.solve.extract import certificate_from_solution
@@ -347,34 +344,6 @@ def test_with_exact_is_the_constructor_with_the_layout_shared():
     assert shared.sealed().verify()
     with pytest.raises(Exception, match="exact blocks already"):
         shared.with_exact(grams, got.exact, got.bound)
-
-
-@pytest.mark.skipif(not fork_supported(), reason="the background SDP needs fork (Linux)")
-def test_the_top_form_sdp_in_a_child_is_the_same(monkeypatch):
-    # TopForm(background=True) solves step 2 in a forked child (solve/extract.repair starts it
-    # before the float repairs): the same Gram matrices as in this process, the same certificate
-    cert, point = _uncertified(12)
-    monkeypatch.setattr(cr, "BACKGROUND_BLOCKS", 1)
-    top = cr.TopForm(cert, background=True)
-    assert top._job is not None
-    tops, Bs = top.grams(60.0)
-    here_tops, here = cr.TopForm(cert).grams()
-    assert all((a == b).all() for a, b in zip(tops, here_tops))
-    assert max(float(abs(a - b).max()) for a, b in zip(Bs, here)) <= 1e-12
-    got = cr.exact_face_certificate(cert, point, top=top)
-    assert got is not None and got.verify()
-
-
-@pytest.mark.skipif(not fork_supported(), reason="the background SDP needs fork (Linux)")
-def test_a_top_form_child_that_dies_or_is_late_gives_no_certificate(monkeypatch):
-    cert, point = _uncertified(12)
-    monkeypatch.setattr(cr, "BACKGROUND_BLOCKS", 1)
-    monkeypatch.setattr(cr, "_top_grams", lambda layout, seconds: os.abort())
-    assert cr.exact_face_certificate(cert, point, top=cr.TopForm(cert, background=True)) is None
-    monkeypatch.setattr(cr, "_top_grams", lambda layout, seconds: time.sleep(30))
-    top = cr.TopForm(cert, background=True)
-    assert cr.exact_face_certificate(cert, point, seconds=0.5, top=top) is None
-    top.cancel()
 
 
 def test_a_block_with_no_top_monomial_has_no_face_at_infinity(caplog):

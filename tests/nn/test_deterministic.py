@@ -169,6 +169,57 @@ def test_a_step_estimated_beyond_the_work_left_is_skipped(monkeypatch):
     assert dp["estimate"] == {"seconds": pytest.approx(11.0 + plan.STEP_SECONDS)}
 
 
+def _only(monkeypatch, step_id):
+    """The plan reduced to the closed forms and one step."""
+    monkeypatch.setattr(plan, "PLAN", tuple(s for s in plan.PLAN
+                                            if s.id in ("product", "interval", step_id)))
+
+
+def test_work_estimates_follow_what_the_steps_compute():
+    """QA round 5: "bab" and "lipsdp" estimated at ~1 s ran past 3x the budget on deep narrow
+    networks (20-12x30-1: bab 0.16 s a node against a fixed 30 nodes/s; lipsdp's dense N x N
+    iterations against the layer pairs' cubes). A node costs its loops and flops, so a deep
+    narrow network costs more per node than a shallow one with more weights, and the node
+    limit times the node's cost is the share."""
+    from polylip.nn.methods.auto import AutoOptions, Facts, Run
+    from polylip.nn.problem import LipschitzProblem
+    deep, shallow = net_of((3,) + (6,) * 12 + (1,)), net_of((3, 60, 1))
+    c = np.zeros(3)
+    runs = []
+    for net in (deep, shallow):
+        run = Run(LipschitzProblem(net, np.inf, BoxRegion(c, 0.1), methods=METHODS),
+                  AutoOptions(budget=4, deterministic=True))
+        run.facts = Facts.of(run.problem, (None, "not needed"))
+        runs.append(run)
+    assert plan.bab_node_seconds(runs[0].problem) > 2 * plan.bab_node_seconds(runs[1].problem)
+    kw = plan._bab_options(runs[0], plan.step("bab"))
+    cost = plan.estimate(runs[0], plan.step("bab"), kw)
+    assert cost["seconds"] - plan.STEP_SECONDS <= plan.step("bab").share * 4 + 1e-12
+    model = plan.lipsdp_model(LipschitzProblem(deep, 2.0, BoxRegion(c, 0.1)))
+    assert model["form"] == "structured" and model["depth"] <= 12
+
+
+@needs_fork
+def test_deterministic_lipsdp_gets_an_iteration_limit_and_a_step_beyond_the_work_is_skipped(
+        monkeypatch):
+    _only(monkeypatch, "lipsdp")
+    net = net_of((3,) + (8,) * 8 + (1,), seed=3)
+    res = lipschitz(net, 2, budget=2, deterministic=True, lower=False,
+                    options={"rel_gap": 0.0})
+    step = next(p for p in res.details["plan"] if p["step"] == "lipsdp")
+    tried = next(t for t in res.details["tried"] if t["method"] == "lipsdp")
+    assert step["status"] == "ok" and 1 <= tried["max_iters"] <= plan.LIPSDP_MAX_ITERS
+    assert res.details["best_details"]["iterations"] <= tried["max_iters"]
+    assert step["estimate"]["seconds"] <= 2.0
+    # the same with a budget below the cost of the iteration limit's one iteration: skipped
+    monkeypatch.setattr(plan, "LIPSDP_ITER_SECONDS", 5.0)
+    res = lipschitz(net, 2, budget=2, deterministic=True, lower=False,
+                    options={"rel_gap": 0.0})
+    step = next(p for p in res.details["plan"] if p["step"] == "lipsdp")
+    assert step["status"] == "too large" and "of work, more than the" in step["reason"]
+    assert all(t["method"] != "lipsdp" or "skipped" in t for t in res.details["tried"])
+
+
 # ------------------------------------------------------------------ the command line
 @needs_fork
 def test_cli_deterministic_twice(tmp_path, capsys):

@@ -30,7 +30,7 @@ from polylip.errors import ModelError
 from polylip.nn.formal import formal_pattern_lower
 from polylip.nn.gradient_pop import functional_networks
 from polylip.nn.lipsdp import FORMS, lipsdp_neuron
-from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, name, number, one_of
+from polylip.nn.methods.base import DEFAULT_TIME_LIMIT, MethodOptions, integer, name, number, one_of
 from polylip.nn.problem import LipschitzProblem, MethodOutput
 
 __all__ = ["LipSDPOptions", "lipsdp", "check"]
@@ -44,19 +44,23 @@ class LipSDPOptions(MethodOptions):
     :func:`polylip.nn.lipsdp.choose_form`; "dense", "chordal", "structured"), ``solver`` for
     the SDP forms ("auto": CVXOPT for "dense", then Clarabel if CVXOPT gives no bound;
     Clarabel alone when a slope range is a single value, and for "chordal"), ``tol``,
-    ``time_limit`` (seconds; "structured" then certifies its current multipliers)."""
+    ``time_limit`` (seconds; "structured" then certifies its current multipliers),
+    ``max_iters`` (the solver's iteration limit, None: its default; a work limit, what
+    deterministic "auto" sets: "structured" then certifies its current multipliers too)."""
 
     method = "lipsdp"
     form: str = one_of("auto", ("auto",) + FORMS)
     solver: str = name("auto", what="'auto', 'clarabel' or a PICOS solver name such as 'cvxopt'")
     tol: float | None = number(None, low=0, low_open=True, optional=True)
     time_limit: float | None = number(DEFAULT_TIME_LIMIT, low=0, low_open=True, optional=True)
+    max_iters: int | None = integer(None, low=1, optional=True)
 
 
 def _one(net, db, options) -> dict:
     """LipSDP-Neuron of one network (scalar, margin or l_2 vector output); with the dense form
     and ``solver="auto"`` Clarabel after CVXOPT if CVXOPT gives no bound."""
-    kw = dict(form=options.form, tol=options.tol, time_limit=options.time_limit)
+    kw = dict(form=options.form, tol=options.tol, time_limit=options.time_limit,
+              max_iters=options.max_iters)
     out = lipsdp_neuron(net, db, solver=options.solver, **kw)
     if (options.solver == "auto" and out.get("form") == "dense" and out["bound"] is None
             and out.get("solver") != "clarabel"):

@@ -53,6 +53,8 @@ import numpy as np
 from polylip.errors import ModelError
 from polylip.nn.gradient_pop import MAX_TERMS, functionals
 from polylip.nn.gradient_terms import count_paths
+from polylip.nn.lipsdp import AUTO_CHORDAL_MAX_PAIR, AUTO_DENSE_MAX_N, AUTO_STRUCTURED_MAX_N
+from polylip.nn.methods.bab import node_work
 from polylip.nn.methods.relax import clique_block, lp_size, predict
 from polylip.nn.regions import bounds_cached
 
@@ -62,7 +64,7 @@ __all__ = ["Step", "Condition", "PLAN", "step", "estimate", "pop_estimate", "mil
            "AUTO_GEOLIP_SHARE",
            "MILP_NODES_PER_SECOND", "MILP_FIRST_BOUND_SECONDS", "MILP_FIRST_BOUND_DOUBLING",
            "milp_first_bound", "milp_too_short", "lifted_shor_seconds", "AUTO_LIPSDP_SHARE",
-           "CLOSED_FORM_INLINE_FLOPS", "closed_form_flops"]
+           "CLOSED_FORM_INLINE_FLOPS", "closed_form_flops", "bab_node_seconds", "lipsdp_model"]
 
 # ---------------------------------------------------------------------------------------------
 # the plan's numbers, as measured (benchmarks/RESULTS.md)
@@ -106,9 +108,16 @@ AUTO_MILP_TRUE_SHARE = 2.0 / 3.0
 #: radius 0.1, 30 s each: milp 36.5, bab 42.5; measured 2026-12-01, load 9-10), so "bab" gets
 #: half of the time left and "milp-true" its share of the rest; closed, "bab" ends the search.
 AUTO_BAB_SHARE = 0.5
-#: Deterministic mode: nodes of "bab" per second of its share (measured on two loaded cores:
-#: 64-100-100-10 digits MLP 38 nodes/s, 20-40-40-1 random 56/s).
-BAB_NODES_PER_SECOND = 30.0
+#: Seconds one node of "bab" costs: a fixed part, per loop and per floating-point operation of
+#: :func:`polylip.nn.methods.bab.node_work` (:func:`bab_node_seconds`). Fitted on 16 random
+#: ReLU networks, 80 nodes each, one BLAS thread, load 1-2 (benchmarks/RESULTS.md "QA:
+#: Lipschitz round 5": 10-10-10-1 to 10-10x30-1, 2-2000-1, 784-100-100-1; 3.4-177 ms a node,
+#: the fit within 0.8-1.34 of every point), then rounded up by about a quarter for loaded
+#: machines. Before, a fixed 30 nodes per second (measured on the digits MLPs) made the
+#: deterministic node limit of 20-12x30-1 (0.16 s a node) take 5.7 times its share.
+BAB_NODE_SECONDS = 4.5e-3
+BAB_LOOP_SECONDS = 1.6e-4
+BAB_FLOPS_PER_SECOND = 8e9
 #: Relative gap at which "milp" stops inside "auto" (its own default is 1e-4): closing
 #: further is cheap where it closes at all (digits MLP, margin 3-8, box of radius 0.05: the
 #: true constant 188.545 within 1e-4 in 1 s), and where it does not the time limit decides.
@@ -136,13 +145,36 @@ LP_SECONDS_1E5 = 1.0
 #: factor (digits MLP, lifted block 113: 8.6 s).
 SHOR_SECONDS_161 = 3.4
 SHOR_LIFTED_FACTOR = 7.0
-#: "sdp": seconds per (block size)^3 summed over the PSD blocks (Clarabel, neuron blocks of
-#: CertDNN width 20-40: 1-10 s).
+#: "sdp": seconds per (block size)^3 summed over the PSD blocks (order 2 with the network's
+#: cliques: 2-2000-1 over a ball 0.78 s for 0.52 estimated).
 SDP_SECONDS_PER_CUBE = 2e-6
-#: "lipsdp": a fixed cost plus seconds per (n_k + n_{k+1})^3 summed over consecutive layers
-#: (digits 64-16-16-10: 0.55 s; 784-500-500-10: 39 s, 3.25e9 cubed).
-LIPSDP_BASE_SECONDS = 0.5
-LIPSDP_SECONDS_PER_CUBE = 1.2e-8
+#: "sdp-neuron" (blocks of 2|C|, Clarabel on the SOS side): the same model with its own rate.
+#: Measured on 13 one-hidden-layer networks (2-50-1 to 20-100-1, global and ball 0.1; QA
+#: round 5): 0.6e-5 to 1.4e-5 s per cube summed, 0.1-11.8 s; the old 2e-6 of the line above
+#: made 10-60-1 take 8.0 s for 1.4 estimated (5.8 times).
+SDP_NEURON_SECONDS_PER_CUBE = 1.4e-5
+#: "lipsdp", form "structured" (the one above N = 40, :func:`polylip.nn.lipsdp.choose_form`):
+#: a fixed cost (the ECLipsE start, the certificate, the formal details) plus, per interior-
+#: point iteration, seconds per hidden layer and per N^2 and N^3 of its dense N x N products
+#: (N = min(n_0, n_1) + the neurons not pruned). Fitted on 26 runs (10-10x4-1 to 2-1000-1,
+#: 20-12x30-1, 64-200x3-1, global and ball 0.1, load 1-2; QA round 5): within 0.68-1.9, then
+#: rounded up by about a third. Iterations: at most :data:`LIPSDP_MAX_ITERS` (over a ball it
+#: often takes all of them; global 14-59). Before, a fixed 0.5 s plus the layer pairs' cubes
+#: (the block tridiagonal pattern, not what the method computes with) estimated 20-12x30-1 at
+#: 0.6 s for 1.6-4.4 s measured.
+LIPSDP_BASE_SECONDS = 0.1
+LIPSDP_ITER_SECONDS = 9e-3
+LIPSDP_ITER_LAYER_SECONDS = 4e-4
+LIPSDP_ITER_SQUARE_SECONDS = 2e-7
+LIPSDP_ITER_CUBE_SECONDS = 5e-10
+LIPSDP_MAX_ITERS = 100
+#: Form "dense" (N <= 40, CVXOPT): per rebalancing round (two in most runs), measured 0.05-0.5 s
+#: (N = 16-40).
+LIPSDP_DENSE_ROUND_SECONDS = 0.6
+#: Form "chordal" (above 2,000 neurons with layer pairs of at most 60): not measured this
+#: round; seconds per (n_k + n_{k+1})^3 summed over consecutive layers, per iteration of
+#: about 30.
+LIPSDP_CHORDAL_SECONDS_PER_CUBE = 1.2e-8
 #: "geolip": a fixed cost plus seconds per N^3 per functional, N = inputs + hidden neurons
 #: (the structured interior-point method, about 20 iterations of dense N x N work; digits
 #: 64-100-100-10, N = 264: 2.0 s; 64-200-200-200-10, N = 664: 21 s, at load 7-8).
@@ -364,11 +396,20 @@ def _milp_options(run, step) -> dict:
     return {"time_limit": step.share * run.time_left(), "gap": AUTO_MILP_GAP}
 
 
+def bab_node_seconds(problem) -> float:
+    """The estimated seconds of one node of "bab" on ``problem`` (:data:`BAB_NODE_SECONDS`,
+    from :func:`polylip.nn.methods.bab.node_work`)."""
+    loops, flops = node_work(problem.net)
+    return BAB_NODE_SECONDS + BAB_LOOP_SECONDS * loops + flops / BAB_FLOPS_PER_SECOND
+
+
 def _bab_options(run, step) -> dict:
-    """Its share of the time left as the time limit; deterministic: as a node limit."""
+    """Its share of the time left as the time limit; deterministic: as a node limit (the
+    share over :func:`bab_node_seconds`)."""
     seconds = step.share * run.time_left()
     if run.deterministic:
-        return {"time_limit": None, "node_limit": max(1, int(BAB_NODES_PER_SECOND * seconds))}
+        nodes = int(seconds / bab_node_seconds(run.problem))
+        return {"time_limit": None, "node_limit": max(1, nodes)}
     return {"time_limit": seconds}
 
 
@@ -393,6 +434,12 @@ def _lipsdp_options(run, step) -> dict:
     33.84 after 6 s, 33.65 at its optimum after 16-18 s)."""
     out = {} if run.solver == "auto" else {"solver": run.solver}
     out["time_limit"] = None if run.deterministic else step.share * run.time_left()
+    if run.deterministic:  # the share as an iteration limit of the structured form
+        model = lipsdp_model(run.problem)
+        if model["form"] == "structured":
+            work = step.share * run.time_left() / model["functionals"] - LIPSDP_BASE_SECONDS
+            out["max_iters"] = int(min(LIPSDP_MAX_ITERS,
+                                       max(1, work // model["iteration_seconds"])))
     return out
 
 
@@ -635,8 +682,9 @@ def _cost_bab(run, options) -> dict:
     """It stops at its time or node limit (or earlier, closed)."""
     K = _unstable(run.problem)
     if options.get("node_limit") is not None:
-        return {"unstable": K, "node_limit": options["node_limit"],
-                "seconds": options["node_limit"] / BAB_NODES_PER_SECOND}
+        each = bab_node_seconds(run.problem)
+        return {"unstable": K, "node_limit": options["node_limit"], "node_seconds": each,
+                "seconds": options["node_limit"] * each}
     limit = options.get("time_limit")
     return {"unstable": K, "seconds": run.time_left() if limit is None
             else min(limit, run.time_left())}
@@ -676,9 +724,10 @@ def _cost_sdp(run, options) -> dict:
         order = options.get("order") or 2
         block = max(clique_block(gp, order) for gp in pops)
         sizes = [block] * len(pops[0].cliques)
+    rate = SDP_NEURON_SECONDS_PER_CUBE if options.get("sparsity") == "neuron" \
+        else SDP_SECONDS_PER_CUBE
     return {"block": max(sizes, default=0), "blocks": len(sizes), "functionals": len(pops),
-            "seconds": len(pops) * SDP_SECONDS_PER_CUBE * float(sum(float(k) ** 3
-                                                                     for k in sizes))}
+            "seconds": len(pops) * rate * float(sum(float(k) ** 3 for k in sizes))}
 
 
 def _functional_count(net) -> int:
@@ -697,15 +746,52 @@ def _cost_eclipse(run, options) -> dict:
                                                                 for n in sizes[1:-1]))}
 
 
+def lipsdp_model(problem) -> dict:
+    """What "lipsdp" will solve, counted from the network and the region's slope ranges as
+    :func:`polylip.nn.lipsdp.lipsdp_data` prunes them (neurons with a zero slope range go;
+    the input block is reduced to ``min(n_0, n_1)``): ``form`` (by the rule of
+    :func:`polylip.nn.lipsdp.choose_form`), ``N``, ``depth``, ``functionals`` and, for the
+    structured form, ``iteration_seconds``."""
+    net = problem.net
+    kept = [int(np.count_nonzero((np.asarray(lo) != 0) | (np.asarray(hi) != 0)))
+            for lo, hi in problem.bounds.derivative_bounds]
+    depth = sum(1 for k in kept if k > 0)
+    nh = int(sum(kept))
+    sizes = [net.input_dim] + [k for k in kept if k > 0]
+    N = min(net.input_dim, net.layer_sizes[1]) + nh
+    out = {"form": "structured", "N": N, "depth": depth, "functionals": _functional_count(net)}
+    if N <= AUTO_DENSE_MAX_N or depth == 0:
+        out["form"] = "dense"
+    elif N > AUTO_STRUCTURED_MAX_N:
+        pair = max((a + b for a, b in zip(sizes[:-1], sizes[1:])), default=0)
+        out["form"] = "chordal" if pair <= AUTO_CHORDAL_MAX_PAIR else None
+        out["cube"] = float(sum(float(a + b) ** 3 for a, b in zip(sizes[:-1], sizes[1:])))
+    if out["form"] == "structured":
+        out["iteration_seconds"] = (LIPSDP_ITER_SECONDS + LIPSDP_ITER_LAYER_SECONDS * depth
+                                    + LIPSDP_ITER_SQUARE_SECONDS * float(N) ** 2
+                                    + LIPSDP_ITER_CUBE_SECONDS * float(N) ** 3)
+    return out
+
+
 def _cost_lipsdp(run, options) -> dict:
-    """One solve per output functional (an l_inf vector output: one per class)."""
-    net = run.problem.net
-    sizes = net.layer_sizes
-    cube = float(sum(float(a + b) ** 3 for a, b in zip(sizes[:-1], sizes[1:])))
-    k = _functional_count(net)
-    return {"neurons": int(sum(sizes[1:-1])), "largest_pair": int(max(
-        a + b for a, b in zip(sizes[:-1], sizes[1:]))), "functionals": k,
-        "seconds": k * (LIPSDP_BASE_SECONDS + LIPSDP_SECONDS_PER_CUBE * cube)}
+    """One solve per output functional (an l_inf vector output: one per class), by the form
+    it will use (:func:`lipsdp_model`): structured, its iterations (``max_iters``, else
+    :data:`LIPSDP_MAX_ITERS`) at the iteration's cost; stopped at a time limit, that."""
+    model = lipsdp_model(run.problem)
+    k, form = model["functionals"], model["form"]
+    if form == "structured":
+        iters = options.get("max_iters") or LIPSDP_MAX_ITERS
+        each = LIPSDP_BASE_SECONDS + iters * model["iteration_seconds"]
+    elif form == "dense":
+        each = LIPSDP_BASE_SECONDS + 2 * LIPSDP_DENSE_ROUND_SECONDS
+    elif form == "chordal":
+        each = LIPSDP_BASE_SECONDS + 30 * LIPSDP_CHORDAL_SECONDS_PER_CUBE * model["cube"]
+    else:  # refused at once: too large for every form
+        each = 0.0
+    seconds = k * each
+    if options.get("time_limit") is not None:
+        seconds = min(seconds, float(options["time_limit"]))
+    return {**{key: v for key, v in model.items() if key != "cube"}, "seconds": seconds}
 
 
 def _cost_geolip(run, options) -> dict:

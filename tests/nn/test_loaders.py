@@ -91,8 +91,9 @@ def test_torch_mlp_and_cnn():
         Network.from_torch(cnn)
     with pytest.raises(ModelError, match="unsupported torch layer"):
         Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.GELU(), nn.Linear(2, 1)))
-    with pytest.raises(ModelError, match="end with an affine"):
-        Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
+    # a final activation is a hidden layer followed by the identity (QA round 5)
+    tail = Network.from_torch(nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
+    assert tail.layer_sizes == [2, 2, 2] and tail.activations[0].name == "relu"
 
 
 def _onnx_mlp(Ws, bs, acts, use_matmul=False):

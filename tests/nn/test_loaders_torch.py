@@ -480,3 +480,56 @@ def test_a_module_in_training_mode_is_read_in_evaluation_mode_with_a_warning(cap
     with caplog.at_level(logging.WARNING, logger="polylip.nn.loaders.torch"):
         Network.from_torch(m.eval())
     assert "training mode" not in caplog.text
+
+
+# ------------------------------------------------------------------ QA round 5
+def test_a_dataparallel_state_dict_is_read_with_its_prefix_stripped(caplog):
+    """DataParallel / DistributedDataParallel save every key as 'module.<key>': refused
+    before (missing and unexpected keys); stripped now when every key has it, said in the
+    log. A partial prefix is still a mismatch."""
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1)).double()
+    sd = {"module." + k: v for k, v in m.state_dict().items()}
+    fresh = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    with caplog.at_level("WARNING", logger="polylip.nn.loaders.torch"):
+        net = Network.from_torch(fresh, state_dict={"state_dict": sd})
+    assert "prefix is stripped" in caplog.text
+    _agrees(net, m, _X(5, 3))
+    sd["0.weight"] = sd.pop("module.0.weight")
+    with pytest.raises(ModelError, match="does not fit"):
+        Network.from_torch(fresh, state_dict=sd)
+
+
+def test_a_final_sigmoid_is_read_and_bounded_soundly():
+    """A classifier ending in Sigmoid was refused ("must end with an affine layer"); it is
+    the same function as the sigmoid as a hidden layer followed by the identity. The certified
+    bound is at least the largest gradient norm autograd finds, and at most the logits' bound
+    times the sigmoid's largest slope 1/4."""
+    torch.manual_seed(1)
+    logits = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 1)).double()
+    m = nn.Sequential(logits, nn.Sigmoid())
+    net = Network.from_torch(m)
+    X = _X(400, 3, seed=2)
+    _agrees(net, m, X)
+    x = torch.tensor(X, requires_grad=True)
+    g, = torch.autograd.grad(m(x).sum(), x)
+    sampled = float(g.abs().sum(1).max())
+    res = lipschitz(net, "inf", method="exact")
+    plain = lipschitz(Network.from_torch(logits), "inf", method="exact")
+    assert sampled <= res.upper * (1 + 1e-9) <= 0.25 * plain.upper * (1 + 1e-6) + 1e-12
+    assert res.lower <= res.upper
+
+
+def test_conv1d_softplus_beta_and_batchnorm_checks():
+    torch.manual_seed(2)
+    m = nn.Sequential(nn.Conv1d(1, 2, 3, padding=1), nn.Softplus(beta=3.0), nn.Flatten(),
+                      nn.Linear(12, 1)).double()
+    net = Network.from_torch(m, input_shape=(1, 6))
+    _agrees(net, m, _X(6, 6), shape=(1, 6))
+    with pytest.raises(ModelError, match=r"input_shape=\(C, L\)"):
+        Network.from_torch(m)
+    bn = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.ReLU(), nn.Linear(2, 1)).eval()
+    with torch.no_grad():
+        bn[1].running_var[0] = -1.0
+    with pytest.raises(ModelError, match="running_var"):
+        Network.from_torch(bn)

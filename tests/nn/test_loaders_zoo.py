@@ -108,10 +108,15 @@ ZOO = {  # name: (module, input shape, None if read, else a phrase of the refusa
     "reflect": (S(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"), nn.Flatten(),
                   L(36, 1)), (1, 6, 6), "zero padding"),
     "last_softmax": (S(L(4, 3), nn.ReLU(), L(3, 2), nn.Softmax(dim=1)), (4,), "Softmax"),
-    "last_sigmoid": (S(L(4, 3), nn.ReLU(), L(3, 1), nn.Sigmoid()), (4,), "end with an affine"),
+    # a final element-wise activation: a hidden layer followed by the identity (QA round 5)
+    "last_sigmoid": (S(L(4, 3), nn.ReLU(), L(3, 1), nn.Sigmoid()), (4,), None),
+    "conv1d": (S(nn.Conv1d(2, 3, 3, stride=2, padding=1, dilation=2), nn.BatchNorm1d(3),
+                 nn.ReLU(), nn.Conv1d(3, 2, 2, padding="same", groups=1), nn.Flatten(),
+                 L(8, 2), nn.Tanh()), (2, 9), None),
     "two_activations": (S(L(4, 3), nn.ReLU(), nn.Tanh(), L(3, 1)), (4,), "two activations"),
     "negative_leak": (S(L(4, 3), nn.LeakyReLU(-0.1), L(3, 1)), (4,), "alpha >= 0"),
-    "softplus_beta": (S(L(4, 3), nn.Softplus(beta=2), L(3, 1)), (4,), "beta=1"),
+    "softplus_beta": (S(L(4, 3), nn.Softplus(beta=2), L(3, 1)), (4,), None),
+    "softplus_beta_0": (S(L(4, 3), nn.Softplus(beta=-1.0), L(3, 1)), (4,), "beta > 0"),
     "slice": (Chunked(), (4,), "getitem"),
     "layernorm": (S(L(4, 4), nn.LayerNorm(4), L(4, 1)), (4,), "LayerNorm"),
 }
@@ -144,7 +149,8 @@ def test_zoo(name):
     torch.manual_seed(0)
     module, shape, refusal = ZOO[name]
     for how, m in _variants(module, shape):
-        kwargs = {"input_shape": shape} if len(shape) == 3 else {}
+        kwargs = {"input_shape": shape} if len(shape) in (2, 3) and name.startswith("conv") \
+            or len(shape) == 3 else {}
         if refusal is None:
             net = Network.from_torch(m, **kwargs)
             _independent_check(net, module, shape)

@@ -6,12 +6,16 @@ Not public: see :mod:`polylip.nn.loaders`.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import scipy.sparse as sp
 
 from polylip.errors import ModelError
 from polylip.nn.activations import get_activation
 from polylip.nn.network import Conv2d, Dense, Network
+
+log = logging.getLogger(__name__)
 
 #: Relative tolerance (float64) of the check of a loaded network against its framework.
 CHECK_RTOL = 1e-6
@@ -256,8 +260,15 @@ class Builder:
         if self.pending_map is not None:
             self._materialize_map()
         if self.last != "affine":
-            raise ModelError("the network must end with an affine layer (Linear / Gemm), not "
-                             "with an activation")
+            # a final element-wise activation (a Sigmoid or Tanh after the logits): the same
+            # function is the activation as a hidden layer followed by the identity, so every
+            # method bounds the composed function as it is, nothing assumed about it
+            act = self.items[-1]
+            n = self.size
+            log.info("the network ends with the activation %s: read as a hidden layer of %d "
+                     "neurons followed by the identity", act.name, n)
+            self.items.append(Dense(sp.identity(n, format="csr"), None))
+            self.last = "affine"
         return Network.from_layers(self.items, output=output, input_shape=self.input_shape)
 
 

@@ -19,7 +19,7 @@ from polylip.errors import ModelError
 from polylip.nn.layers import adaptive_avg_pool2d_matrix, avg_pool2d_matrix
 from polylip.nn.network import Conv2d, Dense
 
-SUPPORTED_LAYERS = ("Sequential, Linear, Conv2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, "
+SUPPORTED_LAYERS = ("Sequential, Linear, Conv1d, Conv2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm1d, "
                     "BatchNorm2d, Flatten, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softplus, "
                     "Identity, Dropout")
 
@@ -107,7 +107,8 @@ class _Reader:
         self.pos = 0
         self.squeezed = None  # where the output was squeezed: nothing may follow
         self.leaves = {
-            nn.Linear: self._linear, nn.Conv2d: self._conv, nn.BatchNorm1d: self._bn,
+            nn.Linear: self._linear, nn.Conv2d: self._conv, nn.Conv1d: self._conv1d,
+            nn.BatchNorm1d: self._bn,
             nn.BatchNorm2d: self._bn, nn.Flatten: self._flatten_layer,
             nn.Identity: None, nn.Dropout: None, nn.Dropout1d: None, nn.Dropout2d: None,
             nn.ReLU: lambda m, w: self.b.activation("relu", w),
@@ -132,6 +133,7 @@ class _Reader:
             F.leaky_relu: ("leaky_relu", _s_leaky), F.elu: ("elu", _s_elu),
             F.softplus: ("softplus", _s_softplus), torch.flatten: ("flatten", _s_flatten),
             F.linear: ("linear", _s_linear), F.conv2d: ("conv2d", _s_conv2d),
+            F.conv1d: ("conv2d", _s_conv2d),
             F.dropout: ("dropout", _s_dropout), F.batch_norm: ("batch_norm", _s_batch_norm),
             operator.mul: ("mul", _s_binary), torch.mul: ("mul", _s_binary),
             operator.truediv: ("div", _s_div), torch.div: ("div", _s_div),
@@ -198,10 +200,31 @@ class _Reader:
             raise ModelError(f"{where}: only zero padding is supported")
         self.conv(mod.weight, mod.bias, mod.stride, mod.padding, mod.dilation, mod.groups, where)
 
+    def _conv1d(self, mod, where):
+        if mod.padding_mode != "zeros":
+            raise ModelError(f"{where}: only zero padding is supported")
+        self.conv(mod.weight, mod.bias, mod.stride, mod.padding, mod.dilation, mod.groups, where)
+
+    def conv1d(self, w, bias, stride, padding, dilation, groups, where):
+        """A 1-D convolution as the 2-D one of height 1: the tensor (C, L) is (C, 1, L), with
+        the same flat order, and kernel, stride, padding and dilation act on the last axis."""
+        b = self.b
+        if b.shape is not None and len(b.shape) == 2:
+            b.shape = (b.shape[0], 1, b.shape[1])
+        elif b.shape is None or len(b.shape) != 3 or b.shape[1] != 1:
+            raise ModelError(f"{where}: a 1-D convolution needs a (C, L) input shape; pass "
+                             "input_shape=(C, L)")
+        one = lambda v: int(np.ravel(v)[0])  # noqa: E731 - (k,) or k
+        pad = padding if isinstance(padding, str) else (0, one(padding))
+        self.conv(w[:, :, None, :], bias, (1, one(stride)), pad, (1, one(dilation)), groups,
+                  where)
+
     def conv(self, weight, bias, stride, padding, dilation, groups, where):
         w = _tnp(weight) if not isinstance(weight, np.ndarray) else weight
+        if w.ndim == 3:
+            return self.conv1d(w, bias, stride, padding, dilation, groups, where)
         if w.ndim != 4:
-            raise ModelError(f"{where}: only 2-D convolutions are supported")
+            raise ModelError(f"{where}: only 1-D and 2-D convolutions are supported")
         dilation = tuple(int(v) for v in np.broadcast_to(dilation, 2))
         if isinstance(padding, str):
             if padding == "valid":
@@ -225,11 +248,17 @@ class _Reader:
             raise ModelError(f"{where}: track_running_stats=False normalizes with the batch's "
                              "own statistics even in evaluation mode; not a fixed function")
         ndim = 1 if isinstance(mod, self.nn.BatchNorm1d) else 3
+        if ndim == 1 and self.b.shape is not None and len(self.b.shape) == 3 \
+                and self.b.shape[1] == 1:
+            ndim = 3  # BatchNorm1d of a (C, L) tensor after a Conv1d: per channel
         self.batch_norm(mod.running_mean, mod.running_var, mod.weight, mod.bias, mod.eps, ndim,
                         where)
 
     def batch_norm(self, mean, var, weight, bias, eps, ndim, where):
         mean, var = _tnp(mean), _tnp(var)
+        if not np.all(var + float(eps) > 0):  # NaN or negative: no running statistics
+            raise ModelError(f"{where}: running_var + eps must be positive and finite "
+                             f"(got {float(np.min(var + float(eps))):g} at least one channel)")
         s = 1.0 / np.sqrt(var + float(eps))
         if weight is not None:
             s = s * _tnp(weight)
@@ -270,13 +299,19 @@ class _Reader:
                 raise ModelError(f"{where}: only elu with scale 1 is supported")
             return b.activation(("elu", float(a["alpha"])), where)
         if op == "softplus":
-            if float(a["beta"]) != 1.0:
-                raise ModelError(f"{where}: only softplus with beta=1 is supported")
+            beta = float(a["beta"])
+            if not (np.isfinite(beta) and beta > 0):
+                raise ModelError(f"{where}: softplus needs a finite beta > 0, got {beta:g}")
             if float(a.get("threshold", 20.0)) < 20.0:  # torch: x itself where x > threshold
                 raise ModelError(f"{where}: only softplus with threshold >= 20 is supported "
                                  f"(threshold {float(a['threshold']):g} makes torch's function "
                                  "x above it, far from log(1 + e^x))")
-            return b.activation("softplus", where)
+            if beta == 1.0:
+                return b.activation("softplus", where)
+            # softplus(beta x) / beta: the factors folded into the affine layers around it
+            b.elementwise(beta, 0.0, where)
+            b.activation("softplus", where)
+            return b.elementwise(1.0 / beta, 0.0, where)
         if op == "dropout":
             if a["training"] is not False:
                 raise ModelError(f"{where}: dropout with training={a['training']!r} is random; "

@@ -13,12 +13,14 @@ What is read
   ``torch.load(weights_only=True)``).
 
 Layers: ``Linear``, ``Conv2d`` (any stride, dilation, groups; zero padding, ``"same"``),
+``Conv1d`` (as the 2-D convolution of height 1; ``input_shape=(C, L)``),
 ``AvgPool2d`` and ``AdaptiveAvgPool2d`` (exact linear maps, composed into the neighbouring
 affine layer; also ``F.avg_pool2d``, ``F.adaptive_avg_pool2d`` and ``x.mean((2, 3))`` in a
 traced forward), ``BatchNorm1d`` and
 ``BatchNorm2d`` (inference mode: running statistics and eps, folded into the affine layer
 before them), ``Flatten``, ``ReLU``, ``LeakyReLU``, ``ELU``, ``Tanh``, ``Sigmoid``,
-``Softplus`` (beta 1), ``Identity`` and ``Dropout`` (ignored). In a traced forward also their
+``Softplus`` (any beta > 0), ``Identity`` and ``Dropout`` (ignored); a final element-wise
+activation is read as a hidden layer followed by the identity. In a traced forward also their
 functional forms (``F.relu``, ``torch.tanh``, ``F.linear``, ...), ``flatten``/``view``/
 ``reshape`` to ``(batch, -1)``, ``squeeze(-1)`` of a one-column output (last), and
 multiplication, division, addition and subtraction by constants (folded into the
@@ -143,6 +145,25 @@ def _warn_training_mode(torch, module, source):
                     "" if len(found) > 1 else "s")
 
 
+#: The prefix ``torch.nn.DataParallel`` and ``DistributedDataParallel`` give every key of the
+#: state_dict of the module they wrap (``model.module``).
+WRAPPER_PREFIX = "module."
+
+
+def _strip_module_prefix(sd, module, source):
+    """A state_dict saved from a DataParallel / DistributedDataParallel wrapper has every key
+    prefixed by ``module.``: stripped when every key has it and the module's own keys do not
+    (said in the log); any other mismatch is left to ``load_state_dict(strict=True)``."""
+    own = module.state_dict().keys()
+    if sd and all(k.startswith(WRAPPER_PREFIX) for k in sd) and not all(
+            k.startswith(WRAPPER_PREFIX) for k in own):
+        log.warning("the state_dict for %s has every key prefixed by %r (saved from a "
+                    "DataParallel / DistributedDataParallel wrapper): the prefix is stripped",
+                    source, WRAPPER_PREFIX)
+        return {k[len(WRAPPER_PREFIX):]: v for k, v in sd.items()}
+    return sd
+
+
 def _working_copy(torch, module):
     """A deep copy of ``module`` in evaluation mode, on the CPU, in float64."""
     try:
@@ -172,10 +193,12 @@ def from_torch(module, input_shape=None, output=None, *, state_dict=None) -> Net
         ``nn.Sequential``, a module whose forward is a chain of supported layers, or a
         TorchScript module. It is not modified (a copy is read, in evaluation mode).
     input_shape : tuple, optional
-        (C, H, W) when the first layer is a convolution.
+        (C, H, W) when the first layer is a 2-D convolution, (C, L) for a 1-D one.
     output : optional output functional (see :class:`Network`).
     state_dict : mapping or path, optional
-        Parameters to load into (a copy of) ``module`` first, strictly: every key must match.
+        Parameters to load into (a copy of) ``module`` first, strictly: every key must match
+        (after stripping the ``module.`` prefix of a DataParallel / DistributedDataParallel
+        state_dict, when every key has it; said in the log).
 
     Raises
     ------
@@ -192,7 +215,7 @@ def from_torch(module, input_shape=None, output=None, *, state_dict=None) -> Net
     _warn_training_mode(torch, module, source)
     work = _working_copy(torch, module)
     if state_dict is not None:
-        sd = load_state_dict(state_dict)
+        sd = _strip_module_prefix(load_state_dict(state_dict), work, source)
         try:
             work.load_state_dict(sd, strict=True)
         except Exception as exc:  # noqa: BLE001 - RuntimeError with the key lists

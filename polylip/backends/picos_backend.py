@@ -51,6 +51,23 @@ LDL_MAX_ITERS = 60
 LDL_COST_FACTOR = 3.0
 
 
+def ldl_kkt_size(problem: LMIProblem) -> int:
+    """The order of the dense matrix CVXOPT's "ldl" KKT solver factors at each iteration: the
+    free variables, the equality rows and the packed entries of every PSD block (its cost is
+    cubic in it; "chol" factors a Schur complement over the free variables only).
+
+    Examples
+    --------
+    >>> from polylip.relax.conic import LMIProblem
+    >>> import numpy as np, scipy.sparse as sp
+    >>> lmi = LMIProblem(c=np.zeros(2), offset=0.0, G=[sp.csr_matrix((9, 2))], h=[np.zeros(9)],
+    ...                  sizes=(3,), A=sp.csr_matrix((1, 2)), b=np.zeros(1))
+    >>> ldl_kkt_size(lmi)
+    9
+    """
+    return int(problem.nvars + problem.A.shape[0] + sum(k * (k + 1) // 2 for k in problem.sizes))
+
+
 def _check_solver(name: str) -> None:
     avail = available_solvers()
     if name not in avail:
@@ -137,13 +154,16 @@ def _ldl_retry(sol, options, seconds: float, time_limit: float | None, elapsed: 
 
 def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = None,
               max_iters: int | None = None, verbose: bool = False,
-              time_limit: float | None = None) -> BackendSolution:
+              time_limit: float | None = None, ldl: bool = True) -> BackendSolution:
     """Solve ``minimize c @ x + offset s.t. mat(G_j x + h_j) PSD, A x = b`` with PICOS.
 
     With CVXOPT, a "chol" solve that breaks down is retried with the "ldl" KKT solver, within
     :data:`LDL_MAX_ITERS` iterations, unless "chol" ran to its iteration cap or the retry
     does not fit in ``time_limit`` (seconds from the call; the caller enforces the deadline
-    itself, this only decides whether the retry is worth starting)."""
+    itself, this only decides whether the retry is worth starting). ``ldl=False``: no retry;
+    a breakdown where it would have run is marked ``extra["chol_breakdown"] = True`` (solver
+    "auto" then hands the problem to Clarabel, see
+    :func:`polylip.backends.registry.solve_sdp`)."""
     import picos
 
     _check_solver(solver)
@@ -167,10 +187,15 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
     options = _options(solver, tol, max_iters, verbose)
     t_chol = time.perf_counter()
     sol, status, raw, error = _solve_once(P, options)
+    breakdown = False
     if status not in ("optimal", "infeasible", "unbounded") and options.get("cvxopt_kktsolver") == "chol":
         skip = _ldl_retry(sol, options, time.perf_counter() - t_chol, time_limit,
                           time.perf_counter() - t0)
-        if skip:
+        if not skip and not ldl:
+            breakdown = True
+            log.info("CVXOPT with the 'chol' KKT solver ended %s; no 'ldl' retry (ldl=False)",
+                     error or raw)
+        elif skip:
             log.info("CVXOPT with the 'chol' KKT solver ended %s; no 'ldl' retry: %s",
                      error or raw, skip)
         else:
@@ -183,7 +208,8 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
             if sol is None and chol[0] is not None:  # keep chol's point when ldl has none
                 sol, status, raw, error = chol
     if sol is None:
-        return BackendSolution("failed", solver, time.perf_counter() - t0, raw_status=raw, message=error)
+        return BackendSolution("failed", solver, time.perf_counter() - t0, raw_status=raw, message=error,
+                               extra=dict(chol_breakdown=breakdown))
     seconds = time.perf_counter() - t0
     xval = np.array(x.value, dtype=float).ravel() if x.value is not None else None
     value = float(problem.c @ xval + problem.offset) if xval is not None else None
@@ -195,4 +221,5 @@ def solve_lmi(problem: LMIProblem, solver: str = "cvxopt", tol: float | None = N
              value if value is not None else float("nan"))
     return BackendSolution(status, solver, seconds, raw_status=raw, value=value, x=xval,
                            tolerance=options.get("abs_prim_fsb_tol", 1e-8),
-                           lmi_duals=duals, eq_duals=eq_duals, extra=dict(build_seconds=build))
+                           lmi_duals=duals, eq_duals=eq_duals,
+                           extra=dict(build_seconds=build, chol_breakdown=breakdown))

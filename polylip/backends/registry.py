@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 
@@ -75,6 +76,17 @@ AUTO_CLARABEL_MIN_VARS = 1500
 AUTO_SPARSE_MIN_BLOCKS = 10
 AUTO_SPARSE_MAX_BLOCK = 30
 AUTO_SPARSE_MIN_VARS = 200
+#: With solver "auto", a CVXOPT "chol" breakdown is retried with CVXOPT's "ldl" KKT solver only
+#: when the dense matrix "ldl" factors (:func:`~polylip.backends.picos_backend.ldl_kkt_size`)
+#: has at most this order; above it Clarabel solves the same problem instead. "ldl" is cubic in
+#: it: GloptiPoly's Lasserre example 2 at order 3 (SOS side, order 1,217) recovers in 56
+#: iterations, about 3 s; the digits MLP's lifted Shor relaxation (one 113 x 113 block, order
+#: 6,586) took 60 s with "ldl", 1.7 s with Clarabel, the same bound. At 2,500, 60 "ldl"
+#: iterations are about 25 s on these 2-core machines (scaled from the first). Below it Clarabel
+#: is not the better fallback: on the degenerate sums of squares of
+#: tests/solve/test_certificate_face.py "ldl" gives the point the exact faces certify, Clarabel
+#: one they do not.
+AUTO_LDL_MAX_KKT = 2500
 
 # ---------------------------------------------------------------------------------------------
 # solver="auto" for LPs
@@ -187,10 +199,26 @@ def solve_sdp(problem, solver: str = "auto", *, tol: float | None = None,
     if name == "clarabel":
         return clarabel_backend.solve_lmi(problem, tol=tol, max_iters=max_iters, verbose=verbose,
                                           time_limit=time_limit)
-    return _with_deadline(lambda: picos_backend.solve_lmi(problem, solver=name, tol=tol,
-                                                          max_iters=max_iters, verbose=verbose,
-                                                          time_limit=time_limit),
-                          name, time_limit)
+    # solver "auto": a CVXOPT "chol" breakdown goes to Clarabel, not to CVXOPT's "ldl" retry,
+    # when "ldl"'s dense KKT matrix is large (AUTO_LDL_MAX_KKT)
+    auto = (_name(solver) == "auto" and name == "cvxopt"
+            and picos_backend.ldl_kkt_size(problem) > AUTO_LDL_MAX_KKT)
+    t0 = time.perf_counter()
+    sol = _with_deadline(lambda: picos_backend.solve_lmi(problem, solver=name, tol=tol,
+                                                         max_iters=max_iters, verbose=verbose,
+                                                         time_limit=time_limit, ldl=not auto),
+                         name, time_limit)
+    if not (auto and sol.extra.get("chol_breakdown")):
+        return sol
+    left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+    if left is not None and left <= 0:
+        return sol
+    log.info("solver 'auto': CVXOPT's 'chol' broke down (%s); Clarabel on the same problem",
+             sol.raw_status)
+    out = clarabel_backend.solve_lmi(problem, tol=tol, max_iters=max_iters, verbose=verbose,
+                                     time_limit=left)
+    out.extra["after"] = f"cvxopt: {sol.raw_status}"
+    return out
 
 
 def solve_lp(problem, solver: str = "auto", *, tol: float | None = None,

@@ -62,3 +62,30 @@ def test_gloptipoly_order_3_still_recovers_on_the_sos_side():
     res = pop.solve(order=3, solver="cvxopt", time_limit=300)
     assert res.status == "optimal" and res.certified, res.message
     assert res.bound <= -4.0 and np.isclose(res.bound, -4.0685, atol=1e-3)
+
+
+def test_auto_hands_a_large_breakdown_to_clarabel_not_to_ldl(monkeypatch):
+    """solver="auto": a "chol" breakdown whose "ldl" KKT matrix is above
+    registry.AUTO_LDL_MAX_KKT is solved by Clarabel on the same problem, not by CVXOPT's "ldl"
+    (a dense factorization of the whole KKT matrix: 60 s on the digits MLP's lifted Shor
+    relaxation, where Clarabel takes 1.7 s); below it, and with solver="cvxopt", "ldl" stays."""
+    from polylip.backends import registry
+    lmi = _lmi()
+    assert registry.choose_sdp_solver(lmi.nvars, lmi.sizes) == "cvxopt"
+    assert picos_backend.ldl_kkt_size(lmi) <= registry.AUTO_LDL_MAX_KKT
+    calls = []
+    monkeypatch.setattr(picos_backend, "_solve_once", _fake(14, calls))
+    registry.solve_sdp(lmi, "auto")
+    assert [c["cvxopt_kktsolver"] for c in calls] == ["chol", "ldl"]
+    calls.clear()
+    monkeypatch.setattr(registry, "AUTO_LDL_MAX_KKT", picos_backend.ldl_kkt_size(lmi) - 1)
+    sol = registry.solve_sdp(lmi, "auto")
+    assert [c["cvxopt_kktsolver"] for c in calls] == ["chol"]
+    assert sol.solver == "clarabel" and sol.status == "optimal"
+    assert np.isclose(sol.value, 0.0, atol=1e-6)  # Booth's function: minimum 0 at (1, 3)
+    calls.clear()
+    assert registry.solve_sdp(lmi, "cvxopt").solver == "cvxopt"
+    assert [c["cvxopt_kktsolver"] for c in calls] == ["chol", "ldl"]
+    calls.clear()  # chol ran to its cap: a stall, no retry of either kind
+    monkeypatch.setattr(picos_backend, "_solve_once", _fake(picos_backend.CVXOPT_MAX_ITERS, calls))
+    assert registry.solve_sdp(lmi, "auto").solver == "cvxopt"

@@ -12,6 +12,13 @@ width and depth, l_inf and l_2, global and local: ratio wall / budget per method
 
     PYTHONPATH=. python3 benchmarks/qa_lipschitz_round5.py estimates [--budget B]
     PYTHONPATH=. python3 benchmarks/qa_lipschitz_round5.py budgets [--budget B]
+    PYTHONPATH=. python3 benchmarks/qa_lipschitz_round5.py torch [--budget B]
+
+``torch``: torch models as people train them (final Sigmoid/Tanh/ReLU, Conv1d, Conv2d,
+BatchNorm1d/2d in eval mode with running statistics, Dropout, Flatten, Identity, LeakyReLU,
+Tanh, Sigmoid, ELU, GELU, SiLU, Softplus, Linear without bias, train() mode, float32/16,
+bfloat16, NaN/inf weights, bad running statistics): reading vs torch's forward, bounds vs
+autograd's largest gradient norm.
 """
 import argparse
 import math
@@ -133,12 +140,120 @@ def budgets(budget):
     print("\nlargest wall / budget per method:", {k: round(v, 2) for k, v in worst.items()})
 
 
+def torch_zoo(budget):
+    """Torch models people train: polylip's reading against torch's forward (relative
+    difference), and for l_inf and l_2 the certified bounds of "auto" against the largest
+    gradient norm autograd finds at 2,000 random inputs (OK: upper >= sampled, lower <=
+    upper)."""
+    import logging
+    import torch
+    import torch.nn as nn
+    logging.basicConfig(level=logging.WARNING, format="LOG %(levelname)s %(name)s: %(message)s")
+    torch.manual_seed(0)
+
+    def sampled(model, d, X, p):
+        X = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+        y = model(X).sum()
+        g, = torch.autograd.grad(y, X)
+        q = 1.0 if p == "inf" else 2.0
+        return float(torch.linalg.vector_norm(g, ord=q, dim=1).max())
+
+    def case(name, build, d, shape=None, dtype=torch.float64, prep=None):
+        try:
+            m = build().to(dtype)
+            if prep: prep(m)
+            else: m.eval()
+            kw = {} if shape is None else {"input_shape": shape}
+            net = Network.from_torch(m, **kw)
+        except PolylipError as e:
+            print(f"| {name} | REFUSED: {e}")
+            return
+        except Exception as e:
+            print(f"| {name} | CRASH {type(e).__name__}: {e}")
+            return
+        m64 = m.double().eval()
+        rng = np.random.default_rng(1)
+        X = rng.uniform(-1, 1, (2000, d))
+        with torch.no_grad():
+            ref = m64(torch.tensor(X).reshape((-1,) + (shape or (d,)))).reshape(2000, -1).numpy()
+        mine = np.asarray(net.forward(X)).reshape(2000, -1)
+        rel = np.abs(mine - ref).max() / max(1e-300, np.abs(ref).max())
+        out = []
+        for p in ["inf", "2"]:
+            f = lambda Z: m64(Z.reshape((-1,) + (shape or (d,)))).reshape(Z.shape[0], -1).sum(1)
+            s = sampled(f, d, X, p)
+            try:
+                r = lipschitz(net, p, budget=budget)
+                ok = r.upper >= s * (1 - 1e-9) and (r.lower is None or r.lower <= r.upper)
+                out.append(f"{p}: up {r.upper:.5g} low {r.lower if r.lower is None else round(r.lower,5)} samp {s:.5g} {'OK' if ok else 'WRONG'}")
+            except PolylipError as e:
+                out.append(f"{p}: refused {e}")
+        print(f"| {name} | rel {rel:.1e} | acts {[a.name if hasattr(a,'name') else a for a in net.activations]} | " + " | ".join(out))
+
+    d = 4
+    case("Linear-ReLU-Linear", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d)
+    case("final Sigmoid", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid()), d)
+    case("final Tanh", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1), nn.Tanh()), d)
+    case("final ReLU", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1), nn.ReLU()), d)
+    case("Conv1d", lambda: nn.Sequential(nn.Conv1d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 1)), 6, shape=(1, 6))
+    case("Conv2d", lambda: nn.Sequential(nn.Conv2d(1, 2, 2), nn.ReLU(), nn.Flatten(), nn.Linear(2*2*2, 1)), 9, shape=(1, 3, 3))
+    def bnprep(m):
+        m.train()
+        with torch.no_grad():
+            for _ in range(5): m(torch.randn(32, d, dtype=m[0].weight.dtype) * 3 + 1)
+        m.eval()
+    case("BatchNorm1d eval", lambda: nn.Sequential(nn.Linear(d, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1)), d, prep=bnprep)
+    def bn2prep(m):
+        m.train()
+        with torch.no_grad():
+            for _ in range(5): m(torch.randn(16, 1, 3, 3, dtype=torch.float64) * 3 + 1)
+        m.eval()
+    case("BatchNorm2d eval", lambda: nn.Sequential(nn.Conv2d(1, 2, 2), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(8, 1)), 9, shape=(1, 3, 3), prep=bn2prep)
+    case("BN before linear (first)", lambda: nn.Sequential(nn.BatchNorm1d(d), nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, prep=bnprep)
+    case("Dropout", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 1)), d)
+    case("Flatten+Identity", lambda: nn.Sequential(nn.Flatten(), nn.Identity(), nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d)
+    case("LeakyReLU", lambda: nn.Sequential(nn.Linear(d, 8), nn.LeakyReLU(0.1), nn.Linear(8, 1)), d)
+    case("LeakyReLU 2.0", lambda: nn.Sequential(nn.Linear(d, 8), nn.LeakyReLU(2.0), nn.Linear(8, 1)), d)
+    case("LeakyReLU -0.5", lambda: nn.Sequential(nn.Linear(d, 8), nn.LeakyReLU(-0.5), nn.Linear(8, 1)), d)
+    case("Tanh", lambda: nn.Sequential(nn.Linear(d, 8), nn.Tanh(), nn.Linear(8, 1)), d)
+    case("Sigmoid hidden", lambda: nn.Sequential(nn.Linear(d, 8), nn.Sigmoid(), nn.Linear(8, 1)), d)
+    case("ELU", lambda: nn.Sequential(nn.Linear(d, 8), nn.ELU(), nn.Linear(8, 1)), d)
+    case("ELU 2.0", lambda: nn.Sequential(nn.Linear(d, 8), nn.ELU(2.0), nn.Linear(8, 1)), d)
+    case("GELU", lambda: nn.Sequential(nn.Linear(d, 8), nn.GELU(), nn.Linear(8, 1)), d)
+    case("SiLU", lambda: nn.Sequential(nn.Linear(d, 8), nn.SiLU(), nn.Linear(8, 1)), d)
+    case("Softplus b2", lambda: nn.Sequential(nn.Linear(d, 8), nn.Softplus(beta=2), nn.Linear(8, 1)), d)
+    case("Linear no bias", lambda: nn.Sequential(nn.Linear(d, 8, bias=False), nn.ReLU(), nn.Linear(8, 1, bias=False)), d)
+    def trainprep(m): m.train()
+    case("train() mode no BN", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, prep=trainprep)
+    case("train() mode with BN", lambda: nn.Sequential(nn.Linear(d, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1)), d, prep=trainprep)
+    case("train() mode with Dropout", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 1)), d, prep=trainprep)
+    case("float32", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, dtype=torch.float32)
+    case("float16", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, dtype=torch.float16)
+    case("bfloat16", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, dtype=torch.bfloat16)
+    def nanprep(m):
+        m.eval()
+        with torch.no_grad(): m[0].weight[0, 0] = float("nan")
+    case("NaN weight", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, prep=nanprep)
+    def infprep(m):
+        m.eval()
+        with torch.no_grad(): m[2].bias[0] = float("inf")
+    case("inf bias", lambda: nn.Sequential(nn.Linear(d, 8), nn.ReLU(), nn.Linear(8, 1)), d, prep=infprep)
+    def bnnan(m):
+        m.eval()
+        with torch.no_grad(): m[1].running_var[0] = float("nan")
+    case("BN NaN running var", lambda: nn.Sequential(nn.Linear(d, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1)), d, prep=bnnan)
+    def bnneg(m):
+        m.eval()
+        with torch.no_grad(): m[1].running_var[0] = -0.5
+    case("BN negative running var", lambda: nn.Sequential(nn.Linear(d, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1)), d, prep=bnneg)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["estimates", "budgets"])
+    ap.add_argument("mode", choices=["estimates", "budgets", "torch"])
     ap.add_argument("--budget", type=float, default=4.0)
     ap.add_argument("--only", default=None, help="estimates: one step id")
     a = ap.parse_args()
     if a.only:
         GRID = {a.only: GRID[a.only]}
-    estimates(a.budget) if a.mode == "estimates" else budgets(a.budget)
+    {"estimates": estimates, "budgets": budgets, "torch": torch_zoo}[a.mode](a.budget)

@@ -65,7 +65,8 @@ def register(subparsers, parents=()) -> None:
     p.add_argument("--output", metavar="SPEC", action=_Output,
                    help="output functional: scalar, vector:inf|2|1, margin:i,j (repeatable "
                         "with --centers: each one is a row of every center)")
-    p.add_argument("--input-shape", metavar="C,H,W", help="input shape for a torch CNN")
+    p.add_argument("--input-shape", metavar="C,H,W",
+                   help="input shape for a torch CNN (C,L for a Conv1d network)")
     p.add_argument("--no-lower", action="store_true", help="skip the lower-bound search")
     p.add_argument("--seed", type=non_negative_int, default=0,
                    help="seed of the lower-bound search (an integer >= 0)")
@@ -125,7 +126,7 @@ def _input_shape(text):
     except ValueError:
         shape = ()
     if not shape or any(v < 1 for v in shape):
-        raise ModelError(f"bad --input-shape {text!r}; expected positive integers C,H,W")
+        raise ModelError(f"bad --input-shape {text!r}; expected positive integers C,H,W (or C,L)")
     return shape
 
 

@@ -257,8 +257,8 @@ class _Reader:
     def batch_norm(self, mean, var, weight, bias, eps, ndim, where):
         mean, var = _tnp(mean), _tnp(var)
         if not np.all(var + float(eps) > 0):  # NaN or negative: no running statistics
-            raise ModelError(f"{where}: running_var + eps must be positive and finite "
-                             f"(got {float(np.min(var + float(eps))):g} at least one channel)")
+            raise ModelError(f"{where}: running_var + eps must be positive and finite (the "
+                             f"smallest: {float(np.min(var + float(eps))):g}; NaN is neither)")
         s = 1.0 / np.sqrt(var + float(eps))
         if weight is not None:
             s = s * _tnp(weight)

@@ -80,6 +80,9 @@ def parse_problem(text: str, source: str = "<string>", *,
     """
     if not isinstance(text, str):
         raise ModelError(f"{source}: the problem text must be a string, not {type(text).__name__}")
+    # a leading byte-order mark is an encoding artefact, not text: accepted here as by
+    # load_problem (an editor that saves "UTF-8 with BOM" puts one before 'variables:')
+    text = text.removeprefix("\ufeff")
     if len(text) > limits.max_chars:
         raise ModelError(f"{source}: the problem text has {len(text):,} characters, more than "
                          f"the limit of {limits.max_chars:,}")
@@ -138,4 +141,4 @@ def load_problem(path, *, limits: ParseLimits = ParseLimits()) -> POP:
     except UnicodeDecodeError as exc:
         raise ModelError(f"problem file {str(path)!r} is not UTF-8 (byte {exc.start}: "
                          f"{data[exc.start:exc.start + 1]!r}); save it as UTF-8") from None
-    return parse_problem(text.removeprefix("\ufeff"), source=str(path), limits=limits)
+    return parse_problem(text, source=str(path), limits=limits)

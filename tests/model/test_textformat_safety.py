@@ -66,6 +66,8 @@ def test_encodings_and_binary_files(tmp_path):
     bom = tmp_path / "bom.pop"
     bom.write_bytes("\ufeffminimize: x^2\n".encode("utf-8"))
     assert load_problem(bom).variables == ("x",)
+    # the string parser agrees with the file reader (it refused the BOM: POP QA round 5)
+    assert parse_problem("\ufeffminimize: x^2\n").variables == ("x",)
     with pytest.raises(ModelError, match="directory"):
         load_problem(tmp_path)
     with pytest.raises(ModelError, match="cannot read"):

@@ -106,6 +106,10 @@ def box_from_constraints(nvars: int, ineqs=(), eqs=(), binary=None, spin=None, t
     _propagate(both, lo, hi, timed)
     if _polytope(both, lo, hi):
         _propagate(both, lo, hi, timed)
+    for _ in range(2):
+        if not _univariate(both, lo, hi, timed):
+            break
+        _propagate(both, lo, hi, timed)
     return lo, hi
 
 
@@ -307,6 +311,97 @@ def _propagate(polys, lo, hi, timed: bool = False) -> None:
                         hi[i], changed = v, changed or v < hi[i] - 1e-9 * max(1.0, abs(v))
         if not changed:
             break
+
+
+def _shifted_nonpositive(coeffs, v: Fraction, sign: int) -> bool:
+    """Whether ``u(v + sign w) = sum_k b_k w^k`` has every ``b_k <= 0`` and some ``b_k < 0``
+    (then ``u < 0`` for every ``w > 0``); ``coeffs[k]`` is the exact coefficient of ``t^k``."""
+    shifted = [Fraction(0)] * len(coeffs)
+    for k, a in enumerate(coeffs):
+        if not a:
+            continue
+        for j in range(k + 1):  # a (v + s w)^k = a sum_j C(k, j) v^(k - j) (s w)^j
+            shifted[j] += a * math.comb(k, j) * v ** (k - j) * sign ** j
+    return all(b <= 0 for b in shifted) and any(b < 0 for b in shifted)
+
+
+def _beyond(coeffs, root: float, sign: int) -> float:
+    """``sign * v`` for a float ``v`` at or past ``root`` (in direction ``sign``) beyond which
+    ``u < 0`` (proven by :func:`_shifted_nonpositive`), or inf: the root nudged outward first,
+    then steps of up to 4 (1 + |root|) past it (``-(t - 1)((t - 2)^2 + 1)`` has mixed shifted
+    signs at its root 1 and none at 2)."""
+    valid = lambda f: _shifted_nonpositive(coeffs, f, sign)  # noqa: E731
+    v = _outward(root, valid, up=sign > 0)
+    if np.isfinite(v):
+        return sign * v
+    for step in (2.0 ** -20, 2.0 ** -10, 2.0 ** -5, 0.25, 1.0, 4.0):
+        w = root + sign * step * (1.0 + abs(root))
+        if np.isfinite(w) and valid(Fraction(w)):
+            return sign * w
+    return np.inf
+
+
+def _univariate(polys, lo, hi, timed: bool = False) -> bool:
+    """Bounds of variables that occur in a constraint only in pure powers, in place; whether any
+    changed. For ``p = q(x_i) + r(x_rest) >= 0`` with ``sup r = S`` finite over the box found so
+    far, every feasible ``x_i`` has ``u(x_i) = q(x_i) + S >= 0``; beyond the last real root ``t0``
+    of ``u``, ``u < 0`` when the coefficients of ``u(t0 + w)`` (``u(t0 - w)`` for a lower bound)
+    are all negative, checked exactly at a float ``t0`` nudged outward. This bounds ``x1 <= 1``
+    in HS 13 (``(1 - x1)^3 - x2 >= 0``, ``x2 >= 0``: ``u = (1 - t)^3``) and ``|x1|, |x2| <= 5``
+    in HS 33 (the cone ``x3^2 - x1^2 - x2^2 >= 0`` with ``0 <= x3 <= 5``), whose certificates
+    could not pay for their residuals without them. Only bounds still missing are sought."""
+    if np.isfinite(lo).all() and np.isfinite(hi).all():
+        return False
+    changed, total = False, 0
+    for p in polys:
+        if timed:
+            check_deadline("bounding variables from univariate parts of the constraints")
+        if p.nterms == 0:
+            continue
+        deg = mono.degrees(p.rows)
+        if deg.max(initial=0) > PROPAGATION_MAX_DEGREE:
+            continue
+        total += p.nterms
+        if total > PROPAGATION_MAX_TERMS:
+            return changed
+        rows = p.rows.tolist()
+        used = [int(v) for v in p.variable_indices()]
+        for i in used:
+            if np.isfinite(lo[i]) and np.isfinite(hi[i]):
+                continue
+            mine = [t for t, r in enumerate(rows) if i in r]
+            if any(any(v != i for v in rows[t] if v >= 0) for t in mine):
+                continue  # x_i in a product with another variable
+            sup = Fraction(0)
+            for t, r in enumerate(rows):
+                if t in mine:
+                    continue
+                rg = _term_range(r, float(p.coeffs[t]), lo, hi)
+                if rg is None or rg[1] is None:
+                    break
+                sup += rg[1]
+            else:
+                coeffs = [Fraction(0)] * (int(deg.max()) + 1)
+                coeffs[0] = sup
+                for t in mine:
+                    coeffs[sum(1 for v in rows[t] if v == i)] += Fraction(float(p.coeffs[t]))
+                while len(coeffs) > 1 and coeffs[-1] == 0:
+                    coeffs.pop()
+                if len(coeffs) < 2:
+                    continue
+                roots = np.roots([float(c) for c in coeffs[::-1]])
+                real = roots[np.abs(roots.imag) <= 1e-7 * np.maximum(1.0, np.abs(roots))].real
+                if real.size == 0 or not np.all(np.isfinite(real)):
+                    continue
+                if not np.isfinite(hi[i]):
+                    v = _beyond(coeffs, float(real.max()), 1)
+                    if np.isfinite(v) and v >= lo[i]:
+                        hi[i], changed = v, True
+                if not np.isfinite(lo[i]):
+                    v = -_beyond(coeffs, float(real.min()), -1)
+                    if np.isfinite(v) and v <= hi[i]:
+                        lo[i], changed = v, True
+    return changed
 
 
 # ---------------------------------------------------------------------- exact verification

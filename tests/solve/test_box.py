@@ -145,3 +145,25 @@ def test_polytope_step_with_variables_outside_the_linear_constraints():
     lo2, hi2 = _box(pop2)
     assert lo2.tolist() == [-1.0, 0.0, 0.0] and hi2[0] == 1.0
     assert 3.0 <= hi2[1] <= 3.0 + 1e-6 and 3.0 <= hi2[2] <= 3.0 + 1e-6
+
+
+def test_univariate_parts_bound_a_cusp_and_a_cone():
+    # POP QA round 5: HS 13 ((1 - x1)^3 >= x2 >= 0 gives x1 <= 1) and HS 33 (the cone
+    # x3^2 >= x1^2 + x2^2 with 0 <= x3 <= 5) were numerical only for want of a box
+    x1, x2, x3 = variables("x1 x2 x3")
+    lo, hi = _box(POP((x1 - 2) ** 2 + x2**2, ineqs=[(1 - x1) ** 3 - x2, x1, x2]))
+    assert lo.tolist() == [0.0, 0.0] and 1 <= hi[0] <= 1.001 and 4 <= hi[1] <= 4.01
+    lo, hi = _box(POP(x3, ineqs=[x3**2 - x1**2 - x2**2, x1, x2, x3, 5 - x3]))
+    assert lo.tolist() == [0.0, 0.0, 0.0] and hi.tolist() == [5.0, 5.0, 5.0]
+
+
+def test_univariate_bounds_keep_every_feasible_piece():
+    # -(x - 1)(x - 2)(x - 3) >= 0 on (-inf, 1] and [2, 3]: the upper bound is 3, none below;
+    # -(x - 1)((x - 2)^2 + 1) + y^2 >= 0 leaves x unbounded above (y is free)
+    x, y = variables("x y")
+    lo, hi = _box(POP(x, ineqs=[-(x - 1) * (x - 2) * (x - 3) + 0 * y]))
+    assert lo[0] == -np.inf and 3 <= hi[0] <= 3 + 1e-9
+    lo, hi = _box(POP(x, ineqs=[-(x - 1) * ((x - 2) ** 2 + 1) + y**2]))
+    assert np.isinf(hi).all() and np.isinf(lo).all()
+    lo, hi = _box(POP(x, ineqs=[-(x - 1) * ((x - 2) ** 2 + 1) - y**2]))
+    assert lo[0] == -np.inf and 1 <= hi[0] <= 3   # valid, looser (mixed signs at the root)

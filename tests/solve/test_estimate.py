@@ -150,3 +150,20 @@ def test_memory_is_checked_before_time_when_solving():
         assert solver_that_fits(picked, "auto") == small
         with pytest.raises(RelaxationError, match="memory limit"):
             solver_that_fits(picked, big)
+
+
+def test_auto_order_keeps_the_last_answer_when_the_next_order_does_not_fit_memory():
+    """order='auto' past an order whose memory estimate does not fit: the last order's answer
+    stands, and the message says which order was refused and why (POP QA round 5). The
+    Caprasse polynomial on its box (linear constraints): order 2 is unbounded (the top-degree
+    moments are free), order 3 would certify -3.1800967."""
+    from polylip.model.literature import LITERATURE
+    from polylip.solve.relaxation import Relaxation
+
+    pop = LITERATURE["bernstein_caprasse"].build()
+    need = {k: Relaxation.plan(pop, k, "auto", "auto")[1].bytes for k in (2, 3)}
+    assert need[2] < need[3]
+    with MemoryLimit(int((need[2] * need[3]) ** 0.5)):
+        res = pop.solve(order="auto", time_limit=30)
+    assert res.order == 2 and res.status == "unbounded" and not res.certified, res.message
+    assert "order 3 refused" in res.message and "memory limit" in res.message, res.message

@@ -138,3 +138,15 @@ def test_steep_unbounded_variables_are_rescaled():
     assert how.objective_error > 0
     assert mapped - Fraction(how.objective_error) <= _exact_value(pop.objective, orig)
     assert np.isnan(radii_for(POP((x - 1e6) ** 2 + (y - 3) ** 2), [1e6, 3.0])).all()
+
+
+def test_minimizer_at_distance_five_is_recentred():
+    """MGH's Freudenstein-Roth (degree 6, minimum 0 at (5, 4)) at its default order 3 was
+    certified -3.31 (Clarabel) / -2.36 (CVXOPT): the minimizer, within the old FAR of 10, was
+    not recentred although the moments of order 3 grow like 5^6 (POP QA round 5)."""
+    from polylip.model.literature import LITERATURE
+
+    res = LITERATURE["mgh_freudenstein_roth"].build().solve(solver="clarabel", time_limit=30)
+    assert res.status == "optimal" and res.certified and res.certificate.verify()
+    assert -1e-4 <= res.bound <= 0.0, res.bound
+    assert "recentred" in res.message

@@ -1,21 +1,25 @@
 """CLI flags of the polynomial-optimization methods (issue 6)."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
+import pytest
 
 from polylip.nn import Network
 
 
-def run(*args):
-    out = subprocess.run([sys.executable, "-m", "polylip", "lipschitz", *args],
-                         capture_output=True, text=True, check=True)
-    return out.stdout
+@pytest.fixture
+def run(cli):
+    """``polylip lipschitz *args`` in-process (tests/cli/conftest.py; the subprocess entry point
+    is tested once in tests/cli/test_lipschitz.py): its stdout, after checking it exited 0."""
+    def lipschitz(*args):
+        out = cli("lipschitz", *args)
+        assert out.code == 0, out.err
+        return out.out
+    return lipschitz
 
 
-def test_cli_order_degree_sparsity_budget(tmp_path):
+def test_cli_order_degree_sparsity_budget(tmp_path, run):
     rng = np.random.default_rng(0)
     path = tmp_path / "net.npz"
     Network.from_weights([rng.standard_normal((4, 3)), rng.standard_normal((1, 4))]).save(path)

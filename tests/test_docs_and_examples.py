@@ -3,7 +3,6 @@ and every bundled example runs, so neither rots. A block whose first line is
 ``# doc-test: skip`` is not run (use it only for snippets that need optional extras or minutes)."""
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,15 +27,20 @@ def test_doc_snippets_run(page, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("problem", sorted((ROOT / "examples").glob("*.pop")), ids=lambda p: p.name)
-def test_example_problems_solve(problem):
+def test_example_problems_solve(problem, capsys, monkeypatch):
+    """``polylip solve FILE --json`` on each bundled problem, in-process (the command's
+    subprocess entry point is tested in tests/cli/test_solve.py)."""
+    from polylip.cli import main
+
     extra = []
     for line in problem.read_text().splitlines():  # "# polylip-args: ..." gives the CLI options
         if line.startswith("# polylip-args:"):
             extra = line.split(":", 1)[1].split()
-    out = subprocess.run([sys.executable, "-m", "polylip", "solve", str(problem), "--json", *extra],
-                         capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert '"status": "optimal"' in out.stdout
+    monkeypatch.chdir(ROOT)
+    code = main(["solve", str(problem), "--json", *extra])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert '"status": "optimal"' in out
 
 
 def test_maxcut_example_bounds_are_valid_and_tighten():

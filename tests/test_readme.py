@@ -34,7 +34,7 @@ def run_polylip(argv):
 def main_job_twice():
     """The README's main job, run twice at once for the tests below (two independent
     processes on the two cores: the determinism check compares them, and the suite waits for
-    one run's time instead of two, about 60 s at load 1; deterministic mode counts work, not
+    one run's time instead of two, about 11 s at load 1; deterministic mode counts work, not
     time, so running side by side changes no figure)."""
     cmd = [sys.executable, "-m", "polylip", *main_job_argv()]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

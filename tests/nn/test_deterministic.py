@@ -136,8 +136,11 @@ def test_auto_gives_milp_a_node_limit_from_its_share_of_the_work(monkeypatch):
     assert figures(runs[0]) == figures(runs[1])
     milp = [t for t in runs[0].details["tried"] if t["method"] == "milp"]
     # its share of the work left (the gradient POPs, charged when built, are built after it)
-    assert abs(milp[0]["node_limit"] - plan.MILP_NODES_PER_SECOND * plan.AUTO_MILP_TRUE_SHARE
-               * 30.0) <= 1
+    # less its root node, which the node limit does not count (one functional)
+    root = next(p for p in runs[0].details["plan"]
+                if p["step"] == "milp-true")["estimate"]["root_seconds"]
+    assert abs(milp[0]["node_limit"] - plan.MILP_NODES_PER_SECOND
+               * (plan.AUTO_MILP_TRUE_SHARE * 30.0 - root)) <= 1
     # charged its whole share (20 of 30 s), the virtual clock leaves too little for a rerun
     rest = next(p for p in runs[0].details["plan"] if p["step"] == "milp-rest")
     assert rest["status"] == "not applicable" and "share" in rest["reason"]
@@ -197,6 +200,31 @@ def test_work_estimates_follow_what_the_steps_compute():
     assert cost["seconds"] - plan.STEP_SECONDS <= plan.step("bab").share * 4 + 1e-12
     model = plan.lipsdp_model(LipschitzProblem(deep, 2.0, BoxRegion(c, 0.1)))
     assert model["form"] == "structured" and model["depth"] <= 12
+
+
+def test_deterministic_milp_counts_the_root_nodes_of_every_functional():
+    """QA round 5: "milp-true" on 64-30-30-10 vector:inf over a box, estimated at 1.6 s of
+    work (its node limit alone), ran 14.7 s (ten functionals, a HiGHS root each) and was
+    stopped by the safety net. The roots are counted now: subtracted from the share before the
+    node limit, added to the estimate, and a share that does not cover them is refused."""
+    from polylip.nn.methods.auto import AutoOptions, Facts, Run
+    from polylip.nn.problem import LipschitzProblem
+    rng = np.random.default_rng(0)
+    net = Network.from_weights([rng.standard_normal((6, 3)), rng.standard_normal((4, 6))],
+                               [rng.standard_normal(6), None], output="vector:inf")
+    run = Run(LipschitzProblem(net, np.inf, BoxRegion(np.zeros(3), 1.0), methods=METHODS),
+              AutoOptions(budget=2, deterministic=True))
+    run.facts = Facts.of(run.problem, (None, "not needed"))
+    roots = plan.milp_root_seconds(run)
+    assert roots == pytest.approx(4 * plan.milp_first_bound(run.problem))  # 4 functionals
+    step = plan.step("milp-true")
+    kw = step.options(run, step)
+    cost = plan.estimate(run, step, kw)
+    assert cost["seconds"] == pytest.approx(
+        kw["node_limit"] / plan.MILP_NODES_PER_SECOND + roots + plan.STEP_SECONDS)
+    run.charged = 2.0 - 1.5 * roots  # a share (2/3 of the work left) below the roots
+    kw = step.options(run, step)
+    assert kw["node_limit"] == 1 and "root nodes" in plan.milp_too_short(run, kw)
 
 
 @needs_fork

@@ -90,7 +90,7 @@ from polylip.nn.methods import TABLE
 from polylip.nn.methods.auto import (AUTO_SOLVER_RESERVE, DETERMINISTIC_DEADLINE_FACTOR,
                                      AutoOptions)
 from polylip.nn.methods.base import Method
-from polylip.nn.methods.plan import MILP_NODES_PER_SECOND
+from polylip.nn.methods.plan import MILP_NODES_PER_SECOND, bab_node_seconds
 from polylip.nn.network import Network
 from polylip.nn.norms import parse_norm
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -438,9 +438,10 @@ def _auto_options(parsed: AutoOptions, raw, budget, deterministic) -> AutoOption
 _CLOCK_OPTIONS = ("time_limit", "seconds")
 
 
-def _work_limits(entry: Method, parsed, raw, budget):
+def _work_limits(entry: Method, parsed, raw, budget, net):
     """Deterministic mode for a method other than "auto": its wall-clock options dropped, a
-    node limit for "milp" (from the budget, else its default time limit)."""
+    node limit for "milp" and "bab" (from the budget, else the default time limit; "bab" at
+    the cost of one of its nodes on ``net``)."""
     cls = entry.options
     if cls is None:
         return parsed
@@ -454,7 +455,12 @@ def _work_limits(entry: Method, parsed, raw, budget):
             changes[key] = None
     if "node_limit" in names and getattr(parsed, "node_limit", None) is None:
         seconds = budget if budget is not None else (cls.defaults().get("time_limit") or 60.0)
-        changes["node_limit"] = max(1, int(MILP_NODES_PER_SECOND * seconds))
+        if entry.name == "bab":  # its nodes' cost from the network (QA round 5: a node of
+            # 20-12x30-1 takes 0.16 s, so 25 nodes a second overran the budget 4 times)
+            per = bab_node_seconds(LipschitzProblem(net, math.inf, GlobalRegion()))
+            changes["node_limit"] = max(1, int(seconds / per))
+        else:
+            changes["node_limit"] = max(1, int(MILP_NODES_PER_SECOND * seconds))
     return dataclasses.replace(parsed, **changes) if changes else parsed
 
 
@@ -748,7 +754,7 @@ def _lipschitz(t0, net, norm, method, region, lower, options, progress, budget, 
         parsed = _auto_options(parsed, options, budget, deterministic)
         budget, deterministic = parsed.budget, parsed.deterministic
     elif deterministic and isinstance(entry, Method):
-        parsed = _work_limits(entry, parsed, options, budget)
+        parsed = _work_limits(entry, parsed, options, budget, net)
     deadline = None
     if budget is not None and not is_auto:
         deadline = t0 + budget * (DETERMINISTIC_DEADLINE_FACTOR if deterministic else 1.0)

@@ -202,6 +202,20 @@ def test_work_estimates_follow_what_the_steps_compute():
     assert model["form"] == "structured" and model["depth"] <= 12
 
 
+def test_deterministic_bab_called_alone_gets_nodes_at_their_cost():
+    """Called alone with deterministic=True, "bab" got 25 nodes a second of budget (milp's
+    rate): 0.16 s a node on 20-12x30-1 made budget 3 take 13 s. Its node limit is the budget
+    over the cost of one of its nodes on the network now."""
+    from polylip.nn.problem import LipschitzProblem
+    from polylip.nn.regions import GlobalRegion
+    net = net_of((3,) + (6,) * 12 + (1,))
+    res = lipschitz(net, method="bab", region=BoxRegion(np.zeros(3), 0.5), lower=False,
+                    budget=0.5, deterministic=True)
+    per = plan.bab_node_seconds(LipschitzProblem(net, np.inf, GlobalRegion()))
+    assert per > 1.0 / plan.MILP_NODES_PER_SECOND / 2
+    assert res.details["nodes"] <= max(1, int(0.5 / per)) + 1
+
+
 def test_deterministic_milp_counts_the_root_nodes_of_every_functional():
     """QA round 5: "milp-true" on 64-30-30-10 vector:inf over a box, estimated at 1.6 s of
     work (its node limit alone), ran 14.7 s (ten functionals, a HiGHS root each) and was

@@ -409,7 +409,7 @@ def _milp_options(run, step) -> dict:
 
 def bab_node_seconds(problem) -> float:
     """The estimated seconds of one node of "bab" on ``problem`` (:data:`BAB_NODE_SECONDS`,
-    from :func:`polylip.nn.methods.bab.node_work`)."""
+    from :func:`polylip.nn.methods.bab.node_work`; it reads ``problem.net`` only)."""
     loops, flops = node_work(problem.net)
     return BAB_NODE_SECONDS + BAB_LOOP_SECONDS * loops + flops / BAB_FLOPS_PER_SECOND
 

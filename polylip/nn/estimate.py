@@ -90,7 +90,8 @@ from polylip.nn.methods import TABLE
 from polylip.nn.methods.auto import (AUTO_SOLVER_RESERVE, DETERMINISTIC_DEADLINE_FACTOR,
                                      AutoOptions)
 from polylip.nn.methods.base import Method
-from polylip.nn.methods.plan import MILP_NODES_PER_SECOND, bab_node_seconds
+from polylip.nn.methods.plan import (LIPSDP_BASE_SECONDS, LIPSDP_MAX_ITERS,
+                                    MILP_NODES_PER_SECOND, bab_node_seconds, lipsdp_model)
 from polylip.nn.network import Network
 from polylip.nn.norms import parse_norm
 from polylip.nn.problem import LipschitzProblem, MethodOutput
@@ -438,10 +439,11 @@ def _auto_options(parsed: AutoOptions, raw, budget, deterministic) -> AutoOption
 _CLOCK_OPTIONS = ("time_limit", "seconds")
 
 
-def _work_limits(entry: Method, parsed, raw, budget, net):
+def _work_limits(entry: Method, parsed, raw, budget, net, p, region):
     """Deterministic mode for a method other than "auto": its wall-clock options dropped, a
     node limit for "milp" and "bab" (from the budget, else the default time limit; "bab" at
-    the cost of one of its nodes on ``net``)."""
+    the cost of one of its nodes on ``net``), an iteration limit for "lipsdp" (its structured
+    form's iterations the budget buys)."""
     cls = entry.options
     if cls is None:
         return parsed
@@ -461,6 +463,15 @@ def _work_limits(entry: Method, parsed, raw, budget, net):
             changes["node_limit"] = max(1, int(seconds / per))
         else:
             changes["node_limit"] = max(1, int(MILP_NODES_PER_SECOND * seconds))
+    if entry.name == "lipsdp" and "max_iters" in names and parsed.max_iters is None \
+            and budget is not None:
+        # the structured form's iterations the budget buys (else up to 100 of them: 2-1000-1,
+        # 0.55 s each, ran to the safety net of a budget of 3)
+        model = lipsdp_model(LipschitzProblem(net, p, region))
+        if model["form"] == "structured":
+            work = budget / model["functionals"] - LIPSDP_BASE_SECONDS
+            changes["max_iters"] = int(min(LIPSDP_MAX_ITERS,
+                                           max(1, work // model["iteration_seconds"])))
     return dataclasses.replace(parsed, **changes) if changes else parsed
 
 
@@ -754,7 +765,7 @@ def _lipschitz(t0, net, norm, method, region, lower, options, progress, budget, 
         parsed = _auto_options(parsed, options, budget, deterministic)
         budget, deterministic = parsed.budget, parsed.deterministic
     elif deterministic and isinstance(entry, Method):
-        parsed = _work_limits(entry, parsed, options, budget, net)
+        parsed = _work_limits(entry, parsed, options, budget, net, p, region)
     deadline = None
     if budget is not None and not is_auto:
         deadline = t0 + budget * (DETERMINISTIC_DEADLINE_FACTOR if deterministic else 1.0)

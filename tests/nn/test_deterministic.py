@@ -216,6 +216,20 @@ def test_deterministic_bab_called_alone_gets_nodes_at_their_cost():
     assert res.details["nodes"] <= max(1, int(0.5 / per)) + 1
 
 
+def test_deterministic_lipsdp_called_alone_gets_the_iterations_its_budget_buys():
+    """Called alone with deterministic=True, "lipsdp" lost its time limit and ran up to 100
+    iterations (2-1000-1, 0.55 s each: to the safety net of budget 3, no bound). It gets the
+    iterations the budget buys at the counted cost now."""
+    from polylip.nn.problem import LipschitzProblem
+    from polylip.nn.regions import GlobalRegion
+    net = net_of((3,) + (8,) * 8 + (1,), seed=3)
+    res = lipschitz(net, 2, method="lipsdp", lower=False, budget=0.3, deterministic=True)
+    model = plan.lipsdp_model(LipschitzProblem(net, 2.0, GlobalRegion()))
+    cap = max(1, int((0.3 - plan.LIPSDP_BASE_SECONDS) // model["iteration_seconds"]))
+    assert model["form"] == "structured" and cap < plan.LIPSDP_MAX_ITERS
+    assert res.upper is not None and res.details["iterations"] <= cap
+
+
 def test_deterministic_milp_counts_the_root_nodes_of_every_functional():
     """QA round 5: "milp-true" on 64-30-30-10 vector:inf over a box, estimated at 1.6 s of
     work (its node limit alone), ran 14.7 s (ten functionals, a HiGHS root each) and was

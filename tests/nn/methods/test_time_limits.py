@@ -31,7 +31,13 @@ def test_a_short_time_limit_stops_the_solve(name, norm):
     res = lipschitz(net(), norm, method=name, options={"time_limit": 1e-6}, lower=False)
     assert res.status == "time_limit", (res.status, res.details.get("message"))
     if res.upper is not None:  # a stopped method may keep a certified bound
-        assert res.upper >= lipschitz(net(), norm, method="exact", lower=False).upper - 1e-7
+        # each of these methods bounds the formal constant (every activation pattern), which is
+        # at least the true one: "dp" gives it exactly in 0.3 s (l_inf), where "exact" (the true
+        # constant, a weaker reference) took 3.5 s
+        formal = lipschitz(net(), norm, method="dp", lower=False)
+        ref = (formal.details["formal"] if formal.status == "ok" else
+               lipschitz(net(), norm, method="exact", lower=False).upper)
+        assert res.upper >= ref - 1e-7
 
 
 @pytest.mark.parametrize("name,norm", [("sdp", "inf"), ("shor", "inf")])

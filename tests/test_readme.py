@@ -25,9 +25,16 @@ def main_job_argv():
     return argv[3:]
 
 
-def run_polylip(argv):
-    return subprocess.run([sys.executable, "-m", "polylip", *argv], capture_output=True,
-                          text=True, cwd=ROOT, timeout=600)
+def run_polylip(argv, capsys, monkeypatch):
+    """``python3 -m polylip *argv`` in-process (``polylip.cli.main``; the main job above runs
+    as the README's own command)."""
+    from polylip.cli import main
+
+    monkeypatch.chdir(ROOT)
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["polylip", *argv], code, out, err)
 
 
 @functools.lru_cache(maxsize=None)
@@ -79,7 +86,7 @@ def test_readme_main_job_runs():
     assert "upper" in out.stdout and "lower" in out.stdout
 
 
-def test_readme_main_job_is_deterministic_and_its_figures_are_quoted():
+def test_readme_main_job_is_deterministic_and_its_figures_are_quoted(capsys, monkeypatch):
     """Run twice (deterministic mode): the same figures; the README's paragraph quotes the
     upper and lower bounds it prints, the method that gave the bound, and the product bound."""
     argv = main_job_argv()
@@ -95,6 +102,6 @@ def test_readme_main_job_is_deterministic_and_its_figures_are_quoted():
     if "--budget" in argv:  # the budget is method auto's
         i = argv.index("--budget")
         argv = argv[:i] + argv[i + 2:]
-    product = run_polylip([*argv, "--method", "product"])
+    product = run_polylip([*argv, "--method", "product"], capsys, monkeypatch)
     assert product.returncode == 0, product.stderr
     assert f"is {figures(product.stdout)['upper']}," in text

@@ -176,6 +176,8 @@ STATUS_MEANINGS = {
     "lp_limit": "exact: the LP budget ran out; the upper bound is the formal constant",
     "too_large": "the problem exceeds the method's size limits: no upper bound",
     "unreachable": "lp: a monomial cannot be produced at this degree: no upper bound",
+    "inaccurate": "a relaxation's bound is numerical only (neither its certificate nor the "
+                  "a-posteriori check proves it): no upper bound",
 }
 
 

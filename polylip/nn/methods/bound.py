@@ -181,6 +181,17 @@ def run_relaxations(problem: LipschitzProblem, pops, label: str, solve_one, show
         if "cuts" in info:
             part["cuts"] = info["cuts"]
         parts.append(part)
+        proven = bool(getattr(res, "certified", False)) or part["margin_kind"] == "certificate"
+        if res.status == "optimal" and res.bound is not None and not proven:
+            # a bound neither the solve's certificate nor the a-posteriori check proves is
+            # the solver's number: no upper bound from it ("numerical only"), whatever margin
+            # its accuracy suggests (the margin stays on proven bounds, as before)
+            part["proven"] = False
+            status = "inaccurate"
+            log.warning("%s: relaxation %d of %d: the bound %.8g is numerical only (%s)", label,
+                        i + 1, len(pops), float(res.bound), res.message)
+            best = None
+            break
         if res.status != "optimal" or res.bound is None:
             status = res.status if res.status != "optimal" else "failed"
             if time_limit is not None and hit_time_limit(res.message):

@@ -164,7 +164,9 @@ def shor_cuts(gp: GradientPOP, *, cuts=None, rounds: int = 3, solver="auto", sid
         outcome, cert = solve_certified(relaxation, solver, side, tol,
                                         None if left is None else max(left, 1e-9))
         res = outcome.result
-        if res.status != "optimal":
+        proven = (isinstance(cert, dict) and cert.get("kind") == "certificate") or bool(res.certified)
+        if res.status != "optimal" or not proven:
+            # (an unproven round gives no bound: run_relaxations reports a first one)
             if best is None:
                 return res, {"structure": relaxation.sizes, "certificate": cert,
                              "seconds": time.perf_counter() - t_start, "cuts": history}

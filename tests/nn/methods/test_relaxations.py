@@ -214,3 +214,29 @@ def test_structure_is_reported():
     res = lipschitz(net, "inf", method="sdp", lower=False)
     part = res.details["relaxations"][0]
     assert part["structure"]["psd_sizes"] and part["pop"]["cliques"] == 4
+
+
+@pytest.mark.parametrize("method", ["sdp", "shor"])
+def test_a_numerical_only_relaxation_bound_is_no_upper_bound(method, monkeypatch):
+    """A relaxation that ends optimal with a bound neither its certificate nor the a-posteriori
+    check proves: it was the solver's number plus an accuracy margin, reported as a certified
+    upper bound; now no upper bound, status "inaccurate"."""
+    from dataclasses import replace
+
+    from polylip.nn.methods import bound, shor
+
+    real = bound.solve_certified
+
+    def unproven(relaxation, *args, **kwargs):
+        outcome, _ = real(relaxation, *args, **kwargs)
+        return replace(outcome, result=replace(outcome.result, certified=False)), \
+            {"kind": "accuracy", "reason": "made so by the test"}
+
+    monkeypatch.setattr(bound, "solve_certified", unproven)
+    monkeypatch.setattr(shor, "solve_certified", unproven)
+    net = Network.from_weights([np.array([[1.0, -1.0], [2.0, 1.0]]), np.array([[1.0, 1.0]])])
+    res = lipschitz(net, norm="inf", method=method, lower=False)
+    assert res.upper is None and res.status == "inaccurate"
+    assert "numerical only" in res.explain()
+    monkeypatch.undo()
+    assert lipschitz(net, norm="inf", method=method, lower=False).upper >= 3.0 - 1e-9

@@ -258,20 +258,26 @@ def _term_range(row, coeff: float, lo, hi):
     return (c * a, c * b) if c >= 0 else (c * b, c * a)
 
 
+def _propagatable(polys, timed: bool, what: str):
+    """``(p, term degrees)`` of the non-zero constraints of degree at most
+    :data:`PROPAGATION_MAX_DEGREE` (with ``timed``, the deadline checked before each)."""
+    for p in polys:
+        if timed:
+            check_deadline(what)
+        if p.nterms == 0:
+            continue
+        deg = mono.degrees(p.rows)
+        if deg.max(initial=0) <= PROPAGATION_MAX_DEGREE:
+            yield p, deg
+
+
 def _propagate(polys, lo, hi, timed: bool = False) -> None:
     """Tighten ``lo``/``hi`` in place from constraints ``p >= 0`` (see the module): for a
     variable ``x_i`` whose only occurrence in ``p`` is one term ``a x_i``, ``a x_i >= -sup``
     of the other terms over the box, proven in exact arithmetic and rounded outward."""
     work = []  # (poly, rows as lists, [(term index, variable, a)]) for polys with such a variable
     total = 0
-    for p in polys:
-        if timed:
-            check_deadline("propagating the box through the constraints")
-        if p.nterms == 0:
-            continue
-        deg = mono.degrees(p.rows)
-        if deg.max(initial=0) > PROPAGATION_MAX_DEGREE:
-            continue
+    for p, deg in _propagatable(polys, timed, "propagating the box through the constraints"):
         rows = p.rows.tolist()
         seen = Counter(v for r in rows for v in r if v >= 0)
         linear = [(t, r[0] if r else -1) for t, r in enumerate(rows) if deg[t] == 1]
@@ -353,14 +359,7 @@ def _univariate(polys, lo, hi, timed: bool = False) -> bool:
     if np.isfinite(lo).all() and np.isfinite(hi).all():
         return False
     changed, total = False, 0
-    for p in polys:
-        if timed:
-            check_deadline("bounding variables from univariate parts of the constraints")
-        if p.nterms == 0:
-            continue
-        deg = mono.degrees(p.rows)
-        if deg.max(initial=0) > PROPAGATION_MAX_DEGREE:
-            continue
+    for p, deg in _propagatable(polys, timed, "bounding variables from univariate parts of the constraints"):
         total += p.nterms
         if total > PROPAGATION_MAX_TERMS:
             return changed

@@ -192,6 +192,37 @@ def _flags(row, p, sense, time_limit):
     return flags
 
 
+def run_isolated(target, args, wait):
+    """``target(*args, queue)`` in a child process (a crash or a hang is a row, not the end of
+    the sweep): its row, or KILLED after ``wait`` seconds, or DIED."""
+    q = mp.Queue()
+    proc = mp.Process(target=target, args=(*args, q))
+    proc.start()
+    proc.join(wait)
+    if proc.is_alive():
+        proc.kill()
+        return {"status": "KILLED", "seconds": wait, "message": ""}
+    return q.get() if not q.empty() else {"status": "DIED", "seconds": 0.0, "message": ""}
+
+
+def tally(counts, row, flags) -> str:
+    """Count ``row`` in ``counts`` (certified, numerical only, refused, other, flagged) and
+    return the table's tail: status | bound (as printed by both rounds)."""
+    counts["rows"] += 1
+    counts["flagged"] += bool(flags)
+    st = row["status"]
+    key = ("certified" if st == "optimal" and row.get("certified") else "numerical"
+           if st == "optimal" else "refused" if st == "refused" else "other")
+    counts[key] += 1
+    return "" if row.get("bound") is None else f"{row['bound']:.10g}"
+
+
+def summary(counts) -> str:
+    return (f"\n{counts['rows']} runs: {counts['certified']} certified, {counts['numerical']} optimal "
+            f"but numerical only, {counts['refused']} refused (a PolylipError), {counts['other']} "
+            f"other statuses, {counts['flagged']} flagged")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*")
@@ -211,31 +242,16 @@ def main() -> None:
             if path == "cli":
                 row = _cli(name, p, args.time_limit)
             else:
-                q = mp.Queue()
-                proc = mp.Process(target=_run, args=(name, path, args.time_limit, q))
-                proc.start()
-                proc.join((2.0 if path == "2s" else args.time_limit) + 60)
-                if proc.is_alive():
-                    proc.kill()
-                    row = {"status": "KILLED", "seconds": args.time_limit + 60, "message": ""}
-                else:
-                    row = q.get() if not q.empty() else {"status": "DIED", "seconds": 0.0, "message": ""}
+                row = run_isolated(_run, (name, path, args.time_limit),
+                                   (2.0 if path == "2s" else args.time_limit) + 60)
             row["path"] = path
             flags = _flags(row, p, sense, args.time_limit)
-            counts["rows"] += 1
-            counts["flagged"] += bool(flags)
-            st = row["status"]
-            key = ("certified" if st == "optimal" and row.get("certified") else "numerical"
-                   if st == "optimal" else "refused" if st == "refused" else "other")
-            counts[key] += 1
-            b = "" if row.get("bound") is None else f"{row['bound']:.10g}"
+            b, st = tally(counts, row, flags), row["status"]
             msg = row.get("message", "")
             print(f"| {name} | {path} | {st} | {b} | {opt:.10g} | {row.get('certified')} | "
                   f"{row.get('order', '')} | {row.get('minimizers', '')} | {row['seconds']:.1f} | "
                   f"{' '.join(flags)} {msg[:150] if flags or st != 'optimal' else msg[:50]} |", flush=True)
-    print(f"\n{counts['rows']} runs: {counts['certified']} certified, {counts['numerical']} optimal "
-          f"but numerical only, {counts['refused']} refused (a PolylipError), {counts['other']} "
-          f"other statuses, {counts['flagged']} flagged")
+    print(summary(counts))
 
 
 if __name__ == "__main__":

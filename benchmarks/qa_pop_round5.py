@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import multiprocessing as mp
 import time
+
+# the flags, the child-process runner and the tally are round 4's (run from benchmarks/)
+from qa_pop_round4 import _flags, run_isolated, summary, tally
 
 ORDERS = [1, 2, "auto"]
 SPARSITIES = ["default", "cs", "cs+ts"]
@@ -73,27 +75,6 @@ def _run(name, order, sp, solver, time_limit, queue):
     queue.put({"status": r.status, "bound": r.bound, "certified": r.certified, "verified": verified,
                "order": r.order, "is_global": r.is_global, "seconds": time.perf_counter() - t0,
                "message": r.message})
-
-
-def _flags(row, p, sense, time_limit):
-    flags = []
-    st = row["status"]
-    if st in ("EXCEPTION", "KILLED", "DIED"):
-        flags.append(st)
-    if st == "infeasible" or (st == "unbounded" and row.get("certified")):
-        flags.append("WRONG_STATUS")
-    tiny = 1e-9 * max(1.0, abs(p.optimum))
-    b = row.get("bound")
-    if row.get("certified") and b is not None and (
-            b > p.optimum + tiny if sense == "min" else b < p.optimum - tiny):
-        flags.append("WRONG_SIDE")
-    if row.get("verified") is False:
-        flags.append("VERIFY_FAILS")
-    if row.get("is_global") and b is not None and abs(b - p.optimum) > 1e-6 * max(1.0, abs(p.optimum)):
-        flags.append("FALSE_GLOBAL")
-    if row["seconds"] > time_limit + 5:
-        flags.append("late")
-    return flags
 
 
 def _verify(names) -> None:
@@ -166,30 +147,14 @@ def main() -> None:
         p = table[name]
         pop = p.build()
         for order, sp, solver in _paths(pop):
-            q = mp.Queue()
-            proc = mp.Process(target=_run, args=(name, order, sp, solver, args.time_limit, q))
-            proc.start()
-            proc.join(args.time_limit + 60)
-            if proc.is_alive():
-                proc.kill()
-                row = {"status": "KILLED", "seconds": args.time_limit + 60, "message": ""}
-            else:
-                row = q.get() if not q.empty() else {"status": "DIED", "seconds": 0.0, "message": ""}
+            row = run_isolated(_run, (name, order, sp, solver, args.time_limit), args.time_limit + 60)
             flags = _flags(row, p, pop.sense, args.time_limit)
-            counts["rows"] += 1
-            counts["flagged"] += bool(flags)
-            st = row["status"]
-            key = ("certified" if st == "optimal" and row.get("certified") else "numerical"
-                   if st == "optimal" else "refused" if st == "refused" else "other")
-            counts[key] += 1
-            b = "" if row.get("bound") is None else f"{row['bound']:.10g}"
+            b, st = tally(counts, row, flags), row["status"]
             msg = row.get("message", "")
             print(f"| {name} | {order} | {sp} | {solver} | {st} | {b} | {p.optimum:.10g} | "
                   f"{row.get('certified')} | {row['seconds']:.1f} | "
                   f"{' '.join(flags)} {msg[:150] if flags or st != 'optimal' else msg[:50]} |", flush=True)
-    print(f"\n{counts['rows']} runs: {counts['certified']} certified, {counts['numerical']} optimal "
-          f"but numerical only, {counts['refused']} refused (a PolylipError), {counts['other']} "
-          f"other statuses, {counts['flagged']} flagged")
+    print(summary(counts))
 
 
 if __name__ == "__main__":

@@ -250,7 +250,8 @@ def _certify_empty(pop, settings: SolverSettings, start: float, why: str) -> Res
         return Result(status="time_limit", bound=None, order=None, method="lp", solver=settings.solver,
                       sense=pop.sense, message=f"{why}; no time left to check it; no bound")
     log.info("%s: checking it with the SOS relaxation at the smallest order", why)
-    res = _solve_putinar(pop, Putinar(order=pop.min_order()), replace(settings, time_limit=left))
+    # (scaled as the SOS path scales: a no-op on a problem the LP path has scaled already)
+    res = _solve_scaled(pop, Putinar(order=pop.min_order()), replace(settings, time_limit=left))
     return replace(res, message=f"{why}; the SOS relaxation of order {res.order} instead: {res.message}")
 
 
